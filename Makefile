@@ -1,0 +1,102 @@
+# mod_acme_pay: root Makefile.
+#   make            build the module, the core library, acme-pay-admin and the unit tests
+#   make run        install packages, build, start Apache on loopback (see README)
+#   make test       everything CI runs; ends with "N passed, N failed"
+#   make bench      the benchmark (not part of make test)
+# Build output goes to out/ (out/asan/ for the sanitizer build).
+
+APXS     ?= apxs
+CC       ?= gcc
+O        ?= out
+SAN      ?=
+PKGS      = json-c libqrencode libcurl libcares openssl
+APR_INC  := $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
+APR_LIB  := $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
+HTTPD_INC:= -I$(shell $(APXS) -q INCLUDEDIR)
+PKG_INC  := $(shell pkg-config --cflags $(PKGS))
+PKG_LIB  := $(shell pkg-config --libs $(PKGS))
+
+WARN      = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -fPIC -pthread $(APR_INC) $(PKG_INC) \
+             -Imodules/core -I$(O)/gen
+LDLIBS    = $(APR_LIB) $(PKG_LIB) -lpthread
+
+CORE_SRC := $(sort $(wildcard modules/core/*.c))
+CORE_OBJ := $(patsubst modules/core/%.c,$(O)/core/%.o,$(CORE_SRC)) $(O)/core/acp_schema_gen.o
+HTTPD_SRC:= mod_acme_pay.c $(sort $(wildcard modules/httpd/*.c))
+HTTPD_OBJ:= $(patsubst %.c,$(O)/httpd/%.o,$(notdir $(HTTPD_SRC)))
+ADMIN_SRC:= $(sort $(wildcard admin-tui/*.c))
+ADMIN_OBJ:= $(patsubst admin-tui/%.c,$(O)/admin/%.o,$(ADMIN_SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
+SQL_FILES:= $(sort $(wildcard conf/sql/*/*.sql))
+
+.PHONY: all module lib admin unit test run stop bench clean format check-style
+all: module admin unit
+
+lib: $(O)/libacp.a
+module: $(O)/mod_acme_pay.so
+unit: $(UNIT_BIN)
+
+$(O)/gen/acp_schema_gen.c: build/embed-sql.sh $(SQL_FILES)
+	@mkdir -p $(dir $@)
+	sh build/embed-sql.sh conf/sql > $@.tmp && mv $@.tmp $@
+
+$(O)/core/acp_schema_gen.o: $(O)/gen/acp_schema_gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/core/%.o: modules/core/%.c $(wildcard modules/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libacp.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/httpd/%.o: %.c $(wildcard modules/core/*.h modules/httpd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HTTPD_INC) -Imodules/httpd -c -o $@ $<
+$(O)/httpd/%.o: modules/httpd/%.c $(wildcard modules/core/*.h modules/httpd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HTTPD_INC) -Imodules/httpd -c -o $@ $<
+
+# The module: core library linked in statically; APR/APR-util come from httpd itself.
+$(O)/mod_acme_pay.so: $(HTTPD_OBJ) $(O)/libacp.a
+	$(CC) -shared $(SAN) -o $@ $(HTTPD_OBJ) $(O)/libacp.a $(PKG_LIB) -lpthread
+
+$(O)/admin/%.o: admin-tui/%.c $(wildcard modules/core/*.h admin-tui/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iadmin-tui -c -o $@ $<
+
+admin: $(if $(ADMIN_SRC),$(O)/acme-pay-admin)
+$(O)/acme-pay-admin: $(ADMIN_OBJ) $(O)/libacp.a
+	$(CC) $(SAN) -o $@ $(ADMIN_OBJ) $(O)/libacp.a $(LDLIBS) -lncursesw
+
+$(O)/unit/%: tests/unit/%.c tests/unit/acp_test.h $(O)/libacp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libacp.a $(LDLIBS)
+
+deps:
+	sh build/install-deps.sh
+
+test: deps
+	sh tests/run.sh
+
+run: deps all
+	sh build/run.sh
+
+stop:
+	sh build/run.sh stop
+
+bench: deps all
+	sh tests/bench/run.sh
+
+format:
+	clang-format -i $(CORE_SRC) $(wildcard modules/core/*.h) $(HTTPD_SRC) $(ADMIN_SRC) $(UNIT_SRC)
+
+check-style:
+	sh build/check-style.sh
+
+clean:
+	rm -rf $(O)

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs every Debian package the build, `make run` and `make test` need.
+# Idempotent: when everything is present it only runs dpkg-query and exits.
+set -eu
+PKGS="build-essential pkg-config ca-certificates curl openssl
+apache2 apache2-dev libapr1-dev libaprutil1-dev
+libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
+libjson-c-dev libqrencode-dev libssl-dev libcurl4-openssl-dev libc-ares-dev
+libncurses-dev
+postgresql postgresql-client
+pebble certbot lego uacme dehydrated acme-tiny
+tmux zbar-tools imagemagick wrk python3 jq"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the packages from starting system services (apache2, postgresql)
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,63 @@
+/* CSR checks and certificate signing behind a small signer interface. */
+#ifndef ACP_CA_H
+#define ACP_CA_H
+
+#include <openssl/x509.h>
+#include "acp_core.h"
+
+typedef struct acp_csr_t {
+    X509_REQ *req;                 /* freed by a cleanup on the parse pool */
+    EVP_PKEY *pkey;                /* the CSR's public key (owned by req) */
+    apr_array_header_t *names;     /* const char*: lowercased DNS names from CN + SAN,
+                                      de-duplicated, sorted */
+} acp_csr_t;
+
+/* Parse a DER CSR: signature must verify; key policy RSA >= 2048 (and <= 8192),
+ * EC P-256 / P-384, Ed25519; only dNSName SANs. Problem kind ACP_ERR_BAD_CSR. */
+acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len,
+                             acp_csr_t **out);
+
+/* The CSR's names must equal order_names (normalised dns names, any order) exactly;
+ * the CN, if present, must be among them; the CSR key must differ from account_key
+ * (may be NULL to skip). Problem kind ACP_ERR_BAD_CSR with a detail. */
+acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
+                             const apr_array_header_t *order_names, EVP_PKEY *account_key);
+
+typedef struct acp_sign_req_t {
+    const unsigned char *csr_der;
+    size_t csr_len;
+    const apr_array_header_t *names;   /* SANs to put in the certificate */
+    long long not_before;              /* unix seconds; 0 = now */
+    long long not_after;               /* unix seconds; 0 = not_before + validity */
+} acp_sign_req_t;
+
+typedef struct acp_sign_result_t {
+    const char *serial_hex;    /* lowercase hex, no leading zeros stripped beyond one byte */
+    const char *pem_chain;     /* leaf first, then the CA chain */
+    long long not_before;
+    long long not_after;
+} acp_sign_result_t;
+
+typedef struct acp_signer_t acp_signer_t;
+struct acp_signer_t {
+    const char *name;
+    /* Sign; result strings in p. Returns APR_SUCCESS or an error with *errmsg set. */
+    apr_status_t (*sign)(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
+                         acp_sign_result_t *res, const char **errmsg);
+    void *baton;
+};
+
+/* Local OpenSSL CA: cert_file holds the issuing CA certificate (followed by any chain
+ * certificates to append), key_file its private key (PEM). validity_days > 0.
+ * The certificate: v3, random positive 128-bit serial (top bit clear, never zero),
+ * subject CN = first name, SAN = names, EKU serverAuth, KU digitalSignature
+ * (+ keyEncipherment for RSA keys), SKI, AKI, basicConstraints critical CA:FALSE,
+ * notBefore = now - 1 minute (unless given). Lives in pool p. */
+apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const char *key_file,
+                                 int validity_days, acp_signer_t **out, const char **errmsg);
+
+/* DER of a PEM certificate chain's leaf, for revocation matching. */
+apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t len,
+                                const char **serial_hex, const char **issuer_hash);
+
+#endif

@@ -1,0 +1,187 @@
+/* Small helpers: problems, base64url, random identifiers, time. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <apr_strings.h>
+#include <openssl/rand.h>
+#include "acp_core.h"
+#include "acp_util.h"
+
+acp_problem_t *acp_problem(apr_pool_t *p, acp_errkind_t kind, const char *fmt, ...)
+{
+    acp_problem_t *prob = apr_pcalloc(p, sizeof(*prob));
+    va_list ap;
+
+    prob->kind = kind;
+    va_start(ap, fmt);
+    prob->detail = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+    return prob;
+}
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *acp_b64url_encode(apr_pool_t *p, const unsigned char *data, size_t len)
+{
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1);
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v = ((unsigned)data[i] << 16) | ((unsigned)data[i + 1] << 8) | data[i + 2];
+        out[o++] = b64url_alphabet[(v >> 18) & 63];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)data[i] << 16;
+        out[o++] = b64url_alphabet[(v >> 18) & 63];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+    }
+    else if (len - i == 2) {
+        unsigned v = ((unsigned)data[i] << 16) | ((unsigned)data[i + 1] << 8);
+        out[o++] = b64url_alphabet[(v >> 18) & 63];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+int acp_b64url_decode(apr_pool_t *p, const char *in, size_t inlen, unsigned char **out,
+                      size_t *outlen)
+{
+    unsigned char *buf;
+    size_t i, o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+
+    if (inlen % 4 == 1) {
+        return -1;
+    }
+    buf = apr_palloc(p, inlen / 4 * 3 + 3);
+    for (i = 0; i < inlen; i++) {
+        int v = b64url_value((unsigned char)in[i]);
+        if (v < 0) {
+            return -1;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    /* leftover bits must be zero (canonical encoding) */
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+        return -1;
+    }
+    buf[o] = '\0';
+    *out = buf;
+    *outlen = o;
+    return 0;
+}
+
+char *acp_random_id(apr_pool_t *p, int nbytes)
+{
+    unsigned char buf[64];
+
+    if (nbytes > (int)sizeof(buf)) {
+        nbytes = sizeof(buf);
+    }
+    if (RAND_bytes(buf, nbytes) != 1) {
+        abort(); /* no randomness: nothing safe to do */
+    }
+    return acp_b64url_encode(p, buf, (size_t)nbytes);
+}
+
+char *acp_hex(apr_pool_t *p, const unsigned char *data, size_t len)
+{
+    static const char hx[] = "0123456789abcdef";
+    char *out = apr_palloc(p, len * 2 + 1);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hx[data[i] >> 4];
+        out[2 * i + 1] = hx[data[i] & 15];
+    }
+    out[len * 2] = '\0';
+    return out;
+}
+
+char *acp_rfc3339(apr_pool_t *p, long long unix_seconds)
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    char buf[32];
+
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return apr_pstrdup(p, buf);
+}
+
+int acp_rfc3339_parse(const char *s, long long *out)
+{
+    struct tm tm;
+    const char *rest;
+    int off = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) {
+        return -1;
+    }
+    if (*rest == '.') {
+        rest++;
+        while (*rest >= '0' && *rest <= '9') {
+            rest++;
+        }
+    }
+    if (*rest == 'Z' || *rest == 'z') {
+        rest++;
+    }
+    else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+        int h = (rest[1] - '0') * 10 + (rest[2] - '0');
+        int m = (rest[4] - '0') * 10 + (rest[5] - '0');
+        off = (h * 60 + m) * 60;
+        if (*rest == '-') {
+            off = -off;
+        }
+        rest += 6;
+    }
+    else {
+        return -1;
+    }
+    if (*rest != '\0') {
+        return -1;
+    }
+    *out = (long long)timegm(&tm) - off;
+    return 0;
+}
+
+long long acp_now(void)
+{
+    return (long long)time(NULL);
+}

@@ -1,0 +1,28 @@
+/* Small helpers: base64url, random identifiers, time. */
+#ifndef ACP_UTIL_H
+#define ACP_UTIL_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+
+/* base64url without padding (RFC 7515 §2). */
+char *acp_b64url_encode(apr_pool_t *p, const unsigned char *data, size_t len);
+/* Strict decode: only [A-Za-z0-9_-], no padding, no whitespace.
+ * Returns 0 on success (*out NUL-terminated for convenience), -1 on bad input. */
+int acp_b64url_decode(apr_pool_t *p, const char *in, size_t inlen,
+                      unsigned char **out, size_t *outlen);
+
+/* nbytes of CSPRNG output, base64url-encoded. */
+char *acp_random_id(apr_pool_t *p, int nbytes);
+
+/* Lowercase hex of data. */
+char *acp_hex(apr_pool_t *p, const unsigned char *data, size_t len);
+
+/* RFC 3339 UTC timestamp of a unix time (seconds). */
+char *acp_rfc3339(apr_pool_t *p, long long unix_seconds);
+/* Parse RFC 3339; returns 0 and sets *out (unix seconds) or -1. */
+int acp_rfc3339_parse(const char *s, long long *out);
+
+long long acp_now(void); /* unix seconds */
+
+#endif
