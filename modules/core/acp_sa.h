@@ -1,8 +1,12 @@
-/* Storage authority: the only unit that talks SQL (apr_dbd prepared statements). */
+/* Storage authority: the only unit that talks SQL (apr_dbd prepared statements).
+ * Every statement lives in the catalogue in acp_sa.c under a label; the module
+ * registers the catalogue with mod_dbd (ap_dbd_prepare), acme-pay-admin and the
+ * tests prepare it on their own apr_dbd connection (acp_sa_prepare_all). */
 #ifndef ACP_SA_H
 #define ACP_SA_H
 
 #include <apr_dbd.h>
+#include <apr_hash.h>
 #include "acp_core.h"
 
 typedef struct acp_migration_t {
@@ -13,5 +17,126 @@ typedef struct acp_migration_t {
 } acp_migration_t;
 
 extern const acp_migration_t acp_migrations[];
+
+typedef struct acp_sa_stmt_t {
+    const char *label;
+    const char *sql;
+} acp_sa_stmt_t;
+
+/* The catalogue, terminated by {NULL, NULL}. */
+extern const acp_sa_stmt_t acp_sa_catalogue[];
+
+/* A database handle: what mod_dbd's ap_dbd_t carries, or what acp_sa_open made. */
+typedef struct acp_db_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;   /* label -> apr_dbd_prepared_t* */
+    int pgsql;              /* 1 for pgsql, 0 for sqlite3 */
+} acp_db_t;
+
+/* Open a connection (driver "sqlite3"|"pgsql"), migrate it if migrate != 0,
+ * and prepare the catalogue. The connection closes with pool p. */
+apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, int migrate,
+                         acp_db_t **out, const char **errmsg);
+/* Wrap an existing connection (mod_dbd's), with its prepared-statement hash. */
+acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                      apr_hash_t *prepared);
+apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg);
+/* Bring the schema to the newest version; idempotent and safe against concurrent
+ * callers (SQLite: BEGIN IMMEDIATE; PostgreSQL: advisory lock). */
+apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const char **errmsg);
+
+/* Transactions. SQLite uses BEGIN IMMEDIATE (take the write lock up front so a
+ * busy database waits in busy_timeout instead of failing on lock upgrade). */
+apr_status_t acp_sa_begin(acp_db_t *db);
+apr_status_t acp_sa_commit(acp_db_t *db);
+apr_status_t acp_sa_rollback(acp_db_t *db);
+apr_status_t acp_sa_savepoint(acp_db_t *db, const char *name);
+apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name);
+
+/* Generic statement execution by label. args: nargs strings (NULL = SQL NULL). */
+apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
+                         int nargs, const char *const *args);
+/* First row's columns (array of const char*; NULL entries for SQL NULL) or *row = NULL
+ * when there is none. The result set is always read to the end. */
+apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const char ***row,
+                        int nargs, const char *const *args);
+/* All rows: an array of const char** rows. */
+apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
+                         apr_array_header_t **rows, int nargs, const char *const *args);
+const char *acp_sa_error(acp_db_t *db, apr_pool_t *p, int rv);
+
+#define ACP_SA_ARGS(...) \
+    (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+        (const char *const[]){__VA_ARGS__}
+#define ACP_SA_NOARGS 0, (const char *const *)NULL
+
+const char *acp_sa_ll(apr_pool_t *p, long long v);  /* "%lld" */
+long long acp_sa_atoll(const char *s);            /* NULL -> 0 */
+
+
+/* Records, as the catalogue's column lists read them (acp_sa_records.c). */
+typedef struct acp_account_t {
+    const char *id, *thumbprint, *jwk, *status, *contacts, *eab_kid, *billing_id;
+    int tos_agreed;
+    long long created;
+} acp_account_t;
+
+typedef struct acp_order_t {
+    const char *id, *account_id, *status, *identifiers, *names_key, *error, *csr, *cert_id;
+    long long expires, not_before, not_after, price, created;
+    int has_price;
+} acp_order_t;
+
+typedef struct acp_authz_t {
+    const char *id, *account_id, *ident, *status;
+    int wildcard;
+    long long expires;
+} acp_authz_t;
+
+typedef struct acp_chall_t {
+    const char *id, *authz_id, *type, *token, *status, *error;
+    long long validated;
+} acp_chall_t;
+
+typedef struct acp_cert_t {
+    const char *id, *serial, *order_id, *account_id, *billing_id, *names_key, *pem;
+    long long not_before, not_after, issued, revoked;
+    int revoked_reason;
+} acp_cert_t;
+
+typedef struct acp_job_t {
+    const char *id, *kind, *ref;
+    int attempts;
+} acp_job_t;
+
+/* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */
+apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out);
+apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const char *thumb,
+                                          acp_account_t **out);
+apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_order_t **out);
+/* Authorizations of an order, in identifier order (array of acp_authz_t*). */
+apr_status_t acp_sa_order_authzs(acp_db_t *db, apr_pool_t *p, const char *order_id,
+                                 apr_array_header_t **out);
+apr_status_t acp_sa_authz_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_authz_t **out);
+apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
+                                   const char *ident, int wildcard, long long min_expires,
+                                   acp_authz_t **out);
+apr_status_t acp_sa_chall_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_chall_t **out);
+/* Challenges of an authorization (array of acp_chall_t*). */
+apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_id,
+                                 apr_array_header_t **out);
+apr_status_t acp_sa_cert_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_cert_t **out);
+apr_status_t acp_sa_cert_by_serial(acp_db_t *db, apr_pool_t *p, const char *serial,
+                                   acp_cert_t **out);
+/* Jobs that are due and unclaimed (array of acp_job_t*). */
+apr_status_t acp_sa_jobs_due(acp_db_t *db, apr_pool_t *p, long long now,
+                             apr_array_header_t **out);
+/* Insert a job row; *id set to its new id. */
+apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
+                            long long run_after, const char **id);
+/* Claim a job until now+lease: APR_SUCCESS when this caller got it, APR_EBUSY otherwise. */
+apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long long now,
+                              int lease);
 
 #endif

@@ -1,0 +1,916 @@
+/* Registration authority: accounts, orders, authorizations, challenges, issuance. */
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/x509.h>
+#include <openssl/pem.h>
+#include "acp_ra.h"
+#include "acp_ident.h"
+#include "acp_problem.h"
+#include "acp_util.h"
+
+#define MAX_IDENTIFIERS 100
+#define MAX_CONTACTS 10
+#define JOB_LEASE 120
+
+void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->validity_days = 90;
+    cfg->order_lifetime = 7 * 86400;
+    cfg->authz_pending_lifetime = 7 * 86400;
+    cfg->authz_valid_lifetime = 30 * 86400;
+    cfg->va.http_port = 80;
+    cfg->va.tlsalpn_port = 443;
+    cfg->va.timeout_ms = 10000;
+}
+
+static acp_problem_t *db_problem(apr_pool_t *p, const char *what)
+{
+    return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error while %s", what);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+static const char *json_text(apr_pool_t *p, json_object *o)
+{
+    return apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+EVP_PKEY *acp_ra_account_key(apr_pool_t *p, const acp_account_t *acct)
+{
+    json_object *jwk = acp_json_parse(p, acct->jwk, strlen(acct->jwk));
+    EVP_PKEY *key = NULL;
+
+    if (!jwk || acp_jwk_to_pkey(p, jwk, &key) != NULL) {
+        return NULL;
+    }
+    return key;
+}
+
+/* ---- accounts ------------------------------------------------------------------ */
+
+static acp_problem_t *check_contacts(apr_pool_t *p, json_object *contact, const char **out)
+{
+    size_t i, n;
+
+    if (!json_object_is_type(contact, json_type_array)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "contact must be an array of URLs");
+    }
+    n = json_object_array_length(contact);
+    if (n > MAX_CONTACTS) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "too many contacts (max %d)", MAX_CONTACTS);
+    }
+    for (i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(contact, i);
+        const char *s, *addr, *at, *q;
+        if (!json_object_is_type(c, json_type_string)) {
+            return acp_problem(p, ACP_ERR_MALFORMED, "contact entries must be strings");
+        }
+        s = json_object_get_string(c);
+        if (strncasecmp(s, "mailto:", 7) != 0) {
+            return acp_problem(p, ACP_ERR_UNSUPPORTED_CONTACT,
+                               "contact '%s': only mailto: URLs are supported", s);
+        }
+        addr = s + 7;
+        at = strchr(addr, '@');
+        for (q = addr; *q; q++) {
+            if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f || strchr("?,;<>\"()", *q)) {
+                break;
+            }
+        }
+        if (*q || !at || at == addr || strchr(at + 1, '@') || strlen(addr) > 254) {
+            return acp_problem(p, ACP_ERR_INVALID_CONTACT,
+                               "contact '%s' is not a single valid email address", s);
+        }
+        {
+            const char *dom = NULL;
+            acp_problem_t *prob = acp_ident_normalize(p, "dns", at + 1, &dom);
+            if (prob || acp_ident_is_wildcard(dom)) {
+                return acp_problem(p, ACP_ERR_INVALID_CONTACT,
+                                   "contact '%s' has an invalid domain", s);
+            }
+        }
+    }
+    *out = json_text(p, contact);
+    return NULL;
+}
+
+static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
+                                const acp_jws_t *outer, const char *url, const char **kid,
+                                const char **billing_id)
+{
+    const char *text = json_text(p, eab);
+    acp_jws_t *inner = NULL;
+    acp_problem_t *prob;
+    const char **row = NULL;
+    unsigned char *key = NULL;
+    size_t keylen = 0;
+    json_object *pjwk;
+    const char *t1, *t2;
+
+    prob = acp_jws_parse(p, ACP_JWS_EAB, text, strlen(text), &inner);
+    if (prob) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "externalAccountBinding: %s", prob->detail);
+    }
+    if (strcmp(inner->url, url) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "externalAccountBinding url must be %s", url);
+    }
+    if (acp_sa_row(db, p, "acp_eab_get", &row, ACP_SA_ARGS(inner->kid)) != APR_SUCCESS) {
+        return db_problem(p, "reading an EAB key");
+    }
+    if (!row || strcmp(row[4], "active") != 0) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED, "unknown or disabled EAB key id '%s'",
+                           inner->kid);
+    }
+    if (acp_b64url_decode(p, row[1], strlen(row[1]), &key, &keylen) != 0) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "stored EAB key is not base64url");
+    }
+    prob = acp_jws_verify_hmac(p, inner, key, keylen);
+    if (prob) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED, "externalAccountBinding signature invalid");
+    }
+    pjwk = acp_json_parse(p, inner->payload, inner->payload_len);
+    t1 = pjwk ? acp_jwk_thumbprint(p, pjwk) : NULL;
+    t2 = acp_jwk_thumbprint(p, outer->jwk);
+    if (!t1 || !t2 || strcmp(t1, t2) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED,
+                           "externalAccountBinding payload must be the account key");
+    }
+    *kid = inner->kid;
+    *billing_id = row[3];
+    return NULL;
+}
+
+acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                     const acp_jws_t *jws, json_object *payload,
+                                     const char *new_account_url, acp_account_t **acct,
+                                     int *created)
+{
+    const char *thumb, *contacts = "[]", *eab_kid = NULL, *billing_id = NULL, *id;
+    json_object *v;
+    int only_existing = 0, tos = 0;
+    acp_problem_t *prob;
+    apr_status_t rv;
+    long long now = acp_now();
+
+    *created = 0;
+    if (!jws->jwk) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "newAccount must be signed with a jwk");
+    }
+    if (!json_object_is_type(payload, json_type_object)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "newAccount payload must be a JSON object");
+    }
+    thumb = acp_jwk_thumbprint(p, jws->jwk);
+    if (!thumb) {
+        return acp_problem(p, ACP_ERR_BAD_PUBLIC_KEY, "cannot compute the key's thumbprint");
+    }
+    if (json_object_object_get_ex(payload, "onlyReturnExisting", &v)) {
+        only_existing = json_object_get_boolean(v);
+    }
+    rv = acp_sa_account_by_thumbprint(db, p, thumb, acct);
+    if (rv == APR_SUCCESS) {
+        if (strcmp((*acct)->status, "valid") != 0) {
+            return acp_problem(p, ACP_ERR_UNAUTHORIZED, "account is %s", (*acct)->status);
+        }
+        return NULL;
+    }
+    if (rv != APR_NOTFOUND) {
+        return db_problem(p, "looking up the account");
+    }
+    if (only_existing) {
+        return acp_problem(p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "no account exists with this key");
+    }
+    if (json_object_object_get_ex(payload, "termsOfServiceAgreed", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            return acp_problem(p, ACP_ERR_MALFORMED, "termsOfServiceAgreed must be a boolean");
+        }
+        tos = json_object_get_boolean(v);
+    }
+    if (cfg->tos && !tos) {
+        return acp_problem(p, ACP_ERR_MALFORMED,
+                           "you must agree to the terms of service at %s", cfg->tos);
+    }
+    if (json_object_object_get_ex(payload, "contact", &v)) {
+        prob = check_contacts(p, v, &contacts);
+        if (prob) {
+            return prob;
+        }
+    }
+    if (json_object_object_get_ex(payload, "externalAccountBinding", &v)) {
+        prob = check_eab(db, p, v, jws, new_account_url, &eab_kid, &billing_id);
+        if (prob) {
+            return prob;
+        }
+    }
+    else if (cfg->eab_required) {
+        return acp_problem(p, ACP_ERR_EXTERNAL_ACCOUNT_REQUIRED,
+                           "this server requires external account binding");
+    }
+    if (!billing_id) {
+        billing_id = acp_random_id(p, 12);
+        if (acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                        ACP_SA_ARGS(billing_id, "account", NULL, "0", acp_sa_ll(p, now))) !=
+            APR_SUCCESS) {
+            return db_problem(p, "creating a billing holder");
+        }
+    }
+    id = acp_random_id(p, 12);
+    if (acp_sa_exec(db, p, "acp_acct_insert", NULL,
+                    ACP_SA_ARGS(id, thumb, acp_jwk_canonical(p, jws->jwk), contacts,
+                                tos ? "1" : "0", eab_kid, billing_id, acp_sa_ll(p, now))) !=
+        APR_SUCCESS) {
+        return db_problem(p, "creating the account");
+    }
+    if (acp_sa_account_get(db, p, id, acct) != APR_SUCCESS) {
+        return db_problem(p, "reading the new account");
+    }
+    *created = 1;
+    return NULL;
+}
+
+acp_problem_t *acp_ra_update_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                        acp_account_t *acct, json_object *payload)
+{
+    json_object *v;
+    const char *contacts;
+    acp_problem_t *prob;
+
+    if (!json_object_is_type(payload, json_type_object)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "account update must be a JSON object");
+    }
+    if (json_object_object_get_ex(payload, "status", &v)) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) || strcmp(s, "deactivated") != 0) {
+            return acp_problem(p, ACP_ERR_MALFORMED, "status may only be set to deactivated");
+        }
+        if (acp_sa_exec(db, p, "acp_acct_deactivate", NULL, ACP_SA_ARGS(acct->id)) !=
+            APR_SUCCESS) {
+            return db_problem(p, "deactivating the account");
+        }
+        acct->status = "deactivated";
+        return NULL;
+    }
+    if (json_object_object_get_ex(payload, "contact", &v)) {
+        prob = check_contacts(p, v, &contacts);
+        if (prob) {
+            return prob;
+        }
+        if (acp_sa_exec(db, p, "acp_acct_contacts", NULL, ACP_SA_ARGS(contacts, acct->id)) !=
+            APR_SUCCESS) {
+            return db_problem(p, "updating contacts");
+        }
+        acct->contacts = contacts;
+    }
+    if (json_object_object_get_ex(payload, "termsOfServiceAgreed", &v) &&
+        json_object_get_boolean(v) && !acct->tos_agreed) {
+        if (acp_sa_exec(db, p, "acp_acct_tos", NULL, ACP_SA_ARGS(acct->id)) != APR_SUCCESS) {
+            return db_problem(p, "recording the terms agreement");
+        }
+        acct->tos_agreed = 1;
+    }
+    return NULL;
+}
+
+acp_problem_t *acp_ra_key_change_tx(acp_db_t *db, apr_pool_t *p, acp_account_t *acct,
+                                    const acp_jws_t *outer, const char *acct_url,
+                                    const char **conflict_id)
+{
+    acp_jws_t *inner = NULL;
+    acp_problem_t *prob;
+    EVP_PKEY *newkey = NULL;
+    json_object *payload, *old;
+    const char *account, *oldthumb, *newthumb;
+    acp_account_t *other = NULL;
+    int n = 0;
+
+    *conflict_id = NULL;
+    prob = acp_jws_parse(p, ACP_JWS_KEYCHANGE, outer->payload, outer->payload_len, &inner);
+    if (prob) {
+        return prob;
+    }
+    if (strcmp(inner->url, outer->url) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "inner JWS url must equal the outer url");
+    }
+    prob = acp_jwk_to_pkey(p, inner->jwk, &newkey);
+    if (prob) {
+        return prob;
+    }
+    prob = acp_jws_verify(p, inner, newkey);
+    if (prob) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "inner JWS: %s", prob->detail);
+    }
+    payload = acp_json_parse(p, inner->payload, inner->payload_len);
+    account = jstr(payload, "account");
+    if (!payload || !account || !json_object_object_get_ex(payload, "oldKey", &old)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "keyChange payload needs account and oldKey");
+    }
+    if (strcmp(account, acct_url) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "keyChange account does not match the kid");
+    }
+    oldthumb = acp_jwk_thumbprint(p, old);
+    if (!oldthumb || strcmp(oldthumb, acct->thumbprint) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "oldKey is not the account's current key");
+    }
+    newthumb = acp_jwk_thumbprint(p, inner->jwk);
+    if (acp_sa_account_by_thumbprint(db, p, newthumb, &other) == APR_SUCCESS) {
+        *conflict_id = other->id;
+        return acp_problem(p, ACP_ERR_CONFLICT, "the new key is already in use by an account");
+    }
+    if (acp_sa_exec(db, p, "acp_acct_rekey", &n,
+                    ACP_SA_ARGS(acp_jwk_canonical(p, inner->jwk), newthumb, acct->id,
+                                acct->thumbprint)) != APR_SUCCESS ||
+        n != 1) {
+        return db_problem(p, "changing the account key");
+    }
+    acct->thumbprint = newthumb;
+    acct->jwk = acp_jwk_canonical(p, inner->jwk);
+    return NULL;
+}
+
+/* ---- orders ---------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static acp_problem_t *parse_time(apr_pool_t *p, json_object *payload, const char *key,
+                                 long long *out)
+{
+    json_object *v;
+    *out = 0;
+    if (!json_object_object_get_ex(payload, key, &v)) {
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string) ||
+        acp_rfc3339_parse(json_object_get_string(v), out) != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "%s must be an RFC 3339 date", key);
+    }
+    return NULL;
+}
+
+static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                const acp_account_t *acct, const char *name, long long now,
+                                const char **authz_id, int *valid)
+{
+    int wildcard = acp_ident_is_wildcard(name);
+    const char *ident = wildcard ? name + 2 : name;
+    static const char *const all_types[] = {"http-01", "dns-01", "tls-alpn-01"};
+    static const char *const wild_types[] = {"dns-01"};
+    const char *const *types = wildcard ? wild_types : all_types;
+    int ntypes = wildcard ? 1 : 3, i;
+    acp_authz_t *reuse = NULL;
+    apr_status_t rv;
+    const char *id;
+
+    rv = acp_sa_authz_reusable(db, p, acct->id, ident, wildcard, now + 86400, &reuse);
+    if (rv == APR_SUCCESS) {
+        *authz_id = reuse->id;
+        *valid = 1;
+        return NULL;
+    }
+    if (rv != APR_NOTFOUND) {
+        return db_problem(p, "looking for a reusable authorization");
+    }
+    id = acp_random_id(p, 12);
+    if (acp_sa_exec(db, p, "acp_authz_insert", NULL,
+                    ACP_SA_ARGS(id, acct->id, ident, wildcard ? "1" : "0",
+                                acp_sa_ll(p, now + cfg->authz_pending_lifetime),
+                                acp_sa_ll(p, now))) != APR_SUCCESS) {
+        return db_problem(p, "creating an authorization");
+    }
+    for (i = 0; i < ntypes; i++) {
+        if (acp_sa_exec(db, p, "acp_chall_insert", NULL,
+                        ACP_SA_ARGS(acp_random_id(p, 12), id, types[i], acp_random_id(p, 32))) !=
+            APR_SUCCESS) {
+            return db_problem(p, "creating a challenge");
+        }
+    }
+    *authz_id = id;
+    *valid = 0;
+    return NULL;
+}
+
+acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_account_t *acct, json_object *payload,
+                                   acp_order_t **order)
+{
+    json_object *idents, *stored;
+    apr_array_header_t *names;
+    long long nb = 0, na = 0, now = acp_now();
+    acp_problem_t *prob;
+    const char *id, *names_key;
+    size_t i, n;
+    int all_valid = 1;
+
+    if (!json_object_is_type(payload, json_type_object) ||
+        !json_object_object_get_ex(payload, "identifiers", &idents) ||
+        !json_object_is_type(idents, json_type_array)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "newOrder needs an identifiers array");
+    }
+    n = json_object_array_length(idents);
+    if (n == 0 || n > MAX_IDENTIFIERS) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "an order needs 1 to %d identifiers",
+                           MAX_IDENTIFIERS);
+    }
+    names = apr_array_make(p, (int)n, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        json_object *ident = json_object_array_get_idx(idents, i);
+        const char *type = jstr(ident, "type"), *value = jstr(ident, "value"), *norm = NULL;
+        if (!type || !value) {
+            return acp_problem(p, ACP_ERR_MALFORMED, "identifier %zu needs type and value", i);
+        }
+        prob = acp_ident_normalize(p, type, value, &norm);
+        if (prob) {
+            if (!prob->ident) {
+                prob->ident = value;
+            }
+            return prob;
+        }
+        APR_ARRAY_PUSH(names, const char *) = norm;
+    }
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    /* drop duplicates */
+    {
+        int r, w = 0;
+        for (r = 0; r < names->nelts; r++) {
+            const char *s = APR_ARRAY_IDX(names, r, const char *);
+            if (w == 0 || strcmp(s, APR_ARRAY_IDX(names, w - 1, const char *)) != 0) {
+                APR_ARRAY_IDX(names, w++, const char *) = s;
+            }
+        }
+        names->nelts = w;
+    }
+    if ((prob = parse_time(p, payload, "notBefore", &nb)) ||
+        (prob = parse_time(p, payload, "notAfter", &na))) {
+        return prob;
+    }
+    if ((nb && na && na <= nb) || (na && na <= now) ||
+        (na && na - (nb ? nb : now) > (long long)cfg->validity_days * 86400) ||
+        (nb && nb > now + cfg->order_lifetime)) {
+        return acp_problem(p, ACP_ERR_MALFORMED,
+                           "notBefore/notAfter outside what this CA issues (at most %d days)",
+                           cfg->validity_days);
+    }
+    names_key = acp_ident_names_key(p, names);
+    id = acp_random_id(p, 12);
+    stored = json_object_new_array();
+    for (i = 0; i < (size_t)names->nelts; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string("dns"));
+        json_object_object_add(o, "value",
+                               json_object_new_string(APR_ARRAY_IDX(names, i, const char *)));
+        json_object_array_add(stored, o);
+    }
+    {
+        const char *idtext = json_text(p, stored);
+        json_object_put(stored);
+        if (acp_sa_exec(db, p, "acp_order_insert", NULL,
+                        ACP_SA_ARGS(id, acct->id, "pending",
+                                    acp_sa_ll(p, now + cfg->order_lifetime), idtext, names_key,
+                                    nb ? acp_sa_ll(p, nb) : NULL, na ? acp_sa_ll(p, na) : NULL,
+                                    acp_sa_ll(p, now), acp_sa_ll(p, now))) != APR_SUCCESS) {
+            return db_problem(p, "creating the order");
+        }
+    }
+    for (i = 0; i < (size_t)names->nelts; i++) {
+        const char *authz_id = NULL;
+        int valid = 0;
+        prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &authz_id,
+                         &valid);
+        if (prob) {
+            return prob;
+        }
+        all_valid = all_valid && valid;
+        if (acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
+                        ACP_SA_ARGS(id, authz_id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
+            return db_problem(p, "linking an authorization");
+        }
+    }
+    if (all_valid &&
+        acp_sa_exec(db, p, "acp_order_status", NULL,
+                    ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) != APR_SUCCESS) {
+        return db_problem(p, "updating the order");
+    }
+    if (acp_sa_order_get(db, p, id, order) != APR_SUCCESS) {
+        return db_problem(p, "reading the new order");
+    }
+    return NULL;
+}
+
+static acp_problem_t *set_order_status(acp_db_t *db, apr_pool_t *p, acp_order_t *order,
+                                       const char *status, const acp_problem_t *err)
+{
+    const char *errtext = NULL;
+    int n = 0;
+
+    if (err) {
+        json_object *o = acp_problem_json(err);
+        errtext = json_text(p, o);
+        json_object_put(o);
+    }
+    if (acp_sa_exec(db, p, "acp_order_status", &n,
+                    ACP_SA_ARGS(status, errtext, acp_sa_ll(p, acp_now()), order->id,
+                                order->status)) != APR_SUCCESS) {
+        return db_problem(p, "updating the order status");
+    }
+    if (n == 1) {
+        order->status = status;
+        order->error = errtext;
+    }
+    return NULL;
+}
+
+acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order)
+{
+    apr_array_header_t *authzs;
+    long long now = acp_now();
+    int i, all_valid = 1;
+
+    if (strcmp(order->status, "pending") != 0 && strcmp(order->status, "ready") != 0) {
+        return NULL;
+    }
+    if (order->expires < now) {
+        return set_order_status(db, p, order, "invalid",
+                                acp_problem(p, ACP_ERR_MALFORMED, "order expired"));
+    }
+    if (strcmp(order->status, "ready") == 0) {
+        return NULL;
+    }
+    if (acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
+        return db_problem(p, "reading authorizations");
+    }
+    for (i = 0; i < authzs->nelts; i++) {
+        acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);
+        if (strcmp(a->status, "valid") == 0 && a->expires >= now) {
+            continue;
+        }
+        all_valid = 0;
+        if (strcmp(a->status, "pending") != 0 || a->expires < now) {
+            return set_order_status(
+                db, p, order, "invalid",
+                acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
+                            a->expires < now ? "expired" : a->status));
+        }
+    }
+    if (all_valid) {
+        return set_order_status(db, p, order, "ready", NULL);
+    }
+    return NULL;
+}
+
+acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
+                                      json_object *payload)
+{
+    const char *status = jstr(payload, "status");
+    int n = 0;
+
+    if (!status || strcmp(status, "deactivated") != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "authorization status may only be deactivated");
+    }
+    if (strcmp(authz->status, "pending") != 0 && strcmp(authz->status, "valid") != 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "authorization is %s", authz->status);
+    }
+    if (acp_sa_exec(db, p, "acp_authz_status", &n,
+                    ACP_SA_ARGS("deactivated", authz->id, authz->status)) != APR_SUCCESS) {
+        return db_problem(p, "deactivating the authorization");
+    }
+    authz->status = "deactivated";
+    return NULL;
+}
+
+acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
+                                       acp_chall_t *chall, int *queued)
+{
+    int n = 0;
+
+    *queued = 0;
+    if (strcmp(chall->status, "pending") != 0) {
+        return NULL; /* processing, valid or invalid: answer with the current state */
+    }
+    if (strcmp(authz->status, "pending") != 0 || authz->expires < acp_now()) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "the authorization is %s",
+                           authz->expires < acp_now() ? "expired" : authz->status);
+    }
+    if (acp_sa_exec(db, p, "acp_chall_status", &n,
+                    ACP_SA_ARGS("processing", NULL, NULL, chall->id, "pending")) != APR_SUCCESS) {
+        return db_problem(p, "updating the challenge");
+    }
+    if (n == 1) {
+        if (acp_sa_job_add(db, p, "validate", chall->id, 0, NULL) != APR_SUCCESS) {
+            return db_problem(p, "queueing the validation");
+        }
+        chall->status = "processing";
+        *queued = 1;
+    }
+    return NULL;
+}
+
+/* ---- validation ------------------------------------------------------------------- */
+
+static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_job_t *job)
+{
+    acp_chall_t *chall = NULL;
+    acp_authz_t *authz = NULL;
+    acp_account_t *acct = NULL;
+    acp_problem_t *prob;
+    const char *errtext = NULL, *key_authz;
+    long long now;
+
+    if (acp_sa_chall_get(db, p, job->ref, &chall) != APR_SUCCESS ||
+        strcmp(chall->status, "processing") != 0 ||
+        acp_sa_authz_get(db, p, chall->authz_id, &authz) != APR_SUCCESS ||
+        acp_sa_account_get(db, p, authz->account_id, &acct) != APR_SUCCESS) {
+        /* nothing left to do for this job */
+        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
+        return APR_SUCCESS;
+    }
+    key_authz = apr_pstrcat(p, chall->token, ".", acct->thumbprint, NULL);
+    prob = acp_va_validate(p, &cfg->va, chall->type, authz->ident, chall->token, key_authz);
+    now = acp_now();
+    if (prob) {
+        json_object *o;
+        prob->ident = authz->ident;
+        o = acp_problem_json(prob);
+        errtext = json_text(p, o);
+        json_object_put(o);
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (acp_sa_exec(db, p, "acp_chall_status", NULL,
+                    ACP_SA_ARGS(prob ? "invalid" : "valid", acp_sa_ll(p, now), errtext, chall->id,
+                                "processing")) != APR_SUCCESS ||
+        (prob ? acp_sa_exec(db, p, "acp_authz_status", NULL,
+                            ACP_SA_ARGS("invalid", authz->id, "pending"))
+              : acp_sa_exec(db, p, "acp_authz_valid", NULL,
+                            ACP_SA_ARGS(acp_sa_ll(p, now + cfg->authz_valid_lifetime),
+                                        authz->id))) != APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id)) != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return APR_EGENERAL;
+    }
+    return acp_sa_commit(db);
+}
+
+/* ---- finalize and issuance --------------------------------------------------------- */
+
+static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
+{
+    json_object *ids = acp_json_parse(p, order->identifiers, strlen(order->identifiers));
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    size_t i;
+
+    for (i = 0; ids && i < json_object_array_length(ids); i++) {
+        const char *v = jstr(json_object_array_get_idx(ids, i), "value");
+        if (v) {
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, v);
+        }
+    }
+    return names;
+}
+
+acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, acp_order_t *order,
+                                  json_object *payload)
+{
+    const char *csr_b64 = jstr(payload, "csr");
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    acp_csr_t *csr = NULL;
+    acp_problem_t *prob;
+    int n = 0;
+
+    prob = acp_ra_order_refresh(db, p, order);
+    if (prob) {
+        return prob;
+    }
+    if (strcmp(order->status, "ready") != 0) {
+        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready", order->status);
+    }
+    if (!csr_b64 || acp_b64url_decode(p, csr_b64, strlen(csr_b64), &der, &derlen) != 0 ||
+        derlen == 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "finalize needs a base64url-encoded csr");
+    }
+    prob = acp_csr_parse(p, der, derlen, &csr);
+    if (prob) {
+        return prob;
+    }
+    prob = acp_csr_check(p, csr, order_names(p, order), acp_ra_account_key(p, acct));
+    if (prob) {
+        return prob;
+    }
+    if (acp_sa_exec(db, p, "acp_order_processing", &n,
+                    ACP_SA_ARGS(csr_b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
+        return db_problem(p, "updating the order");
+    }
+    if (n != 1) {
+        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+    }
+    /* the intent record: if this process dies before signing, a worker finishes it */
+    if (acp_sa_job_add(db, p, "issue", order->id, acp_now() + 30, NULL) != APR_SUCCESS) {
+        return db_problem(p, "recording the issuance");
+    }
+    order->status = "processing";
+    order->csr = csr_b64;
+    return NULL;
+}
+
+acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const char *order_id)
+{
+    acp_order_t *order = NULL;
+    acp_account_t *acct = NULL;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    acp_sign_req_t req;
+    acp_sign_result_t res;
+    const char *err = NULL, *cert_id;
+    apr_status_t rv;
+    int n = 0;
+
+    if (acp_sa_order_get(db, p, order_id, &order) != APR_SUCCESS) {
+        return db_problem(p, "reading the order");
+    }
+    if (strcmp(order->status, "processing") != 0) {
+        return NULL; /* done already (or failed) */
+    }
+    if (acp_sa_account_get(db, p, order->account_id, &acct) != APR_SUCCESS) {
+        return db_problem(p, "reading the account");
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&res, 0, sizeof(res));
+    if (!order->csr || acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
+        err = "stored CSR unreadable";
+        rv = APR_EGENERAL;
+    }
+    else {
+        req.csr_der = der;
+        req.csr_len = derlen;
+        req.names = order_names(p, order);
+        req.not_before = order->not_before;
+        req.not_after = order->not_after;
+        rv = cfg->signer->sign(cfg->signer, p, &req, &res, &err);
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return db_problem(p, "starting a transaction");
+    }
+    if (rv != APR_SUCCESS) {
+        acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
+                                          err ? err : "unknown error");
+        if (set_order_status(db, p, order, "invalid", prob) ||
+            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+                APR_SUCCESS) {
+            acp_sa_rollback(db);
+            return db_problem(p, "recording the failed issuance");
+        }
+        acp_sa_commit(db);
+        return prob;
+    }
+    cert_id = acp_random_id(p, 12);
+    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
+                    ACP_SA_ARGS(cert_id, res.serial_hex, order->id, acct->id, acct->billing_id,
+                                order->names_key, res.pem_chain, acp_sa_ll(p, res.not_before),
+                                acp_sa_ll(p, res.not_after), acp_sa_ll(p, acp_now()))) !=
+            APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_order_valid", &n,
+                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
+        n != 1 ||
+        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+            APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return db_problem(p, "storing the certificate");
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        return db_problem(p, "committing the certificate");
+    }
+    return NULL;
+}
+
+/* ---- revocation --------------------------------------------------------------------- */
+
+static int reason_allowed(int r)
+{
+    return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
+}
+
+acp_problem_t *acp_ra_revoke_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
+                                EVP_PKEY *jwk_key, json_object *payload)
+{
+    const char *b64 = jstr(payload, "certificate"), *serial = NULL, *issuer = NULL;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    json_object *v;
+    int reason = 0, n = 0, match;
+    acp_cert_t *cert = NULL;
+    apr_status_t rv;
+    X509 *x = NULL, *stored = NULL;
+    BIO *bio;
+
+    if (!b64 || acp_b64url_decode(p, b64, strlen(b64), &der, &derlen) != 0 || derlen == 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "revokeCert needs a base64url certificate");
+    }
+    if (json_object_object_get_ex(payload, "reason", &v)) {
+        if (!json_object_is_type(v, json_type_int)) {
+            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON, "reason must be an integer");
+        }
+        reason = json_object_get_int(v);
+        if (!reason_allowed(reason)) {
+            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON,
+                               "reason %d is not allowed (use 0, 1, 3, 4, 5 or 9)", reason);
+        }
+    }
+    if (acp_ca_cert_serial(p, der, derlen, &serial, &issuer) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "certificate is not valid DER");
+    }
+    rv = acp_sa_cert_by_serial(db, p, serial, &cert);
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(p, ACP_ERR_NOT_FOUND, "certificate not issued by this server");
+    }
+    if (rv != APR_SUCCESS) {
+        return db_problem(p, "looking up the certificate");
+    }
+    /* the presented certificate must be byte-identical to the stored leaf */
+    bio = BIO_new_mem_buf(cert->pem, -1);
+    stored = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    {
+        const unsigned char *q = der;
+        x = d2i_X509(NULL, &q, (long)derlen);
+    }
+    match = x && stored && X509_cmp(x, stored) == 0;
+    if (match && !acct) {
+        EVP_PKEY *ck = X509_get0_pubkey(x);
+        match = ck && jwk_key && EVP_PKEY_eq(ck, jwk_key) == 1;
+    }
+    X509_free(x);
+    X509_free(stored);
+    if (!match) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                           "not authorized to revoke this certificate");
+    }
+    if (acct && strcmp(acct->id, cert->account_id) != 0) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                           "this account did not order this certificate");
+    }
+    if (cert->revoked) {
+        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
+    }
+    if (acp_sa_exec(db, p, "acp_cert_revoke", &n,
+                    ACP_SA_ARGS(acp_sa_ll(p, acp_now()), apr_itoa(p, reason), cert->id)) !=
+        APR_SUCCESS) {
+        return db_problem(p, "revoking");
+    }
+    if (n != 1) {
+        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
+    }
+    return NULL;
+}
+
+/* ---- jobs ----------------------------------------------------------------------- */
+
+apr_status_t acp_ra_run_job(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const acp_job_t *job)
+{
+    if (strcmp(job->kind, "validate") == 0) {
+        return run_validation(db, p, cfg, job);
+    }
+    if (strcmp(job->kind, "issue") == 0) {
+        acp_ra_issue(db, p, cfg, job->ref);
+        return APR_SUCCESS;
+    }
+    acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
+    return APR_SUCCESS;
+}
+
+int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, int max)
+{
+    apr_array_header_t *jobs = NULL;
+    long long now = acp_now();
+    int i, ran = 0;
+
+    if (acp_sa_jobs_due(db, p, now, &jobs) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < jobs->nelts && ran < max; i++) {
+        acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
+        apr_pool_t *jp;
+        if (acp_sa_job_claim(db, p, job->id, now, JOB_LEASE) != APR_SUCCESS) {
+            continue;
+        }
+        apr_pool_create(&jp, p);
+        acp_ra_run_job(db, jp, cfg, job);
+        apr_pool_destroy(jp);
+        ran++;
+    }
+    return ran;
+}

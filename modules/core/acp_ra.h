@@ -1,0 +1,80 @@
+/* Registration authority: accounts, orders, authorizations and challenges as state
+ * machines, identifier policy, and the issuance cycle. Callers (wfe, the job worker,
+ * acme-pay-admin) hold the transaction for the *_tx functions; the others open
+ * their own, because they wait on the network or the signer. */
+#ifndef ACP_RA_H
+#define ACP_RA_H
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include "acp_core.h"
+#include "acp_sa.h"
+#include "acp_va.h"
+#include "acp_ca.h"
+#include "acp_jws.h"
+
+typedef struct acp_ra_cfg_t {
+    int eab_required;
+    const char *tos;             /* NULL: no terms to agree to */
+    int validity_days;           /* certificate lifetime */
+    int order_lifetime;          /* seconds an order stays usable */
+    int authz_pending_lifetime;  /* seconds a pending authorization lives */
+    int authz_valid_lifetime;    /* seconds a valid authorization is reused */
+    acp_va_cfg_t va;
+    acp_signer_t *signer;
+} acp_ra_cfg_t;
+
+void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
+
+/* newAccount. *acct is the existing or new account, *created says which. */
+acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                     const acp_jws_t *jws, json_object *payload,
+                                     const char *new_account_url, acp_account_t **acct,
+                                     int *created);
+/* Account update: contact, termsOfServiceAgreed, status "deactivated". */
+acp_problem_t *acp_ra_update_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                        acp_account_t *acct, json_object *payload);
+/* keyChange; on 409 *conflict_id names the account that has the new key. */
+acp_problem_t *acp_ra_key_change_tx(acp_db_t *db, apr_pool_t *p, acp_account_t *acct,
+                                    const acp_jws_t *outer, const char *acct_url,
+                                    const char **conflict_id);
+
+acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_account_t *acct, json_object *payload,
+                                   acp_order_t **order);
+/* Bring a pending/ready order's status up to date with its authorizations and
+ * its expiry (writes only when it changes). */
+acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order);
+
+acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
+                                      json_object *payload);
+/* Challenge response: pending -> processing and a validation job. *queued = 1 when
+ * a job was added (wake a worker after commit). */
+acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
+                                       acp_chall_t *chall, int *queued);
+
+/* Finalize, first half (in the caller's transaction): CSR checks, ready -> processing,
+ * a "sign" job as the intent record. */
+acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, acp_order_t *order,
+                                  json_object *payload);
+/* Finalize, second half (own transactions): sign, store, processing -> valid;
+ * a failed signature makes the order invalid. Idempotent. */
+acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const char *order_id);
+
+/* revokeCert: acct != NULL when signed with an account key (kid), else jwk_key is the
+ * key the request was signed with (must be the certificate's key). */
+acp_problem_t *acp_ra_revoke_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
+                                EVP_PKEY *jwk_key, json_object *payload);
+
+/* Run one claimed job (validate a challenge, or finish an issuance). */
+apr_status_t acp_ra_run_job(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const acp_job_t *job);
+/* Claim and run due jobs (at most max); returns how many ran. */
+int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, int max);
+
+/* The account's key as an EVP_PKEY (cleanup on p). */
+EVP_PKEY *acp_ra_account_key(apr_pool_t *p, const acp_account_t *acct);
+
+#endif

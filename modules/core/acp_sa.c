@@ -1,0 +1,426 @@
+/* Storage authority: SQL catalogue, connections, transactions, migrations.
+ * No other unit contains SQL. Statements use apr_dbd's portable placeholders
+ * (%s text, %lld bigint, %d integer), so one text serves SQLite and PostgreSQL. */
+#include <string.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+#include "acp_sa.h"
+
+#define ACCT_COLS "id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created"
+#define ORDER_COLS \
+    "id, account_id, status, expires, identifiers, names_key, not_before, not_after, " \
+    "error, csr, cert_id, price, created"
+#define AUTHZ_COLS "id, account_id, ident, wildcard, status, expires"
+#define CHALL_COLS "id, authz_id, type, token, status, validated, error"
+#define CERT_COLS \
+    "id, serial, order_id, account_id, billing_id, names_key, pem, not_before, not_after, " \
+    "issued, revoked, revoked_reason"
+
+const acp_sa_stmt_t acp_sa_catalogue[] = {
+    {"acp_setting_get", "SELECT value FROM settings WHERE name = %s"},
+    {"acp_setting_put",
+     "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"},
+    {"acp_billing_insert",
+     "INSERT INTO billing (id, kind, label, balance, created) VALUES (%s, %s, %s, %lld, %lld)"},
+    {"acp_eab_get", "SELECT kid, hmac_key, label, billing_id, status FROM eab_keys WHERE kid = %s"},
+    {"acp_eab_insert",
+     "INSERT INTO eab_keys (kid, hmac_key, label, billing_id, status, created) "
+     "VALUES (%s, %s, %s, %s, 'active', %lld)"},
+    {"acp_acct_insert",
+     "INSERT INTO accounts (" ACCT_COLS ") VALUES (%s, %s, %s, 'valid', %s, %d, %s, %s, %lld)"},
+    {"acp_acct_by_id", "SELECT " ACCT_COLS " FROM accounts WHERE id = %s"},
+    {"acp_acct_by_thumb", "SELECT " ACCT_COLS " FROM accounts WHERE thumbprint = %s"},
+    {"acp_acct_contacts",
+     "UPDATE accounts SET contacts = %s WHERE id = %s AND status = 'valid'"},
+    {"acp_acct_tos", "UPDATE accounts SET tos_agreed = 1 WHERE id = %s AND status = 'valid'"},
+    {"acp_acct_deactivate",
+     "UPDATE accounts SET status = 'deactivated' WHERE id = %s AND status = 'valid'"},
+    {"acp_acct_rekey",
+     "UPDATE accounts SET jwk = %s, thumbprint = %s WHERE id = %s AND thumbprint = %s "
+     "AND status = 'valid'"},
+    {"acp_acct_orders",
+     "SELECT id FROM orders WHERE account_id = %s ORDER BY created DESC, id "
+     "LIMIT %lld OFFSET %lld"},
+    {"acp_order_insert",
+     "INSERT INTO orders (id, account_id, status, expires, identifiers, names_key, "
+     "not_before, not_after, created, updated) "
+     "VALUES (%s, %s, %s, %lld, %s, %s, %lld, %lld, %lld, %lld)"},
+    {"acp_order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = %s"},
+    {"acp_order_status",
+     "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
+    {"acp_order_processing",
+     "UPDATE orders SET status = 'processing', csr = %s, updated = %lld "
+     "WHERE id = %s AND status = 'ready'"},
+    {"acp_order_valid",
+     "UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
+     "WHERE id = %s AND status = 'processing'"},
+    {"acp_order_authz_insert",
+     "INSERT INTO order_authz (order_id, authz_id, pos) VALUES (%s, %s, %d)"},
+    {"acp_order_authzs",
+     "SELECT a.id, a.account_id, a.ident, a.wildcard, a.status, a.expires "
+     "FROM order_authz oa JOIN authorizations a ON a.id = oa.authz_id "
+     "WHERE oa.order_id = %s ORDER BY oa.pos"},
+    {"acp_authz_insert",
+     "INSERT INTO authorizations (id, account_id, ident, wildcard, status, expires, created) "
+     "VALUES (%s, %s, %s, %d, 'pending', %lld, %lld)"},
+    {"acp_authz_get", "SELECT " AUTHZ_COLS " FROM authorizations WHERE id = %s"},
+    {"acp_authz_reuse",
+     "SELECT " AUTHZ_COLS " FROM authorizations WHERE account_id = %s AND ident = %s "
+     "AND wildcard = %d AND status = 'valid' AND expires > %lld ORDER BY expires DESC LIMIT 1"},
+    {"acp_authz_status",
+     "UPDATE authorizations SET status = %s WHERE id = %s AND status = %s"},
+    {"acp_authz_valid",
+     "UPDATE authorizations SET status = 'valid', expires = %lld "
+     "WHERE id = %s AND status = 'pending'"},
+    {"acp_chall_insert",
+     "INSERT INTO challenges (id, authz_id, type, token, status) "
+     "VALUES (%s, %s, %s, %s, 'pending')"},
+    {"acp_chall_get", "SELECT " CHALL_COLS " FROM challenges WHERE id = %s"},
+    {"acp_chall_by_authz",
+     "SELECT " CHALL_COLS " FROM challenges WHERE authz_id = %s ORDER BY type"},
+    {"acp_chall_status",
+     "UPDATE challenges SET status = %s, validated = %lld, error = %s "
+     "WHERE id = %s AND status = %s"},
+    {"acp_cert_insert",
+     "INSERT INTO certificates (" CERT_COLS ") "
+     "VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL)"},
+    {"acp_cert_get", "SELECT " CERT_COLS " FROM certificates WHERE id = %s"},
+    {"acp_cert_by_serial", "SELECT " CERT_COLS " FROM certificates WHERE serial = %s"},
+    {"acp_cert_revoke",
+     "UPDATE certificates SET revoked = %lld, revoked_reason = %d "
+     "WHERE id = %s AND revoked IS NULL"},
+    {"acp_nonce_redeem",
+     "INSERT INTO nonces (nonce, expires) VALUES (%s, %lld) ON CONFLICT (nonce) DO NOTHING"},
+    {"acp_nonce_prune", "DELETE FROM nonces WHERE expires < %lld"},
+    {"acp_job_insert",
+     "INSERT INTO jobs (id, kind, ref, run_after, claimed_until, attempts, created) "
+     "VALUES (%s, %s, %s, %lld, %lld, 0, %lld)"},
+    {"acp_job_claim",
+     "UPDATE jobs SET claimed_until = %lld, attempts = attempts + 1 "
+     "WHERE id = %s AND claimed_until < %lld"},
+    {"acp_job_due",
+     "SELECT id, kind, ref, attempts FROM jobs WHERE claimed_until < %lld AND run_after <= %lld "
+     "ORDER BY created LIMIT 16"},
+    {"acp_job_delete", "DELETE FROM jobs WHERE id = %s"},
+    {"acp_job_delete_ref", "DELETE FROM jobs WHERE kind = %s AND ref = %s"},
+    {"acp_job_retry",
+     "UPDATE jobs SET run_after = %lld, claimed_until = 0 WHERE id = %s"},
+    {NULL, NULL}};
+
+const char *acp_sa_ll(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%lld", v);
+}
+
+long long acp_sa_atoll(const char *s)
+{
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+const char *acp_sa_error(acp_db_t *db, apr_pool_t *p, int rv)
+{
+    const char *e = apr_dbd_error(db->driver, db->handle, rv);
+    return apr_pstrdup(p, e ? e : "unknown database error");
+}
+
+acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                      apr_hash_t *prepared)
+{
+    acp_db_t *db = apr_pcalloc(p, sizeof(*db));
+
+    db->driver = driver;
+    db->handle = handle;
+    db->prepared = prepared;
+    db->pgsql = strcmp(apr_dbd_name(driver), "pgsql") == 0;
+    return db;
+}
+
+static apr_status_t raw_exec(acp_db_t *db, const char *sql)
+{
+    int nrows = 0;
+    int rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t acp_sa_begin(acp_db_t *db)
+{
+    if (db->pgsql) {
+        return raw_exec(db, "BEGIN");
+    }
+    /* busy_timeout is per connection; setting it is cheap and keeps a connection
+     * that missed DBDInitSQL from failing with SQLITE_BUSY. */
+    raw_exec(db, "PRAGMA busy_timeout = 10000");
+    return raw_exec(db, "BEGIN IMMEDIATE");
+}
+
+apr_status_t acp_sa_commit(acp_db_t *db)
+{
+    return raw_exec(db, "COMMIT");
+}
+
+apr_status_t acp_sa_rollback(acp_db_t *db)
+{
+    return raw_exec(db, "ROLLBACK");
+}
+
+apr_status_t acp_sa_savepoint(acp_db_t *db, const char *name)
+{
+    char sql[64];
+    apr_snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+    return raw_exec(db, sql);
+}
+
+apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name)
+{
+    char sql[64];
+    apr_snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT %s", name);
+    return raw_exec(db, sql);
+}
+
+static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
+{
+    return db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
+}
+
+apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows, int nargs,
+                         const char *const *args)
+{
+    apr_dbd_prepared_t *st = stmt_of(db, label);
+    int n = 0, rv;
+
+    if (!st) {
+        return APR_ENOENT;
+    }
+    rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    if (nrows) {
+        *nrows = n;
+    }
+    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static const char **read_row(acp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res,
+                             apr_dbd_row_t *row)
+{
+    int i, n = apr_dbd_num_cols(db->driver, res);
+    const char **cols = apr_pcalloc(p, sizeof(char *) * (size_t)(n + 1));
+
+    for (i = 0; i < n; i++) {
+        const char *v = apr_dbd_get_entry(db->driver, row, i);
+        cols[i] = v ? apr_pstrdup(p, v) : NULL;
+    }
+    return cols;
+}
+
+apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
+                         apr_array_header_t **rows, int nargs, const char *const *args)
+{
+    apr_dbd_prepared_t *st = stmt_of(db, label);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *out;
+    int rv;
+
+    *rows = NULL;
+    if (!st) {
+        return APR_ENOENT;
+    }
+    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 0, nargs, (const char **)args);
+    if (rv != 0) {
+        return APR_EGENERAL;
+    }
+    out = apr_array_make(p, 4, sizeof(const char **));
+    /* read to the end: an unfinished result set keeps the statement busy */
+    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        APR_ARRAY_PUSH(out, const char **) = read_row(db, p, res, row);
+    }
+    *rows = out;
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const char ***row,
+                        int nargs, const char *const *args)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, label, &rows, nargs, args);
+
+    *row = NULL;
+    if (rv == APR_SUCCESS && rows->nelts > 0) {
+        *row = APR_ARRAY_IDX(rows, 0, const char **);
+    }
+    return rv;
+}
+
+apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg)
+{
+    const acp_sa_stmt_t *s;
+
+    if (!db->prepared) {
+        db->prepared = apr_hash_make(p);
+    }
+    for (s = acp_sa_catalogue; s->label; s++) {
+        apr_dbd_prepared_t *st = NULL;
+        int rv = apr_dbd_prepare(db->driver, p, db->handle, s->sql, s->label, &st);
+        if (rv != 0) {
+            *errmsg = apr_psprintf(p, "preparing %s: %s", s->label, acp_sa_error(db, p, rv));
+            return APR_EGENERAL;
+        }
+        apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
+    }
+    return APR_SUCCESS;
+}
+
+static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int found = 0;
+
+    if (apr_dbd_select(db->driver, p, db->handle, &res, sql, 0) != 0) {
+        return -1;
+    }
+    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(db->driver, row, 0);
+        if (!found) {
+            *val = v ? atoi(v) : 0;
+            found = 1;
+        }
+    }
+    return found ? 0 : -1;
+}
+
+/* Run a migration script: comment lines dropped, statements split at ';'
+ * (migration files keep semicolons for statement ends only). */
+static apr_status_t run_script(acp_db_t *db, apr_pool_t *p, const char *sql,
+                               const char **errmsg)
+{
+    char *text = apr_pcalloc(p, strlen(sql) + 1), *o = text, *stmt, *state = NULL;
+    const char *line = sql;
+
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+        if (strncmp(line, "--", 2) != 0) {
+            memcpy(o, line, len);
+            o += len;
+        }
+        line += len;
+    }
+    for (stmt = apr_strtok(text, ";", &state); stmt; stmt = apr_strtok(NULL, ";", &state)) {
+        int nrows, rv;
+        while (*stmt == '\n' || *stmt == ' ') {
+            stmt++;
+        }
+        if (!*stmt) {
+            continue;
+        }
+        rv = apr_dbd_query(db->driver, db->handle, &nrows, stmt);
+        if (rv != 0) {
+            *errmsg = apr_psprintf(p, "%s: %s", stmt, acp_sa_error(db, p, rv));
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const char **errmsg)
+{
+    const acp_migration_t *m;
+    const char *drv = db->pgsql ? "pgsql" : "sqlite3";
+    int current = 0;
+    apr_status_t rv;
+
+    if (!db->pgsql) {
+        /* WAL lets readers run beside the writer; it cannot be set inside a transaction */
+        raw_exec(db, "PRAGMA journal_mode = WAL");
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        *errmsg = apr_psprintf(p, "BEGIN: %s", acp_sa_error(db, p, 1));
+        return APR_EGENERAL;
+    }
+    if (db->pgsql) {
+        raw_exec(db, "SELECT pg_advisory_xact_lock(4242001)");
+    }
+    rv = raw_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    if (rv != APR_SUCCESS) {
+        *errmsg = apr_psprintf(p, "schema_version: %s", acp_sa_error(db, p, 1));
+        goto fail;
+    }
+    if (raw_int(db, p, "SELECT COALESCE(MAX(version), 0) FROM schema_version", &current) != 0) {
+        current = 0;
+    }
+    for (m = acp_migrations; m->driver; m++) {
+        if (strcmp(m->driver, drv) != 0 || m->version <= current) {
+            continue;
+        }
+        rv = run_script(db, p, m->sql, errmsg);
+        if (rv != APR_SUCCESS) {
+            *errmsg = apr_psprintf(p, "migration %s: %s", m->name, *errmsg);
+            goto fail;
+        }
+        if (raw_exec(db, apr_psprintf(p, "INSERT INTO schema_version (version) VALUES (%d)",
+                                      m->version)) != APR_SUCCESS) {
+            *errmsg = apr_psprintf(p, "recording migration %s failed", m->name);
+            goto fail;
+        }
+        current = m->version;
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        *errmsg = apr_psprintf(p, "COMMIT: %s", acp_sa_error(db, p, 1));
+        return APR_EGENERAL;
+    }
+    if (version) {
+        *version = current;
+    }
+    return APR_SUCCESS;
+fail:
+    acp_sa_rollback(db);
+    return APR_EGENERAL;
+}
+
+static apr_status_t db_close(void *data)
+{
+    acp_db_t *db = data;
+    apr_dbd_close(db->driver, db->handle);
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, int migrate,
+                         acp_db_t **out, const char **errmsg)
+{
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *handle = NULL;
+    const char *err = NULL;
+    acp_db_t *db;
+    apr_status_t rv;
+
+    apr_dbd_init(p);
+    rv = apr_dbd_get_driver(p, driver, &drv);
+    if (rv != APR_SUCCESS) {
+        *errmsg = apr_psprintf(p, "no apr_dbd driver '%s' (is libaprutil1-dbd-%s installed?)",
+                               driver, driver);
+        return rv;
+    }
+    rv = apr_dbd_open_ex(drv, p, params, &handle, &err);
+    if (rv != APR_SUCCESS) {
+        *errmsg = apr_psprintf(p, "cannot open %s database '%s': %s", driver, params,
+                               err ? err : "error");
+        return rv;
+    }
+    db = acp_sa_wrap(p, drv, handle, NULL);
+    apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
+    if (!db->pgsql) {
+        raw_exec(db, "PRAGMA busy_timeout = 10000");
+    }
+    if (migrate) {
+        rv = acp_sa_migrate(p, db, NULL, errmsg);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    rv = acp_sa_prepare_all(p, db, errmsg);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = db;
+    return APR_SUCCESS;
+}

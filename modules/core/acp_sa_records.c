@@ -1,0 +1,259 @@
+/* Storage authority: typed records over the catalogue's column lists. */
+#include <stdlib.h>
+#include <apr_strings.h>
+#include "acp_sa.h"
+#include "acp_util.h"
+
+#define LL(s) acp_sa_atoll(s)
+
+static apr_status_t one(acp_db_t *db, apr_pool_t *p, const char *label, const char *arg,
+                        const char ***row)
+{
+    apr_status_t rv = acp_sa_row(db, p, label, row, ACP_SA_ARGS(arg));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return *row ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+static acp_account_t *account_of(apr_pool_t *p, const char **r)
+{
+    acp_account_t *a = apr_pcalloc(p, sizeof(*a));
+    a->id = r[0];
+    a->thumbprint = r[1];
+    a->jwk = r[2];
+    a->status = r[3];
+    a->contacts = r[4];
+    a->tos_agreed = (int)LL(r[5]);
+    a->eab_kid = r[6];
+    a->billing_id = r[7];
+    a->created = LL(r[8]);
+    return a;
+}
+
+apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_acct_by_id", id, &r);
+    *out = rv == APR_SUCCESS ? account_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const char *thumb,
+                                          acp_account_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_acct_by_thumb", thumb, &r);
+    *out = rv == APR_SUCCESS ? account_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_order_t **out)
+{
+    const char **r;
+    acp_order_t *o;
+    apr_status_t rv = one(db, p, "acp_order_get", id, &r);
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    o = apr_pcalloc(p, sizeof(*o));
+    o->id = r[0];
+    o->account_id = r[1];
+    o->status = r[2];
+    o->expires = LL(r[3]);
+    o->identifiers = r[4];
+    o->names_key = r[5];
+    o->not_before = LL(r[6]);
+    o->not_after = LL(r[7]);
+    o->error = r[8];
+    o->csr = r[9];
+    o->cert_id = r[10];
+    o->has_price = r[11] != NULL;
+    o->price = LL(r[11]);
+    o->created = LL(r[12]);
+    *out = o;
+    return APR_SUCCESS;
+}
+
+static acp_authz_t *authz_of(apr_pool_t *p, const char **r)
+{
+    acp_authz_t *a = apr_pcalloc(p, sizeof(*a));
+    a->id = r[0];
+    a->account_id = r[1];
+    a->ident = r[2];
+    a->wildcard = (int)LL(r[3]);
+    a->status = r[4];
+    a->expires = LL(r[5]);
+    return a;
+}
+
+apr_status_t acp_sa_order_authzs(acp_db_t *db, apr_pool_t *p, const char *order_id,
+                                 apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, "acp_order_authzs", &rows, ACP_SA_ARGS(order_id));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, rows->nelts, sizeof(acp_authz_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        APR_ARRAY_PUSH(*out, acp_authz_t *) = authz_of(p, APR_ARRAY_IDX(rows, i, const char **));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_authz_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_authz_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_authz_get", id, &r);
+    *out = rv == APR_SUCCESS ? authz_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
+                                   const char *ident, int wildcard, long long min_expires,
+                                   acp_authz_t **out)
+{
+    const char **r;
+    apr_status_t rv = acp_sa_row(db, p, "acp_authz_reuse", &r,
+                                 ACP_SA_ARGS(account_id, ident, wildcard ? "1" : "0",
+                                             acp_sa_ll(p, min_expires)));
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!r) {
+        return APR_NOTFOUND;
+    }
+    *out = authz_of(p, r);
+    return APR_SUCCESS;
+}
+
+static acp_chall_t *chall_of(apr_pool_t *p, const char **r)
+{
+    acp_chall_t *c = apr_pcalloc(p, sizeof(*c));
+    c->id = r[0];
+    c->authz_id = r[1];
+    c->type = r[2];
+    c->token = r[3];
+    c->status = r[4];
+    c->validated = LL(r[5]);
+    c->error = r[6];
+    return c;
+}
+
+apr_status_t acp_sa_chall_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_chall_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_chall_get", id, &r);
+    *out = rv == APR_SUCCESS ? chall_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_id,
+                                 apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, "acp_chall_by_authz", &rows, ACP_SA_ARGS(authz_id));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, rows->nelts, sizeof(acp_chall_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        APR_ARRAY_PUSH(*out, acp_chall_t *) = chall_of(p, APR_ARRAY_IDX(rows, i, const char **));
+    }
+    return APR_SUCCESS;
+}
+
+static acp_cert_t *cert_of(apr_pool_t *p, const char **r)
+{
+    acp_cert_t *c = apr_pcalloc(p, sizeof(*c));
+    c->id = r[0];
+    c->serial = r[1];
+    c->order_id = r[2];
+    c->account_id = r[3];
+    c->billing_id = r[4];
+    c->names_key = r[5];
+    c->pem = r[6];
+    c->not_before = LL(r[7]);
+    c->not_after = LL(r[8]);
+    c->issued = LL(r[9]);
+    c->revoked = LL(r[10]);
+    c->revoked_reason = (int)LL(r[11]);
+    return c;
+}
+
+apr_status_t acp_sa_cert_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_cert_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_cert_get", id, &r);
+    *out = rv == APR_SUCCESS ? cert_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_cert_by_serial(acp_db_t *db, apr_pool_t *p, const char *serial,
+                                   acp_cert_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_cert_by_serial", serial, &r);
+    *out = rv == APR_SUCCESS ? cert_of(p, r) : NULL;
+    return rv;
+}
+
+apr_status_t acp_sa_jobs_due(acp_db_t *db, apr_pool_t *p, long long now,
+                             apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
+    const char *n = acp_sa_ll(p, now);
+    apr_status_t rv = acp_sa_rows(db, p, "acp_job_due", &rows, ACP_SA_ARGS(n, n));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, rows->nelts, sizeof(acp_job_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        acp_job_t *j = apr_pcalloc(p, sizeof(*j));
+        j->id = r[0];
+        j->kind = r[1];
+        j->ref = r[2];
+        j->attempts = (int)LL(r[3]);
+        APR_ARRAY_PUSH(*out, acp_job_t *) = j;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
+                            long long run_after, const char **id)
+{
+    const char *jid = acp_random_id(p, 12);
+    apr_status_t rv = acp_sa_exec(db, p, "acp_job_insert", NULL,
+                                  ACP_SA_ARGS(jid, kind, ref, acp_sa_ll(p, run_after), "0",
+                                              acp_sa_ll(p, acp_now())));
+    if (id) {
+        *id = rv == APR_SUCCESS ? jid : NULL;
+    }
+    return rv;
+}
+
+apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long long now,
+                              int lease)
+{
+    int n = 0;
+    apr_status_t rv = acp_sa_exec(db, p, "acp_job_claim", &n,
+                                  ACP_SA_ARGS(acp_sa_ll(p, now + lease), id, acp_sa_ll(p, now)));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return n == 1 ? APR_SUCCESS : APR_EBUSY;
+}

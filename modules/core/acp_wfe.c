@@ -1,0 +1,803 @@
+/* Web front end: routing, JWS + nonce checks, problem documents, rendering. */
+#include <string.h>
+#include <strings.h>
+#include <apr_strings.h>
+#include "acp_wfe.h"
+#include "acp_problem.h"
+#include "acp_util.h"
+
+typedef enum {
+    R_NONE = 0,
+    R_DIRECTORY,
+    R_NEW_NONCE,
+    R_NEW_ACCOUNT,
+    R_NEW_ORDER,
+    R_REVOKE,
+    R_KEY_CHANGE,
+    R_ACCOUNT,
+    R_ACCOUNT_ORDERS,
+    R_ORDER,
+    R_FINALIZE,
+    R_AUTHZ,
+    R_CHALL,
+    R_CERT
+} route_t;
+
+typedef struct {
+    apr_pool_t *p;
+    const acp_wfe_t *wfe;
+    const acp_wfe_cfg_t *cfg;
+    const acp_req_t *req;
+    acp_resp_t *resp;
+    acp_db_t *db;
+    route_t route;
+    const char *id;            /* resource id from the path */
+    acp_jws_t *jws;
+    acp_account_t *acct;       /* when signed with kid */
+    EVP_PKEY *key;             /* the key that signed */
+    json_object *payload;      /* NULL for POST-as-GET */
+    int wake;                  /* background work queued */
+    const char *issue_order;   /* finish issuing this order after commit */
+    long long nonce_expires;
+    const char *error_location; /* Location kept on an error answer (409 keyChange) */
+} wfe_req_t;
+
+void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    acp_ra_cfg_defaults(&cfg->ra);
+    cfg->max_body = 64 * 1024;
+}
+
+/* ---- responses ---------------------------------------------------------------------- */
+
+static const char *url(const wfe_req_t *w, const char *what, const char *id)
+{
+    return id ? apr_pstrcat(w->p, w->req->base_url, "/", what, "/", id, NULL)
+              : apr_pstrcat(w->p, w->req->base_url, "/", what, NULL);
+}
+
+static void set_json(wfe_req_t *w, int status, json_object *o, const char *ctype)
+{
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                          JSON_C_TO_STRING_SPACED |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    w->resp->status = status;
+    w->resp->content_type = ctype;
+    w->resp->body = apr_pstrdup(w->p, s);
+    w->resp->body_len = strlen(w->resp->body);
+    json_object_put(o);
+}
+
+static void set_problem(wfe_req_t *w, const acp_problem_t *prob)
+{
+    json_object *o = acp_problem_json(prob);
+
+    if (prob->kind == ACP_ERR_BAD_SIGNATURE_ALG) {
+        json_object *algs = json_object_new_array();
+        char *list = apr_pstrdup(w->p, ACP_JWS_ALGORITHMS), *state = NULL, *a;
+        for (a = apr_strtok(list, " ", &state); a; a = apr_strtok(NULL, " ", &state)) {
+            json_object_array_add(algs, json_object_new_string(a));
+        }
+        json_object_object_add(o, "algorithms", algs);
+    }
+    set_json(w, acp_problem_status(prob->kind), o, "application/problem+json");
+    if (prob->kind == ACP_ERR_METHOD) {
+        apr_table_setn(w->resp->headers, "Allow",
+                       w->route == R_DIRECTORY ? "GET, HEAD"
+                       : w->route == R_NEW_NONCE ? "GET, HEAD" : "POST");
+    }
+}
+
+static void jadd_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static json_object *parse_stored(apr_pool_t *p, const char *text)
+{
+    json_object *o = text ? acp_json_parse(p, text, strlen(text)) : NULL;
+    return o ? json_object_get(o) : NULL; /* a reference the caller's tree owns */
+}
+
+/* ---- rendering ---------------------------------------------------------------------- */
+
+static json_object *render_account(wfe_req_t *w, const acp_account_t *a)
+{
+    json_object *o = json_object_new_object();
+    json_object *contacts = parse_stored(w->p, a->contacts);
+
+    jadd_str(o, "status", a->status);
+    json_object_object_add(o, "contact", contacts ? contacts : json_object_new_array());
+    json_object_object_add(o, "termsOfServiceAgreed", json_object_new_boolean(a->tos_agreed));
+    jadd_str(o, "orders", apr_pstrcat(w->p, url(w, "acct", a->id), "/orders", NULL));
+    jadd_str(o, "createdAt", acp_rfc3339(w->p, a->created));
+    return o;
+}
+
+static acp_problem_t *render_order(wfe_req_t *w, acp_order_t *order, json_object **out)
+{
+    json_object *o = json_object_new_object(), *authzs = json_object_new_array(), *ids, *err;
+    apr_array_header_t *list = NULL;
+    int i;
+
+    if (acp_sa_order_authzs(w->db, w->p, order->id, &list) != APR_SUCCESS) {
+        json_object_put(o);
+        json_object_put(authzs);
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading the order");
+    }
+    jadd_str(o, "status", order->status);
+    jadd_str(o, "expires", acp_rfc3339(w->p, order->expires));
+    ids = parse_stored(w->p, order->identifiers);
+    json_object_object_add(o, "identifiers", ids ? ids : json_object_new_array());
+    if (order->not_before) {
+        jadd_str(o, "notBefore", acp_rfc3339(w->p, order->not_before));
+    }
+    if (order->not_after) {
+        jadd_str(o, "notAfter", acp_rfc3339(w->p, order->not_after));
+    }
+    for (i = 0; i < list->nelts; i++) {
+        acp_authz_t *a = APR_ARRAY_IDX(list, i, acp_authz_t *);
+        json_object_array_add(authzs, json_object_new_string(url(w, "authz", a->id)));
+    }
+    json_object_object_add(o, "authorizations", authzs);
+    jadd_str(o, "finalize", apr_pstrcat(w->p, url(w, "order", order->id), "/finalize", NULL));
+    if (order->cert_id && strcmp(order->status, "valid") == 0) {
+        jadd_str(o, "certificate", url(w, "cert", order->cert_id));
+    }
+    err = parse_stored(w->p, order->error);
+    if (err) {
+        json_object_object_add(o, "error", err);
+    }
+    *out = o;
+    return NULL;
+}
+
+static json_object *render_chall(wfe_req_t *w, const acp_chall_t *c)
+{
+    json_object *o = json_object_new_object(), *err;
+
+    jadd_str(o, "type", c->type);
+    jadd_str(o, "url", url(w, "chall", c->id));
+    jadd_str(o, "status", c->status);
+    jadd_str(o, "token", c->token);
+    if (c->validated) {
+        jadd_str(o, "validated", acp_rfc3339(w->p, c->validated));
+    }
+    err = parse_stored(w->p, c->error);
+    if (err) {
+        json_object_object_add(o, "error", err);
+    }
+    return o;
+}
+
+static acp_problem_t *render_authz(wfe_req_t *w, const acp_authz_t *a, json_object **out)
+{
+    json_object *o = json_object_new_object(), *id = json_object_new_object(), *cs;
+    apr_array_header_t *challs = NULL;
+    long long now = acp_now();
+    int i;
+
+    if (acp_sa_authz_challs(w->db, w->p, a->id, &challs) != APR_SUCCESS) {
+        json_object_put(o);
+        json_object_put(id);
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading challenges");
+    }
+    jadd_str(id, "type", "dns");
+    jadd_str(id, "value", a->ident);
+    json_object_object_add(o, "identifier", id);
+    jadd_str(o, "status",
+             a->expires < now && (!strcmp(a->status, "pending") || !strcmp(a->status, "valid"))
+                 ? "expired"
+                 : a->status);
+    jadd_str(o, "expires", acp_rfc3339(w->p, a->expires));
+    cs = json_object_new_array();
+    for (i = 0; i < challs->nelts; i++) {
+        const acp_chall_t *c = APR_ARRAY_IDX(challs, i, acp_chall_t *);
+        /* a valid authorization lists only the challenge that validated it */
+        if (!strcmp(a->status, "valid") && strcmp(c->status, "valid") != 0) {
+            continue;
+        }
+        json_object_array_add(cs, render_chall(w, c));
+    }
+    json_object_object_add(o, "challenges", cs);
+    if (a->wildcard) {
+        json_object_object_add(o, "wildcard", json_object_new_boolean(1));
+    }
+    *out = o;
+    return NULL;
+}
+
+/* ---- resource handlers (inside the request's transaction) ---------------------------- */
+
+static acp_problem_t *need_empty(wfe_req_t *w)
+{
+    if (w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "this resource takes POST-as-GET only");
+    }
+    return NULL;
+}
+
+static acp_problem_t *h_new_account(wfe_req_t *w)
+{
+    acp_account_t *acct = NULL;
+    int created = 0;
+    acp_problem_t *prob;
+
+    if (!w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "newAccount needs a payload");
+    }
+    prob = acp_ra_new_account_tx(w->db, w->p, &w->cfg->ra, w->jws, w->payload,
+                                 url(w, "new-account", NULL), &acct, &created);
+    if (prob) {
+        return prob;
+    }
+    apr_table_setn(w->resp->headers, "Location", url(w, "acct", acct->id));
+    set_json(w, created ? 201 : 200, render_account(w, acct), "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_account(wfe_req_t *w)
+{
+    acp_problem_t *prob;
+
+    if (strcmp(w->id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "the kid does not match this account");
+    }
+    if (w->payload) {
+        prob = acp_ra_update_account_tx(w->db, w->p, &w->cfg->ra, w->acct, w->payload);
+        if (prob) {
+            return prob;
+        }
+    }
+    apr_table_setn(w->resp->headers, "Location", url(w, "acct", w->acct->id));
+    set_json(w, 200, render_account(w, w->acct), "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_account_orders(wfe_req_t *w)
+{
+    apr_array_header_t *rows = NULL;
+    json_object *o, *list;
+    int i;
+    acp_problem_t *prob = need_empty(w);
+
+    if (prob) {
+        return prob;
+    }
+    if (strcmp(w->id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "not your account");
+    }
+    if (acp_sa_rows(w->db, w->p, "acp_acct_orders", &rows,
+                    ACP_SA_ARGS(w->acct->id, "1000", "0")) != APR_SUCCESS) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error listing orders");
+    }
+    o = json_object_new_object();
+    list = json_object_new_array();
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        json_object_array_add(list, json_object_new_string(url(w, "order", r[0])));
+    }
+    json_object_object_add(o, "orders", list);
+    set_json(w, 200, o, "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_key_change(wfe_req_t *w)
+{
+    const char *conflict = NULL;
+    acp_problem_t *prob;
+
+    if (!w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "keyChange needs a payload");
+    }
+    prob = acp_ra_key_change_tx(w->db, w->p, w->acct, w->jws, url(w, "acct", w->acct->id),
+                                &conflict);
+    if (prob) {
+        if (conflict) {
+            w->error_location = url(w, "acct", conflict);
+        }
+        return prob;
+    }
+    set_json(w, 200, render_account(w, w->acct), "application/json");
+    return NULL;
+}
+
+static acp_problem_t *own_order(wfe_req_t *w, const char *id, acp_order_t **order)
+{
+    apr_status_t rv = acp_sa_order_get(w->db, w->p, id, order);
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such order");
+    }
+    if (rv != APR_SUCCESS) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading the order");
+    }
+    if (strcmp((*order)->account_id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "this order belongs to another account");
+    }
+    return NULL;
+}
+
+static acp_problem_t *answer_order(wfe_req_t *w, acp_order_t *order, int status)
+{
+    json_object *o = NULL;
+    acp_problem_t *prob = render_order(w, order, &o);
+    if (prob) {
+        return prob;
+    }
+    apr_table_setn(w->resp->headers, "Location", url(w, "order", order->id));
+    if (!strcmp(order->status, "processing")) {
+        apr_table_setn(w->resp->headers, "Retry-After", "1");
+    }
+    set_json(w, status, o, "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_new_order(wfe_req_t *w)
+{
+    acp_order_t *order = NULL;
+    acp_problem_t *prob;
+
+    if (!w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "newOrder needs a payload");
+    }
+    prob = acp_ra_new_order_tx(w->db, w->p, &w->cfg->ra, w->acct, w->payload, &order);
+    return prob ? prob : answer_order(w, order, 201);
+}
+
+static acp_problem_t *h_order(wfe_req_t *w)
+{
+    acp_order_t *order = NULL;
+    acp_problem_t *prob = need_empty(w);
+
+    if (prob || (prob = own_order(w, w->id, &order)) ||
+        (prob = acp_ra_order_refresh(w->db, w->p, order))) {
+        return prob;
+    }
+    return answer_order(w, order, 200);
+}
+
+static acp_problem_t *h_finalize(wfe_req_t *w)
+{
+    acp_order_t *order = NULL;
+    acp_problem_t *prob;
+
+    if (!w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
+    }
+    if ((prob = own_order(w, w->id, &order)) ||
+        (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, w->payload))) {
+        return prob;
+    }
+    w->issue_order = order->id; /* signed after commit; answered then */
+    return NULL;
+}
+
+static acp_problem_t *own_authz(wfe_req_t *w, const char *id, acp_authz_t **authz)
+{
+    apr_status_t rv = acp_sa_authz_get(w->db, w->p, id, authz);
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such authorization");
+    }
+    if (rv != APR_SUCCESS) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error");
+    }
+    if (strcmp((*authz)->account_id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "this authorization is another account's");
+    }
+    return NULL;
+}
+
+static acp_problem_t *h_authz(wfe_req_t *w)
+{
+    acp_authz_t *authz = NULL;
+    json_object *o = NULL;
+    acp_problem_t *prob = own_authz(w, w->id, &authz);
+
+    if (!prob && w->payload) {
+        prob = acp_ra_authz_update_tx(w->db, w->p, authz, w->payload);
+    }
+    if (!prob) {
+        prob = render_authz(w, authz, &o);
+    }
+    if (prob) {
+        return prob;
+    }
+    set_json(w, 200, o, "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_chall(wfe_req_t *w)
+{
+    acp_chall_t *chall = NULL;
+    acp_authz_t *authz = NULL;
+    acp_problem_t *prob;
+    apr_status_t rv = acp_sa_chall_get(w->db, w->p, w->id, &chall);
+    int queued = 0;
+
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such challenge");
+    }
+    if (rv != APR_SUCCESS) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error");
+    }
+    if ((prob = own_authz(w, chall->authz_id, &authz))) {
+        return prob;
+    }
+    if (w->payload) {
+        if (!json_object_is_type(w->payload, json_type_object)) {
+            return acp_problem(w->p, ACP_ERR_MALFORMED, "challenge response must be an object");
+        }
+        prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, &queued);
+        if (prob) {
+            return prob;
+        }
+        w->wake = w->wake || queued;
+    }
+    apr_table_addn(w->resp->headers, "Link",
+                   apr_pstrcat(w->p, "<", url(w, "authz", authz->id), ">;rel=\"up\"", NULL));
+    set_json(w, 200, render_chall(w, chall), "application/json");
+    return NULL;
+}
+
+static acp_problem_t *h_cert(wfe_req_t *w)
+{
+    acp_cert_t *cert = NULL;
+    acp_problem_t *prob = need_empty(w);
+    apr_status_t rv;
+
+    if (prob) {
+        return prob;
+    }
+    rv = acp_sa_cert_get(w->db, w->p, w->id, &cert);
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such certificate");
+    }
+    if (rv != APR_SUCCESS) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error");
+    }
+    if (strcmp(cert->account_id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "this certificate is another account's");
+    }
+    w->resp->status = 200;
+    w->resp->content_type = "application/pem-certificate-chain";
+    w->resp->body = cert->pem;
+    w->resp->body_len = strlen(cert->pem);
+    return NULL;
+}
+
+static acp_problem_t *h_revoke(wfe_req_t *w)
+{
+    acp_problem_t *prob;
+
+    if (!w->payload) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "revokeCert needs a payload");
+    }
+    prob = acp_ra_revoke_tx(w->db, w->p, w->acct, w->key, w->payload);
+    if (prob) {
+        return prob;
+    }
+    w->resp->status = 200;
+    w->resp->content_type = NULL;
+    w->resp->body = "";
+    w->resp->body_len = 0;
+    return NULL;
+}
+
+/* ---- request pipeline --------------------------------------------------------------- */
+
+static route_t route_of(apr_pool_t *p, const char *path, const char **id)
+{
+    static const struct {
+        const char *prefix;
+        route_t route;
+    } fixed[] = {{"/directory", R_DIRECTORY}, {"/new-nonce", R_NEW_NONCE},
+                 {"/new-account", R_NEW_ACCOUNT}, {"/new-order", R_NEW_ORDER},
+                 {"/revoke-cert", R_REVOKE}, {"/key-change", R_KEY_CHANGE}};
+    static const struct {
+        const char *prefix, *suffix;
+        route_t route;
+    } ided[] = {{"/acct/", "/orders", R_ACCOUNT_ORDERS}, {"/acct/", "", R_ACCOUNT},
+                {"/order/", "/finalize", R_FINALIZE},    {"/order/", "", R_ORDER},
+                {"/authz/", "", R_AUTHZ},                {"/chall/", "", R_CHALL},
+                {"/cert/", "", R_CERT}};
+    size_t i;
+
+    *id = NULL;
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (strcmp(path, fixed[i].prefix) == 0) {
+            return fixed[i].route;
+        }
+    }
+    for (i = 0; i < sizeof(ided) / sizeof(ided[0]); i++) {
+        size_t pl = strlen(ided[i].prefix), sl = strlen(ided[i].suffix), n;
+        const char *rest, *q;
+        if (strncmp(path, ided[i].prefix, pl) != 0) {
+            continue;
+        }
+        rest = path + pl;
+        n = strlen(rest);
+        if (n <= sl || strcmp(rest + n - sl, ided[i].suffix) != 0) {
+            continue;
+        }
+        n -= sl;
+        for (q = rest; q < rest + n; q++) {
+            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                  (*q >= '0' && *q <= '9') || *q == '-' || *q == '_')) {
+                break;
+            }
+        }
+        if (q != rest + n || n == 0 || n > 64) {
+            continue;
+        }
+        *id = apr_pstrmemdup(p, rest, n);
+        return ided[i].route;
+    }
+    return R_NONE;
+}
+
+static void directory(wfe_req_t *w)
+{
+    json_object *o = json_object_new_object(), *meta = json_object_new_object();
+    const acp_wfe_cfg_t *cfg = w->cfg;
+
+    jadd_str(o, "newNonce", url(w, "new-nonce", NULL));
+    jadd_str(o, "newAccount", url(w, "new-account", NULL));
+    jadd_str(o, "newOrder", url(w, "new-order", NULL));
+    jadd_str(o, "revokeCert", url(w, "revoke-cert", NULL));
+    jadd_str(o, "keyChange", url(w, "key-change", NULL));
+    if (cfg->ra.tos) {
+        jadd_str(meta, "termsOfService", cfg->ra.tos);
+    }
+    if (cfg->website) {
+        jadd_str(meta, "website", cfg->website);
+    }
+    if (cfg->caa_identities && cfg->caa_identities->nelts) {
+        json_object *caa = json_object_new_array();
+        int i;
+        for (i = 0; i < cfg->caa_identities->nelts; i++) {
+            json_object_array_add(
+                caa, json_object_new_string(APR_ARRAY_IDX(cfg->caa_identities, i, const char *)));
+        }
+        json_object_object_add(meta, "caaIdentities", caa);
+    }
+    json_object_object_add(meta, "externalAccountRequired",
+                           json_object_new_boolean(cfg->ra.eab_required));
+    json_object_object_add(o, "meta", meta);
+    set_json(w, 200, o, "application/json");
+}
+
+static int media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (!ct || strncasecmp(ct, want, n) != 0) {
+        return 0;
+    }
+    ct += n;
+    while (*ct == ' ') {
+        ct++;
+    }
+    return *ct == '\0' || *ct == ';';
+}
+
+static acp_problem_t *authenticate(wfe_req_t *w)
+{
+    const acp_req_t *req = w->req;
+    acp_problem_t *prob;
+    long long expires = 0;
+    const char *acct_prefix;
+
+    if (req->body_too_large) {
+        return acp_problem(w->p, ACP_ERR_TOO_LARGE, "request body larger than %lu bytes",
+                           (unsigned long)w->cfg->max_body);
+    }
+    if (!media_type_is(req->content_type, "application/jose+json")) {
+        return acp_problem(w->p, ACP_ERR_MEDIA_TYPE,
+                           "Content-Type must be application/jose+json");
+    }
+    prob = acp_jws_parse(w->p, ACP_JWS_OUTER, req->body, req->body_len, &w->jws);
+    if (prob) {
+        return prob;
+    }
+    if (strcmp(w->jws->url, apr_pstrcat(w->p, req->base_url, req->path, NULL)) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED,
+                           "JWS url '%s' is not the URL this request was sent to", w->jws->url);
+    }
+    if (acp_nonce_check(w->p, w->cfg->nonce_key, w->jws->nonce, acp_now(), &expires) != 0) {
+        return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS has an invalid or expired nonce");
+    }
+    if (w->route == R_NEW_ACCOUNT && !w->jws->jwk) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "newAccount must be signed with a jwk");
+    }
+    if (w->route != R_NEW_ACCOUNT && w->route != R_REVOKE && !w->jws->kid) {
+        return acp_problem(w->p, ACP_ERR_MALFORMED, "this request must be signed with a kid");
+    }
+    w->db = w->wfe->get_db(w->wfe->db_baton);
+    if (!w->db) {
+        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database unavailable");
+    }
+    if (w->jws->kid) {
+        apr_status_t rv;
+        acct_prefix = apr_pstrcat(w->p, req->base_url, "/acct/", NULL);
+        if (strncmp(w->jws->kid, acct_prefix, strlen(acct_prefix)) != 0) {
+            return acp_problem(w->p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "unknown kid '%s'",
+                               w->jws->kid);
+        }
+        rv = acp_sa_account_get(w->db, w->p, w->jws->kid + strlen(acct_prefix), &w->acct);
+        if (rv == APR_NOTFOUND) {
+            return acp_problem(w->p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "unknown kid '%s'",
+                               w->jws->kid);
+        }
+        if (rv != APR_SUCCESS) {
+            return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading account");
+        }
+        if (strcmp(w->acct->status, "valid") != 0) {
+            return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "account is %s", w->acct->status);
+        }
+        w->key = acp_ra_account_key(w->p, w->acct);
+        if (!w->key) {
+            return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "stored account key unreadable");
+        }
+    }
+    else {
+        prob = acp_jwk_to_pkey(w->p, w->jws->jwk, &w->key);
+        if (prob) {
+            return prob;
+        }
+    }
+    prob = acp_jws_verify(w->p, w->jws, w->key);
+    if (prob) {
+        return prob;
+    }
+    if (w->jws->payload_len > 0) {
+        w->payload = acp_json_parse(w->p, w->jws->payload, w->jws->payload_len);
+        if (!w->payload) {
+            return acp_problem(w->p, ACP_ERR_MALFORMED, "JWS payload is not valid JSON");
+        }
+    }
+    /* the nonce is redeemed inside the transaction the handler runs in */
+    w->nonce_expires = expires;
+    return NULL;
+}
+
+static acp_problem_t *dispatch(wfe_req_t *w)
+{
+    switch (w->route) {
+    case R_NEW_ACCOUNT:
+        return h_new_account(w);
+    case R_ACCOUNT:
+        return h_account(w);
+    case R_ACCOUNT_ORDERS:
+        return h_account_orders(w);
+    case R_KEY_CHANGE:
+        return h_key_change(w);
+    case R_NEW_ORDER:
+        return h_new_order(w);
+    case R_ORDER:
+        return h_order(w);
+    case R_FINALIZE:
+        return h_finalize(w);
+    case R_AUTHZ:
+        return h_authz(w);
+    case R_CHALL:
+        return h_chall(w);
+    case R_CERT:
+        return h_cert(w);
+    case R_REVOKE:
+        return h_revoke(w);
+    default:
+        return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such resource");
+    }
+}
+
+static void handle_post(wfe_req_t *w)
+{
+    acp_problem_t *prob = authenticate(w);
+    int n = 0;
+
+    if (prob) {
+        set_problem(w, prob);
+        return;
+    }
+    if (acp_sa_begin(w->db) != APR_SUCCESS) {
+        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
+        return;
+    }
+    if (acp_sa_exec(w->db, w->p, "acp_nonce_redeem", &n,
+                    ACP_SA_ARGS(w->jws->nonce, acp_sa_ll(w->p, w->nonce_expires))) != APR_SUCCESS) {
+        acp_sa_rollback(w->db);
+        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
+        return;
+    }
+    if (n != 1) {
+        acp_sa_rollback(w->db);
+        set_problem(w, acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
+        return;
+    }
+    acp_sa_savepoint(w->db, "acp_h");
+    prob = dispatch(w);
+    if (prob) {
+        /* keep the nonce spent, undo everything the handler did */
+        acp_sa_rollback_to(w->db, "acp_h");
+        apr_table_clear(w->resp->headers);
+        if (w->error_location) {
+            apr_table_setn(w->resp->headers, "Location", w->error_location);
+        }
+    }
+    if (acp_sa_commit(w->db) != APR_SUCCESS) {
+        acp_sa_rollback(w->db);
+        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
+        return;
+    }
+    if (prob) {
+        set_problem(w, prob);
+        return;
+    }
+    if (w->wake && w->wfe->wake) {
+        w->wfe->wake(w->wfe->wake_baton);
+    }
+    if (w->issue_order) {
+        acp_order_t *order = NULL;
+        acp_ra_issue(w->db, w->p, &w->cfg->ra, w->issue_order);
+        if (acp_sa_order_get(w->db, w->p, w->issue_order, &order) != APR_SUCCESS) {
+            set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
+            return;
+        }
+        prob = answer_order(w, order, 200);
+        if (prob) {
+            set_problem(w, prob);
+        }
+    }
+}
+
+void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_resp_t *resp)
+{
+    wfe_req_t w;
+    int is_get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+
+    memset(&w, 0, sizeof(w));
+    w.p = p;
+    w.wfe = wfe;
+    w.cfg = wfe->cfg;
+    w.req = req;
+    w.resp = resp;
+    if (!resp->headers) {
+        resp->headers = apr_table_make(p, 8);
+    }
+    w.route = route_of(p, req->path, &w.id);
+
+    if (w.route == R_NONE) {
+        set_problem(&w, acp_problem(p, ACP_ERR_NOT_FOUND, "no such resource"));
+    }
+    else if (w.route == R_DIRECTORY) {
+        if (is_get) {
+            directory(&w);
+        }
+        else {
+            set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use GET for the directory"));
+        }
+    }
+    else if (w.route == R_NEW_NONCE) {
+        if (is_get) {
+            resp->status = !strcmp(req->method, "HEAD") ? 200 : 204;
+            resp->body = "";
+            resp->body_len = 0;
+            apr_table_setn(resp->headers, "Cache-Control", "no-store");
+        }
+        else {
+            set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use HEAD or GET for newNonce"));
+        }
+    }
+    else if (strcmp(req->method, "POST") != 0) {
+        set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use POST (or POST-as-GET)"));
+    }
+    else {
+        handle_post(&w);
+    }
+    apr_table_setn(resp->headers, "Replay-Nonce", acp_nonce_make(p, w.cfg->nonce_key, acp_now()));
+    apr_table_addn(resp->headers, "Link",
+                   apr_pstrcat(p, "<", req->base_url, "/directory>;rel=\"index\"", NULL));
+    if (!apr_table_get(resp->headers, "Cache-Control")) {
+        apr_table_setn(resp->headers, "Cache-Control", "no-store");
+    }
+}

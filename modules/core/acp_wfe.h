@@ -1,0 +1,56 @@
+/* Web front end: routing, JWS and nonce checks, problem documents, rendering of
+ * ACME objects, response headers. Knows nothing of httpd: the glue fills an
+ * acp_req_t and copies an acp_resp_t back. */
+#ifndef ACP_WFE_H
+#define ACP_WFE_H
+
+#include <apr_tables.h>
+#include "acp_core.h"
+#include "acp_ra.h"
+#include "acp_nonce.h"
+
+typedef struct acp_wfe_cfg_t {
+    acp_ra_cfg_t ra;
+    const char *website;                   /* meta.website, or NULL */
+    apr_array_header_t *caa_identities;    /* const char*, may be NULL */
+    apr_size_t max_body;                   /* bytes */
+    unsigned char nonce_key[ACP_NONCE_KEY_LEN];
+} acp_wfe_cfg_t;
+
+typedef struct acp_req_t {
+    const char *method;        /* "GET", "HEAD", "POST", … */
+    const char *base_url;      /* "https://host:port/acme" (no trailing slash) */
+    const char *path;          /* below the base: "/directory", "/order/ID", … */
+    const char *content_type;  /* may be NULL */
+    const char *user_agent;    /* may be NULL */
+    const char *body;
+    apr_size_t body_len;
+    int body_too_large;        /* the glue stopped reading at max_body */
+} acp_req_t;
+
+typedef struct acp_resp_t {
+    int status;
+    const char *content_type;
+    const char *body;
+    apr_size_t body_len;
+    apr_table_t *headers;      /* extra headers (Location, Link, Replay-Nonce, …) */
+} acp_resp_t;
+
+/* Lazily supplies the database (directory and newNonce never ask for it). */
+typedef acp_db_t *(*acp_db_getter_t)(void *baton);
+/* Called after a commit that queued background work. */
+typedef void (*acp_wake_fn_t)(void *baton);
+
+typedef struct acp_wfe_t {
+    const acp_wfe_cfg_t *cfg;
+    acp_db_getter_t get_db;
+    void *db_baton;
+    acp_wake_fn_t wake;
+    void *wake_baton;
+} acp_wfe_t;
+
+void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg);
+void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                    acp_resp_t *resp);
+
+#endif
