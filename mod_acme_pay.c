@@ -1,0 +1,501 @@
+/* mod_acme_pay: an RFC 8555 ACME server inside Apache httpd.
+ * Apache glue only: module record, directives, hooks, request_rec <-> acp_req_t.
+ * Everything ACME lives in modules/core (Apache-free). */
+#include <string.h>
+#include <unistd.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include <apr_dbd.h>
+#include "mod_dbd.h"
+#include "unixd.h"
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include "acp_httpd.h"
+#include "acp_util.h"
+#include "acp_va.h"
+
+typedef struct {
+    const char *base; /* the <Location> path the handler is set on */
+} acp_dir_cfg_t;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* ---- configuration ------------------------------------------------------------------ */
+
+static void *create_srv_cfg(apr_pool_t *p, server_rec *s)
+{
+    acp_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+    acp_wfe_cfg_defaults(&c->wfe);
+    c->workers = 2;
+    return c;
+}
+
+static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
+{
+    acp_srv_cfg_t *base = basev, *add = addv, *c = apr_pmemdup(p, add, sizeof(*c));
+
+#define INHERIT(field) c->field = add->field ? add->field : base->field
+    INHERIT(ca_cert);
+    INHERIT(ca_key);
+    INHERIT(wfe.ra.tos);
+    INHERIT(wfe.website);
+    INHERIT(wfe.caa_identities);
+    INHERIT(wfe.ra.va.resolver);
+#undef INHERIT
+#define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
+    INHERIT_SET(eab_set, wfe.ra.eab_required);
+    INHERIT_SET(http_port_set, wfe.ra.va.http_port);
+    INHERIT_SET(alpn_port_set, wfe.ra.va.tlsalpn_port);
+    INHERIT_SET(validity_set, wfe.ra.validity_days);
+    INHERIT_SET(body_set, wfe.max_body);
+    INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
+#undef INHERIT_SET
+    c->eab_set = add->eab_set || base->eab_set;
+    c->http_port_set = add->http_port_set || base->http_port_set;
+    c->alpn_port_set = add->alpn_port_set || base->alpn_port_set;
+    c->validity_set = add->validity_set || base->validity_set;
+    c->body_set = add->body_set || base->body_set;
+    c->timeout_set = add->timeout_set || base->timeout_set;
+    return c;
+}
+
+static void *create_dir_cfg(apr_pool_t *p, char *dir)
+{
+    acp_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
+    if (dir) {
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') {
+            n--;
+        }
+        d->base = apr_pstrmemdup(p, dir, n);
+    }
+    return d;
+}
+
+static acp_srv_cfg_t *srv_cfg(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &acme_pay_module);
+}
+
+static const char *set_ca(cmd_parms *cmd, void *d, const char *cert, const char *key)
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    c->ca_cert = ap_server_root_relative(cmd->pool, cert);
+    c->ca_key = ap_server_root_relative(cmd->pool, key);
+    return NULL;
+}
+
+static const char *set_resolver(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->wfe.ra.va.resolver = !strcasecmp(arg, "system") ? NULL : arg;
+    return NULL;
+}
+
+static const char *parse_int(cmd_parms *cmd, const char *arg, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number in %ld..%ld", cmd->cmd->name,
+                            arg, lo, hi);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_port(cmd_parms *cmd, void *d, const char *arg)
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 65535, &v);
+    if (err) {
+        return err;
+    }
+    if (cmd->info) {
+        c->wfe.ra.va.tlsalpn_port = (int)v;
+        c->alpn_port_set = 1;
+    }
+    else {
+        c->wfe.ra.va.http_port = (int)v;
+        c->http_port_set = 1;
+    }
+    return NULL;
+}
+
+static const char *set_eab(cmd_parms *cmd, void *d, int flag)
+{
+    srv_cfg(cmd)->wfe.ra.eab_required = flag;
+    srv_cfg(cmd)->eab_set = 1;
+    return NULL;
+}
+
+static const char *set_tos(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->wfe.ra.tos = arg;
+    return NULL;
+}
+
+static const char *set_website(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->wfe.website = arg;
+    return NULL;
+}
+
+static const char *add_caa(cmd_parms *cmd, void *d, const char *arg)
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    if (!c->wfe.caa_identities) {
+        c->wfe.caa_identities = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->wfe.caa_identities, const char *) = arg;
+    return NULL;
+}
+
+static const char *set_validity(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 3650, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.ra.validity_days = (int)v;
+        srv_cfg(cmd)->validity_set = 1;
+    }
+    return err;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1024, 16 * 1024 * 1024, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.max_body = (apr_size_t)v;
+        srv_cfg(cmd)->body_set = 1;
+    }
+    return err;
+}
+
+static const char *set_workers(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 64, &v);
+    if (!err) {
+        srv_cfg(cmd)->workers = (int)v;
+    }
+    return err;
+}
+
+static const char *set_va_timeout(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 300, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.ra.va.timeout_ms = (int)v * 1000;
+        srv_cfg(cmd)->timeout_set = 1;
+    }
+    return err;
+}
+
+static const command_rec acp_cmds[] = {
+    AP_INIT_TAKE2("AcmePayCA", set_ca, NULL, RSRC_CONF,
+                  "issuing CA certificate (PEM, chain may follow) and its private key"),
+    AP_INIT_TAKE1("AcmePayResolver", set_resolver, NULL, RSRC_CONF,
+                  "DNS server (ip:port) used for validation, or 'system'"),
+    AP_INIT_TAKE1("AcmePayHTTP01Port", set_port, NULL, RSRC_CONF,
+                  "port http-01 challenges are checked on (default 80)"),
+    AP_INIT_TAKE1("AcmePayTLSALPN01Port", set_port, (void *)1, RSRC_CONF,
+                  "port tls-alpn-01 challenges are checked on (default 443)"),
+    AP_INIT_FLAG("AcmePayEABRequired", set_eab, NULL, RSRC_CONF,
+                 "require External Account Binding on newAccount (default off)"),
+    AP_INIT_TAKE1("AcmePayTermsOfService", set_tos, NULL, RSRC_CONF,
+                  "terms of service URL clients must agree to"),
+    AP_INIT_TAKE1("AcmePayWebsite", set_website, NULL, RSRC_CONF,
+                  "website URL shown in the directory meta"),
+    AP_INIT_ITERATE("AcmePayCAAIdentities", add_caa, NULL, RSRC_CONF,
+                    "CAA issuer domain names shown in the directory meta"),
+    AP_INIT_TAKE1("AcmePayCertValidity", set_validity, NULL, RSRC_CONF,
+                  "certificate lifetime in days (default 90)"),
+    AP_INIT_TAKE1("AcmePayMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "largest accepted request body in bytes (default 65536)"),
+    AP_INIT_TAKE1("AcmePayWorkers", set_workers, NULL, RSRC_CONF,
+                  "background worker threads per child (default 2)"),
+    AP_INIT_TAKE1("AcmePayValidationTimeout", set_va_timeout, NULL, RSRC_CONF,
+                  "seconds one challenge check may take (default 10)"),
+    {NULL}};
+
+/* ---- start-up --------------------------------------------------------------------- */
+
+/* mod_dbd keeps DBDriver/DBDParams in its server config, whose first member is the
+ * public dbd_cfg_t* (mod_dbd.c, httpd 2.4). We read them to migrate the schema
+ * before mod_dbd opens connections that prepare statements against it. */
+static const dbd_cfg_t *dbd_config(server_rec *s)
+{
+    module *m = ap_find_linked_module("mod_dbd.c");
+    void *svr;
+    if (!m) {
+        return NULL;
+    }
+    svr = ap_get_module_config(s->module_config, m);
+    return svr ? *(dbd_cfg_t **)svr : NULL;
+}
+
+static void chown_for_children(apr_pool_t *p, const char *path)
+{
+    if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+        /* not fatal: a file that does not exist yet (-wal, -shm) is made by the child */
+    }
+}
+
+static apr_status_t load_nonce_key(apr_pool_t *p, acp_db_t *db, unsigned char *key)
+{
+    const char **row = NULL;
+    unsigned char *raw = NULL;
+    size_t len = 0;
+
+    acp_sa_exec(db, p, "acp_setting_put", NULL,
+                ACP_SA_ARGS("nonce_key", acp_random_id(p, ACP_NONCE_KEY_LEN)));
+    if (acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("nonce_key")) != APR_SUCCESS ||
+        !row || acp_b64url_decode(p, row[0], strlen(row[0]), &raw, &len) != 0 ||
+        len != ACP_NONCE_KEY_LEN) {
+        return APR_EGENERAL;
+    }
+    memcpy(key, raw, ACP_NONCE_KEY_LEN);
+    return APR_SUCCESS;
+}
+
+static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                        acp_srv_cfg_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    const dbd_cfg_t *dc = dbd_config(s);
+    const acp_sa_stmt_t *st;
+    const char *err = NULL;
+    acp_db_t *db = NULL;
+
+    if (!prepare || !dc || !dc->name || !dc->params) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(01001) "mod_acme_pay needs mod_dbd with DBDriver and DBDParams");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!c->ca_cert || !c->ca_key) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(01002) "AcmePayCA <cert> <key> is required");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (acp_sa_open(ptemp, dc->name, dc->params, 1, &db, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01003) "database: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (load_nonce_key(ptemp, db, c->wfe.nonce_key) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(01004) "cannot read or create the nonce key");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!strcmp(dc->name, "sqlite3")) {
+        const char *dir = ap_make_dirstr_parent(ptemp, dc->params);
+        chown_for_children(ptemp, dir);
+        chown_for_children(ptemp, dc->params);
+        chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-wal", NULL));
+        chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-shm", NULL));
+    }
+    if (acp_ca_local_create(pconf, c->ca_cert, c->ca_key, c->wfe.ra.validity_days,
+                            &c->wfe.ra.signer, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (st = acp_sa_catalogue; st->label; st++) {
+        prepare(s, st->sql, st->label);
+    }
+    return OK;
+}
+
+static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    server_rec *sp;
+    int rv;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    acp_va_global_init();
+    for (sp = s; sp; sp = sp->next) {
+        acp_srv_cfg_t *c = ap_get_module_config(sp->module_config, &acme_pay_module);
+        if (!c->ca_cert && sp != s) {
+            continue;
+        }
+        if (!c->ca_cert) {
+            continue; /* the module is loaded but not configured here */
+        }
+        rv = setup_server(pconf, ptemp, sp, c);
+        if (rv != OK) {
+            return rv;
+        }
+    }
+    return OK;
+}
+
+static void acp_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *sp;
+    for (sp = s; sp; sp = sp->next) {
+        acp_srv_cfg_t *c = ap_get_module_config(sp->module_config, &acme_pay_module);
+        if (c->wfe.ra.signer) {
+            acp_httpd_workers_start(pchild, sp, c);
+            break; /* one worker set per child serves every vhost's jobs from one DB */
+        }
+    }
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static acp_db_t *request_db(void *baton)
+{
+    request_rec *r = baton;
+    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(02101) "no database connection");
+        return NULL;
+    }
+    return acp_sa_wrap(r->pool, dbd->driver, dbd->handle, dbd->prepared);
+}
+
+static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
+{
+    apr_size_t cap = 8192, len = 0;
+    char *buf;
+    long n;
+    int rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+
+    if (rv != OK) {
+        return rv;
+    }
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            if (len == cap) {
+                char *bigger;
+                if (cap > max) {
+                    req->body_too_large = 1;
+                    /* drain what is left so the connection stays usable */
+                    while (ap_get_client_block(r, buf, cap) > 0) {
+                    }
+                    break;
+                }
+                bigger = apr_palloc(r->pool, cap * 2 + 1);
+                memcpy(bigger, buf, len);
+                buf = bigger;
+                cap *= 2;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len);
+            if (n < 0) {
+                return HTTP_BAD_REQUEST;
+            }
+            if (n == 0) {
+                break;
+            }
+            len += (apr_size_t)n;
+        }
+    }
+    if (len > max) {
+        req->body_too_large = 1;
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    return OK;
+}
+
+static int copy_header(void *data, const char *key, const char *val)
+{
+    request_rec *r = data;
+    apr_table_addn(r->headers_out, key, val);
+    return 1;
+}
+
+static int acp_handler(request_rec *r)
+{
+    acp_srv_cfg_t *c;
+    acp_dir_cfg_t *d;
+    acp_req_t req;
+    acp_resp_t resp;
+    acp_wfe_t wfe;
+    int rv;
+
+    if (!r->handler || strcmp(r->handler, "acme-pay") != 0) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->server->module_config, &acme_pay_module);
+    d = ap_get_module_config(r->per_dir_config, &acme_pay_module);
+    if (!c->wfe.ra.signer || !d->base || strncmp(r->uri, d->base, strlen(d->base)) != 0) {
+        return HTTP_NOT_FOUND;
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.method = r->method;
+    req.path = r->uri + strlen(d->base);
+    req.base_url = ap_construct_url(r->pool, d->base, r);
+    req.content_type = apr_table_get(r->headers_in, "Content-Type");
+    req.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    if (r->method_number == M_POST) {
+        rv = read_body(r, c->wfe.max_body, &req);
+        if (rv != OK) {
+            return rv;
+        }
+    }
+    else {
+        req.body = "";
+    }
+    wfe.cfg = &c->wfe;
+    wfe.get_db = request_db;
+    wfe.db_baton = r;
+    wfe.wake = acp_httpd_workers_wake;
+    wfe.wake_baton = NULL;
+    acp_wfe_handle(r->pool, &wfe, &req, &resp);
+
+    apr_table_do(copy_header, r, resp.headers, NULL);
+    r->status = resp.status;
+    if (resp.content_type) {
+        ap_set_content_type(r, resp.content_type);
+    }
+    if (resp.body_len > 0) {
+        ap_set_content_length(r, (apr_off_t)resp.body_len);
+        if (!r->header_only) {
+            ap_rwrite(resp.body, (int)resp.body_len, r);
+        }
+    }
+    else {
+        ap_set_content_length(r, 0);
+    }
+    return OK;
+}
+
+static void acp_optional_fns(void)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+}
+
+static void acp_register_hooks(apr_pool_t *p)
+{
+    /* before mod_dbd's post_config: our statements join its prepared set */
+    static const char *const succ[] = {"mod_dbd.c", NULL};
+    ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(acp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_optional_fn_retrieve(acp_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(acme_pay) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_cfg,
+    NULL,
+    create_srv_cfg,
+    merge_srv_cfg,
+    acp_cmds,
+    acp_register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

@@ -1,0 +1,26 @@
+/* Apache glue shared between mod_acme_pay.c and modules/httpd/. */
+#ifndef ACP_HTTPD_H
+#define ACP_HTTPD_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "acp_wfe.h"
+
+/* Our own message numbers, in the spirit of APLOGNO (tests match on them). */
+#define ACPLOGNO(n) "ACP" #n ": "
+
+typedef struct acp_srv_cfg_t {
+    acp_wfe_cfg_t wfe;
+    const char *ca_cert, *ca_key;
+    int workers;
+    /* set-flags for merging */
+    int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
+} acp_srv_cfg_t;
+
+extern module AP_MODULE_DECLARE_DATA acme_pay_module;
+
+/* Background workers (modules/httpd/acp_httpd_worker.c). */
+void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg);
+void acp_httpd_workers_wake(void *baton);
+
+#endif

@@ -1,0 +1,144 @@
+/* Background work in each child: threads that claim due jobs (challenge validation,
+ * unfinished issuance) from the database, woken at once when a request queues work
+ * and every few seconds otherwise, so work queued by another child or node, or left
+ * by a child that died, is picked up too. */
+#include "httpd.h"
+#include "http_log.h"
+#include <apr_dbd.h>
+#include "mod_dbd.h"
+#include <apr_optional.h>
+#include <apr_thread_proc.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include "acp_httpd.h"
+#include "acp_util.h"
+
+#define IDLE_WAIT apr_time_from_sec(2)
+#define PRUNE_EVERY 60
+
+typedef struct {
+    server_rec *s;
+    acp_srv_cfg_t *cfg;
+    apr_thread_mutex_t *mutex;
+    apr_thread_cond_t *cond;
+    int pending;     /* wake-ups not yet taken */
+    int stop;
+    int nthreads;
+    apr_thread_t **threads;
+    long long last_prune;
+} workers_t;
+
+static workers_t *workers;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+
+static void run_once(workers_t *w, apr_pool_t *p)
+{
+    ap_dbd_t *dbd = dbd_open(p, w->s);
+    acp_db_t *db;
+    int ran, rounds = 0;
+
+    if (!dbd) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                     ACPLOGNO(02001) "worker: no database connection");
+        return;
+    }
+    db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
+    do {
+        apr_pool_t *jp;
+        apr_pool_create(&jp, p);
+        ran = acp_ra_run_due_jobs(db, jp, &w->cfg->wfe.ra, 8);
+        apr_pool_destroy(jp);
+    } while (ran > 0 && ++rounds < 64 && !w->stop);
+    if (acp_now() - w->last_prune > PRUNE_EVERY) {
+        w->last_prune = acp_now();
+        acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS(acp_sa_ll(p, acp_now())));
+    }
+    dbd_close(w->s, dbd);
+}
+
+static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
+{
+    workers_t *w = data;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    for (;;) {
+        apr_thread_mutex_lock(w->mutex);
+        if (!w->pending && !w->stop) {
+            apr_thread_cond_timedwait(w->cond, w->mutex, IDLE_WAIT);
+        }
+        if (w->pending > 0) {
+            w->pending--;
+        }
+        apr_thread_mutex_unlock(w->mutex);
+        if (w->stop) {
+            break;
+        }
+        run_once(w, p);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t workers_stop(void *data)
+{
+    workers_t *w = data;
+    int i;
+
+    apr_thread_mutex_lock(w->mutex);
+    w->stop = 1;
+    apr_thread_cond_broadcast(w->cond);
+    apr_thread_mutex_unlock(w->mutex);
+    for (i = 0; i < w->nthreads; i++) {
+        apr_status_t st;
+        apr_thread_join(&st, w->threads[i]);
+    }
+    workers = NULL;
+    return APR_SUCCESS;
+}
+
+void acp_httpd_workers_wake(void *baton)
+{
+    workers_t *w = workers;
+
+    if (!w) {
+        return;
+    }
+    apr_thread_mutex_lock(w->mutex);
+    w->pending++;
+    apr_thread_cond_signal(w->cond);
+    apr_thread_mutex_unlock(w->mutex);
+}
+
+void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg)
+{
+    workers_t *w;
+    int i;
+
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_open || !dbd_close || workers) {
+        return;
+    }
+    w = apr_pcalloc(pchild, sizeof(*w));
+    w->s = s;
+    w->cfg = cfg;
+    w->nthreads = cfg->workers > 0 ? cfg->workers : 2;
+    w->threads = apr_pcalloc(pchild, sizeof(apr_thread_t *) * (size_t)w->nthreads);
+    apr_thread_mutex_create(&w->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_thread_cond_create(&w->cond, pchild);
+    for (i = 0; i < w->nthreads; i++) {
+        if (apr_thread_create(&w->threads[i], NULL, worker_main, w, pchild) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         ACPLOGNO(02002) "cannot start a background worker thread");
+            w->nthreads = i;
+            break;
+        }
+    }
+    workers = w;
+    /* a pre-cleanup: the threads must stop before their subpools are destroyed */
+    apr_pool_pre_cleanup_register(pchild, w, workers_stop);
+}
