@@ -109,7 +109,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)
 {
-    return apr_psprintf(p, "%lld", v);
+    /* apr_psprintf has no %lld; APR_INT64_T_FMT is its spelling */
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
 
 long long acp_sa_atoll(const char *s)
@@ -281,7 +282,7 @@ static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)
     while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
         const char *v = apr_dbd_get_entry(db->driver, row, 0);
         if (!found) {
-            *val = v ? atoi(v) : 0;
+            *val = v ? (int)strtol(v, NULL, 10) : 0;
             found = 1;
         }
     }

@@ -12,11 +12,19 @@ acp_problem_t *acp_problem(apr_pool_t *p, acp_errkind_t kind, const char *fmt, .
 {
     acp_problem_t *prob = apr_pcalloc(p, sizeof(*prob));
     va_list ap;
+    char *buf;
+    int n;
 
+    /* libc's formatter, so the printf format attribute holds (%lld, %zu) */
     prob->kind = kind;
     va_start(ap, fmt);
-    prob->detail = apr_pvsprintf(p, fmt, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    buf = apr_palloc(p, (apr_size_t)(n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+    prob->detail = buf;
     return prob;
 }
 

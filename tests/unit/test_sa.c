@@ -1,0 +1,139 @@
+/* Storage authority, nonces and base64url against a real SQLite file. */
+#include <unistd.h>
+#include <apr_strings.h>
+#include "acp_test.h"
+#include "acp_sa.h"
+#include "acp_nonce.h"
+#include "acp_util.h"
+
+static void test_b64url(apr_pool_t *p)
+{
+    unsigned char *out = NULL;
+    size_t n = 0;
+
+    CHECK_STR(acp_b64url_encode(p, (const unsigned char *)"", 0), "");
+    CHECK_STR(acp_b64url_encode(p, (const unsigned char *)"f", 1), "Zg");
+    CHECK_STR(acp_b64url_encode(p, (const unsigned char *)"fo", 2), "Zm8");
+    CHECK_STR(acp_b64url_encode(p, (const unsigned char *)"foo", 3), "Zm9v");
+    CHECK_STR(acp_b64url_encode(p, (const unsigned char *)"\xfb\xff", 2), "-_8");
+    CHECK(acp_b64url_decode(p, "Zm9vYg", 6, &out, &n) == 0 && n == 4 && !memcmp(out, "foob", 4));
+    CHECK(acp_b64url_decode(p, "-_8", 3, &out, &n) == 0 && n == 2 && out[0] == 0xfb);
+    CHECK(acp_b64url_decode(p, "Zm9v=", 5, &out, &n) != 0);   /* padding */
+    CHECK(acp_b64url_decode(p, "Zm+v", 4, &out, &n) != 0);    /* standard alphabet */
+    CHECK(acp_b64url_decode(p, "Zm9 v", 5, &out, &n) != 0);   /* whitespace */
+    CHECK(acp_b64url_decode(p, "Z", 1, &out, &n) != 0);       /* impossible length */
+    CHECK(acp_b64url_decode(p, "Zh", 2, &out, &n) != 0);      /* non-canonical tail bits */
+}
+
+static void test_time(apr_pool_t *p)
+{
+    long long t = 0;
+    CHECK_STR(acp_rfc3339(p, 0), "1970-01-01T00:00:00Z");
+    CHECK(acp_rfc3339_parse("2026-11-22T10:00:00Z", &t) == 0 && t == 1795341600LL);
+    CHECK(acp_rfc3339_parse("2026-11-22T12:00:00+02:00", &t) == 0 && t == 1795341600LL);
+    CHECK(acp_rfc3339_parse("2026-11-22T10:00:00.123Z", &t) == 0 && t == 1795341600LL);
+    CHECK(acp_rfc3339_parse("2026-11-22 10:00", &t) != 0);
+    CHECK(acp_rfc3339_parse("2026-11-22T10:00:00Zjunk", &t) != 0);
+}
+
+static void test_nonce(apr_pool_t *p)
+{
+    unsigned char key[ACP_NONCE_KEY_LEN], other[ACP_NONCE_KEY_LEN];
+    long long exp = 0, now = 1800000000LL;
+    char *n1, *n2, *bad;
+
+    memset(key, 7, sizeof(key));
+    memset(other, 8, sizeof(other));
+    n1 = acp_nonce_make(p, key, now);
+    n2 = acp_nonce_make(p, key, now);
+    CHECK(strcmp(n1, n2) != 0);
+    CHECK(acp_nonce_check(p, key, n1, now, &exp) == 0 && exp == now + ACP_NONCE_LIFETIME);
+    CHECK(acp_nonce_check(p, other, n1, now, &exp) != 0);            /* forged */
+    CHECK(acp_nonce_check(p, key, n1, now + ACP_NONCE_LIFETIME + 1, &exp) != 0); /* expired */
+    bad = apr_pstrdup(p, n1);
+    bad[5] = bad[5] == 'A' ? 'B' : 'A';
+    CHECK(acp_nonce_check(p, key, bad, now, &exp) != 0);            /* tampered */
+    CHECK(acp_nonce_check(p, key, "", now, &exp) != 0);
+    CHECK(acp_nonce_check(p, key, NULL, now, &exp) != 0);
+}
+
+static void test_db(apr_pool_t *p)
+{
+    char path[64];
+    acp_db_t *db = NULL, *db2 = NULL;
+    const char *err = NULL, **row = NULL;
+    int n = -1, version = 0;
+    acp_account_t *acct = NULL;
+    apr_array_header_t *jobs = NULL;
+    const char *job_id = NULL;
+
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-sa-%d.db", (int)getpid());
+    unlink(path);
+    CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
+    if (!db) {
+        fprintf(stderr, "open: %s\n", err);
+        return;
+    }
+    /* migrating again is a no-op */
+    CHECK(acp_sa_migrate(p, db, &version, &err) == APR_SUCCESS && version >= 1);
+    CHECK(acp_sa_open(p, "sqlite3", path, 1, &db2, &err) == APR_SUCCESS);
+
+    /* nonce redemption is single-use */
+    CHECK(acp_sa_exec(db, p, "acp_nonce_redeem", &n, ACP_SA_ARGS("abc", "100")) == 0 && n == 1);
+    CHECK(acp_sa_exec(db, p, "acp_nonce_redeem", &n, ACP_SA_ARGS("abc", "100")) == 0 && n == 0);
+
+    /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("b1", "account", NULL, "0", "1")) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
+                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) ==
+          APR_SUCCESS);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
+    CHECK(acp_sa_account_get(db, p, "a1", &acct) == APR_NOTFOUND);
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
+                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) ==
+          APR_SUCCESS);
+    /* a savepoint rolls back only the handler part */
+    CHECK(acp_sa_savepoint(db, "h") == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
+                      ACP_SA_ARGS("a2", "thumb2", "{}", "[]", "0", NULL, "b1", "5")) ==
+          APR_SUCCESS);
+    CHECK(acp_sa_rollback_to(db, "h") == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(acp_sa_account_get(db2, p, "a1", &acct) == APR_SUCCESS && acct &&
+          acct->created == 5 && acct->tos_agreed == 1 && acct->eab_kid == NULL);
+    CHECK(acp_sa_account_get(db2, p, "a2", &acct) == APR_NOTFOUND);
+    CHECK(acp_sa_account_by_thumbprint(db2, p, "thumb1", &acct) == APR_SUCCESS);
+    /* unique thumbprint */
+    CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
+                      ACP_SA_ARGS("a3", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) !=
+          APR_SUCCESS);
+
+    /* jobs: claimed once */
+    CHECK(acp_sa_job_add(db, p, "validate", "c1", 0, &job_id) == APR_SUCCESS);
+    CHECK(acp_sa_jobs_due(db, p, 1000, &jobs) == APR_SUCCESS && jobs->nelts == 1);
+    CHECK(acp_sa_job_claim(db, p, job_id, 1000, 60) == APR_SUCCESS);
+    CHECK(acp_sa_job_claim(db2, p, job_id, 1000, 60) == APR_EBUSY);
+    CHECK(acp_sa_jobs_due(db, p, 1000, &jobs) == APR_SUCCESS && jobs->nelts == 0);
+    /* an expired claim is due again */
+    CHECK(acp_sa_jobs_due(db, p, 1061, &jobs) == APR_SUCCESS && jobs->nelts == 1);
+
+    CHECK(acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("missing")) == APR_SUCCESS &&
+          row == NULL);
+    CHECK(acp_sa_exec(db, p, "no_such_label", NULL, ACP_SA_NOARGS) == APR_ENOENT);
+    unlink(path);
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-sa-%d.db-wal", (int)getpid());
+    unlink(path);
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-sa-%d.db-shm", (int)getpid());
+    unlink(path);
+}
+
+static void run_tests(apr_pool_t *p)
+{
+    test_b64url(p);
+    test_time(p);
+    test_nonce(p);
+    test_db(p);
+}
