@@ -41,11 +41,16 @@ typedef enum {
     ACP_ERR_KINDS_END
 } acp_errkind_t;
 
+struct acp_pay_request_t;
+
 typedef struct acp_problem_t {
     acp_errkind_t kind;
     const char *detail;
     const char *instance;   /* optional URL (payment link) */
     const char *ident;      /* optional identifier value (subproblem) */
+    /* a payment request: the web front end renders it for the client (User-Agent) */
+    const struct acp_pay_request_t *payment;
+    int commit;             /* the writes made before this problem must be kept */
 } acp_problem_t;
 
 /* Allocate a problem in pool p; detail is printf-formatted. */

@@ -105,6 +105,39 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_job_delete_ref", "DELETE FROM jobs WHERE kind = %s AND ref = %s"},
     {"acp_job_retry",
      "UPDATE jobs SET run_after = %lld, claimed_until = 0 WHERE id = %s"},
+    /* billing (the only statements that move money; callers hold the transaction) */
+    {"acp_billing_get", "SELECT id, kind, label, balance, created FROM billing WHERE id = %s"},
+    {"acp_billing_add", "UPDATE billing SET balance = balance + %lld WHERE id = %s"},
+    {"acp_billing_debit",
+     "UPDATE billing SET balance = balance - %lld WHERE id = %s AND balance >= %lld"},
+    {"acp_ledger_insert",
+     "INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, invoice_id, "
+     "cert_id, reference, actor, reason, created) "
+     "VALUES (%s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %lld)"},
+    {"acp_ledger_order",
+     "SELECT kind, delta, billing_id FROM ledger WHERE order_id = %s ORDER BY created"},
+    {"acp_cert_reissue_match",
+     "SELECT id, not_after FROM certificates WHERE billing_id = %s AND names_key = %s "
+     "AND revoked IS NULL AND issued >= %lld AND not_after > %lld "
+     "ORDER BY issued DESC LIMIT 1"},
+    {"acp_order_charge",
+     "UPDATE orders SET price = %lld, charged = %lld, reissue_of = %s, not_after = %lld "
+     "WHERE id = %s"},
+    {"acp_invoice_open",
+     "SELECT id, pay_url, eth_wei FROM invoices WHERE billing_id = %s AND status = 'open' "
+     "AND amount = %lld AND expires > %lld ORDER BY created DESC LIMIT 1"},
+    {"acp_invoice_insert",
+     "INSERT INTO invoices (id, billing_id, order_id, amount, paid, currency, status, pay_url, "
+     "eth_wei, created, expires) VALUES (%s, %s, %s, %lld, 0, %s, 'open', %s, %s, %lld, %lld)"},
+    {"acp_invoice_get",
+     "SELECT id, billing_id, order_id, amount, paid, currency, status, pay_url, eth_wei, "
+     "created, expires FROM invoices WHERE id = %s"},
+    {"acp_invoice_paid",
+     "UPDATE invoices SET paid = paid + %lld, "
+     "status = CASE WHEN paid + %lld >= amount THEN 'paid' ELSE status END WHERE id = %s"},
+    {"acp_payment_insert",
+     "INSERT INTO payments (reference, invoice_id, amount, currency, source, created) "
+     "VALUES (%s, %s, %lld, %s, %s, %lld) ON CONFLICT (reference) DO NOTHING"},
     {NULL, NULL}};
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)

@@ -1,0 +1,212 @@
+"""A deliberately low-level ACME client for protocol tests: every part of a request
+(alg, nonce, url, jwk/kid, body) can be bent to build the malformed requests a real
+client never sends. Uses only the Python standard library and `cryptography`."""
+import base64, hashlib, json, os, ssl, subprocess, time, urllib.request, urllib.error
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, padding, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _int_b64(n, length=None):
+    length = length or (n.bit_length() + 7) // 8
+    return b64(n.to_bytes(length, "big"))
+
+
+class Key:
+    def __init__(self, kind="ec256", bits=2048):
+        self.kind = kind
+        if kind == "ec256":
+            self.priv = ec.generate_private_key(ec.SECP256R1())
+        elif kind == "ec384":
+            self.priv = ec.generate_private_key(ec.SECP384R1())
+        elif kind == "rsa":
+            self.priv = rsa.generate_private_key(65537, bits)
+        elif kind == "ed25519":
+            self.priv = ed25519.Ed25519PrivateKey.generate()
+        else:
+            raise ValueError(kind)
+
+    @property
+    def alg(self):
+        return {"ec256": "ES256", "ec384": "ES384", "rsa": "RS256", "ed25519": "EdDSA"}[self.kind]
+
+    def jwk(self):
+        pub = self.priv.public_key()
+        if self.kind.startswith("ec"):
+            nums = pub.public_numbers()
+            size = 32 if self.kind == "ec256" else 48
+            crv = "P-256" if self.kind == "ec256" else "P-384"
+            return {"crv": crv, "kty": "EC", "x": _int_b64(nums.x, size), "y": _int_b64(nums.y, size)}
+        if self.kind == "rsa":
+            nums = pub.public_numbers()
+            return {"e": _int_b64(nums.e), "kty": "RSA", "n": _int_b64(nums.n)}
+        raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"crv": "Ed25519", "kty": "OKP", "x": b64(raw)}
+
+    def thumbprint(self):
+        j = self.jwk()
+        return b64(hashlib.sha256(json.dumps(j, sort_keys=True, separators=(",", ":")).encode()).digest())
+
+    def sign(self, data, alg=None):
+        alg = alg or self.alg
+        if self.kind.startswith("ec"):
+            h = hashes.SHA256() if self.kind == "ec256" else hashes.SHA384()
+            r, s = decode_dss_signature(self.priv.sign(data, ec.ECDSA(h)))
+            size = 32 if self.kind == "ec256" else 48
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        if self.kind == "rsa":
+            return self.priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return self.priv.sign(data)
+
+
+def make_csr(names, key=None, cn=None):
+    key = key or Key("ec256")
+    builder = x509.CertificateSigningRequestBuilder()
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, cn if cn is not None else names[0])] if (cn or names) else []
+    builder = builder.subject_name(x509.Name(subject))
+    builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+    algo = None if key.kind == "ed25519" else hashes.SHA256()
+    csr = builder.sign(key.priv, algo)
+    return csr.public_bytes(serialization.Encoding.DER), key
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body.decode())
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+class Acme:
+    def __init__(self, directory=None, trust=None, user_agent="acp-tests/1"):
+        self.directory_url = directory or os.environ["ACME_DIRECTORY"]
+        self.ctx = ssl.create_default_context(cafile=trust or os.environ.get("ACME_TRUST"))
+        self.ua = user_agent
+        self.dir = self.request("GET", self.directory_url).json()
+        self.key = None
+        self.kid = None
+
+    def request(self, method, url, body=None, ctype="application/jose+json", headers=None):
+        h = {"User-Agent": self.ua}
+        if body is not None:
+            h["Content-Type"] = ctype
+        h.update(headers or {})
+        req = urllib.request.Request(url, data=body, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                return Response(r.status, list(r.headers.items()), r.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, list(e.headers.items()), e.read())
+
+    def nonce(self):
+        return self.request("HEAD", self.dir["newNonce"]).header("Replay-Nonce")
+
+    def jws(self, url, payload, key=None, kid=None, use_jwk=None, alg=None, nonce=None,
+            protected_extra=None, jws_url=None):
+        key = key or self.key
+        kid = kid if kid is not None else self.kid
+        prot = {"alg": alg or key.alg, "nonce": nonce if nonce is not None else self.nonce(),
+                "url": jws_url or url}
+        if use_jwk or (use_jwk is None and not kid):
+            prot["jwk"] = key.jwk()
+        else:
+            prot["kid"] = kid
+        if protected_extra:
+            prot.update(protected_extra)
+        prot_b64 = b64(json.dumps(prot))
+        pay_b64 = "" if payload is None else b64(json.dumps(payload) if not isinstance(payload, (bytes, str)) else payload)
+        sig = key.sign((prot_b64 + "." + pay_b64).encode())
+        return {"protected": prot_b64, "payload": pay_b64, "signature": b64(sig)}
+
+    def post(self, url, payload, raw=None, **kw):
+        body = raw if raw is not None else json.dumps(self.jws(url, payload, **kw)).encode()
+        return self.request("POST", url, body)
+
+    def new_account(self, key=None, payload=None):
+        self.key = key or self.key or Key()
+        r = self.post(self.dir["newAccount"], payload or {"termsOfServiceAgreed": True},
+                      use_jwk=True, kid="")
+        if r.status in (200, 201):
+            self.kid = r.header("Location")
+        return r
+
+    def new_order(self, names, extra=None):
+        payload = {"identifiers": [{"type": "dns", "value": n} for n in names]}
+        payload.update(extra or {})
+        return self.post(self.dir["newOrder"], payload)
+
+    def get(self, url):
+        return self.post(url, None)
+
+    def poll(self, url, until=("valid", "invalid"), timeout=30):
+        end = time.time() + timeout
+        while True:
+            r = self.get(url)
+            if r.status != 200 or r.json().get("status") in until or time.time() > end:
+                return r
+            time.sleep(0.2)
+
+    def answer_http01(self, authz_url, webroot):
+        authz = self.get(authz_url).json()
+        ch = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
+        d = os.path.join(webroot, ".well-known", "acme-challenge")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, ch["token"]), "w") as f:
+            f.write(ch["token"] + "." + self.key.thumbprint())
+        os.chmod(os.path.join(d, ch["token"]), 0o644)
+        r = self.post(ch["url"], {})
+        return ch, r
+
+    def issue(self, names, webroot, csr_key=None):
+        """Full flow with http-01; returns (order json, pem)."""
+        o = self.new_order(names)
+        assert o.status == 201, o
+        order_url = o.header("Location")
+        for az in o.json()["authorizations"]:
+            ch, r = self.answer_http01(az, webroot)
+            assert r.status == 200, r
+            a = self.poll(az)
+            assert a.json()["status"] == "valid", a
+        der, _ = make_csr(names, csr_key)
+        r = self.post(o.json()["finalize"], {"csr": b64(der)})
+        assert r.status == 200, r
+        r = self.poll(order_url)
+        order = r.json()
+        assert order["status"] == "valid", r
+        cert = self.get(order["certificate"])
+        assert cert.status == 200, cert
+        return order, cert.body.decode()
+
+
+def db_count(table):
+    """Row count of a table in the test database (sqlite3 or psql CLI)."""
+    drv = os.environ.get("ACME_DB_DRIVER", "sqlite3")
+    params = os.environ["ACME_DB_PARAMS"]
+    sql = "SELECT COUNT(*) FROM %s" % table
+    if drv == "sqlite3":
+        out = subprocess.run(["sqlite3", params, sql], capture_output=True, text=True, check=True).stdout
+    else:
+        out = subprocess.run(["psql", params, "-tAc", sql], capture_output=True, text=True, check=True).stdout
+    return int(out.strip())
