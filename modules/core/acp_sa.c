@@ -23,6 +23,10 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_billing_insert",
      "INSERT INTO billing (id, kind, label, balance, created) VALUES (%s, %s, %s, %lld, %lld)"},
     {"acp_eab_get", "SELECT kid, hmac_key, label, billing_id, status FROM eab_keys WHERE kid = %s"},
+    {"acp_eab_disable", "UPDATE eab_keys SET status = 'disabled' WHERE kid = %s AND status = 'active'"},
+    {"acp_eab_list",
+     "SELECT e.kid, e.label, e.billing_id, e.status, e.created, b.balance FROM eab_keys e "
+     "JOIN billing b ON b.id = e.billing_id ORDER BY e.created DESC LIMIT %lld"},
     {"acp_eab_insert",
      "INSERT INTO eab_keys (kid, hmac_key, label, billing_id, status, created) "
      "VALUES (%s, %s, %s, %s, 'active', %lld)"},

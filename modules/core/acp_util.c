@@ -12,18 +12,27 @@ acp_problem_t *acp_problem(apr_pool_t *p, acp_errkind_t kind, const char *fmt, .
 {
     acp_problem_t *prob = apr_pcalloc(p, sizeof(*prob));
     va_list ap;
-    char *buf;
+    char small[512], *buf = small;
     int n;
 
     /* libc's formatter, so the printf format attribute holds (%lld, %zu) */
     prob->kind = kind;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
-    buf = apr_palloc(p, (apr_size_t)(n > 0 ? n : 0) + 1);
-    va_start(ap, fmt);
-    vsnprintf(buf, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
-    va_end(ap);
+    if (n < 0) {
+        n = 0;
+        small[0] = '\0';
+    }
+    if ((size_t)n >= sizeof(small)) {
+        buf = apr_palloc(p, (apr_size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    else {
+        buf = apr_pstrmemdup(p, small, (apr_size_t)n);
+    }
     prob->detail = buf;
     return prob;
 }

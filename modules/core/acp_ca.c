@@ -1,0 +1,825 @@
+/* CSR checks and the local OpenSSL CA signer. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <apr_strings.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "acp_core.h"
+#include "acp_util.h"
+#include "acp_ident.h"
+#include "acp_ca.h"
+
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BITS 8192
+#define SERIAL_LEN 16
+#define CN_MAX 64
+
+/* ---- pool cleanups for OpenSSL objects ------------------------------------------------ */
+
+static apr_status_t req_cleanup(void *data)
+{
+    X509_REQ_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t x509_cleanup(void *data)
+{
+    X509_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
+    return APR_SUCCESS;
+}
+
+/* The newest OpenSSL error as text (and the thread's queue cleared). */
+static const char *ssl_error(apr_pool_t *p, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+    char buf[256];
+
+    if (!e) {
+        return what;
+    }
+    ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return apr_psprintf(p, "%s (%s)", what, buf);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void sort_unique(apr_array_header_t *names)
+{
+    int r, w = 0;
+
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    for (r = 0; r < names->nelts; r++) {
+        const char *s = APR_ARRAY_IDX(names, r, const char *);
+        if (w == 0 || strcmp(s, APR_ARRAY_IDX(names, w - 1, const char *)) != 0) {
+            APR_ARRAY_IDX(names, w++, const char *) = s;
+        }
+    }
+    names->nelts = w;
+}
+
+static char *lowercase(apr_pool_t *p, const char *s, size_t len)
+{
+    char *c = apr_pstrmemdup(p, s, len), *q;
+
+    for (q = c; *q; q++) {
+        if (*q >= 'A' && *q <= 'Z') {
+            *q = (char)(*q - 'A' + 'a');
+        }
+    }
+    return c;
+}
+
+/* ---- CSR parsing ----------------------------------------------------------------------- */
+
+static acp_problem_t *check_key_policy(apr_pool_t *p, EVP_PKEY *pkey)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits < RSA_MIN_BITS) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "RSA key of %d bits is too small (minimum %d)", bits,
+                               RSA_MIN_BITS);
+        }
+        if (bits > RSA_MAX_BITS) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "RSA key of %d bits is too large (maximum %d)", bits,
+                               RSA_MAX_BITS);
+        }
+        return NULL;
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        char group[64];
+        size_t glen = 0;
+        int nid = NID_undef;
+        EVP_PKEY_CTX *ctx;
+        int ok;
+
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                           sizeof(group), &glen) == 1) {
+            nid = OBJ_txt2nid(group);
+            if (nid == NID_undef) {
+                nid = EC_curve_nist2nid(group);
+            }
+        }
+        else {
+            ERR_clear_error();
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "EC key without a named curve is not allowed "
+                               "(use P-256 or P-384)");
+        }
+        if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "EC curve %s is not allowed (use P-256 or P-384)", group);
+        }
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+        EVP_PKEY_CTX_free(ctx);
+        if (!ok) {
+            ERR_clear_error();
+            return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's EC public key is invalid");
+        }
+        return NULL;
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        return NULL;
+    }
+    {
+        const char *tn = EVP_PKEY_get0_type_name(pkey);
+        return acp_problem(p, ACP_ERR_BAD_CSR,
+                           "key type %s is not allowed (use RSA 2048-8192, ECDSA P-256/P-384 "
+                           "or Ed25519)",
+                           tn ? tn : "(unknown)");
+    }
+}
+
+static acp_problem_t *check_sig_alg(apr_pool_t *p, const X509_REQ *req)
+{
+    int sig_nid = X509_REQ_get_signature_nid(req), md_nid = NID_undef, pk_nid = NID_undef;
+
+    if (!OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid)) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature algorithm is unknown");
+    }
+    if (md_nid == NID_md2 || md_nid == NID_md4 || md_nid == NID_md5 || md_nid == NID_sha1 ||
+        md_nid == NID_mdc2 || md_nid == NID_ripemd160) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is signed with %s, which is too weak",
+                           OBJ_nid2sn(md_nid));
+    }
+    return NULL;
+}
+
+/* One name from the CSR: ASCII, no NULs, valid per the identifier policy. */
+static acp_problem_t *add_name(apr_pool_t *p, apr_array_header_t *names, const char *where,
+                               const unsigned char *data, int len)
+{
+    const char *norm = NULL;
+    acp_problem_t *prob;
+    int i;
+
+    if (!data || len <= 0) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR has an empty %s", where);
+    }
+    for (i = 0; i < len; i++) {
+        if (data[i] == 0 || data[i] >= 0x80) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR's %s contains a NUL or non-ASCII byte", where);
+        }
+    }
+    prob = acp_ident_normalize(p, "dns", lowercase(p, (const char *)data, (size_t)len), &norm);
+    if (prob) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR %s: %s", where, prob->detail);
+    }
+    APR_ARRAY_PUSH(names, const char *) = norm;
+    return NULL;
+}
+
+static const char *gen_type_name(int type)
+{
+    switch (type) {
+    case GEN_OTHERNAME: return "otherName";
+    case GEN_EMAIL: return "email address";
+    case GEN_DNS: return "dNSName";
+    case GEN_X400: return "X.400 address";
+    case GEN_DIRNAME: return "directory name";
+    case GEN_EDIPARTY: return "EDI party name";
+    case GEN_URI: return "URI";
+    case GEN_IPADD: return "IP address";
+    case GEN_RID: return "registered ID";
+    default: return "unknown";
+    }
+}
+
+/* The CN of the subject (UTF-8 in p) or NULL; -1 on more than one or a bad one. */
+static int subject_cn(apr_pool_t *p, const X509_REQ *req, const unsigned char **cn, int *cnlen)
+{
+    const X509_NAME *subj = X509_REQ_get_subject_name(req);
+    int idx, next;
+    unsigned char *utf8 = NULL;
+    int n;
+
+    *cn = NULL;
+    *cnlen = 0;
+    if (!subj) {
+        return 0;
+    }
+    idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    if (idx < 0) {
+        return 0;
+    }
+    next = X509_NAME_get_index_by_NID(subj, NID_commonName, idx);
+    if (next >= 0) {
+        return -1;
+    }
+    n = ASN1_STRING_to_UTF8(&utf8,
+                            X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)));
+    if (n < 0) {
+        ERR_clear_error();
+        return -1;
+    }
+    *cn = (const unsigned char *)apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)n);
+    *cnlen = n;
+    OPENSSL_free(utf8);
+    return 0;
+}
+
+acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len,
+                             acp_csr_t **out)
+{
+    const unsigned char *q = der;
+    X509_REQ *req = NULL;
+    EVP_PKEY *pkey;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    GENERAL_NAMES *gens = NULL;
+    apr_array_header_t *names;
+    acp_problem_t *prob = NULL;
+    const unsigned char *cn = NULL;
+    int cnlen = 0, crit = -1, i;
+    acp_csr_t *csr;
+
+    if (out) {
+        *out = NULL;
+    }
+    if (!der || len == 0 || len > (size_t)LONG_MAX) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is empty");
+    }
+    req = d2i_X509_REQ(NULL, &q, (long)len);
+    if (!req) {
+        ERR_clear_error();
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is not a valid DER PKCS#10 request");
+    }
+    apr_pool_cleanup_register(p, req, req_cleanup, apr_pool_cleanup_null);
+    if (q != der + len) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR has %zu bytes of trailing data",
+                           (size_t)(der + len - q));
+        goto done;
+    }
+    pkey = X509_REQ_get0_pubkey(req);
+    if (!pkey) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's public key cannot be decoded");
+        goto done;
+    }
+    if ((prob = check_key_policy(p, pkey)) || (prob = check_sig_alg(p, req))) {
+        goto done;
+    }
+    if (X509_REQ_verify(req, pkey) != 1) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature does not verify");
+        goto done;
+    }
+
+    names = apr_array_make(p, 4, sizeof(const char *));
+    if (subject_cn(p, req, &cn, &cnlen) != 0) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR's subject must have at most one readable common name");
+        goto done;
+    }
+    if (cn && (prob = add_name(p, names, "common name", cn, cnlen))) {
+        goto done;
+    }
+    exts = X509_REQ_get_extensions(req);
+    if (exts) {
+        gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+        if (!gens && crit == -2) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR has more than one subjectAltName extension");
+            goto done;
+        }
+        if (!gens && crit >= 0) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR's subjectAltName extension cannot be decoded");
+            goto done;
+        }
+    }
+    for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type != GEN_DNS) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR has a subjectAltName of type %s (only dNSName is "
+                               "allowed)",
+                               gen_type_name(g->type));
+            goto done;
+        }
+        prob = add_name(p, names, "subjectAltName",
+                        ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName));
+        if (prob) {
+            goto done;
+        }
+    }
+    if (names->nelts == 0) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR contains no DNS names");
+        goto done;
+    }
+    sort_unique(names);
+    csr = apr_pcalloc(p, sizeof(*csr));
+    csr->req = req;
+    csr->pkey = pkey;
+    csr->names = names;
+    if (out) {
+        *out = csr;
+    }
+
+done:
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (prob) {
+        ERR_clear_error();
+    }
+    return prob;
+}
+
+/* ---- CSR against the order ------------------------------------------------------------- */
+
+static int contains(const apr_array_header_t *set, const char *s)
+{
+    int i;
+
+    for (i = 0; i < set->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(set, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *quoted_list(apr_pool_t *p, const apr_array_header_t *l)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; i < l->nelts; i++) {
+        s = apr_psprintf(p, "%s%s'%s'", s, i ? ", " : "", APR_ARRAY_IDX(l, i, const char *));
+    }
+    return s;
+}
+
+acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
+                             const apr_array_header_t *order_names, EVP_PKEY *account_key)
+{
+    apr_array_header_t *want, *have, *extra, *missing;
+    const unsigned char *cn = NULL;
+    int cnlen = 0, i;
+
+    if (!csr || !csr->req || !csr->names) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "no CSR");
+    }
+    want = apr_array_make(p, order_names ? order_names->nelts : 1, sizeof(const char *));
+    for (i = 0; order_names && i < order_names->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(order_names, i, const char *);
+        APR_ARRAY_PUSH(want, const char *) = lowercase(p, s ? s : "", s ? strlen(s) : 0);
+    }
+    have = apr_array_make(p, csr->names->nelts, sizeof(const char *));
+    for (i = 0; i < csr->names->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(csr->names, i, const char *);
+        APR_ARRAY_PUSH(have, const char *) = lowercase(p, s, strlen(s));
+    }
+    sort_unique(want);
+    sort_unique(have);
+
+    if (subject_cn(p, csr->req, &cn, &cnlen) != 0) {
+        return acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR's subject must have at most one readable common name");
+    }
+    if (cn) {
+        const char *norm = NULL;
+        const char *lc = lowercase(p, (const char *)cn, (size_t)cnlen);
+        if (acp_ident_normalize(p, "dns", lc, &norm) != NULL) {
+            norm = lc;
+        }
+        if (!contains(want, norm)) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "CSR common name '%s' is not one of the order's names", lc);
+        }
+    }
+
+    extra = apr_array_make(p, 1, sizeof(const char *));
+    missing = apr_array_make(p, 1, sizeof(const char *));
+    for (i = 0; i < have->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(have, i, const char *);
+        if (!contains(want, s)) {
+            APR_ARRAY_PUSH(extra, const char *) = s;
+        }
+    }
+    for (i = 0; i < want->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(want, i, const char *);
+        if (!contains(have, s)) {
+            APR_ARRAY_PUSH(missing, const char *) = s;
+        }
+    }
+    if (extra->nelts || missing->nelts) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR names do not match the order: %s%s%s%s%s",
+                           extra->nelts ? "extra " : "", quoted_list(p, extra),
+                           extra->nelts && missing->nelts ? "; " : "",
+                           missing->nelts ? "missing " : "", quoted_list(p, missing));
+    }
+    if (account_key && csr->pkey && EVP_PKEY_eq(csr->pkey, account_key) == 1) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR uses the account key");
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
+/* ---- the local CA ---------------------------------------------------------------------- */
+
+typedef struct local_ca_t {
+    X509 *cert;                /* read-only after creation */
+    EVP_PKEY *key;             /* read-only after creation */
+    const EVP_MD *md;          /* NULL for Ed25519 / Ed448 */
+    unsigned char keyid[EVP_MAX_MD_SIZE];  /* the CA's subject key identifier */
+    int keyid_len;
+    const char *chain_pem;     /* the CA certificate and the chain, PEM */
+    int validity_days;
+} local_ca_t;
+
+/* Never prompt for a passphrase (we may be running without a terminal). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+static const char *x509_pem(apr_pool_t *p, X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    const char *pem = NULL;
+
+    if (b && PEM_write_bio_X509(b, x) == 1) {
+        n = BIO_get_mem_data(b, &data);
+        if (n > 0 && data) {
+            pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+        }
+    }
+    BIO_free(b);
+    return pem;
+}
+
+static int add_ext(X509 *x, int nid, void *value, int crit)
+{
+    return X509_add1_ext_i2d(x, nid, value, crit, X509V3_ADD_REPLACE) == 1;
+}
+
+static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
+                               acp_sign_result_t *res, const char **errmsg)
+{
+    const local_ca_t *ca = signer->baton;
+    acp_csr_t *csr = NULL;
+    acp_problem_t *prob;
+    const apr_array_header_t *given;
+    apr_array_header_t *names;
+    X509 *x = NULL;
+    X509_NAME *subj = NULL;
+    ASN1_INTEGER *serial;
+    BASIC_CONSTRAINTS *bc = NULL;
+    ASN1_BIT_STRING *ku = NULL;
+    EXTENDED_KEY_USAGE *eku = NULL;
+    ASN1_OCTET_STRING *ski = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    GENERAL_NAMES *gens = NULL;
+    unsigned char sbuf[SERIAL_LEN], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const char *first, *err = NULL, *leaf_pem;
+    long long nb, na;
+    int i;
+
+    ERR_clear_error();
+    memset(res, 0, sizeof(*res));
+    if (errmsg) {
+        *errmsg = NULL;
+    }
+    prob = acp_csr_parse(p, req->csr_der, req->csr_len, &csr);
+    if (prob) {
+        err = apr_psprintf(p, "bad CSR: %s", prob->detail);
+        goto done;
+    }
+    /* the order's names (normalised again: only policy-conforming names are signed) */
+    given = req->names && req->names->nelts > 0 ? req->names : csr->names;
+    names = apr_array_make(p, given->nelts, sizeof(const char *));
+    for (i = 0; i < given->nelts; i++) {
+        const char *norm = NULL;
+        prob = acp_ident_normalize(p, "dns", APR_ARRAY_IDX(given, i, const char *), &norm);
+        if (prob) {
+            err = prob->detail;
+            goto done;
+        }
+        APR_ARRAY_PUSH(names, const char *) = norm;
+    }
+    first = APR_ARRAY_IDX(names, 0, const char *);
+    nb = req->not_before ? req->not_before : acp_now() - 60;
+    na = req->not_after ? req->not_after : nb + (long long)ca->validity_days * 86400;
+    if (na <= nb) {
+        err = "notAfter is not after notBefore";
+        goto done;
+    }
+
+    x = X509_new();
+    if (!x || X509_set_version(x, X509_VERSION_3) != 1) {
+        err = "out of memory";
+        goto done;
+    }
+    /* 128-bit positive serial, always 16 octets: top bit clear, first octet non-zero */
+    do {
+        if (RAND_bytes(sbuf, sizeof(sbuf)) != 1) {
+            err = "no randomness for the serial number";
+            goto done;
+        }
+        sbuf[0] &= 0x7f;
+    } while (sbuf[0] == 0);
+    serial = X509_get_serialNumber(x);
+    if (ASN1_STRING_set(serial, sbuf, sizeof(sbuf)) != 1) {
+        err = "setting the serial number";
+        goto done;
+    }
+    if (X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1) {
+        err = "setting the issuer";
+        goto done;
+    }
+    subj = X509_NAME_new();
+    if (!subj) {
+        err = "out of memory";
+        goto done;
+    }
+    if (strlen(first) <= CN_MAX &&
+        X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_ASC,
+                                   (const unsigned char *)first, -1, -1, 0) != 1) {
+        err = "setting the subject";
+        goto done;
+    }
+    if (X509_set_subject_name(x, subj) != 1 || X509_set_pubkey(x, csr->pkey) != 1 ||
+        !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) ||
+        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na)) {
+        err = "setting subject, key or validity";
+        goto done;
+    }
+
+    bc = BASIC_CONSTRAINTS_new();
+    ku = ASN1_BIT_STRING_new();
+    eku = sk_ASN1_OBJECT_new_null();
+    ski = ASN1_OCTET_STRING_new();
+    akid = AUTHORITY_KEYID_new();
+    gens = sk_GENERAL_NAME_new_null();
+    if (!bc || !ku || !eku || !ski || !akid || !gens) {
+        err = "out of memory";
+        goto done;
+    }
+    bc->ca = 0;
+    if (ASN1_BIT_STRING_set_bit(ku, 0, 1) != 1 ||
+        (EVP_PKEY_is_a(csr->pkey, "RSA") && ASN1_BIT_STRING_set_bit(ku, 2, 1) != 1) ||
+        sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) <= 0 ||
+        X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) != 1 ||
+        ASN1_OCTET_STRING_set(ski, md, (int)mdlen) != 1) {
+        err = "building extensions";
+        goto done;
+    }
+    akid->keyid = ASN1_OCTET_STRING_new();
+    if (!akid->keyid || ASN1_OCTET_STRING_set(akid->keyid, ca->keyid, ca->keyid_len) != 1) {
+        err = "building the authority key identifier";
+        goto done;
+    }
+    for (i = 0; i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+        if (!g || !ia5 || ASN1_STRING_set(ia5, n, (int)strlen(n)) != 1) {
+            GENERAL_NAME_free(g);
+            ASN1_IA5STRING_free(ia5);
+            err = "building the subjectAltName";
+            goto done;
+        }
+        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+        if (sk_GENERAL_NAME_push(gens, g) <= 0) {
+            GENERAL_NAME_free(g);
+            err = "building the subjectAltName";
+            goto done;
+        }
+    }
+    /* RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical */
+    if (!add_ext(x, NID_basic_constraints, bc, 1) || !add_ext(x, NID_key_usage, ku, 1) ||
+        !add_ext(x, NID_ext_key_usage, eku, 0) ||
+        !add_ext(x, NID_subject_key_identifier, ski, 0) ||
+        !add_ext(x, NID_authority_key_identifier, akid, 0) ||
+        !add_ext(x, NID_subject_alt_name, gens, X509_NAME_entry_count(subj) == 0)) {
+        err = "adding extensions";
+        goto done;
+    }
+    if (X509_sign(x, ca->key, ca->md) <= 0) {
+        err = "signing the certificate";
+        goto done;
+    }
+    leaf_pem = x509_pem(p, x);
+    if (!leaf_pem) {
+        err = "encoding the certificate";
+        goto done;
+    }
+    res->serial_hex = acp_hex(p, sbuf, sizeof(sbuf));
+    res->pem_chain = apr_pstrcat(p, leaf_pem, ca->chain_pem, NULL);
+    res->not_before = nb;
+    res->not_after = na;
+
+done:
+    X509_NAME_free(subj);
+    BASIC_CONSTRAINTS_free(bc);
+    ASN1_BIT_STRING_free(ku);
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    ASN1_OCTET_STRING_free(ski);
+    AUTHORITY_KEYID_free(akid);
+    GENERAL_NAMES_free(gens);
+    X509_free(x);
+    if (err) {
+        if (errmsg) {
+            *errmsg = ssl_error(p, err);
+        }
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const char *key_file,
+                                 int validity_days, acp_signer_t **out, const char **errmsg)
+{
+    local_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+    acp_signer_t *signer;
+    BIO *b = NULL;
+    X509 *extra = NULL;
+    const ASN1_OCTET_STRING *skid;
+    const char *err = NULL, *chain;
+    int nchain = 0;
+
+    if (out) {
+        *out = NULL;
+    }
+    if (errmsg) {
+        *errmsg = NULL;
+    }
+    ERR_clear_error();
+    if (!cert_file || !key_file) {
+        err = "a CA certificate file and a key file are needed";
+        goto done;
+    }
+    if (validity_days <= 0) {
+        err = apr_psprintf(p, "validity of %d days is not positive", validity_days);
+        goto done;
+    }
+    ca->validity_days = validity_days;
+
+    b = BIO_new_file(cert_file, "r");
+    if (!b) {
+        err = apr_psprintf(p, "cannot open the CA certificate file %s", cert_file);
+        goto done;
+    }
+    ca->cert = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
+    if (!ca->cert) {
+        err = apr_psprintf(p, "no PEM certificate in %s", cert_file);
+        goto done;
+    }
+    apr_pool_cleanup_register(p, ca->cert, x509_cleanup, apr_pool_cleanup_null);
+    chain = x509_pem(p, ca->cert);
+    while ((extra = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
+        const char *pem = x509_pem(p, extra);
+        X509_free(extra);
+        if (!pem) {
+            err = apr_psprintf(p, "cannot encode chain certificate %d of %s", nchain + 1,
+                               cert_file);
+            goto done;
+        }
+        chain = apr_pstrcat(p, chain, pem, NULL);
+        nchain++;
+    }
+    {
+        unsigned long e = ERR_peek_last_error();
+        if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+            err = apr_psprintf(p, "chain certificate %d in %s is unreadable", nchain + 1,
+                               cert_file);
+            goto done;
+        }
+        ERR_clear_error();
+    }
+    if (!chain) {
+        err = "cannot encode the CA certificate";
+        goto done;
+    }
+    ca->chain_pem = chain;
+    BIO_free(b);
+
+    b = BIO_new_file(key_file, "r");
+    if (!b) {
+        err = apr_psprintf(p, "cannot open the CA key file %s", key_file);
+        goto done;
+    }
+    ca->key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+    if (!ca->key) {
+        err = apr_psprintf(p, "no readable (unencrypted) PEM private key in %s", key_file);
+        goto done;
+    }
+    apr_pool_cleanup_register(p, ca->key, pkey_cleanup, apr_pool_cleanup_null);
+    if (X509_check_private_key(ca->cert, ca->key) != 1) {
+        err = apr_psprintf(p, "the key in %s does not match the certificate in %s", key_file,
+                           cert_file);
+        goto done;
+    }
+    if (X509_check_ca(ca->cert) == 0) {
+        err = apr_psprintf(p, "the certificate in %s is not a CA certificate", cert_file);
+        goto done;
+    }
+    if (EVP_PKEY_is_a(ca->key, "ED25519") || EVP_PKEY_is_a(ca->key, "ED448")) {
+        ca->md = NULL;
+    }
+    else {
+        ca->md = EVP_sha256();
+    }
+    /* the authority key identifier: the CA's SKI, else the RFC 5280 method 1 hash */
+    skid = X509_get0_subject_key_id(ca->cert);
+    if (skid && ASN1_STRING_length(skid) > 0 &&
+        ASN1_STRING_length(skid) <= (int)sizeof(ca->keyid)) {
+        ca->keyid_len = ASN1_STRING_length(skid);
+        memcpy(ca->keyid, ASN1_STRING_get0_data(skid), (size_t)ca->keyid_len);
+    }
+    else {
+        unsigned int n = 0;
+        if (X509_pubkey_digest(ca->cert, EVP_sha1(), ca->keyid, &n) != 1) {
+            err = "cannot hash the CA public key";
+            goto done;
+        }
+        ca->keyid_len = (int)n;
+    }
+    ERR_clear_error();
+
+    signer = apr_pcalloc(p, sizeof(*signer));
+    signer->name = "local";
+    signer->sign = local_sign;
+    signer->baton = ca;
+    if (out) {
+        *out = signer;
+    }
+
+done:
+    BIO_free(b);
+    if (err) {
+        if (errmsg) {
+            *errmsg = ssl_error(p, err);
+        }
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t len,
+                                const char **serial_hex, const char **issuer_hash)
+{
+    const unsigned char *q = der;
+    X509 *x = NULL;
+    const ASN1_INTEGER *serial;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!der || len == 0 || len > (size_t)LONG_MAX) {
+        return APR_EINVAL;
+    }
+    x = d2i_X509(NULL, &q, (long)len);
+    if (!x || q != der + len) {
+        goto done;
+    }
+    serial = X509_get0_serialNumber(x);
+    if (!serial) {
+        goto done;
+    }
+    if (serial_hex) {
+        int n = ASN1_STRING_length(serial);
+        const char *hex = n > 0 ? acp_hex(p, ASN1_STRING_get0_data(serial), (size_t)n) : "00";
+        *serial_hex = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER
+                          ? apr_pstrcat(p, "-", hex, NULL)
+                          : hex;
+    }
+    if (issuer_hash) {
+        *issuer_hash = apr_psprintf(p, "%08lx", X509_issuer_name_hash(x));
+    }
+    rv = APR_SUCCESS;
+
+done:
+    X509_free(x);
+    ERR_clear_error();
+    return rv;
+}
