@@ -18,6 +18,7 @@
 #include "acp_httpd.h"
 #include "acp_util.h"
 #include "acp_va.h"
+#include "acp_pay.h"
 
 typedef struct {
     const char *base; /* the <Location> path the handler is set on */
@@ -46,6 +47,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.website);
     INHERIT(wfe.caa_identities);
     INHERIT(wfe.ra.va.resolver);
+    INHERIT(sign_command);
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -55,6 +57,16 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT_SET(body_set, wfe.max_body);
     INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
 #undef INHERIT_SET
+    if (!add->pay_set) {
+        /* billing and payment directives are taken as a group */
+        c->wfe.ra.billing = base->wfe.ra.billing;
+        memcpy(c->wfe.webhook_secret, base->wfe.webhook_secret, sizeof(c->wfe.webhook_secret));
+        c->wfe.webhook_secret_len = base->wfe.webhook_secret_len;
+        c->wfe.test_mode = base->wfe.test_mode;
+        c->wfe.sign_timeout_ms = base->wfe.sign_timeout_ms;
+        c->wfe.retry_after = base->wfe.retry_after;
+        c->pay_set = base->pay_set;
+    }
     c->eab_set = add->eab_set || base->eab_set;
     c->http_port_set = add->http_port_set || base->http_port_set;
     c->alpn_port_set = add->alpn_port_set || base->alpn_port_set;
@@ -199,7 +211,209 @@ static const char *set_va_timeout(cmd_parms *cmd, void *d, const char *arg)
     return err;
 }
 
+/* ---- billing and payment directives ------------------------------------------------ */
+
+static const char *parse_ll(cmd_parms *cmd, const char *arg, long long lo, long long hi,
+                            long long *out)
+{
+    char *end = NULL;
+    long long v = strtoll(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be an integer (minor units) in range",
+                            cmd->cmd->name, arg);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_currency(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    size_t i, n = strlen(arg);
+    if (n != 3) {
+        return "AcmePayCurrency: a three-letter ISO 4217 code, e.g. CNY";
+    }
+    for (i = 0; i < n; i++) {
+        if (arg[i] < 'A' || arg[i] > 'Z') {
+            return "AcmePayCurrency: a three-letter ISO 4217 code in capitals, e.g. CNY";
+        }
+    }
+    srv_cfg(cmd)->wfe.ra.billing.currency = arg;
+    return NULL;
+}
+
+static const char *set_price(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    acp_price_cfg_t *pr = &srv_cfg(cmd)->wfe.ra.billing.price;
+    long long *field = cmd->info == (void *)1   ? &pr->per_extra_name
+                       : cmd->info == (void *)2 ? &pr->per_wildcard
+                       : cmd->info == (void *)3 ? &srv_cfg(cmd)->wfe.ra.billing.free_balance
+                                                : &pr->base;
+    return parse_ll(cmd, arg, 0, 1000000000000LL, field);
+}
+
+static const char *set_window(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    char *end = NULL;
+    long long v = strtoll(arg, &end, 10), mul = 1;
+    if (end && *end == 'd' && end[1] == '\0') {
+        mul = 86400;
+    }
+    else if (end && *end == 'h' && end[1] == '\0') {
+        mul = 3600;
+    }
+    else if (end && *end == 's' && end[1] == '\0') {
+        mul = 1;
+    }
+    else if (!end || *end) {
+        return "AcmePayReissueWindow: a duration such as 30d, 12h or 3600s";
+    }
+    if (v < 0 || v > 3650) {
+        if (mul != 1 || v < 0) {
+            return "AcmePayReissueWindow: out of range";
+        }
+    }
+    srv_cfg(cmd)->wfe.ra.billing.reissue_window = v * mul;
+    return NULL;
+}
+
+static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 3600, &v);
+    if (err) {
+        return err;
+    }
+    if (cmd->info) {
+        srv_cfg(cmd)->wfe.retry_after = (int)v;
+    }
+    else {
+        srv_cfg(cmd)->wfe.sign_timeout_ms = (int)v * 1000;
+    }
+    return NULL;
+}
+
+static const char *set_payment_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) {
+        return "AcmePayPaymentURL: an http(s) URL template containing {invoice}";
+    }
+    srv_cfg(cmd)->wfe.ra.billing.payment_url = arg;
+    return NULL;
+}
+
+static const char *set_invoice_command(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->wfe.ra.billing.invoice_command = ap_server_root_relative(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_sign_command(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->sign_command = ap_server_root_relative(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_ethereum(cmd_parms *cmd, void *d, const char *addr, const char *chain,
+                                const char *wei)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    acp_billing_cfg_t *b = &srv_cfg(cmd)->wfe.ra.billing;
+    long long c = 0;
+    const char *q;
+    if (!acp_eth_address_valid(addr)) {
+        return apr_psprintf(cmd->pool,
+                            "AcmePayEthereum: '%s' is not an EIP-55 checksummed address "
+                            "(expected %s)",
+                            addr, acp_eth_checksum(cmd->pool, addr) ? acp_eth_checksum(cmd->pool, addr)
+                                                                    : "0x + 40 hex digits");
+    }
+    if (parse_ll(cmd, chain, 1, 1LL << 53, &c)) {
+        return "AcmePayEthereum: the chain id must be a positive integer";
+    }
+    for (q = wei; *q; q++) {
+        if (*q < '0' || *q > '9') {
+            return "AcmePayEthereum: wei per minor unit must be a decimal integer";
+        }
+    }
+    if (!*wei || strlen(wei) > 40) {
+        return "AcmePayEthereum: wei per minor unit must be a decimal integer";
+    }
+    b->eth_address = addr;
+    b->eth_chain = c;
+    b->eth_wei_per_minor = wei;
+    return NULL;
+}
+
+static const char *set_webhook_secret(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    apr_file_t *f = NULL;
+    apr_size_t n = sizeof(c->wfe.webhook_secret);
+    const char *path;
+
+    if (strncmp(arg, "file:", 5) != 0) {
+        return "AcmePayWebhookSecret: file:/path/to/secret (keep secrets out of the config)";
+    }
+    path = ap_server_root_relative(cmd->pool, arg + 5);
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AcmePayWebhookSecret: cannot read %s", path);
+    }
+    apr_file_read(f, c->wfe.webhook_secret, &n);
+    apr_file_close(f);
+    while (n > 0 && (c->wfe.webhook_secret[n - 1] == '\n' || c->wfe.webhook_secret[n - 1] == '\r' ||
+                     c->wfe.webhook_secret[n - 1] == ' ')) {
+        n--;
+    }
+    if (n < 16 || n >= sizeof(c->wfe.webhook_secret)) {
+        return "AcmePayWebhookSecret: the secret must be 16 to 127 bytes";
+    }
+    c->wfe.webhook_secret_len = n;
+    return NULL;
+}
+
+static const char *set_test_mode(cmd_parms *cmd, void *d, int flag)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->wfe.test_mode = flag;
+    return NULL;
+}
+
 static const command_rec acp_cmds[] = {
+    AP_INIT_TAKE1("AcmePayCurrency", set_currency, NULL, RSRC_CONF,
+                  "ISO 4217 currency of every price and balance (default CNY)"),
+    AP_INIT_TAKE1("AcmePayPrice", set_price, NULL, RSRC_CONF,
+                  "price of a certificate in minor units (default 0: free)"),
+    AP_INIT_TAKE1("AcmePayPricePerExtraName", set_price, (void *)1, RSRC_CONF,
+                  "added for every name beyond the first, minor units"),
+    AP_INIT_TAKE1("AcmePayPriceWildcard", set_price, (void *)2, RSRC_CONF,
+                  "added for every wildcard name, minor units"),
+    AP_INIT_TAKE1("AcmePayFreeBalance", set_price, (void *)3, RSRC_CONF,
+                  "credit a new billing holder starts with, minor units (default 0)"),
+    AP_INIT_TAKE1("AcmePayReissueWindow", set_window, NULL, RSRC_CONF,
+                  "same holder + same names within this window reissue free (default 30d)"),
+    AP_INIT_TAKE1("AcmePaySignTimeout", set_seconds, NULL, RSRC_CONF,
+                  "seconds finalize waits for a slow signer before answering processing (3)"),
+    AP_INIT_TAKE1("AcmePayRetryAfter", set_seconds, (void *)1, RSRC_CONF,
+                  "Retry-After seconds on a processing order (default 30)"),
+    AP_INIT_TAKE1("AcmePayPaymentURL", set_payment_url, NULL, RSRC_CONF,
+                  "payment link template with {invoice} (default: built-in invoice page)"),
+    AP_INIT_TAKE1("AcmePayInvoiceCommand", set_invoice_command, NULL, RSRC_CONF,
+                  "program printing a provider checkout URL for the QR (invoice amount cur)"),
+    AP_INIT_TAKE3("AcmePayEthereum", set_ethereum, NULL, RSRC_CONF,
+                  "EIP-55 address, chain id, wei per minor unit: adds an EIP-681 URI"),
+    AP_INIT_TAKE1("AcmePayWebhookSecret", set_webhook_secret, NULL, RSRC_CONF,
+                  "file:/path holding the payment webhook's HMAC secret"),
+    AP_INIT_FLAG("AcmePayTestMode", set_test_mode, NULL, RSRC_CONF,
+                 "adds a 'Simulate payment' button to invoice pages (default off)"),
+    AP_INIT_TAKE1("AcmePaySignCommand", set_sign_command, NULL, RSRC_CONF,
+                  "sign with this program instead of AcmePayCA's key (CSR in, chain out)"),
     AP_INIT_TAKE2("AcmePayCA", set_ca, NULL, RSRC_CONF,
                   "issuing CA certificate (PEM, chain may follow) and its private key"),
     AP_INIT_TAKE1("AcmePayResolver", set_resolver, NULL, RSRC_CONF,
@@ -301,8 +515,16 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-wal", NULL));
         chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-shm", NULL));
     }
-    if (acp_ca_local_create(pconf, c->ca_cert, c->ca_key, c->wfe.ra.validity_days,
-                            &c->wfe.ra.signer, &err) != APR_SUCCESS) {
+    if (c->sign_command) {
+        if (acp_ca_command_create(pconf, c->sign_command, 120, &c->wfe.ra.signer, &err) !=
+            APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01006) "AcmePaySignCommand: %s",
+                         err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    else if (acp_ca_local_create(pconf, c->ca_cert, c->ca_key, c->wfe.ra.validity_days,
+                                 &c->wfe.ra.signer, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -441,6 +663,7 @@ static int acp_handler(request_rec *r)
     req.base_url = ap_construct_url(r->pool, d->base, r);
     req.content_type = apr_table_get(r->headers_in, "Content-Type");
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
     if (r->method_number == M_POST) {
         rv = read_body(r, c->wfe.max_body, &req);
         if (rv != OK) {

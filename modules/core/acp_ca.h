@@ -45,6 +45,8 @@ struct acp_signer_t {
     apr_status_t (*sign)(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
                          acp_sign_result_t *res, const char **errmsg);
     void *baton;
+    int slow;   /* may block for seconds (external command, remote CA): the request thread
+                   hands it to a worker and waits at most AcmePaySignTimeout */
 };
 
 /* Local OpenSSL CA: cert_file holds the issuing CA certificate (followed by any chain
@@ -55,6 +57,13 @@ struct acp_signer_t {
  * notBefore = now - 1 minute (unless given). Lives in pool p. */
 apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const char *key_file,
                                  int validity_days, acp_signer_t **out, const char **errmsg);
+
+/* Command signer: runs "<command>" with the CSR (PEM) on stdin and the names in the
+ * environment (ACME_PAY_NAMES, comma separated; ACME_PAY_NOT_AFTER when set); it prints
+ * the PEM chain, leaf first, on stdout and exits 0. Anything else is a failure (its
+ * stderr's first line becomes the error). timeout_s bounds one run. */
+apr_status_t acp_ca_command_create(apr_pool_t *p, const char *command, int timeout_s,
+                                   acp_signer_t **out, const char **errmsg);
 
 /* DER of a PEM certificate chain's leaf, for revocation matching. */
 apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t len,

@@ -15,6 +15,7 @@
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    acp_billing_cfg_defaults(&cfg->billing);
     cfg->validity_days = 90;
     cfg->order_lifetime = 7 * 86400;
     cfg->authz_pending_lifetime = 7 * 86400;
@@ -214,13 +215,10 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         return acp_problem(p, ACP_ERR_EXTERNAL_ACCOUNT_REQUIRED,
                            "this server requires external account binding");
     }
-    if (!billing_id) {
-        billing_id = acp_random_id(p, 12);
-        if (acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                        ACP_SA_ARGS(billing_id, "account", NULL, "0", acp_sa_ll(p, now))) !=
+    if (!billing_id &&
+        acp_billing_new_holder_tx(db, p, &cfg->billing, "account", NULL, &billing_id) !=
             APR_SUCCESS) {
-            return db_problem(p, "creating a billing holder");
-        }
+        return db_problem(p, "creating a billing holder");
     }
     id = acp_random_id(p, 12);
     if (acp_sa_exec(db, p, "acp_acct_insert", NULL,
@@ -681,8 +679,10 @@ static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
 
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const acp_account_t *acct, acp_order_t *order,
-                                  json_object *payload)
+                                  json_object *payload, const char *base_url)
 {
+    apr_array_header_t *names = order_names(p, order);
+    acp_charge_t charge;
     const char *csr_b64 = jstr(payload, "csr");
     unsigned char *der = NULL;
     size_t derlen = 0;
@@ -705,7 +705,15 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (prob) {
         return prob;
     }
-    prob = acp_csr_check(p, csr, order_names(p, order), acp_ra_account_key(p, acct));
+    prob = acp_csr_check(p, csr, names, acp_ra_account_key(p, acct));
+    if (prob) {
+        return prob;
+    }
+    /* charge first: a short balance answers with a payment request and leaves the order
+     * ready; a concurrent finalize that loses the ready -> processing race below rolls
+     * its debit back with everything else (no second charge) */
+    prob = acp_billing_charge_tx(db, p, &cfg->billing, acct->billing_id, order->id,
+                                 order->names_key, names, order->not_after, base_url, &charge);
     if (prob) {
         return prob;
     }
@@ -717,7 +725,8 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
     }
     /* the intent record: if this process dies before signing, a worker finishes it */
-    if (acp_sa_job_add(db, p, "issue", order->id, acp_now() + 30, NULL) != APR_SUCCESS) {
+    if (acp_sa_job_add(db, p, "issue", order->id, cfg->signer->slow ? 0 : acp_now() + 30,
+                       NULL) != APR_SUCCESS) {
         return db_problem(p, "recording the issuance");
     }
     order->status = "processing";
@@ -768,6 +777,7 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
         acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
                                           err ? err : "unknown error");
         if (set_order_status(db, p, order, "invalid", prob) ||
+            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
             acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
                 APR_SUCCESS) {
             acp_sa_rollback(db);

@@ -12,6 +12,7 @@
 #include "acp_va.h"
 #include "acp_ca.h"
 #include "acp_jws.h"
+#include "acp_billing.h"
 
 typedef struct acp_ra_cfg_t {
     int eab_required;
@@ -22,6 +23,7 @@ typedef struct acp_ra_cfg_t {
     int authz_valid_lifetime;    /* seconds a valid authorization is reused */
     acp_va_cfg_t va;
     acp_signer_t *signer;
+    acp_billing_cfg_t billing;
 } acp_ra_cfg_t;
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
@@ -53,13 +55,14 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
                                        acp_chall_t *chall, int *queued);
 
-/* Finalize, first half (in the caller's transaction): CSR checks, ready -> processing,
- * a "sign" job as the intent record. */
+/* Finalize, first half (in the caller's transaction): CSR checks, the charge (free
+ * reissue, debit, or a payment request when the balance is short), ready -> processing,
+ * an "issue" job as the intent record. */
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const acp_account_t *acct, acp_order_t *order,
-                                  json_object *payload);
+                                  json_object *payload, const char *base_url);
 /* Finalize, second half (own transactions): sign, store, processing -> valid;
- * a failed signature makes the order invalid. Idempotent. */
+ * a failed signature makes the order invalid and refunds its charge. Idempotent. */
 acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                             const char *order_id);
 

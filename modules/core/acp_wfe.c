@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "acp_wfe.h"
 #include "acp_problem.h"
+#include "acp_pay.h"
 #include "acp_util.h"
 
 typedef enum {
@@ -20,7 +21,10 @@ typedef enum {
     R_FINALIZE,
     R_AUTHZ,
     R_CHALL,
-    R_CERT
+    R_CERT,
+    R_PAY_WEBHOOK,
+    R_PAY_INVOICE,
+    R_PAY_SIMULATE
 } route_t;
 
 typedef struct {
@@ -47,6 +51,8 @@ void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg)
     memset(cfg, 0, sizeof(*cfg));
     acp_ra_cfg_defaults(&cfg->ra);
     cfg->max_body = 64 * 1024;
+    cfg->sign_timeout_ms = 3000;
+    cfg->retry_after = 30;
 }
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -69,9 +75,41 @@ static void set_json(wfe_req_t *w, int status, json_object *o, const char *ctype
     json_object_put(o);
 }
 
+/* A payment request, shaped for the client that will show it (acp_client_profile). */
+static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
+{
+    const acp_client_profile_t *prof = acp_client_profile(w->req->user_agent);
+    const char *detail = acp_pay_detail(w->p, prob->payment, prof);
+    acp_problem_t shaped = *prob;
+    json_object *o;
+
+    if (prof->plain_text) {
+        /* clients that print a non-JSON error body verbatim (acme-tiny, dehydrated) */
+        w->resp->status = 403;
+        w->resp->content_type = "text/plain; charset=utf-8";
+        w->resp->body = apr_pstrcat(w->p, detail, "\n", NULL);
+        w->resp->body_len = strlen(w->resp->body);
+        return;
+    }
+    shaped.detail = detail;
+    if (prof->retryable_type) {
+        /* mod_md waits 24 h after an "input" problem such as userActionRequired; this
+         * type lets it retry within minutes once the user has paid */
+        shaped.kind = ACP_ERR_ORDER_NOT_READY;
+    }
+    o = acp_problem_json(&shaped);
+    set_json(w, 403, o, "application/problem+json");
+}
+
 static void set_problem(wfe_req_t *w, const acp_problem_t *prob)
 {
-    json_object *o = acp_problem_json(prob);
+    json_object *o;
+
+    if (prob->payment) {
+        set_payment_problem(w, prob);
+        return;
+    }
+    o = acp_problem_json(prob);
 
     if (prob->kind == ACP_ERR_BAD_SIGNATURE_ALG) {
         json_object *algs = json_object_new_array();
@@ -148,6 +186,25 @@ static acp_problem_t *render_order(wfe_req_t *w, acp_order_t *order, json_object
     err = parse_stored(w->p, order->error);
     if (err) {
         json_object_object_add(o, "error", err);
+    }
+    if (w->cfg->ra.billing.price.base > 0 && ids) {
+        /* an extension member clients ignore: what finalizing this order costs */
+        const acp_billing_cfg_t *b = &w->cfg->ra.billing;
+        apr_array_header_t *names = apr_array_make(w->p, 4, sizeof(const char *));
+        json_object *price = json_object_new_object();
+        long long amount;
+        size_t k;
+        for (k = 0; k < json_object_array_length(ids); k++) {
+            json_object *v = NULL;
+            if (json_object_object_get_ex(json_object_array_get_idx(ids, k), "value", &v)) {
+                APR_ARRAY_PUSH(names, const char *) = json_object_get_string(v);
+            }
+        }
+        amount = order->has_price ? order->price : acp_price(&b->price, names);
+        json_object_object_add(price, "amount", json_object_new_int64(amount));
+        jadd_str(price, "currency", b->currency);
+        jadd_str(price, "display", acp_money(w->p, amount, b->currency));
+        json_object_object_add(o, "price", price);
     }
     *out = o;
     return NULL;
@@ -327,7 +384,7 @@ static acp_problem_t *answer_order(wfe_req_t *w, acp_order_t *order, int status)
     }
     apr_table_setn(w->resp->headers, "Location", url(w, "order", order->id));
     if (!strcmp(order->status, "processing")) {
-        apr_table_setn(w->resp->headers, "Retry-After", "1");
+        apr_table_setn(w->resp->headers, "Retry-After", apr_itoa(w->p, w->cfg->retry_after));
     }
     set_json(w, status, o, "application/json");
     return NULL;
@@ -366,7 +423,8 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
         return acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
     }
     if ((prob = own_order(w, w->id, &order)) ||
-        (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, w->payload))) {
+        (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, w->payload,
+                                   w->req->base_url))) {
         return prob;
     }
     w->issue_order = order->id; /* signed after commit; answered then */
@@ -493,14 +551,16 @@ static route_t route_of(apr_pool_t *p, const char *path, const char **id)
         route_t route;
     } fixed[] = {{"/directory", R_DIRECTORY}, {"/new-nonce", R_NEW_NONCE},
                  {"/new-account", R_NEW_ACCOUNT}, {"/new-order", R_NEW_ORDER},
-                 {"/revoke-cert", R_REVOKE}, {"/key-change", R_KEY_CHANGE}};
+                 {"/revoke-cert", R_REVOKE}, {"/key-change", R_KEY_CHANGE},
+                 {"/pay/webhook", R_PAY_WEBHOOK}};
     static const struct {
         const char *prefix, *suffix;
         route_t route;
     } ided[] = {{"/acct/", "/orders", R_ACCOUNT_ORDERS}, {"/acct/", "", R_ACCOUNT},
                 {"/order/", "/finalize", R_FINALIZE},    {"/order/", "", R_ORDER},
                 {"/authz/", "", R_AUTHZ},                {"/chall/", "", R_CHALL},
-                {"/cert/", "", R_CERT}};
+                {"/cert/", "", R_CERT},                  {"/pay/i/", "/simulate", R_PAY_SIMULATE},
+                {"/pay/i/", "", R_PAY_INVOICE}};
     size_t i;
 
     *id = NULL;
@@ -690,6 +750,35 @@ static acp_problem_t *dispatch(wfe_req_t *w)
     }
 }
 
+/* A slow signer runs on a worker (the "issue" job finalize queued); wait for it at
+ * most sign_timeout_ms, then answer with whatever state the order is in (processing
+ * comes with Retry-After and completes in the background). */
+static void wait_for_issue(wfe_req_t *w)
+{
+    apr_time_t end = apr_time_now() + apr_time_from_msec(w->cfg->sign_timeout_ms);
+    apr_interval_time_t step = apr_time_from_msec(20);
+
+    if (w->wfe->wake) {
+        w->wfe->wake(w->wfe->wake_baton);
+    }
+    while (apr_time_now() < end) {
+        acp_order_t *order = NULL;
+        apr_pool_t *sp;
+        int done;
+        apr_sleep(step);
+        if (step < apr_time_from_msec(200)) {
+            step *= 2;
+        }
+        apr_pool_create(&sp, w->p);
+        done = acp_sa_order_get(w->db, sp, w->issue_order, &order) != APR_SUCCESS ||
+               strcmp(order->status, "processing") != 0;
+        apr_pool_destroy(sp);
+        if (done) {
+            return;
+        }
+    }
+}
+
 static void handle_post(wfe_req_t *w)
 {
     acp_problem_t *prob = authenticate(w);
@@ -716,7 +805,7 @@ static void handle_post(wfe_req_t *w)
     }
     acp_sa_savepoint(w->db, "acp_h");
     prob = dispatch(w);
-    if (prob) {
+    if (prob && !prob->commit) {
         /* keep the nonce spent, undo everything the handler did */
         acp_sa_rollback_to(w->db, "acp_h");
         apr_table_clear(w->resp->headers);
@@ -738,7 +827,12 @@ static void handle_post(wfe_req_t *w)
     }
     if (w->issue_order) {
         acp_order_t *order = NULL;
-        acp_ra_issue(w->db, w->p, &w->cfg->ra, w->issue_order);
+        if (!w->cfg->ra.signer->slow) {
+            acp_ra_issue(w->db, w->p, &w->cfg->ra, w->issue_order);
+        }
+        else {
+            wait_for_issue(w);
+        }
         if (acp_sa_order_get(w->db, w->p, w->issue_order, &order) != APR_SUCCESS) {
             set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
             return;
@@ -766,6 +860,14 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     }
     w.route = route_of(p, req->path, &w.id);
 
+    if (w.route == R_PAY_WEBHOOK) {
+        acp_wfe_pay_webhook(p, wfe, req, resp);
+        return;
+    }
+    if (w.route == R_PAY_INVOICE || w.route == R_PAY_SIMULATE) {
+        acp_wfe_pay_invoice(p, wfe, req, resp, w.id, w.route == R_PAY_SIMULATE);
+        return;
+    }
     if (w.route == R_NONE) {
         set_problem(&w, acp_problem(p, ACP_ERR_NOT_FOUND, "no such resource"));
     }

@@ -15,6 +15,11 @@ typedef struct acp_wfe_cfg_t {
     apr_array_header_t *caa_identities;    /* const char*, may be NULL */
     apr_size_t max_body;                   /* bytes */
     unsigned char nonce_key[ACP_NONCE_KEY_LEN];
+    unsigned char webhook_secret[128];     /* AcmePayWebhookSecret */
+    apr_size_t webhook_secret_len;         /* 0: webhook disabled */
+    int test_mode;                         /* AcmePayTestMode: "Simulate payment" */
+    int sign_timeout_ms;                   /* how long finalize waits for a slow signer */
+    int retry_after;                       /* seconds, on a processing order */
 } acp_wfe_cfg_t;
 
 typedef struct acp_req_t {
@@ -23,6 +28,7 @@ typedef struct acp_req_t {
     const char *path;          /* below the base: "/directory", "/order/ID", … */
     const char *content_type;  /* may be NULL */
     const char *user_agent;    /* may be NULL */
+    const char *pay_signature; /* AcmePay-Signature header (webhook), may be NULL */
     const char *body;
     apr_size_t body_len;
     int body_too_large;        /* the glue stopped reading at max_body */
@@ -50,6 +56,12 @@ typedef struct acp_wfe_t {
 } acp_wfe_t;
 
 void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg);
+
+/* Payment side (acp_wfe_pay.c): the webhook and the built-in invoice page. */
+void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                         acp_resp_t *resp);
+void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                         acp_resp_t *resp, const char *invoice_id, int simulate);
 void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                     acp_resp_t *resp);
 

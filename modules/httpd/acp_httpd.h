@@ -12,8 +12,10 @@
 typedef struct acp_srv_cfg_t {
     acp_wfe_cfg_t wfe;
     const char *ca_cert, *ca_key;
+    const char *sign_command;   /* AcmePaySignCommand: a command signer instead */
     int workers;
     /* set-flags for merging */
+    int pay_set; /* any billing/payment directive given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
 } acp_srv_cfg_t;
 

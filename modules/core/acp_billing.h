@@ -1,0 +1,75 @@
+/* Billing: holders, prices, the free-reissue window, debit and refund, invoices and
+ * payments, always with a ledger row in the caller's transaction. */
+#ifndef ACP_BILLING_H
+#define ACP_BILLING_H
+
+#include "acp_core.h"
+#include "acp_sa.h"
+#include "acp_pay.h"
+
+typedef struct acp_billing_cfg_t {
+    const char *currency;          /* ISO 4217, one per deployment */
+    acp_price_cfg_t price;         /* minor units */
+    long long reissue_window;      /* seconds */
+    long long free_balance;        /* credit a new holder gets */
+    const char *payment_url;       /* template with {invoice}; NULL: built-in invoice page */
+    const char *invoice_command;   /* prints a provider checkout URL for the QR; NULL: none */
+    const char *eth_address;       /* EIP-55 checksummed; NULL: no Ethereum */
+    long long eth_chain;
+    const char *eth_wei_per_minor;
+    int invoice_lifetime;          /* seconds */
+} acp_billing_cfg_t;
+
+void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);
+
+typedef struct acp_charge_t {
+    long long price;               /* what the names cost */
+    long long charged;             /* what was debited (0 for a free reissue) */
+    const char *reissue_of;        /* certificate id when free */
+    long long not_after_cap;       /* a reissue must not outlive the original (0: none) */
+} acp_charge_t;
+
+/* A new billing holder (kind "account" or "eab"), with the welcome credit if configured. */
+apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                       const char *kind, const char *label, const char **id);
+
+/* Charge for an order being finalized: a free reissue when the holder has an unrevoked
+ * certificate for exactly these names issued within the window, otherwise a debit of the
+ * price. Short balance: an invoice for the shortfall (an open one for the same amount is
+ * reused) and a userActionRequired problem carrying the payment request, whose writes
+ * the caller must commit (prob->commit). base_url: for the built-in invoice page link. */
+acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                     const char *billing_id, const char *order_id,
+                                     const char *names_key, const apr_array_header_t *names,
+                                     long long default_not_after, const char *base_url,
+                                     acp_charge_t *charge);
+
+/* Give back what an order was charged (issuance failed for good). Idempotent. */
+apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *order_id,
+                                   const char *reason);
+
+/* Move money by hand or from a provider: delta > 0 credits, < 0 debits (never below
+ * zero: APR_EINVAL). Writes the ledger row. */
+apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                   long long delta, const char *kind, const char *actor,
+                                   const char *reason, const char *invoice_id,
+                                   const char *reference, long long *balance_after);
+
+/* A payment for an invoice: credits the invoice's holder exactly once per reference.
+ * *credited = 0 when this reference was seen before. Errors: APR_NOTFOUND (no invoice),
+ * APR_EINVAL (currency mismatch or amount <= 0). */
+apr_status_t acp_billing_payment_tx(acp_db_t *db, apr_pool_t *p, const char *invoice_id,
+                                    long long amount, const char *currency,
+                                    const char *reference, const char *source, int *credited);
+
+/* A new EAB credential with its own billing holder (shared by every account that
+ * registers with it). The HMAC key is returned once, base64url. */
+apr_status_t acp_billing_eab_create_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                       const char *label, const char **kid,
+                                       const char **hmac_key, const char **billing_id);
+
+/* Balance of a holder (APR_NOTFOUND when unknown). */
+apr_status_t acp_billing_balance(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                 long long *balance);
+
+#endif
