@@ -20,10 +20,6 @@
 #include "acp_va.h"
 #include "acp_pay.h"
 
-typedef struct {
-    const char *base; /* the <Location> path the handler is set on */
-} acp_dir_cfg_t;
-
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
 /* ---- configuration ------------------------------------------------------------------ */
@@ -74,19 +70,6 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->body_set = add->body_set || base->body_set;
     c->timeout_set = add->timeout_set || base->timeout_set;
     return c;
-}
-
-static void *create_dir_cfg(apr_pool_t *p, char *dir)
-{
-    acp_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
-    if (dir) {
-        size_t n = strlen(dir);
-        while (n > 1 && dir[n - 1] == '/') {
-            n--;
-        }
-        d->base = apr_pstrmemdup(p, dir, n);
-    }
-    return d;
 }
 
 static acp_srv_cfg_t *srv_cfg(cmd_parms *cmd)
@@ -531,6 +514,8 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     for (st = acp_sa_catalogue; st->label; st++) {
         prepare(s, st->sql, st->label);
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 ACPLOGNO(01007) "ready: %s database, %s signer", dc->name, c->wfe.ra.signer->name);
     return OK;
 }
 
@@ -642,7 +627,9 @@ static int copy_header(void *data, const char *key, const char *val)
 static int acp_handler(request_rec *r)
 {
     acp_srv_cfg_t *c;
-    acp_dir_cfg_t *d;
+    core_dir_config *core;
+    const char *base;
+    size_t blen;
     acp_req_t req;
     acp_resp_t resp;
     acp_wfe_t wfe;
@@ -652,15 +639,26 @@ static int acp_handler(request_rec *r)
         return DECLINED;
     }
     c = ap_get_module_config(r->server->module_config, &acme_pay_module);
-    d = ap_get_module_config(r->per_dir_config, &acme_pay_module);
-    if (!c->wfe.ra.signer || !d->base || strncmp(r->uri, d->base, strlen(d->base)) != 0) {
+    /* the base path is the <Location> the handler is set in: core's merged dir config
+     * names the most specific section that applied */
+    core = ap_get_core_module_config(r->per_dir_config);
+    base = core && core->d ? core->d : "";
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') {
+        blen--;
+    }
+    base = apr_pstrmemdup(r->pool, base, blen);
+    if (!c->wfe.ra.signer || strncmp(r->uri, base, blen) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      ACPLOGNO(02102) "not configured here (signer %s, base '%s')",
+                      c->wfe.ra.signer ? "set" : "unset", base);
         return HTTP_NOT_FOUND;
     }
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
     req.method = r->method;
-    req.path = r->uri + strlen(d->base);
-    req.base_url = ap_construct_url(r->pool, d->base, r);
+    req.path = r->uri + blen;
+    req.base_url = ap_construct_url(r->pool, base, r);
     req.content_type = apr_table_get(r->headers_in, "Content-Type");
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
     req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
@@ -714,7 +712,7 @@ static void acp_register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(acme_pay) = {
     STANDARD20_MODULE_STUFF,
-    create_dir_cfg,
+    NULL,
     NULL,
     create_srv_cfg,
     merge_srv_cfg,
