@@ -288,14 +288,12 @@ apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const ch
     return rv;
 }
 
-apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg)
+static apr_status_t prepare_list(apr_pool_t *p, acp_db_t *db, const acp_sa_stmt_t *list,
+                                 const char **errmsg)
 {
     const acp_sa_stmt_t *s;
 
-    if (!db->prepared) {
-        db->prepared = apr_hash_make(p);
-    }
-    for (s = acp_sa_catalogue; s->label; s++) {
+    for (s = list; s->label; s++) {
         apr_dbd_prepared_t *st = NULL;
         int rv = apr_dbd_prepare(db->driver, p, db->handle, s->sql, s->label, &st);
         if (rv != 0) {
@@ -305,6 +303,17 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
         apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg)
+{
+    apr_status_t rv;
+
+    if (!db->prepared) {
+        db->prepared = apr_hash_make(p);
+    }
+    rv = prepare_list(p, db, acp_sa_catalogue, errmsg);
+    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, errmsg) : rv;
 }
 
 static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)

@@ -23,8 +23,10 @@ typedef struct acp_sa_stmt_t {
     const char *sql;
 } acp_sa_stmt_t;
 
-/* The catalogue, terminated by {NULL, NULL}. */
+/* The catalogue, terminated by {NULL, NULL}: what the module prepares. */
 extern const acp_sa_stmt_t acp_sa_catalogue[];
+/* Statements only acme-pay-admin uses (acp_sa_admin.c); acp_sa_open prepares both. */
+extern const acp_sa_stmt_t acp_sa_admin_catalogue[];
 
 /* A database handle: what mod_dbd's ap_dbd_t carries, or what acp_sa_open made. */
 typedef struct acp_db_t {
