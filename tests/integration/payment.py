@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""Billing and payment inside the ACME flow, against the module configured by
+test_300_payment.sh (price 1000 CNY minor units, +200 per extra name, +500 per wildcard,
+webhook secret in $ACME_WEBHOOK_SECRET_FILE, test mode on). Prints one line per case and
+"N passed, N failed"."""
+import hashlib, hmac, json, os, ssl, subprocess, sys, threading, time, traceback, uuid
+import urllib.request, urllib.error
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from acme_client import Acme, Key, b64, make_csr
+
+WEBROOT = os.environ["ACME_WEBROOT"]
+SECRET = open(os.environ["ACME_WEBHOOK_SECRET_FILE"], "rb").read().strip()
+NS = "urn:ietf:params:acme:error:"
+PRICE = 1000
+results, CASES = [], []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def sql(q):
+    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
+    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def holder_of(acme):
+    acct_id = acme.kid.rsplit("/", 1)[1]
+    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % acct_id)
+
+
+def balance(holder):
+    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % holder))
+
+
+def ledger_consistent():
+    rows = sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
+               "WHERE l.billing_id = b.id), 0) FROM billing b")
+    for line in rows.splitlines():
+        bid, bal, total = line.split("|")
+        assert int(bal) == int(total), "holder %s: balance %s but ledger sums to %s" % (bid, bal, total)
+
+
+def name(tag):
+    return "%s-%s.pay.test" % (tag, uuid.uuid4().hex[:8])
+
+
+def webhook(body, t=None, secret=SECRET, sig=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret, str(t).encode() + b"." + raw, hashlib.sha256).hexdigest()
+    hdr = sig if sig is not None else "t=%d,v1=%s" % (t, mac)
+    url = os.environ["ACME_DIRECTORY"].rsplit("/", 1)[0] + "/pay/webhook"
+    req = urllib.request.Request(url, data=raw, method="POST",
+                                 headers={"Content-Type": "application/json", "AcmePay-Signature": hdr})
+    ctx = ssl.create_default_context(cafile=os.environ["ACME_TRUST"])
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def ready_order(acme, names):
+    o = acme.new_order(names)
+    assert o.status == 201, o
+    for az in o.json()["authorizations"]:
+        acme.answer_http01(az, WEBROOT)
+        assert acme.poll(az).json()["status"] == "valid"
+    assert acme.poll(o.header("Location"), until=("ready", "invalid")).json()["status"] == "ready"
+    return o.header("Location"), o.json()
+
+
+def payment_problem(r):
+    assert r.status == 403, r
+    assert r.header("Content-Type") == "application/problem+json", r.header("Content-Type")
+    p = r.json()
+    assert p["type"] == NS + "userActionRequired", p["type"]
+    assert b"\\u" not in r.body and b"\\/" not in r.body, "escaped UTF-8 or slash in the body"
+    d = p["detail"]
+    assert d.startswith("\n"), repr(d[:20])
+    assert p["instance"] in d, "payment link not in the detail"
+    assert "run the same command again" in d, d
+    assert "\u2580" in d or "\u2584" in d or "\u2588" in d, "no Unicode QR rows in the detail"
+    return p
+
+
+@case
+def order_shows_price_and_short_balance_asks_for_payment():
+    a = Acme()
+    a.new_account(Key())
+    n = [name("p1"), name("p1b")]
+    url, order = ready_order(a, n)
+    assert order.get("price", {}).get("amount") == PRICE + 200, order.get("price")
+    der, _ = make_csr(n)
+    before = sql("SELECT COUNT(*) FROM ledger")
+    r = a.post(order["finalize"], {"csr": b64(der)})
+    p = payment_problem(r)
+    assert "12.00 CNY" in p["detail"], p["detail"]
+    assert sql("SELECT COUNT(*) FROM ledger") == before, "a short balance wrote a ledger row"
+    assert a.get(url).json()["status"] == "ready", "order not usable after the payment request"
+    # a retry reuses the open invoice
+    r2 = a.post(order["finalize"], {"csr": b64(der)})
+    assert payment_problem(r2)["instance"] == p["instance"], "a retry minted a second invoice"
+    assert int(sql("SELECT COUNT(*) FROM invoices WHERE billing_id = '%s'" % holder_of(a))) == 1
+    ledger_consistent()
+
+
+@case
+def webhook_rejects_forged_stale_and_malformed():
+    a = Acme()
+    a.new_account(Key())
+    n = [name("p2")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    p = payment_problem(a.post(order["finalize"], {"csr": b64(der)}))
+    inv = p["instance"].rsplit("/", 1)[1]
+    holder = holder_of(a)
+    body = {"invoice": inv, "amount": PRICE, "currency": "CNY", "reference": "ref-" + inv}
+    assert webhook(body, secret=b"wrong-secret-wrong-secret")[0] == 401
+    assert webhook(body, t=int(time.time()) - 600)[0] == 401
+    assert webhook(body, sig="")[0] == 401
+    assert webhook(body, sig="t=abc,v1=00")[0] == 401
+    assert webhook(b"{not json")[0] == 400
+    assert webhook({"invoice": inv, "amount": -5, "currency": "CNY", "reference": "x"})[0] == 400
+    assert webhook({"invoice": inv, "amount": 10.5, "currency": "CNY", "reference": "x"})[0] == 400
+    assert webhook({"invoice": "nosuch", "amount": 5, "currency": "CNY", "reference": "y"})[0] == 404
+    assert webhook({"invoice": inv, "amount": 5, "currency": "USD", "reference": "z"})[0] == 422
+    assert balance(holder) == 0, "a rejected webhook credited"
+    assert sql("SELECT COUNT(*) FROM payments WHERE invoice_id = '%s'" % inv) == "0"
+    ledger_consistent()
+
+
+@case
+def pay_then_same_finalize_issues_and_charges_once():
+    a = Acme()
+    a.new_account(Key())
+    n = [name("p3")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    p = payment_problem(a.post(order["finalize"], {"csr": b64(der)}))
+    inv = p["instance"].rsplit("/", 1)[1]
+    holder = holder_of(a)
+    st, body = webhook({"invoice": inv, "amount": PRICE, "currency": "CNY", "reference": "pay-" + inv})
+    assert st == 200, (st, body)
+    assert balance(holder) == PRICE
+    assert sql("SELECT status FROM invoices WHERE id = '%s'" % inv) == "paid"
+    r = a.post(order["finalize"], {"csr": b64(der)})
+    assert r.status == 200, r
+    o = a.poll(url).json()
+    assert o["status"] == "valid" and "certificate" in o, o
+    assert balance(holder) == 0
+    kinds = sql("SELECT kind || ':' || delta FROM ledger WHERE billing_id = '%s' ORDER BY created, kind" % holder)
+    assert sorted(kinds.split()) == sorted(["payment:%d" % PRICE, "debit:-%d" % PRICE]), kinds
+    # the free reissue: same holder, same names (other order, other case), within the window
+    cert1 = a.get(o["certificate"]).body.decode()
+    url2, order2 = ready_order(a, [n[0].upper()])
+    der2, _ = make_csr(n)
+    r = a.post(order2["finalize"], {"csr": b64(der2)})
+    assert r.status == 200, r
+    o2 = a.poll(url2).json()
+    assert o2["status"] == "valid", o2
+    assert balance(holder) == 0
+    assert sql("SELECT COUNT(*) FROM ledger WHERE billing_id = '%s' AND kind = 'reissue' AND delta = 0" % holder) == "1"
+    from cryptography import x509
+    c1 = x509.load_pem_x509_certificate(cert1.encode())
+    c2 = x509.load_pem_x509_certificate(a.get(o2["certificate"]).body)
+    assert c2.not_valid_after <= c1.not_valid_after, "reissue outlives the original"
+    ledger_consistent()
+
+
+@case
+def fifty_concurrent_finalizes_charge_once():
+    a = Acme()
+    a.new_account(Key())
+    holder = holder_of(a)
+    n = [name("p4")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    p = payment_problem(a.post(order["finalize"], {"csr": b64(der)}))
+    inv = p["instance"].rsplit("/", 1)[1]
+    assert webhook({"invoice": inv, "amount": PRICE * 3, "currency": "CNY", "reference": "big-" + inv})[0] == 200
+    bodies = [json.dumps(a.jws(order["finalize"], {"csr": b64(der)})).encode() for _ in range(50)]
+    statuses = []
+
+    def go(b):
+        statuses.append(a.request("POST", order["finalize"], b).status)
+    threads = [threading.Thread(target=go, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses.count(200) == 1, statuses
+    assert balance(holder) == PRICE * 2, balance(holder)
+    assert sql("SELECT COUNT(*) FROM ledger WHERE billing_id = '%s' AND kind = 'debit'" % holder) == "1"
+    ledger_consistent()
+
+
+@case
+def fifty_concurrent_webhook_deliveries_credit_once():
+    a = Acme()
+    a.new_account(Key())
+    holder = holder_of(a)
+    n = [name("p5")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    inv = payment_problem(a.post(order["finalize"], {"csr": b64(der)}))["instance"].rsplit("/", 1)[1]
+    body = {"invoice": inv, "amount": PRICE, "currency": "CNY", "reference": "dup-" + inv}
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(webhook(body)[0])) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses.count(200) == 50, statuses
+    assert balance(holder) == PRICE, balance(holder)
+    ledger_consistent()
+
+
+@case
+def invoice_page_and_test_mode_payment():
+    a = Acme()
+    a.new_account(Key())
+    holder = holder_of(a)
+    n = [name("p6")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    link = payment_problem(a.post(order["finalize"], {"csr": b64(der)}))["instance"]
+    page = a.request("GET", link)
+    assert page.status == 200 and b"<svg" in page.body and b"10.00 CNY" in page.body, page
+    assert b"Simulate payment" in page.body
+    sim = a.request("POST", link + "/simulate", b"", ctype="application/x-www-form-urlencoded")
+    assert sim.status in (200, 303), sim
+    assert balance(holder) == PRICE
+    assert a.post(order["finalize"], {"csr": b64(der)}).status == 200
+    ledger_consistent()
+
+
+@case
+def client_profiles_shape_the_answer():
+    a = Acme(user_agent="acme-tiny")
+    a.new_account(Key())
+    n = [name("p7")]
+    url, order = ready_order(a, n)
+    der, _ = make_csr(n)
+    r = a.post(order["finalize"], {"csr": b64(der)})
+    assert r.status == 403 and r.header("Content-Type").startswith("text/plain"), r
+    assert b"10.00 CNY" in r.body and b"run the same command again" in r.body
+    a.ua = "CertbotACMEClient/2.1.0 (certbot; debian 12) Authenticator/webroot (renew; flags: ) Py/3.11.2"
+    r = a.post(order["finalize"], {"csr": b64(der)})
+    p = r.json()
+    assert all(ord(ch) < 128 for ch in p["detail"]), "certbot renew got non-ASCII"
+    assert "##" in p["detail"], "no ASCII QR for certbot renew"
+    a.ua = "Apache/2.4.71 mod_md/2.4.26"
+    r = a.post(order["finalize"], {"csr": b64(der)})
+    assert r.json()["type"] == NS + "orderNotReady", r
+
+
+for c in CASES:
+    try:
+        c()
+        results.append(None)
+        print("ok   " + c.__name__)
+    except Exception as e:
+        results.append(e)
+        print("FAIL %s: %s" % (c.__name__, e))
+        traceback.print_exc(limit=3)
+failed = sum(1 for e in results if e)
+print("%d passed, %d failed" % (len(results) - failed, failed))
+sys.exit(1 if failed else 0)
