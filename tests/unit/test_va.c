@@ -1,0 +1,667 @@
+/* Validation authority against pebble-challtestsrv (started here on loopback):
+ * http-01 (incl. redirects, size limit, timeouts), dns-01, tls-alpn-01, DNS failures,
+ * and the same checks from several threads at once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <apr_strings.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include "acp_test.h"
+#include "acp_va.h"
+#include "acp_util.h"
+
+#define CTS_BIN "pebble-challtestsrv"
+
+static pid_t cts_pid = -1;
+static int p_dns, p_http, p_tls, p_https, p_mgmt, p_dead;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Stop the challenge server: SIGTERM, then SIGKILL after a bounded wait. */
+static void cts_stop(void)
+{
+    int i;
+
+    if (cts_pid <= 0) {
+        return;
+    }
+    kill(cts_pid, SIGTERM);
+    for (i = 0; i < 100; i++) {
+        if (waitpid(cts_pid, NULL, WNOHANG) == cts_pid) {
+            cts_pid = -1;
+            return;
+        }
+        sleep_ms(20);
+    }
+    kill(cts_pid, SIGKILL);
+    waitpid(cts_pid, NULL, 0);
+    cts_pid = -1;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in sin;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+    if (fd < 0) {
+        return 0;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((unsigned short)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Start pebble-challtestsrv on a pid-derived port block; retry on another block if it
+ * dies (port taken). Returns 0 when all its ports accept connections. */
+static int cts_start(void)
+{
+    int attempt, i;
+
+    for (attempt = 0; attempt < 5; attempt++) {
+        int base = 20000 + (int)(((unsigned)getpid() + (unsigned)attempt * 7919u) % 4000u) * 10;
+        char a_dns[32], a_http[32], a_tls[32], a_https[32], a_mgmt[32];
+        pid_t parent = getpid(), pid;
+
+        p_dns = base;
+        p_http = base + 1;
+        p_tls = base + 2;
+        p_https = base + 3;
+        p_mgmt = base + 4;
+        p_dead = base + 5; /* nothing listens here (checked) */
+        if (port_open(p_dns) || port_open(p_http) || port_open(p_tls) || port_open(p_https)
+            || port_open(p_mgmt) || port_open(p_dead)) {
+            continue;
+        }
+        snprintf(a_dns, sizeof(a_dns), "127.0.0.1:%d", p_dns);
+        snprintf(a_http, sizeof(a_http), "127.0.0.1:%d", p_http);
+        snprintf(a_tls, sizeof(a_tls), "127.0.0.1:%d", p_tls);
+        snprintf(a_https, sizeof(a_https), "127.0.0.1:%d", p_https);
+        snprintf(a_mgmt, sizeof(a_mgmt), "127.0.0.1:%d", p_mgmt);
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0) {
+            return -1;
+        }
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_RDWR);
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with us, even if we crash */
+            if (getppid() != parent) {
+                _exit(1);
+            }
+            if (devnull >= 0 && !getenv("VA_TEST_VERBOSE")) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+            }
+            execlp(CTS_BIN, CTS_BIN, "-dns01", a_dns, "-http01", a_http, "-tlsalpn01", a_tls,
+                   "-https01", a_https, "-management", a_mgmt, "-defaultIPv4", "127.0.0.1",
+                   "-defaultIPv6", "", (char *)NULL);
+            _exit(127);
+        }
+        cts_pid = pid;
+        for (i = 0; i < 200; i++) { /* at most ~5 s */
+            if (waitpid(pid, NULL, WNOHANG) == pid) {
+                cts_pid = -1;
+                break;
+            }
+            if (port_open(p_mgmt) && port_open(p_http) && port_open(p_tls) && port_open(p_https)
+                && port_open(p_dns)) {
+                return 0;
+            }
+            sleep_ms(25);
+        }
+        cts_stop();
+    }
+    return -1;
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* POST a JSON body (consumed) to the management API; 0 on HTTP 200. */
+static int mgmt(const char *path, json_object *body)
+{
+    char url[128];
+    long code = 0;
+    CURL *h = curl_easy_init();
+    CURLcode rc = CURLE_FAILED_INIT;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", p_mgmt, path);
+    if (h) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+        curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS,
+                         json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        rc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(h);
+    }
+    json_object_put(body);
+    if (rc != CURLE_OK || code != 200) {
+        fprintf(stderr, "management %s: curl %d, HTTP %ld\n", path, (int)rc, code);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *obj2(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, k1, json_object_new_string(v1));
+    if (k2) {
+        json_object_object_add(o, k2, json_object_new_string(v2));
+    }
+    return o;
+}
+
+static int cts_http01(const char *token, const char *content)
+{
+    return mgmt("/add-http01", obj2("token", token, "content", content));
+}
+
+static int cts_txt(const char *host, const char *value)
+{
+    return mgmt("/set-txt", obj2("host", host, "value", value));
+}
+
+static int cts_tlsalpn(const char *host, const char *key_authz)
+{
+    return mgmt("/add-tlsalpn01", obj2("host", host, "content", key_authz));
+}
+
+static int cts_redirect(const char *path, const char *target)
+{
+    return mgmt("/add-redirect", obj2("path", path, "targetURL", target));
+}
+
+static int cts_a(const char *host, const char *ip)
+{
+    json_object *o = obj2("host", host, NULL, NULL), *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(ip));
+    json_object_object_add(o, "addresses", a);
+    return mgmt("/add-a", o);
+}
+
+static const char *dns01_value(apr_pool_t *p, const char *key_authz)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(key_authz, strlen(key_authz), md, &n, EVP_sha256(), NULL);
+    return acp_b64url_encode(p, md, n);
+}
+
+static int has(const acp_problem_t *prob, const char *needle)
+{
+    return prob && prob->detail && strstr(prob->detail, needle) != NULL;
+}
+
+static void show(const char *what, const acp_problem_t *prob)
+{
+    if (getenv("VA_TEST_VERBOSE")) {
+        fprintf(stderr, "%-28s %s\n", what, prob ? prob->detail : "valid");
+    }
+}
+
+/* A listening loopback socket on an ephemeral port. */
+static int listen_any(int *port)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 8) != 0
+        || getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* One-shot HTTP server: accepts one connection, reads the request head, answers resp. */
+typedef struct {
+    int lfd;
+    const char *resp;
+} onesrv_t;
+
+static void *onesrv_main(void *arg)
+{
+    onesrv_t *s = arg;
+    struct pollfd pfd = {s->lfd, POLLIN, 0};
+    char buf[4096];
+    size_t got = 0;
+    int fd, i;
+
+    if (poll(&pfd, 1, 5000) != 1) {
+        return NULL;
+    }
+    fd = accept(s->lfd, NULL, NULL);
+    if (fd < 0) {
+        return NULL;
+    }
+    for (i = 0; i < 50 && got < sizeof(buf) - 1; i++) {
+        struct pollfd c = {fd, POLLIN, 0};
+        ssize_t n;
+        if (poll(&c, 1, 100) != 1) {
+            continue;
+        }
+        n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n")) {
+            break;
+        }
+    }
+    if (write(fd, s->resp, strlen(s->resp)) < 0) {
+        perror("onesrv write");
+    }
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+typedef struct {
+    apr_pool_t *p;
+    const acp_va_cfg_t *cfg;
+    int n;
+    acp_problem_t *http, *dns, *tls, *bad;
+} worker_t;
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        w->http = acp_va_validate(w->p, w->cfg, "http-01", "mt.example", "mttok", "mttok.thumb");
+        w->dns = acp_va_validate(w->p, w->cfg, "dns-01", "mt.example", "mttok", "mttok.thumb");
+        w->tls = acp_va_validate(w->p, w->cfg, "tls-alpn-01", "mt.example", "mttok", "mttok.thumb");
+        w->bad = acp_va_validate(w->p, w->cfg, "http-01", "mt.example", "mttok", "mttok.other");
+        if (w->http || w->dns || w->tls || !w->bad) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_http01(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_problem_t *prob;
+    char *big;
+
+    CHECK(cts_http01("tokA", "tokA.thumbA") == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "tokA", "tokA.thumbA");
+    show("http-01 valid", prob);
+    CHECK(prob == NULL);
+
+    /* trailing whitespace is ignored (RFC 8555 §8.3) */
+    CHECK(cts_http01("tokWs", "tokWs.thumb \r\n\t\n") == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "tokWs", "tokWs.thumb");
+    show("http-01 trailing ws", prob);
+    CHECK(prob == NULL);
+
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "tokA", "tokA.wrongthumb");
+    show("http-01 wrong content", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "\"tokA.thumbA\""));
+    CHECK(has(prob, "h.example"));
+
+    /* challtestsrv answers an unknown token with 200 and an empty body */
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "noSuchToken", "noSuchToken.x");
+    show("http-01 token missing", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+
+    /* the quote of what was seen is capped at 64 bytes */
+    big = apr_palloc(p, 9001);
+    memset(big, 'a', 9000);
+    big[9000] = '\0';
+    CHECK(cts_http01("tokLong", apr_pstrndup(p, big, 200)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "tokLong", "tokLong.x");
+    show("http-01 long wrong", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, apr_pstrcat(p, "\"", apr_pstrndup(p, big, 64), "...\"", NULL)));
+    CHECK(!has(prob, apr_pstrndup(p, big, 65)));
+
+    /* more than 8 KiB */
+    CHECK(cts_http01("tokBig", big) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "tokBig", big);
+    show("http-01 too large", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "too large"));
+
+    /* the name resolves to 127.0.0.2, where nothing listens */
+    CHECK(cts_a("conn.example.", "127.0.0.2") == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "conn.example", "tokA", "tokA.thumbA");
+    show("http-01 connection refused", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "127.0.0.2"));
+    CHECK(has(prob, apr_psprintf(p, "%d", cfg->http_port)));
+
+    /* an invalid token never reaches the network */
+    prob = acp_va_validate(p, cfg, "http-01", "h.example", "../../x", "k");
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED);
+    prob = acp_va_validate(p, cfg, "http-01", "bad_name!.example", "tokA", "tokA.thumbA");
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED);
+    prob = acp_va_validate(p, cfg, "http-02", "h.example", "tokA", "tokA.thumbA");
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED);
+}
+
+static void test_http01_status(apr_pool_t *p, const acp_va_cfg_t *base)
+{
+    acp_va_cfg_t cfg = *base;
+    onesrv_t srv;
+    pthread_t th;
+    acp_problem_t *prob;
+    int port = 0;
+    long long t0;
+
+    /* a real 404 */
+    srv.lfd = listen_any(&port);
+    CHECK(srv.lfd >= 0);
+    if (srv.lfd < 0) {
+        return;
+    }
+    srv.resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
+    cfg.http_port = port;
+    CHECK(pthread_create(&th, NULL, onesrv_main, &srv) == 0);
+    prob = acp_va_validate(p, &cfg, "http-01", "s.example", "tok404", "tok404.x");
+    pthread_join(th, NULL);
+    close(srv.lfd);
+    show("http-01 404", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, apr_psprintf(p, "Invalid response from http://s.example:%d/.well-known/acme-challenge/tok404: 404", port)));
+
+    /* a listener that never answers: the overall timeout */
+    srv.lfd = listen_any(&port);
+    CHECK(srv.lfd >= 0);
+    if (srv.lfd < 0) {
+        return;
+    }
+    cfg.http_port = port;
+    cfg.tlsalpn_port = port;
+    cfg.timeout_ms = 800;
+    t0 = now_ms();
+    prob = acp_va_validate(p, &cfg, "http-01", "s.example", "tokHang", "tokHang.x");
+    show("http-01 hang", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "timeout"));
+    CHECK(now_ms() - t0 < 3000);
+    t0 = now_ms();
+    prob = acp_va_validate(p, &cfg, "tls-alpn-01", "s.example", "tokHang", "tokHang.x");
+    show("tls-alpn-01 hang", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "timeout"));
+    CHECK(now_ms() - t0 < 3000);
+    close(srv.lfd);
+}
+
+static void test_redirects(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    const char *wk = "/.well-known/acme-challenge/";
+    acp_va_cfg_t https_cfg = *cfg;
+    acp_problem_t *prob;
+
+    CHECK(cts_http01("tokR", "tokR.thumbR") == 0);
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rOk", NULL),
+                       apr_psprintf(p, "http://r2.example:%d%stokR", cfg->http_port, wk)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rOk", "tokR.thumbR");
+    show("redirect ok", prob);
+    CHECK(prob == NULL);
+
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rIp", NULL),
+                       apr_psprintf(p, "http://127.0.0.1:%d%stokR", cfg->http_port, wk)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rIp", "tokR.thumbR");
+    show("redirect to IP", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "IP address"));
+
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rPort", NULL),
+                       apr_psprintf(p, "http://r2.example:%d%stokR", p_dead, wk)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rPort", "tokR.thumbR");
+    show("redirect to other port", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "port"));
+
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rFtp", NULL), "ftp://r2.example/x") == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rFtp", "tokR.thumbR");
+    show("redirect to ftp", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rLoop", NULL),
+                       apr_psprintf(p, "http://loop.example:%d%srLoop", cfg->http_port, wk)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rLoop", "tokR.thumbR");
+    show("redirect loop", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "Too many redirects"));
+
+    /* https target: challtestsrv's self-signed HTTPS http-01 server; the certificate is
+     * not checked. Allowed on the configured TLS port (here the https01 port). */
+    https_cfg.tlsalpn_port = p_https;
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rHttps", NULL),
+                       apr_psprintf(p, "https://r3.example:%d%stokR", p_https, wk)) == 0);
+    prob = acp_va_validate(p, &https_cfg, "http-01", "r.example", "rHttps", "tokR.thumbR");
+    show("redirect to https", prob);
+    CHECK(prob == NULL);
+    prob = acp_va_validate(p, cfg, "http-01", "r.example", "rHttps", "tokR.thumbR");
+    show("redirect to https bad port", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+}
+
+static void test_dns01(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_problem_t *prob;
+
+    CHECK(cts_txt("_acme-challenge.d.example.", dns01_value(p, "tokD.thumbD")) == 0);
+    prob = acp_va_validate(p, cfg, "dns-01", "d.example", "tokD", "tokD.thumbD");
+    show("dns-01 valid", prob);
+    CHECK(prob == NULL);
+
+    prob = acp_va_validate(p, cfg, "dns-01", "d.example", "tokD", "tokD.other");
+    show("dns-01 wrong", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "Incorrect TXT record"));
+    CHECK(has(prob, "_acme-challenge.d.example"));
+    CHECK(has(prob, dns01_value(p, "tokD.thumbD")));
+
+    prob = acp_va_validate(p, cfg, "dns-01", "nothing.example", "tokD", "tokD.thumbD");
+    show("dns-01 no TXT", prob);
+    CHECK(prob && (prob->kind == ACP_ERR_UNAUTHORIZED || prob->kind == ACP_ERR_DNS));
+    CHECK(has(prob, "No TXT record found at _acme-challenge.nothing.example"));
+}
+
+static void test_tlsalpn01(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_problem_t *prob;
+
+    CHECK(cts_tlsalpn("t.example", "tokT.thumbT") == 0);
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "t.example", "tokT", "tokT.thumbT");
+    show("tls-alpn-01 valid", prob);
+    CHECK(prob == NULL);
+
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "t.example", "tokT", "tokT.other");
+    show("tls-alpn-01 wrong", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
+    CHECK(has(prob, "acmeIdentifier"));
+
+    /* no certificate for this SNI: challtestsrv aborts the handshake */
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "none-t.example", "tokT", "tokT.thumbT");
+    show("tls-alpn-01 unknown SNI", prob);
+    CHECK(prob && prob->kind == ACP_ERR_TLS);
+
+    /* nothing listens on 127.0.0.2 */
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "conn.example", "tokT", "tokT.thumbT");
+    show("tls-alpn-01 refused", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "127.0.0.2"));
+}
+
+static void test_dns_failures(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_va_cfg_t dead = *cfg;
+    acp_problem_t *prob;
+    long long t0;
+
+    /* challtestsrv answers every A query with its default address; with none set it
+     * answers NOERROR without records (it never sends NXDOMAIN) */
+    CHECK(mgmt("/set-default-ipv4", obj2("ip", "", NULL, NULL)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "none.example", "tokA", "tokA.thumbA");
+    show("no A/AAAA records", prob);
+    CHECK(prob && prob->kind == ACP_ERR_DNS);
+    CHECK(has(prob, "none.example"));
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "none.example", "tokA", "tokA.thumbA");
+    CHECK(prob && prob->kind == ACP_ERR_DNS);
+    CHECK(mgmt("/set-default-ipv4", obj2("ip", "127.0.0.1", NULL, NULL)) == 0);
+
+    CHECK(mgmt("/set-servfail", obj2("host", "sf.example.", NULL, NULL)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "sf.example", "tokA", "tokA.thumbA");
+    show("SERVFAIL", prob);
+    CHECK(prob && prob->kind == ACP_ERR_DNS);
+    CHECK(has(prob, "SERVFAIL"));
+    CHECK(mgmt("/clear-servfail", obj2("host", "sf.example.", NULL, NULL)) == 0);
+
+    /* a resolver where nothing listens: a DNS problem within the deadline */
+    dead.resolver = apr_psprintf(p, "127.0.0.1:%d", p_dead);
+    dead.timeout_ms = 1000;
+    t0 = now_ms();
+    prob = acp_va_validate(p, &dead, "http-01", "h.example", "tokA", "tokA.thumbA");
+    show("dead resolver", prob);
+    CHECK(prob && prob->kind == ACP_ERR_DNS);
+    CHECK(now_ms() - t0 < 3000);
+    prob = acp_va_validate(p, &dead, "dns-01", "h.example", "tokA", "tokA.thumbA");
+    CHECK(prob && prob->kind == ACP_ERR_DNS);
+
+    /* a resolver that drops every query (bound UDP socket, never read): timeout */
+    {
+        struct sockaddr_in sin;
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0
+              && getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+        dead.resolver = apr_psprintf(p, "127.0.0.1:%d", ntohs(sin.sin_port));
+        dead.timeout_ms = 700;
+        t0 = now_ms();
+        prob = acp_va_validate(p, &dead, "dns-01", "h.example", "tokA", "tokA.thumbA");
+        show("silent resolver", prob);
+        CHECK(prob && prob->kind == ACP_ERR_DNS);
+        CHECK(has(prob, "timeout"));
+        CHECK(now_ms() - t0 < 2500);
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+
+    dead.resolver = "not-an-address";
+    prob = acp_va_validate(p, &dead, "dns-01", "h.example", "tokA", "tokA.thumbA");
+    CHECK(prob && prob->kind != ACP_ERR_NONE);
+}
+
+static void test_threads(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    enum { NT = 6 };
+    worker_t w[NT];
+    pthread_t th[NT];
+    int i, started[NT];
+
+    CHECK(cts_http01("mttok", "mttok.thumb") == 0);
+    CHECK(cts_txt("_acme-challenge.mt.example.", dns01_value(p, "mttok.thumb")) == 0);
+    CHECK(cts_tlsalpn("mt.example", "mttok.thumb") == 0);
+    for (i = 0; i < NT; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        apr_pool_create(&w[i].p, p);
+        w[i].cfg = cfg;
+        started[i] = pthread_create(&th[i], NULL, worker_main, &w[i]) == 0;
+        CHECK(started[i]);
+    }
+    for (i = 0; i < NT; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+            CHECK(w[i].http == NULL);
+            CHECK(w[i].dns == NULL);
+            CHECK(w[i].tls == NULL);
+            CHECK(w[i].bad && w[i].bad->kind == ACP_ERR_UNAUTHORIZED);
+        }
+        apr_pool_destroy(w[i].p);
+    }
+}
+
+static void run_tests(apr_pool_t *p)
+{
+    acp_va_cfg_t cfg;
+    long long t0 = now_ms();
+
+    signal(SIGPIPE, SIG_IGN);
+    acp_va_global_init();
+    atexit(cts_stop);
+    if (cts_start() != 0) {
+        fprintf(stderr, "could not start " CTS_BIN "\n");
+        CHECK(!"pebble-challtestsrv started");
+        return;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.resolver = apr_psprintf(p, "127.0.0.1:%d", p_dns);
+    cfg.http_port = p_http;
+    cfg.tlsalpn_port = p_tls;
+    cfg.timeout_ms = 5000;
+
+    test_http01(p, &cfg);
+    test_http01_status(p, &cfg);
+    test_redirects(p, &cfg);
+    test_dns01(p, &cfg);
+    test_tlsalpn01(p, &cfg);
+    test_dns_failures(p, &cfg);
+    test_threads(p, &cfg);
+
+    cts_stop();
+    CHECK(now_ms() - t0 < 30000);
+    curl_global_cleanup();
+}
