@@ -287,9 +287,6 @@ acp_problem_t *acp_jws_parse(apr_pool_t *p, acp_jws_kind_t kind, const char *bod
         (prob = jws_member(p, root, "signature", &sig_b64, &sig, &sig_len))) {
         return prob;
     }
-    if (sig_len == 0) {
-        return acp_problem(p, ACP_ERR_MALFORMED, "JWS signature is empty");
-    }
     hdr = acp_json_parse(p, (const char *)hdr_text, hdr_len);
     if (!hdr || !json_object_is_type(hdr, json_type_object)) {
         return acp_problem(p, ACP_ERR_MALFORMED, "JWS protected header is not a JSON object");
@@ -301,6 +298,11 @@ acp_problem_t *acp_jws_parse(apr_pool_t *p, acp_jws_kind_t kind, const char *bod
     }
     if ((prob = check_alg(p, kind, alg))) {
         return prob;
+    }
+    /* after the alg check: "alg":"none" comes with an empty signature and must be
+     * answered badSignatureAlgorithm (RFC 8555 §6.2) */
+    if (sig_len == 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "JWS signature is empty");
     }
     /* no extensions are understood, so any "crit" must be rejected (RFC 7515 §4.1.11) */
     if (json_object_object_get_ex(hdr, "crit", NULL)) {

@@ -275,9 +275,9 @@ def dns_name_that_does_not_resolve():
     mgmt = os.environ.get("CHALLTESTSRV", "http://127.0.0.1:8055")
     n = name("nx")
     import urllib.request
-    # challtestsrv answers every name with its default address unless told otherwise:
-    # give this name an empty A record set so the lookup finds nothing.
-    urllib.request.urlopen(urllib.request.Request(mgmt + "/add-a", data=json.dumps({"host": n + ".", "addresses": []}).encode()), timeout=5)
+    # challtestsrv answers every name with its default address (it never says NXDOMAIN):
+    # make the lookup of this one name fail with SERVFAIL
+    urllib.request.urlopen(urllib.request.Request(mgmt + "/set-servfail", data=json.dumps({"host": n + "."}).encode()), timeout=5)
     o = acme.new_order([n])
     az = o.json()["authorizations"][0]
     acme.answer_http01(az, WEBROOT)
