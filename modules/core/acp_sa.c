@@ -180,20 +180,38 @@ static apr_status_t raw_exec(acp_db_t *db, const char *sql)
     return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* SQLite: apr_dbd_sqlite3 holds one process-wide mutex around every sqlite3 call and
+ * releases it only while sleeping in its own SQLITE_BUSY retry loop (15 x 100 ms). A
+ * busy_timeout would make sqlite3 wait *inside* that mutex, so a thread waiting for the
+ * write lock would stop the lock holder in the same process from committing. We keep
+ * busy_timeout at 0 and retry BEGIN IMMEDIATE here, outside the mutex, for up to
+ * BEGIN_TRIES rounds of the driver's loop. */
+#define BEGIN_TRIES 20
+
 apr_status_t acp_sa_begin(acp_db_t *db)
 {
+    int i;
+
     if (db->pgsql) {
         return raw_exec(db, "BEGIN");
     }
-    /* busy_timeout is per connection; setting it is cheap and keeps a connection
-     * that missed DBDInitSQL from failing with SQLITE_BUSY. */
-    raw_exec(db, "PRAGMA busy_timeout = 10000");
-    return raw_exec(db, "BEGIN IMMEDIATE");
+    for (i = 0; i < BEGIN_TRIES; i++) {
+        if (raw_exec(db, "BEGIN IMMEDIATE") == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        apr_sleep(apr_time_from_msec(5 + (i % 5) * 10));
+    }
+    return APR_EBUSY;
 }
 
 apr_status_t acp_sa_commit(acp_db_t *db)
 {
-    return raw_exec(db, "COMMIT");
+    if (raw_exec(db, "COMMIT") != APR_SUCCESS) {
+        /* never hand a connection back with a transaction (and its locks) open */
+        raw_exec(db, "ROLLBACK");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t acp_sa_rollback(acp_db_t *db)
@@ -455,9 +473,6 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
     }
     db = acp_sa_wrap(p, drv, handle, NULL);
     apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
-    if (!db->pgsql) {
-        raw_exec(db, "PRAGMA busy_timeout = 10000");
-    }
     if (migrate) {
         rv = acp_sa_migrate(p, db, NULL, errmsg);
         if (rv != APR_SUCCESS) {

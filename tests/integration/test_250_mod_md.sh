@@ -1,0 +1,74 @@
+#!/bin/bash
+# Apache's own ACME client, mod_md, in a SECOND Apache (from build/apache-conf.sh
+# --no-acme plus mod_md directives): MDomain NAME on an SSL vhost (127.0.0.1:5443), mod_md
+# answers http-01 itself on 127.0.0.1:5002 (MDPortMap http:5002), so the server under test
+# runs without its webroot vhost. Waits (<= 120 s) for the certificate in mod_md's store,
+# then a graceful restart must make the vhost serve it.
+# Trust: MDCACertificateFile $ACME_TRUST.
+. "$(dirname "$0")/lib.sh"
+acme_setup --pebble-ok --no-http01-vhost
+name=$(unique_name mod-md)
+md=$T/md
+store=$md/store
+mods=/usr/lib/apache2/modules
+apache_start "$md" --no-acme --ca-dir "$T/ca" --webroot "$md/webroot" \
+    --http01-vhost-port "$HTTP01_PORT" --log-level "warn md:debug" \
+    --global "LoadModule md_module $mods/mod_md.so" \
+    --global "MDStoreDir \"$store\"" \
+    --global "MDCertificateAuthority $ACME_DIRECTORY" \
+    --global "MDCACertificateFile \"$ACME_TRUST\"" \
+    --global "MDCertificateAgreement accepted" \
+    --global "MDContactEmail admin@example.com" \
+    --global "MDCAChallenges http-01" \
+    --global "MDPortMap http:$HTTP01_PORT https:$MD_TLS_PORT" \
+    --global "MDRetryDelay 2s" \
+    --global "MDPrivateKeys secp256r1" \
+    --global "MDomain $name" \
+    --global "Listen 127.0.0.1:$MD_TLS_PORT https" \
+    --global "<VirtualHost 127.0.0.1:$MD_TLS_PORT>" \
+    --global "    ServerName $name" \
+    --global "    SSLEngine on" \
+    --global "</VirtualHost>" || die "the mod_md Apache did not start"
+
+end=$((SECONDS + 120))
+pem=
+while [ $SECONDS -lt $end ]; do
+    # pubcert.pem, or pubcert.<keyspec>.pem with MDPrivateKeys (not fallback-pubcert*)
+    for f in "$store/domains/$name"/pubcert*.pem "$store/staging/$name"/pubcert*.pem; do
+        [ -s "$f" ] && { pem=$f; break 2; }
+    done
+    sleep 1
+done
+if [ -z "$pem" ]; then
+    fail "mod_md got no certificate within 120 s"
+    echo "---- mod_md job ----"
+    cat "$store/staging/$name/job.json" 2>/dev/null || ls -R "$store" 2>/dev/null | head -30
+    echo "---- mod_md Apache error log ----"
+    grep -v AH01882 "$md/logs/error.log" | tail -n 40
+    echo "---- server log ----"
+    server_log 30
+    finish
+fi
+log "mod_md stored $pem"
+sleep 1     # mod_md writes the staging set in several files; let it finish
+check_cert "$pem" "$name"
+cp "$pem" "$T/md-cert.pem"     # staging/ goes away on activation
+check_db_issued 1
+
+# activate: graceful restart moves staging -> domains, the vhost then serves it
+apache2 -f "$md/httpd.conf" -k graceful > /dev/null 2>&1
+served=
+end=$((SECONDS + 30))
+while [ $SECONDS -lt $end ]; do
+    served=$(openssl s_client -connect "127.0.0.1:$MD_TLS_PORT" -servername "$name" </dev/null 2>/dev/null |
+        openssl x509 2>/dev/null)
+    if [ -n "$served" ] && [ "$(printf '%s\n' "$served" > "$T/served.pem"; cert_sans "$T/served.pem")" = "DNS:$name" ] &&
+       openssl verify -CAfile "$ACME_ISSUER_CA" -untrusted "$T/md-cert.pem" "$T/served.pem" >/dev/null 2>&1; then
+        break
+    fi
+    served=
+    sleep 1
+done
+[ -n "$served" ] && log "after a graceful restart the vhost serves it"
+[ -n "$served" ] || fail "after a graceful restart 127.0.0.1:$MD_TLS_PORT does not serve the new certificate for $name"
+finish

@@ -1,0 +1,208 @@
+#!/bin/sh
+# tests/run.sh -- the suite `make test` runs (POSIX sh). Every step counts as tests:
+#   build          make -j2 all (-Werror)                                   1 test
+#   build-asan     make -j2 O=out/asan SAN='-fsanitize=address,undefined …' unit   1 test
+#   unit           every out/unit/test_* and out/asan/unit/test_*: its last line
+#                  "N passed, N failed" is added (no such line or a non-zero exit with
+#                  0 failed counts as 1 failure)
+#   check-style    sh build/check-style.sh, if present                     1 test
+#   integration    every tests/integration/test_NNN_*.sh (bash) and test_NNN_*.py (python3,
+#                  run after lib.sh's acme_setup), once with DB=sqlite and once with
+#                  DB=pgsql (one private PostgreSQL 15 cluster for the pgsql pass)
+# then the last line is exactly "N passed, N failed"; exit status 1 if any failed.
+#
+# Environment:
+#   TESTS="test_200 test_210"  run only the tests whose name contains one of the words
+#                  (names: test_ca, asan/test_ca, check-style, test_200_certbot, …);
+#                  the module build always runs, the ASan build only if an asan test
+#                  is selected
+#   DB=sqlite|pgsql            only that driver for the integration tests
+#   ACME_SERVER=pebble         developer aid: no builds, no unit tests; the client tests
+#                  (acme_setup --pebble-ok) against Pebble once (see tests/integration/
+#                  lib.sh); the module-only tests exit 77 = skip; *.py tests skipped
+#   TEST_TIMEOUT=300           seconds per test file / unit binary
+#   ACME_PORT_OFFSET=N         shift every loopback port the integration tests use by N
+#                  (two suites on one machine; see tests/integration/lib.sh)
+# Logs of every test: out/test-logs/.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+repo=$(pwd)
+timeout_s=${TEST_TIMEOUT:-300}
+logs=$repo/out/test-logs
+server=${ACME_SERVER:-module}
+TESTS=${TESTS:-}
+passed=0
+failed=0
+mkdir -p "$logs"
+
+tmp=$(mktemp -d /tmp/acp-suite.XXXXXX)
+chmod 755 "$tmp"
+pg_dir=
+cleanup() {
+    if [ -n "$pg_dir" ]; then
+        bash -c '. "$1"; pg_cluster_stop "$2"' suite "$repo/tests/integration/lib.sh" "$pg_dir" \
+            >/dev/null 2>&1
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# selected NAME: is NAME picked by $TESTS?
+selected() {
+    [ -z "$TESTS" ] && return 0
+    for w in $(printf '%s' "$TESTS" | tr ',' ' '); do
+        case $1 in *"$w"*) return 0 ;; esac
+    done
+    return 1
+}
+
+# record OK|FAIL LABEL LOGFILE
+record() {
+    if [ "$1" = ok ]; then
+        passed=$((passed + 1))
+        echo "ok $2"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $2"
+        [ -n "${3:-}" ] && [ -f "$3" ] && tail -n 40 "$3" | sed 's/^/    | /'
+    fi
+}
+
+# step LABEL CMD…: one command = one test
+step() {
+    label=$1
+    shift
+    lf=$logs/$(printf '%s' "$label" | tr ' /' '__').log
+    if "$@" > "$lf" 2>&1; then record ok "$label"; else record FAIL "$label" "$lf"; fi
+}
+
+# unit BINARY LABEL: add its "N passed, N failed"
+unit() {
+    lf=$logs/unit_$(printf '%s' "$2" | tr '/' '_').log
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+        timeout -k 30 "$timeout_s" "$1" > "$lf" 2>&1
+    rc=$?
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$lf" | tail -n 1)
+    if [ -z "$last" ]; then
+        failed=$((failed + 1))
+        echo "FAIL $2 (exit $rc, no \"N passed, N failed\" line)"
+        tail -n 30 "$lf" | sed 's/^/    | /'
+        return
+    fi
+    p=${last%% passed*}
+    f=${last#*passed, }
+    f=${f%% failed*}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1     # crashed, sanitizer report, or timeout after printing the counts
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -eq 0 ]; then
+        echo "ok $2 ($p passed)"
+    else
+        echo "FAIL $2 ($p passed, $f failed, exit $rc)"
+        grep -E 'FAIL|ERROR|runtime error|Sanitizer' "$lf" | head -n 20 | sed 's/^/    | /'
+    fi
+}
+
+# integration FILE DB: one test file = one test
+integration() {
+    f=$1
+    db=$2
+    base=$(basename "$f")
+    name=${base%.*}
+    num=${name#test_}
+    num=${num%%_*}
+    label="$num ${name#test_"$num"_} ($db)"
+    [ "$server" = pebble ] && label="$num ${name#test_"$num"_} (pebble)"
+    lf=$logs/it_${db}_$name.log
+    case $base in
+    *.sh)
+        DB=$db timeout -k 30 "$timeout_s" bash "$f" > "$lf" 2>&1 ;;
+    *.py)
+        if [ "$server" = pebble ]; then
+            echo "skip $label (module-only protocol test)"
+            return
+        fi
+        DB=$db timeout -k 30 "$timeout_s" bash -c '. "$1"; acme_setup; python3 "$2" || exit 1' \
+            "$name" "$repo/tests/integration/lib.sh" "$f" > "$lf" 2>&1 ;;
+    esac
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        record ok "$label"
+    elif [ $rc -eq 77 ] && [ "$server" = pebble ]; then
+        echo "skip $label (module-only)"
+    else
+        [ $rc -eq 124 ] && echo "TIMEOUT after ${timeout_s}s" >> "$lf"
+        record FAIL "$label" "$lf"
+    fi
+}
+
+if [ "$server" != pebble ]; then
+    # (1) the build, warnings are errors (-Werror in the Makefile)
+    step "build" make -j2 all
+    # (2) the sanitizer build of the unit tests
+    want_asan=0
+    selected asan/ && want_asan=1
+    for src in tests/unit/test_*.c; do
+        [ -f "$src" ] && selected "asan/$(basename "$src" .c)" && want_asan=1
+    done
+    if [ $want_asan = 1 ]; then
+        step "build-asan" make -j2 O=out/asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' unit
+    fi
+    # (3) unit tests
+    for b in out/unit/test_* out/asan/unit/test_*; do
+        [ -f "$b" ] && [ -x "$b" ] || continue
+        case $b in out/asan/*) label=asan/$(basename "$b") ;; *) label=$(basename "$b") ;; esac
+        selected "$label" || continue
+        unit "$b" "$label"
+    done
+    # (4) style
+    if [ -f build/check-style.sh ] && selected check-style; then
+        step "check-style" sh build/check-style.sh
+    fi
+fi
+
+# (5) integration
+it_files=$(ls tests/integration/test_[0-9]*.sh tests/integration/test_[0-9]*.py 2>/dev/null |
+    sort -t_ -k2,2n)
+todo=
+for f in $it_files; do
+    n=$(basename "$f")
+    selected "${n%.*}" && todo="$todo $f"
+done
+if [ -n "$todo" ]; then
+    if [ "$server" = pebble ]; then
+        dbs=sqlite
+    else
+        dbs=${DB:-sqlite pgsql}
+    fi
+    for db in $dbs; do
+        if [ "$db" = pgsql ] && [ "$server" != pebble ]; then
+            pg_dir=$tmp/pg
+            mkdir -p "$pg_dir"
+            if ! bash -c '. "$1"; pg_cluster_start "$2"' suite \
+                    "$repo/tests/integration/lib.sh" "$pg_dir" > "$logs/postgres.log" 2>&1; then
+                record FAIL "postgresql cluster for the pgsql pass" "$logs/postgres.log"
+                continue
+            fi
+            ACME_PG_SHARED=1 ACME_PG_SOCKDIR=$pg_dir/sock   # port: lib.sh (ACME_PG_PORT)
+            export ACME_PG_SHARED ACME_PG_SOCKDIR
+        fi
+        for f in $todo; do
+            integration "$f" "$db"
+        done
+        if [ "$db" = pgsql ] && [ -n "$pg_dir" ]; then
+            bash -c '. "$1"; pg_cluster_stop "$2"' suite "$repo/tests/integration/lib.sh" "$pg_dir" \
+                >/dev/null 2>&1
+            pg_dir=
+            unset ACME_PG_SHARED ACME_PG_SOCKDIR
+        fi
+    done
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
