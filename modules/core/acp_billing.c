@@ -190,6 +190,44 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
     return prob;
 }
 
+/* The holder's newest unrevoked certificate for exactly these names issued within the
+ * window (the free-reissue rule); *row = NULL when there is none. */
+static apr_status_t reissue_match(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                  const char *billing_id, const char *names_key,
+                                  const char ***row)
+{
+    long long now = acp_now();
+
+    *row = NULL;
+    if (cfg->reissue_window <= 0) {
+        return APR_SUCCESS;
+    }
+    return acp_sa_row(db, p, "acp_cert_reissue_match", row,
+                      ACP_SA_ARGS(billing_id, names_key, LL(p, now - cfg->reissue_window),
+                                  LL(p, now)));
+}
+
+acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                    const char *billing_id, const char *order_id,
+                                    const char *names_key, const apr_array_header_t *names,
+                                    const char *base_url)
+{
+    const char **row = NULL;
+    long long price = acp_price(&cfg->price, names), balance = 0;
+
+    if (price <= 0) {
+        return NULL;
+    }
+    if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS ||
+        acp_billing_balance(db, p, billing_id, &balance) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading the balance");
+    }
+    if (row || balance >= price) {
+        return NULL;
+    }
+    return payment_required(db, p, cfg, billing_id, order_id, price - balance, names, base_url);
+}
+
 acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                      const char *billing_id, const char *order_id,
                                      const char *names_key, const apr_array_header_t *names,
@@ -197,15 +235,12 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                                      acp_charge_t *charge)
 {
     const char **row = NULL;
-    long long now = acp_now(), balance = 0, after = 0;
+    long long balance = 0, after = 0;
     int n = 0;
 
     memset(charge, 0, sizeof(*charge));
     charge->price = acp_price(&cfg->price, names);
-    if (cfg->reissue_window > 0 &&
-        acp_sa_row(db, p, "acp_cert_reissue_match", &row,
-                   ACP_SA_ARGS(billing_id, names_key, LL(p, now - cfg->reissue_window),
-                               LL(p, now))) != APR_SUCCESS) {
+    if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
     }
     if (row) {

@@ -44,6 +44,14 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                                      long long default_not_after, const char *base_url,
                                      acp_charge_t *charge);
 
+/* Would finalizing this order be paid for? NULL when it is free, a reissue, or the
+ * balance covers it; else the same payment request (and invoice) as a short finalize.
+ * Charges nothing. */
+acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                    const char *billing_id, const char *order_id,
+                                    const char *names_key, const apr_array_header_t *names,
+                                    const char *base_url);
+
 /* Give back what an order was charged (issuance failed for good). Idempotent. */
 apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *order_id,
                                    const char *reason);

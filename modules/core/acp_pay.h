@@ -71,6 +71,9 @@ typedef struct acp_client_profile_t {
     int plain_text;            /* client prints a non-JSON body verbatim: answer text/plain */
     int no_qr;                 /* client squashes newlines (logs a single line): omit the QR */
     int retryable_type;        /* use a non-"input" problem type so it retries soon (mod_md) */
+    int early_payment;         /* the client cannot show a finalize problem at all: report a
+                                  short balance as the challenge's error instead, which it
+                                  does print (certbot 2.1 on Python 3.11, see README) */
 } acp_client_profile_t;
 /* Never NULL: the "default" profile when nothing matches (or user_agent is NULL). */
 const acp_client_profile_t *acp_client_profile(const char *user_agent);

@@ -612,6 +612,25 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
     return NULL;
 }
 
+acp_problem_t *acp_ra_chall_fail_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
+                                    acp_chall_t *chall, const char *error_json)
+{
+    long long now = acp_now();
+
+    if (acp_sa_exec(db, p, "acp_chall_status", NULL,
+                    ACP_SA_ARGS("invalid", acp_sa_ll(p, now), error_json, chall->id,
+                                chall->status)) != APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_authz_status", NULL,
+                    ACP_SA_ARGS("invalid", authz->id, "pending")) != APR_SUCCESS) {
+        return db_problem(p, "failing the challenge");
+    }
+    chall->status = "invalid";
+    chall->validated = now;
+    chall->error = error_json;
+    authz->status = "invalid";
+    return NULL;
+}
+
 /* ---- validation ------------------------------------------------------------------- */
 
 static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
@@ -675,6 +694,27 @@ static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
         }
     }
     return names;
+}
+
+acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                       const acp_account_t *acct, const acp_authz_t *authz,
+                                       const char *base_url)
+{
+    const char **row = NULL;
+    acp_order_t *order = NULL;
+
+    if (acp_sa_row(db, p, "acp_order_for_authz", &row, ACP_SA_ARGS(authz->id, acct->id)) !=
+        APR_SUCCESS) {
+        return db_problem(p, "finding the order");
+    }
+    if (!row) {
+        return NULL;
+    }
+    if (acp_sa_order_get(db, p, row[0], &order) != APR_SUCCESS) {
+        return db_problem(p, "reading the order");
+    }
+    return acp_billing_quote_tx(db, p, &cfg->billing, acct->billing_id, order->id,
+                                order->names_key, order_names(p, order), base_url);
 }
 
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,

@@ -55,6 +55,16 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
                                        acp_chall_t *chall, int *queued);
 
+/* For clients that cannot show a finalize problem: would the pending order this
+ * authorization belongs to be paid for at finalize? NULL if so (or if there is no such
+ * order), else the payment request problem (its invoice must be committed). */
+acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                       const acp_account_t *acct, const acp_authz_t *authz,
+                                       const char *base_url);
+/* Fail a challenge (and its pending authorization) with a stored error object. */
+acp_problem_t *acp_ra_chall_fail_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
+                                    acp_chall_t *chall, const char *error_json);
+
 /* Finalize, first half (in the caller's transaction): CSR checks, the charge (free
  * reissue, debit, or a payment request when the balance is short), ready -> processing,
  * an "issue" job as the intent record. */

@@ -58,6 +58,10 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_order_valid",
      "UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
      "WHERE id = %s AND status = 'processing'"},
+    {"acp_order_for_authz",
+     "SELECT o.id FROM order_authz oa JOIN orders o ON o.id = oa.order_id "
+     "WHERE oa.authz_id = %s AND o.account_id = %s AND o.status = 'pending' "
+     "ORDER BY o.created DESC LIMIT 1"},
     {"acp_order_authz_insert",
      "INSERT INTO order_authz (order_id, authz_id, pos) VALUES (%s, %s, %d)"},
     {"acp_order_authzs",
@@ -261,8 +265,10 @@ static const char **read_row(acp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res
     const char **cols = apr_pcalloc(p, sizeof(char *) * (size_t)(n + 1));
 
     for (i = 0; i < n; i++) {
-        const char *v = apr_dbd_get_entry(db->driver, row, i);
-        cols[i] = v ? apr_pstrdup(p, v) : NULL;
+        /* apr_dbd_get_entry gives "" for SQL NULL with pgsql; datum_get says ENOENT */
+        char *v = NULL;
+        apr_status_t rv = apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &v);
+        cols[i] = rv == APR_SUCCESS && v ? apr_pstrdup(p, v) : NULL;
     }
     return cols;
 }

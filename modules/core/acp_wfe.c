@@ -101,6 +101,22 @@ static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
     set_json(w, 403, o, "application/problem+json");
 }
 
+/* The payment request as a stored challenge error (clients with early_payment). */
+static const char *payment_error_json(wfe_req_t *w, const acp_problem_t *prob,
+                                      const acp_client_profile_t *prof)
+{
+    acp_problem_t shaped = *prob;
+    json_object *o;
+    const char *text;
+
+    shaped.detail = acp_pay_detail(w->p, prob->payment, prof);
+    o = acp_problem_json(&shaped);
+    text = apr_pstrdup(w->p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return text;
+}
+
 static void set_problem(wfe_req_t *w, const acp_problem_t *prob)
 {
     json_object *o;
@@ -485,6 +501,21 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     if (w->payload) {
         if (!json_object_is_type(w->payload, json_type_object)) {
             return acp_problem(w->p, ACP_ERR_MALFORMED, "challenge response must be an object");
+        }
+        if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
+            w->cfg->ra.billing.price.base > 0) {
+            const acp_client_profile_t *prof = acp_client_profile(w->req->user_agent);
+            if (prof->early_payment) {
+                prob = acp_ra_payment_check_tx(w->db, w->p, &w->cfg->ra, w->acct, authz,
+                                               w->req->base_url);
+                if (prob && !prob->payment) {
+                    return prob;
+                }
+                if (prob && (prob = acp_ra_chall_fail_tx(w->db, w->p, authz, chall,
+                                                         payment_error_json(w, prob, prof)))) {
+                    return prob;
+                }
+            }
         }
         prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, &queued);
         if (prob) {

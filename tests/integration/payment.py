@@ -258,6 +258,32 @@ def client_profiles_shape_the_answer():
     assert r.json()["type"] == NS + "orderNotReady", r
 
 
+@case
+def certbot_gets_the_request_on_the_challenge():
+    # certbot 2.1 on Python 3.11 cannot print a finalize problem; for its User-Agent a
+    # short balance is reported as the challenge's error, which it prints
+    a = Acme(user_agent="CertbotACMEClient/2.1.0 (certbot; debian 12) Authenticator/webroot "
+                        "Installer/None (certonly; flags: ) Py/3.11.2")
+    a.new_account(Key())
+    holder = holder_of(a)
+    n = [name("p8")]
+    o = a.new_order(n)
+    az = o.json()["authorizations"][0]
+    ch, r = a.answer_http01(az, WEBROOT)
+    assert r.status == 200 and r.json()["status"] == "invalid", r
+    err = r.json()["error"]
+    assert err["type"] == NS + "userActionRequired" and "10.00 CNY" in err["detail"], err
+    assert "\u2584" in err["detail"] or "\u2580" in err["detail"], "no QR in the challenge error"
+    assert a.get(az).json()["status"] == "invalid"
+    inv = err["instance"].rsplit("/", 1)[1]
+    assert sql("SELECT COUNT(*) FROM ledger WHERE billing_id = '%s'" % holder) == "0", "charged early"
+    assert webhook({"invoice": inv, "amount": PRICE, "currency": "CNY", "reference": "cb-" + inv})[0] == 200
+    # the same command again: a new order validates and issues, charged once
+    order, pem = a.issue(n, WEBROOT)
+    assert balance(holder) == 0
+    ledger_consistent()
+
+
 for c in CASES:
     try:
         c()
