@@ -3,7 +3,14 @@
 #define ADM_H
 
 #include <apr_pools.h>
+#include <json-c/json.h>
 #include "acp_sa.h"
+#include "acp_ca.h"
+
+/* exit codes a script can rely on */
+#define ADM_OK 0
+#define ADM_FAIL 1  /* not found (lookups), database or signer failure */
+#define ADM_USAGE 2 /* usage, bad input: unknown id in an action, bad amount, no reason */
 
 typedef struct adm_t {
     apr_pool_t *pool;
@@ -11,12 +18,85 @@ typedef struct adm_t {
     const char *conf;                /* Apache config read for them */
     const char *currency;
     const char *actor;               /* staff user recorded in the ledger */
-    int json;
+    const char *ca_cert, *ca_key;    /* AcmePayCA, or --ca CERT KEY */
+    const char *sign_command;        /* AcmePaySignCommand */
+    int validity_days;               /* AcmePayCertValidity (default 90) */
+    int json, yes;
     acp_db_t *db;
+    acp_signer_t *signer;            /* made on first use */
 } adm_t;
 
 /* Read DBDriver/DBDParams (and the AcmePay directives the tool needs) from an Apache
  * configuration file, following Include/IncludeOptional. 0 on success. */
 int adm_conf_read(adm_t *adm, const char *path, const char **err);
+
+/* ---- adm_out.c: output and formatting --------------------------------------------- */
+/* A json object released with pool p. */
+json_object *adm_jpool(apr_pool_t *p, json_object *o);
+/* Error: {"error": msg} on stdout with --json, the message on stderr; returns code. */
+int adm_fail(adm_t *adm, int code, const char *msg);
+/* Success: o as JSON with --json, else text. */
+void adm_emit(adm_t *adm, json_object *o, const char *text);
+/* A value for people: times as "2025-01-02 03:04" UTC, money with the currency. */
+const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v);
+/* A readable table of an array of flat objects (cols: comma list, NULL = all keys). */
+const char *adm_table(adm_t *adm, apr_pool_t *p, json_object *arr, const char *cols);
+/* A readable page of a nested object (scalars "key: value", arrays as tables). */
+const char *adm_page(adm_t *adm, apr_pool_t *p, json_object *obj);
+
+/* ---- adm_data.c: lists, details, the dashboard (json built from catalogue rows) ---- */
+typedef struct adm_filter_t {
+    const char *status;   /* orders: pending|ready|processing|valid|invalid;
+                             invoices: open|paid|expired */
+    const char *q;        /* free search (substring) */
+    const char *holder;   /* billing id */
+    const char *name;     /* certificates: substring of the names */
+    const char *serial;   /* certificates: serial prefix */
+    const char *order;    /* ledger/invoices of one order */
+    const char *cert;     /* ledger rows of one certificate */
+    int unpaid;           /* orders with an open invoice */
+    long long limit;      /* 0: 500 */
+} adm_filter_t;
+
+/* what: holders|accounts|orders|certs|invoices|ledger|eab. *err on failure. */
+int adm_list(adm_t *adm, apr_pool_t *p, const char *what, const adm_filter_t *f,
+             json_object **arr, const char **err);
+/* what: holder|order|cert|invoice|account (cert: id or serial). ADM_FAIL when absent. */
+int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_object **obj,
+             const char **err);
+int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
+/* The columns a list shows in a table (a subset of its JSON keys). */
+const char *adm_list_cols(const char *what);
+
+/* ---- adm_ops.c: the actions (each a transaction; bad input changes nothing) --------- */
+typedef struct adm_result_t {
+    int code;             /* ADM_OK / ADM_FAIL / ADM_USAGE */
+    const char *msg;      /* error message, or a one-line summary on success */
+    json_object *out;     /* on success (pool-owned) */
+} adm_result_t;
+
+int adm_open_db(adm_t *adm, int migrate, const char **err);
+int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, const char *amount,
+                 const char *reason, adm_result_t *r);
+int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,
+                       const char *amount, adm_result_t *r);
+int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t *r);
+int adm_op_eab_disable(adm_t *adm, apr_pool_t *p, const char *kid, adm_result_t *r);
+int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
+                  adm_result_t *r);
+int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
+                   adm_result_t *r);
+
+/* ---- adm_cmd.c: the sub-commands ------------------------------------------------------ */
+int adm_cmd_list(adm_t *adm, int argc, char **argv);   /* argv[0] = what, argv[1] = "list" */
+int adm_cmd_show(adm_t *adm, int argc, char **argv);
+int adm_cmd_revoke(adm_t *adm, int argc, char **argv);
+int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
+int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
+const char *adm_opt(int argc, char **argv, const char *name);
+int adm_flag(int argc, char **argv, const char *name);
+
+/* ---- tui.c: the console --------------------------------------------------------------- */
+int adm_tui(adm_t *adm);
 
 #endif
