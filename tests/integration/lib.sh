@@ -166,12 +166,23 @@ make_tmpdir() {
 # /etc/ssl/certs/ca-certificates.crt). A private mount namespace (unshare -m, root) binds
 # a combined file over the system bundle for CMD alone; nothing global changes.
 with_system_trust() {
-    local bundle=$1
+    local bundle=$1 sys=/etc/ssl/certs/ca-certificates.crt rc
     shift
-    cat /etc/ssl/certs/ca-certificates.crt "$bundle" > "$T/system+trust.crt"
-    unshare -m -- sh -c 'mount --make-rprivate / 2>/dev/null
-        mount --bind "$0" /etc/ssl/certs/ca-certificates.crt || exit 97
-        exec "$@"' "$T/system+trust.crt" "$@"
+    cat "$sys" "$bundle" > "$T/system+trust.crt"
+    if unshare -m true 2>/dev/null; then
+        unshare -m -- sh -c 'mount --make-rprivate / 2>/dev/null
+            mount --bind "$0" /etc/ssl/certs/ca-certificates.crt || exit 97
+            exec "$@"' "$T/system+trust.crt" "$@"
+        return
+    fi
+    # no mount namespaces here (a container without CAP_SYS_ADMIN): append the bundle to
+    # the system file for the duration of CMD and put the original back
+    cp -p "$sys" "$T/system.crt.orig"
+    cp "$T/system+trust.crt" "$sys"
+    "$@"
+    rc=$?
+    cp -p "$T/system.crt.orig" "$sys"
+    return $rc
 }
 
 # ---- the CA -------------------------------------------------------------------------------
