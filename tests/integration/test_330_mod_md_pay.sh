@@ -1,0 +1,76 @@
+#!/bin/bash
+# mod_md with a zero balance: its error log shows the payment link (one escaped line, no
+# QR: the per-client table), it keeps retrying because it gets a non-"input" problem type
+# (orderNotReady) instead of userActionRequired; after a signed webhook pays the invoice,
+# its next retry issues. Trust: MDCACertificateFile $ACME_TRUST.
+. "$(dirname "$0")/lib.sh"
+secret_dir=$(mktemp -d /tmp/acp-secret.XXXXXX)
+at_exit "rm -rf '$secret_dir'"
+openssl rand -hex 32 > "$secret_dir/webhook.secret"
+acme_setup --no-http01-vhost --directive "AcmePayCurrency CNY" --directive "AcmePayPrice 1000" \
+    --directive "AcmePayWebhookSecret file:$secret_dir/webhook.secret"
+base_url=${ACME_DIRECTORY%/directory}
+name=$(unique_name md-pay)
+md=$T/md
+store=$md/store
+mods=/usr/lib/apache2/modules
+apache_start "$md" --no-acme --ca-dir "$T/ca" --webroot "$md/webroot" \
+    --http01-vhost-port "$HTTP01_PORT" --log-level "warn md:debug" \
+    --global "LoadModule md_module $mods/mod_md.so" \
+    --global "MDStoreDir \"$store\"" \
+    --global "MDCertificateAuthority $ACME_DIRECTORY" \
+    --global "MDCACertificateFile \"$ACME_TRUST\"" \
+    --global "MDCertificateAgreement accepted" \
+    --global "MDContactEmail admin@example.com" \
+    --global "MDCAChallenges http-01" \
+    --global "MDPortMap http:$HTTP01_PORT https:$MD_TLS_PORT" \
+    --global "MDRetryDelay 2s" \
+    --global "MDPrivateKeys secp256r1" \
+    --global "MDomain $name" \
+    --global "Listen 127.0.0.1:$MD_TLS_PORT https" \
+    --global "<VirtualHost 127.0.0.1:$MD_TLS_PORT>" \
+    --global "    ServerName $name" \
+    --global "    SSLEngine on" \
+    --global "</VirtualHost>" || die "the mod_md Apache did not start"
+
+# the payment request reaches mod_md's log
+end=$((SECONDS + 60))
+while [ $SECONDS -lt $end ]; do
+    grep -q "$base_url/pay/i/" "$md/logs/error.log" 2>/dev/null && break
+    sleep 1
+done
+line=$(grep -m1 "$base_url/pay/i/" "$md/logs/error.log")
+expect_contains "$line" "10.00 CNY" "mod_md error log (amount)" || { grep -v AH01882 "$md/logs/error.log" | tail -20; finish; }
+log "mod_md logged: $(printf '%s' "$line" | cut -c1-200)"
+row=$(db_query "SELECT id, amount FROM invoices WHERE status = 'open' ORDER BY created DESC LIMIT 1")
+inv=${row%%|*}; amount=${row##*|}
+body="{\"invoice\":\"$inv\",\"amount\":$amount,\"currency\":\"CNY\",\"reference\":\"md-$inv\"}"
+t=$(date +%s)
+sig=$(printf '%s' "$t.$body" | openssl dgst -sha256 -hmac "$(cat "$secret_dir/webhook.secret")" | awk '{print $NF}')
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ACME_TRUST" -H "AcmePay-Signature: t=$t,v1=$sig" \
+    --data-binary "$body" "$base_url/pay/webhook")
+expect_eq 200 "$code" "webhook"
+end=$((SECONDS + 120))
+pem=
+while [ $SECONDS -lt $end ]; do
+    # pubcert.pem, or pubcert.<keyspec>.pem with MDPrivateKeys (not fallback-pubcert*)
+    for f in "$store/domains/$name"/pubcert*.pem "$store/staging/$name"/pubcert*.pem; do
+        [ -s "$f" ] && { pem=$f; break 2; }
+    done
+    sleep 1
+done
+if [ -z "$pem" ]; then
+    fail "mod_md got no certificate within 120 s"
+    echo "---- mod_md job ----"
+    cat "$store/staging/$name/job.json" 2>/dev/null || ls -R "$store" 2>/dev/null | head -30
+    echo "---- mod_md Apache error log ----"
+    grep -v AH01882 "$md/logs/error.log" | tail -n 40
+    echo "---- server log ----"
+    server_log 30
+    finish
+fi
+log "mod_md stored $pem after paying"
+sleep 1
+check_cert "$pem" "$name"
+expect_eq 1 "$(db_query "SELECT COUNT(*) FROM ledger WHERE kind = 'debit'")" "charges"
+finish
