@@ -4,16 +4,17 @@
 # on one EAB credential share one balance.
 . "$(dirname "$0")/lib.sh"
 acme_setup --eab on --directive "AcmePayPrice 500" --directive "AcmePayFreeBalance 0"
-ADMIN="$REPO/out/acme-pay-admin --driver $ACME_DB_DRIVER --params $ACME_DB_PARAMS"
-eab=$($ADMIN --json eab create --label "Reseller A") || die "eab create failed"
+admin() { "$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" "$@"; }
+eab=$(admin --json eab create --label "Reseller A") || die "eab create failed"
 export EAB_KID=$(printf '%s' "$eab" | jq -r .kid) EAB_KEY=$(printf '%s' "$eab" | jq -r .hmac_key)
-export EAB_HOLDER=$(printf '%s' "$eab" | jq -r .holder) ADMIN IT_DIR
+export EAB_HOLDER=$(printf '%s' "$eab" | jq -r .holder) ADMIN_BIN=$REPO/out/acme-pay-admin IT_DIR
 /usr/bin/python3 - <<'PY' || fail "EAB cases"
 import base64, hashlib, hmac, json, os, subprocess, sys
 sys.path.insert(0, os.environ["IT_DIR"])
 from acme_client import Acme, Key, b64, make_csr
 NS = "urn:ietf:params:acme:error:"
 W = os.environ["ACME_WEBROOT"]
+ADMIN = [os.environ["ADMIN_BIN"], "--driver", os.environ["ACME_DB_DRIVER"], "--params", os.environ["ACME_DB_PARAMS"]]
 def sql(q):
     drv, prm = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
     cmd = ["sqlite3", prm, q] if drv == "sqlite3" else ["psql", prm, "-tAc", q]
@@ -46,7 +47,7 @@ assert d2.new_account(k2, {"termsOfServiceAgreed": True, "externalAccountBinding
 h1 = sql("SELECT billing_id FROM accounts WHERE id = '%s'" % d1.kid.rsplit("/", 1)[1])
 h2 = sql("SELECT billing_id FROM accounts WHERE id = '%s'" % d2.kid.rsplit("/", 1)[1])
 assert h1 == h2 == os.environ["EAB_HOLDER"], (h1, h2)
-out = subprocess.run(os.environ["ADMIN"].split() + ["--json", "credit", h1, "500", "--reason", "prepaid"],
+out = subprocess.run(ADMIN + ["--json", "credit", h1, "500", "--reason", "prepaid"],
                      capture_output=True, text=True)
 assert out.returncode == 0, out.stderr
 # device 1 spends the shared balance; device 2 is then asked to pay
@@ -59,7 +60,7 @@ der, _ = make_csr([o.json()["identifiers"][0]["value"]])
 r = d2.post(o.json()["finalize"], {"csr": b64(der)})
 assert r.status == 403 and r.json()["type"] == NS + "userActionRequired", r
 # a disabled credential registers nobody
-subprocess.run(os.environ["ADMIN"].split() + ["eab", "disable", kid], check=True, capture_output=True)
+subprocess.run(ADMIN + ["eab", "disable", kid], check=True, capture_output=True)
 k3 = Key(); d3 = Acme()
 r = d3.new_account(k3, {"termsOfServiceAgreed": True, "externalAccountBinding": eab(d3, k3, kid, mk)})
 assert r.status == 403, r
