@@ -31,6 +31,37 @@ static const char *arg_of(apr_pool_t *p, char *rest)
     return apr_pstrdup(p, rest);
 }
 
+/* The first two (optionally quoted) words of a directive's arguments. */
+static void two_args(apr_pool_t *p, char *rest, const char **a, const char **b)
+{
+    const char *out[2] = {NULL, NULL};
+    int i;
+
+    rest = trim(rest);
+    for (i = 0; i < 2 && *rest; i++) {
+        char *end;
+        if (*rest == '"') {
+            rest++;
+            end = strchr(rest, '"');
+        }
+        else {
+            end = rest + strcspn(rest, " \t");
+        }
+        if (!end) {
+            end = rest + strlen(rest);
+        }
+        out[i] = apr_pstrmemdup(p, rest, (apr_size_t)(end - rest));
+        rest = *end ? end + 1 : end;
+        while (*rest == ' ' || *rest == '\t') {
+            rest++;
+        }
+    }
+    if (out[0] && out[1]) {
+        *a = out[0];
+        *b = out[1];
+    }
+}
+
 static int read_file(adm_t *adm, const char *path, const char *root, int depth, int optional)
 {
     char line[4096];
@@ -80,6 +111,15 @@ static int read_file(adm_t *adm, const char *path, const char *root, int depth, 
         }
         else if (n == 15 && !strncasecmp(s, "AcmePayCurrency", 15)) {
             adm->currency = arg_of(adm->pool, sp);
+        }
+        else if (n == 9 && !strncasecmp(s, "AcmePayCA", 9) && !adm->ca_cert) {
+            two_args(adm->pool, sp, &adm->ca_cert, &adm->ca_key);
+        }
+        else if (n == 18 && !strncasecmp(s, "AcmePaySignCommand", 18) && !adm->sign_command) {
+            adm->sign_command = arg_of(adm->pool, sp);
+        }
+        else if (n == 19 && !strncasecmp(s, "AcmePayCertValidity", 19)) {
+            adm->validity_days = (int)apr_atoi64(arg_of(adm->pool, sp));
         }
     }
     fclose(f);

@@ -1,296 +1,174 @@
 /* acme-pay-admin: the staff tool. Sub-commands for scripts (every one with --json);
- * without a sub-command, the ncurses console. Exit codes: 0 ok, 1 failure (database,
- * not found), 2 usage or bad input. */
+ * without a sub-command on a terminal, the ncurses console. Exit codes: 0 ok, 1 not found
+ * (lookups) or database/CA failure, 2 usage or bad input (unknown id in an action,
+ * negative or non-integer amount, missing reason): bad input changes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_general.h>
 #include <apr_strings.h>
-#include <json-c/json.h>
 #include "adm.h"
-#include "acp_billing.h"
-#include "acp_util.h"
-
-#define EXIT_USAGE 2
 
 static int usage(void)
 {
     fprintf(stderr,
             "usage: acme-pay-admin [-f apache.conf | --driver D --params P] [--json]\n"
-            "                      [--actor NAME] COMMAND ...\n"
+            "                      [--actor NAME] [--ca CERT KEY] [--yes] COMMAND ...\n"
             "commands:\n"
-            "  migrate                         create or upgrade the schema\n"
-            "  eab create --label L            new EAB key (key id and HMAC key shown once)\n"
-            "  eab disable KID                 disable an EAB key\n"
+            "  tui                             the console (default on a terminal)\n"
+            "  dashboard                       totals, orders by status, expiring certificates\n"
+            "  holders list [--search S]       billing holders\n"
+            "  accounts list [--holder H]      ACME accounts\n"
+            "  orders list [--status S] [--unpaid] [--search S]\n"
+            "  certs list [--name N] [--serial S]\n"
+            "  invoices list [--status open|paid|expired] [--holder H]\n"
+            "  ledger list [--holder H] [--order O]\n"
             "  eab list                        EAB keys\n"
+            "  show holder|order|cert|invoice ID\n"
             "  balance HOLDER                  a billing holder's balance\n"
             "  credit HOLDER AMOUNT --reason R add minor units (ledger row, actor recorded)\n"
             "  debit HOLDER AMOUNT --reason R  take minor units\n"
             "  invoice pay ID --reference R [--amount N]\n"
-            "                                  record a payment (same path as the webhook)\n");
-    return EXIT_USAGE;
+            "                                  record a payment (same path as the webhook)\n"
+            "  eab create --label L            new EAB key (key id and HMAC key shown once)\n"
+            "  eab disable KID                 disable an EAB key\n"
+            "  revoke SERIAL --reason N        reason 0,1,3,4,5,9 (asks on a tty unless --yes)\n"
+            "  reissue SERIAL --reason TEXT    re-sign the order's CSR (new serial, no charge)\n"
+            "  migrate                         create or upgrade the schema\n"
+            "exit codes: 0 ok, 1 not found / database or CA failure, 2 usage or bad input\n");
+    return ADM_USAGE;
 }
 
-static int fail(adm_t *adm, int code, const char *msg)
+static int result(adm_t *adm, adm_result_t *r)
 {
-    if (adm->json) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "error", json_object_new_string(msg));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+    if (r->code != ADM_OK) {
+        return adm_fail(adm, r->code, r->msg);
     }
-    fprintf(stderr, "acme-pay-admin: %s\n", msg);
-    return code;
-}
-
-static void emit(adm_t *adm, json_object *o, const char *text)
-{
-    if (adm->json) {
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
-    }
-    else {
-        fputs(text, stdout);
-    }
-    json_object_put(o);
-}
-
-/* A strictly positive integer amount of minor units. */
-static int parse_amount(const char *s, long long *out)
-{
-    char *end = NULL;
-    long long v;
-    if (!s || !*s || *s == '-' || *s == '+') {
-        return -1;
-    }
-    v = strtoll(s, &end, 10);
-    if (*end || v <= 0 || v > 1000000000000LL) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static const char *opt(int argc, char **argv, const char *name)
-{
-    int i;
-    for (i = 0; i < argc - 1; i++) {
-        if (!strcmp(argv[i], name)) {
-            return argv[i + 1];
-        }
-    }
-    return NULL;
-}
-
-static int open_db(adm_t *adm, int migrate)
-{
-    const char *err = NULL;
-    if (acp_sa_open(adm->pool, adm->driver, adm->params, migrate, &adm->db, &err) != APR_SUCCESS) {
-        return fail(adm, 1, err);
-    }
-    return 0;
-}
-
-static int with_tx(adm_t *adm)
-{
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return fail(adm, 1, "cannot start a transaction (database busy?)");
-    }
-    return 0;
-}
-
-static int finish(adm_t *adm, apr_status_t rv, const char *what)
-{
-    if (rv != APR_SUCCESS) {
-        acp_sa_rollback(adm->db);
-        return fail(adm, rv == APR_NOTFOUND ? 1 : rv == APR_EINVAL ? EXIT_USAGE : 1,
-                    apr_psprintf(adm->pool, "%s failed: %s", what,
-                                 rv == APR_NOTFOUND ? "not found"
-                                 : rv == APR_EINVAL ? "refused (balance would go below zero, "
-                                                      "or currency/amount mismatch)"
-                                                    : acp_sa_error(adm->db, adm->pool, 1)));
-    }
-    if (acp_sa_commit(adm->db) != APR_SUCCESS) {
-        acp_sa_rollback(adm->db);
-        return fail(adm, 1, "commit failed");
-    }
-    return 0;
+    adm_emit(adm, r->out, apr_pstrcat(adm->pool, r->msg, "\n", NULL));
+    return ADM_OK;
 }
 
 static int cmd_migrate(adm_t *adm)
 {
-    int rc = open_db(adm, 1);
-    if (rc == 0) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "migrated", json_object_new_boolean(1));
-        emit(adm, o, "schema is up to date\n");
+    const char *err = NULL;
+    json_object *o;
+
+    if (adm_open_db(adm, 1, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
     }
-    return rc;
+    o = adm_jpool(adm->pool, json_object_new_object());
+    json_object_object_add(o, "migrated", json_object_new_boolean(1));
+    adm_emit(adm, o, "schema is up to date\n");
+    return ADM_OK;
 }
 
 static int cmd_eab(adm_t *adm, int argc, char **argv)
 {
-    acp_billing_cfg_t bcfg;
-    const char *kid = NULL, *key = NULL, *bid = NULL;
-    apr_status_t rv;
-    int rc;
+    adm_result_t r;
 
-    if (argc < 1) {
-        return usage();
+    if (argc >= 1 && !strcmp(argv[0], "create")) {
+        adm_op_eab_create(adm, adm->pool, adm_opt(argc, argv, "--label"), &r);
+        if (r.code == ADM_OK && !adm->json) {
+            json_object *v = NULL;
+            adm_emit(adm, r.out,
+                     apr_psprintf(adm->pool,
+                                  "EAB key id:  %s\nHMAC key:    %s   (shown once; store it now)\n"
+                                  "holder:      %s\n",
+                                  json_object_get_string(json_object_object_get(r.out, "kid")),
+                                  json_object_get_string(
+                                      json_object_object_get(r.out, "hmac_key")),
+                                  json_object_object_get_ex(r.out, "holder", &v)
+                                      ? json_object_get_string(v)
+                                      : "-"));
+            return ADM_OK;
+        }
+        return result(adm, &r);
     }
-    acp_billing_cfg_defaults(&bcfg);
-    if (!strcmp(argv[0], "create")) {
-        const char *label = opt(argc, argv, "--label");
-        json_object *o;
-        if (!label || !*label) {
-            return fail(adm, EXIT_USAGE, "eab create needs --label");
-        }
-        if ((rc = open_db(adm, 0)) || (rc = with_tx(adm))) {
-            return rc;
-        }
-        rv = acp_billing_eab_create_tx(adm->db, adm->pool, &bcfg, label, &kid, &key, &bid);
-        if ((rc = finish(adm, rv, "eab create"))) {
-            return rc;
-        }
-        o = json_object_new_object();
-        json_object_object_add(o, "kid", json_object_new_string(kid));
-        json_object_object_add(o, "hmac_key", json_object_new_string(key));
-        json_object_object_add(o, "holder", json_object_new_string(bid));
-        json_object_object_add(o, "label", json_object_new_string(label));
-        emit(adm, o,
-             apr_psprintf(adm->pool,
-                          "EAB key id:  %s\nHMAC key:    %s   (shown once; store it now)\n"
-                          "holder:      %s\n",
-                          kid, key, bid));
-        return 0;
+    if (argc >= 2 && !strcmp(argv[0], "disable")) {
+        adm_op_eab_disable(adm, adm->pool, argv[1], &r);
+        return result(adm, &r);
     }
-    if (!strcmp(argv[0], "disable") && argc >= 2) {
-        int n = 0;
-        if ((rc = open_db(adm, 0))) {
-            return rc;
-        }
-        if (acp_sa_exec(adm->db, adm->pool, "acp_eab_disable", &n, ACP_SA_ARGS(argv[1])) !=
-                APR_SUCCESS ||
-            n != 1) {
-            return fail(adm, 1, apr_psprintf(adm->pool, "no active EAB key '%s'", argv[1]));
-        }
-        emit(adm, json_object_new_string("disabled"), "disabled\n");
-        return 0;
+    if (argc >= 1 && !strcmp(argv[0], "list")) {
+        return adm_cmd_list(adm, argc + 1, argv - 1); /* argv[-1] is "eab" */
     }
     return usage();
 }
 
-static int cmd_money(adm_t *adm, int credit, int argc, char **argv)
-{
-    const char *reason = opt(argc, argv, "--reason");
-    long long amount = 0, after = 0;
-    apr_status_t rv;
-    json_object *o;
-    int rc;
-
-    if (argc < 2) {
-        return usage();
-    }
-    if (parse_amount(argv[1], &amount) != 0) {
-        return fail(adm, EXIT_USAGE,
-                    apr_psprintf(adm->pool, "amount '%s' must be a positive integer of minor units",
-                                 argv[1]));
-    }
-    if (!reason || !*reason) {
-        return fail(adm, EXIT_USAGE, "a --reason is required for every money move");
-    }
-    if ((rc = open_db(adm, 0)) || (rc = with_tx(adm))) {
-        return rc;
-    }
-    rv = acp_billing_adjust_tx(adm->db, adm->pool, argv[0], credit ? amount : -amount,
-                               credit ? "credit" : "debit", adm->actor, reason, NULL, NULL,
-                               &after);
-    if ((rc = finish(adm, rv, credit ? "credit" : "debit"))) {
-        return rc;
-    }
-    o = json_object_new_object();
-    json_object_object_add(o, "holder", json_object_new_string(argv[0]));
-    json_object_object_add(o, "balance", json_object_new_int64(after));
-    emit(adm, o, apr_psprintf(adm->pool, "%s balance %" APR_INT64_T_FMT "\n", argv[0],
-                              (apr_int64_t)after));
-    return 0;
-}
-
 static int cmd_balance(adm_t *adm, int argc, char **argv)
 {
-    long long bal = 0;
+    const char **row = NULL, *err = NULL;
     json_object *o;
-    int rc;
 
     if (argc < 1) {
         return usage();
     }
-    if ((rc = open_db(adm, 0))) {
-        return rc;
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
     }
-    if (acp_billing_balance(adm->db, adm->pool, argv[0], &bal) != APR_SUCCESS) {
-        return fail(adm, 1, apr_psprintf(adm->pool, "no billing holder '%s'", argv[0]));
+    if (acp_sa_row(adm->db, adm->pool, "acp_billing_get", &row, ACP_SA_ARGS(argv[0])) !=
+            APR_SUCCESS ||
+        !row) {
+        return adm_fail(adm, ADM_FAIL, apr_psprintf(adm->pool, "no billing holder '%s'", argv[0]));
     }
-    o = json_object_new_object();
+    o = adm_jpool(adm->pool, json_object_new_object());
     json_object_object_add(o, "holder", json_object_new_string(argv[0]));
-    json_object_object_add(o, "balance", json_object_new_int64(bal));
-    emit(adm, o, apr_psprintf(adm->pool, "%" APR_INT64_T_FMT "\n", (apr_int64_t)bal));
-    return 0;
+    json_object_object_add(o, "balance", json_object_new_int64(acp_sa_atoll(row[3])));
+    adm_emit(adm, o, apr_pstrcat(adm->pool, row[3], "\n", NULL));
+    return ADM_OK;
 }
 
-static int cmd_invoice(adm_t *adm, int argc, char **argv)
+static int dispatch(adm_t *adm, int argc, char **argv)
 {
-    const char *ref = opt(argc, argv, "--reference"), *amt = opt(argc, argv, "--amount");
-    const char **inv = NULL;
-    long long amount = 0;
-    int credited = 0, rc;
-    apr_status_t rv;
-    json_object *o;
+    const char *c = argv[0];
+    adm_result_t r;
 
-    if (argc < 2 || strcmp(argv[0], "pay") != 0) {
-        return usage();
+    if (!strcmp(c, "migrate")) {
+        return cmd_migrate(adm);
     }
-    if (!ref || !*ref) {
-        return fail(adm, EXIT_USAGE, "invoice pay needs --reference");
+    if (!strcmp(c, "tui")) {
+        return adm_tui(adm);
     }
-    if ((rc = open_db(adm, 0))) {
-        return rc;
+    if (!strcmp(c, "dashboard")) {
+        return adm_cmd_dashboard(adm, argc - 1, argv + 1);
     }
-    if (acp_sa_row(adm->db, adm->pool, "acp_invoice_get", &inv, ACP_SA_ARGS(argv[1])) !=
-            APR_SUCCESS ||
-        !inv) {
-        return fail(adm, 1, apr_psprintf(adm->pool, "no invoice '%s'", argv[1]));
+    if (!strcmp(c, "eab")) {
+        return cmd_eab(adm, argc - 1, argv + 1);
     }
-    if (amt && parse_amount(amt, &amount) != 0) {
-        return fail(adm, EXIT_USAGE, "--amount must be a positive integer of minor units");
+    if (argc >= 2 && !strcmp(argv[1], "list")) {
+        return adm_cmd_list(adm, argc, argv);
     }
-    if (!amt) {
-        amount = acp_sa_atoll(inv[3]) - acp_sa_atoll(inv[4]);
-        if (amount <= 0) {
-            return fail(adm, EXIT_USAGE, "invoice is already paid; give --amount to add more");
-        }
+    if (!strcmp(c, "show")) {
+        return adm_cmd_show(adm, argc - 1, argv + 1);
     }
-    if ((rc = with_tx(adm))) {
-        return rc;
+    if (!strcmp(c, "credit") || !strcmp(c, "debit")) {
+        adm_op_money(adm, adm->pool, !strcmp(c, "credit"), argc > 1 ? argv[1] : NULL,
+                     argc > 2 ? argv[2] : NULL, adm_opt(argc, argv, "--reason"), &r);
+        return result(adm, &r);
     }
-    rv = acp_billing_payment_tx(adm->db, adm->pool, argv[1], amount, NULL, ref,
-                                apr_pstrcat(adm->pool, "staff:", adm->actor, NULL), &credited);
-    if ((rc = finish(adm, rv, "invoice pay"))) {
-        return rc;
+    if (!strcmp(c, "balance")) {
+        return cmd_balance(adm, argc - 1, argv + 1);
     }
-    o = json_object_new_object();
-    json_object_object_add(o, "invoice", json_object_new_string(argv[1]));
-    json_object_object_add(o, "credited", json_object_new_boolean(credited));
-    emit(adm, o, credited ? "payment recorded\n" : "this reference was already recorded\n");
-    return 0;
+    if (!strcmp(c, "invoice") && argc >= 2 && !strcmp(argv[1], "pay")) {
+        adm_op_invoice_pay(adm, adm->pool, argc > 2 ? argv[2] : NULL,
+                           adm_opt(argc, argv, "--reference"), adm_opt(argc, argv, "--amount"),
+                           &r);
+        return result(adm, &r);
+    }
+    if (!strcmp(c, "revoke")) {
+        return adm_cmd_revoke(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "reissue")) {
+        return adm_cmd_reissue(adm, argc - 1, argv + 1);
+    }
+    return usage();
 }
 
 int main(int argc, char **argv)
 {
     adm_t adm;
-    const char *conf = NULL, *err = NULL;
-    int i, rc;
+    const char *conf = NULL, *err = NULL, *ca_cert = NULL, *ca_key = NULL;
+    int i, j;
 
     apr_initialize();
     atexit(apr_terminate);
@@ -310,44 +188,49 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--actor") && i + 1 < argc) {
             adm.actor = argv[++i];
         }
+        else if (!strcmp(argv[i], "--ca") && i + 2 < argc) {
+            ca_cert = argv[++i];
+            ca_key = argv[++i];
+        }
+        else if (!strcmp(argv[i], "--currency") && i + 1 < argc) {
+            adm.currency = argv[++i];
+        }
         else if (!strcmp(argv[i], "--json")) {
             adm.json = 1;
+        }
+        else if (!strcmp(argv[i], "--yes")) {
+            adm.yes = 1;
         }
         else {
             return usage();
         }
     }
-    if (!adm.driver || !adm.params) {
-        if (!conf) {
-            conf = "/etc/apache2/apache2.conf";
-        }
-        if (adm_conf_read(&adm, conf, &err) != 0) {
-            return fail(&adm, 1, err);
-        }
-    }
-    if (i >= argc) {
-        return usage();
-    }
     /* --json may also follow the command */
-    for (rc = i; rc < argc; rc++) {
-        if (!strcmp(argv[rc], "--json")) {
+    for (j = i; j < argc; j++) {
+        if (!strcmp(argv[j], "--json")) {
             adm.json = 1;
         }
     }
-    if (!strcmp(argv[i], "migrate")) {
-        return cmd_migrate(&adm);
+    if (conf || !adm.driver || !adm.params) {
+        const char *drv = adm.driver, *prm = adm.params;
+        if (!conf) {
+            conf = "/etc/apache2/apache2.conf";
+        }
+        if (adm_conf_read(&adm, conf, &err) != 0 && (!drv || !prm)) {
+            return adm_fail(&adm, ADM_FAIL, err);
+        }
+        adm.driver = drv ? drv : adm.driver;   /* flags win over the file */
+        adm.params = prm ? prm : adm.params;
     }
-    if (!strcmp(argv[i], "eab")) {
-        return cmd_eab(&adm, argc - i - 1, argv + i + 1);
+    if (ca_cert) {
+        adm.ca_cert = ca_cert;
+        adm.ca_key = ca_key;
     }
-    if (!strcmp(argv[i], "credit") || !strcmp(argv[i], "debit")) {
-        return cmd_money(&adm, !strcmp(argv[i], "credit"), argc - i - 1, argv + i + 1);
+    if (i >= argc) {
+        if (isatty(0) && isatty(1)) {
+            return adm_tui(&adm);
+        }
+        return usage();
     }
-    if (!strcmp(argv[i], "balance")) {
-        return cmd_balance(&adm, argc - i - 1, argv + i + 1);
-    }
-    if (!strcmp(argv[i], "invoice")) {
-        return cmd_invoice(&adm, argc - i - 1, argv + i + 1);
-    }
-    return usage();
+    return dispatch(&adm, argc - i, argv + i);
 }

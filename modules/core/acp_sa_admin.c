@@ -27,7 +27,7 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "(SELECT MAX(i.id) FROM invoices i WHERE i.order_id = o.id), o.created "
      "FROM orders o JOIN accounts a ON a.id = o.account_id "
      "WHERE (%s IS NULL OR o.status = %s) "
-     "AND (%d = 0 OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "
+     "AND (%s IS NULL OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "
      "AND i.status = 'open')) "
      "AND (%s IS NULL OR o.names_key LIKE %s OR o.id LIKE %s) "
      "ORDER BY o.created DESC, o.id LIMIT %lld"},

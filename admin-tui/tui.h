@@ -1,0 +1,65 @@
+/* acme-pay-admin console: shared state and the services screen handlers may use.
+ * Handlers return reaction flags and never draw; they may ask the user (tui_ask,
+ * tui_confirm), which tui.c draws. */
+#ifndef TUI_H
+#define TUI_H
+
+#include <stdarg.h>
+#include "adm.h"
+#include "tui_keys.h"
+
+enum {
+    TUI_HANDLED = 1, /* the key was consumed */
+    TUI_REDRAW = 2,  /* draw again */
+    TUI_RELOAD = 4,  /* read the data again */
+    TUI_QUIT = 8,
+};
+
+typedef struct tui_t {
+    adm_t *adm;
+    apr_pool_t *data;                 /* cleared on every reload */
+    int screen;
+    int detail;                       /* 1: a detail page is shown */
+    int sticky;                       /* 1: the page is not reloaded (one-time secrets) */
+    json_object *rows;                /* the list */
+    int sel, top;
+    apr_array_header_t *lines;        /* page text (detail, dashboard, help) */
+    int ptop;
+    const char *detail_id;
+    char q[TUI_S_COUNT][128];         /* search text per screen */
+    int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */
+    int unpaid;
+    char msg[512];
+    int msg_err;
+    int help;
+} tui_t;
+
+typedef struct tui_screen_t {
+    const char *list;                 /* adm_list kind (NULL: the dashboard) */
+    const char *show;                 /* adm_show kind for Enter */
+    const char *id_key;               /* row key passed to adm_show */
+    const char *cols;                 /* the columns shown */
+    const char *const *statuses;      /* status filter cycle (NULL entry first = all) */
+    int (*load)(tui_t *t, const char **err);        /* page screens (dashboard) */
+    int (*key)(tui_t *t, tui_key_t k);              /* screen actions */
+} tui_screen_t;
+
+extern const tui_screen_t tui_dashboard, tui_holders, tui_orders, tui_certs, tui_invoices,
+    tui_eab, tui_ledger;
+
+/* services */
+int tui_ask(tui_t *t, const char *question, char *buf, size_t size);
+int tui_confirm(tui_t *t, const char *question);
+void tui_say(tui_t *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *tui_field(tui_t *t, const char *key);   /* of the selected / opened row */
+void tui_set_page(tui_t *t, const char *text);      /* split text into t->lines */
+int tui_result(tui_t *t, const adm_result_t *r);    /* message + reaction flags */
+
+/* tui_crt.c: curses start-up, colours (monochrome fallback), restoring the terminal */
+enum { TUI_C_TITLE = 1, TUI_C_TAB, TUI_C_TAB_ON, TUI_C_HEAD, TUI_C_SEL, TUI_C_BARKEY,
+       TUI_C_BAR, TUI_C_OK, TUI_C_ERR, TUI_C_RULE, TUI_C_COUNT };
+void tui_crt_init(void);
+void tui_crt_done(void);
+int tui_attr(int role);
+
+#endif
