@@ -58,6 +58,15 @@ static int credit(acp_db_t *db, apr_pool_t *p, const char *invoice, long long am
     return 200;
 }
 
+static const char *member_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
 void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                          acp_resp_t *resp)
 {
@@ -86,18 +95,9 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         return;
     }
     body = acp_json_parse(p, req->body, req->body_len);
-    invoice = body && json_object_object_get_ex(body, "invoice", &v) &&
-                      json_object_is_type(v, json_type_string)
-                  ? json_object_get_string(v)
-                  : NULL;
-    currency = body && json_object_object_get_ex(body, "currency", &v) &&
-                       json_object_is_type(v, json_type_string)
-                   ? json_object_get_string(v)
-                   : NULL;
-    reference = body && json_object_object_get_ex(body, "reference", &v) &&
-                        json_object_is_type(v, json_type_string)
-                    ? json_object_get_string(v)
-                    : NULL;
+    invoice = member_str(body, "invoice");
+    currency = member_str(body, "currency");
+    reference = member_str(body, "reference");
     amount = body && json_object_object_get_ex(body, "amount", &v) &&
                      json_object_is_type(v, json_type_int)
                  ? json_object_get_int64(v)
