@@ -1,4 +1,6 @@
-/* JWS (RFC 7515, flattened JSON serialization) and JWK (RFC 7517/7638) for ACME. */
+/* JWS (RFC 7515, flattened JSON serialization) and JWK (RFC 7517/7638) for ACME.
+ * acp_jws.c implements the JWS part and acp_json_parse; acp_jwk.c implements the JWK
+ * part (acp_jwk_to_pkey, acp_jwk_from_pkey, acp_jwk_thumbprint, acp_jwk_canonical). */
 #ifndef ACP_JWS_H
 #define ACP_JWS_H
 

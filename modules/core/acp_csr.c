@@ -1,0 +1,407 @@
+/* CSR parsing (RFC 2986 PKCS#10, key and name policy) and the CSR-against-order check.
+ * Declared in acp_ca.h; the local CA signer is in acp_ca.c. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/asn1.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "acp_core.h"
+#include "acp_util.h"
+#include "acp_ident.h"
+#include "acp_ca.h"
+
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BITS 8192
+
+/* ---- pool cleanups for OpenSSL objects ------------------------------------------------ */
+
+static apr_status_t req_cleanup(void *data)
+{
+    X509_REQ_free(data);
+    return APR_SUCCESS;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void sort_unique(apr_array_header_t *names)
+{
+    int r, w = 0;
+
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    for (r = 0; r < names->nelts; r++) {
+        const char *s = APR_ARRAY_IDX(names, r, const char *);
+        if (w == 0 || strcmp(s, APR_ARRAY_IDX(names, w - 1, const char *)) != 0) {
+            APR_ARRAY_IDX(names, w++, const char *) = s;
+        }
+    }
+    names->nelts = w;
+}
+
+static char *lowercase(apr_pool_t *p, const char *s, size_t len)
+{
+    char *c = apr_pstrmemdup(p, s, len), *q;
+
+    for (q = c; *q; q++) {
+        if (*q >= 'A' && *q <= 'Z') {
+            *q = (char)(*q - 'A' + 'a');
+        }
+    }
+    return c;
+}
+
+/* ---- CSR parsing ----------------------------------------------------------------------- */
+
+static acp_problem_t *check_key_policy(apr_pool_t *p, EVP_PKEY *pkey)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits < RSA_MIN_BITS) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "RSA key of %d bits is too small (minimum %d)", bits,
+                               RSA_MIN_BITS);
+        }
+        if (bits > RSA_MAX_BITS) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "RSA key of %d bits is too large (maximum %d)", bits,
+                               RSA_MAX_BITS);
+        }
+        return NULL;
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        char group[64];
+        size_t glen = 0;
+        int nid = NID_undef;
+        EVP_PKEY_CTX *ctx;
+        int ok;
+
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                           sizeof(group), &glen) == 1) {
+            nid = OBJ_txt2nid(group);
+            if (nid == NID_undef) {
+                nid = EC_curve_nist2nid(group);
+            }
+        }
+        else {
+            ERR_clear_error();
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "EC key without a named curve is not allowed "
+                               "(use P-256 or P-384)");
+        }
+        if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "EC curve %s is not allowed (use P-256 or P-384)", group);
+        }
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+        EVP_PKEY_CTX_free(ctx);
+        if (!ok) {
+            ERR_clear_error();
+            return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's EC public key is invalid");
+        }
+        return NULL;
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        return NULL;
+    }
+    {
+        const char *tn = EVP_PKEY_get0_type_name(pkey);
+        return acp_problem(p, ACP_ERR_BAD_CSR,
+                           "key type %s is not allowed (use RSA 2048-8192, ECDSA P-256/P-384 "
+                           "or Ed25519)",
+                           tn ? tn : "(unknown)");
+    }
+}
+
+static acp_problem_t *check_sig_alg(apr_pool_t *p, const X509_REQ *req)
+{
+    int sig_nid = X509_REQ_get_signature_nid(req), md_nid = NID_undef, pk_nid = NID_undef;
+
+    if (!OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid)) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature algorithm is unknown");
+    }
+    if (md_nid == NID_md2 || md_nid == NID_md4 || md_nid == NID_md5 || md_nid == NID_sha1 ||
+        md_nid == NID_mdc2 || md_nid == NID_ripemd160) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is signed with %s, which is too weak",
+                           OBJ_nid2sn(md_nid));
+    }
+    return NULL;
+}
+
+/* One name from the CSR: ASCII, no NULs, valid per the identifier policy. */
+static acp_problem_t *add_name(apr_pool_t *p, apr_array_header_t *names, const char *where,
+                               const unsigned char *data, int len)
+{
+    const char *norm = NULL;
+    acp_problem_t *prob;
+    int i;
+
+    if (!data || len <= 0) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR has an empty %s", where);
+    }
+    for (i = 0; i < len; i++) {
+        if (data[i] == 0 || data[i] >= 0x80) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR's %s contains a NUL or non-ASCII byte", where);
+        }
+    }
+    prob = acp_ident_normalize(p, "dns", lowercase(p, (const char *)data, (size_t)len), &norm);
+    if (prob) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR %s: %s", where, prob->detail);
+    }
+    APR_ARRAY_PUSH(names, const char *) = norm;
+    return NULL;
+}
+
+static const char *gen_type_name(int type)
+{
+    switch (type) {
+    case GEN_OTHERNAME: return "otherName";
+    case GEN_EMAIL: return "email address";
+    case GEN_DNS: return "dNSName";
+    case GEN_X400: return "X.400 address";
+    case GEN_DIRNAME: return "directory name";
+    case GEN_EDIPARTY: return "EDI party name";
+    case GEN_URI: return "URI";
+    case GEN_IPADD: return "IP address";
+    case GEN_RID: return "registered ID";
+    default: return "unknown";
+    }
+}
+
+/* The CN of the subject (UTF-8 in p) or NULL; -1 on more than one or a bad one. */
+static int subject_cn(apr_pool_t *p, const X509_REQ *req, const unsigned char **cn, int *cnlen)
+{
+    const X509_NAME *subj = X509_REQ_get_subject_name(req);
+    int idx, next;
+    unsigned char *utf8 = NULL;
+    int n;
+
+    *cn = NULL;
+    *cnlen = 0;
+    if (!subj) {
+        return 0;
+    }
+    idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    if (idx < 0) {
+        return 0;
+    }
+    next = X509_NAME_get_index_by_NID(subj, NID_commonName, idx);
+    if (next >= 0) {
+        return -1;
+    }
+    n = ASN1_STRING_to_UTF8(&utf8,
+                            X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)));
+    if (n < 0) {
+        ERR_clear_error();
+        return -1;
+    }
+    *cn = (const unsigned char *)apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)n);
+    *cnlen = n;
+    OPENSSL_free(utf8);
+    return 0;
+}
+
+acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len,
+                             acp_csr_t **out)
+{
+    const unsigned char *q = der;
+    X509_REQ *req = NULL;
+    EVP_PKEY *pkey;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    GENERAL_NAMES *gens = NULL;
+    apr_array_header_t *names;
+    acp_problem_t *prob = NULL;
+    const unsigned char *cn = NULL;
+    int cnlen = 0, crit = -1, i;
+    acp_csr_t *csr;
+
+    if (out) {
+        *out = NULL;
+    }
+    if (!der || len == 0 || len > (size_t)LONG_MAX) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is empty");
+    }
+    req = d2i_X509_REQ(NULL, &q, (long)len);
+    if (!req) {
+        ERR_clear_error();
+        return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is not a valid DER PKCS#10 request");
+    }
+    apr_pool_cleanup_register(p, req, req_cleanup, apr_pool_cleanup_null);
+    if (q != der + len) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR has %zu bytes of trailing data",
+                           (size_t)(der + len - q));
+        goto done;
+    }
+    pkey = X509_REQ_get0_pubkey(req);
+    if (!pkey) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's public key cannot be decoded");
+        goto done;
+    }
+    if ((prob = check_key_policy(p, pkey)) || (prob = check_sig_alg(p, req))) {
+        goto done;
+    }
+    if (X509_REQ_verify(req, pkey) != 1) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature does not verify");
+        goto done;
+    }
+
+    names = apr_array_make(p, 4, sizeof(const char *));
+    if (subject_cn(p, req, &cn, &cnlen) != 0) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR's subject must have at most one readable common name");
+        goto done;
+    }
+    if (cn && (prob = add_name(p, names, "common name", cn, cnlen))) {
+        goto done;
+    }
+    exts = X509_REQ_get_extensions(req);
+    if (exts) {
+        gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+        if (!gens && crit == -2) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR has more than one subjectAltName extension");
+            goto done;
+        }
+        if (!gens && crit >= 0) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR's subjectAltName extension cannot be decoded");
+            goto done;
+        }
+    }
+    for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type != GEN_DNS) {
+            prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                               "the CSR has a subjectAltName of type %s (only dNSName is "
+                               "allowed)",
+                               gen_type_name(g->type));
+            goto done;
+        }
+        prob = add_name(p, names, "subjectAltName",
+                        ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName));
+        if (prob) {
+            goto done;
+        }
+    }
+    if (names->nelts == 0) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR contains no DNS names");
+        goto done;
+    }
+    sort_unique(names);
+    csr = apr_pcalloc(p, sizeof(*csr));
+    csr->req = req;
+    csr->pkey = pkey;
+    csr->names = names;
+    if (out) {
+        *out = csr;
+    }
+
+done:
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (prob) {
+        ERR_clear_error();
+    }
+    return prob;
+}
+
+/* ---- CSR against the order ------------------------------------------------------------- */
+
+static int contains(const apr_array_header_t *set, const char *s)
+{
+    int i;
+
+    for (i = 0; i < set->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(set, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *quoted_list(apr_pool_t *p, const apr_array_header_t *l)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; i < l->nelts; i++) {
+        s = apr_psprintf(p, "%s%s'%s'", s, i ? ", " : "", APR_ARRAY_IDX(l, i, const char *));
+    }
+    return s;
+}
+
+acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
+                             const apr_array_header_t *order_names, EVP_PKEY *account_key)
+{
+    apr_array_header_t *want, *have, *extra, *missing;
+    const unsigned char *cn = NULL;
+    int cnlen = 0, i;
+
+    if (!csr || !csr->req || !csr->names) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "no CSR");
+    }
+    want = apr_array_make(p, order_names ? order_names->nelts : 1, sizeof(const char *));
+    for (i = 0; order_names && i < order_names->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(order_names, i, const char *);
+        APR_ARRAY_PUSH(want, const char *) = lowercase(p, s ? s : "", s ? strlen(s) : 0);
+    }
+    have = apr_array_make(p, csr->names->nelts, sizeof(const char *));
+    for (i = 0; i < csr->names->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(csr->names, i, const char *);
+        APR_ARRAY_PUSH(have, const char *) = lowercase(p, s, strlen(s));
+    }
+    sort_unique(want);
+    sort_unique(have);
+
+    if (subject_cn(p, csr->req, &cn, &cnlen) != 0) {
+        return acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR's subject must have at most one readable common name");
+    }
+    if (cn) {
+        const char *norm = NULL;
+        const char *lc = lowercase(p, (const char *)cn, (size_t)cnlen);
+        if (acp_ident_normalize(p, "dns", lc, &norm) != NULL) {
+            norm = lc;
+        }
+        if (!contains(want, norm)) {
+            return acp_problem(p, ACP_ERR_BAD_CSR,
+                               "CSR common name '%s' is not one of the order's names", lc);
+        }
+    }
+
+    extra = apr_array_make(p, 1, sizeof(const char *));
+    missing = apr_array_make(p, 1, sizeof(const char *));
+    for (i = 0; i < have->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(have, i, const char *);
+        if (!contains(want, s)) {
+            APR_ARRAY_PUSH(extra, const char *) = s;
+        }
+    }
+    for (i = 0; i < want->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(want, i, const char *);
+        if (!contains(have, s)) {
+            APR_ARRAY_PUSH(missing, const char *) = s;
+        }
+    }
+    if (extra->nelts || missing->nelts) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR names do not match the order: %s%s%s%s%s",
+                           extra->nelts ? "extra " : "", quoted_list(p, extra),
+                           extra->nelts && missing->nelts ? "; " : "",
+                           missing->nelts ? "missing " : "", quoted_list(p, missing));
+    }
+    if (account_key && csr->pkey && EVP_PKEY_eq(csr->pkey, account_key) == 1) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR uses the account key");
+    }
+    ERR_clear_error();
+    return NULL;
+}

@@ -1,0 +1,51 @@
+/* Internal to the validation authority (acp_va.c, acp_va_dns.c, acp_va_tls.c): the state
+ * of one check and the helpers the files share. Not a public API. */
+#ifndef ACP_VA_INT_H
+#define ACP_VA_INT_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include "acp_va.h"
+
+typedef struct {
+    apr_pool_t *p;
+    const acp_va_cfg_t *cfg;
+    long long deadline; /* CLOCK_MONOTONIC, milliseconds */
+    int http_port;
+    int tlsalpn_port;
+} acp_va_int_t;
+
+typedef struct {
+    int family; /* AF_INET or AF_INET6 */
+    struct in_addr v4;
+    struct in6_addr v6;
+    char str[INET6_ADDRSTRLEN];
+} acp_va_int_addr_t;
+
+/* ---- acp_va.c */
+
+/* Milliseconds left until the deadline, 0 when it has passed. */
+int acp_va_int_remaining_ms(const acp_va_int_t *va);
+/* strerror of an errno value, in p. */
+const char *acp_va_int_os_error(apr_pool_t *p, int err);
+/* At most VA_QUOTE_MAX bytes of untrusted data, printable ASCII only, for a detail. */
+const char *acp_va_int_quote(apr_pool_t *p, const char *data, size_t len);
+/* SHA-256 of a NUL-terminated string; 1 on success. */
+int acp_va_int_sha256(const char *data, unsigned char md[32]);
+
+/* ---- acp_va_dns.c */
+
+/* First A record of host, else first AAAA record. */
+acp_problem_t *acp_va_dns_resolve(const acp_va_int_t *va, const char *host,
+                                  acp_va_int_addr_t *out);
+/* dns-01 (RFC 8555 §8.4): a TXT record at _acme-challenge.domain holds
+ * base64url(SHA-256(key_authz)). */
+acp_problem_t *acp_va_dns_01(const acp_va_int_t *va, const char *domain, const char *key_authz);
+
+/* ---- acp_va_tls.c */
+
+/* tls-alpn-01 (RFC 8737) against domain on va->tlsalpn_port. */
+acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain,
+                                 const char *key_authz);
+
+#endif
