@@ -1,16 +1,14 @@
 /* Registration authority: accounts, orders, authorizations, challenges, issuance. */
 #include <string.h>
 #include <apr_strings.h>
-#include <openssl/x509.h>
-#include <openssl/pem.h>
 #include "acp_ra.h"
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_util.h"
+#include "acp_ra_int.h"
 
 #define MAX_IDENTIFIERS 100
 #define MAX_CONTACTS 10
-#define JOB_LEASE 120
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
 {
@@ -25,12 +23,12 @@ void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
     cfg->va.timeout_ms = 10000;
 }
 
-static acp_problem_t *db_problem(apr_pool_t *p, const char *what)
+acp_problem_t *acp_ra_int_db_problem(apr_pool_t *p, const char *what)
 {
     return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error while %s", what);
 }
 
-static const char *jstr(json_object *o, const char *key)
+const char *acp_ra_int_jstr(json_object *o, const char *key)
 {
     json_object *v;
     if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
@@ -39,7 +37,7 @@ static const char *jstr(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-static const char *json_text(apr_pool_t *p, json_object *o)
+const char *acp_ra_int_json_text(apr_pool_t *p, json_object *o)
 {
     return apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -100,7 +98,7 @@ static acp_problem_t *check_contacts(apr_pool_t *p, json_object *contact, const 
             }
         }
     }
-    *out = json_text(p, contact);
+    *out = acp_ra_int_json_text(p, contact);
     return NULL;
 }
 
@@ -108,7 +106,7 @@ static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
                                 const acp_jws_t *outer, const char *url, const char **kid,
                                 const char **billing_id)
 {
-    const char *text = json_text(p, eab);
+    const char *text = acp_ra_int_json_text(p, eab);
     acp_jws_t *inner = NULL;
     acp_problem_t *prob;
     const char **row = NULL;
@@ -125,7 +123,7 @@ static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
         return acp_problem(p, ACP_ERR_MALFORMED, "externalAccountBinding url must be %s", url);
     }
     if (acp_sa_row(db, p, "acp_eab_get", &row, ACP_SA_ARGS(inner->kid)) != APR_SUCCESS) {
-        return db_problem(p, "reading an EAB key");
+        return acp_ra_int_db_problem(p, "reading an EAB key");
     }
     if (!row || strcmp(row[4], "active") != 0) {
         return acp_problem(p, ACP_ERR_UNAUTHORIZED, "unknown or disabled EAB key id '%s'",
@@ -184,7 +182,7 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         return NULL;
     }
     if (rv != APR_NOTFOUND) {
-        return db_problem(p, "looking up the account");
+        return acp_ra_int_db_problem(p, "looking up the account");
     }
     if (only_existing) {
         return acp_problem(p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "no account exists with this key");
@@ -218,17 +216,17 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
     if (!billing_id &&
         acp_billing_new_holder_tx(db, p, &cfg->billing, "account", NULL, &billing_id) !=
             APR_SUCCESS) {
-        return db_problem(p, "creating a billing holder");
+        return acp_ra_int_db_problem(p, "creating a billing holder");
     }
     id = acp_random_id(p, 12);
     if (acp_sa_exec(db, p, "acp_acct_insert", NULL,
                     ACP_SA_ARGS(id, thumb, acp_jwk_canonical(p, jws->jwk), contacts,
                                 tos ? "1" : "0", eab_kid, billing_id, acp_sa_ll(p, now))) !=
         APR_SUCCESS) {
-        return db_problem(p, "creating the account");
+        return acp_ra_int_db_problem(p, "creating the account");
     }
     if (acp_sa_account_get(db, p, id, acct) != APR_SUCCESS) {
-        return db_problem(p, "reading the new account");
+        return acp_ra_int_db_problem(p, "reading the new account");
     }
     *created = 1;
     return NULL;
@@ -251,7 +249,7 @@ acp_problem_t *acp_ra_update_account_tx(acp_db_t *db, apr_pool_t *p, const acp_r
         }
         if (acp_sa_exec(db, p, "acp_acct_deactivate", NULL, ACP_SA_ARGS(acct->id)) !=
             APR_SUCCESS) {
-            return db_problem(p, "deactivating the account");
+            return acp_ra_int_db_problem(p, "deactivating the account");
         }
         acct->status = "deactivated";
         return NULL;
@@ -263,14 +261,14 @@ acp_problem_t *acp_ra_update_account_tx(acp_db_t *db, apr_pool_t *p, const acp_r
         }
         if (acp_sa_exec(db, p, "acp_acct_contacts", NULL, ACP_SA_ARGS(contacts, acct->id)) !=
             APR_SUCCESS) {
-            return db_problem(p, "updating contacts");
+            return acp_ra_int_db_problem(p, "updating contacts");
         }
         acct->contacts = contacts;
     }
     if (json_object_object_get_ex(payload, "termsOfServiceAgreed", &v) &&
         json_object_get_boolean(v) && !acct->tos_agreed) {
         if (acp_sa_exec(db, p, "acp_acct_tos", NULL, ACP_SA_ARGS(acct->id)) != APR_SUCCESS) {
-            return db_problem(p, "recording the terms agreement");
+            return acp_ra_int_db_problem(p, "recording the terms agreement");
         }
         acct->tos_agreed = 1;
     }
@@ -306,7 +304,7 @@ acp_problem_t *acp_ra_key_change_tx(acp_db_t *db, apr_pool_t *p, acp_account_t *
         return acp_problem(p, ACP_ERR_MALFORMED, "inner JWS: %s", prob->detail);
     }
     payload = acp_json_parse(p, inner->payload, inner->payload_len);
-    account = jstr(payload, "account");
+    account = acp_ra_int_jstr(payload, "account");
     if (!payload || !account || !json_object_object_get_ex(payload, "oldKey", &old)) {
         return acp_problem(p, ACP_ERR_MALFORMED, "keyChange payload needs account and oldKey");
     }
@@ -326,7 +324,7 @@ acp_problem_t *acp_ra_key_change_tx(acp_db_t *db, apr_pool_t *p, acp_account_t *
                     ACP_SA_ARGS(acp_jwk_canonical(p, inner->jwk), newthumb, acct->id,
                                 acct->thumbprint)) != APR_SUCCESS ||
         n != 1) {
-        return db_problem(p, "changing the account key");
+        return acp_ra_int_db_problem(p, "changing the account key");
     }
     acct->thumbprint = newthumb;
     acct->jwk = acp_jwk_canonical(p, inner->jwk);
@@ -376,20 +374,20 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
         return NULL;
     }
     if (rv != APR_NOTFOUND) {
-        return db_problem(p, "looking for a reusable authorization");
+        return acp_ra_int_db_problem(p, "looking for a reusable authorization");
     }
     id = acp_random_id(p, 12);
     if (acp_sa_exec(db, p, "acp_authz_insert", NULL,
                     ACP_SA_ARGS(id, acct->id, ident, wildcard ? "1" : "0",
                                 acp_sa_ll(p, now + cfg->authz_pending_lifetime),
                                 acp_sa_ll(p, now))) != APR_SUCCESS) {
-        return db_problem(p, "creating an authorization");
+        return acp_ra_int_db_problem(p, "creating an authorization");
     }
     for (i = 0; i < ntypes; i++) {
         if (acp_sa_exec(db, p, "acp_chall_insert", NULL,
                         ACP_SA_ARGS(acp_random_id(p, 12), id, types[i], acp_random_id(p, 32))) !=
             APR_SUCCESS) {
-            return db_problem(p, "creating a challenge");
+            return acp_ra_int_db_problem(p, "creating a challenge");
         }
     }
     *authz_id = id;
@@ -422,7 +420,7 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     names = apr_array_make(p, (int)n, sizeof(const char *));
     for (i = 0; i < n; i++) {
         json_object *ident = json_object_array_get_idx(idents, i);
-        const char *type = jstr(ident, "type"), *value = jstr(ident, "value"), *norm = NULL;
+        const char *type = acp_ra_int_jstr(ident, "type"), *value = acp_ra_int_jstr(ident, "value"), *norm = NULL;
         if (!type || !value) {
             return acp_problem(p, ACP_ERR_MALFORMED, "identifier %zu needs type and value", i);
         }
@@ -469,14 +467,14 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         json_object_array_add(stored, o);
     }
     {
-        const char *idtext = json_text(p, stored);
+        const char *idtext = acp_ra_int_json_text(p, stored);
         json_object_put(stored);
         if (acp_sa_exec(db, p, "acp_order_insert", NULL,
                         ACP_SA_ARGS(id, acct->id, "pending",
                                     acp_sa_ll(p, now + cfg->order_lifetime), idtext, names_key,
                                     nb ? acp_sa_ll(p, nb) : NULL, na ? acp_sa_ll(p, na) : NULL,
                                     acp_sa_ll(p, now), acp_sa_ll(p, now))) != APR_SUCCESS) {
-            return db_problem(p, "creating the order");
+            return acp_ra_int_db_problem(p, "creating the order");
         }
     }
     for (i = 0; i < (size_t)names->nelts; i++) {
@@ -490,21 +488,21 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         all_valid = all_valid && valid;
         if (acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
                         ACP_SA_ARGS(id, authz_id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
-            return db_problem(p, "linking an authorization");
+            return acp_ra_int_db_problem(p, "linking an authorization");
         }
     }
     if (all_valid &&
         acp_sa_exec(db, p, "acp_order_status", NULL,
                     ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) != APR_SUCCESS) {
-        return db_problem(p, "updating the order");
+        return acp_ra_int_db_problem(p, "updating the order");
     }
     if (acp_sa_order_get(db, p, id, order) != APR_SUCCESS) {
-        return db_problem(p, "reading the new order");
+        return acp_ra_int_db_problem(p, "reading the new order");
     }
     return NULL;
 }
 
-static acp_problem_t *set_order_status(acp_db_t *db, apr_pool_t *p, acp_order_t *order,
+acp_problem_t *acp_ra_int_set_order_status(acp_db_t *db, apr_pool_t *p, acp_order_t *order,
                                        const char *status, const acp_problem_t *err)
 {
     const char *errtext = NULL;
@@ -512,13 +510,13 @@ static acp_problem_t *set_order_status(acp_db_t *db, apr_pool_t *p, acp_order_t 
 
     if (err) {
         json_object *o = acp_problem_json(err);
-        errtext = json_text(p, o);
+        errtext = acp_ra_int_json_text(p, o);
         json_object_put(o);
     }
     if (acp_sa_exec(db, p, "acp_order_status", &n,
                     ACP_SA_ARGS(status, errtext, acp_sa_ll(p, acp_now()), order->id,
                                 order->status)) != APR_SUCCESS) {
-        return db_problem(p, "updating the order status");
+        return acp_ra_int_db_problem(p, "updating the order status");
     }
     if (n == 1) {
         order->status = status;
@@ -537,14 +535,14 @@ acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *or
         return NULL;
     }
     if (order->expires < now) {
-        return set_order_status(db, p, order, "invalid",
+        return acp_ra_int_set_order_status(db, p, order, "invalid",
                                 acp_problem(p, ACP_ERR_MALFORMED, "order expired"));
     }
     if (strcmp(order->status, "ready") == 0) {
         return NULL;
     }
     if (acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
-        return db_problem(p, "reading authorizations");
+        return acp_ra_int_db_problem(p, "reading authorizations");
     }
     for (i = 0; i < authzs->nelts; i++) {
         acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);
@@ -553,14 +551,14 @@ acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *or
         }
         all_valid = 0;
         if (strcmp(a->status, "pending") != 0 || a->expires < now) {
-            return set_order_status(
+            return acp_ra_int_set_order_status(
                 db, p, order, "invalid",
                 acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
                             a->expires < now ? "expired" : a->status));
         }
     }
     if (all_valid) {
-        return set_order_status(db, p, order, "ready", NULL);
+        return acp_ra_int_set_order_status(db, p, order, "ready", NULL);
     }
     return NULL;
 }
@@ -568,7 +566,7 @@ acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *or
 acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
                                       json_object *payload)
 {
-    const char *status = jstr(payload, "status");
+    const char *status = acp_ra_int_jstr(payload, "status");
     int n = 0;
 
     if (!status || strcmp(status, "deactivated") != 0) {
@@ -579,7 +577,7 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
     }
     if (acp_sa_exec(db, p, "acp_authz_status", &n,
                     ACP_SA_ARGS("deactivated", authz->id, authz->status)) != APR_SUCCESS) {
-        return db_problem(p, "deactivating the authorization");
+        return acp_ra_int_db_problem(p, "deactivating the authorization");
     }
     authz->status = "deactivated";
     return NULL;
@@ -600,11 +598,11 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
     }
     if (acp_sa_exec(db, p, "acp_chall_status", &n,
                     ACP_SA_ARGS("processing", NULL, NULL, chall->id, "pending")) != APR_SUCCESS) {
-        return db_problem(p, "updating the challenge");
+        return acp_ra_int_db_problem(p, "updating the challenge");
     }
     if (n == 1) {
         if (acp_sa_job_add(db, p, "validate", chall->id, 0, NULL) != APR_SUCCESS) {
-            return db_problem(p, "queueing the validation");
+            return acp_ra_int_db_problem(p, "queueing the validation");
         }
         chall->status = "processing";
         *queued = 1;
@@ -622,345 +620,11 @@ acp_problem_t *acp_ra_chall_fail_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *au
                                 chall->status)) != APR_SUCCESS ||
         acp_sa_exec(db, p, "acp_authz_status", NULL,
                     ACP_SA_ARGS("invalid", authz->id, "pending")) != APR_SUCCESS) {
-        return db_problem(p, "failing the challenge");
+        return acp_ra_int_db_problem(p, "failing the challenge");
     }
     chall->status = "invalid";
     chall->validated = now;
     chall->error = error_json;
     authz->status = "invalid";
     return NULL;
-}
-
-/* ---- validation ------------------------------------------------------------------- */
-
-static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                   const acp_job_t *job)
-{
-    acp_chall_t *chall = NULL;
-    acp_authz_t *authz = NULL;
-    acp_account_t *acct = NULL;
-    acp_problem_t *prob;
-    const char *errtext = NULL, *key_authz;
-    long long now;
-
-    if (acp_sa_chall_get(db, p, job->ref, &chall) != APR_SUCCESS ||
-        strcmp(chall->status, "processing") != 0 ||
-        acp_sa_authz_get(db, p, chall->authz_id, &authz) != APR_SUCCESS ||
-        acp_sa_account_get(db, p, authz->account_id, &acct) != APR_SUCCESS) {
-        /* nothing left to do for this job */
-        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
-        return APR_SUCCESS;
-    }
-    key_authz = apr_pstrcat(p, chall->token, ".", acct->thumbprint, NULL);
-    prob = acp_va_validate(p, &cfg->va, chall->type, authz->ident, chall->token, key_authz);
-    now = acp_now();
-    if (prob) {
-        json_object *o;
-        prob->ident = authz->ident;
-        o = acp_problem_json(prob);
-        errtext = json_text(p, o);
-        json_object_put(o);
-    }
-    if (acp_sa_begin(db) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    if (acp_sa_exec(db, p, "acp_chall_status", NULL,
-                    ACP_SA_ARGS(prob ? "invalid" : "valid", acp_sa_ll(p, now), errtext, chall->id,
-                                "processing")) != APR_SUCCESS ||
-        (prob ? acp_sa_exec(db, p, "acp_authz_status", NULL,
-                            ACP_SA_ARGS("invalid", authz->id, "pending"))
-              : acp_sa_exec(db, p, "acp_authz_valid", NULL,
-                            ACP_SA_ARGS(acp_sa_ll(p, now + cfg->authz_valid_lifetime),
-                                        authz->id))) != APR_SUCCESS ||
-        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id)) != APR_SUCCESS) {
-        acp_sa_rollback(db);
-        return APR_EGENERAL;
-    }
-    return acp_sa_commit(db);
-}
-
-/* ---- finalize and issuance --------------------------------------------------------- */
-
-static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
-{
-    json_object *ids = acp_json_parse(p, order->identifiers, strlen(order->identifiers));
-    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
-    size_t i;
-
-    for (i = 0; ids && i < json_object_array_length(ids); i++) {
-        const char *v = jstr(json_object_array_get_idx(ids, i), "value");
-        if (v) {
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, v);
-        }
-    }
-    return names;
-}
-
-acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                       const acp_account_t *acct, const acp_authz_t *authz,
-                                       const char *base_url)
-{
-    const char **row = NULL;
-    acp_order_t *order = NULL;
-
-    if (acp_sa_row(db, p, "acp_order_for_authz", &row, ACP_SA_ARGS(authz->id, acct->id)) !=
-        APR_SUCCESS) {
-        return db_problem(p, "finding the order");
-    }
-    if (!row) {
-        return NULL;
-    }
-    if (acp_sa_order_get(db, p, row[0], &order) != APR_SUCCESS) {
-        return db_problem(p, "reading the order");
-    }
-    return acp_billing_quote_tx(db, p, &cfg->billing, acct->billing_id, order->id,
-                                order->names_key, order_names(p, order), base_url);
-}
-
-acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                  const acp_account_t *acct, acp_order_t *order,
-                                  json_object *payload, const char *base_url)
-{
-    apr_array_header_t *names = order_names(p, order);
-    acp_charge_t charge;
-    const char *csr_b64 = jstr(payload, "csr");
-    unsigned char *der = NULL;
-    size_t derlen = 0;
-    acp_csr_t *csr = NULL;
-    acp_problem_t *prob;
-    int n = 0;
-
-    prob = acp_ra_order_refresh(db, p, order);
-    if (prob) {
-        return prob;
-    }
-    if (strcmp(order->status, "ready") != 0) {
-        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready", order->status);
-    }
-    if (!csr_b64 || acp_b64url_decode(p, csr_b64, strlen(csr_b64), &der, &derlen) != 0 ||
-        derlen == 0) {
-        return acp_problem(p, ACP_ERR_MALFORMED, "finalize needs a base64url-encoded csr");
-    }
-    prob = acp_csr_parse(p, der, derlen, &csr);
-    if (prob) {
-        return prob;
-    }
-    prob = acp_csr_check(p, csr, names, acp_ra_account_key(p, acct));
-    if (prob) {
-        return prob;
-    }
-    /* charge first: a short balance answers with a payment request and leaves the order
-     * ready; a concurrent finalize that loses the ready -> processing race below rolls
-     * its debit back with everything else (no second charge) */
-    prob = acp_billing_charge_tx(db, p, &cfg->billing, acct->billing_id, order->id,
-                                 order->names_key, names, order->not_after, base_url, &charge);
-    if (prob) {
-        return prob;
-    }
-    if (acp_sa_exec(db, p, "acp_order_processing", &n,
-                    ACP_SA_ARGS(csr_b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
-        return db_problem(p, "updating the order");
-    }
-    if (n != 1) {
-        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
-    }
-    /* the intent record: if this process dies before signing, a worker finishes it */
-    if (acp_sa_job_add(db, p, "issue", order->id, cfg->signer->slow ? 0 : acp_now() + 30,
-                       NULL) != APR_SUCCESS) {
-        return db_problem(p, "recording the issuance");
-    }
-    order->status = "processing";
-    order->csr = csr_b64;
-    return NULL;
-}
-
-acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                            const char *order_id)
-{
-    acp_order_t *order = NULL;
-    acp_account_t *acct = NULL;
-    unsigned char *der = NULL;
-    size_t derlen = 0;
-    acp_sign_req_t req;
-    acp_sign_result_t res;
-    const char *err = NULL, *cert_id;
-    apr_status_t rv;
-    int n = 0;
-
-    if (acp_sa_order_get(db, p, order_id, &order) != APR_SUCCESS) {
-        return db_problem(p, "reading the order");
-    }
-    if (strcmp(order->status, "processing") != 0) {
-        return NULL; /* done already (or failed) */
-    }
-    if (acp_sa_account_get(db, p, order->account_id, &acct) != APR_SUCCESS) {
-        return db_problem(p, "reading the account");
-    }
-    memset(&req, 0, sizeof(req));
-    memset(&res, 0, sizeof(res));
-    if (!order->csr || acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
-        err = "stored CSR unreadable";
-        rv = APR_EGENERAL;
-    }
-    else {
-        req.csr_der = der;
-        req.csr_len = derlen;
-        req.names = order_names(p, order);
-        req.not_before = order->not_before;
-        req.not_after = order->not_after;
-        rv = cfg->signer->sign(cfg->signer, p, &req, &res, &err);
-    }
-    if (acp_sa_begin(db) != APR_SUCCESS) {
-        return db_problem(p, "starting a transaction");
-    }
-    if (rv != APR_SUCCESS) {
-        acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
-                                          err ? err : "unknown error");
-        if (set_order_status(db, p, order, "invalid", prob) ||
-            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
-            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-                APR_SUCCESS) {
-            acp_sa_rollback(db);
-            return db_problem(p, "recording the failed issuance");
-        }
-        acp_sa_commit(db);
-        return prob;
-    }
-    cert_id = acp_random_id(p, 12);
-    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
-                    ACP_SA_ARGS(cert_id, res.serial_hex, order->id, acct->id, acct->billing_id,
-                                order->names_key, res.pem_chain, acp_sa_ll(p, res.not_before),
-                                acp_sa_ll(p, res.not_after), acp_sa_ll(p, acp_now()))) !=
-            APR_SUCCESS ||
-        acp_sa_exec(db, p, "acp_order_valid", &n,
-                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
-        n != 1 ||
-        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-            APR_SUCCESS) {
-        acp_sa_rollback(db);
-        return db_problem(p, "storing the certificate");
-    }
-    if (acp_sa_commit(db) != APR_SUCCESS) {
-        return db_problem(p, "committing the certificate");
-    }
-    return NULL;
-}
-
-/* ---- revocation --------------------------------------------------------------------- */
-
-static int reason_allowed(int r)
-{
-    return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
-}
-
-acp_problem_t *acp_ra_revoke_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
-                                EVP_PKEY *jwk_key, json_object *payload)
-{
-    const char *b64 = jstr(payload, "certificate"), *serial = NULL, *issuer = NULL;
-    unsigned char *der = NULL;
-    size_t derlen = 0;
-    json_object *v;
-    int reason = 0, n = 0, match;
-    acp_cert_t *cert = NULL;
-    apr_status_t rv;
-    X509 *x = NULL, *stored = NULL;
-    BIO *bio;
-
-    if (!b64 || acp_b64url_decode(p, b64, strlen(b64), &der, &derlen) != 0 || derlen == 0) {
-        return acp_problem(p, ACP_ERR_MALFORMED, "revokeCert needs a base64url certificate");
-    }
-    if (json_object_object_get_ex(payload, "reason", &v)) {
-        if (!json_object_is_type(v, json_type_int)) {
-            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON, "reason must be an integer");
-        }
-        reason = json_object_get_int(v);
-        if (!reason_allowed(reason)) {
-            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON,
-                               "reason %d is not allowed (use 0, 1, 3, 4, 5 or 9)", reason);
-        }
-    }
-    if (acp_ca_cert_serial(p, der, derlen, &serial, &issuer) != APR_SUCCESS) {
-        return acp_problem(p, ACP_ERR_MALFORMED, "certificate is not valid DER");
-    }
-    rv = acp_sa_cert_by_serial(db, p, serial, &cert);
-    if (rv == APR_NOTFOUND) {
-        return acp_problem(p, ACP_ERR_NOT_FOUND, "certificate not issued by this server");
-    }
-    if (rv != APR_SUCCESS) {
-        return db_problem(p, "looking up the certificate");
-    }
-    /* the presented certificate must be byte-identical to the stored leaf */
-    bio = BIO_new_mem_buf(cert->pem, -1);
-    stored = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    {
-        const unsigned char *q = der;
-        x = d2i_X509(NULL, &q, (long)derlen);
-    }
-    match = x && stored && X509_cmp(x, stored) == 0;
-    if (match && !acct) {
-        EVP_PKEY *ck = X509_get0_pubkey(x);
-        match = ck && jwk_key && EVP_PKEY_eq(ck, jwk_key) == 1;
-    }
-    X509_free(x);
-    X509_free(stored);
-    if (!match) {
-        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
-                           "not authorized to revoke this certificate");
-    }
-    if (acct && strcmp(acct->id, cert->account_id) != 0) {
-        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
-                           "this account did not order this certificate");
-    }
-    if (cert->revoked) {
-        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
-    }
-    if (acp_sa_exec(db, p, "acp_cert_revoke", &n,
-                    ACP_SA_ARGS(acp_sa_ll(p, acp_now()), apr_itoa(p, reason), cert->id)) !=
-        APR_SUCCESS) {
-        return db_problem(p, "revoking");
-    }
-    if (n != 1) {
-        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
-    }
-    return NULL;
-}
-
-/* ---- jobs ----------------------------------------------------------------------- */
-
-apr_status_t acp_ra_run_job(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                            const acp_job_t *job)
-{
-    if (strcmp(job->kind, "validate") == 0) {
-        return run_validation(db, p, cfg, job);
-    }
-    if (strcmp(job->kind, "issue") == 0) {
-        acp_ra_issue(db, p, cfg, job->ref);
-        return APR_SUCCESS;
-    }
-    acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
-    return APR_SUCCESS;
-}
-
-int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, int max)
-{
-    apr_array_header_t *jobs = NULL;
-    long long now = acp_now();
-    int i, ran = 0;
-
-    if (acp_sa_jobs_due(db, p, now, &jobs) != APR_SUCCESS) {
-        return 0;
-    }
-    for (i = 0; i < jobs->nelts && ran < max; i++) {
-        acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
-        apr_pool_t *jp;
-        if (acp_sa_job_claim(db, p, job->id, now, JOB_LEASE) != APR_SUCCESS) {
-            continue;
-        }
-        apr_pool_create(&jp, p);
-        acp_ra_run_job(db, jp, cfg, job);
-        apr_pool_destroy(jp);
-        ran++;
-    }
-    return ran;
 }

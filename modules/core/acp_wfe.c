@@ -2,49 +2,10 @@
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
-#include "acp_wfe.h"
+#include "acp_wfe_int.h"
 #include "acp_problem.h"
 #include "acp_pay.h"
 #include "acp_util.h"
-
-typedef enum {
-    R_NONE = 0,
-    R_DIRECTORY,
-    R_NEW_NONCE,
-    R_NEW_ACCOUNT,
-    R_NEW_ORDER,
-    R_REVOKE,
-    R_KEY_CHANGE,
-    R_ACCOUNT,
-    R_ACCOUNT_ORDERS,
-    R_ORDER,
-    R_FINALIZE,
-    R_AUTHZ,
-    R_CHALL,
-    R_CERT,
-    R_PAY_WEBHOOK,
-    R_PAY_INVOICE,
-    R_PAY_SIMULATE
-} route_t;
-
-typedef struct {
-    apr_pool_t *p;
-    const acp_wfe_t *wfe;
-    const acp_wfe_cfg_t *cfg;
-    const acp_req_t *req;
-    acp_resp_t *resp;
-    acp_db_t *db;
-    route_t route;
-    const char *id;            /* resource id from the path */
-    acp_jws_t *jws;
-    acp_account_t *acct;       /* when signed with kid */
-    EVP_PKEY *key;             /* the key that signed */
-    json_object *payload;      /* NULL for POST-as-GET */
-    int wake;                  /* background work queued */
-    const char *issue_order;   /* finish issuing this order after commit */
-    long long nonce_expires;
-    const char *error_location; /* Location kept on an error answer (409 keyChange) */
-} wfe_req_t;
 
 void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg)
 {
@@ -53,232 +14,6 @@ void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg)
     cfg->max_body = 64 * 1024;
     cfg->sign_timeout_ms = 3000;
     cfg->retry_after = 30;
-}
-
-/* ---- responses ---------------------------------------------------------------------- */
-
-static const char *url(const wfe_req_t *w, const char *what, const char *id)
-{
-    return id ? apr_pstrcat(w->p, w->req->base_url, "/", what, "/", id, NULL)
-              : apr_pstrcat(w->p, w->req->base_url, "/", what, NULL);
-}
-
-static void set_json(wfe_req_t *w, int status, json_object *o, const char *ctype)
-{
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                          JSON_C_TO_STRING_SPACED |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-    w->resp->status = status;
-    w->resp->content_type = ctype;
-    w->resp->body = apr_pstrdup(w->p, s);
-    w->resp->body_len = strlen(w->resp->body);
-    json_object_put(o);
-}
-
-/* A payment request, shaped for the client that will show it (acp_client_profile). */
-static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
-{
-    const acp_client_profile_t *prof = acp_client_profile(w->req->user_agent);
-    const char *detail = acp_pay_detail(w->p, prob->payment, prof);
-    acp_problem_t shaped = *prob;
-    json_object *o;
-
-    if (prof->plain_text) {
-        /* clients that print a non-JSON error body verbatim (acme-tiny, dehydrated) */
-        w->resp->status = 403;
-        w->resp->content_type = "text/plain; charset=utf-8";
-        w->resp->body = apr_pstrcat(w->p, detail, "\n", NULL);
-        w->resp->body_len = strlen(w->resp->body);
-        return;
-    }
-    shaped.detail = detail;
-    if (prof->retryable_type) {
-        /* mod_md waits 24 h after an "input" problem such as userActionRequired; this
-         * type lets it retry within minutes once the user has paid */
-        shaped.kind = ACP_ERR_ORDER_NOT_READY;
-    }
-    o = acp_problem_json(&shaped);
-    set_json(w, 403, o, "application/problem+json");
-}
-
-/* The payment request as a stored challenge error (clients with early_payment). */
-static const char *payment_error_json(wfe_req_t *w, const acp_problem_t *prob,
-                                      const acp_client_profile_t *prof)
-{
-    acp_problem_t shaped = *prob;
-    json_object *o;
-    const char *text;
-
-    shaped.detail = acp_pay_detail(w->p, prob->payment, prof);
-    o = acp_problem_json(&shaped);
-    text = apr_pstrdup(w->p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return text;
-}
-
-static void set_problem(wfe_req_t *w, const acp_problem_t *prob)
-{
-    json_object *o;
-
-    if (prob->payment) {
-        set_payment_problem(w, prob);
-        return;
-    }
-    o = acp_problem_json(prob);
-
-    if (prob->kind == ACP_ERR_BAD_SIGNATURE_ALG) {
-        json_object *algs = json_object_new_array();
-        char *list = apr_pstrdup(w->p, ACP_JWS_ALGORITHMS), *state = NULL, *a;
-        for (a = apr_strtok(list, " ", &state); a; a = apr_strtok(NULL, " ", &state)) {
-            json_object_array_add(algs, json_object_new_string(a));
-        }
-        json_object_object_add(o, "algorithms", algs);
-    }
-    set_json(w, acp_problem_status(prob->kind), o, "application/problem+json");
-    if (prob->kind == ACP_ERR_METHOD) {
-        apr_table_setn(w->resp->headers, "Allow",
-                       w->route == R_DIRECTORY ? "GET, HEAD"
-                       : w->route == R_NEW_NONCE ? "GET, HEAD" : "POST");
-    }
-}
-
-static void jadd_str(json_object *o, const char *k, const char *v)
-{
-    json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static json_object *parse_stored(apr_pool_t *p, const char *text)
-{
-    json_object *o = text ? acp_json_parse(p, text, strlen(text)) : NULL;
-    return o ? json_object_get(o) : NULL; /* a reference the caller's tree owns */
-}
-
-/* ---- rendering ---------------------------------------------------------------------- */
-
-static json_object *render_account(wfe_req_t *w, const acp_account_t *a)
-{
-    json_object *o = json_object_new_object();
-    json_object *contacts = parse_stored(w->p, a->contacts);
-
-    jadd_str(o, "status", a->status);
-    json_object_object_add(o, "contact", contacts ? contacts : json_object_new_array());
-    json_object_object_add(o, "termsOfServiceAgreed", json_object_new_boolean(a->tos_agreed));
-    jadd_str(o, "orders", apr_pstrcat(w->p, url(w, "acct", a->id), "/orders", NULL));
-    jadd_str(o, "createdAt", acp_rfc3339(w->p, a->created));
-    return o;
-}
-
-static acp_problem_t *render_order(wfe_req_t *w, acp_order_t *order, json_object **out)
-{
-    json_object *o = json_object_new_object(), *authzs = json_object_new_array(), *ids, *err;
-    apr_array_header_t *list = NULL;
-    int i;
-
-    if (acp_sa_order_authzs(w->db, w->p, order->id, &list) != APR_SUCCESS) {
-        json_object_put(o);
-        json_object_put(authzs);
-        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading the order");
-    }
-    jadd_str(o, "status", order->status);
-    jadd_str(o, "expires", acp_rfc3339(w->p, order->expires));
-    ids = parse_stored(w->p, order->identifiers);
-    json_object_object_add(o, "identifiers", ids ? ids : json_object_new_array());
-    if (order->not_before) {
-        jadd_str(o, "notBefore", acp_rfc3339(w->p, order->not_before));
-    }
-    if (order->not_after) {
-        jadd_str(o, "notAfter", acp_rfc3339(w->p, order->not_after));
-    }
-    for (i = 0; i < list->nelts; i++) {
-        acp_authz_t *a = APR_ARRAY_IDX(list, i, acp_authz_t *);
-        json_object_array_add(authzs, json_object_new_string(url(w, "authz", a->id)));
-    }
-    json_object_object_add(o, "authorizations", authzs);
-    jadd_str(o, "finalize", apr_pstrcat(w->p, url(w, "order", order->id), "/finalize", NULL));
-    if (order->cert_id && strcmp(order->status, "valid") == 0) {
-        jadd_str(o, "certificate", url(w, "cert", order->cert_id));
-    }
-    err = parse_stored(w->p, order->error);
-    if (err) {
-        json_object_object_add(o, "error", err);
-    }
-    if (w->cfg->ra.billing.price.base > 0 && ids) {
-        /* an extension member clients ignore: what finalizing this order costs */
-        const acp_billing_cfg_t *b = &w->cfg->ra.billing;
-        apr_array_header_t *names = apr_array_make(w->p, 4, sizeof(const char *));
-        json_object *price = json_object_new_object();
-        long long amount;
-        size_t k;
-        for (k = 0; k < json_object_array_length(ids); k++) {
-            json_object *v = NULL;
-            if (json_object_object_get_ex(json_object_array_get_idx(ids, k), "value", &v)) {
-                APR_ARRAY_PUSH(names, const char *) = json_object_get_string(v);
-            }
-        }
-        amount = order->has_price ? order->price : acp_price(&b->price, names);
-        json_object_object_add(price, "amount", json_object_new_int64(amount));
-        jadd_str(price, "currency", b->currency);
-        jadd_str(price, "display", acp_money(w->p, amount, b->currency));
-        json_object_object_add(o, "price", price);
-    }
-    *out = o;
-    return NULL;
-}
-
-static json_object *render_chall(wfe_req_t *w, const acp_chall_t *c)
-{
-    json_object *o = json_object_new_object(), *err;
-
-    jadd_str(o, "type", c->type);
-    jadd_str(o, "url", url(w, "chall", c->id));
-    jadd_str(o, "status", c->status);
-    jadd_str(o, "token", c->token);
-    if (c->validated) {
-        jadd_str(o, "validated", acp_rfc3339(w->p, c->validated));
-    }
-    err = parse_stored(w->p, c->error);
-    if (err) {
-        json_object_object_add(o, "error", err);
-    }
-    return o;
-}
-
-static acp_problem_t *render_authz(wfe_req_t *w, const acp_authz_t *a, json_object **out)
-{
-    json_object *o = json_object_new_object(), *id = json_object_new_object(), *cs;
-    apr_array_header_t *challs = NULL;
-    long long now = acp_now();
-    int i;
-
-    if (acp_sa_authz_challs(w->db, w->p, a->id, &challs) != APR_SUCCESS) {
-        json_object_put(o);
-        json_object_put(id);
-        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading challenges");
-    }
-    jadd_str(id, "type", "dns");
-    jadd_str(id, "value", a->ident);
-    json_object_object_add(o, "identifier", id);
-    jadd_str(o, "status",
-             a->expires < now && (!strcmp(a->status, "pending") || !strcmp(a->status, "valid"))
-                 ? "expired"
-                 : a->status);
-    jadd_str(o, "expires", acp_rfc3339(w->p, a->expires));
-    cs = json_object_new_array();
-    for (i = 0; i < challs->nelts; i++) {
-        const acp_chall_t *c = APR_ARRAY_IDX(challs, i, acp_chall_t *);
-        /* a valid authorization lists only the challenge that validated it */
-        if (!strcmp(a->status, "valid") && strcmp(c->status, "valid") != 0) {
-            continue;
-        }
-        json_object_array_add(cs, render_chall(w, c));
-    }
-    json_object_object_add(o, "challenges", cs);
-    if (a->wildcard) {
-        json_object_object_add(o, "wildcard", json_object_new_boolean(1));
-    }
-    *out = o;
-    return NULL;
 }
 
 /* ---- resource handlers (inside the request's transaction) ---------------------------- */
@@ -301,12 +36,12 @@ static acp_problem_t *h_new_account(wfe_req_t *w)
         return acp_problem(w->p, ACP_ERR_MALFORMED, "newAccount needs a payload");
     }
     prob = acp_ra_new_account_tx(w->db, w->p, &w->cfg->ra, w->jws, w->payload,
-                                 url(w, "new-account", NULL), &acct, &created);
+                                 acp_wfe_url(w, "new-account", NULL), &acct, &created);
     if (prob) {
         return prob;
     }
-    apr_table_setn(w->resp->headers, "Location", url(w, "acct", acct->id));
-    set_json(w, created ? 201 : 200, render_account(w, acct), "application/json");
+    apr_table_setn(w->resp->headers, "Location", acp_wfe_url(w, "acct", acct->id));
+    acp_wfe_set_json(w, created ? 201 : 200, acp_wfe_render_account(w, acct), "application/json");
     return NULL;
 }
 
@@ -323,8 +58,8 @@ static acp_problem_t *h_account(wfe_req_t *w)
             return prob;
         }
     }
-    apr_table_setn(w->resp->headers, "Location", url(w, "acct", w->acct->id));
-    set_json(w, 200, render_account(w, w->acct), "application/json");
+    apr_table_setn(w->resp->headers, "Location", acp_wfe_url(w, "acct", w->acct->id));
+    acp_wfe_set_json(w, 200, acp_wfe_render_account(w, w->acct), "application/json");
     return NULL;
 }
 
@@ -349,10 +84,10 @@ static acp_problem_t *h_account_orders(wfe_req_t *w)
     list = json_object_new_array();
     for (i = 0; i < rows->nelts; i++) {
         const char **r = APR_ARRAY_IDX(rows, i, const char **);
-        json_object_array_add(list, json_object_new_string(url(w, "order", r[0])));
+        json_object_array_add(list, json_object_new_string(acp_wfe_url(w, "order", r[0])));
     }
     json_object_object_add(o, "orders", list);
-    set_json(w, 200, o, "application/json");
+    acp_wfe_set_json(w, 200, o, "application/json");
     return NULL;
 }
 
@@ -364,15 +99,15 @@ static acp_problem_t *h_key_change(wfe_req_t *w)
     if (!w->payload) {
         return acp_problem(w->p, ACP_ERR_MALFORMED, "keyChange needs a payload");
     }
-    prob = acp_ra_key_change_tx(w->db, w->p, w->acct, w->jws, url(w, "acct", w->acct->id),
+    prob = acp_ra_key_change_tx(w->db, w->p, w->acct, w->jws, acp_wfe_url(w, "acct", w->acct->id),
                                 &conflict);
     if (prob) {
         if (conflict) {
-            w->error_location = url(w, "acct", conflict);
+            w->error_location = acp_wfe_url(w, "acct", conflict);
         }
         return prob;
     }
-    set_json(w, 200, render_account(w, w->acct), "application/json");
+    acp_wfe_set_json(w, 200, acp_wfe_render_account(w, w->acct), "application/json");
     return NULL;
 }
 
@@ -394,15 +129,15 @@ static acp_problem_t *own_order(wfe_req_t *w, const char *id, acp_order_t **orde
 static acp_problem_t *answer_order(wfe_req_t *w, acp_order_t *order, int status)
 {
     json_object *o = NULL;
-    acp_problem_t *prob = render_order(w, order, &o);
+    acp_problem_t *prob = acp_wfe_render_order(w, order, &o);
     if (prob) {
         return prob;
     }
-    apr_table_setn(w->resp->headers, "Location", url(w, "order", order->id));
+    apr_table_setn(w->resp->headers, "Location", acp_wfe_url(w, "order", order->id));
     if (!strcmp(order->status, "processing")) {
         apr_table_setn(w->resp->headers, "Retry-After", apr_itoa(w->p, w->cfg->retry_after));
     }
-    set_json(w, status, o, "application/json");
+    acp_wfe_set_json(w, status, o, "application/json");
     return NULL;
 }
 
@@ -472,12 +207,12 @@ static acp_problem_t *h_authz(wfe_req_t *w)
         prob = acp_ra_authz_update_tx(w->db, w->p, authz, w->payload);
     }
     if (!prob) {
-        prob = render_authz(w, authz, &o);
+        prob = acp_wfe_render_authz(w, authz, &o);
     }
     if (prob) {
         return prob;
     }
-    set_json(w, 200, o, "application/json");
+    acp_wfe_set_json(w, 200, o, "application/json");
     return NULL;
 }
 
@@ -512,7 +247,7 @@ static acp_problem_t *h_chall(wfe_req_t *w)
                     return prob;
                 }
                 if (prob && (prob = acp_ra_chall_fail_tx(w->db, w->p, authz, chall,
-                                                         payment_error_json(w, prob, prof)))) {
+                                                         acp_wfe_payment_error_json(w, prob, prof)))) {
                     return prob;
                 }
             }
@@ -524,8 +259,8 @@ static acp_problem_t *h_chall(wfe_req_t *w)
         w->wake = w->wake || queued;
     }
     apr_table_addn(w->resp->headers, "Link",
-                   apr_pstrcat(w->p, "<", url(w, "authz", authz->id), ">;rel=\"up\"", NULL));
-    set_json(w, 200, render_chall(w, chall), "application/json");
+                   apr_pstrcat(w->p, "<", acp_wfe_url(w, "authz", authz->id), ">;rel=\"up\"", NULL));
+    acp_wfe_set_json(w, 200, acp_wfe_render_chall(w, chall), "application/json");
     return NULL;
 }
 
@@ -632,16 +367,16 @@ static void directory(wfe_req_t *w)
     json_object *o = json_object_new_object(), *meta = json_object_new_object();
     const acp_wfe_cfg_t *cfg = w->cfg;
 
-    jadd_str(o, "newNonce", url(w, "new-nonce", NULL));
-    jadd_str(o, "newAccount", url(w, "new-account", NULL));
-    jadd_str(o, "newOrder", url(w, "new-order", NULL));
-    jadd_str(o, "revokeCert", url(w, "revoke-cert", NULL));
-    jadd_str(o, "keyChange", url(w, "key-change", NULL));
+    acp_wfe_jadd_str(o, "newNonce", acp_wfe_url(w, "new-nonce", NULL));
+    acp_wfe_jadd_str(o, "newAccount", acp_wfe_url(w, "new-account", NULL));
+    acp_wfe_jadd_str(o, "newOrder", acp_wfe_url(w, "new-order", NULL));
+    acp_wfe_jadd_str(o, "revokeCert", acp_wfe_url(w, "revoke-cert", NULL));
+    acp_wfe_jadd_str(o, "keyChange", acp_wfe_url(w, "key-change", NULL));
     if (cfg->ra.tos) {
-        jadd_str(meta, "termsOfService", cfg->ra.tos);
+        acp_wfe_jadd_str(meta, "termsOfService", cfg->ra.tos);
     }
     if (cfg->website) {
-        jadd_str(meta, "website", cfg->website);
+        acp_wfe_jadd_str(meta, "website", cfg->website);
     }
     if (cfg->caa_identities && cfg->caa_identities->nelts) {
         json_object *caa = json_object_new_array();
@@ -655,7 +390,7 @@ static void directory(wfe_req_t *w)
     json_object_object_add(meta, "externalAccountRequired",
                            json_object_new_boolean(cfg->ra.eab_required));
     json_object_object_add(o, "meta", meta);
-    set_json(w, 200, o, "application/json");
+    acp_wfe_set_json(w, 200, o, "application/json");
 }
 
 static int media_type_is(const char *ct, const char *want)
@@ -816,22 +551,22 @@ static void handle_post(wfe_req_t *w)
     int n = 0;
 
     if (prob) {
-        set_problem(w, prob);
+        acp_wfe_set_problem(w, prob);
         return;
     }
     if (acp_sa_begin(w->db) != APR_SUCCESS) {
-        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
         return;
     }
     if (acp_sa_exec(w->db, w->p, "acp_nonce_redeem", &n,
                     ACP_SA_ARGS(w->jws->nonce, acp_sa_ll(w->p, w->nonce_expires))) != APR_SUCCESS) {
         acp_sa_rollback(w->db);
-        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
         return;
     }
     if (n != 1) {
         acp_sa_rollback(w->db);
-        set_problem(w, acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
         return;
     }
     acp_sa_savepoint(w->db, "acp_h");
@@ -846,11 +581,11 @@ static void handle_post(wfe_req_t *w)
     }
     if (acp_sa_commit(w->db) != APR_SUCCESS) {
         acp_sa_rollback(w->db);
-        set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
         return;
     }
     if (prob) {
-        set_problem(w, prob);
+        acp_wfe_set_problem(w, prob);
         return;
     }
     if (w->wake && w->wfe->wake) {
@@ -865,12 +600,12 @@ static void handle_post(wfe_req_t *w)
             wait_for_issue(w);
         }
         if (acp_sa_order_get(w->db, w->p, w->issue_order, &order) != APR_SUCCESS) {
-            set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
+            acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
             return;
         }
         prob = answer_order(w, order, 200);
         if (prob) {
-            set_problem(w, prob);
+            acp_wfe_set_problem(w, prob);
         }
     }
 }
@@ -900,14 +635,14 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
         return;
     }
     if (w.route == R_NONE) {
-        set_problem(&w, acp_problem(p, ACP_ERR_NOT_FOUND, "no such resource"));
+        acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_NOT_FOUND, "no such resource"));
     }
     else if (w.route == R_DIRECTORY) {
         if (is_get) {
             directory(&w);
         }
         else {
-            set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use GET for the directory"));
+            acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use GET for the directory"));
         }
     }
     else if (w.route == R_NEW_NONCE) {
@@ -918,11 +653,11 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
             apr_table_setn(resp->headers, "Cache-Control", "no-store");
         }
         else {
-            set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use HEAD or GET for newNonce"));
+            acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use HEAD or GET for newNonce"));
         }
     }
     else if (strcmp(req->method, "POST") != 0) {
-        set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use POST (or POST-as-GET)"));
+        acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_METHOD, "use POST (or POST-as-GET)"));
     }
     else {
         handle_post(&w);

@@ -1,0 +1,347 @@
+/* Registration authority, second half: challenge validation, finalize and issuance,
+ * revocation, and the background jobs that drive them. */
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/x509.h>
+#include <openssl/pem.h>
+#include "acp_ra.h"
+#include "acp_ident.h"
+#include "acp_problem.h"
+#include "acp_util.h"
+#include "acp_ra_int.h"
+
+#define JOB_LEASE 120
+
+/* ---- validation ------------------------------------------------------------------- */
+
+static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_job_t *job)
+{
+    acp_chall_t *chall = NULL;
+    acp_authz_t *authz = NULL;
+    acp_account_t *acct = NULL;
+    acp_problem_t *prob;
+    const char *errtext = NULL, *key_authz;
+    long long now;
+
+    if (acp_sa_chall_get(db, p, job->ref, &chall) != APR_SUCCESS ||
+        strcmp(chall->status, "processing") != 0 ||
+        acp_sa_authz_get(db, p, chall->authz_id, &authz) != APR_SUCCESS ||
+        acp_sa_account_get(db, p, authz->account_id, &acct) != APR_SUCCESS) {
+        /* nothing left to do for this job */
+        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
+        return APR_SUCCESS;
+    }
+    key_authz = apr_pstrcat(p, chall->token, ".", acct->thumbprint, NULL);
+    prob = acp_va_validate(p, &cfg->va, chall->type, authz->ident, chall->token, key_authz);
+    now = acp_now();
+    if (prob) {
+        json_object *o;
+        prob->ident = authz->ident;
+        o = acp_problem_json(prob);
+        errtext = acp_ra_int_json_text(p, o);
+        json_object_put(o);
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (acp_sa_exec(db, p, "acp_chall_status", NULL,
+                    ACP_SA_ARGS(prob ? "invalid" : "valid", acp_sa_ll(p, now), errtext, chall->id,
+                                "processing")) != APR_SUCCESS ||
+        (prob ? acp_sa_exec(db, p, "acp_authz_status", NULL,
+                            ACP_SA_ARGS("invalid", authz->id, "pending"))
+              : acp_sa_exec(db, p, "acp_authz_valid", NULL,
+                            ACP_SA_ARGS(acp_sa_ll(p, now + cfg->authz_valid_lifetime),
+                                        authz->id))) != APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id)) != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return APR_EGENERAL;
+    }
+    return acp_sa_commit(db);
+}
+
+/* ---- finalize and issuance --------------------------------------------------------- */
+
+static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
+{
+    json_object *ids = acp_json_parse(p, order->identifiers, strlen(order->identifiers));
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    size_t i;
+
+    for (i = 0; ids && i < json_object_array_length(ids); i++) {
+        const char *v = acp_ra_int_jstr(json_object_array_get_idx(ids, i), "value");
+        if (v) {
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, v);
+        }
+    }
+    return names;
+}
+
+acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                       const acp_account_t *acct, const acp_authz_t *authz,
+                                       const char *base_url)
+{
+    const char **row = NULL;
+    acp_order_t *order = NULL;
+
+    if (acp_sa_row(db, p, "acp_order_for_authz", &row, ACP_SA_ARGS(authz->id, acct->id)) !=
+        APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "finding the order");
+    }
+    if (!row) {
+        return NULL;
+    }
+    if (acp_sa_order_get(db, p, row[0], &order) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "reading the order");
+    }
+    return acp_billing_quote_tx(db, p, &cfg->billing, acct->billing_id, order->id,
+                                order->names_key, order_names(p, order), base_url);
+}
+
+acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, acp_order_t *order,
+                                  json_object *payload, const char *base_url)
+{
+    apr_array_header_t *names = order_names(p, order);
+    acp_charge_t charge;
+    const char *csr_b64 = acp_ra_int_jstr(payload, "csr");
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    acp_csr_t *csr = NULL;
+    acp_problem_t *prob;
+    int n = 0;
+
+    prob = acp_ra_order_refresh(db, p, order);
+    if (prob) {
+        return prob;
+    }
+    if (strcmp(order->status, "ready") != 0) {
+        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready", order->status);
+    }
+    if (!csr_b64 || acp_b64url_decode(p, csr_b64, strlen(csr_b64), &der, &derlen) != 0 ||
+        derlen == 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "finalize needs a base64url-encoded csr");
+    }
+    prob = acp_csr_parse(p, der, derlen, &csr);
+    if (prob) {
+        return prob;
+    }
+    prob = acp_csr_check(p, csr, names, acp_ra_account_key(p, acct));
+    if (prob) {
+        return prob;
+    }
+    /* charge first: a short balance answers with a payment request and leaves the order
+     * ready; a concurrent finalize that loses the ready -> processing race below rolls
+     * its debit back with everything else (no second charge) */
+    prob = acp_billing_charge_tx(db, p, &cfg->billing, acct->billing_id, order->id,
+                                 order->names_key, names, order->not_after, base_url, &charge);
+    if (prob) {
+        return prob;
+    }
+    if (acp_sa_exec(db, p, "acp_order_processing", &n,
+                    ACP_SA_ARGS(csr_b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "updating the order");
+    }
+    if (n != 1) {
+        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+    }
+    /* the intent record: if this process dies before signing, a worker finishes it */
+    if (acp_sa_job_add(db, p, "issue", order->id, cfg->signer->slow ? 0 : acp_now() + 30,
+                       NULL) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "recording the issuance");
+    }
+    order->status = "processing";
+    order->csr = csr_b64;
+    return NULL;
+}
+
+acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const char *order_id)
+{
+    acp_order_t *order = NULL;
+    acp_account_t *acct = NULL;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    acp_sign_req_t req;
+    acp_sign_result_t res;
+    const char *err = NULL, *cert_id;
+    apr_status_t rv;
+    int n = 0;
+
+    if (acp_sa_order_get(db, p, order_id, &order) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "reading the order");
+    }
+    if (strcmp(order->status, "processing") != 0) {
+        return NULL; /* done already (or failed) */
+    }
+    if (acp_sa_account_get(db, p, order->account_id, &acct) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "reading the account");
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&res, 0, sizeof(res));
+    if (!order->csr || acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
+        err = "stored CSR unreadable";
+        rv = APR_EGENERAL;
+    }
+    else {
+        req.csr_der = der;
+        req.csr_len = derlen;
+        req.names = order_names(p, order);
+        req.not_before = order->not_before;
+        req.not_after = order->not_after;
+        rv = cfg->signer->sign(cfg->signer, p, &req, &res, &err);
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "starting a transaction");
+    }
+    if (rv != APR_SUCCESS) {
+        acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
+                                          err ? err : "unknown error");
+        if (acp_ra_int_set_order_status(db, p, order, "invalid", prob) ||
+            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
+            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+                APR_SUCCESS) {
+            acp_sa_rollback(db);
+            return acp_ra_int_db_problem(p, "recording the failed issuance");
+        }
+        acp_sa_commit(db);
+        return prob;
+    }
+    cert_id = acp_random_id(p, 12);
+    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
+                    ACP_SA_ARGS(cert_id, res.serial_hex, order->id, acct->id, acct->billing_id,
+                                order->names_key, res.pem_chain, acp_sa_ll(p, res.not_before),
+                                acp_sa_ll(p, res.not_after), acp_sa_ll(p, acp_now()))) !=
+            APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_order_valid", &n,
+                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
+        n != 1 ||
+        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+            APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return acp_ra_int_db_problem(p, "storing the certificate");
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "committing the certificate");
+    }
+    return NULL;
+}
+
+/* ---- revocation --------------------------------------------------------------------- */
+
+static int reason_allowed(int r)
+{
+    return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
+}
+
+acp_problem_t *acp_ra_revoke_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
+                                EVP_PKEY *jwk_key, json_object *payload)
+{
+    const char *b64 = acp_ra_int_jstr(payload, "certificate"), *serial = NULL, *issuer = NULL;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    json_object *v;
+    int reason = 0, n = 0, match;
+    acp_cert_t *cert = NULL;
+    apr_status_t rv;
+    X509 *x = NULL, *stored = NULL;
+    BIO *bio;
+
+    if (!b64 || acp_b64url_decode(p, b64, strlen(b64), &der, &derlen) != 0 || derlen == 0) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "revokeCert needs a base64url certificate");
+    }
+    if (json_object_object_get_ex(payload, "reason", &v)) {
+        if (!json_object_is_type(v, json_type_int)) {
+            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON, "reason must be an integer");
+        }
+        reason = json_object_get_int(v);
+        if (!reason_allowed(reason)) {
+            return acp_problem(p, ACP_ERR_BAD_REVOCATION_REASON,
+                               "reason %d is not allowed (use 0, 1, 3, 4, 5 or 9)", reason);
+        }
+    }
+    if (acp_ca_cert_serial(p, der, derlen, &serial, &issuer) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "certificate is not valid DER");
+    }
+    rv = acp_sa_cert_by_serial(db, p, serial, &cert);
+    if (rv == APR_NOTFOUND) {
+        return acp_problem(p, ACP_ERR_NOT_FOUND, "certificate not issued by this server");
+    }
+    if (rv != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "looking up the certificate");
+    }
+    /* the presented certificate must be byte-identical to the stored leaf */
+    bio = BIO_new_mem_buf(cert->pem, -1);
+    stored = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    {
+        const unsigned char *q = der;
+        x = d2i_X509(NULL, &q, (long)derlen);
+    }
+    match = x && stored && X509_cmp(x, stored) == 0;
+    if (match && !acct) {
+        EVP_PKEY *ck = X509_get0_pubkey(x);
+        match = ck && jwk_key && EVP_PKEY_eq(ck, jwk_key) == 1;
+    }
+    X509_free(x);
+    X509_free(stored);
+    if (!match) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                           "not authorized to revoke this certificate");
+    }
+    if (acct && strcmp(acct->id, cert->account_id) != 0) {
+        return acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                           "this account did not order this certificate");
+    }
+    if (cert->revoked) {
+        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
+    }
+    if (acp_sa_exec(db, p, "acp_cert_revoke", &n,
+                    ACP_SA_ARGS(acp_sa_ll(p, acp_now()), apr_itoa(p, reason), cert->id)) !=
+        APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "revoking");
+    }
+    if (n != 1) {
+        return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
+    }
+    return NULL;
+}
+
+/* ---- jobs ----------------------------------------------------------------------- */
+
+apr_status_t acp_ra_run_job(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                            const acp_job_t *job)
+{
+    if (strcmp(job->kind, "validate") == 0) {
+        return run_validation(db, p, cfg, job);
+    }
+    if (strcmp(job->kind, "issue") == 0) {
+        acp_ra_issue(db, p, cfg, job->ref);
+        return APR_SUCCESS;
+    }
+    acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
+    return APR_SUCCESS;
+}
+
+int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, int max)
+{
+    apr_array_header_t *jobs = NULL;
+    long long now = acp_now();
+    int i, ran = 0;
+
+    if (acp_sa_jobs_due(db, p, now, &jobs) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < jobs->nelts && ran < max; i++) {
+        acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
+        apr_pool_t *jp;
+        if (acp_sa_job_claim(db, p, job->id, now, JOB_LEASE) != APR_SUCCESS) {
+            continue;
+        }
+        apr_pool_create(&jp, p);
+        acp_ra_run_job(db, jp, cfg, job);
+        apr_pool_destroy(jp);
+        ran++;
+    }
+    return ran;
+}

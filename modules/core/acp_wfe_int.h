@@ -1,0 +1,59 @@
+/* Web front end internals shared by acp_wfe.c and acp_wfe_render.c. */
+#ifndef ACP_WFE_INT_H
+#define ACP_WFE_INT_H
+
+#include <json-c/json.h>
+#include "acp_wfe.h"
+#include "acp_pay.h"
+
+typedef enum {
+    R_NONE = 0,
+    R_DIRECTORY,
+    R_NEW_NONCE,
+    R_NEW_ACCOUNT,
+    R_NEW_ORDER,
+    R_REVOKE,
+    R_KEY_CHANGE,
+    R_ACCOUNT,
+    R_ACCOUNT_ORDERS,
+    R_ORDER,
+    R_FINALIZE,
+    R_AUTHZ,
+    R_CHALL,
+    R_CERT,
+    R_PAY_WEBHOOK,
+    R_PAY_INVOICE,
+    R_PAY_SIMULATE
+} route_t;
+
+typedef struct {
+    apr_pool_t *p;
+    const acp_wfe_t *wfe;
+    const acp_wfe_cfg_t *cfg;
+    const acp_req_t *req;
+    acp_resp_t *resp;
+    acp_db_t *db;
+    route_t route;
+    const char *id;            /* resource id from the path */
+    acp_jws_t *jws;
+    acp_account_t *acct;       /* when signed with kid */
+    EVP_PKEY *key;             /* the key that signed */
+    json_object *payload;      /* NULL for POST-as-GET */
+    int wake;                  /* background work queued */
+    const char *issue_order;   /* finish issuing this order after commit */
+    long long nonce_expires;
+    const char *error_location; /* Location kept on an error answer (409 keyChange) */
+} wfe_req_t;
+
+const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);
+void acp_wfe_set_json(wfe_req_t *w, int status, json_object *o, const char *ctype);
+void acp_wfe_set_problem(wfe_req_t *w, const acp_problem_t *prob);
+const char *acp_wfe_payment_error_json(wfe_req_t *w, const acp_problem_t *prob,
+                                       const acp_client_profile_t *prof);
+void acp_wfe_jadd_str(json_object *o, const char *k, const char *v);
+json_object *acp_wfe_render_account(wfe_req_t *w, const acp_account_t *a);
+acp_problem_t *acp_wfe_render_order(wfe_req_t *w, acp_order_t *order, json_object **out);
+json_object *acp_wfe_render_chall(wfe_req_t *w, const acp_chall_t *c);
+acp_problem_t *acp_wfe_render_authz(wfe_req_t *w, const acp_authz_t *a, json_object **out);
+
+#endif
