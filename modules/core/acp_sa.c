@@ -189,8 +189,8 @@ static apr_status_t raw_exec(acp_db_t *db, const char *sql)
  * busy_timeout would make sqlite3 wait *inside* that mutex, so a thread waiting for the
  * write lock would stop the lock holder in the same process from committing. We keep
  * busy_timeout at 0 and retry BEGIN IMMEDIATE here, outside the mutex, for up to
- * BEGIN_TRIES rounds of the driver's loop. */
-#define BEGIN_TRIES 20
+ * BEGIN_TRIES rounds of the driver's loop (each up to 1.5 s). */
+#define BEGIN_TRIES 6
 
 apr_status_t acp_sa_begin(acp_db_t *db)
 {
