@@ -1,0 +1,313 @@
+#!/bin/sh
+# tests/bench/run.sh -- `make bench`: mod_acme_pay (Apache + SQLite WAL, durable) side by side
+# with Pebble, driven by the same C load generator (tests/bench/acmebench.c), then a growth
+# run (10k / 100k / 1M seeded certificates) and a soak (one Apache child, RSS before/after).
+#
+# Environment:
+#   BENCH_QUICK=1      small sizes (~1 minute): 150 flows, wrk 3 s, growth 1k/10k/30k, soak 2000
+#   BENCH_FLOWS=N      issuance flows per server (default 1500; quick 150)
+#   BENCH_CONC=N       concurrent flows (default 8)
+#   BENCH_SIZES="…"    growth sizes (default "10000 100000 1000000")
+#   BENCH_SOAK=N       soak requests (default 10000)
+#   BENCH_PORT_BASE=P  private loopback ports P000.. (default 18: 18053 DNS, 18055 its API,
+#                      18002 http-01, 18001 tls-alpn-01, 18400/18401 Pebble, 18500 the module)
+#                      -- apart from make test's fixed ports, so both can run at once
+#   BENCH_SKIP="growth soak"  leave parts out
+#   KEEP=1             keep the temp dir
+# Results: printed, and kept in out/bench/results.txt.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=$repo/out/bench
+mkdir -p "$out"
+
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+    flows=${BENCH_FLOWS:-150}; wrk_d=${BENCH_WRK_D:-3s}; sizes=${BENCH_SIZES:-"1000 10000 30000"}
+    soak=${BENCH_SOAK:-2000}; gflows=${BENCH_GROWTH_FLOWS:-40}; lookups=20000
+else
+    flows=${BENCH_FLOWS:-1500}; wrk_d=${BENCH_WRK_D:-10s}; sizes=${BENCH_SIZES:-"10000 100000 1000000"}
+    soak=${BENCH_SOAK:-10000}; gflows=${BENCH_GROWTH_FLOWS:-150}; lookups=200000
+fi
+conc=${BENCH_CONC:-8}
+# Debian's Pebble stops answering (internal lock-up: newAccount and validations hang, no error)
+# after a few hundred flows at 8 concurrent; it runs at most this many flows.
+pflows=${BENCH_PEBBLE_FLOWS:-250}
+[ "$pflows" -gt "$flows" ] && pflows=$flows
+pb=${BENCH_PORT_BASE:-18}
+skip=${BENCH_SKIP:-}
+dns_port=${pb}053; cts_port=${pb}055; http01_port=${pb}002; alpn_port=${pb}001
+pebble_port=${pb}400; pebble_mgmt=${pb}401; acme_port=${pb}500
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] FAIL: %s\n' "$*" >&2; exit 1; }
+
+# ---- the generator: same flags as the Makefile ---------------------------------------------
+CC=${CC:-gcc}
+gen=$out/acmebench
+if [ ! -x "$gen" ] || [ "$here/acmebench.c" -nt "$gen" ]; then
+    log "building $gen"
+    # shellcheck disable=SC2046
+    $CC -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread -o "$gen" "$here/acmebench.c" \
+        $(pkg-config --cflags --libs libcurl openssl json-c) || die "cannot build the generator"
+fi
+for t in pebble pebble-challtestsrv wrk sqlite3 apache2 curl; do
+    command -v "$t" >/dev/null 2>&1 || die "$t is not installed (make deps)"
+done
+[ -f "$repo/out/mod_acme_pay.so" ] || die "out/mod_acme_pay.so not built (make all)"
+
+T=$(mktemp -d /tmp/acp-bench.XXXXXX)
+chmod 755 "$T"
+CTS_PID= PEBBLE_PID= APACHE_DIR=
+cleanup() {
+    trap - EXIT INT TERM
+    [ -n "$APACHE_DIR" ] && apache_stop "$APACHE_DIR"
+    [ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null
+    [ -n "$CTS_PID" ] && kill "$CTS_PID" 2>/dev/null
+    if [ "${KEEP:-0}" = 1 ]; then log "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# (sh is dash here: no /dev/tcp) curl exits 7 when nothing accepts on the port
+port_busy() { curl -s -o /dev/null --max-time 1 "telnet://127.0.0.1:$1" </dev/null 2>/dev/null; [ $? -ne 7 ]; }
+wait_url() { # URL SECONDS
+    _w=0
+    while [ $_w -lt $(($2 * 5)) ]; do
+        curl -sf --max-time 2 --cacert "$T/ca/trust.pem" "$1" >/dev/null 2>&1 && return 0
+        sleep 0.2; _w=$((_w + 1))
+    done
+    return 1
+}
+for p in $dns_port $cts_port $http01_port $pebble_port $pebble_mgmt $acme_port; do
+    port_busy "$p" && die "port $p is busy (another bench? set BENCH_PORT_BASE)"
+done
+
+sh "$repo/build/gen-ca.sh" "$T/ca" 2>/dev/null || die "gen-ca.sh failed"
+pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$cts_port" \
+    -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+    > "$T/challtestsrv.log" 2>&1 &
+CTS_PID=$!
+sleep 0.5
+
+res=$out/results.txt
+: > "$T/results"
+record() { echo "$*" >> "$T/results"; }
+field() { # LINE KEY
+    printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+run_gen() { # LABEL DIR PID [extra args]
+    label=$1 dir=$2 pid=$3
+    shift 3
+    "$gen" --dir "$dir" --cacert "$T/ca/trust.pem" --pid "$pid" --http01 "$http01_port" \
+        --label "$label" --prefix "$label-$(date +%s)-" "$@" 2> "$T/gen-$label.err" | grep '^RESULT' || {
+        tail -n 20 "$T/gen-$label.err" >&2; return 1; }
+}
+wrk_rps() { # URL -> "req/s non2xx"
+    w=$(wrk -t2 -c32 -d"$wrk_d" "$1" 2>&1)
+    rps=$(printf '%s\n' "$w" | awk '/Requests\/sec/ { print $2 }')
+    bad=$(printf '%s\n' "$w" | awk '/Non-2xx/ { print $5 }')
+    echo "${rps:-0} ${bad:-0}"
+}
+
+# ---- Pebble --------------------------------------------------------------------------------
+pebble_start() {
+    cat > "$T/pebble.json" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:$pebble_port", "managementListenAddress": "127.0.0.1:$pebble_mgmt",
+ "certificate": "$T/ca/server.pem", "privateKey": "$T/ca/server.key", "httpPort": $http01_port,
+ "tlsPort": $alpn_port, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+EOF
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+        pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$dns_port" > "$T/pebble.log" 2>&1 &
+    PEBBLE_PID=$!
+    wait_url "https://localhost:$pebble_port/dir" 20 || { tail "$T/pebble.log" >&2; die "Pebble did not start"; }
+}
+pebble_stop() { kill "$PEBBLE_PID" 2>/dev/null; wait "$PEBBLE_PID" 2>/dev/null || true; PEBBLE_PID=; }
+
+# ---- Apache + module ---------------------------------------------------------------------
+apache_start() { # DIR [apache-conf.sh args]
+    d=$1
+    shift
+    mkdir -p "$d/db"
+    sh "$repo/build/apache-conf.sh" --run-dir "$d" --ca-dir "$T/ca" --module "$repo/out/mod_acme_pay.so" \
+        --acme-port "$acme_port" --http01-vhost-port none --db-driver sqlite3 \
+        --db-params "$d/db/acme.db" --resolver "127.0.0.1:$dns_port" --http01-port "$http01_port" \
+        --tlsalpn01-port "$alpn_port" --log-level warn "$@" > "$d/httpd.conf"
+    apache2 -f "$d/httpd.conf" -k start > "$d/start.log" 2>&1 || { cat "$d/start.log" >&2; die "Apache did not start"; }
+    APACHE_DIR=$d
+    wait_url "https://localhost:$acme_port/acme/directory" 30 ||
+        { tail -n 30 "$d/logs/error.log" >&2; die "the module did not answer"; }
+}
+apache_stop() { # DIR (bounded: graceful 10 s, then SIGKILL to the process group)
+    d=$1
+    [ -s "$d/httpd.pid" ] || { APACHE_DIR=; return 0; }
+    pid=$(cat "$d/httpd.pid")
+    apache2 -f "$d/httpd.conf" -k stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    _s=0
+    while kill -0 "$pid" 2>/dev/null && [ $_s -lt 50 ]; do sleep 0.2; _s=$((_s + 1)); done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+    rm -f "$d/httpd.pid"
+    APACHE_DIR=
+}
+apache_pid() { cat "$1/httpd.pid"; }
+children_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# ---- 1. side by side ---------------------------------------------------------------------
+log "$(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); flows=$flows conc=$conc"
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+pebble_start
+log "Pebble: warm-up, $pflows flows"
+run_gen pebble-warm "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows 20 --conc 4 >/dev/null
+P=$(run_gen pebble "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows "$pflows" --conc "$conc" --timeout 15 --deadline 120) ||
+    die "generator failed against Pebble"
+log "$P"
+set -- $(wrk_rps "https://localhost:$pebble_port/nonce-plz"); P_NONCE=$1 P_NONCE_BAD=$2
+set -- $(wrk_rps "https://localhost:$pebble_port/dir"); P_DIR=$1
+pebble_stop
+
+apache_start "$T/mod"
+log "module: warm-up, $flows flows"
+run_gen module-warm "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/mod")" --flows 20 --conc 4 >/dev/null
+M=$(run_gen module "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/mod")" \
+    --flows "$flows" --conc "$conc") || die "generator failed against the module"
+log "$M"
+set -- $(wrk_rps "https://localhost:$acme_port/acme/new-nonce"); M_NONCE=$1 M_NONCE_BAD=$2
+set -- $(wrk_rps "https://localhost:$acme_port/acme/directory"); M_DIR=$1
+M_CERTS=$(sqlite3 "$T/mod/db/acme.db" "SELECT COUNT(*) FROM certificates" 2>/dev/null || echo "?")
+M_SYNC=$(sqlite3 "$T/mod/db/acme.db" "PRAGMA journal_mode" 2>/dev/null || echo "?")
+apache_stop "$T/mod"
+
+{
+    echo
+    echo "== mod_acme_pay vs Pebble: full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator =="
+    printf '%-28s %14s %14s %10s\n' "" "module" "pebble" "mod/peb"
+    row() { # NAME KEY [lower-is-better marker]
+        a=$(field "$M" "$2"); b=$(field "$P" "$2")
+        r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+        printf '%-28s %14s %14s %10s\n' "$1" "$a" "$b" "$r"
+    }
+    printf '%-28s %14s %14s %10s\n' "certificates issued" "$(field "$M" ok)" "$(field "$P" ok)" "-"
+    printf '%-28s %14s %14s %10s\n' "failed flows" "$(field "$M" fail)" "$(field "$P" fail)" "-"
+    row "certificates/s" certs_per_s
+    row "finalize p50 ms" fin_p50_ms
+    row "finalize p99 ms" fin_p99_ms
+    row "finalize->valid p99 ms" issue_p99_ms
+    row "newOrder p50 ms" order_p50_ms
+    row "flow p50 ms" flow_p50_ms
+    row "flow p99 ms" flow_p99_ms
+    row "requests/cert" req_per_cert
+    row "server CPU ms/cert" srv_cpu_ms_per_cert
+    row "server CPU (cores busy)" srv_cpu_util
+    row "server peak RSS MB" peak_rss_mb
+    row "generator CPU ms/cert" gen_cpu_ms_per_cert
+    row "generator CPU (cores)" gen_cpu_util
+    rw() { r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+        printf '%-28s %14s %14s %10s\n' "$1" "$2" "$3" "$r"; }
+    rw "wrk newNonce req/s" "$M_NONCE" "$P_NONCE"
+    rw "wrk directory req/s" "$M_DIR" "$P_DIR"
+    echo "(module DB: SQLite journal_mode=$M_SYNC, rows in certificates: $M_CERTS; wrk -t2 -c32 -d$wrk_d GET;"
+    echo " non-2xx on newNonce: module $M_NONCE_BAD, pebble $P_NONCE_BAD)"
+    echo
+    echo "Targets:"
+    awk -v m="$(field "$M" srv_cpu_ms_per_cert)" -v p="$(field "$P" srv_cpu_ms_per_cert)" \
+        'BEGIN { printf "  server CPU/cert <= 0.5x Pebble : %.2fx  %s\n", m / p, (m / p <= 0.5 ? "MET" : "MISSED") }'
+    awk -v m="$M_NONCE" -v p="$P_NONCE" \
+        'BEGIN { printf "  newNonce req/s >= 1.0x Pebble  : %.2fx  %s\n", m / p, (m / p >= 1.0 ? "MET" : "MISSED") }'
+    awk -v m="$(field "$M" fin_p99_ms)" \
+        'BEGIN { printf "  finalize p99 < 50 ms           : %.1f ms  %s\n", m, (m < 50 ? "MET" : "MISSED") }'
+} > "$T/table"
+cat "$T/table" >> "$T/results"
+
+# ---- 2. growth -------------------------------------------------------------------------------
+case " $skip " in *" growth "*) ;; *)
+    log "growth run: sizes $sizes"
+    G=$T/grow
+    apache_start "$G"        # creates and migrates the schema
+    apache_stop "$G"
+    db=$G/db/acme.db
+    have=0
+    now=$(date +%s)
+    {
+        echo
+        echo "== growth: cost at each database size (serial flows, $gflows each; lookup = acp_cert_reissue_match via sqlite3, $lookups lookups) =="
+        printf '%10s %12s %14s %14s %16s %12s %10s\n' "certs" "seed s" "newOrder p50" "finalize p50" "srv CPU ms/cert" "lookup us" "db MB"
+    } >> "$T/growth"
+    for n in $sizes; do
+        t0=$(date +%s.%N)
+        sh "$here/seed.sh" "$db" "$have" "$n" > /dev/null || die "seeding to $n failed"
+        t1=$(date +%s.%N)
+        have=$n
+        real=$(sqlite3 "$db" "SELECT COUNT(*) FROM certificates")
+        lk=$(sqlite3 -batch "$db" <<SQL 2>&1 | awk '/Run Time/ { r = $4 } END { print r }'
+.timer on
+WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < $lookups - 1)
+SELECT count((SELECT id FROM certificates WHERE billing_id = printf('sb%09d', (j * 7919 % $n) / 4 * 4)
+  AND names_key = printf('seed-%09d.bench.test', j * 7919 % $n) AND revoked IS NULL
+  AND issued >= $now - 2592000 AND not_after > $now ORDER BY issued DESC LIMIT 1)) FROM k;
+WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < $lookups - 1)
+SELECT count((SELECT id FROM certificates WHERE billing_id = printf('sb%09d', (j * 7919 % $n) / 4 * 4)
+  AND names_key = printf('seed-%09d.bench.test', j * 7919 % $n) AND revoked IS NULL
+  AND issued >= $now - 2592000 AND not_after > $now ORDER BY issued DESC LIMIT 1)) FROM k;
+SQL
+)
+        plan=$(sqlite3 "$db" "EXPLAIN QUERY PLAN SELECT id, not_after FROM certificates WHERE billing_id = 'x' AND names_key = 'y' AND revoked IS NULL AND issued >= 1 AND not_after > 2 ORDER BY issued DESC LIMIT 1" | tail -n 1)
+        apache_start "$G"
+        R=$(run_gen "grow$n" "https://localhost:$acme_port/acme/directory" "$(apache_pid "$G")" \
+            --flows "$gflows" --conc 1) || die "generator failed in the growth run"
+        apache_stop "$G"
+        mb=$(du -m "$db" | cut -f1)
+        printf '%10s %12.1f %14s %14s %16s %12s %10s\n' "$real" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+            "$(field "$R" order_p50_ms)" "$(field "$R" fin_p50_ms)" "$(field "$R" srv_cpu_ms_per_cert)" \
+            "$(awk -v t="$lk" -v k="$lookups" 'BEGIN { printf "%.2f", t * 1e6 / k }')" "$mb" >> "$T/growth"
+        log "growth $n: $R"
+    done
+    echo "  plan: $plan" >> "$T/growth"
+    awk 'NR > 2 && $1 ~ /^[0-9]+$/ { if (!f) { o = $3; fi = $4; l = $6; f = 1 } lo = $3; lf = $4; ll = $6 }
+         END { printf "  largest/smallest: newOrder %.2fx, finalize %.2fx, reissue lookup %.2fx  %s\n",
+               lo / o, lf / fi, ll / l, (lo / o <= 1.2 && lf / fi <= 1.2 && ll / l <= 1.2) ? "FLAT (<= 1.2x)" : "NOT FLAT" }' \
+        "$T/growth" >> "$T/growth"
+    cat "$T/growth" >> "$T/results"
+;; esac
+
+# ---- 3. soak: one Apache child ----------------------------------------------------------------
+case " $skip " in *" soak "*) ;; *)
+    log "soak: $soak requests against one Apache child"
+    S=$T/soak
+    apache_start "$S" --global "ServerLimit 1" --global "StartServers 1" --global "MaxRequestWorkers 25" \
+        --global "MaxConnectionsPerChild 0"
+    ppid=$(apache_pid "$S")
+    kids=$(children_of "$ppid")
+    [ "$(echo "$kids" | wc -w)" = 1 ] || log "warning: $(echo "$kids" | wc -w) children: $kids"
+    kid=$(echo "$kids" | head -n 1)
+    run_gen soak-warm "https://localhost:$acme_port/acme/directory" "$ppid" --requests $((soak / 5)) --conc "$conc" >/dev/null
+    r0=$(rss_kb "$kid")
+    half=$((soak / 2))
+    SK1=$(run_gen soak1 "https://localhost:$acme_port/acme/directory" "$ppid" --requests "$half" --conc "$conc") ||
+        die "generator failed in the soak"
+    r1=$(rss_kb "$kid" 2>/dev/null || echo 0)
+    SK2=$(run_gen soak2 "https://localhost:$acme_port/acme/directory" "$ppid" --requests "$half" --conc "$conc") ||
+        die "generator failed in the soak"
+    r2=$(rss_kb "$kid" 2>/dev/null || echo 0)
+    kids2=$(children_of "$ppid")
+    apache_stop "$S"
+    nreq=$(($(field "$SK1" requests) + $(field "$SK2" requests)))
+    nok=$(($(field "$SK1" ok) + $(field "$SK2" ok)))
+    {
+        echo
+        echo "== soak: one Apache child (pid $kid), $nreq requests / $nok issuances after a $((soak / 5))-request warm-up =="
+        awk -v a="$r0" -v b="$r1" -v c="$r2" -v k1="$kid" -v k2="$kids2" 'BEGIN {
+            printf "  child RSS after warm-up %d kB, after half %d kB, at the end %d kB: %+d kB over the run, %+d kB over the second half  %s\n",
+                   a, b, c, c - a, c - b, (k1 == k2 && c - b <= 512 && c <= a * 1.05) ? "NO GROWTH" : "GREW (or child replaced)" }'
+    } >> "$T/results"
+;; esac
+
+{
+    echo
+    echo "run: $(date -u +%FT%TZ), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >> "$T/results"
+cp "$T/results" "$res"
+cat "$res"
