@@ -13,6 +13,8 @@
 #include <apr_dbd.h>
 #include "mod_dbd.h"
 #include "unixd.h"
+#include "util_mutex.h"
+#include <apr_global_mutex.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include "acp_httpd.h"
@@ -21,6 +23,31 @@
 #include "acp_pay.h"
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
+#define DB_MUTEX_TYPE "acme-pay-db"
+static apr_global_mutex_t *db_mutex;
+
+static apr_status_t db_lock(void *baton)
+{
+    return apr_global_mutex_lock(baton);
+}
+
+static apr_status_t db_unlock(void *baton)
+{
+    return apr_global_mutex_unlock(baton);
+}
+
+acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
+{
+    acp_db_t *db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
+    if (!db->pgsql && db_mutex) {
+        db->write_lock = db_lock;
+        db->write_unlock = db_unlock;
+        db->lock_baton = db_mutex;
+    }
+    return db;
+}
 
 /* ---- configuration ------------------------------------------------------------------ */
 
@@ -491,6 +518,12 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      ACPLOGNO(01004) "cannot read or create the nonce key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!strcmp(dc->name, "sqlite3") && !db_mutex &&
+        ap_global_mutex_create(&db_mutex, NULL, DB_MUTEX_TYPE, NULL, s, pconf, 0) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(01008) "cannot create the database write lock");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (!strcmp(dc->name, "sqlite3")) {
         const char *dir = ap_make_dirstr_parent(ptemp, dc->params);
         chown_for_children(ptemp, dir);
@@ -517,6 +550,12 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  ACPLOGNO(01007) "ready: %s database, %s signer", dc->name, c->wfe.ra.signer->name);
     return OK;
+}
+
+static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    db_mutex = NULL; /* the old one went with the previous generation's pool */
+    return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
 static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -548,6 +587,14 @@ static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static void acp_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *sp;
+
+    if (db_mutex &&
+        apr_global_mutex_child_init(&db_mutex, apr_global_mutex_lockfile(db_mutex), pchild) !=
+            APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     ACPLOGNO(02003) "cannot attach to the database write lock");
+        db_mutex = NULL;
+    }
     for (sp = s; sp; sp = sp->next) {
         acp_srv_cfg_t *c = ap_get_module_config(sp->module_config, &acme_pay_module);
         if (c->wfe.ra.signer) {
@@ -568,7 +615,7 @@ static acp_db_t *request_db(void *baton)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(02101) "no database connection");
         return NULL;
     }
-    return acp_sa_wrap(r->pool, dbd->driver, dbd->handle, dbd->prepared);
+    return acp_httpd_db(r->pool, dbd);
 }
 
 static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
@@ -704,6 +751,7 @@ static void acp_register_hooks(apr_pool_t *p)
 {
     /* before mod_dbd's post_config: our statements join its prepared set */
     static const char *const succ[] = {"mod_dbd.c", NULL};
+    ap_hook_pre_config(acp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(acp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acp_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -202,6 +202,10 @@ EOF
         echo
         echo "    DBDriver $db_driver"
         echo "    DBDParams \"$db_params\""
+        # keep connections: a new one re-prepares the whole statement catalogue
+        echo "    DBDMin 2"
+        echo "    DBDKeep 16"
+        echo "    DBDMax 25"
         cat <<EOF
     <Location /acme>
         SetHandler acme-pay

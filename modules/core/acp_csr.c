@@ -102,7 +102,7 @@ static acp_problem_t *check_key_policy(apr_pool_t *p, EVP_PKEY *pkey)
                                "EC curve %s is not allowed (use P-256 or P-384)", group);
         }
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-        ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+        ok = ctx && EVP_PKEY_public_check_quick(ctx) == 1;
         EVP_PKEY_CTX_free(ctx);
         if (!ok) {
             ERR_clear_error();

@@ -192,35 +192,57 @@ static apr_status_t raw_exec(acp_db_t *db, const char *sql)
  * BEGIN_TRIES rounds of the driver's loop (each up to 1.5 s). */
 #define BEGIN_TRIES 6
 
+static void unlock_writers(acp_db_t *db)
+{
+    if (db->in_tx && db->write_unlock) {
+        db->write_unlock(db->lock_baton);
+    }
+    db->in_tx = 0;
+}
+
 apr_status_t acp_sa_begin(acp_db_t *db)
 {
     int i;
 
     if (db->pgsql) {
-        return raw_exec(db, "BEGIN");
+        if (raw_exec(db, "BEGIN") != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        db->in_tx = 1;
+        return APR_SUCCESS;
     }
+    if (db->write_lock && db->write_lock(db->lock_baton) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    db->in_tx = 1;
     for (i = 0; i < BEGIN_TRIES; i++) {
         if (raw_exec(db, "BEGIN IMMEDIATE") == APR_SUCCESS) {
             return APR_SUCCESS;
         }
         apr_sleep(apr_time_from_msec(5 + (i % 5) * 10));
     }
+    unlock_writers(db);
     return APR_EBUSY;
 }
 
 apr_status_t acp_sa_commit(acp_db_t *db)
 {
+    apr_status_t rv = APR_SUCCESS;
+
     if (raw_exec(db, "COMMIT") != APR_SUCCESS) {
         /* never hand a connection back with a transaction (and its locks) open */
         raw_exec(db, "ROLLBACK");
-        return APR_EGENERAL;
+        rv = APR_EGENERAL;
     }
-    return APR_SUCCESS;
+    unlock_writers(db);
+    return rv;
 }
 
 apr_status_t acp_sa_rollback(acp_db_t *db)
 {
-    return raw_exec(db, "ROLLBACK");
+    apr_status_t rv = raw_exec(db, "ROLLBACK");
+    unlock_writers(db);
+    return rv;
 }
 
 apr_status_t acp_sa_savepoint(acp_db_t *db, const char *name)

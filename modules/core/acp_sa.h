@@ -34,6 +34,13 @@ typedef struct acp_db_t {
     apr_dbd_t *handle;
     apr_hash_t *prepared;   /* label -> apr_dbd_prepared_t* */
     int pgsql;              /* 1 for pgsql, 0 for sqlite3 */
+    /* SQLite only, optional: held from BEGIN to COMMIT/ROLLBACK so writers of this
+     * server queue here instead of meeting SQLITE_BUSY, which apr_dbd_sqlite3 answers
+     * with 100 ms sleeps (the glue passes an apr_global_mutex) */
+    apr_status_t (*write_lock)(void *baton);
+    apr_status_t (*write_unlock)(void *baton);
+    void *lock_baton;
+    int in_tx;              /* a transaction (and the lock) is held */
 } acp_db_t;
 
 /* Open a connection (driver "sqlite3"|"pgsql"), migrate it if migrate != 0,

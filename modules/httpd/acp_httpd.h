@@ -4,6 +4,8 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include <apr_dbd.h>
+#include "mod_dbd.h"
 #include "acp_wfe.h"
 
 /* Our own message numbers, in the spirit of APLOGNO (tests match on them). */
@@ -20,6 +22,9 @@ typedef struct acp_srv_cfg_t {
 } acp_srv_cfg_t;
 
 extern module AP_MODULE_DECLARE_DATA acme_pay_module;
+
+/* A core database handle over a mod_dbd connection, with the SQLite write lock. */
+acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 
 /* Background workers (modules/httpd/acp_httpd_worker.c). */
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg);

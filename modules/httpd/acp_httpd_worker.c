@@ -43,7 +43,7 @@ static void run_once(workers_t *w, apr_pool_t *p)
                      ACPLOGNO(02001) "worker: no database connection");
         return;
     }
-    db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
+    db = acp_httpd_db(p, dbd);
     do {
         apr_pool_t *jp;
         apr_pool_create(&jp, p);
