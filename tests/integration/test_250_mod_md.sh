@@ -8,27 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 acme_setup --pebble-ok --no-http01-vhost
 name=$(unique_name mod-md)
-md=$T/md
-store=$md/store
-mods=/usr/lib/apache2/modules
-apache_start "$md" --no-acme --ca-dir "$T/ca" --webroot "$md/webroot" \
-    --http01-vhost-port "$HTTP01_PORT" --log-level "warn md:debug" \
-    --global "LoadModule md_module $mods/mod_md.so" \
-    --global "MDStoreDir \"$store\"" \
-    --global "MDCertificateAuthority $ACME_DIRECTORY" \
-    --global "MDCACertificateFile \"$ACME_TRUST\"" \
-    --global "MDCertificateAgreement accepted" \
-    --global "MDContactEmail admin@example.com" \
-    --global "MDCAChallenges http-01" \
-    --global "MDPortMap http:$HTTP01_PORT https:$MD_TLS_PORT" \
-    --global "MDRetryDelay 2s" \
-    --global "MDPrivateKeys secp256r1" \
-    --global "MDomain $name" \
-    --global "Listen 127.0.0.1:$MD_TLS_PORT https" \
-    --global "<VirtualHost 127.0.0.1:$MD_TLS_PORT>" \
-    --global "    ServerName $name" \
-    --global "    SSLEngine on" \
-    --global "</VirtualHost>" || die "the mod_md Apache did not start"
+md_apache_start "$name" || die "the mod_md Apache did not start"
 
 end=$((SECONDS + 120))
 pem=
