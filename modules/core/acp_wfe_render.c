@@ -27,29 +27,36 @@ void acp_wfe_set_json(wfe_req_t *w, int status, json_object *o, const char *ctyp
     json_object_put(o);
 }
 
-/* A payment request, shaped for the client that will show it (acp_client_profile). */
+/* A payment request as the problem the client will read: the detail drawn for its
+ * profile (acp_client_profile); mod_md waits 24 h after an "input" problem such as
+ * userActionRequired, so a retryable type lets it try again minutes after paying. */
+static json_object *payment_problem_json(wfe_req_t *w, const acp_problem_t *prob,
+                                         const acp_client_profile_t *prof, const char **detail)
+{
+    acp_problem_t shaped = *prob;
+
+    shaped.detail = *detail = acp_pay_detail(w->p, prob->payment, prof);
+    if (prof->retryable_type) {
+        shaped.kind = ACP_ERR_ORDER_NOT_READY;
+    }
+    return acp_problem_json(&shaped);
+}
+
 static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
 {
     const acp_client_profile_t *prof = acp_client_profile(w->req->user_agent);
-    const char *detail = acp_pay_detail(w->p, prob->payment, prof);
-    acp_problem_t shaped = *prob;
-    json_object *o;
+    const char *detail = NULL;
+    json_object *o = payment_problem_json(w, prob, prof, &detail);
 
     if (prof->plain_text) {
         /* clients that print a non-JSON error body verbatim (acme-tiny, dehydrated) */
+        json_object_put(o);
         w->resp->status = 403;
         w->resp->content_type = "text/plain; charset=utf-8";
         w->resp->body = apr_pstrcat(w->p, detail, "\n", NULL);
         w->resp->body_len = strlen(w->resp->body);
         return;
     }
-    shaped.detail = detail;
-    if (prof->retryable_type) {
-        /* mod_md waits 24 h after an "input" problem such as userActionRequired; this
-         * type lets it retry within minutes once the user has paid */
-        shaped.kind = ACP_ERR_ORDER_NOT_READY;
-    }
-    o = acp_problem_json(&shaped);
     acp_wfe_set_json(w, 403, o, "application/problem+json");
 }
 
@@ -57,12 +64,9 @@ static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
 const char *acp_wfe_payment_error_json(wfe_req_t *w, const acp_problem_t *prob,
                                       const acp_client_profile_t *prof)
 {
-    acp_problem_t shaped = *prob;
-    json_object *o;
-    const char *text;
+    const char *detail = NULL, *text;
+    json_object *o = payment_problem_json(w, prob, prof, &detail);
 
-    shaped.detail = acp_pay_detail(w->p, prob->payment, prof);
-    o = acp_problem_json(&shaped);
     text = apr_pstrdup(w->p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);

@@ -588,3 +588,24 @@ md_apache_start() {
         --global "    SSLEngine on" \
         --global "</VirtualHost>"
 }
+
+# md_wait_cert NAME SECONDS: until mod_md has stored a certificate for NAME; sets pem (empty
+# on timeout, after printing its job, its error log and the server's log)
+md_wait_cert() {
+    local name=$1 end=$((SECONDS + $2)) f
+    pem=
+    while [ $SECONDS -lt $end ]; do
+        # pubcert.pem, or pubcert.<keyspec>.pem with MDPrivateKeys (not fallback-pubcert*)
+        for f in "$store/domains/$name"/pubcert*.pem "$store/staging/$name"/pubcert*.pem; do
+            [ -s "$f" ] && { pem=$f; return 0; }
+        done
+        sleep 1
+    done
+    echo "---- mod_md job ----"
+    cat "$store/staging/$name/job.json" 2>/dev/null || ls -R "$store" 2>/dev/null | head -30
+    echo "---- mod_md Apache error log ----"
+    grep -v AH01882 "$md/logs/error.log" | tail -n 40
+    echo "---- server log ----"
+    server_log 30
+    return 1
+}

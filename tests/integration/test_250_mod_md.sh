@@ -10,25 +10,7 @@ acme_setup --pebble-ok --no-http01-vhost
 name=$(unique_name mod-md)
 md_apache_start "$name" || die "the mod_md Apache did not start"
 
-end=$((SECONDS + 120))
-pem=
-while [ $SECONDS -lt $end ]; do
-    # pubcert.pem, or pubcert.<keyspec>.pem with MDPrivateKeys (not fallback-pubcert*)
-    for f in "$store/domains/$name"/pubcert*.pem "$store/staging/$name"/pubcert*.pem; do
-        [ -s "$f" ] && { pem=$f; break 2; }
-    done
-    sleep 1
-done
-if [ -z "$pem" ]; then
-    fail "mod_md got no certificate within 120 s"
-    echo "---- mod_md job ----"
-    cat "$store/staging/$name/job.json" 2>/dev/null || ls -R "$store" 2>/dev/null | head -30
-    echo "---- mod_md Apache error log ----"
-    grep -v AH01882 "$md/logs/error.log" | tail -n 40
-    echo "---- server log ----"
-    server_log 30
-    finish
-fi
+md_wait_cert "$name" 120 || { fail "mod_md got no certificate within 120 s"; finish; }
 log "mod_md stored $pem"
 sleep 1     # mod_md writes the staging set in several files; let it finish
 check_cert "$pem" "$name"

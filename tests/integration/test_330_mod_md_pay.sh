@@ -30,25 +30,7 @@ sig=$(printf '%s' "$t.$body" | openssl dgst -sha256 -hmac "$(cat "$secret_dir/we
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ACME_TRUST" -H "AcmePay-Signature: t=$t,v1=$sig" \
     --data-binary "$body" "$base_url/pay/webhook")
 expect_eq 200 "$code" "webhook"
-end=$((SECONDS + 120))
-pem=
-while [ $SECONDS -lt $end ]; do
-    # pubcert.pem, or pubcert.<keyspec>.pem with MDPrivateKeys (not fallback-pubcert*)
-    for f in "$store/domains/$name"/pubcert*.pem "$store/staging/$name"/pubcert*.pem; do
-        [ -s "$f" ] && { pem=$f; break 2; }
-    done
-    sleep 1
-done
-if [ -z "$pem" ]; then
-    fail "mod_md got no certificate within 120 s"
-    echo "---- mod_md job ----"
-    cat "$store/staging/$name/job.json" 2>/dev/null || ls -R "$store" 2>/dev/null | head -30
-    echo "---- mod_md Apache error log ----"
-    grep -v AH01882 "$md/logs/error.log" | tail -n 40
-    echo "---- server log ----"
-    server_log 30
-    finish
-fi
+md_wait_cert "$name" 120 || { fail "mod_md got no certificate within 120 s"; finish; }
 log "mod_md stored $pem after paying"
 sleep 1
 check_cert "$pem" "$name"
