@@ -15,6 +15,7 @@
 #include "unixd.h"
 #include "util_mutex.h"
 #include <apr_global_mutex.h>
+#include <apr_shm.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include "acp_httpd.h"
@@ -27,6 +28,9 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 /* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
 #define DB_MUTEX_TYPE "acme-pay-db"
 static apr_global_mutex_t *db_mutex;
+/* Nonce redemption table shared by all children (AcmePayNonceStore shm). */
+static apr_shm_t *nonce_shm;
+static acp_nonce_store_t *nonce_store;
 
 static apr_status_t db_lock(void *baton)
 {
@@ -71,6 +75,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.caa_identities);
     INHERIT(wfe.ra.va.resolver);
     INHERIT(sign_command);
+    INHERIT(nonce_mode);
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -208,6 +213,20 @@ static const char *set_workers(cmd_parms *cmd, void *d, const char *arg)
         srv_cfg(cmd)->workers = (int)v;
     }
     return err;
+}
+
+static const char *set_nonce_store(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!strcasecmp(arg, "shm")) {
+        srv_cfg(cmd)->nonce_mode = ACP_NONCE_SHM;
+    }
+    else if (!strcasecmp(arg, "database")) {
+        srv_cfg(cmd)->nonce_mode = ACP_NONCE_DB;
+    }
+    else {
+        return "AcmePayNonceStore: shm or database";
+    }
+    return NULL;
 }
 
 static const char *set_va_timeout(cmd_parms *cmd, void *d, const char *arg)
@@ -446,6 +465,9 @@ static const command_rec acp_cmds[] = {
                   "largest accepted request body in bytes (default 65536)"),
     AP_INIT_TAKE1("AcmePayWorkers", set_workers, NULL, RSRC_CONF,
                   "background worker threads per child (default 2)"),
+    AP_INIT_TAKE1("AcmePayNonceStore", set_nonce_store, NULL, RSRC_CONF,
+                  "where spent nonces are kept: shm (one host) or database (several nodes); "
+                  "default shm with sqlite3, database with pgsql"),
     AP_INIT_TAKE1("AcmePayValidationTimeout", set_va_timeout, NULL, RSRC_CONF,
                   "seconds one challenge check may take (default 10)"),
     {NULL}};
@@ -524,6 +546,20 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      ACPLOGNO(01008) "cannot create the database write lock");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (c->nonce_mode == ACP_NONCE_SHM ||
+        (c->nonce_mode == 0 && !strcmp(dc->name, "sqlite3"))) {
+        if (!nonce_store &&
+            (apr_shm_create(&nonce_shm, acp_nonce_store_size(), NULL, pconf) != APR_SUCCESS ||
+             !(nonce_store = acp_nonce_store_init(apr_shm_baseaddr_get(nonce_shm))))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         ACPLOGNO(01009) "cannot create the shared nonce table");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        c->wfe.nonce_store = nonce_store;
+    }
+    else {
+        c->wfe.nonce_store = NULL;
+    }
     if (!strcmp(dc->name, "sqlite3")) {
         const char *dir = ap_make_dirstr_parent(ptemp, dc->params);
         chown_for_children(ptemp, dir);
@@ -548,13 +584,16 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         prepare(s, st->sql, st->label);
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 ACPLOGNO(01007) "ready: %s database, %s signer", dc->name, c->wfe.ra.signer->name);
+                 ACPLOGNO(01007) "ready: %s database, %s signer, nonces in %s", dc->name,
+                 c->wfe.ra.signer->name, c->wfe.nonce_store ? "shared memory" : "the database");
     return OK;
 }
 
 static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    db_mutex = NULL; /* the old one went with the previous generation's pool */
+    db_mutex = NULL; /* the old ones went with the previous generation's pool */
+    nonce_shm = NULL;
+    nonce_store = NULL;
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 

@@ -1,4 +1,4 @@
-/* Stateless, MAC'd anti-replay nonces. */
+/* MAC'd anti-replay nonces and the shared-memory redemption table. */
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,6 +9,14 @@
 
 #define BODY_LEN 16
 #define MAC_LEN 16
+#define STORE_MAGIC 0x41435031u /* "ACP1" */
+
+struct acp_nonce_store_t {
+    apr_uint32_t magic;
+    apr_uint32_t epoch;
+    apr_uint64_t next;                  /* atomic: the next issue number */
+    apr_uint64_t slot[ACP_NONCE_SLOTS]; /* atomic: 1 + highest issue number spent here */
+};
 
 static void nonce_mac(const unsigned char *key, const unsigned char *body, unsigned char *mac)
 {
@@ -19,30 +27,71 @@ static void nonce_mac(const unsigned char *key, const unsigned char *body, unsig
     memcpy(mac, full, MAC_LEN);
 }
 
-char *acp_nonce_make(apr_pool_t *p, const unsigned char *key, long long now)
+static void put_be(unsigned char *out, apr_uint64_t v, int n)
+{
+    int i;
+    for (i = n - 1; i >= 0; i--) {
+        out[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static apr_uint64_t get_be(const unsigned char *in, int n)
+{
+    apr_uint64_t v = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        v = (v << 8) | in[i];
+    }
+    return v;
+}
+
+apr_size_t acp_nonce_store_size(void)
+{
+    return sizeof(acp_nonce_store_t);
+}
+
+acp_nonce_store_t *acp_nonce_store_init(void *mem)
+{
+    acp_nonce_store_t *st = mem;
+    unsigned char r[4];
+
+    do {
+        if (RAND_bytes(r, sizeof(r)) != 1) {
+            return NULL;
+        }
+        st->epoch = (apr_uint32_t)get_be(r, 4);
+    } while (st->epoch == 0);
+    __atomic_store_n(&st->next, 0, __ATOMIC_SEQ_CST);
+    st->magic = STORE_MAGIC;
+    return st;
+}
+
+char *acp_nonce_make(apr_pool_t *p, const unsigned char *key, acp_nonce_store_t *store,
+                     long long now)
 {
     unsigned char raw[BODY_LEN + MAC_LEN];
-    unsigned long long exp = (unsigned long long)(now + ACP_NONCE_LIFETIME);
-    int i;
 
-    for (i = 7; i >= 0; i--) {
-        raw[i] = (unsigned char)(exp & 0xff);
-        exp >>= 8;
+    put_be(raw, (apr_uint64_t)(now + ACP_NONCE_LIFETIME), 4);
+    if (store) {
+        put_be(raw + 4, store->epoch, 4);
+        put_be(raw + 8, __atomic_fetch_add(&store->next, 1, __ATOMIC_RELAXED), 8);
     }
-    if (RAND_bytes(raw + 8, 8) != 1) {
-        abort();
+    else {
+        memset(raw + 4, 0, 4);
+        if (RAND_bytes(raw + 8, 8) != 1) {
+            abort();
+        }
     }
     nonce_mac(key, raw, raw + BODY_LEN);
     return acp_b64url_encode(p, raw, sizeof(raw));
 }
 
 int acp_nonce_check(apr_pool_t *p, const unsigned char *key, const char *nonce, long long now,
-                    long long *expires)
+                    acp_nonce_info_t *info)
 {
     unsigned char *raw = NULL, mac[MAC_LEN];
     size_t len = 0;
-    unsigned long long exp = 0;
-    int i;
 
     if (!nonce || acp_b64url_decode(p, nonce, strlen(nonce), &raw, &len) != 0 ||
         len != BODY_LEN + MAC_LEN) {
@@ -52,12 +101,32 @@ int acp_nonce_check(apr_pool_t *p, const unsigned char *key, const char *nonce, 
     if (CRYPTO_memcmp(mac, raw + BODY_LEN, MAC_LEN) != 0) {
         return -1;
     }
-    for (i = 0; i < 8; i++) {
-        exp = (exp << 8) | raw[i];
-    }
-    if ((long long)exp < now) {
+    info->expires = (long long)get_be(raw, 4);
+    info->epoch = (apr_uint32_t)get_be(raw + 4, 4);
+    info->seq = get_be(raw + 8, 8);
+    if (info->expires < now) {
         return -1;
     }
-    *expires = (long long)exp;
     return 0;
+}
+
+int acp_nonce_redeem(acp_nonce_store_t *store, const acp_nonce_info_t *info)
+{
+    apr_uint64_t *slot, old, want;
+
+    if (!store || store->magic != STORE_MAGIC || info->epoch != store->epoch ||
+        info->seq >= __atomic_load_n(&store->next, __ATOMIC_ACQUIRE)) {
+        return -1;
+    }
+    slot = &store->slot[info->seq & (ACP_NONCE_SLOTS - 1)];
+    want = info->seq + 1;
+    old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    /* the slot only ever grows: once seq is spent, nothing at or below it passes again */
+    while (old < want) {
+        if (__atomic_compare_exchange_n(slot, &old, want, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            return 0;
+        }
+    }
+    return -1;
 }

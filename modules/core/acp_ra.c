@@ -574,18 +574,24 @@ acp_problem_t *acp_ra_int_set_order_status(acp_db_t *db, apr_pool_t *p, acp_orde
     return NULL;
 }
 
-acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order)
+/* What a pending or ready order's status must become now (*status NULL: unchanged),
+ * and the error it then carries. Reads only. */
+static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *order,
+                                const char **status, acp_problem_t **why)
 {
     apr_array_header_t *authzs;
     long long now = acp_now();
     int i, all_valid = 1;
 
+    *status = NULL;
+    *why = NULL;
     if (strcmp(order->status, "pending") != 0 && strcmp(order->status, "ready") != 0) {
         return NULL;
     }
     if (order->expires < now) {
-        return acp_ra_int_set_order_status(db, p, order, "invalid",
-                                acp_problem(p, ACP_ERR_MALFORMED, "order expired"));
+        *status = "invalid";
+        *why = acp_problem(p, ACP_ERR_MALFORMED, "order expired");
+        return NULL;
     }
     if (strcmp(order->status, "ready") == 0) {
         return NULL;
@@ -600,16 +606,35 @@ acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *or
         }
         all_valid = 0;
         if (strcmp(a->status, "pending") != 0 || a->expires < now) {
-            return acp_ra_int_set_order_status(
-                db, p, order, "invalid",
-                acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
-                            a->expires < now ? "expired" : a->status));
+            *status = "invalid";
+            *why = acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
+                               a->expires < now ? "expired" : a->status);
+            return NULL;
         }
     }
     if (all_valid) {
-        return acp_ra_int_set_order_status(db, p, order, "ready", NULL);
+        *status = "ready";
     }
     return NULL;
+}
+
+acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order)
+{
+    const char *status = NULL;
+    acp_problem_t *why = NULL, *prob = order_due(db, p, order, &status, &why);
+
+    if (prob || !status) {
+        return prob;
+    }
+    return acp_ra_int_set_order_status(db, p, order, status, why);
+}
+
+int acp_ra_order_stale(acp_db_t *db, apr_pool_t *p, const acp_order_t *order)
+{
+    const char *status = NULL;
+    acp_problem_t *why = NULL, *prob = order_due(db, p, order, &status, &why);
+
+    return prob != NULL || status != NULL;
 }
 
 acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,

@@ -47,6 +47,9 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
 /* Bring a pending/ready order's status up to date with its authorizations and
  * its expiry (writes only when it changes). */
 acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order);
+/* 1 when acp_ra_order_refresh would write (or cannot tell): a read-only request then
+ * refreshes the order inside a write transaction. */
+int acp_ra_order_stale(acp_db_t *db, apr_pool_t *p, const acp_order_t *order);
 
 acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
                                       json_object *payload);

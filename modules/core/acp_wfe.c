@@ -158,11 +158,27 @@ static acp_problem_t *h_order(wfe_req_t *w)
     acp_order_t *order = NULL;
     acp_problem_t *prob = need_empty(w);
 
-    if (prob || (prob = own_order(w, w->id, &order)) ||
-        (prob = acp_ra_order_refresh(w->db, w->p, order))) {
+    if (prob || (prob = own_order(w, w->id, &order))) {
         return prob;
     }
-    return answer_order(w, order, 200);
+    if (!w->read_only) {
+        prob = acp_ra_order_refresh(w->db, w->p, order);
+    }
+    else if (acp_ra_order_stale(w->db, w->p, order)) {
+        /* the status moves (ready, expired, an authorization failed): write it */
+        if (acp_sa_begin(w->db) != APR_SUCCESS) {
+            return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy");
+        }
+        if ((prob = own_order(w, w->id, &order)) ||
+            (prob = acp_ra_order_refresh(w->db, w->p, order))) {
+            acp_sa_rollback(w->db);
+            return prob;
+        }
+        if (acp_sa_commit(w->db) != APR_SUCCESS) {
+            return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed");
+        }
+    }
+    return prob ? prob : answer_order(w, order, 200);
 }
 
 static acp_problem_t *h_finalize(wfe_req_t *w)
@@ -410,7 +426,6 @@ static acp_problem_t *authenticate(wfe_req_t *w)
 {
     const acp_req_t *req = w->req;
     acp_problem_t *prob;
-    long long expires = 0;
     const char *acct_prefix;
 
     if (req->body_too_large) {
@@ -429,7 +444,7 @@ static acp_problem_t *authenticate(wfe_req_t *w)
         return acp_problem(w->p, ACP_ERR_UNAUTHORIZED,
                            "JWS url '%s' is not the URL this request was sent to", w->jws->url);
     }
-    if (acp_nonce_check(w->p, w->cfg->nonce_key, w->jws->nonce, acp_now(), &expires) != 0) {
+    if (acp_nonce_check(w->p, w->cfg->nonce_key, w->jws->nonce, acp_now(), &w->nonce) != 0) {
         return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS has an invalid or expired nonce");
     }
     if (w->route == R_NEW_ACCOUNT && !w->jws->jwk) {
@@ -481,8 +496,11 @@ static acp_problem_t *authenticate(wfe_req_t *w)
             return acp_problem(w->p, ACP_ERR_MALFORMED, "JWS payload is not valid JSON");
         }
     }
-    /* the nonce is redeemed inside the transaction the handler runs in */
-    w->nonce_expires = expires;
+    /* spent only now that the signature is good: a forged request burns nothing; with
+     * no shared store it is redeemed inside the transaction the handler runs in */
+    if (w->cfg->nonce_store && acp_nonce_redeem(w->cfg->nonce_store, &w->nonce) != 0) {
+        return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+    }
     return NULL;
 }
 
@@ -545,43 +563,89 @@ static void wait_for_issue(wfe_req_t *w)
     }
 }
 
+/* POST-as-GET of a resource: with the nonce spent in shared memory nothing is written,
+ * so no write transaction (no writer lock, no durable commit) is needed. */
+static int read_only_route(const wfe_req_t *w)
+{
+    switch (w->route) {
+    case R_ACCOUNT:
+    case R_ACCOUNT_ORDERS:
+    case R_ORDER:
+    case R_AUTHZ:
+    case R_CHALL:
+    case R_CERT:
+        return w->cfg->nonce_store && !w->payload;
+    default:
+        return 0;
+    }
+}
+
+/* Runs the handler inside one write transaction. Returns 0 when the answer stands,
+ * -1 when a database failure has been answered already. */
+static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
+{
+    acp_problem_t *prob;
+    int n = 0, store = w->cfg->nonce_store != NULL;
+
+    if (acp_sa_begin(w->db) != APR_SUCCESS) {
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
+        return -1;
+    }
+    if (!store) {
+        if (acp_sa_exec(w->db, w->p, "acp_nonce_redeem", &n,
+                        ACP_SA_ARGS(w->jws->nonce, acp_sa_ll(w->p, w->nonce.expires))) !=
+            APR_SUCCESS) {
+            acp_sa_rollback(w->db);
+            acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
+            return -1;
+        }
+        if (n != 1) {
+            acp_sa_rollback(w->db);
+            acp_wfe_set_problem(w,
+                                acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
+            return -1;
+        }
+        acp_sa_savepoint(w->db, "acp_h");
+    }
+    prob = dispatch(w);
+    *probp = prob;
+    if (prob && !prob->commit) {
+        apr_table_clear(w->resp->headers);
+        if (w->error_location) {
+            apr_table_setn(w->resp->headers, "Location", w->error_location);
+        }
+        if (store) {
+            /* the nonce is spent in shared memory; nothing else may stay */
+            acp_sa_rollback(w->db);
+            return 0;
+        }
+        /* keep the nonce spent, undo everything the handler did */
+        acp_sa_rollback_to(w->db, "acp_h");
+    }
+    if (acp_sa_commit(w->db) != APR_SUCCESS) {
+        acp_sa_rollback(w->db);
+        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_post(wfe_req_t *w)
 {
     acp_problem_t *prob = authenticate(w);
-    int n = 0;
 
     if (prob) {
         acp_wfe_set_problem(w, prob);
         return;
     }
-    if (acp_sa_begin(w->db) != APR_SUCCESS) {
-        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
-        return;
-    }
-    if (acp_sa_exec(w->db, w->p, "acp_nonce_redeem", &n,
-                    ACP_SA_ARGS(w->jws->nonce, acp_sa_ll(w->p, w->nonce_expires))) != APR_SUCCESS) {
-        acp_sa_rollback(w->db);
-        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
-        return;
-    }
-    if (n != 1) {
-        acp_sa_rollback(w->db);
-        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
-        return;
-    }
-    acp_sa_savepoint(w->db, "acp_h");
-    prob = dispatch(w);
-    if (prob && !prob->commit) {
-        /* keep the nonce spent, undo everything the handler did */
-        acp_sa_rollback_to(w->db, "acp_h");
-        apr_table_clear(w->resp->headers);
-        if (w->error_location) {
-            apr_table_setn(w->resp->headers, "Location", w->error_location);
+    w->read_only = read_only_route(w);
+    if (w->read_only) {
+        prob = dispatch(w);
+        if (prob) {
+            apr_table_clear(w->resp->headers);
         }
     }
-    if (acp_sa_commit(w->db) != APR_SUCCESS) {
-        acp_sa_rollback(w->db);
-        acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
+    else if (dispatch_tx(w, &prob) != 0) {
         return;
     }
     if (prob) {
@@ -662,7 +726,8 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     else {
         handle_post(&w);
     }
-    apr_table_setn(resp->headers, "Replay-Nonce", acp_nonce_make(p, w.cfg->nonce_key, acp_now()));
+    apr_table_setn(resp->headers, "Replay-Nonce",
+                   acp_nonce_make(p, w.cfg->nonce_key, w.cfg->nonce_store, acp_now()));
     apr_table_addn(resp->headers, "Link",
                    apr_pstrcat(p, "<", req->base_url, "/directory>;rel=\"index\"", NULL));
     if (!apr_table_get(resp->headers, "Cache-Control")) {

@@ -15,6 +15,7 @@ typedef struct acp_wfe_cfg_t {
     apr_array_header_t *caa_identities;    /* const char*, may be NULL */
     apr_size_t max_body;                   /* bytes */
     unsigned char nonce_key[ACP_NONCE_KEY_LEN];
+    acp_nonce_store_t *nonce_store;        /* shared redemption table; NULL: in the DB */
     unsigned char webhook_secret[128];     /* AcmePayWebhookSecret */
     apr_size_t webhook_secret_len;         /* 0: webhook disabled */
     int test_mode;                         /* AcmePayTestMode: "Simulate payment" */

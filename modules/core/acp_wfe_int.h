@@ -41,7 +41,8 @@ typedef struct {
     json_object *payload;      /* NULL for POST-as-GET */
     int wake;                  /* background work queued */
     const char *issue_order;   /* finish issuing this order after commit */
-    long long nonce_expires;
+    acp_nonce_info_t nonce;    /* the checked nonce of a POST */
+    int read_only;             /* POST-as-GET answered without a write transaction */
     const char *error_location; /* Location kept on an error answer (409 keyChange) */
 } wfe_req_t;
 

@@ -16,10 +16,14 @@ typedef struct acp_srv_cfg_t {
     const char *ca_cert, *ca_key;
     const char *sign_command;   /* AcmePaySignCommand: a command signer instead */
     int workers;
+    int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
     /* set-flags for merging */
     int pay_set; /* any billing/payment directive given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
 } acp_srv_cfg_t;
+
+#define ACP_NONCE_SHM 1
+#define ACP_NONCE_DB 2
 
 extern module AP_MODULE_DECLARE_DATA acme_pay_module;
 

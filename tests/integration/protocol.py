@@ -94,6 +94,47 @@ def replayed_nonce():
 
 
 @case
+def replayed_nonce_on_post_as_get():
+    # POST-as-GET writes nothing, but its nonce is still spent exactly once
+    o = acme.new_order([name("g")])
+    assert o.status == 201, o
+    n = acme.nonce()
+    r = acme.post(o.header("Location"), None, nonce=n)
+    assert r.status == 200 and r.json()["status"] == "pending", r
+    r = unchanged(lambda: acme.post(o.header("Location"), None, nonce=n))
+    problem(r, "badNonce", 400)
+
+
+@case
+def bad_signature_does_not_spend_the_nonce():
+    n = acme.nonce()
+    j = acme.jws(acme.dir["newOrder"], {"identifiers": [{"type": "dns", "value": name("t")}]}, nonce=n)
+    sig = bytearray(base64_decode(j["signature"]))
+    sig[7] ^= 1
+    j["signature"] = b64(bytes(sig))
+    r = unchanged(lambda: acme.post(acme.dir["newOrder"], None, raw=json.dumps(j).encode()))
+    problem(r, "malformed", 400)
+    r = acme.post(acme.dir["newOrder"], {"identifiers": [{"type": "dns", "value": name("t")}]}, nonce=n)
+    assert r.status == 201, r
+
+
+@case
+def one_nonce_raced_by_many_requests():
+    # 16 connections send the same signed POST-as-GET at once: one answer, 15 badNonce
+    import concurrent.futures
+    o = acme.new_order([name("r")])
+    assert o.status == 201, o
+    body = json.dumps(acme.jws(o.header("Location"), None)).encode()
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        answers = list(ex.map(lambda _: acme.request("POST", o.header("Location"), body), range(16)))
+    codes = sorted(a.status for a in answers)
+    assert codes == [200] + [400] * 15, codes
+    for a in answers:
+        if a.status == 400:
+            problem(a, "badNonce", 400)
+
+
+@case
 def forged_nonce():
     r = unchanged(lambda: acme.post(acme.dir["newOrder"], {"identifiers": [{"type": "dns", "value": name("b")}]},
                                     nonce=b64(os.urandom(32))))

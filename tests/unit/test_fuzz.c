@@ -122,7 +122,7 @@ static void run_tests(apr_pool_t *p)
     int answered = 0, total = 0;
 
     memset(key, 3, sizeof(key));
-    nonce = acp_nonce_make(p, key, 1800000000LL);
+    nonce = acp_nonce_make(p, key, NULL, 1800000000LL);
     wh_sig = acp_webhook_sign(p, (const unsigned char *)"secret-secret-16", 16, wh_body,
                               strlen(wh_body), 1800000000LL);
     for (i = 0; i < ROUNDS; i++) {
@@ -133,7 +133,7 @@ static void run_tests(apr_pool_t *p)
         const char *norm = NULL, *why = NULL;
         unsigned char *dec = NULL;
         size_t declen = 0;
-        long long exp = 0;
+        acp_nonce_info_t ninfo;
         EVP_PKEY *pk = NULL;
         acp_problem_t *prob;
 
@@ -157,7 +157,7 @@ static void run_tests(apr_pool_t *p)
         m = mutate(sp, "*.Sub-Domain.example.COM.", 25, &n);
         acp_ident_normalize(sp, "dns", m, &norm);
         m = mutate(sp, nonce, strlen(nonce), &n);
-        acp_nonce_check(sp, key, m, 1800000000LL, &exp);
+        acp_nonce_check(sp, key, m, 1800000000LL, &ninfo);
         acp_b64url_decode(sp, m, n, &dec, &declen);
         m = mutate(sp, wh_sig, strlen(wh_sig), &n);
         acp_webhook_verify(sp, (const unsigned char *)"secret-secret-16", 16, m, wh_body,

@@ -1,5 +1,7 @@
 /* Storage authority, nonces and base64url against a real SQLite file. */
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <apr_strings.h>
 #include "acp_test.h"
 #include "acp_sa.h"
@@ -39,22 +41,128 @@ static void test_time(apr_pool_t *p)
 static void test_nonce(apr_pool_t *p)
 {
     unsigned char key[ACP_NONCE_KEY_LEN], other[ACP_NONCE_KEY_LEN];
-    long long exp = 0, now = 1800000000LL;
+    long long now = 1800000000LL;
+    acp_nonce_info_t info;
     char *n1, *n2, *bad;
 
     memset(key, 7, sizeof(key));
     memset(other, 8, sizeof(other));
-    n1 = acp_nonce_make(p, key, now);
-    n2 = acp_nonce_make(p, key, now);
+    n1 = acp_nonce_make(p, key, NULL, now);
+    n2 = acp_nonce_make(p, key, NULL, now);
     CHECK(strcmp(n1, n2) != 0);
-    CHECK(acp_nonce_check(p, key, n1, now, &exp) == 0 && exp == now + ACP_NONCE_LIFETIME);
-    CHECK(acp_nonce_check(p, other, n1, now, &exp) != 0);            /* forged */
-    CHECK(acp_nonce_check(p, key, n1, now + ACP_NONCE_LIFETIME + 1, &exp) != 0); /* expired */
+    CHECK(strlen(n1) == 43);
+    CHECK(acp_nonce_check(p, key, n1, now, &info) == 0 && info.expires == now + ACP_NONCE_LIFETIME &&
+          info.epoch == 0);
+    CHECK(acp_nonce_check(p, other, n1, now, &info) != 0);            /* forged */
+    CHECK(acp_nonce_check(p, key, n1, now + ACP_NONCE_LIFETIME + 1, &info) != 0); /* expired */
     bad = apr_pstrdup(p, n1);
     bad[5] = bad[5] == 'A' ? 'B' : 'A';
-    CHECK(acp_nonce_check(p, key, bad, now, &exp) != 0);            /* tampered */
-    CHECK(acp_nonce_check(p, key, "", now, &exp) != 0);
-    CHECK(acp_nonce_check(p, key, NULL, now, &exp) != 0);
+    CHECK(acp_nonce_check(p, key, bad, now, &info) != 0);            /* tampered */
+    CHECK(acp_nonce_check(p, key, "", now, &info) != 0);
+    CHECK(acp_nonce_check(p, key, NULL, now, &info) != 0);
+}
+
+static acp_nonce_store_t *new_store(void **mem)
+{
+    *mem = mmap(NULL, acp_nonce_store_size(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                -1, 0);
+    return *mem == MAP_FAILED ? NULL : acp_nonce_store_init(*mem);
+}
+
+static void test_nonce_store(apr_pool_t *p)
+{
+    unsigned char key[ACP_NONCE_KEY_LEN];
+    long long now = 1800000000LL;
+    acp_nonce_info_t a, b, db_nonce, forged, wrapped;
+    void *mem = NULL, *mem2 = NULL;
+    acp_nonce_store_t *st = new_store(&mem), *st2 = new_store(&mem2);
+    const char *na, *nb;
+    unsigned long i;
+
+    memset(key, 9, sizeof(key));
+    CHECK(st != NULL && st2 != NULL);
+    if (!st || !st2) {
+        return;
+    }
+    na = acp_nonce_make(p, key, st, now);
+    nb = acp_nonce_make(p, key, st, now);
+    CHECK(acp_nonce_check(p, key, na, now, &a) == 0 && a.epoch != 0 && a.seq == 0);
+    CHECK(acp_nonce_check(p, key, nb, now, &b) == 0 && b.epoch == a.epoch && b.seq == 1);
+    /* spent once, in any order */
+    CHECK(acp_nonce_redeem(st, &b) == 0);
+    CHECK(acp_nonce_redeem(st, &a) == 0);
+    CHECK(acp_nonce_redeem(st, &a) != 0);
+    CHECK(acp_nonce_redeem(st, &b) != 0);
+    /* another store (a restart) refuses them; so does a store for a database nonce */
+    CHECK(acp_nonce_redeem(st2, &a) != 0);
+    CHECK(acp_nonce_check(p, key, acp_nonce_make(p, key, NULL, now), now, &db_nonce) == 0);
+    CHECK(acp_nonce_redeem(st, &db_nonce) != 0);
+    CHECK(acp_nonce_redeem(NULL, &a) != 0);
+    /* an issue number the store never handed out (only with the key) is refused */
+    forged = a;
+    forged.seq = 1000;
+    CHECK(acp_nonce_redeem(st, &forged) != 0);
+    /* a slot is reused ACP_NONCE_SLOTS issues later: the later nonce spent first
+     * supersedes the earlier one, which then fails (the client retries) */
+    for (i = 2; i < ACP_NONCE_SLOTS + 3; i++) {
+        acp_nonce_make(p, key, st, now);
+    }
+    wrapped = a;
+    wrapped.seq = a.seq + ACP_NONCE_SLOTS + 2; /* slot 2 */
+    a.seq = 2;
+    CHECK(acp_nonce_redeem(st, &wrapped) == 0);
+    CHECK(acp_nonce_redeem(st, &a) != 0);
+    CHECK(acp_nonce_redeem(st, &wrapped) != 0);
+    munmap(mem, acp_nonce_store_size());
+    munmap(mem2, acp_nonce_store_size());
+}
+
+/* Processes sharing the table (as Apache children do) race to spend the same nonces:
+ * each nonce is accepted exactly once. */
+static void test_nonce_store_race(apr_pool_t *p)
+{
+    enum { PROCS = 4, NONCES = 2000 };
+    unsigned char key[ACP_NONCE_KEY_LEN];
+    long long now = 1800000000LL;
+    void *mem = NULL;
+    acp_nonce_store_t *st = new_store(&mem);
+    acp_nonce_info_t *infos = apr_pcalloc(p, sizeof(*infos) * NONCES);
+    unsigned int *wins = mmap(NULL, sizeof(unsigned int) * NONCES, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t kids[PROCS];
+    int i, k, ok = 1, status = 0;
+
+    memset(key, 5, sizeof(key));
+    CHECK(st != NULL && wins != MAP_FAILED);
+    if (!st || wins == MAP_FAILED) {
+        return;
+    }
+    for (i = 0; i < NONCES; i++) {
+        acp_nonce_check(p, key, acp_nonce_make(p, key, st, now), now, &infos[i]);
+    }
+    for (k = 0; k < PROCS; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            for (i = 0; i < NONCES; i++) {
+                int j = (i * (k + 1) * 7) % NONCES; /* each process its own order */
+                if (acp_nonce_redeem(st, &infos[j]) == 0) {
+                    __atomic_fetch_add(&wins[j], 1, __ATOMIC_RELAXED);
+                }
+            }
+            _exit(0);
+        }
+    }
+    for (k = 0; k < PROCS; k++) {
+        waitpid(kids[k], &status, 0);
+        ok = ok && kids[k] > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK(ok);
+    for (i = 0; i < NONCES && ok; i++) {
+        ok = wins[i] == 1;
+    }
+    CHECK(ok); /* every nonce spent exactly once */
+    munmap(wins, sizeof(unsigned int) * NONCES);
+    munmap(mem, acp_nonce_store_size());
 }
 
 static void test_db(apr_pool_t *p)
@@ -135,5 +243,7 @@ static void run_tests(apr_pool_t *p)
     test_b64url(p);
     test_time(p);
     test_nonce(p);
+    test_nonce_store(p);
+    test_nonce_store_race(p);
     test_db(p);
 }
