@@ -761,6 +761,7 @@ static int acp_handler(request_rec *r)
     wfe.get_db = request_db;
     wfe.db_baton = r;
     wfe.wake = acp_httpd_workers_wake;
+    wfe.handoff = acp_httpd_workers_handoff;
     wfe.wake_baton = NULL;
     acp_wfe_handle(r->pool, &wfe, &req, &resp);
 

@@ -658,11 +658,12 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
 }
 
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
-                                       acp_chall_t *chall, int *queued)
+                                       acp_chall_t *chall, int claim, const acp_job_t **queued)
 {
     int n = 0;
+    acp_job_t *job;
 
-    *queued = 0;
+    *queued = NULL;
     if (strcmp(chall->status, "pending") != 0) {
         return NULL; /* processing, valid or invalid: answer with the current state */
     }
@@ -675,11 +676,18 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
         return acp_ra_int_db_problem(p, "updating the challenge");
     }
     if (n == 1) {
-        if (acp_sa_job_add(db, p, "validate", chall->id, 0, NULL) != APR_SUCCESS) {
+        job = apr_pcalloc(p, sizeof(*job));
+        job->kind = "validate";
+        job->ref = chall->id;
+        /* claimed as it is queued: no second write to claim it; should this process
+         * die first, the lease runs out and any worker takes it */
+        if (acp_sa_job_add_claimed(db, p, job->kind, job->ref, 0,
+                                   claim ? acp_now() + ACP_JOB_LEASE : 0, &job->id) !=
+            APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "queueing the validation");
         }
         chall->status = "processing";
-        *queued = 1;
+        *queued = job;
     }
     return NULL;
 }

@@ -53,10 +53,11 @@ int acp_ra_order_stale(acp_db_t *db, apr_pool_t *p, const acp_order_t *order);
 
 acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
                                       json_object *payload);
-/* Challenge response: pending -> processing and a validation job. *queued = 1 when
- * a job was added (wake a worker after commit). */
+/* Challenge response: pending -> processing and a validation job, *queued set to it
+ * (NULL when none was added). With claim the job is queued already claimed by the
+ * caller, which must run it after commit (acp_wfe_t.handoff); else wake a worker. */
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
-                                       acp_chall_t *chall, int *queued);
+                                       acp_chall_t *chall, int claim, const acp_job_t **queued);
 
 /* For clients that cannot show a finalize problem: would the pending order this
  * authorization belongs to be paid for at finalize? NULL if so (or if there is no such

@@ -10,8 +10,6 @@
 #include "acp_util.h"
 #include "acp_ra_int.h"
 
-#define JOB_LEASE 120
-
 /* ---- validation ------------------------------------------------------------------- */
 
 static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
@@ -75,6 +73,76 @@ static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
         }
     }
     return names;
+}
+
+static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp_order_t *order,
+                               const unsigned char *der, size_t derlen, acp_sign_result_t *res,
+                               const char **err)
+{
+    acp_sign_req_t req;
+
+    memset(&req, 0, sizeof(req));
+    memset(res, 0, sizeof(*res));
+    req.csr_der = der;
+    req.csr_len = derlen;
+    req.names = order_names(p, order);
+    req.not_before = order->not_before;
+    req.not_after = order->not_after;
+    return cfg->signer->sign(cfg->signer, p, &req, res, err);
+}
+
+/* In the caller's transaction: the signed certificate and processing -> valid, or,
+ * when signing failed (rv), processing -> invalid and the charge refunded. The
+ * failure comes back as a problem marked to commit. */
+static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
+                                      acp_order_t *order, apr_status_t rv,
+                                      const acp_sign_result_t *res, const char *err)
+{
+    const char *cert_id;
+    int n = 0;
+
+    if (rv != APR_SUCCESS) {
+        acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
+                                          err ? err : "unknown error");
+        if (acp_ra_int_set_order_status(db, p, order, "invalid", prob) ||
+            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
+            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+                APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "recording the failed issuance");
+        }
+        prob->commit = 1;
+        return prob;
+    }
+    cert_id = acp_random_id(p, 12);
+    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
+                    ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id, acct->billing_id,
+                                order->names_key, res->pem_chain, acp_sa_ll(p, res->not_before),
+                                acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()))) !=
+            APR_SUCCESS ||
+        acp_sa_exec(db, p, "acp_order_valid", &n,
+                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
+        n != 1 ||
+        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+            APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "storing the certificate");
+    }
+    order->status = "valid";
+    order->cert_id = cert_id;
+    return NULL;
+}
+
+/* Finalize with a fast signer: sign now, inside finalize's transaction. A signing
+ * failure still commits (order invalid, charge refunded) and the order is answered. */
+static acp_problem_t *issue_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                               const acp_account_t *acct, acp_order_t *order,
+                               const unsigned char *der, size_t derlen)
+{
+    acp_sign_result_t res;
+    const char *err = NULL;
+    apr_status_t rv = sign_order(p, cfg, order, der, derlen, &res, &err);
+    acp_problem_t *prob = record_issue_tx(db, p, acct, order, rv, &res, err);
+
+    return prob && prob->commit ? NULL : prob;
 }
 
 acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
@@ -145,13 +213,17 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (n != 1) {
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
     }
-    /* the intent record: if this process dies before signing, a worker finishes it */
-    if (acp_sa_job_add(db, p, "issue", order->id, cfg->signer->slow ? 0 : acp_now() + 30,
-                       NULL) != APR_SUCCESS) {
-        return acp_ra_int_db_problem(p, "recording the issuance");
-    }
     order->status = "processing";
     order->csr = csr_b64;
+    if (!cfg->signer->slow) {
+        /* a fast signer signs inside this transaction: the charge, the certificate and
+         * processing -> valid commit together or not at all */
+        return issue_tx(db, p, cfg, acct, order, der, derlen);
+    }
+    /* the intent record: a worker signs, and finishes it if this process dies */
+    if (acp_sa_job_add(db, p, "issue", order->id, 0, NULL) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "recording the issuance");
+    }
     return NULL;
 }
 
@@ -162,11 +234,10 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
     acp_account_t *acct = NULL;
     unsigned char *der = NULL;
     size_t derlen = 0;
-    acp_sign_req_t req;
     acp_sign_result_t res;
-    const char *err = NULL, *cert_id;
+    const char *err = NULL;
     apr_status_t rv;
-    int n = 0;
+    acp_problem_t *prob;
 
     if (acp_sa_order_get(db, p, order_id, &order) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading the order");
@@ -177,54 +248,25 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
     if (acp_sa_account_get(db, p, order->account_id, &acct) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading the account");
     }
-    memset(&req, 0, sizeof(req));
-    memset(&res, 0, sizeof(res));
     if (!order->csr || acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
         err = "stored CSR unreadable";
         rv = APR_EGENERAL;
     }
     else {
-        req.csr_der = der;
-        req.csr_len = derlen;
-        req.names = order_names(p, order);
-        req.not_before = order->not_before;
-        req.not_after = order->not_after;
-        rv = cfg->signer->sign(cfg->signer, p, &req, &res, &err);
+        rv = sign_order(p, cfg, order, der, derlen, &res, &err);
     }
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "starting a transaction");
     }
-    if (rv != APR_SUCCESS) {
-        acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
-                                          err ? err : "unknown error");
-        if (acp_ra_int_set_order_status(db, p, order, "invalid", prob) ||
-            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
-            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-                APR_SUCCESS) {
-            acp_sa_rollback(db);
-            return acp_ra_int_db_problem(p, "recording the failed issuance");
-        }
-        acp_sa_commit(db);
-        return prob;
-    }
-    cert_id = acp_random_id(p, 12);
-    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
-                    ACP_SA_ARGS(cert_id, res.serial_hex, order->id, acct->id, acct->billing_id,
-                                order->names_key, res.pem_chain, acp_sa_ll(p, res.not_before),
-                                acp_sa_ll(p, res.not_after), acp_sa_ll(p, acp_now()))) !=
-            APR_SUCCESS ||
-        acp_sa_exec(db, p, "acp_order_valid", &n,
-                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
-        n != 1 ||
-        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-            APR_SUCCESS) {
+    prob = record_issue_tx(db, p, acct, order, rv, &res, err);
+    if (prob && !prob->commit) {
         acp_sa_rollback(db);
-        return acp_ra_int_db_problem(p, "storing the certificate");
+        return prob;
     }
     if (acp_sa_commit(db) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "committing the certificate");
     }
-    return NULL;
+    return prob;
 }
 
 /* ---- revocation --------------------------------------------------------------------- */
@@ -335,7 +377,7 @@ int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, in
     for (i = 0; i < jobs->nelts && ran < max; i++) {
         acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
         apr_pool_t *jp;
-        if (acp_sa_job_claim(db, p, job->id, now, JOB_LEASE) != APR_SUCCESS) {
+        if (acp_sa_job_claim(db, p, job->id, now, ACP_JOB_LEASE) != APR_SUCCESS) {
             continue;
         }
         apr_pool_create(&jp, p);

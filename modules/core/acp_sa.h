@@ -144,6 +144,10 @@ apr_status_t acp_sa_jobs_due(acp_db_t *db, apr_pool_t *p, long long now,
 /* Insert a job row; *id set to its new id. */
 apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
                             long long run_after, const char **id);
+/* The same, already claimed until claimed_until (0: unclaimed) by the caller. */
+apr_status_t acp_sa_job_add_claimed(acp_db_t *db, apr_pool_t *p, const char *kind,
+                                    const char *ref, long long run_after, long long claimed_until,
+                                    const char **id);
 /* Claim a job until now+lease: APR_SUCCESS when this caller got it, APR_EBUSY otherwise. */
 apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long long now,
                               int lease);

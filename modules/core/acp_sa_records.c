@@ -233,17 +233,24 @@ apr_status_t acp_sa_jobs_due(acp_db_t *db, apr_pool_t *p, long long now,
     return APR_SUCCESS;
 }
 
-apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
-                            long long run_after, const char **id)
+apr_status_t acp_sa_job_add_claimed(acp_db_t *db, apr_pool_t *p, const char *kind,
+                                    const char *ref, long long run_after, long long claimed_until,
+                                    const char **id)
 {
     const char *jid = acp_random_id(p, 12);
     apr_status_t rv = acp_sa_exec(db, p, "acp_job_insert", NULL,
-                                  ACP_SA_ARGS(jid, kind, ref, acp_sa_ll(p, run_after), "0",
-                                              acp_sa_ll(p, acp_now())));
+                                  ACP_SA_ARGS(jid, kind, ref, acp_sa_ll(p, run_after),
+                                              acp_sa_ll(p, claimed_until), acp_sa_ll(p, acp_now())));
     if (id) {
         *id = rv == APR_SUCCESS ? jid : NULL;
     }
     return rv;
+}
+
+apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
+                            long long run_after, const char **id)
+{
+    return acp_sa_job_add_claimed(db, p, kind, ref, run_after, 0, id);
 }
 
 apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long long now,

@@ -194,8 +194,11 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
                                    w->req->base_url))) {
         return prob;
     }
-    w->issue_order = order->id; /* signed after commit; answered then */
-    return NULL;
+    if (w->cfg->ra.signer->slow) {
+        w->issue_order = order->id; /* a worker signs after commit; answered then */
+        return NULL;
+    }
+    return answer_order(w, order, 200); /* signed in this transaction */
 }
 
 static acp_problem_t *own_authz(wfe_req_t *w, const char *id, acp_authz_t **authz)
@@ -238,7 +241,6 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     acp_authz_t *authz = NULL;
     acp_problem_t *prob;
     apr_status_t rv = acp_sa_chall_get(w->db, w->p, w->id, &chall);
-    int queued = 0;
 
     if (rv == APR_NOTFOUND) {
         return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such challenge");
@@ -268,11 +270,11 @@ static acp_problem_t *h_chall(wfe_req_t *w)
                 }
             }
         }
-        prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, &queued);
+        prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, w->wfe->handoff != NULL,
+                                       &w->handoff_job);
         if (prob) {
             return prob;
         }
-        w->wake = w->wake || queued;
     }
     apr_table_addn(w->resp->headers, "Link",
                    apr_pstrcat(w->p, "<", acp_wfe_url(w, "authz", authz->id), ">;rel=\"up\"", NULL));
@@ -624,6 +626,7 @@ static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
     }
     if (acp_sa_commit(w->db) != APR_SUCCESS) {
         acp_sa_rollback(w->db);
+        apr_table_clear(w->resp->headers);
         acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database commit failed"));
         return -1;
     }
@@ -652,17 +655,19 @@ static void handle_post(wfe_req_t *w)
         acp_wfe_set_problem(w, prob);
         return;
     }
+    if (w->handoff_job && w->wfe->handoff) {
+        /* claimed by this process when queued: its own workers run it at once */
+        w->wfe->handoff(w->wfe->wake_baton, w->handoff_job);
+    }
+    else if (w->handoff_job) {
+        w->wake = 1;
+    }
     if (w->wake && w->wfe->wake) {
         w->wfe->wake(w->wfe->wake_baton);
     }
     if (w->issue_order) {
         acp_order_t *order = NULL;
-        if (!w->cfg->ra.signer->slow) {
-            acp_ra_issue(w->db, w->p, &w->cfg->ra, w->issue_order);
-        }
-        else {
-            wait_for_issue(w);
-        }
+        wait_for_issue(w);
         if (acp_sa_order_get(w->db, w->p, w->issue_order, &order) != APR_SUCCESS) {
             acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
             return;

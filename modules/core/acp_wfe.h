@@ -47,12 +47,16 @@ typedef struct acp_resp_t {
 typedef acp_db_t *(*acp_db_getter_t)(void *baton);
 /* Called after a commit that queued background work. */
 typedef void (*acp_wake_fn_t)(void *baton);
+/* Called after the commit of a job this process claimed as it queued it: the job must
+ * be run by this process (else it waits for its lease to run out). */
+typedef void (*acp_handoff_fn_t)(void *baton, const acp_job_t *job);
 
 typedef struct acp_wfe_t {
     const acp_wfe_cfg_t *cfg;
     acp_db_getter_t get_db;
     void *db_baton;
     acp_wake_fn_t wake;
+    acp_handoff_fn_t handoff; /* may be NULL: jobs are left to any worker */
     void *wake_baton;
 } acp_wfe_t;
 

@@ -40,6 +40,7 @@ typedef struct {
     EVP_PKEY *key;             /* the key that signed */
     json_object *payload;      /* NULL for POST-as-GET */
     int wake;                  /* background work queued */
+    const acp_job_t *handoff_job; /* queued and claimed: hand to this process's workers */
     const char *issue_order;   /* finish issuing this order after commit */
     acp_nonce_info_t nonce;    /* the checked nonce of a POST */
     int read_only;             /* POST-as-GET answered without a write transaction */

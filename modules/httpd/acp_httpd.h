@@ -33,5 +33,7 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 /* Background workers (modules/httpd/acp_httpd_worker.c). */
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg);
 void acp_httpd_workers_wake(void *baton);
+/* Run a job this child claimed as it queued it (acp_wfe_t.handoff). */
+void acp_httpd_workers_handoff(void *baton, const acp_job_t *job);
 
 #endif
