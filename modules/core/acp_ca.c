@@ -134,7 +134,8 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
                                acp_sign_result_t *res, const char **errmsg)
 {
     const local_ca_t *ca = signer->baton;
-    acp_csr_t *csr = NULL;
+    const acp_csr_t *csr = NULL;
+    acp_csr_t *parsed = NULL;
     acp_problem_t *prob;
     const apr_array_header_t *given;
     apr_array_header_t *names;
@@ -158,10 +159,20 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     if (errmsg) {
         *errmsg = NULL;
     }
-    prob = acp_csr_parse(p, req->csr_der, req->csr_len, &csr);
-    if (prob) {
-        err = apr_psprintf(p, "bad CSR: %s", prob->detail);
-        goto done;
+    /* the caller's parse of this very CSR, if it has one: parsing costs as much as
+     * building and signing the certificate */
+    if (req->csr && req->csr->req && req->csr->pkey && req->csr->names &&
+        req->csr->names->nelts > 0 && req->csr->der && req->csr_der &&
+        req->csr->der_len == req->csr_len &&
+        memcmp(req->csr->der, req->csr_der, req->csr_len) == 0) {
+        csr = req->csr;
+    } else {
+        prob = acp_csr_parse(p, req->csr_der, req->csr_len, &parsed);
+        if (prob) {
+            err = apr_psprintf(p, "bad CSR: %s", prob->detail);
+            goto done;
+        }
+        csr = parsed;
     }
     /* the order's names (normalised again: only policy-conforming names are signed) */
     given = req->names && req->names->nelts > 0 ? req->names : csr->names;

@@ -557,6 +557,52 @@ static void test_sign_basic(apr_pool_t *p, sign_env_t *env)
     CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
     CHECK(res2.serial_hex && strcmp(res2.serial_hex, res.serial_hex) != 0);
 
+    /* an already parsed CSR: used when its DER is csr_der, ignored otherwise */
+    {
+        acp_csr_t *parsed = NULL, copy, *other = NULL;
+        const unsigned char *rsa_der = req.csr_der;
+        size_t rsa_len = req.csr_len, olen = 0;
+        const unsigned char *oder = make_csr(p, ec, NULL, "DNS:o.example", &olen);
+
+        CHECK(acp_csr_parse(p, req.csr_der, req.csr_len, &parsed) == NULL && parsed);
+        CHECK(parsed && parsed->der && parsed->der != req.csr_der &&
+              parsed->der_len == req.csr_len && memcmp(parsed->der, req.csr_der, req.csr_len) == 0);
+        CHECK(acp_csr_parse(p, oder, olen, &other) == NULL && other);
+        if (parsed && other) {
+            req.names = NULL;
+            req.csr = parsed;
+            memset(&res2, 0, sizeof(res2));
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            CHECK(leaf && spki_from_csr(rsa_der, rsa_len, leaf));
+            CHECK(leaf && chain_verifies(env->ca, leaf, NULL, "b.example"));
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "a.example,b.example");
+            /* the given parse is what is signed (its names, when the request has none) */
+            copy = *parsed;
+            copy.names = list(p, "z.example");
+            req.csr = &copy;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "z.example");
+            /* a parse of another CSR is not used: csr_der is parsed and signed */
+            req.csr = other;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "a.example,b.example");
+            /* nor one whose DER differs in length */
+            copy = *other;
+            copy.der = rsa_der;
+            copy.der_len = rsa_len - 1;
+            req.csr = &copy;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            req.csr = NULL;
+        }
+    }
+
     /* EC leaf: digitalSignature only; given validity window; names from the request */
     memset(&req, 0, sizeof(req));
     req.csr_der = make_csr(p, ec, NULL, "DNS:*.c.example,DNS:c.example", &len);
