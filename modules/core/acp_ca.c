@@ -35,6 +35,12 @@ static apr_status_t pkey_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t md_cleanup(void *data)
+{
+    EVP_MD_free(data);
+    return APR_SUCCESS;
+}
+
 /* The newest OpenSSL error as text (and the thread's queue cleared). */
 static const char *ssl_error(apr_pool_t *p, const char *what)
 {
@@ -55,6 +61,7 @@ typedef struct local_ca_t {
     X509 *cert;                /* read-only after creation */
     EVP_PKEY *key;             /* read-only after creation */
     const EVP_MD *md;          /* NULL for Ed25519 / Ed448 */
+    EVP_MD *sha1;              /* fetched once, for the subject key identifier */
     unsigned char keyid[EVP_MAX_MD_SIZE];  /* the CA's subject key identifier */
     int keyid_len;
     const char *chain_pem;     /* the CA certificate and the chain, PEM */
@@ -93,11 +100,42 @@ static int add_ext(X509 *x, int nid, void *value, int crit)
     return X509_add1_ext_i2d(x, nid, value, crit, X509V3_ADD_REPLACE) == 1;
 }
 
+/* The certificate's SubjectPublicKeyInfo: a copy of the CSR's algorithm, parameters and
+ * key bits. X509_set_pubkey would encode the key again from the EVP_PKEY (and decode the
+ * result), which costs more than the rest of the certificate. The copy leaves the
+ * certificate without a cached EVP_PKEY; nothing here asks it for one. */
+static int copy_spki(X509 *x, X509_REQ *req)
+{
+    X509_PUBKEY *from = X509_REQ_get_X509_PUBKEY(req);
+    X509_PUBKEY *to = X509_get_X509_PUBKEY(x);
+    X509_ALGOR *from_alg = NULL, *to_alg = NULL;
+    const unsigned char *bits = NULL;
+    unsigned char *copy;
+    int nbits = 0;
+
+    if (!from || !to || X509_PUBKEY_get0_param(NULL, &bits, &nbits, &from_alg, from) != 1 ||
+        !from_alg || !bits || nbits <= 0) {
+        return 0;
+    }
+    copy = OPENSSL_memdup(bits, (size_t)nbits);
+    if (!copy) {
+        return 0;
+    }
+    /* the key bits (to owns copy from here on), then the whole algorithm identifier */
+    if (X509_PUBKEY_set0_param(to, NULL, V_ASN1_UNDEF, NULL, copy, nbits) != 1) {
+        OPENSSL_free(copy);
+        return 0;
+    }
+    return X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to) == 1 && to_alg &&
+           X509_ALGOR_copy(to_alg, from_alg) == 1;
+}
+
 static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
                                acp_sign_result_t *res, const char **errmsg)
 {
     const local_ca_t *ca = signer->baton;
-    acp_csr_t *csr = NULL;
+    const acp_csr_t *csr = NULL;
+    acp_csr_t *parsed = NULL;
     acp_problem_t *prob;
     const apr_array_header_t *given;
     apr_array_header_t *names;
@@ -121,10 +159,20 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     if (errmsg) {
         *errmsg = NULL;
     }
-    prob = acp_csr_parse(p, req->csr_der, req->csr_len, &csr);
-    if (prob) {
-        err = apr_psprintf(p, "bad CSR: %s", prob->detail);
-        goto done;
+    /* the caller's parse of this very CSR, if it has one: parsing costs as much as
+     * building and signing the certificate */
+    if (req->csr && req->csr->req && req->csr->pkey && req->csr->names &&
+        req->csr->names->nelts > 0 && req->csr->der && req->csr_der &&
+        req->csr->der_len == req->csr_len &&
+        memcmp(req->csr->der, req->csr_der, req->csr_len) == 0) {
+        csr = req->csr;
+    } else {
+        prob = acp_csr_parse(p, req->csr_der, req->csr_len, &parsed);
+        if (prob) {
+            err = apr_psprintf(p, "bad CSR: %s", prob->detail);
+            goto done;
+        }
+        csr = parsed;
     }
     /* the order's names (normalised again: only policy-conforming names are signed) */
     given = req->names && req->names->nelts > 0 ? req->names : csr->names;
@@ -179,7 +227,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         err = "setting the subject";
         goto done;
     }
-    if (X509_set_subject_name(x, subj) != 1 || X509_set_pubkey(x, csr->pkey) != 1 ||
+    if (X509_set_subject_name(x, subj) != 1 || !copy_spki(x, csr->req) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) ||
         !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na)) {
         err = "setting subject, key or validity";
@@ -200,7 +248,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     if (ASN1_BIT_STRING_set_bit(ku, 0, 1) != 1 ||
         (EVP_PKEY_is_a(csr->pkey, "RSA") && ASN1_BIT_STRING_set_bit(ku, 2, 1) != 1) ||
         sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) <= 0 ||
-        X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) != 1 ||
+        X509_pubkey_digest(x, ca->sha1, md, &mdlen) != 1 ||
         ASN1_OCTET_STRING_set(ski, md, (int)mdlen) != 1) {
         err = "building extensions";
         goto done;
@@ -362,6 +410,13 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
     else {
         ca->md = EVP_sha256();
     }
+    /* an explicit fetch once here instead of EVP_sha1()'s implicit one on every use */
+    ca->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (!ca->sha1) {
+        err = "no SHA-1 for the key identifiers";
+        goto done;
+    }
+    apr_pool_cleanup_register(p, ca->sha1, md_cleanup, apr_pool_cleanup_null);
     /* the authority key identifier: the CA's SKI, else the RFC 5280 method 1 hash */
     skid = X509_get0_subject_key_id(ca->cert);
     if (skid && ASN1_STRING_length(skid) > 0 &&
@@ -371,7 +426,7 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
     }
     else {
         unsigned int n = 0;
-        if (X509_pubkey_digest(ca->cert, EVP_sha1(), ca->keyid, &n) != 1) {
+        if (X509_pubkey_digest(ca->cert, ca->sha1, ca->keyid, &n) != 1) {
             err = "cannot hash the CA public key";
             goto done;
         }

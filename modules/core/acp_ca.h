@@ -12,6 +12,8 @@ typedef struct acp_csr_t {
     EVP_PKEY *pkey;                /* the CSR's public key (owned by req) */
     apr_array_header_t *names;     /* const char*: lowercased DNS names from CN + SAN,
                                       de-duplicated, sorted */
+    const unsigned char *der;      /* a copy of the DER that was parsed, in the parse pool */
+    size_t der_len;
 } acp_csr_t;
 
 /* Parse a DER CSR: signature must verify; key policy RSA >= 2048 (and <= 8192),
@@ -31,6 +33,11 @@ typedef struct acp_sign_req_t {
     const apr_array_header_t *names;   /* SANs to put in the certificate */
     long long not_before;              /* unix seconds; 0 = now */
     long long not_after;               /* unix seconds; 0 = not_before + validity */
+    const acp_csr_t *csr;              /* optional: csr_der as acp_csr_parse returned it
+                                          (alive for the call, read-only, may be shared
+                                          between threads); the local signer then does not
+                                          parse csr_der again. Used only when its der equals
+                                          csr_der byte for byte, else csr_der is parsed. */
 } acp_sign_req_t;
 
 typedef struct acp_sign_result_t {

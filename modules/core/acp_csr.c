@@ -302,6 +302,8 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
     csr->req = req;
     csr->pkey = pkey;
     csr->names = names;
+    csr->der = apr_pmemdup(p, der, len);
+    csr->der_len = len;
     if (out) {
         *out = csr;
     }

@@ -2,6 +2,7 @@
  * strict JSON parser. The JWK part (RFC 7517/7518/7638/8037) is in acp_jwk.c.
  * OpenSSL 3 provider APIs only (no deprecated RSA_* / EC_KEY_*). */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
@@ -313,36 +314,106 @@ acp_problem_t *acp_jws_parse(apr_pool_t *p, acp_jws_kind_t kind, const char *bod
 
 /* ---- signatures ------------------------------------------------------------------- */
 
-/* RFC 7518 §3.4: raw r||s to the DER ECDSA-Sig-Value OpenSSL verifies. */
-static int ecdsa_raw_to_der(apr_pool_t *p, const unsigned char *raw, size_t len,
-                            unsigned char **der, size_t *derlen)
+/* One non-negative big-endian integer as a DER INTEGER (X.690 §8.3: minimal octets, a
+ * leading zero octet when the high bit is set); n <= 66. Returns the octets written. */
+static size_t der_uint(unsigned char *out, const unsigned char *v, size_t n)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
-    BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
-    unsigned char *buf, *q;
-    int n, ok = 0;
+    size_t pad, len;
 
-    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        goto done;
+    while (n > 1 && v[0] == 0) {
+        v++;
+        n--;
     }
-    /* es owns r and s now */
-    n = i2d_ECDSA_SIG(es, NULL);
-    if (n <= 0) {
-        goto done;
+    pad = (v[0] & 0x80) ? 1 : 0;
+    len = n + pad;
+    out[0] = 0x02;
+    out[1] = (unsigned char)len;
+    out[2] = 0;
+    memcpy(out + 2 + pad, v, n);
+    return 2 + len;
+}
+
+/* RFC 7518 §3.4: raw r||s (len <= 132) to the DER ECDSA-Sig-Value OpenSSL verifies, the
+ * same octets as i2d_ECDSA_SIG, written without BIGNUMs. out holds ECDSA_DER_MAX. */
+#define ECDSA_DER_MAX (3 + 2 * (3 + 66))
+static size_t ecdsa_raw_to_der(const unsigned char *raw, size_t len, unsigned char *out)
+{
+    unsigned char body[2 * (3 + 66)];
+    size_t n = der_uint(body, raw, len / 2);
+    size_t hdr;
+
+    n += der_uint(body + n, raw + len / 2, len / 2);
+    out[0] = 0x30;
+    if (n < 0x80) {
+        out[1] = (unsigned char)n;
+        hdr = 2;
+    } else {
+        out[1] = 0x81;
+        out[2] = (unsigned char)n;
+        hdr = 3;
     }
-    buf = q = apr_palloc(p, (apr_size_t)n);
-    if (i2d_ECDSA_SIG(es, &q) != n) {
-        goto done;
+    memcpy(out + hdr, body, n);
+    return hdr + n;
+}
+
+/* ---- digests, fetched once ---------------------------------------------------------- */
+
+/* An explicit fetch instead of the implicit one by name on every verification. Written
+ * once under pthread_once, read-only afterwards; a fetched EVP_MD may be shared between
+ * threads. Kept for the life of the process. */
+static const char *const md_names[] = {"SHA256", "SHA384", "SHA512"};
+static EVP_MD *md_fetched[sizeof(md_names) / sizeof(md_names[0])];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch_all(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(md_names) / sizeof(md_names[0]); i++) {
+        md_fetched[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
     }
-    *der = buf;
-    *derlen = (size_t)n;
-    ok = 1;
-done:
-    ECDSA_SIG_free(es);
-    return ok;
+    ERR_clear_error();
+}
+
+/* The fetched digest called name, or NULL (then the caller names it to OpenSSL). */
+static const EVP_MD *md_get(const char *name)
+{
+    size_t i;
+
+    if (!name || pthread_once(&md_once, md_fetch_all) != 0) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(md_names) / sizeof(md_names[0]); i++) {
+        if (strcmp(md_names[i], name) == 0) {
+            return md_fetched[i];
+        }
+    }
+    return NULL;
+}
+
+/* ECDSA over the digest of tbs: what EVP_DigestVerify does for an EC key, without the
+ * digest-verify context (and its second digest fetch in the provider). 1 valid, 0 invalid,
+ * -1 cannot verify. */
+static int ecdsa_verify(const alg_t *a, EVP_PKEY *key, const unsigned char *der, size_t derlen,
+                        const char *tbs, size_t tbslen)
+{
+    const EVP_MD *md = md_get(a->md);
+    unsigned char dgst[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    EVP_PKEY_CTX *ctx;
+    int r;
+
+    if (!md || EVP_Digest(tbs, tbslen, dgst, &dlen, md, NULL) != 1) {
+        return -1;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (!ctx || EVP_PKEY_verify_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        return -1;
+    }
+    r = EVP_PKEY_verify(ctx, der, derlen, dgst, dlen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return r;
 }
 
 static int key_fits(const alg_t *a, EVP_PKEY *key)
@@ -379,9 +450,10 @@ acp_problem_t *acp_jws_verify(apr_pool_t *p, const acp_jws_t *jws, EVP_PKEY *key
 {
     const alg_t *a = jws ? find_alg(jws->alg) : NULL;
     const unsigned char *sig;
-    unsigned char *der = NULL;
-    size_t siglen, derlen = 0;
+    unsigned char der[ECDSA_DER_MAX];
+    size_t siglen, tbslen;
     const char *tbs;
+    const EVP_MD *fetched;
     EVP_MD_CTX *md = NULL;
     EVP_PKEY_CTX *pctx = NULL;
     acp_problem_t *prob = NULL;
@@ -398,23 +470,29 @@ acp_problem_t *acp_jws_verify(apr_pool_t *p, const acp_jws_t *jws, EVP_PKEY *key
     }
     sig = jws->sig;
     siglen = jws->sig_len;
-    if (a->kt == KT_EC) {
-        if (siglen != 2 * a->curve->size) {
-            return acp_problem(p, ACP_ERR_MALFORMED,
-                               "JWS signature invalid: %s signatures are %zu octets, not %zu",
-                               a->alg, 2 * a->curve->size, siglen);
-        }
-        if (!ecdsa_raw_to_der(p, sig, siglen, &der, &derlen)) {
-            ERR_clear_error();
-            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "cannot convert an ECDSA signature");
-        }
-        sig = der;
-        siglen = derlen;
+    if (a->kt == KT_EC && siglen != 2 * a->curve->size) {
+        return acp_problem(p, ACP_ERR_MALFORMED,
+                           "JWS signature invalid: %s signatures are %zu octets, not %zu", a->alg,
+                           2 * a->curve->size, siglen);
     }
     tbs = apr_pstrcat(p, jws->protected_b64, ".", jws->payload_b64, NULL);
+    tbslen = strlen(tbs);
+    if (a->kt == KT_EC) {
+        size_t derlen = ecdsa_raw_to_der(sig, siglen, der);
+        int r = ecdsa_verify(a, key, der, derlen, tbs, tbslen);
+        if (r < 0) {
+            prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "cannot set up %s verification", a->alg);
+        } else if (r == 0) {
+            prob = acp_problem(p, ACP_ERR_MALFORMED, "JWS signature invalid");
+        }
+        goto done;
+    }
 
+    /* RSA (the fetched digest, else by name) and EdDSA (no digest) */
+    fetched = md_get(a->md);
     md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestVerifyInit_ex(md, &pctx, a->md, NULL, NULL, key, NULL) != 1) {
+    if (!md || (fetched ? EVP_DigestVerifyInit(md, &pctx, fetched, NULL, key)
+                        : EVP_DigestVerifyInit_ex(md, &pctx, a->md, NULL, NULL, key, NULL)) != 1) {
         prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "cannot set up %s verification", a->alg);
         goto done;
     }
@@ -425,7 +503,7 @@ acp_problem_t *acp_jws_verify(apr_pool_t *p, const acp_jws_t *jws, EVP_PKEY *key
         prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "cannot set up PSS verification");
         goto done;
     }
-    if (EVP_DigestVerify(md, sig, siglen, (const unsigned char *)tbs, strlen(tbs)) != 1) {
+    if (EVP_DigestVerify(md, sig, siglen, (const unsigned char *)tbs, tbslen) != 1) {
         prob = acp_problem(p, ACP_ERR_MALFORMED, "JWS signature invalid");
     }
 done:

@@ -418,6 +418,25 @@ static const char *cn_of(apr_pool_t *p, X509 *x)
     return n >= 0 ? apr_pstrdup(p, buf) : NULL;
 }
 
+/* The leaf's SubjectPublicKeyInfo occurs byte for byte in the CSR, and its subject key
+ * identifier is the SHA-1 of the key bits (RFC 5280 §4.2.1.2 method 1). */
+static int spki_from_csr(const unsigned char *csr, size_t csr_len, X509 *leaf)
+{
+    unsigned char *spki = NULL, dgst[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(leaf);
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(leaf);
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &spki);
+    int ok = n > 0 && memmem(csr, csr_len, spki, (size_t)n) != NULL && bits && ski &&
+             EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), dgst, &dlen,
+                        EVP_sha1(), NULL) == 1 &&
+             ASN1_STRING_length(ski) == (int)dlen &&
+             memcmp(ASN1_STRING_get0_data(ski), dgst, dlen) == 0;
+
+    OPENSSL_free(spki);
+    return ok;
+}
+
 /* chain verification with the CA as trust anchor, for TLS server use */
 static int chain_verifies(X509 *root, X509 *leaf, STACK_OF(X509) *untrusted, const char *host)
 {
@@ -483,6 +502,7 @@ static void test_sign_basic(apr_pool_t *p, sign_env_t *env)
     CHECK_STR(cn_of(p, leaf), "a.example");
     CHECK_STR(san_list(p, leaf), "a.example,b.example");
     CHECK(EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+    CHECK(spki_from_csr(req.csr_der, req.csr_len, leaf));
     /* extensions */
     CHECK((X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER) != 0);
     CHECK((X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0);
@@ -537,6 +557,52 @@ static void test_sign_basic(apr_pool_t *p, sign_env_t *env)
     CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
     CHECK(res2.serial_hex && strcmp(res2.serial_hex, res.serial_hex) != 0);
 
+    /* an already parsed CSR: used when its DER is csr_der, ignored otherwise */
+    {
+        acp_csr_t *parsed = NULL, copy, *other = NULL;
+        const unsigned char *rsa_der = req.csr_der;
+        size_t rsa_len = req.csr_len, olen = 0;
+        const unsigned char *oder = make_csr(p, ec, NULL, "DNS:o.example", &olen);
+
+        CHECK(acp_csr_parse(p, req.csr_der, req.csr_len, &parsed) == NULL && parsed);
+        CHECK(parsed && parsed->der && parsed->der != req.csr_der &&
+              parsed->der_len == req.csr_len && memcmp(parsed->der, req.csr_der, req.csr_len) == 0);
+        CHECK(acp_csr_parse(p, oder, olen, &other) == NULL && other);
+        if (parsed && other) {
+            req.names = NULL;
+            req.csr = parsed;
+            memset(&res2, 0, sizeof(res2));
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            CHECK(leaf && spki_from_csr(rsa_der, rsa_len, leaf));
+            CHECK(leaf && chain_verifies(env->ca, leaf, NULL, "b.example"));
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "a.example,b.example");
+            /* the given parse is what is signed (its names, when the request has none) */
+            copy = *parsed;
+            copy.names = list(p, "z.example");
+            req.csr = &copy;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "z.example");
+            /* a parse of another CSR is not used: csr_der is parsed and signed */
+            req.csr = other;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            CHECK_STR(leaf ? san_list(p, leaf) : NULL, "a.example,b.example");
+            /* nor one whose DER differs in length */
+            copy = *other;
+            copy.der = rsa_der;
+            copy.der_len = rsa_len - 1;
+            req.csr = &copy;
+            CHECK(env->signer->sign(env->signer, p, &req, &res2, &err) == APR_SUCCESS);
+            leaf = res2.pem_chain ? leaf_of(p, res2.pem_chain) : NULL;
+            CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), rsa) == 1);
+            req.csr = NULL;
+        }
+    }
+
     /* EC leaf: digitalSignature only; given validity window; names from the request */
     memset(&req, 0, sizeof(req));
     req.csr_der = make_csr(p, ec, NULL, "DNS:*.c.example,DNS:c.example", &len);
@@ -549,6 +615,8 @@ static void test_sign_basic(apr_pool_t *p, sign_env_t *env)
     CHECK(leaf != NULL);
     if (leaf) {
         CHECK(X509_get_key_usage(leaf) == KU_DIGITAL_SIGNATURE);
+        CHECK(EVP_PKEY_eq(X509_get0_pubkey(leaf), ec) == 1);
+        CHECK(spki_from_csr(req.csr_der, req.csr_len, leaf));
         CHECK_STR(cn_of(p, leaf), "*.c.example");
         CHECK_STR(san_list(p, leaf), "*.c.example,c.example");
         CHECK(res.not_before == 1800000000LL && res.not_after == 1800000000LL + 7 * 86400);
@@ -725,6 +793,8 @@ static void test_ca_variants(apr_pool_t *p, const char *dir)
         leaf = res.pem_chain ? leaf_of(p, res.pem_chain) : NULL;
         CHECK(leaf && X509_verify(leaf, X509_get0_pubkey(ed_ca)) == 1);
         CHECK(leaf && X509_get_signature_nid(leaf) == NID_ED25519);
+        CHECK(leaf && EVP_PKEY_eq(X509_get0_pubkey(leaf), leaf_key) == 1);
+        CHECK(leaf && spki_from_csr(req.csr_der, req.csr_len, leaf));
     }
 
     /* errors: key of another CA, missing files, bad validity, garbage */

@@ -270,6 +270,63 @@ static void test_algorithms(apr_pool_t *p, case_t *cases, size_t n)
     }
 }
 
+/* ECDSA r||s whose r or s has leading zero octets or the high bit set (minimal DER
+ * INTEGERs differ in length), and values out of range, which never verify. */
+static void test_ecdsa_edges(apr_pool_t *p, const char *alg, EVP_PKEY *key, size_t half)
+{
+    const char *h = hdr(p, alg, NULL, KID, "n", URL);
+    int seen[4] = {0, 0, 0, 0}, bad = 0, i;
+    unsigned char *sig = NULL;
+    size_t siglen = 0;
+    const char *d = NULL;
+
+    for (i = 0; i < 8000 && !(seen[0] && seen[1] && seen[2] && seen[3]); i++) {
+        apr_pool_t *sp;
+        parts_t j;
+        int c[4], k, want = 0;
+
+        apr_pool_create(&sp, p);
+        j = mkjws_ex(sp, key, alg, h, apr_psprintf(sp, "{\"i\":%d}", i), NULL, 0);
+        if (!j.sig || acp_b64url_decode(sp, j.sig, strlen(j.sig), &sig, &siglen) != 0 ||
+            siglen != 2 * half) {
+            bad++;
+            apr_pool_destroy(sp);
+            continue;
+        }
+        c[0] = sig[0] == 0;
+        c[1] = sig[half] == 0;
+        c[2] = (sig[0] & 0x80) != 0;
+        c[3] = (sig[half] & 0x80) != 0;
+        for (k = 0; k < 4; k++) {
+            if (c[k] && !seen[k]) {
+                seen[k] = want = 1;
+            }
+        }
+        if (want && check_kind(sp, j.body, key, &d) != ACP_ERR_NONE) {
+            fprintf(stderr, "%s r||s %s did not verify: %s\n", alg, acp_hex(sp, sig, siglen),
+                    d ? d : "");
+            bad++;
+        }
+        apr_pool_destroy(sp);
+    }
+    CHECK(bad == 0);
+    CHECK(seen[0] && seen[1] && seen[2] && seen[3]);
+
+    /* r = 0, s = 0, r >= n: invalid, not an internal error */
+    {
+        parts_t j = mkjws_ex(p, key, alg, h, "{}", NULL, 0);
+        int k;
+        CHECK(j.sig && acp_b64url_decode(p, j.sig, strlen(j.sig), &sig, &siglen) == 0);
+        for (k = 0; j.sig && k < 3; k++) {
+            unsigned char *t = apr_pmemdup(p, sig, siglen);
+            memset(k == 1 ? t + half : t, k == 2 ? 0xff : 0, half);
+            CHECK(check_kind(p, assemble(p, j.ph, j.pl, acp_b64url_encode(p, t, siglen)), key,
+                             &d) == ACP_ERR_MALFORMED);
+            CHECK_STR(d, "JWS signature invalid");
+        }
+    }
+}
+
 static void test_pss_salt(apr_pool_t *p, EVP_PKEY *rsa)
 {
     const char *h = hdr(p, "PS256", NULL, KID, "n", URL);
@@ -838,6 +895,8 @@ static void run_tests(apr_pool_t *p)
     }
     test_json(p);
     test_algorithms(p, cases, sizeof(cases) / sizeof(cases[0]));
+    test_ecdsa_edges(p, "ES256", p256, 32);
+    test_ecdsa_edges(p, "ES384", p384, 48);
     test_pss_salt(p, rsa);
     test_mismatch(p, rsa, p256, p384, ed);
     test_bad_algs(p, rsa);
