@@ -75,9 +75,10 @@ static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
     return names;
 }
 
+/* csr: the parse of der, when the caller has it (the local CA then skips its own). */
 static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp_order_t *order,
-                               const unsigned char *der, size_t derlen, acp_sign_result_t *res,
-                               const char **err)
+                               const unsigned char *der, size_t derlen, const acp_csr_t *csr,
+                               acp_sign_result_t *res, const char **err)
 {
     acp_sign_req_t req;
 
@@ -85,6 +86,7 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
     memset(res, 0, sizeof(*res));
     req.csr_der = der;
     req.csr_len = derlen;
+    req.csr = csr;
     req.names = order_names(p, order);
     req.not_before = order->not_before;
     req.not_after = order->not_after;
@@ -135,11 +137,11 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
  * failure still commits (order invalid, charge refunded) and the order is answered. */
 static acp_problem_t *issue_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                const acp_account_t *acct, acp_order_t *order,
-                               const unsigned char *der, size_t derlen)
+                               const unsigned char *der, size_t derlen, const acp_csr_t *csr)
 {
     acp_sign_result_t res;
     const char *err = NULL;
-    apr_status_t rv = sign_order(p, cfg, order, der, derlen, &res, &err);
+    apr_status_t rv = sign_order(p, cfg, order, der, derlen, csr, &res, &err);
     acp_problem_t *prob = record_issue_tx(db, p, acct, order, rv, &res, err);
 
     return prob && prob->commit ? NULL : prob;
@@ -218,7 +220,7 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (!cfg->signer->slow) {
         /* a fast signer signs inside this transaction: the charge, the certificate and
          * processing -> valid commit together or not at all */
-        return issue_tx(db, p, cfg, acct, order, der, derlen);
+        return issue_tx(db, p, cfg, acct, order, der, derlen, csr);
     }
     /* the intent record: a worker signs, and finishes it if this process dies */
     if (acp_sa_job_add(db, p, "issue", order->id, 0, NULL) != APR_SUCCESS) {
@@ -253,7 +255,7 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
         rv = APR_EGENERAL;
     }
     else {
-        rv = sign_order(p, cfg, order, der, derlen, &res, &err);
+        rv = sign_order(p, cfg, order, der, derlen, NULL, &res, &err);
     }
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "starting a transaction");
