@@ -710,6 +710,38 @@ static int copy_header(void *data, const char *key, const char *val)
     return 1;
 }
 
+/* Our URLs name no file: once the <Location> with "SetHandler acme-pay" applies, core's
+ * directory walk (a stat per path segment below DocumentRoot) is skipped, as mod_proxy does
+ * for proxied URLs. Access control from the <Location> still runs after map_to_storage;
+ * <Directory> sections do not apply to these URLs. translate_name sees r->per_dir_config
+ * merged by the first location walk; it is reset to the server defaults before
+ * map_to_storage, so the decision is taken here and remembered in r->request_config.
+ * SetHandler's expression is evaluated early here (core evaluates it again in fixups); for
+ * the plain "SetHandler acme-pay" both give the same answer. */
+static int acp_translate_name(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (r->method_number == M_TRACE || !core || !core->expr_handler) {
+        return DECLINED; /* TRACE stays with core's map_to_storage (TraceEnable) */
+    }
+    h = ap_expr_str_exec(r, core->expr_handler, &err);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ACPLOGNO(02103) "SetHandler: %s", err);
+        return DECLINED;
+    }
+    if (h && strcmp(h, "acme-pay") == 0) {
+        ap_set_module_config(r->request_config, &acme_pay_module, &acme_pay_module);
+    }
+    return DECLINED;
+}
+
+static int acp_map_to_storage(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &acme_pay_module) ? OK : DECLINED;
+}
+
 static int acp_handler(request_rec *r)
 {
     acp_srv_cfg_t *c;
@@ -794,6 +826,8 @@ static void acp_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(acp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(acp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(acp_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(acp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_optional_fn_retrieve(acp_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
 }
