@@ -2,6 +2,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <apr_strings.h>
 #include "acp_test.h"
 #include "acp_sa.h"
@@ -60,6 +62,30 @@ static void test_nonce(apr_pool_t *p)
     CHECK(acp_nonce_check(p, key, bad, now, &info) != 0);            /* tampered */
     CHECK(acp_nonce_check(p, key, "", now, &info) != 0);
     CHECK(acp_nonce_check(p, key, NULL, now, &info) != 0);
+}
+
+/* The nonce's MAC is HMAC-SHA256(key, first 16 bytes)[0..15], whatever context the
+ * thread has cached (a second key on the same thread must not reuse the first). */
+static void test_nonce_mac(apr_pool_t *p)
+{
+    unsigned char k1[ACP_NONCE_KEY_LEN], k2[ACP_NONCE_KEY_LEN], *raw = NULL, mac[32];
+    unsigned int maclen = 0;
+    size_t len = 0;
+    int i, ok = 1;
+    acp_nonce_info_t info;
+
+    memset(k1, 1, sizeof(k1));
+    memset(k2, 2, sizeof(k2));
+    for (i = 0; i < 6; i++) {
+        const unsigned char *k = i % 2 ? k2 : k1;
+        const char *n = acp_nonce_make(p, k, NULL, 1800000000LL + i);
+        ok = ok && acp_b64url_decode(p, n, strlen(n), &raw, &len) == 0 && len == 32 &&
+             HMAC(EVP_sha256(), k, ACP_NONCE_KEY_LEN, raw, 16, mac, &maclen) != NULL &&
+             memcmp(mac, raw + 16, 16) == 0 &&
+             acp_nonce_check(p, k, n, 1800000000LL, &info) == 0 &&
+             acp_nonce_check(p, i % 2 ? k1 : k2, n, 1800000000LL, &info) != 0;
+    }
+    CHECK(ok);
 }
 
 static acp_nonce_store_t *new_store(void **mem)
@@ -243,6 +269,7 @@ static void run_tests(apr_pool_t *p)
     test_b64url(p);
     test_time(p);
     test_nonce(p);
+    test_nonce_mac(p);
     test_nonce_store(p);
     test_nonce_store_race(p);
     test_db(p);
