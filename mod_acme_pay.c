@@ -45,6 +45,14 @@ static apr_status_t db_unlock(void *baton)
 acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
 {
     acp_db_t *db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
+    void *tuned = NULL;
+
+    /* mod_dbd opens connections on its own; tune each once, marked in its pool */
+    apr_pool_userdata_get(&tuned, "acme-pay-tuned", dbd->pool);
+    if (!tuned) {
+        acp_sa_tune(db);
+        apr_pool_userdata_setn((void *)1, "acme-pay-tuned", NULL, dbd->pool);
+    }
     if (!db->pgsql && db_mutex) {
         db->write_lock = db_lock;
         db->write_unlock = db_unlock;

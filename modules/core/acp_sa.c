@@ -184,6 +184,17 @@ static apr_status_t raw_exec(acp_db_t *db, const char *sql)
     return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
 }
 
+apr_status_t acp_sa_tune(acp_db_t *db)
+{
+    if (db->pgsql) {
+        return APR_SUCCESS;
+    }
+    /* WAL mode discards a connection's page cache whenever another connection has
+     * committed, so nearly every read comes from the file: mapped, it costs no pread
+     * (SQLite caps the size at its compile-time maximum, 2 GB on Debian) */
+    return raw_exec(db, "PRAGMA mmap_size = " ACP_SA_MMAP_SIZE);
+}
+
 /* SQLite: apr_dbd_sqlite3 holds one process-wide mutex around every sqlite3 call and
  * releases it only while sleeping in its own SQLITE_BUSY retry loop (15 x 100 ms). A
  * busy_timeout would make sqlite3 wait *inside* that mutex, so a thread waiting for the
@@ -501,6 +512,7 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
     }
     db = acp_sa_wrap(p, drv, handle, NULL);
     apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
+    acp_sa_tune(db);
     if (migrate) {
         rv = acp_sa_migrate(p, db, NULL, errmsg);
         if (rv != APR_SUCCESS) {

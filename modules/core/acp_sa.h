@@ -47,6 +47,10 @@ typedef struct acp_db_t {
  * and prepare the catalogue. The connection closes with pool p. */
 apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, int migrate,
                          acp_db_t **out, const char **errmsg);
+/* Per-connection settings, once for every new connection (SQLite: memory-mapped
+ * reads of up to ACP_SA_MMAP_SIZE bytes). */
+#define ACP_SA_MMAP_SIZE "2147418112"
+apr_status_t acp_sa_tune(acp_db_t *db);
 /* Wrap an existing connection (mod_dbd's), with its prepared-statement hash. */
 acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                       apr_hash_t *prepared);
