@@ -253,6 +253,14 @@ static void test_db(apr_pool_t *p)
     CHECK(acp_sa_jobs_due(db, p, 1000, &jobs) == APR_SUCCESS && jobs->nelts == 0);
     /* an expired claim is due again */
     CHECK(acp_sa_jobs_due(db, p, 1061, &jobs) == APR_SUCCESS && jobs->nelts == 1);
+    CHECK(acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job_id)) == APR_SUCCESS);
+    /* a job queued already claimed (handed to the queuing process's own workers) is
+     * nobody else's until its lease runs out, then any worker may claim it */
+    CHECK(acp_sa_job_add_claimed(db, p, "validate", "c2", 0, 1120, &job_id) == APR_SUCCESS);
+    CHECK(acp_sa_jobs_due(db, p, 1100, &jobs) == APR_SUCCESS && jobs->nelts == 0);
+    CHECK(acp_sa_job_claim(db2, p, job_id, 1100, 60) == APR_EBUSY);
+    CHECK(acp_sa_jobs_due(db, p, 1121, &jobs) == APR_SUCCESS && jobs->nelts == 1);
+    CHECK(acp_sa_job_claim(db2, p, job_id, 1121, 60) == APR_SUCCESS);
 
     CHECK(acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("missing")) == APR_SUCCESS &&
           row == NULL);
