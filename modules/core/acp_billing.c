@@ -275,6 +275,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         if (charge->not_after_cap && (!na || na > charge->not_after_cap)) {
             na = charge->not_after_cap;
         }
+        charge->not_after = na;
         if (acp_sa_exec(db, p, "acp_order_charge", NULL,
                         ACP_SA_ARGS(LL(p, charge->price), LL(p, charge->charged),
                                     charge->reissue_of, na ? LL(p, na) : NULL, order_id)) !=

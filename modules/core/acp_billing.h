@@ -27,6 +27,7 @@ typedef struct acp_charge_t {
     long long charged;             /* what was debited (0 for a free reissue) */
     const char *reissue_of;        /* certificate id when free */
     long long not_after_cap;       /* a reissue must not outlive the original (0: none) */
+    long long not_after;           /* the order's notAfter as now stored (0: the default) */
 } acp_charge_t;
 
 /* A new billing holder (kind "account" or "eab"), with the welcome credit if configured. */

@@ -217,6 +217,10 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     }
     order->status = "processing";
     order->csr = csr_b64;
+    /* what the charge stored: a free reissue must not outlive the original */
+    order->not_after = charge.not_after;
+    order->price = charge.price;
+    order->has_price = 1;
     if (!cfg->signer->slow) {
         /* a fast signer signs inside this transaction: the charge, the certificate and
          * processing -> valid commit together or not at all */

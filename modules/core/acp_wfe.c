@@ -198,7 +198,11 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
         w->issue_order = order->id; /* a worker signs after commit; answered then */
         return NULL;
     }
-    return answer_order(w, order, 200); /* signed in this transaction */
+    /* signed in this transaction: answer the order as stored */
+    if ((prob = own_order(w, w->id, &order))) {
+        return prob;
+    }
+    return answer_order(w, order, 200);
 }
 
 static acp_problem_t *own_authz(wfe_req_t *w, const char *id, acp_authz_t **authz)
