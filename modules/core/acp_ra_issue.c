@@ -107,9 +107,7 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
         acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
                                           err ? err : "unknown error");
         if (acp_ra_int_set_order_status(db, p, order, "invalid", prob) ||
-            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS ||
-            acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-                APR_SUCCESS) {
+            acp_billing_refund_tx(db, p, order->id, "issuance failed") != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "recording the failed issuance");
         }
         prob->commit = 1;
@@ -123,9 +121,7 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
             APR_SUCCESS ||
         acp_sa_exec(db, p, "acp_order_valid", &n,
                     ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
-        n != 1 ||
-        acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
-            APR_SUCCESS) {
+        n != 1) {
         return acp_ra_int_db_problem(p, "storing the certificate");
     }
     order->status = "valid";
@@ -265,6 +261,13 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
         return acp_ra_int_db_problem(p, "starting a transaction");
     }
     prob = record_issue_tx(db, p, acct, order, rv, &res, err);
+    if (!prob || prob->commit) {
+        /* the intent record is done with (only this background path writes one) */
+        if (acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+            APR_SUCCESS) {
+            prob = acp_ra_int_db_problem(p, "removing the issuance job");
+        }
+    }
     if (prob && !prob->commit) {
         acp_sa_rollback(db);
         return prob;

@@ -198,10 +198,7 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
         w->issue_order = order->id; /* a worker signs after commit; answered then */
         return NULL;
     }
-    /* signed in this transaction: answer the order as stored */
-    if ((prob = own_order(w, w->id, &order))) {
-        return prob;
-    }
+    /* signed in this transaction; finalize left the order as it stored it */
     return answer_order(w, order, 200);
 }
 
