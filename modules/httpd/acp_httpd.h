@@ -30,6 +30,9 @@ extern module AP_MODULE_DECLARE_DATA acme_pay_module;
 /* A core database handle over a mod_dbd connection, with the SQLite write lock. */
 acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 
+/* The request path (modules/httpd/acp_httpd_request.c): registers its hooks. */
+void acp_httpd_request_hooks(void);
+
 /* Background workers (modules/httpd/acp_httpd_worker.c). */
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg);
 void acp_httpd_workers_wake(void *baton);

@@ -1,0 +1,199 @@
+/* The request path: request_rec <-> acp_req_t, the body, the handler, and skipping
+ * core's directory walk for our URLs. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_expr.h"
+#include <apr_dbd.h>
+#include "mod_dbd.h"
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include "acp_httpd.h"
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+static acp_db_t *request_db(void *baton)
+{
+    request_rec *r = baton;
+    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(02101) "no database connection");
+        return NULL;
+    }
+    return acp_httpd_db(r->pool, dbd);
+}
+
+static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
+{
+    apr_size_t cap = 8192, len = 0;
+    char *buf;
+    long n;
+    int rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+
+    if (rv != OK) {
+        return rv;
+    }
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            if (len == cap) {
+                char *bigger;
+                if (cap > max) {
+                    req->body_too_large = 1;
+                    /* drain what is left so the connection stays usable */
+                    while (ap_get_client_block(r, buf, cap) > 0) {
+                    }
+                    break;
+                }
+                bigger = apr_palloc(r->pool, cap * 2 + 1);
+                memcpy(bigger, buf, len);
+                buf = bigger;
+                cap *= 2;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len);
+            if (n < 0) {
+                return HTTP_BAD_REQUEST;
+            }
+            if (n == 0) {
+                break;
+            }
+            len += (apr_size_t)n;
+        }
+    }
+    if (len > max) {
+        req->body_too_large = 1;
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    return OK;
+}
+
+static int copy_header(void *data, const char *key, const char *val)
+{
+    request_rec *r = data;
+    apr_table_addn(r->headers_out, key, val);
+    return 1;
+}
+
+/* Our URLs name no file: once the <Location> with "SetHandler acme-pay" applies, core's
+ * directory walk (a stat per path segment below DocumentRoot) is skipped, as mod_proxy does
+ * for proxied URLs. Access control from the <Location> still runs after map_to_storage;
+ * <Directory> sections do not apply to these URLs. translate_name sees r->per_dir_config
+ * merged by the first location walk; it is reset to the server defaults before
+ * map_to_storage, so the decision is taken here and remembered in r->request_config.
+ * SetHandler's expression is evaluated early here (core evaluates it again in fixups); for
+ * the plain "SetHandler acme-pay" both give the same answer. */
+static int acp_translate_name(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (r->method_number == M_TRACE || !core || !core->expr_handler) {
+        return DECLINED; /* TRACE stays with core's map_to_storage (TraceEnable) */
+    }
+    h = ap_expr_str_exec(r, core->expr_handler, &err);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ACPLOGNO(02103) "SetHandler: %s", err);
+        return DECLINED;
+    }
+    if (h && strcmp(h, "acme-pay") == 0) {
+        ap_set_module_config(r->request_config, &acme_pay_module, &acme_pay_module);
+    }
+    return DECLINED;
+}
+
+static int acp_map_to_storage(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &acme_pay_module) ? OK : DECLINED;
+}
+
+static int acp_handler(request_rec *r)
+{
+    acp_srv_cfg_t *c;
+    core_dir_config *core;
+    const char *base;
+    size_t blen;
+    acp_req_t req;
+    acp_resp_t resp;
+    acp_wfe_t wfe;
+    int rv;
+
+    if (!r->handler || strcmp(r->handler, "acme-pay") != 0) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->server->module_config, &acme_pay_module);
+    /* the base path is the <Location> the handler is set in: core's merged dir config
+     * names the most specific section that applied */
+    core = ap_get_core_module_config(r->per_dir_config);
+    base = core && core->d ? core->d : "";
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') {
+        blen--;
+    }
+    base = apr_pstrmemdup(r->pool, base, blen);
+    if (!c->wfe.ra.signer || strncmp(r->uri, base, blen) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      ACPLOGNO(02102) "not configured here (signer %s, base '%s')",
+                      c->wfe.ra.signer ? "set" : "unset", base);
+        return HTTP_NOT_FOUND;
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.method = r->method;
+    req.path = r->uri + blen;
+    req.base_url = ap_construct_url(r->pool, base, r);
+    req.content_type = apr_table_get(r->headers_in, "Content-Type");
+    req.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
+    if (r->method_number == M_POST) {
+        rv = read_body(r, c->wfe.max_body, &req);
+        if (rv != OK) {
+            return rv;
+        }
+    }
+    else {
+        req.body = "";
+    }
+    wfe.cfg = &c->wfe;
+    wfe.get_db = request_db;
+    wfe.db_baton = r;
+    wfe.wake = acp_httpd_workers_wake;
+    wfe.handoff = acp_httpd_workers_handoff;
+    wfe.wake_baton = NULL;
+    acp_wfe_handle(r->pool, &wfe, &req, &resp);
+
+    apr_table_do(copy_header, r, resp.headers, NULL);
+    r->status = resp.status;
+    if (resp.content_type) {
+        ap_set_content_type(r, resp.content_type);
+    }
+    if (resp.body_len > 0) {
+        ap_set_content_length(r, (apr_off_t)resp.body_len);
+        if (!r->header_only) {
+            ap_rwrite(resp.body, (int)resp.body_len, r);
+        }
+    }
+    else {
+        ap_set_content_length(r, 0);
+    }
+    return OK;
+}
+
+static void acp_optional_fns(void)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+}
+
+void acp_httpd_request_hooks(void)
+{
+    ap_hook_translate_name(acp_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(acp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(acp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_optional_fn_retrieve(acp_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
+}
