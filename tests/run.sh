@@ -8,7 +8,8 @@
 #   check-style    sh build/check-style.sh, if present                     1 test
 #   integration    every tests/integration/test_NNN_*.sh (bash) and test_NNN_*.py (python3,
 #                  run after lib.sh's acme_setup), once with DB=sqlite and once with
-#                  DB=pgsql (one private PostgreSQL 15 cluster for the pgsql pass)
+#                  DB=pgsql (one private PostgreSQL 15 cluster for all pgsql runs), in
+#                  ACME_TEST_JOBS parallel slots (see step 5)
 # then the last line is exactly "N passed, N failed"; exit status 1 if any failed.
 #
 # Environment:
@@ -22,7 +23,9 @@
 #                  lib.sh); the module-only tests exit 77 = skip; *.py tests skipped
 #   TEST_TIMEOUT=300           seconds per test file / unit binary
 #   ACME_PORT_OFFSET=N         shift every loopback port the integration tests use by N
-#                  (two suites on one machine; see tests/integration/lib.sh)
+#                  (two suites on one machine; see tests/integration/lib.sh); slot k of
+#                  the parallel run adds k * 2000 more
+#   ACME_TEST_JOBS=3           integration tests run side by side (1 = one after another)
 # Logs of every test: out/test-logs/.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -166,7 +169,11 @@ if [ "$server" != pebble ]; then
     fi
 fi
 
-# (5) integration
+# (5) integration: every (file, driver) pair is one job; ACME_TEST_JOBS slots (default 3)
+# run them side by side, each slot on its own ports (ACME_PORT_OFFSET + slot * 2000) and
+# all pgsql jobs in one PostgreSQL cluster. A test file with a line "# acp-test: serial"
+# runs after the parallel part, alone (timing or machine-wide tests). Results are printed
+# and counted in job order.
 it_files=$(ls tests/integration/test_[0-9]*.sh tests/integration/test_[0-9]*.py 2>/dev/null |
     sort -t_ -k2,2n)
 todo=
@@ -180,28 +187,77 @@ if [ -n "$todo" ]; then
     else
         dbs=${DB:-sqlite pgsql}
     fi
+    jobs_n=${ACME_TEST_JOBS:-3}
+    [ "$server" = pebble ] && jobs_n=1
+    base_off=${ACME_PORT_OFFSET:-0}
+    q=$tmp/queue
+    mkdir -p "$q/res"
+    : > "$q/par"
+    : > "$q/ser"
     for db in $dbs; do
-        if [ "$db" = pgsql ] && [ "$server" != pebble ]; then
+        for f in $todo; do
+            if grep -q '^# acp-test: serial' "$f"; then
+                echo "$f $db" >> "$q/ser"
+            else
+                echo "$f $db" >> "$q/par"
+            fi
+        done
+    done
+    case " $dbs " in
+    *" pgsql "*)
+        if [ "$server" != pebble ]; then
             pg_dir=$tmp/pg
             mkdir -p "$pg_dir"
-            if ! bash -c '. "$1"; pg_cluster_start "$2"' suite \
+            ACME_PG_PORT=$((15432 + base_off))
+            export ACME_PG_PORT
+            if bash -c '. "$1"; pg_cluster_start "$2"' suite \
                     "$repo/tests/integration/lib.sh" "$pg_dir" > "$logs/postgres.log" 2>&1; then
+                ACME_PG_SHARED=1 ACME_PG_SOCKDIR=$pg_dir/sock
+                export ACME_PG_SHARED ACME_PG_SOCKDIR
+            else
                 record FAIL "postgresql cluster for the pgsql pass" "$logs/postgres.log"
-                continue
+                grep -v ' pgsql$' "$q/par" > "$q/par.x"; mv "$q/par.x" "$q/par"
+                grep -v ' pgsql$' "$q/ser" > "$q/ser.x"; mv "$q/ser.x" "$q/ser"
             fi
-            ACME_PG_SHARED=1 ACME_PG_SOCKDIR=$pg_dir/sock   # port: lib.sh (ACME_PG_PORT)
-            export ACME_PG_SHARED ACME_PG_SOCKDIR
-        fi
-        for f in $todo; do
-            integration "$f" "$db"
+        fi ;;
+    esac
+    # run_queue LIST SLOT: take the next line of LIST (a counter under flock) until none is left
+    run_queue() {
+        while :; do
+            n=$(flock "$1.lock" sh -c 'n=$(cat "$1.next" 2>/dev/null || echo 1)
+                echo $((n + 1)) > "$1.next"; echo "$n"' x "$1")
+            line=$(sed -n "${n}p" "$1")
+            [ -n "$line" ] || break
+            # shellcheck disable=SC2086
+            set -- "$1" "$2" $line
+            (
+                passed=0 failed=0
+                ACME_PORT_OFFSET=$((base_off + $2 * 2000))
+                export ACME_PORT_OFFSET
+                integration "$3" "$4" > "$q/res/$(basename "$1").$(printf '%05d' "$n")" 2>&1
+            )
+            set -- "$1" "$2"
         done
-        if [ "$db" = pgsql ] && [ -n "$pg_dir" ]; then
-            bash -c '. "$1"; pg_cluster_stop "$2"' suite "$repo/tests/integration/lib.sh" "$pg_dir" \
-                >/dev/null 2>&1
-            pg_dir=
-            unset ACME_PG_SHARED ACME_PG_SOCKDIR
-        fi
+    }
+    slot=0
+    while [ $slot -lt "$jobs_n" ]; do
+        run_queue "$q/par" "$slot" &
+        slot=$((slot + 1))
     done
+    wait
+    run_queue "$q/ser" 0
+    for r in "$q"/res/par.* "$q"/res/ser.*; do
+        [ -f "$r" ] || continue
+        cat "$r"
+        while read -r w _; do
+            case $w in ok) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; esac
+        done < "$r"
+    done
+    if [ -n "$pg_dir" ]; then
+        bash -c '. "$1"; pg_cluster_stop "$2"' suite "$repo/tests/integration/lib.sh" "$pg_dir" \
+            >/dev/null 2>&1
+        pg_dir=
+    fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -237,7 +237,7 @@ pg_cluster_start() {
         --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
         > "$d/initdb.log" 2>&1 || { cat "$d/initdb.log"; return 1; }
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/pg.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $ACME_PG_PORT -k $d/sock -c fsync=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $ACME_PG_PORT -k $d/sock -c fsync=off -c max_connections=500" \
         start > "$d/pg_ctl.log" 2>&1 || { cat "$d/pg_ctl.log" "$d/pg.log"; return 1; }
     chmod 711 "$d"     # the socket dir must be reachable for psql as root via runuser
     ACME_PG_SOCKDIR=$d/sock
