@@ -10,11 +10,20 @@ CC       ?= gcc
 O        ?= out
 SAN      ?=
 PKGS      = json-c libqrencode libcurl libcares openssl
-APR_INC  := $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
-APR_LIB  := $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
-HTTPD_INC:= -I$(shell $(APXS) -q INCLUDEDIR)
-PKG_INC  := $(shell pkg-config --cflags $(PKGS))
-PKG_LIB  := $(shell pkg-config --libs $(PKGS))
+# The configuration tools (apr-1-config, apu-1-config, apxs, pkg-config) come from the
+# packages `make deps` installs, so they are asked lazily: on first use inside a recipe, once
+# per make process (never while the Makefile is read). `run`, `test` and `bench` install the
+# packages first and build in a second make process.
+lazy = $(eval $(1) := $(shell $(2)))$($(1))
+APR_INC   = $(call lazy,APR_INC,apr-1-config --cppflags --includes; apu-1-config --includes)
+APR_LIB   = $(call lazy,APR_LIB,apr-1-config --link-ld; apu-1-config --link-ld)
+HTTPD_INC = -I$(call lazy,HTTPD_DIR,$(APXS) -q INCLUDEDIR)
+PKG_INC   = $(call lazy,PKG_INC,pkg-config --cflags $(PKGS))
+PKG_LIB   = $(call lazy,PKG_LIB,pkg-config --libs $(PKGS))
+# DEPS_CMD/RUN_CMD/TEST_CMD: what deps/run/test execute (tests/fresh-machine.sh swaps them)
+DEPS_CMD ?= sh build/install-deps.sh
+RUN_CMD  ?= sh build/run.sh
+TEST_CMD ?= sh tests/run.sh
 
 WARN      = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
@@ -32,7 +41,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
 SQL_FILES:= $(sort $(wildcard conf/sql/*/*.sql))
 
-.PHONY: all module lib admin unit test run stop bench clean format check-style
+.PHONY: all module lib admin unit deps test run stop bench clean format check-style
 all: module admin unit
 
 lib: $(O)/libacp.a
@@ -78,18 +87,23 @@ $(O)/unit/%: tests/unit/%.c tests/unit/acp_test.h $(O)/libacp.a
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libacp.a $(LDLIBS)
 
 deps:
-	sh build/install-deps.sh
+	$(DEPS_CMD)
 
-test: deps
-	sh tests/run.sh
+test:
+	$(MAKE) deps
+	$(TEST_CMD)
 
-run: deps all
-	sh build/run.sh
+run:
+	$(MAKE) deps
+	$(MAKE) all
+	$(RUN_CMD)
 
 stop:
 	sh build/run.sh stop
 
-bench: deps all
+bench:
+	$(MAKE) deps
+	$(MAKE) all
 	sh tests/bench/run.sh
 
 format:

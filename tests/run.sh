@@ -6,10 +6,12 @@
 #                  "N passed, N failed" is added (no such line or a non-zero exit with
 #                  0 failed counts as 1 failure)
 #   check-style    sh build/check-style.sh, if present                     1 test
+#   fresh-machine  sh tests/fresh-machine.sh: `make run`/`make test` with the configuration
+#                  tools absent until the dependency step                  1 test
 #   integration    every tests/integration/test_NNN_*.sh (bash) and test_NNN_*.py (python3,
 #                  run after lib.sh's acme_setup), once with DB=sqlite and once with
 #                  DB=pgsql (one private PostgreSQL 15 cluster for all pgsql runs), in
-#                  ACME_TEST_JOBS parallel slots (see step 5)
+#                  ACME_TEST_JOBS parallel slots (see step 6)
 # then the last line is exactly "N passed, N failed"; exit status 1 if any failed.
 #
 # Environment:
@@ -167,9 +169,13 @@ if [ "$server" != pebble ]; then
     if [ -f build/check-style.sh ] && selected check-style; then
         step "check-style" sh build/check-style.sh
     fi
+    # (5) the README commands on a machine without the packages (simulated)
+    if selected fresh-machine; then
+        step "fresh-machine" sh tests/fresh-machine.sh
+    fi
 fi
 
-# (5) integration: every (file, driver) pair is one job; ACME_TEST_JOBS slots (default 3)
+# (6) integration: every (file, driver) pair is one job; ACME_TEST_JOBS slots (default 3)
 # run them side by side, each slot on its own ports (ACME_PORT_OFFSET + slot * 2000) and
 # all pgsql jobs in one PostgreSQL cluster. A test file with a line "# acp-test: serial"
 # runs after the parallel part, alone (timing or machine-wide tests). Results are printed
