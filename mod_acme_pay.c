@@ -495,6 +495,12 @@ static const dbd_cfg_t *dbd_config(server_rec *s)
     return svr ? *(dbd_cfg_t **)svr : NULL;
 }
 
+const char *acp_httpd_dbd_params(server_rec *s)
+{
+    const dbd_cfg_t *dc = dbd_config(s);
+    return dc ? dc->params : NULL;
+}
+
 static void chown_for_children(apr_pool_t *p, const char *path)
 {
     if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
@@ -658,6 +664,7 @@ static void acp_register_hooks(apr_pool_t *p)
     ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(acp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     acp_httpd_request_hooks();
+    acp_httpd_status_hooks();
 }
 
 AP_DECLARE_MODULE(acme_pay) = {

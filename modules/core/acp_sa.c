@@ -146,6 +146,17 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_payment_insert",
      "INSERT INTO payments (reference, invoice_id, amount, currency, source, created) "
      "VALUES (%s, %s, %lld, %s, %s, %lld) ON CONFLICT (reference) DO NOTHING"},
+    /* server-status figures (acp_sa_status): args now - 3600, now, start of the UTC day.
+     * Each sub-select reads an index: certificates_issued, jobs (small), invoices_status,
+     * ledger_created; orders by status reads orders_status. */
+    {"acp_status",
+     "SELECT (SELECT COUNT(*) FROM certificates), "
+     "(SELECT COUNT(*) FROM certificates WHERE issued >= %lld), "
+     "(SELECT COUNT(*) FROM jobs), "
+     "(SELECT COUNT(*) FROM invoices WHERE status = 'open' AND expires >= %lld), "
+     "(SELECT COALESCE(-SUM(delta), 0) FROM ledger WHERE created >= %lld "
+     "AND kind IN ('debit', 'refund'))"},
+    {"acp_status_orders", "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status"},
     {NULL, NULL}};
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)

@@ -156,4 +156,19 @@ apr_status_t acp_sa_job_add_claimed(acp_db_t *db, apr_pool_t *p, const char *kin
 apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long long now,
                               int lease);
 
+/* The figures server-status shows (acp_sa_status). */
+typedef struct acp_sa_status_t {
+    apr_array_header_t *orders;  /* acp_sa_count_t, by status name */
+    long long certs_total, certs_last_hour, jobs_pending, invoices_open, revenue_today;
+} acp_sa_status_t;
+
+typedef struct acp_sa_count_t {
+    const char *name;
+    long long n;
+} acp_sa_count_t;
+
+/* Read them at `now` (unix seconds): last hour = [now - 3600, now], today = the UTC day;
+ * an open invoice past its expiry does not count; revenue = debits minus refunds. */
+apr_status_t acp_sa_status(acp_db_t *db, apr_pool_t *p, long long now, acp_sa_status_t *out);
+
 #endif

@@ -1,5 +1,6 @@
 /* Storage authority: typed records over the catalogue's column lists. */
 #include <stdlib.h>
+#include <string.h>
 #include <apr_strings.h>
 #include "acp_sa.h"
 #include "acp_util.h"
@@ -263,4 +264,40 @@ apr_status_t acp_sa_job_claim(acp_db_t *db, apr_pool_t *p, const char *id, long 
         return rv;
     }
     return n == 1 ? APR_SUCCESS : APR_EBUSY;
+}
+
+apr_status_t acp_sa_status(acp_db_t *db, apr_pool_t *p, long long now, acp_sa_status_t *out)
+{
+    apr_array_header_t *rows = NULL;
+    const char **row = NULL;
+    long long day0 = now - now % 86400;
+    apr_status_t rv;
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    rv = acp_sa_row(db, p, "acp_status", &row,
+                    ACP_SA_ARGS(acp_sa_ll(p, now - 3600), acp_sa_ll(p, now), acp_sa_ll(p, day0)));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!row) {
+        return APR_EGENERAL;
+    }
+    out->certs_total = LL(row[0]);
+    out->certs_last_hour = LL(row[1]);
+    out->jobs_pending = LL(row[2]);
+    out->invoices_open = LL(row[3]);
+    out->revenue_today = LL(row[4]);
+    rv = acp_sa_rows(db, p, "acp_status_orders", &rows, ACP_SA_NOARGS);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out->orders = apr_array_make(p, rows->nelts, sizeof(acp_sa_count_t));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        acp_sa_count_t *c = apr_array_push(out->orders);
+        c->name = r[0];
+        c->n = LL(r[1]);
+    }
+    return APR_SUCCESS;
 }

@@ -30,6 +30,12 @@ extern module AP_MODULE_DECLARE_DATA acme_pay_module;
 /* A core database handle over a mod_dbd connection, with the SQLite write lock. */
 acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 
+/* DBDParams of server s (mod_dbd's configuration), NULL when unset. */
+const char *acp_httpd_dbd_params(server_rec *s);
+
+/* The server-status section (modules/httpd/acp_httpd_status.c): registers its hooks. */
+void acp_httpd_status_hooks(void);
+
 /* The request path (modules/httpd/acp_httpd_request.c): registers its hooks. */
 void acp_httpd_request_hooks(void);
 
