@@ -41,12 +41,20 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
 SQL_FILES:= $(sort $(wildcard conf/sql/*/*.sql))
 
-.PHONY: all module lib admin unit deps test run stop bench clean format check-style
-all: module admin unit
+.PHONY: all module lib admin unit man docs deps test run stop bench clean format check-style
+all: module admin unit man
 
 lib: $(O)/libacp.a
 module: $(O)/mod_acme_pay.so
 unit: $(UNIT_BIN)
+
+# man pages from docs/reference.md (the README's reference tables come from it too: make docs)
+MAN_PAGES := $(O)/man/mod_acme_pay.5 $(O)/man/acme-pay-admin.8
+man: $(MAN_PAGES)
+$(MAN_PAGES): docs/reference.md build/gen-docs.py
+	python3 build/gen-docs.py man $(O)/man
+docs:
+	python3 build/gen-docs.py readme
 
 $(O)/gen/acp_schema_gen.c: build/embed-sql.sh $(SQL_FILES)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #  3. Every AcmePay* directive in mod_acme_pay.c is documented in conf/acme-pay.conf
 #     and in README.md.
 #  4. No SQL outside the storage authority (acp_sa*.c) and conf/sql.
+#  5. README.md's reference tables are what docs/reference.md says (build/gen-docs.py).
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -19,5 +20,6 @@ for d in $(grep -oE '"AcmePay[A-Za-z0-9]+"' mod_acme_pay.c | tr -d '"' | sort -u
 done
 sql=$(grep -nE '"(SELECT|INSERT|UPDATE|DELETE) ' modules/core/*.c admin-tui/*.c mod_acme_pay.c modules/httpd/*.c 2>/dev/null | grep -vE '^modules/core/acp_sa[a-z_]*\.c:')
 if [ -n "$sql" ]; then echo "check-style: SQL outside acp_sa*.c:"; echo "$sql"; fail=1; fi
+python3 build/gen-docs.py check || fail=1
 if [ $fail = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail
