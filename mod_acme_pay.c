@@ -81,6 +81,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.website);
     INHERIT(wfe.caa_identities);
     INHERIT(wfe.ra.va.resolver);
+    INHERIT(wfe.ra.va.allow);
     INHERIT(sign_command);
     INHERIT(nonce_mode);
 #undef INHERIT
@@ -245,6 +246,25 @@ static const char *set_va_timeout(cmd_parms *cmd, void *d, const char *arg)
         srv_cfg(cmd)->timeout_set = 1;
     }
     return err;
+}
+
+static const char *add_va_allow(cmd_parms *cmd, void *d, const char *arg)
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    acp_va_cidr_t cidr;
+    const char *err = acp_va_cidr_parse(cmd->pool, arg, &cidr);
+    apr_array_header_t *a;
+
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    a = (apr_array_header_t *)c->wfe.ra.va.allow;
+    if (!a) {
+        a = apr_array_make(cmd->pool, 4, sizeof(acp_va_cidr_t));
+        c->wfe.ra.va.allow = a;
+    }
+    APR_ARRAY_PUSH(a, acp_va_cidr_t) = cidr;
+    return NULL;
 }
 
 /* ---- billing and payment directives ------------------------------------------------ */
@@ -477,6 +497,9 @@ static const command_rec acp_cmds[] = {
                   "default shm with sqlite3, database with pgsql"),
     AP_INIT_TAKE1("AcmePayValidationTimeout", set_va_timeout, NULL, RSRC_CONF,
                   "seconds one challenge check may take (default 10)"),
+    AP_INIT_ITERATE("AcmePayValidationAllow", add_va_allow, NULL, RSRC_CONF,
+                    "address ranges (CIDR) the validator may connect to although they are "
+                    "IANA special-purpose (loopback, RFC 1918 …); default none"),
     {NULL}};
 
 /* ---- start-up --------------------------------------------------------------------- */

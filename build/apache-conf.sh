@@ -27,6 +27,9 @@
 #   --http01-port N|none      [ACP_HTTP01_PORT]   AcmePayHTTP01Port, default 5002
 #   --tlsalpn01-port N|none   [ACP_TLSALPN01_PORT] AcmePayTLSALPN01Port, default 5001
 #   --eab on|off              [ACP_EAB]           AcmePayEABRequired, default off
+#   --validation-allow "CIDR…"|none [ACP_VALIDATION_ALLOW] AcmePayValidationAllow, default
+#                             "127.0.0.0/8 ::1": the test bed answers challenges on loopback,
+#                             which the module otherwise refuses (special-purpose address)
 #   --tos URL|none            [ACP_TOS]           default https://example.com/tos
 #   --log-level LEVEL    [ACP_LOG_LEVEL] default "warn acme_pay:debug" (quote it)
 #   --mpm worker|event|prefork [ACP_MPM] default worker (see the MPM block below)
@@ -62,6 +65,7 @@ resolver=${ACP_RESOLVER:-127.0.0.1:8053}
 http01_port=${ACP_HTTP01_PORT:-5002}
 tlsalpn01_port=${ACP_TLSALPN01_PORT:-5001}
 eab=${ACP_EAB:-off}
+va_allow=${ACP_VALIDATION_ALLOW:-127.0.0.0/8 ::1}
 tos=${ACP_TOS:-https://example.com/tos}
 log_level=${ACP_LOG_LEVEL:-warn acme_pay:debug}
 mpm=${ACP_MPM:-worker}
@@ -90,6 +94,7 @@ while [ $# -gt 0 ]; do
     --http01-port) need "$@"; http01_port=$2; shift ;;
     --tlsalpn01-port) need "$@"; tlsalpn01_port=$2; shift ;;
     --eab) need "$@"; eab=$2; shift ;;
+    --validation-allow) need "$@"; va_allow=$2; shift ;;
     --tos) need "$@"; tos=$2; shift ;;
     --log-level) need "$@"; log_level=$2; shift ;;
     --mpm) need "$@"; mpm=$2; shift ;;
@@ -236,6 +241,7 @@ EOF
         [ "$http01_port" = none ] || echo "    AcmePayHTTP01Port $http01_port"
         [ "$tlsalpn01_port" = none ] || echo "    AcmePayTLSALPN01Port $tlsalpn01_port"
         echo "    AcmePayEABRequired $eab"
+        [ "$va_allow" = none ] || echo "    AcmePayValidationAllow $va_allow"
         [ "$tos" = none ] || echo "    AcmePayTermsOfService $tos"
     fi
     if [ -n "$extra" ]; then

@@ -134,6 +134,183 @@ int acp_va_int_sha256(const char *data, unsigned char md[32])
     return EVP_Digest(data, strlen(data), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32;
 }
 
+/* ---------------------------------------------------------------- address policy */
+
+/* IANA special-purpose address registries (RFC 6890 and its updates): the validator never
+ * connects to any of these unless AcmePayValidationAllow names the range (an intranet CA, a
+ * test bed). Boulder refuses the same. The first matching row names the refusal, so a
+ * more specific range comes before the one containing it. */
+typedef struct {
+    int family;
+    const char *net; /* text form, parsed on use */
+    int bits;
+    const char *why;
+} va_special_t;
+
+static const va_special_t va_special[] = {
+    {AF_INET, "0.0.0.0", 8, "RFC 1122 \"this network\""},
+    {AF_INET, "10.0.0.0", 8, "RFC 1918 private-use"},
+    {AF_INET, "100.64.0.0", 10, "RFC 6598 shared address space (carrier-grade NAT)"},
+    {AF_INET, "127.0.0.0", 8, "RFC 1122 loopback"},
+    {AF_INET, "169.254.0.0", 16, "RFC 3927 link-local, incl. cloud metadata services"},
+    {AF_INET, "172.16.0.0", 12, "RFC 1918 private-use"},
+    {AF_INET, "192.0.0.0", 24, "RFC 6890 IETF protocol assignments"},
+    {AF_INET, "192.0.2.0", 24, "RFC 5737 documentation (TEST-NET-1)"},
+    {AF_INET, "192.31.196.0", 24, "RFC 7535 AS112-v4"},
+    {AF_INET, "192.52.193.0", 24, "RFC 7450 AMT"},
+    {AF_INET, "192.88.99.0", 24, "RFC 7526 deprecated 6to4 relay anycast"},
+    {AF_INET, "192.168.0.0", 16, "RFC 1918 private-use"},
+    {AF_INET, "192.175.48.0", 24, "RFC 7534 direct delegation AS112 service"},
+    {AF_INET, "198.18.0.0", 15, "RFC 2544 benchmarking"},
+    {AF_INET, "198.51.100.0", 24, "RFC 5737 documentation (TEST-NET-2)"},
+    {AF_INET, "203.0.113.0", 24, "RFC 5737 documentation (TEST-NET-3)"},
+    {AF_INET, "224.0.0.0", 4, "RFC 5771 multicast"},
+    {AF_INET, "255.255.255.255", 32, "RFC 919 limited broadcast"},
+    {AF_INET, "240.0.0.0", 4, "RFC 1112 reserved"},
+    {AF_INET6, "::", 128, "RFC 4291 unspecified address"},
+    {AF_INET6, "::1", 128, "RFC 4291 loopback"},
+    {AF_INET6, "::", 96, "RFC 4291 deprecated IPv4-compatible"},
+    {AF_INET6, "64:ff9b::", 96, "RFC 6052 IPv4/IPv6 translation (NAT64)"},
+    {AF_INET6, "64:ff9b:1::", 48, "RFC 8215 local-use IPv4/IPv6 translation"},
+    {AF_INET6, "100::", 64, "RFC 6666 discard-only"},
+    {AF_INET6, "100:0:0:1::", 64, "RFC 9780 dummy prefix"},
+    {AF_INET6, "2001::", 32, "RFC 4380 Teredo"},
+    {AF_INET6, "2001:2::", 48, "RFC 5180 benchmarking"},
+    {AF_INET6, "2001:20::", 28, "RFC 7343 ORCHIDv2"},
+    {AF_INET6, "2001::", 23, "RFC 2928 IETF protocol assignments"},
+    {AF_INET6, "2001:db8::", 32, "RFC 3849 documentation"},
+    {AF_INET6, "2002::", 16, "RFC 3056 6to4"},
+    {AF_INET6, "2620:4f:8000::", 48, "RFC 7534 direct delegation AS112 service"},
+    {AF_INET6, "3fff::", 20, "RFC 9637 documentation"},
+    {AF_INET6, "5f00::", 16, "RFC 9602 segment routing SIDs"},
+    {AF_INET6, "fc00::", 7, "RFC 4193 unique-local"},
+    {AF_INET6, "fec0::", 10, "RFC 3879 deprecated site-local"},
+    {AF_INET6, "fe80::", 10, "RFC 4291 link-local"},
+    {AF_INET6, "ff00::", 8, "RFC 4291 multicast"},
+    /* IANA IPv6 address space: only 2000::/3 is allocated for global unicast */
+    {AF_INET6, "::", 0, "RFC 4291 space outside global unicast 2000::/3 (reserved by the IETF)"},
+};
+
+static int prefix_match(const unsigned char *a, const unsigned char *net, int bits)
+{
+    int full = bits / 8, rest = bits % 8;
+
+    if (full && memcmp(a, net, (size_t)full) != 0) {
+        return 0;
+    }
+    if (rest) {
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        return (a[full] & mask) == (net[full] & mask);
+    }
+    return 1;
+}
+
+const char *acp_va_cidr_parse(apr_pool_t *p, const char *s, acp_va_cidr_t *out)
+{
+    const char *slash = strchr(s, '/');
+    char *host = slash ? apr_pstrmemdup(p, s, (apr_size_t)(slash - s)) : apr_pstrdup(p, s);
+    long bits;
+    char *end;
+    int i, len;
+
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, host, out->addr) == 1) {
+        out->family = AF_INET;
+        len = 32;
+    }
+    else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+        out->family = AF_INET6;
+        len = 128;
+    }
+    else {
+        return apr_psprintf(p, "'%s' is not an IPv4 or IPv6 address", host);
+    }
+    bits = len;
+    if (slash) {
+        bits = strtol(slash + 1, &end, 10);
+        if (!slash[1] || *end || bits < 0 || bits > len) {
+            return apr_psprintf(p, "'%s': the prefix length must be 0..%d", s, len);
+        }
+    }
+    out->bits = (int)bits;
+    for (i = (int)bits; i < len; i++) {
+        if (out->addr[i / 8] & (0x80 >> (i % 8))) {
+            return apr_psprintf(p, "'%s' has bits set after the /%ld prefix", s, bits);
+        }
+    }
+    return NULL;
+}
+
+static const char *addr_text(apr_pool_t *p, int family, const unsigned char *addr)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if (!inet_ntop(family, addr, buf, sizeof(buf))) {
+        return "?";
+    }
+    return apr_pstrdup(p, buf);
+}
+
+const char *acp_va_addr_refusal(apr_pool_t *p, const apr_array_header_t *allow, int family,
+                                const unsigned char *addr)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const char *shown = addr_text(p, family, addr), *inner = "";
+    unsigned char net[16];
+    size_t i;
+    int k;
+
+    /* RFC 4291 §2.5.5.2: an IPv4-mapped address reaches the IPv4 host: judge that one */
+    if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+        family = AF_INET;
+        addr += 12;
+        inner = apr_pstrcat(p, " (IPv4-mapped ", addr_text(p, AF_INET, addr), ")", NULL);
+    }
+    for (k = 0; allow && k < allow->nelts; k++) {
+        const acp_va_cidr_t *c = &APR_ARRAY_IDX(allow, k, acp_va_cidr_t);
+        if (c->family == family && prefix_match(addr, c->addr, c->bits)) {
+            return NULL;
+        }
+    }
+    for (i = 0; i < sizeof(va_special) / sizeof(va_special[0]); i++) {
+        const va_special_t *sp = &va_special[i];
+        if (sp->family != family) {
+            continue;
+        }
+        memset(net, 0, sizeof(net));
+        inet_pton(sp->family, sp->net, net);
+        if (sp->bits == 0) { /* the catch-all: everything outside 2000::/3 */
+            if ((addr[0] & 0xe0) == 0x20) {
+                continue;
+            }
+            return apr_psprintf(p, "address %s%s is outside 2000::/3 (%s)", shown, inner, sp->why);
+        }
+        if (prefix_match(addr, net, sp->bits)) {
+            return apr_psprintf(p, "address %s%s is in %s/%d (%s)", shown, inner, sp->net,
+                                sp->bits, sp->why);
+        }
+    }
+    return NULL;
+}
+
+/* The refusal as a problem: the address was resolved, nothing was sent to it, so nothing
+ * from the target can be quoted. */
+acp_problem_t *acp_va_int_refuse(const acp_va_int_t *va, const acp_va_int_addr_t *a,
+                                 const char *host, int port)
+{
+    const char *why = acp_va_addr_refusal(va->p, va->cfg->allow, a->family,
+                                          a->family == AF_INET ? (const unsigned char *)&a->v4
+                                                               : (const unsigned char *)&a->v6);
+
+    if (!why) {
+        return NULL;
+    }
+    return acp_problem(va->p, ACP_ERR_CONNECTION,
+                       "Connection problem: refused to connect to %s port %d for %s: %s; the "
+                       "validator does not connect to IANA special-purpose addresses",
+                       a->str, port, host, why);
+}
+
 /* ---------------------------------------------------------------- http-01 */
 
 typedef struct {
@@ -322,6 +499,13 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
     }
 
     prob = acp_va_dns_resolve(va, host, &addr);
+    if (prob) {
+        goto done;
+    }
+    /* IANA special-purpose addresses (RFC 6890; Boulder refuses them too): checked on the
+     * address itself, on the first request and on every redirect; curl is pinned to it by
+     * CURLOPT_RESOLVE and va_opensocket, so a second DNS answer cannot swap it (rebinding) */
+    prob = acp_va_int_refuse(va, &addr, host, (int)port);
     if (prob) {
         goto done;
     }

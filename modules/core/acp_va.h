@@ -4,12 +4,25 @@
 
 #include "acp_core.h"
 
+/* An address range (CIDR), for AcmePayValidationAllow. */
+typedef struct acp_va_cidr_t {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network byte order; 4 bytes used for AF_INET */
+    int bits;               /* prefix length */
+} acp_va_cidr_t;
+
 typedef struct acp_va_cfg_t {
     const char *resolver;   /* "ip:port" of the DNS server to ask; NULL = system resolv.conf */
     int http_port;          /* port http-01 is checked on (80 in production) */
     int tlsalpn_port;       /* port tls-alpn-01 is checked on (443 in production) */
     int timeout_ms;         /* per check overall, e.g. 10000 */
+    /* acp_va_cidr_t entries exempt from the special-purpose address refusal (NULL: none) */
+    const apr_array_header_t *allow;
+    int max_host_conns;     /* concurrent connections per target address in this process;
+                             * <= 0: ACP_VA_DEFAULT_HOST_CONNS */
 } acp_va_cfg_t;
+
+#define ACP_VA_DEFAULT_HOST_CONNS 2
 
 /* Validate one challenge. type: "http-01" | "dns-01" | "tls-alpn-01".
  * domain: the normalised identifier without any "*." prefix. key_authz:
@@ -20,6 +33,18 @@ typedef struct acp_va_cfg_t {
  * the domain and what was seen. Blocking; never call it on a request thread. */
 acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const char *type,
                                const char *domain, const char *token, const char *key_authz);
+
+/* Parse "addr/bits" (or a bare address: a single host) into *out. Returns NULL, or
+ * an error message in p. The address must be the network's first (no host bits set). */
+const char *acp_va_cidr_parse(apr_pool_t *p, const char *s, acp_va_cidr_t *out);
+
+/* Why the validator refuses to connect to an address (family AF_INET with a 4-byte
+ * addr, or AF_INET6 with 16 bytes): NULL when allowed, else a sentence naming the
+ * IANA special-purpose range and its RFC, e.g. "address 10.0.0.1 is in 10.0.0.0/8
+ * (RFC 1918 private-use)". An IPv4-mapped IPv6 address is judged as its IPv4 address.
+ * Ranges in allow (may be NULL) are exempt. */
+const char *acp_va_addr_refusal(apr_pool_t *p, const apr_array_header_t *allow, int family,
+                                const unsigned char *addr);
 
 /* Process-wide initialisation (curl_global_init, ares_library_init); call once. */
 void acp_va_global_init(void);

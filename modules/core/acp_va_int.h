@@ -30,6 +30,10 @@ int acp_va_int_remaining_ms(const acp_va_int_t *va);
 const char *acp_va_int_os_error(apr_pool_t *p, int err);
 /* At most VA_QUOTE_MAX bytes of untrusted data, printable ASCII only, for a detail. */
 const char *acp_va_int_quote(apr_pool_t *p, const char *data, size_t len);
+/* NULL when the validator may connect to a (host, port only for the message), else a
+ * connection problem naming the special-purpose range that refused it (acp_va.c). */
+acp_problem_t *acp_va_int_refuse(const acp_va_int_t *va, const acp_va_int_addr_t *a,
+                                 const char *host, int port);
 /* SHA-256 of a NUL-terminated string; 1 on success. */
 int acp_va_int_sha256(const char *data, unsigned char md[32]);
 

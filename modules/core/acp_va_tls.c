@@ -237,6 +237,9 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
     int fd = -1, port = va->tlsalpn_port;
 
     prob = acp_va_dns_resolve(va, domain, &addr);
+    if (!prob) {
+        prob = acp_va_int_refuse(va, &addr, domain, port); /* special-purpose addresses */
+    }
     if (prob) {
         return prob;
     }

@@ -634,6 +634,142 @@ static void test_threads(apr_pool_t *p, const acp_va_cfg_t *cfg)
     }
 }
 
+/* ---------------------------------------------------------------- address policy */
+
+/* Every IANA special-purpose range (IPv4 and IPv6 registries, plus multicast, reserved and
+ * the IPv6 space outside 2000::/3): its first and last address are refused, naming the
+ * range; public neighbours are allowed. */
+static void test_special_addresses(apr_pool_t *p)
+{
+    static const struct {
+        const char *addr, *want; /* want: substring of the refusal, NULL = allowed */
+    } cases[] = {
+        {"0.0.0.0", "0.0.0.0/8 (RFC 1122"}, {"0.255.255.255", "0.0.0.0/8"},
+        {"10.0.0.1", "address 10.0.0.1 is in 10.0.0.0/8 (RFC 1918 private-use)"},
+        {"10.255.255.255", "10.0.0.0/8"},
+        {"100.64.0.0", "100.64.0.0/10 (RFC 6598"}, {"100.127.255.255", "100.64.0.0/10"},
+        {"100.128.0.0", NULL}, {"100.63.255.255", NULL},
+        {"127.0.0.1", "127.0.0.0/8 (RFC 1122 loopback)"}, {"127.255.255.254", "127.0.0.0/8"},
+        {"169.254.169.254", "169.254.0.0/16 (RFC 3927 link-local"}, {"169.254.0.0", "169.254.0.0/16"},
+        {"172.16.0.0", "172.16.0.0/12 (RFC 1918"}, {"172.31.255.255", "172.16.0.0/12"},
+        {"172.32.0.0", NULL}, {"172.15.255.255", NULL},
+        {"192.0.0.8", "192.0.0.0/24 (RFC 6890"}, {"192.0.0.255", "192.0.0.0/24"},
+        {"192.0.2.1", "192.0.2.0/24 (RFC 5737"}, {"192.31.196.1", "192.31.196.0/24 (RFC 7535"},
+        {"192.52.193.1", "192.52.193.0/24 (RFC 7450"}, {"192.88.99.1", "192.88.99.0/24 (RFC 7526"},
+        {"192.168.0.1", "192.168.0.0/16 (RFC 1918"}, {"192.168.255.255", "192.168.0.0/16"},
+        {"192.175.48.1", "192.175.48.0/24 (RFC 7534"},
+        {"198.18.0.0", "198.18.0.0/15 (RFC 2544"}, {"198.19.255.255", "198.18.0.0/15"},
+        {"198.20.0.0", NULL}, {"198.17.255.255", NULL},
+        {"198.51.100.7", "198.51.100.0/24 (RFC 5737"}, {"203.0.113.9", "203.0.113.0/24 (RFC 5737"},
+        {"224.0.0.1", "224.0.0.0/4 (RFC 5771 multicast)"}, {"239.255.255.255", "224.0.0.0/4"},
+        {"240.0.0.1", "240.0.0.0/4 (RFC 1112"}, {"255.255.255.254", "240.0.0.0/4"},
+        {"255.255.255.255", "255.255.255.255/32 (RFC 919 limited broadcast)"},
+        {"8.8.8.8", NULL}, {"1.1.1.1", NULL}, {"223.255.255.255", NULL}, {"192.0.3.1", NULL},
+        {"::", "::/128 (RFC 4291 unspecified"}, {"::1", "::1/128 (RFC 4291 loopback)"},
+        {"::8.8.8.8", "::/96 (RFC 4291 deprecated IPv4-compatible)"},
+        {"::ffff:10.1.2.3", "address ::ffff:10.1.2.3 (IPv4-mapped 10.1.2.3) is in 10.0.0.0/8"},
+        {"::ffff:169.254.169.254", "169.254.0.0/16"}, {"::ffff:127.0.0.1", "127.0.0.0/8"},
+        {"::ffff:8.8.8.8", NULL},
+        {"64:ff9b::a00:1", "64:ff9b::/96 (RFC 6052"}, {"64:ff9b:1::1", "64:ff9b:1::/48 (RFC 8215"},
+        {"100::1", "100::/64 (RFC 6666"}, {"100:0:0:1::1", "100:0:0:1::/64 (RFC 9780"},
+        {"2001::1", "2001::/32 (RFC 4380 Teredo)"}, {"2001:2::1", "2001:2::/48 (RFC 5180"},
+        {"2001:20::1", "2001:20::/28 (RFC 7343"}, {"2001:1::1", "2001::/23 (RFC 2928"},
+        {"2001:1ff:ffff::1", "2001::/23"}, {"2001:200::1", NULL},
+        {"2001:db8::1", "2001:db8::/32 (RFC 3849"}, {"2002:a00:1::1", "2002::/16 (RFC 3056 6to4)"},
+        {"2620:4f:8000::1", "2620:4f:8000::/48 (RFC 7534"}, {"3fff::1", "3fff::/20 (RFC 9637"},
+        {"3fff:fff::1", "3fff::/20"}, {"3fff:1000::1", NULL},
+        {"5f00::1", "5f00::/16 (RFC 9602"}, {"fc00::1", "fc00::/7 (RFC 4193 unique-local)"},
+        {"fdff:ffff::1", "fc00::/7"}, {"fe80::1", "fe80::/10 (RFC 4291 link-local)"},
+        {"febf::1", "fe80::/10"}, {"fec0::1", "fec0::/10 (RFC 3879"},
+        {"ff02::1", "ff00::/8 (RFC 4291 multicast)"}, {"ff0e::1", "ff00::/8"},
+        {"4000::1", "outside 2000::/3"}, {"1234::1", "outside 2000::/3"},
+        {"2606:4700::1111", NULL}, {"2a00:1450:4001::1", NULL}, {"3ffe::1", NULL},
+    };
+    acp_va_cidr_t c;
+    apr_array_header_t *allow = apr_array_make(p, 2, sizeof(acp_va_cidr_t));
+    unsigned char a[16];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int fam = strchr(cases[i].addr, ':') ? AF_INET6 : AF_INET;
+        const char *why;
+
+        CHECK(inet_pton(fam, cases[i].addr, a) == 1);
+        why = acp_va_addr_refusal(p, NULL, fam, a);
+        if (cases[i].want ? !(why && strstr(why, cases[i].want)) : why != NULL) {
+            fprintf(stderr, "address %s: got \"%s\", want \"%s\"\n", cases[i].addr,
+                    why ? why : "(allowed)", cases[i].want ? cases[i].want : "(allowed)");
+            CHECK(!"special-purpose classification");
+        }
+        else {
+            CHECK(1);
+        }
+    }
+    /* AcmePayValidationAllow: an exempt range, also through its IPv4-mapped form */
+    CHECK(acp_va_cidr_parse(p, "127.0.0.0/8", &c) == NULL);
+    APR_ARRAY_PUSH(allow, acp_va_cidr_t) = c;
+    CHECK(acp_va_cidr_parse(p, "fd00:1::/32", &c) == NULL);
+    APR_ARRAY_PUSH(allow, acp_va_cidr_t) = c;
+    inet_pton(AF_INET, "127.0.0.1", a);
+    CHECK(acp_va_addr_refusal(p, allow, AF_INET, a) == NULL);
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", a);
+    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) == NULL);
+    inet_pton(AF_INET6, "fd00:1:2::3", a);
+    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) == NULL);
+    inet_pton(AF_INET6, "fd00:2::3", a);
+    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) != NULL);
+    inet_pton(AF_INET, "10.0.0.1", a);
+    CHECK(acp_va_addr_refusal(p, allow, AF_INET, a) != NULL);
+    CHECK(acp_va_cidr_parse(p, "::1", &c) == NULL && c.bits == 128 && c.family == AF_INET6);
+    CHECK(acp_va_cidr_parse(p, "10.1.2.3", &c) == NULL && c.bits == 32);
+    CHECK(acp_va_cidr_parse(p, "10.0.0.1/8", &c) != NULL);     /* host bits set */
+    CHECK(acp_va_cidr_parse(p, "10.0.0.0/33", &c) != NULL);
+    CHECK(acp_va_cidr_parse(p, "10.0.0.0/", &c) != NULL);
+    CHECK(acp_va_cidr_parse(p, "example.com/8", &c) != NULL);
+}
+
+/* The refusal against live targets: the first connection, tls-alpn-01 and a redirect into a
+ * special-purpose address are refused before any connection, naming the rule. */
+static void test_ssrf(apr_pool_t *p, const acp_va_cfg_t *allowed)
+{
+    const char *wk = "/.well-known/acme-challenge/";
+    acp_va_cfg_t cfg = *allowed;
+    acp_problem_t *prob;
+    long long t0;
+
+    cfg.allow = NULL; /* the default: no exemptions */
+    CHECK(cts_http01("tokS", "tokS.thumbS") == 0);
+    prob = acp_va_validate(p, &cfg, "http-01", "ssrf.example", "tokS", "tokS.thumbS");
+    show("loopback refused", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "address 127.0.0.1 is in 127.0.0.0/8 (RFC 1122 loopback)"));
+    CHECK(!has(prob, "tokS.thumbS"));
+    /* the same target with loopback exempt is fine */
+    prob = acp_va_validate(p, allowed, "http-01", "ssrf.example", "tokS", "tokS.thumbS");
+    CHECK(prob == NULL);
+
+    CHECK(cts_tlsalpn("ssrf-tls.example", "tokS.thumbS") == 0);
+    prob = acp_va_validate(p, &cfg, "tls-alpn-01", "ssrf-tls.example", "tokS", "tokS.thumbS");
+    show("tls-alpn loopback refused", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION && has(prob, "127.0.0.0/8"));
+
+    /* a redirect from an allowed target to a name that resolves to cloud metadata */
+    CHECK(cts_a("metadata.example", "169.254.169.254") == 0);
+    CHECK(cts_redirect(apr_pstrcat(p, wk, "rMeta", NULL),
+                       apr_psprintf(p, "http://metadata.example:%d/latest/meta-data/",
+                                    allowed->http_port)) == 0);
+    t0 = now_ms();
+    prob = acp_va_validate(p, allowed, "http-01", "r.example", "rMeta", "rMeta.x");
+    show("redirect to metadata", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION);
+    CHECK(has(prob, "address 169.254.169.254 is in 169.254.0.0/16"));
+    CHECK(now_ms() - t0 < 2000); /* refused, not a connect timeout */
+
+    CHECK(cts_a("rfc1918.example", "10.11.12.13") == 0);
+    prob = acp_va_validate(p, allowed, "http-01", "rfc1918.example", "tokS", "tokS.thumbS");
+    CHECK(has(prob, "10.0.0.0/8 (RFC 1918 private-use)"));
+}
+
 static void run_tests(apr_pool_t *p)
 {
     acp_va_cfg_t cfg;
@@ -652,7 +788,14 @@ static void run_tests(apr_pool_t *p)
     cfg.http_port = p_http;
     cfg.tlsalpn_port = p_tls;
     cfg.timeout_ms = 5000;
+    {
+        apr_array_header_t *allow = apr_array_make(p, 1, sizeof(acp_va_cidr_t));
+        CHECK(acp_va_cidr_parse(p, "127.0.0.0/8", apr_array_push(allow)) == NULL);
+        cfg.allow = allow; /* the test bed is on loopback */
+    }
 
+    test_special_addresses(p);
+    test_ssrf(p, &cfg);
     test_http01(p, &cfg);
     test_http01_status(p, &cfg);
     test_redirects(p, &cfg);
