@@ -70,6 +70,58 @@ static void *create_srv_cfg(apr_pool_t *p, server_rec *s)
     return c;
 }
 
+/* Billing and payment directives merge one by one: a <VirtualHost> that sets only
+ * AcmePayPrice keeps the main server's AcmePayWebhookSecret, currency, window, … */
+static void merge_billing(acp_srv_cfg_t *c, const acp_srv_cfg_t *base, const acp_srv_cfg_t *add)
+{
+    acp_billing_cfg_t *b = &c->wfe.ra.billing;
+    const acp_billing_cfg_t *bb = &base->wfe.ra.billing;
+
+    if (!(add->pay_set & ACP_PAY_CURRENCY)) {
+        b->currency = bb->currency;
+    }
+    if (!(add->pay_set & ACP_PAY_PRICE)) {
+        b->price.base = bb->price.base;
+    }
+    if (!(add->pay_set & ACP_PAY_PRICE_EXTRA)) {
+        b->price.per_extra_name = bb->price.per_extra_name;
+    }
+    if (!(add->pay_set & ACP_PAY_PRICE_WILDCARD)) {
+        b->price.per_wildcard = bb->price.per_wildcard;
+    }
+    if (!(add->pay_set & ACP_PAY_FREE_BALANCE)) {
+        b->free_balance = bb->free_balance;
+    }
+    if (!(add->pay_set & ACP_PAY_REISSUE_WINDOW)) {
+        b->reissue_window = bb->reissue_window;
+    }
+    if (!(add->pay_set & ACP_PAY_URL)) {
+        b->payment_url = bb->payment_url;
+    }
+    if (!(add->pay_set & ACP_PAY_INVOICE_COMMAND)) {
+        b->invoice_command = bb->invoice_command;
+    }
+    if (!(add->pay_set & ACP_PAY_ETHEREUM)) {
+        b->eth_address = bb->eth_address;
+        b->eth_chain = bb->eth_chain;
+        b->eth_wei_per_minor = bb->eth_wei_per_minor;
+    }
+    if (!(add->pay_set & ACP_PAY_SIGN_TIMEOUT)) {
+        c->wfe.sign_timeout_ms = base->wfe.sign_timeout_ms;
+    }
+    if (!(add->pay_set & ACP_PAY_RETRY_AFTER)) {
+        c->wfe.retry_after = base->wfe.retry_after;
+    }
+    if (!(add->pay_set & ACP_PAY_WEBHOOK_SECRET)) {
+        memcpy(c->wfe.webhook_secret, base->wfe.webhook_secret, sizeof(c->wfe.webhook_secret));
+        c->wfe.webhook_secret_len = base->wfe.webhook_secret_len;
+    }
+    if (!(add->pay_set & ACP_PAY_TEST_MODE)) {
+        c->wfe.test_mode = base->wfe.test_mode;
+    }
+    c->pay_set = add->pay_set | base->pay_set;
+}
+
 static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
 {
     acp_srv_cfg_t *base = basev, *add = addv, *c = apr_pmemdup(p, add, sizeof(*c));
@@ -93,16 +145,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT_SET(body_set, wfe.max_body);
     INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
 #undef INHERIT_SET
-    if (!add->pay_set) {
-        /* billing and payment directives are taken as a group */
-        c->wfe.ra.billing = base->wfe.ra.billing;
-        memcpy(c->wfe.webhook_secret, base->wfe.webhook_secret, sizeof(c->wfe.webhook_secret));
-        c->wfe.webhook_secret_len = base->wfe.webhook_secret_len;
-        c->wfe.test_mode = base->wfe.test_mode;
-        c->wfe.sign_timeout_ms = base->wfe.sign_timeout_ms;
-        c->wfe.retry_after = base->wfe.retry_after;
-        c->pay_set = base->pay_set;
-    }
+    merge_billing(c, base, add);
     c->eab_set = add->eab_set || base->eab_set;
     c->http_port_set = add->http_port_set || base->http_port_set;
     c->alpn_port_set = add->alpn_port_set || base->alpn_port_set;
@@ -284,7 +327,7 @@ static const char *parse_ll(cmd_parms *cmd, const char *arg, long long lo, long 
 
 static const char *set_currency(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_CURRENCY;
     size_t i, n = strlen(arg);
     if (n != 3) {
         return "AcmePayCurrency: a three-letter ISO 4217 code, e.g. CNY";
@@ -300,7 +343,10 @@ static const char *set_currency(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_price(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= cmd->info == (void *)1   ? ACP_PAY_PRICE_EXTRA
+                            : cmd->info == (void *)2 ? ACP_PAY_PRICE_WILDCARD
+                            : cmd->info == (void *)3 ? ACP_PAY_FREE_BALANCE
+                                                     : ACP_PAY_PRICE;
     acp_price_cfg_t *pr = &srv_cfg(cmd)->wfe.ra.billing.price;
     long long *field = cmd->info == (void *)1   ? &pr->per_extra_name
                        : cmd->info == (void *)2 ? &pr->per_wildcard
@@ -311,7 +357,7 @@ static const char *set_price(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_REISSUE_WINDOW;
     char *end = NULL;
     long long v = strtoll(arg, &end, 10), mul = 1;
     if (end && *end == 'd' && end[1] == '\0') {
@@ -337,7 +383,7 @@ static const char *set_window(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= cmd->info ? ACP_PAY_RETRY_AFTER : ACP_PAY_SIGN_TIMEOUT;
     long v = 0;
     const char *err = parse_int(cmd, arg, 1, 3600, &v);
     if (err) {
@@ -354,7 +400,7 @@ static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_payment_url(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_URL;
     if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) {
         return "AcmePayPaymentURL: an http(s) URL template containing {invoice}";
     }
@@ -364,7 +410,7 @@ static const char *set_payment_url(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_invoice_command(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_INVOICE_COMMAND;
     srv_cfg(cmd)->wfe.ra.billing.invoice_command = ap_server_root_relative(cmd->pool, arg);
     return NULL;
 }
@@ -378,7 +424,7 @@ static const char *set_sign_command(cmd_parms *cmd, void *d, const char *arg)
 static const char *set_ethereum(cmd_parms *cmd, void *d, const char *addr, const char *chain,
                                 const char *wei)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_ETHEREUM;
     acp_billing_cfg_t *b = &srv_cfg(cmd)->wfe.ra.billing;
     long long c = 0;
     const char *q;
@@ -408,7 +454,7 @@ static const char *set_ethereum(cmd_parms *cmd, void *d, const char *addr, const
 
 static const char *set_webhook_secret(cmd_parms *cmd, void *d, const char *arg)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_WEBHOOK_SECRET;
     acp_srv_cfg_t *c = srv_cfg(cmd);
     apr_file_t *f = NULL;
     apr_size_t n = sizeof(c->wfe.webhook_secret);
@@ -436,7 +482,7 @@ static const char *set_webhook_secret(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_test_mode(cmd_parms *cmd, void *d, int flag)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_TEST_MODE;
     srv_cfg(cmd)->wfe.test_mode = flag;
     return NULL;
 }
@@ -553,7 +599,6 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     const dbd_cfg_t *dc = dbd_config(s);
-    const acp_sa_stmt_t *st;
     const char *err = NULL;
     acp_db_t *db = NULL;
 
@@ -616,9 +661,6 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (st = acp_sa_catalogue; st->label; st++) {
-        prepare(s, st->sql, st->label);
-    }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  ACPLOGNO(01007) "ready: %s database, %s signer, nonces in %s", dc->name,
                  c->wfe.ra.signer->name, c->wfe.nonce_store ? "shared memory" : "the database");
@@ -633,29 +675,65 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
+static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_srv_cfg_t *c,
+                      acp_site_t *site);
+
 static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
     server_rec *sp;
+    acp_site_t *site;
     int rv;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
     acp_va_global_init();
+    site = acp_site_scan(ptemp, s);
     for (sp = s; sp; sp = sp->next) {
         acp_srv_cfg_t *c = ap_get_module_config(sp->module_config, &acme_pay_module);
-        if (!c->ca_cert && sp != s) {
-            continue;
+        if (!c->ca_cert || !acp_site_active(site, s, sp)) {
+            continue; /* not an ACME server: its requests never reach the CA */
         }
-        if (!c->ca_cert) {
-            continue; /* the module is loaded but not configured here */
-        }
-        rv = setup_server(pconf, ptemp, sp, c);
+        rv = setup_site(pconf, ptemp, sp, c, site);
         if (rv != OK) {
             return rv;
         }
     }
+    return OK;
+}
+
+/* One ACME server: the module-wide settings (database, CA, nonce key) are set up once
+ * and shared by every server that states the same ones; the statement catalogue goes
+ * to mod_dbd once per database configuration. */
+static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_srv_cfg_t *c,
+                      acp_site_t *site)
+{
+    const dbd_cfg_t *dc = dbd_config(sp);
+    acp_srv_cfg_t *shared;
+    int conflict = 0, rv;
+
+    acp_site_check_https(site, sp);
+    acp_site_check_billing(site, sp, c);
+    shared = acp_site_shared(site, sp, c, dc ? dc->name : NULL, dc ? dc->params : NULL,
+                             &conflict);
+    if (conflict) {
+        c->wfe.ra.signer = NULL;
+        return OK;
+    }
+    if (shared) {
+        c->wfe.ra.signer = shared->wfe.ra.signer;
+        memcpy(c->wfe.nonce_key, shared->wfe.nonce_key, sizeof(c->wfe.nonce_key));
+        c->wfe.nonce_store = shared->wfe.nonce_store;
+    }
+    else {
+        rv = setup_server(pconf, ptemp, sp, c);
+        if (rv != OK) {
+            return rv;
+        }
+        acp_site_first(site, sp, c, dc);
+    }
+    acp_site_prepare(site, sp, dc);
     return OK;
 }
 

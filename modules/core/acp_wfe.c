@@ -695,6 +695,15 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
         resp->headers = apr_table_make(p, 8);
     }
     w.route = route_of(p, req->path, &w.id);
+    if (req->insecure) {
+        /* RFC 8555 section 6.1: "Each ACME function is accomplished by the client sending
+         * a sequence of HTTPS requests to the server"; over plain HTTP the directory
+         * would hand out http:// URLs and nonces readable on the wire. No nonce here. */
+        acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                                            "ACME is served over HTTPS only (RFC 8555 "
+                                            "section 6.1): use https:// for this server"));
+        return;
+    }
 
     if (w.route == R_PAY_WEBHOOK) {
         acp_wfe_pay_webhook(p, wfe, req, resp);

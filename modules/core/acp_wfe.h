@@ -33,6 +33,7 @@ typedef struct acp_req_t {
     const char *body;
     apr_size_t body_len;
     int body_too_large;        /* the glue stopped reading at max_body */
+    int insecure;              /* arrived over plain HTTP: refused (RFC 8555 section 6.1) */
 } acp_req_t;
 
 typedef struct acp_resp_t {

@@ -18,9 +18,25 @@ typedef struct acp_srv_cfg_t {
     int workers;
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
     /* set-flags for merging */
-    int pay_set; /* any billing/payment directive given here */
+    unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
 } acp_srv_cfg_t;
+
+/* One bit per billing/payment directive: a <VirtualHost> inherits every one it does not
+ * set (merged per directive, as Apache modules normally do). */
+#define ACP_PAY_CURRENCY (1u << 0)
+#define ACP_PAY_PRICE (1u << 1)
+#define ACP_PAY_PRICE_EXTRA (1u << 2)
+#define ACP_PAY_PRICE_WILDCARD (1u << 3)
+#define ACP_PAY_FREE_BALANCE (1u << 4)
+#define ACP_PAY_REISSUE_WINDOW (1u << 5)
+#define ACP_PAY_SIGN_TIMEOUT (1u << 6)
+#define ACP_PAY_RETRY_AFTER (1u << 7)
+#define ACP_PAY_URL (1u << 8)
+#define ACP_PAY_INVOICE_COMMAND (1u << 9)
+#define ACP_PAY_ETHEREUM (1u << 10)
+#define ACP_PAY_WEBHOOK_SECRET (1u << 11)
+#define ACP_PAY_TEST_MODE (1u << 12)
 
 #define ACP_NONCE_SHM 1
 #define ACP_NONCE_DB 2
@@ -44,5 +60,28 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
 void acp_httpd_workers_wake(void *baton);
 /* Run a job this child claimed as it queued it (acp_wfe_t.handoff). */
 void acp_httpd_workers_handoff(void *baton, const acp_job_t *job);
+
+/* Where the CA lives (modules/httpd/acp_httpd_site.c), used by post_config. */
+typedef struct acp_site_t acp_site_t;
+/* Finds every "SetHandler acme-pay" in the configuration tree; warns about one outside
+ * any <VirtualHost>. */
+acp_site_t *acp_site_scan(apr_pool_t *p, server_rec *s);
+/* Does server sp carry the handler (or can it not be told: server level, .htaccess)? */
+int acp_site_active(const acp_site_t *site, server_rec *s, server_rec *sp);
+/* Warns when the ACME server is reachable over plain HTTP. */
+void acp_site_check_https(acp_site_t *site, server_rec *sp);
+/* The server already set up with the same database and CA (its signer, nonce key and
+ * nonce store are shared), NULL when sp is the first; *conflict when sp names another
+ * database or CA (logged; ACME stays off on sp). */
+acp_srv_cfg_t *acp_site_shared(acp_site_t *site, server_rec *sp, acp_srv_cfg_t *c,
+                               const char *driver, const char *params, int *conflict);
+/* Remember the first server set up (dbd_cfg: its mod_dbd dbd_cfg_t). */
+void acp_site_first(acp_site_t *site, server_rec *sp, acp_srv_cfg_t *c, const void *dbd_cfg);
+/* Register the statement catalogue with mod_dbd once per dbd_cfg_t. */
+void acp_site_prepare(acp_site_t *site, server_rec *sp, const void *dbd_cfg);
+/* Warns when certificates cost money but no webhook secret is configured. */
+void acp_site_check_billing(acp_site_t *site, server_rec *sp, const acp_srv_cfg_t *c);
+/* "the main server" or "<VirtualHost> name at file:line" */
+const char *acp_site_where(apr_pool_t *p, server_rec *sp);
 
 #endif

@@ -151,7 +151,10 @@ static int acp_handler(request_rec *r)
     req.content_type = apr_table_get(r->headers_in, "Content-Type");
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
     req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
-    if (r->method_number == M_POST) {
+    /* mod_ssl answers "https" on a TLS connection; "ServerName https://…" marks a server
+     * whose TLS ends in front of Apache */
+    req.insecure = strcmp(ap_http_scheme(r), "https") != 0;
+    if (r->method_number == M_POST && !req.insecure) {
         rv = read_body(r, c->wfe.max_body, &req);
         if (rv != OK) {
             return rv;
