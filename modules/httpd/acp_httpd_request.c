@@ -38,16 +38,24 @@ static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
     if (rv != OK) {
         return rv;
     }
+    /* A body over the limit is not drained: the client could send without end. Close the
+     * connection after the 413 instead (ap_discard_request_body then reads nothing, and
+     * Apache's lingering close bounds what it still accepts). */
+    if (r->remaining > 0 && (apr_size_t)r->remaining > max) {
+        req->body_too_large = 1; /* Content-Length says so: read nothing */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        req->body = "";
+        req->body_len = 0;
+        return OK;
+    }
     buf = apr_palloc(r->pool, cap + 1);
     if (ap_should_client_block(r)) {
         for (;;) {
             if (len == cap) {
                 char *bigger;
                 if (cap > max) {
-                    req->body_too_large = 1;
-                    /* drain what is left so the connection stays usable */
-                    while (ap_get_client_block(r, buf, cap) > 0) {
-                    }
+                    req->body_too_large = 1; /* chunked: at most cap bytes were read */
+                    r->connection->keepalive = AP_CONN_CLOSE;
                     break;
                 }
                 bigger = apr_palloc(r->pool, cap * 2 + 1);
@@ -67,6 +75,7 @@ static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
     }
     if (len > max) {
         req->body_too_large = 1;
+        r->connection->keepalive = AP_CONN_CLOSE;
     }
     buf[len] = '\0';
     req->body = buf;
