@@ -19,6 +19,7 @@ typedef struct adm_t {
     const char *currency;
     const char *actor;               /* staff user recorded in the ledger */
     const char *ca_cert, *ca_key;    /* AcmePayCA, or --ca CERT KEY */
+    int ca_local;                    /* --ca given: sign reissues here */
     const char *sign_command;        /* AcmePaySignCommand */
     int validity_days;               /* AcmePayCertValidity (default 90) */
     int json, yes;
@@ -41,32 +42,52 @@ void adm_emit(adm_t *adm, json_object *o, const char *text);
 const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v);
 /* A readable table of an array of flat objects (cols: comma list, NULL = all keys). */
 const char *adm_table(adm_t *adm, apr_pool_t *p, json_object *arr, const char *cols);
+/* The same array as CSV (RFC 4180; cols as above). */
+const char *adm_csv(adm_t *adm, apr_pool_t *p, json_object *arr, const char *cols);
+/* RFC 5280 reason name of a revocation code */
+const char *adm_reason_name(int code);
+/* "1 row", "2 rows" */
+const char *adm_count(apr_pool_t *p, long long n, const char *one, const char *many);
 /* A readable page of a nested object (scalars "key: value", arrays as tables). */
 const char *adm_page(adm_t *adm, apr_pool_t *p, json_object *obj);
 
 /* ---- adm_data.c: lists, details, the dashboard (json built from catalogue rows) ---- */
 typedef struct adm_filter_t {
     const char *status;   /* orders: pending|ready|processing|valid|invalid;
-                             invoices: open|paid|expired */
-    const char *q;        /* free search (substring) */
+                             invoices: open|paid|expired|superseded|voided */
+    const char *q;        /* search (3+ characters, the trigram indexes); ledger: an exact
+                             id, reference, invoice, order or holder */
     const char *holder;   /* billing id */
-    const char *name;     /* certificates: substring of the names */
-    const char *serial;   /* certificates: serial prefix */
+    const char *serial;   /* certificates: serial prefix (normalised) */
     const char *order;    /* ledger/invoices of one order */
     const char *cert;     /* ledger rows of one certificate */
+    const char *invoice;  /* ledger rows of one invoice */
     int unpaid;           /* orders with an open invoice */
-    long long limit;      /* 0: 500 */
+    long long limit;      /* 0: 100 */
+    const char *after;    /* cursor: the page after the row it names ("TIME.KEY") */
+    long long since, until; /* time range [since, until) in unix seconds, 0: open */
+    int asc;              /* oldest first */
+    const char *next;     /* out: the cursor of the next page, NULL on the last */
 } adm_filter_t;
 
-/* what: holders|accounts|orders|certs|invoices|ledger|eab. *err on failure. */
-int adm_list(adm_t *adm, apr_pool_t *p, const char *what, const adm_filter_t *f,
+/* what: holders|accounts|orders|certs|invoices|ledger|eab|expiring. Newest first (time,
+ * then insertion), one page; f->next says where the next one starts. */
+int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f,
              json_object **arr, const char **err);
-/* what: holder|order|cert|invoice|account (cert: id or serial). ADM_FAIL when absent. */
+int adm_cursor_parse(apr_pool_t *p, const char *cursor, long long *t, const char **key);
+/* what: holder|account|order|cert|invoice|ledger (cert: id or serial in any format).
+ * Every page but the holder's links to the holder (id, label, balance). */
 int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_object **obj,
+             const char **err);
+/* One text across holders, accounts (contacts), orders, invoices, certificates (names,
+ * serials: hex with or without colons, decimal), EAB keys and payment references:
+ * {"query", "results": [{kind, id, show, show_id?, summary, holder, created}], "more"}. */
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, json_object **obj,
              const char **err);
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
 /* The columns a list shows in a table (a subset of its JSON keys). */
 const char *adm_list_cols(const char *what);
+const char *adm_currency(adm_t *adm);
 
 /* ---- adm_ops.c: the actions (each a transaction; bad input changes nothing) --------- */
 typedef struct adm_result_t {
@@ -76,16 +97,34 @@ typedef struct adm_result_t {
 } adm_result_t;
 
 int adm_open_db(adm_t *adm, int migrate, const char **err);
+/* An amount as people type it: currency units ("10", "10.00", "0.5"), or minor units
+ * with the suffix "minor" ("1000minor"). 0 and *minor on success, else -1 and *why. */
+int adm_parse_money(adm_t *adm, const char *s, long long *minor, const char **why);
+/* What a money action would do, for the confirmation: holder, label, amount, balance
+ * now and after. ADM_USAGE (bad input / unknown holder) with r->msg. */
+typedef struct adm_preview_t {
+    const char *holder, *label;
+    long long amount, balance, after;
+    const char *text;     /* "Credit 10.00 CNY to H (label): balance 1.00 CNY -> 11.00 CNY" */
+} adm_preview_t;
+int adm_money_preview(adm_t *adm, apr_pool_t *p, int credit, const char *holder,
+                      const char *amount, adm_preview_t *pv, adm_result_t *r);
+int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *amount,
+                        adm_preview_t *pv, adm_result_t *r);
 int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, const char *amount,
                  const char *reason, adm_result_t *r);
 int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,
                        const char *amount, adm_result_t *r);
+int adm_op_invoice_void(adm_t *adm, apr_pool_t *p, const char *id, const char *reason,
+                        adm_result_t *r);
 int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t *r);
 int adm_op_eab_disable(adm_t *adm, apr_pool_t *p, const char *kid, adm_result_t *r);
 int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
                   adm_result_t *r);
+/* Reissue: with --ca (the tool holds the CA) signed here; otherwise a request the
+ * module's workers sign, waited for up to wait_s seconds (0: queue and return). */
 int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
-                   adm_result_t *r);
+                   int wait_s, adm_result_t *r);
 
 /* ---- adm_cmd.c: the sub-commands ------------------------------------------------------ */
 int adm_cmd_list(adm_t *adm, int argc, char **argv);   /* argv[0] = what, argv[1] = "list" */
@@ -93,6 +132,11 @@ int adm_cmd_show(adm_t *adm, int argc, char **argv);
 int adm_cmd_revoke(adm_t *adm, int argc, char **argv);
 int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
 int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
+int adm_cmd_find(adm_t *adm, int argc, char **argv);
+int adm_cmd_money(adm_t *adm, int credit, int argc, char **argv);
+int adm_cmd_invoice(adm_t *adm, int argc, char **argv);
+/* y/N on the terminal (stderr); anything but y/yes refuses */
+int adm_confirm(const char *question);
 const char *adm_opt(int argc, char **argv, const char *name);
 int adm_flag(int argc, char **argv, const char *name);
 

@@ -1,6 +1,8 @@
 /* acme-pay-admin: the listing, detail and certificate sub-commands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <apr_strings.h>
 #include "adm.h"
@@ -44,12 +46,44 @@ static int one_of(const char *s, const char *const *list)
     return 0;
 }
 
+/* A date as staff type it (UTC): YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or unix seconds. */
+static int parse_date(const char *s, long long *out)
+{
+    struct tm tm;
+    const char *end;
+    char *e = NULL;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!s || !*s) {
+        return -1;
+    }
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end && *end == '\0') {
+        *out = (long long)timegm(&tm);
+        return 0;
+    }
+    if (end && (*end == ' ' || *end == 'T')) {
+        const char *e2 = strptime(end + 1, "%H:%M", &tm);
+        if (e2 && *e2 == ':') {
+            e2 = strptime(e2 + 1, "%S", &tm);
+        }
+        if (e2 && *e2 == '\0') {
+            *out = (long long)timegm(&tm);
+            return 0;
+        }
+        return -1;
+    }
+    *out = strtoll(s, &e, 10);
+    return *e || *out < 0 ? -1 : 0;
+}
+
+static const char *const order_st[] = {"pending", "ready", "processing", "valid", "invalid",
+                                       NULL};
+static const char *const inv_st[] = {"open", "paid", "expired", "superseded", "voided", NULL};
+
 int adm_cmd_list(adm_t *adm, int argc, char **argv)
 {
-    static const char *const order_st[] = {"pending", "ready", "processing", "valid", "invalid",
-                                           NULL};
-    static const char *const inv_st[] = {"open", "paid", "expired", NULL};
-    const char *what = argv[0], *err = NULL, *lim = adm_opt(argc, argv, "--limit");
+    const char *what = argv[0], *err = NULL, *lim = adm_opt(argc, argv, "--limit"), *d;
     adm_filter_t f;
     json_object *arr = NULL;
     int rc;
@@ -63,24 +97,36 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     }
     f.status = adm_opt(argc, argv, "--status");
     f.q = adm_opt(argc, argv, "--search");
+    if (!f.q) {
+        f.q = adm_opt(argc, argv, "--name");
+    }
     f.holder = adm_opt(argc, argv, "--holder");
-    f.name = adm_opt(argc, argv, "--name");
     f.serial = adm_opt(argc, argv, "--serial");
     f.order = adm_opt(argc, argv, "--order");
+    f.invoice = adm_opt(argc, argv, "--invoice");
     f.unpaid = adm_flag(argc, argv, "--unpaid");
+    f.after = adm_opt(argc, argv, "--after");
+    f.asc = adm_flag(argc, argv, "--oldest-first");
     if (lim) {
         char *end = NULL;
         f.limit = apr_strtoi64(lim, &end, 10);
-        if (*end || f.limit <= 0) {
-            return adm_fail(adm, ADM_USAGE, "--limit must be a positive integer");
+        if (*end || f.limit <= 0 || f.limit > 100000) {
+            return adm_fail(adm, ADM_USAGE, "--limit must be an integer from 1 to 100000");
         }
+    }
+    if ((d = adm_opt(argc, argv, "--since")) && parse_date(d, &f.since) != 0) {
+        return adm_fail(adm, ADM_USAGE, "--since must be YYYY-MM-DD[ HH:MM] (UTC)");
+    }
+    if ((d = adm_opt(argc, argv, "--until")) && parse_date(d, &f.until) != 0) {
+        return adm_fail(adm, ADM_USAGE, "--until must be YYYY-MM-DD[ HH:MM] (UTC)");
     }
     if (f.status && !strcmp(what, "orders") && !one_of(f.status, order_st)) {
         return adm_fail(adm, ADM_USAGE,
                         "--status must be pending, ready, processing, valid or invalid");
     }
     if (f.status && !strcmp(what, "invoices") && !one_of(f.status, inv_st)) {
-        return adm_fail(adm, ADM_USAGE, "--status must be open, paid or expired");
+        return adm_fail(adm, ADM_USAGE,
+                        "--status must be open, paid, expired, superseded or voided");
     }
     if (f.serial) {
         f.serial = acp_admin_serial(adm->pool, f.serial);
@@ -92,8 +138,60 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     if (rc != ADM_OK) {
         return adm_fail(adm, rc, err);
     }
-    adm_emit(adm, arr, adm_table(adm, adm->pool, arr, adm_list_cols(what)));
+    if (adm_flag(argc, argv, "--csv")) {
+        fputs(adm_csv(adm, adm->pool, arr, NULL), stdout);
+    }
+    else {
+        adm_emit(adm, arr, adm_table(adm, adm->pool, arr, adm_list_cols(what)));
+    }
+    if (f.next) {
+        /* on stderr: stdout stays one clean JSON array / CSV / table */
+        fprintf(stderr, "more: --after %s\n", f.next);
+    }
     return ADM_OK;
+}
+
+int adm_cmd_find(adm_t *adm, int argc, char **argv)
+{
+    const char *err = NULL, *lim = adm_opt(argc, argv, "--limit");
+    json_object *obj = NULL, *res, *more;
+    long long n = 20;
+    int rc;
+
+    if (argc < 1 || argv[0][0] == '-') {
+        return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--limit N]");
+    }
+    if (lim) {
+        char *end = NULL;
+        n = apr_strtoi64(lim, &end, 10);
+        if (*end || n <= 0 || n > 1000) {
+            return adm_fail(adm, ADM_USAGE, "--limit must be an integer from 1 to 1000");
+        }
+    }
+    if ((rc = open_or_fail(adm))) {
+        return rc;
+    }
+    rc = adm_find(adm, adm->pool, argv[0], n, &obj, &err);
+    if (rc != ADM_OK) {
+        return adm_fail(adm, rc, err);
+    }
+    res = json_object_object_get(obj, "results");
+    more = json_object_object_get(obj, "more");
+    adm_emit(adm, obj,
+             json_object_array_length(res) == 0
+                 ? apr_psprintf(adm->pool, "nothing matches '%s'\n", argv[0])
+                 : apr_pstrcat(adm->pool,
+                               adm_table(adm, adm->pool, res, "kind,id,summary,holder,created"),
+                               adm_count(adm->pool, (long long)json_object_array_length(res),
+                                         "match", "matches"),
+                               json_object_array_length(more) > 0
+                                   ? apr_pstrcat(adm->pool, "; more of: ",
+                                                 json_object_to_json_string_ext(
+                                                     more, JSON_C_TO_STRING_PLAIN),
+                                                 " (--limit, or the lists' --search)", NULL)
+                                   : "",
+                               "\n", NULL));
+    return json_object_array_length(res) == 0 ? ADM_FAIL : ADM_OK;
 }
 
 int adm_cmd_show(adm_t *adm, int argc, char **argv)
@@ -136,8 +234,7 @@ int adm_cmd_dashboard(adm_t *adm, int argc, char **argv)
     return ADM_OK;
 }
 
-/* y/N on the terminal; anything but y/yes refuses. */
-static int confirm(const char *question)
+int adm_confirm(const char *question)
 {
     char line[32];
     fprintf(stderr, "%s [y/N] ", question);
@@ -166,7 +263,7 @@ int adm_cmd_revoke(adm_t *adm, int argc, char **argv)
         return adm_fail(adm, ADM_USAGE, "usage: revoke SERIAL --reason N [--yes]");
     }
     if (!adm->yes && !adm_flag(argc, argv, "--yes") && isatty(0) && reason) {
-        if (!confirm(apr_psprintf(adm->pool, "Revoke certificate %s with reason %s?", argv[0],
+        if (!adm_confirm(apr_psprintf(adm->pool, "Revoke certificate %s with reason %s?", argv[0],
                                   reason))) {
             return adm_fail(adm, ADM_USAGE, "not confirmed; nothing changed");
         }
@@ -180,8 +277,72 @@ int adm_cmd_reissue(adm_t *adm, int argc, char **argv)
     adm_result_t r;
 
     if (argc < 1 || argv[0][0] == '-') {
-        return adm_fail(adm, ADM_USAGE, "usage: reissue SERIAL --reason TEXT");
+        return adm_fail(adm, ADM_USAGE, "usage: reissue SERIAL --reason TEXT [--no-wait]");
     }
-    adm_op_reissue(adm, adm->pool, argv[0], adm_opt(argc, argv, "--reason"), &r);
+    adm_op_reissue(adm, adm->pool, argv[0], adm_opt(argc, argv, "--reason"),
+                   adm_flag(argc, argv, "--no-wait") ? 0 : 30, &r);
     return result(adm, &r);
+}
+
+/* Every money move shows holder, amount and the new balance first and, on a terminal,
+ * asks (unless --yes); bad input is refused before anything is asked or written. */
+int adm_cmd_money(adm_t *adm, int credit, int argc, char **argv)
+{
+    const char *holder = argc > 0 && argv[0][0] != '-' ? argv[0] : NULL;
+    const char *amount = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    const char *reason = adm_opt(argc, argv, "--reason");
+    adm_preview_t pv;
+    adm_result_t r;
+
+    if (!holder || !amount) {
+        return adm_fail(adm, ADM_USAGE,
+                        apr_psprintf(adm->pool, "usage: %s HOLDER AMOUNT --reason R [--yes]",
+                                     credit ? "credit" : "debit"));
+    }
+    if (adm_money_preview(adm, adm->pool, credit, holder, amount, &pv, &r) != ADM_OK) {
+        return result(adm, &r);
+    }
+    if (!reason || !*reason) {
+        return adm_fail(adm, ADM_USAGE, "a --reason is required for every money move");
+    }
+    if (!adm->yes && isatty(0) && !adm_confirm(apr_pstrcat(adm->pool, pv.text, "?", NULL))) {
+        return adm_fail(adm, ADM_USAGE, "not confirmed; nothing changed");
+    }
+    adm_op_money(adm, adm->pool, credit, holder, amount, reason, &r);
+    return result(adm, &r);
+}
+
+int adm_cmd_invoice(adm_t *adm, int argc, char **argv)
+{
+    const char *id = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    adm_preview_t pv;
+    adm_result_t r;
+
+    if (argc >= 1 && !strcmp(argv[0], "pay")) {
+        const char *ref = adm_opt(argc, argv, "--reference");
+        const char *amount = adm_opt(argc, argv, "--amount");
+        if (!id) {
+            return adm_fail(adm, ADM_USAGE, "usage: invoice pay ID --reference R [--amount A]");
+        }
+        if (!ref || !*ref) {
+            return adm_fail(adm, ADM_USAGE, "invoice pay needs --reference");
+        }
+        if (adm_invoice_preview(adm, adm->pool, id, amount, &pv, &r) != ADM_OK) {
+            return result(adm, &r);
+        }
+        if (!adm->yes && isatty(0) &&
+            !adm_confirm(apr_pstrcat(adm->pool, pv.text, "?", NULL))) {
+            return adm_fail(adm, ADM_USAGE, "not confirmed; nothing changed");
+        }
+        adm_op_invoice_pay(adm, adm->pool, id, ref, amount, &r);
+        return result(adm, &r);
+    }
+    if (argc >= 1 && !strcmp(argv[0], "void")) {
+        if (!id) {
+            return adm_fail(adm, ADM_USAGE, "usage: invoice void ID --reason R");
+        }
+        adm_op_invoice_void(adm, adm->pool, id, adm_opt(argc, argv, "--reason"), &r);
+        return result(adm, &r);
+    }
+    return adm_fail(adm, ADM_USAGE, "usage: invoice pay ID --reference R | invoice void ID --reason R");
 }

@@ -5,41 +5,48 @@
 #include <time.h>
 #include <apr_strings.h>
 #include "adm.h"
+#include <apr_lib.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include "acp_util.h"
+#include "acp_admin.h"
 
 #define LL(p, v) acp_sa_ll(p, v)
 #define DAY 86400LL
 
-/* Column names of a statement's result, in order; "#" marks an integer column. */
+/* Column names of a statement's result, in order; "#" marks an integer column.
+ * tcol/kcol: the columns a page's cursor is made of (time, then the tie-breaker). */
 typedef struct view_t {
-    const char *what, *label, *cols, *show;
+    const char *what, *label, *cols, *show, *tcol, *kcol;
+    int knum; /* the tie-breaker is a number (the ledger's insertion order) */
 } view_t;
 
 static const view_t views[] = {
     {"holders", "adm_holders", "id,kind,label,#balance,#accounts,eab_kid,#created",
-     "id,kind,label,balance,accounts,eab_kid"},
+     "id,kind,label,balance,accounts,eab_kid", "created", "id", 0},
     {"accounts", "adm_accounts", "id,status,holder,eab_kid,contacts,#orders,#created",
-     "id,status,holder,eab_kid,orders,created"},
+     "id,status,holder,contacts,orders,created", "created", "id", 0},
     {"orders", "adm_orders",
-     "id,status,names,holder,#price,#charged,cert_id,invoice,#created",
-     "id,status,names,price,charged,invoice,created"},
+     "id,status,names,holder,#price,#charged,cert_id,invoice,#created,#awaiting,error,contacts",
+     "id,status,names,price,charged,invoice,created", "created", "id", 0},
     {"certs", "adm_certs",
      "id,serial,names,holder,order_id,#issued,#not_after,#revoked,#revoked_reason",
-     "serial,names,issued,not_after,revoked"},
+     "serial,names,issued,not_after,revoked", "issued", "id", 0},
     {"invoices", "adm_invoices",
-     "id,status,holder,order_id,#amount,#paid,currency,#created,#expires,pay_url",
-     "id,status,holder,amount,paid,created,expires"},
+     "id,status,holder,order_id,#amount,#paid,currency,#created,#expires,pay_url,#closed,"
+     "closed_by,closed_reason",
+     "id,status,holder,amount,paid,created,expires", "created", "id", 0},
     {"ledger", "adm_ledger",
      "id,#created,holder,kind,#delta,#balance_after,actor,reason,order_id,invoice_id,cert_id,"
-     "reference",
-     "created,holder,kind,delta,balance_after,actor,reason"},
+     "reference,#seq",
+     "created,holder,kind,delta,balance_after,actor,reason", "created", "seq", 1},
     {"eab", "adm_eab", "kid,label,status,holder,#balance,#accounts,#created",
-     "kid,label,status,holder,balance,accounts,created"},
+     "kid,label,status,holder,balance,accounts,created", "created", "kid", 0},
     {"expiring", "adm_expiring",
      "id,serial,names,holder,#issued,#not_after,#revoked,#revoked_reason",
-     "serial,names,holder,not_after"},
-    {"authzs", NULL, "id,ident,status,#wildcard,#expires", NULL},
-    {NULL, NULL, NULL, NULL}};
+     "serial,names,holder,not_after", NULL, NULL, 0},
+    {"authzs", NULL, "id,ident,status,#wildcard,#expires", NULL, NULL, NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0}};
 
 static const view_t *view_of(const char *what)
 {
@@ -58,6 +65,19 @@ const char *adm_list_cols(const char *what)
     return v ? v->show : NULL;
 }
 
+/* Texts the console and the tables show for stored problem documents: a payment
+ * request is not an error, the order waits for its invoice. */
+static json_object *order_error(const char *err)
+{
+    if (!err) {
+        return NULL;
+    }
+    if (strstr(err, "userActionRequired")) {
+        return json_object_new_string("awaiting payment");
+    }
+    return json_object_new_string(err);
+}
+
 /* One row as an object keyed by the spec's names. */
 static json_object *row_obj(apr_pool_t *p, const char *spec, const char **row)
 {
@@ -69,6 +89,9 @@ static json_object *row_obj(apr_pool_t *p, const char *spec, const char **row)
         const char *v = row[i];
         if (*tok == '#') {
             json_object_object_add(o, tok + 1, v ? json_object_new_int64(acp_sa_atoll(v)) : NULL);
+        }
+        else if (!strcmp(tok, "error")) {
+            json_object_object_add(o, tok, order_error(v));
         }
         else {
             json_object_object_add(o, tok, v ? json_object_new_string(v) : NULL);
@@ -94,68 +117,355 @@ static int rows_json(adm_t *adm, apr_pool_t *p, const char *label, const char *s
     return ADM_OK;
 }
 
-static const char *like(apr_pool_t *p, const char *s)
-{
-    return s && *s ? apr_pstrcat(p, "%", s, "%", NULL) : NULL;
-}
-
 static const char *nz(const char *s)
 {
     return s && *s ? s : NULL;
 }
 
-int adm_list(adm_t *adm, apr_pool_t *p, const char *what, const adm_filter_t *f,
-             json_object **arr, const char **err)
+#define T_MAX 9000000000000000000LL
+
+typedef struct args_t {
+    apr_pool_t *p;
+    apr_array_header_t *a;
+} args_t;
+
+static void arg(args_t *a, const char *v)
+{
+    APR_ARRAY_PUSH(a->a, const char *) = v;
+}
+
+static void arg2(args_t *a, const char *v)
+{
+    arg(a, v);
+    arg(a, v);
+}
+
+int adm_cursor_parse(apr_pool_t *p, const char *cursor, long long *t, const char **key)
+{
+    const char *dot = cursor ? strchr(cursor, '.') : NULL;
+    char *end = NULL;
+
+    if (!dot || dot == cursor || !dot[1]) {
+        return -1;
+    }
+    *t = apr_strtoi64(apr_pstrmemdup(p, cursor, (apr_size_t)(dot - cursor)), &end, 10);
+    if (*end || *t < 0) {
+        return -1;
+    }
+    *key = dot + 1;
+    return 0;
+}
+
+/* The search text as the list's index takes it; *err when it cannot be searched. */
+static const char *pattern(adm_t *adm, apr_pool_t *p, const char *q, const char **err)
+{
+    if (!nz(q)) {
+        return NULL;
+    }
+    if (strlen(q) < ACP_SA_SEARCH_MIN) {
+        *err = apr_psprintf(p, "search text '%s' is too short: give at least %d characters", q,
+                            ACP_SA_SEARCH_MIN);
+        return "";
+    }
+    return acp_sa_search_pattern(p, q, adm->db->pgsql);
+}
+
+int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_object **arr,
+             const char **err)
 {
     const view_t *v = view_of(what);
-    const char *lim = LL(p, f->limit > 0 ? f->limit : 500), *q = like(p, f->q);
-    const char *hold = nz(f->holder), *now = LL(p, acp_now());
+    long long lim = f->limit > 0 ? f->limit : 100, at = f->asc ? -1 : T_MAX;
+    const char *hold = nz(f->holder), *now = LL(p, acp_now()), *key = v && v->knum ? "0" : "";
+    const char *q = NULL, *label;
+    args_t a;
+    int rc, n;
 
+    f->next = NULL;
     if (!v || !v->label) {
         *err = apr_psprintf(p, "unknown list '%s'", what);
         return ADM_USAGE;
     }
-    if (!strcmp(what, "holders")) {
-        return rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(q, q, q, lim), arr, err);
-    }
-    if (!strcmp(what, "accounts")) {
-        return rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(hold, hold, q, q, q, lim), arr,
-                         err);
-    }
-    if (!strcmp(what, "orders")) {
-        const char *st = nz(f->status);
-        return rows_json(adm, p, v->label, v->cols,
-                         ACP_SA_ARGS(st, st, f->unpaid ? "1" : NULL, q, q, q, lim), arr, err);
-    }
-    if (!strcmp(what, "certs")) {
-        const char *nm = like(p, f->name ? f->name : f->q);
-        const char *se = nz(f->serial) ? apr_pstrcat(p, f->serial, "%", NULL) : NULL;
-        return rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(nm, nm, se, se, lim), arr, err);
-    }
-    if (!strcmp(what, "invoices")) {
-        const char *st = nz(f->status), *ord = nz(f->order);
-        return rows_json(adm, p, v->label, v->cols,
-                         ACP_SA_ARGS(now, st, now, st, hold, hold, ord, ord, lim), arr, err);
-    }
-    if (!strcmp(what, "ledger")) {
-        const char *ord = nz(f->order), *crt = nz(f->cert), *ordref = NULL;
-        if (ord) {
-            ordref = apr_pstrcat(p, "order:", ord, NULL);
-        }
-        return rows_json(adm, p, v->label, v->cols,
-                         ACP_SA_ARGS(hold, hold, q, q, q, q, q, ord, ord, ordref, crt, crt, lim),
-                         arr, err);
-    }
-    if (!strcmp(what, "eab")) {
-        return rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(hold, hold, q, q, q, lim), arr,
-                         err);
-    }
     if (!strcmp(what, "expiring")) {
         return rows_json(adm, p, v->label, v->cols,
-                         ACP_SA_ARGS(now, LL(p, acp_now() + 30 * DAY), lim), arr, err);
+                         ACP_SA_ARGS(now, LL(p, acp_now() + 30 * DAY), LL(p, lim)), arr, err);
     }
-    *err = apr_psprintf(p, "unknown list '%s'", what);
-    return ADM_USAGE;
+    if (f->after && adm_cursor_parse(p, f->after, &at, &key) != 0) {
+        *err = apr_psprintf(p, "--after '%s' is not a cursor this tool printed", f->after);
+        return ADM_USAGE;
+    }
+    if (strcmp(what, "ledger") != 0) {
+        q = pattern(adm, p, f->q, err);
+        if (q && !*q) {
+            return ADM_USAGE;
+        }
+    }
+    a.p = p;
+    a.a = apr_array_make(p, 24, sizeof(const char *));
+    if (!strcmp(what, "holders")) {
+        arg2(&a, q);
+    }
+    else if (!strcmp(what, "accounts")) {
+        arg2(&a, hold);
+        arg2(&a, q);
+    }
+    else if (!strcmp(what, "orders")) {
+        arg(&a, now);
+        arg2(&a, nz(f->status));
+        arg(&a, f->unpaid ? "1" : NULL);
+        arg2(&a, q);
+        arg2(&a, hold);
+    }
+    else if (!strcmp(what, "certs")) {
+        const char *se = nz(f->serial);
+        arg2(&a, q);
+        arg(&a, se);
+        arg(&a, se);
+        arg(&a, se ? apr_pstrcat(p, se, "~", NULL) : NULL);
+        arg2(&a, hold);
+    }
+    else if (!strcmp(what, "invoices")) {
+        const char *st = nz(f->status);
+        arg2(&a, now);
+        arg(&a, st);
+        arg2(&a, now);
+        arg(&a, st);
+        arg2(&a, hold);
+        arg2(&a, nz(f->order));
+        arg2(&a, q);
+    }
+    else if (!strcmp(what, "ledger")) {
+        const char *ord = nz(f->order), *lq = nz(f->q);
+        arg2(&a, hold);
+        arg2(&a, ord);
+        arg(&a, ord ? apr_pstrcat(p, "order:", ord, NULL) : NULL);
+        arg2(&a, nz(f->cert));
+        arg2(&a, nz(f->invoice));
+        arg2(&a, lq);
+        arg2(&a, lq);
+        arg2(&a, lq);
+    }
+    else if (!strcmp(what, "eab")) {
+        arg2(&a, hold);
+        arg2(&a, q);
+    }
+    /* the page: cursor (time bound, time, time, tie-breaker), since, until, limit + 1 */
+    arg(&a, LL(p, at));
+    arg2(&a, LL(p, at));
+    arg(&a, key);
+    arg(&a, LL(p, f->since > 0 ? f->since : 0));
+    arg(&a, LL(p, f->until > 0 ? f->until : T_MAX));
+    arg(&a, LL(p, lim + 1));
+    label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
+    rc = rows_json(adm, p, label, v->cols, a.a->nelts, (const char *const *)a.a->elts, arr, err);
+    if (rc != ADM_OK) {
+        return rc;
+    }
+    n = (int)json_object_array_length(*arr);
+    if (n > lim) {
+        json_object *last = json_object_array_get_idx(*arr, (size_t)lim - 1), *t = NULL, *k = NULL;
+        json_object_object_get_ex(last, v->tcol, &t);
+        json_object_object_get_ex(last, v->kcol, &k);
+        f->next = apr_psprintf(p, "%s.%s", json_object_get_string(t), json_object_get_string(k));
+        json_object_array_del_idx(*arr, (size_t)lim, (size_t)(n - lim));
+    }
+    if (!strcmp(what, "orders")) {
+        size_t i;
+        for (i = 0; i < json_object_array_length(*arr); i++) {
+            json_object *o = json_object_array_get_idx(*arr, i), *w = NULL, *st = NULL;
+            const char *s2;
+            json_object_object_get_ex(o, "awaiting", &w);
+            json_object_object_get_ex(o, "status", &st);
+            s2 = st ? json_object_get_string(st) : "";
+            json_object_object_add(o, "payment",
+                                   w && json_object_get_int64(w) > 0 &&
+                                           (!strcmp(s2, "ready") || !strcmp(s2, "pending"))
+                                       ? json_object_new_string("awaiting payment")
+                                       : NULL);
+        }
+    }
+    return ADM_OK;
+}
+
+/* ---- find: one text across every kind ---------------------------------------------- */
+
+typedef struct find_kind_t {
+    const char *kind, *label, *cols, *show; /* show: adm_show kind for the detail */
+} find_kind_t;
+
+static const find_kind_t find_kinds[] = {
+    {"holder", "adm_find_holder", "id,kind,label,#balance,#created", "holder"},
+    {"account", "adm_find_account", "id,status,holder,contacts,#created", "account"},
+    {"order", "adm_find_order", "id,status,names,holder,#created", "order"},
+    {"invoice", "adm_find_invoice", "id,status,holder,#amount,#created", "invoice"},
+    {"cert", "adm_find_cert", "id,serial,names,holder,#created", "cert"},
+    {"eab", "adm_find_eab", "id,label,status,holder,#created", "holder"},
+    {"payment", "adm_find_payment", "id,invoice,holder,#amount,#created", "invoice"},
+    {NULL, NULL, NULL, NULL}};
+
+/* A serial as people paste it (colons, 0x, decimal) as the certificates table keeps it:
+ * lowercase hex; NULL when the text is no serial. */
+static const char *serial_variant(apr_pool_t *p, const char *q)
+{
+    size_t i, n = strlen(q), hex = 0, dec = 0, colons = 0;
+    const char *s = q;
+
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        return acp_admin_serial(p, s);
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] == ':') {
+            colons++;
+        }
+        else if (apr_isdigit(s[i])) {
+            dec++;
+        }
+        else if (apr_isxdigit(s[i])) {
+            hex++;
+        }
+    }
+    if (colons > 0 && colons + dec + hex == n) {
+        return acp_admin_serial(p, s);
+    }
+    if (dec == n && n >= 6) {
+        BIGNUM *bn = NULL;
+        const char *out = NULL;
+        if (BN_dec2bn(&bn, s) > 0) {
+            char *h = BN_bn2hex(bn);
+            if (h) {
+                out = acp_admin_serial(p, h);
+                OPENSSL_free(h);
+            }
+        }
+        BN_free(bn);
+        return out;
+    }
+    if (hex > 0 && hex + dec == n) {
+        return acp_admin_serial(p, s); /* uppercase hex */
+    }
+    return NULL;
+}
+
+static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *text,
+                     long long lim, json_object *out, apr_hash_t *seen, int *more,
+                     const char **err)
+{
+    json_object *arr = NULL;
+    size_t i;
+    int rc = rows_json(adm, p, k->label, k->cols,
+                       ACP_SA_ARGS(acp_sa_search_pattern(p, text, adm->db->pgsql),
+                                   LL(p, lim + 1)),
+                       &arr, err);
+
+    if (rc != ADM_OK) {
+        return rc;
+    }
+    if ((long long)json_object_array_length(arr) > lim) {
+        *more = 1;
+    }
+    for (i = 0; i < json_object_array_length(arr) && (long long)i < lim; i++) {
+        json_object *r = json_object_array_get_idx(arr, i), *id = NULL, *o, *v = NULL;
+        const char *sid;
+        json_object_object_get_ex(r, "id", &id);
+        sid = apr_pstrcat(p, k->kind, ":", json_object_get_string(id), NULL);
+        if (apr_hash_get(seen, sid, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        apr_hash_set(seen, sid, APR_HASH_KEY_STRING, "1");
+        o = json_object_new_object();
+        json_object_object_add(o, "kind", json_object_new_string(k->kind));
+        json_object_object_add(o, "id", json_object_get(id));
+        json_object_object_add(o, "show", json_object_new_string(k->show));
+        if (!strcmp(k->kind, "holder")) {
+            json_object_object_get_ex(r, "label", &v);
+        }
+        else if (!strcmp(k->kind, "account")) {
+            json_object_object_get_ex(r, "contacts", &v);
+        }
+        else if (!strcmp(k->kind, "order") || !strcmp(k->kind, "cert")) {
+            json_object_object_get_ex(r, "names", &v);
+        }
+        else if (!strcmp(k->kind, "eab")) {
+            json_object *h = NULL;
+            json_object_object_get_ex(r, "label", &v);
+            json_object_object_get_ex(r, "holder", &h);
+            json_object_object_add(o, "show_id", h ? json_object_get(h) : NULL);
+        }
+        else if (!strcmp(k->kind, "payment")) {
+            json_object *inv = NULL;
+            json_object_object_get_ex(r, "invoice", &inv);
+            json_object_object_add(o, "show_id", json_object_get(inv));
+        }
+        if (!strcmp(k->kind, "cert")) {
+            json_object *se = NULL;
+            json_object_object_get_ex(r, "serial", &se);
+            json_object_object_add(o, "show_id", json_object_get(se));
+        }
+        json_object_object_add(o, "summary", v ? json_object_get(v) : NULL);
+        if (!strcmp(k->kind, "holder")) {
+            json_object_object_add(o, "holder", json_object_get(id));
+        }
+        else {
+            json_object *h = NULL;
+            json_object_object_get_ex(r, "holder", &h);
+            json_object_object_add(o, "holder", h ? json_object_get(h) : NULL);
+        }
+        json_object_object_get_ex(r, "created", &v);
+        json_object_object_add(o, "created", v ? json_object_get(v) : NULL);
+        json_object_array_add(out, o);
+    }
+    return ADM_OK;
+}
+
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, json_object **obj,
+             const char **err)
+{
+    const find_kind_t *k;
+    json_object *res, *more;
+    apr_hash_t *seen = apr_hash_make(p);
+    const char *serial;
+    char *t;
+
+    t = apr_pstrdup(p, text ? text : "");
+    apr_collapse_spaces(t, t);
+    if (strlen(t) < ACP_SA_SEARCH_MIN) {
+        *err = apr_psprintf(p, "find needs at least %d characters (without spaces)",
+                            ACP_SA_SEARCH_MIN);
+        return ADM_USAGE;
+    }
+    text = apr_pstrdup(p, text);
+    while (*text == ' ') {
+        text++;
+    }
+    t = apr_pstrdup(p, text);
+    while (*t && t[strlen(t) - 1] == ' ') {
+        t[strlen(t) - 1] = '\0';
+    }
+    text = t;
+    if (lim <= 0) {
+        lim = 20;
+    }
+    *obj = adm_jpool(p, json_object_new_object());
+    res = json_object_new_array();
+    more = json_object_new_array();
+    json_object_object_add(*obj, "query", json_object_new_string(text));
+    json_object_object_add(*obj, "results", res);
+    json_object_object_add(*obj, "more", more);
+    serial = serial_variant(p, text);
+    for (k = find_kinds; k->kind; k++) {
+        int m = 0;
+        if (find_kind(adm, p, k, text, lim, res, seen, &m, err) != ADM_OK) {
+            return ADM_FAIL;
+        }
+        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
+            strlen(serial) >= ACP_SA_SEARCH_MIN &&
+            find_kind(adm, p, k, serial, lim, res, seen, &m, err) != ADM_OK) {
+            return ADM_FAIL;
+        }
+        if (m) {
+            json_object_array_add(more, json_object_new_string(k->kind));
+        }
+    }
+    return ADM_OK;
 }
 
 static json_object *jstr_or_null(const char *s)
@@ -181,25 +491,33 @@ static json_object *cert_obj(const acp_cert_t *c)
     return o;
 }
 
-/* attach a sub-list (arr is pool-owned: take a reference for the parent) */
+/* attach a sub-list (arr is pool-owned: take a reference for the parent); a page
+ * that has more says where the rest is */
 static int attach(adm_t *adm, apr_pool_t *p, json_object *obj, const char *key, const char *what,
-                  const adm_filter_t *f, const char **err)
+                  adm_filter_t *f, const char **err)
 {
     json_object *arr = NULL;
     int rc = adm_list(adm, p, what, f, &arr, err);
     if (rc == ADM_OK) {
         json_object_object_add(obj, key, json_object_get(arr));
+        if (f->next) {
+            json_object_object_add(obj, apr_pstrcat(p, key, "_more", NULL),
+                                   json_object_new_string(f->next));
+        }
     }
     return rc;
 }
 
-static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
+/* The billing holder every detail page links to: id, label, balance. */
+static int holder_link(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
                        const char **err)
 {
     const char **row = NULL;
-    adm_filter_t f;
     json_object *h;
 
+    if (!id) {
+        return ADM_OK;
+    }
     if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS || !row) {
         *err = apr_psprintf(p, "no billing holder '%s'", id);
         return ADM_FAIL;
@@ -209,18 +527,59 @@ static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
     json_object_object_add(h, "kind", json_object_new_string(row[1]));
     json_object_object_add(h, "label", jstr_or_null(row[2]));
     json_object_object_add(h, "balance", json_object_new_int64(acp_sa_atoll(row[3])));
+    json_object_object_add(h, "currency", json_object_new_string(adm_currency(adm)));
     json_object_object_add(h, "created", json_object_new_int64(acp_sa_atoll(row[4])));
     json_object_object_add(obj, "holder", h);
-    memset(&f, 0, sizeof(f));
+    return ADM_OK;
+}
+
+static void sub_filter(adm_filter_t *f, long long limit)
+{
+    memset(f, 0, sizeof(*f));
+    f->limit = limit;
+}
+
+static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
+                       const char **err)
+{
+    adm_filter_t f;
+
+    if (holder_link(adm, p, id, obj, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
+    sub_filter(&f, 50);
     f.holder = id;
-    f.limit = 200;
     if (attach(adm, p, obj, "accounts", "accounts", &f, err) ||
         attach(adm, p, obj, "eab", "eab", &f, err) ||
         attach(adm, p, obj, "invoices", "invoices", &f, err) ||
+        attach(adm, p, obj, "orders", "orders", &f, err) ||
         attach(adm, p, obj, "ledger", "ledger", &f, err)) {
         return ADM_FAIL;
     }
     return ADM_OK;
+}
+
+static int show_account(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
+                        const char **err)
+{
+    const char **row = NULL;
+    adm_filter_t f;
+
+    if (acp_sa_row(adm->db, p, "adm_account_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS ||
+        !row) {
+        *err = apr_psprintf(p, "no account '%s'", id);
+        return ADM_FAIL;
+    }
+    json_object_object_add(obj, "account",
+                           row_obj(p, "id,status,holder,eab_kid,contacts,#tos_agreed,#created,"
+                                      "thumbprint",
+                                   row));
+    if (holder_link(adm, p, row[2], obj, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
+    sub_filter(&f, 50);
+    f.holder = row[2];
+    return attach(adm, p, obj, "orders", "orders", &f, err);
 }
 
 static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
@@ -228,6 +587,7 @@ static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *ob
 {
     acp_order_t *o = NULL;
     acp_cert_t *c = NULL;
+    acp_account_t *acct = NULL;
     apr_array_header_t *authzs = NULL;
     json_object *jo, *ja;
     adm_filter_t f;
@@ -245,9 +605,13 @@ static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *ob
     json_object_object_add(jo, "price", o->has_price ? json_object_new_int64(o->price) : NULL);
     json_object_object_add(jo, "created", json_object_new_int64(o->created));
     json_object_object_add(jo, "expires", json_object_new_int64(o->expires));
-    json_object_object_add(jo, "error", jstr_or_null(o->error));
+    json_object_object_add(jo, "error", order_error(o->error));
     json_object_object_add(jo, "cert_id", jstr_or_null(o->cert_id));
     json_object_object_add(obj, "order", jo);
+    if (acp_sa_account_get(adm->db, p, o->account_id, &acct) == APR_SUCCESS &&
+        holder_link(adm, p, acct->billing_id, obj, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
     ja = json_object_new_array();
     if (acp_sa_order_authzs(adm->db, p, o->id, &authzs) == APR_SUCCESS) {
         for (i = 0; i < authzs->nelts; i++) {
@@ -268,17 +632,28 @@ static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *ob
                 json_object_object_add(r, "validated", c2->validated
                                                            ? json_object_new_int64(c2->validated)
                                                            : NULL);
-                json_object_object_add(r, "error", jstr_or_null(c2->error));
+                json_object_object_add(r, "error", order_error(c2->error));
                 json_object_array_add(ja, r);
             }
         }
     }
     json_object_object_add(obj, "challenges", ja);
-    memset(&f, 0, sizeof(f));
+    sub_filter(&f, 50);
     f.order = o->id;
     if (attach(adm, p, obj, "invoices", "invoices", &f, err) ||
         attach(adm, p, obj, "ledger", "ledger", &f, err)) {
         return ADM_FAIL;
+    }
+    {
+        json_object *inv = json_object_object_get(obj, "invoices");
+        size_t k;
+        for (k = 0; inv && k < json_object_array_length(inv); k++) {
+            json_object *st = json_object_object_get(json_object_array_get_idx(inv, k), "status");
+            if (st && !strcmp(json_object_get_string(st), "open") &&
+                (!strcmp(o->status, "ready") || !strcmp(o->status, "pending"))) {
+                json_object_object_add(jo, "payment", json_object_new_string("awaiting payment"));
+            }
+        }
     }
     if (o->cert_id && acp_sa_cert_get(adm->db, p, o->cert_id, &c) == APR_SUCCESS) {
         json_object_object_add(obj, "certificate", cert_obj(c));
@@ -294,17 +669,20 @@ static int show_cert(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj
     adm_filter_t f;
 
     if (acp_sa_cert_get(adm->db, p, id, &c) != APR_SUCCESS &&
-        acp_sa_cert_by_serial(adm->db, p, id, &c) != APR_SUCCESS) {
+        acp_sa_cert_by_serial(adm->db, p, acp_admin_serial(p, id), &c) != APR_SUCCESS) {
         *err = apr_psprintf(p, "no certificate with id or serial '%s'", id);
         return ADM_FAIL;
     }
     json_object_object_add(obj, "certificate", cert_obj(c));
+    if (holder_link(adm, p, c->billing_id, obj, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
     if (acp_sa_order_get(adm->db, p, c->order_id, &o) == APR_SUCCESS) {
         json_object_object_add(obj, "order_cert_id", jstr_or_null(o->cert_id));
         json_object_object_add(obj, "current", json_object_new_boolean(
                                                    o->cert_id && !strcmp(o->cert_id, c->id)));
     }
-    memset(&f, 0, sizeof(f));
+    sub_filter(&f, 50);
     f.cert = c->id;
     if (attach(adm, p, obj, "ledger", "ledger", &f, err)) {
         return ADM_FAIL;
@@ -316,8 +694,9 @@ static int show_cert(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj
 static int show_invoice(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
                         const char **err)
 {
-    const char **row = NULL;
+    const char **row = NULL, **cl = NULL;
     json_object *inv, *arr = NULL;
+    adm_filter_t f;
 
     if (acp_sa_row(adm->db, p, "acp_invoice_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS ||
         !row) {
@@ -329,13 +708,40 @@ static int show_invoice(adm_t *adm, apr_pool_t *p, const char *id, json_object *
     if (!strcmp(row[6], "open") && acp_sa_atoll(row[10]) < acp_now()) {
         json_object_object_add(inv, "status", json_object_new_string("expired"));
     }
+    if (acp_sa_row(adm->db, p, "adm_invoice_closed", &cl, ACP_SA_ARGS(id)) == APR_SUCCESS && cl) {
+        json_object_object_add(inv, "closed", cl[0] ? json_object_new_int64(acp_sa_atoll(cl[0]))
+                                                    : NULL);
+        json_object_object_add(inv, "closed_by", jstr_or_null(cl[1]));
+        json_object_object_add(inv, "closed_reason", jstr_or_null(cl[2]));
+    }
     json_object_object_add(obj, "invoice", inv);
+    if (holder_link(adm, p, row[1], obj, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
     if (rows_json(adm, p, "adm_payments", "reference,#amount,currency,source,#created",
                   ACP_SA_ARGS(id), &arr, err) != ADM_OK) {
         return ADM_FAIL;
     }
     json_object_object_add(obj, "payments", json_object_get(arr));
-    return ADM_OK;
+    sub_filter(&f, 50);
+    f.invoice = id;
+    return attach(adm, p, obj, "ledger", "ledger", &f, err);
+}
+
+static int show_ledger(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
+                       const char **err)
+{
+    const char **row = NULL;
+
+    if (acp_sa_row(adm->db, p, "adm_ledger_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS || !row) {
+        *err = apr_psprintf(p, "no ledger row '%s'", id);
+        return ADM_FAIL;
+    }
+    json_object_object_add(obj, "ledger",
+                           row_obj(p, "id,#created,holder,kind,#delta,#balance_after,actor,"
+                                      "reason,order_id,invoice_id,cert_id,reference",
+                                   row));
+    return holder_link(adm, p, row[2], obj, err);
 }
 
 int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_object **obj,
@@ -344,6 +750,9 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
     *obj = adm_jpool(p, json_object_new_object());
     if (!strcmp(what, "holder")) {
         return show_holder(adm, p, id, *obj, err);
+    }
+    if (!strcmp(what, "account")) {
+        return show_account(adm, p, id, *obj, err);
     }
     if (!strcmp(what, "order")) {
         return show_order(adm, p, id, *obj, err);
@@ -354,7 +763,12 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
     if (!strcmp(what, "invoice")) {
         return show_invoice(adm, p, id, *obj, err);
     }
-    *err = apr_psprintf(p, "show: unknown kind '%s' (holder, order, cert, invoice)", what);
+    if (!strcmp(what, "ledger")) {
+        return show_ledger(adm, p, id, *obj, err);
+    }
+    *err = apr_psprintf(p, "show: unknown kind '%s' (holder, account, order, cert, invoice, "
+                           "ledger)",
+                        what);
     return ADM_USAGE;
 }
 
@@ -368,13 +782,15 @@ int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err
     long long day0, month0;
     json_object *o, *arr = NULL;
     adm_filter_t f;
+    const char *n;
     int i;
 
     gmtime_r(&t, &tm);
     day0 = now - (tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec);
     month0 = day0 - (tm.tm_mday - 1) * DAY;
+    n = LL(p, now);
     if (acp_sa_row(adm->db, p, "adm_dash", &row,
-                   ACP_SA_ARGS(LL(p, now), LL(p, now), LL(p, now), LL(p, now + 30 * DAY),
+                   ACP_SA_ARGS(n, n, n, n, n, LL(p, now + 30 * DAY), LL(p, day0), LL(p, month0),
                                LL(p, day0), LL(p, month0))) != APR_SUCCESS ||
         !row || acp_sa_rows(adm->db, p, "adm_dash_orders", &st, ACP_SA_NOARGS) != APR_SUCCESS) {
         *err = apr_psprintf(p, "dashboard: %s", acp_sa_error(adm->db, p, 1));
@@ -390,6 +806,8 @@ int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err
     json_object_object_add(*obj, "expiring_30d", json_object_new_int64(acp_sa_atoll(row[6])));
     json_object_object_add(*obj, "revenue_today", json_object_new_int64(acp_sa_atoll(row[7])));
     json_object_object_add(*obj, "revenue_month", json_object_new_int64(acp_sa_atoll(row[8])));
+    json_object_object_add(*obj, "charged_today", json_object_new_int64(acp_sa_atoll(row[9])));
+    json_object_object_add(*obj, "charged_month", json_object_new_int64(acp_sa_atoll(row[10])));
     o = json_object_new_object();
     for (i = 0; i < st->nelts; i++) {
         const char **r = APR_ARRAY_IDX(st, i, const char **);

@@ -9,34 +9,139 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "adm.h"
+#include "acp_pay.h"
+
+#ifndef ACP_VERSION
+#define ACP_VERSION "0.9.0"
+#endif
+
+/* The help text, one entry per command: `--help` prints them all, `help COMMAND` one
+ * (the manual page is generated from the same text). */
+typedef struct help_t {
+    const char *name, *synopsis, *text;
+} help_t;
+
+static const help_t helps[] = {
+    {"tui", "tui", "The console (the default on a terminal). F1 or ? lists its keys."},
+    {"find", "find TEXT [--limit N]",
+     "Search holders, accounts (contact e-mail), orders, invoices (the id a customer "
+     "pastes), certificates (names; serials as hex with or without colons, 0x, or decimal), "
+     "EAB keys and payment references at once. TEXT: 3 characters or more."},
+    {"dashboard", "dashboard",
+     "Totals, open invoices (only those still waiting), revenue (payments received) and "
+     "charges (debits minus refunds), orders by status, certificates expiring in 30 days."},
+    {"holders", "holders list [--search S]", "Billing holders with their balance."},
+    {"accounts", "accounts list [--holder H] [--search S]",
+     "ACME accounts; --search matches the id and contacts (e-mail)."},
+    {"orders", "orders list [--status S] [--unpaid] [--holder H] [--search S]",
+     "Orders; --unpaid: those with an open invoice; --search matches names and the id."},
+    {"certs", "certs list [--search NAME] [--serial PREFIX] [--holder H]",
+     "Certificates; --serial takes a hex prefix (colons and 0x are ignored)."},
+    {"invoices", "invoices list [--status open|paid|expired|superseded|voided] [--holder H] "
+                 "[--order O] [--search ID]",
+     "Invoices. superseded: the balance covered it, or the order was charged or reissued "
+     "free; voided: by staff."},
+    {"ledger", "ledger list [--holder H] [--order O] [--invoice I] [--search ID|REFERENCE]",
+     "The ledger, append-only, in the order rows were written."},
+    {"eab", "eab list | eab create --label L | eab disable KID",
+     "EAB keys. create shows the key id and HMAC key once."},
+    {"show", "show holder|account|order|cert|invoice|ledger ID",
+     "One record with everything around it; every page names the holder and its balance. "
+     "cert takes an id or a serial in any format."},
+    {"balance", "balance HOLDER", "A holder's balance, with the currency."},
+    {"credit", "credit HOLDER AMOUNT --reason R [--yes]",
+     "Add money. AMOUNT in currency units (10, 10.00); minor units with the suffix minor "
+     "(1000minor). Shows holder, amount and the new balance and asks first on a terminal "
+     "unless --yes."},
+    {"debit", "debit HOLDER AMOUNT --reason R [--yes]",
+     "Take money (never below zero); AMOUNT and confirmation as for credit."},
+    {"invoice", "invoice pay ID --reference R [--amount A] [--yes] | invoice void ID --reason R",
+     "pay: record a payment (the webhook's path, once per reference; the amount due when "
+     "--amount is not given). void: close an open invoice that should not be paid."},
+    {"revoke", "revoke SERIAL --reason CODE|NAME [--yes]",
+     "Revoke: 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, "
+     "5 cessationOfOperation, 9 privilegeWithdrawn. Asks first on a terminal unless --yes."},
+    {"reissue", "reissue SERIAL --reason TEXT [--no-wait]",
+     "Re-sign the order's stored CSR (new serial, no charge, never outliving the old one). "
+     "The running server signs it (a job its workers run): no CA key is needed here. "
+     "Waits up to 30 s for the new serial unless --no-wait. With --ca CERT KEY the tool "
+     "signs itself."},
+    {"migrate", "migrate", "Create or upgrade the schema."},
+    {"help", "help [COMMAND]", "This text, or one command's."},
+    {NULL, NULL, NULL}};
+
+static const char common[] =
+    "usage: acme-pay-admin [-f apache.conf | --driver D --params P] [--json] [--actor NAME]\n"
+    "                      [--ca CERT KEY] [--yes] COMMAND ...\n";
+
+static const char list_opts[] =
+    "list options: --limit N (default 100) --after CURSOR (printed when there is more)\n"
+    "              --since DATE --until DATE (YYYY-MM-DD[ HH:MM], UTC) --oldest-first\n"
+    "              --csv --json\n";
+
+static void print_help(FILE *f)
+{
+    const help_t *h;
+
+    fputs(common, f);
+    fputs("\ncommands:\n", f);
+    for (h = helps; h->name; h++) {
+        fprintf(f, "  %s\n", h->synopsis);
+    }
+    fputs("\n", f);
+    fputs(list_opts, f);
+    fputs("\n`acme-pay-admin help COMMAND` explains one command.\n"
+          "exit codes: 0 ok, 1 not found / database or CA failure, 2 usage or bad input\n",
+          f);
+}
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: acme-pay-admin [-f apache.conf | --driver D --params P] [--json]\n"
-            "                      [--actor NAME] [--ca CERT KEY] [--yes] COMMAND ...\n"
-            "commands:\n"
-            "  tui                             the console (default on a terminal)\n"
-            "  dashboard                       totals, orders by status, expiring certificates\n"
-            "  holders list [--search S]       billing holders\n"
-            "  accounts list [--holder H]      ACME accounts\n"
-            "  orders list [--status S] [--unpaid] [--search S]\n"
-            "  certs list [--name N] [--serial S]\n"
-            "  invoices list [--status open|paid|expired] [--holder H]\n"
-            "  ledger list [--holder H] [--order O]\n"
-            "  eab list                        EAB keys\n"
-            "  show holder|order|cert|invoice ID\n"
-            "  balance HOLDER                  a billing holder's balance\n"
-            "  credit HOLDER AMOUNT --reason R add minor units (ledger row, actor recorded)\n"
-            "  debit HOLDER AMOUNT --reason R  take minor units\n"
-            "  invoice pay ID --reference R [--amount N]\n"
-            "                                  record a payment (same path as the webhook)\n"
-            "  eab create --label L            new EAB key (key id and HMAC key shown once)\n"
-            "  eab disable KID                 disable an EAB key\n"
-            "  revoke SERIAL --reason N        reason 0,1,3,4,5,9 (asks on a tty unless --yes)\n"
-            "  reissue SERIAL --reason TEXT    re-sign the order's CSR (new serial, no charge)\n"
-            "  migrate                         create or upgrade the schema\n"
-            "exit codes: 0 ok, 1 not found / database or CA failure, 2 usage or bad input\n");
+    fputs(common, stderr);
+    fputs("`acme-pay-admin --help` lists the commands.\n", stderr);
+    return ADM_USAGE;
+}
+
+static int help(int argc, char **argv)
+{
+    const help_t *h;
+
+    if (argc < 1) {
+        print_help(stdout);
+        return ADM_OK;
+    }
+    for (h = helps; h->name; h++) {
+        if (!strcmp(h->name, argv[0]) ||
+            (!strcmp(h->name, "certs") && !strcmp(argv[0], "cert")) ||
+            (!strcmp(h->name, "holders") && !strcmp(argv[0], "holder"))) {
+            const char *t = h->text;
+            printf("usage: acme-pay-admin %s\n\n", h->synopsis);
+            /* wrap at 78 columns */
+            while (*t) {
+                size_t n = strlen(t), cut = n;
+                if (n > 78) {
+                    cut = 78;
+                    while (cut > 0 && t[cut] != ' ') {
+                        cut--;
+                    }
+                    if (cut == 0) {
+                        cut = 78;
+                    }
+                }
+                printf("%.*s\n", (int)cut, t);
+                t += cut;
+                while (*t == ' ') {
+                    t++;
+                }
+            }
+            if (strstr(h->synopsis, " list")) {
+                printf("\n%s", list_opts);
+            }
+            return ADM_OK;
+        }
+    }
+    fprintf(stderr, "acme-pay-admin: no command '%s'; `acme-pay-admin --help` lists them\n",
+            argv[0]);
     return ADM_USAGE;
 }
 
@@ -114,15 +219,24 @@ static int cmd_balance(adm_t *adm, int argc, char **argv)
     o = adm_jpool(adm->pool, json_object_new_object());
     json_object_object_add(o, "holder", json_object_new_string(argv[0]));
     json_object_object_add(o, "balance", json_object_new_int64(acp_sa_atoll(row[3])));
-    adm_emit(adm, o, apr_pstrcat(adm->pool, row[3], "\n", NULL));
+    json_object_object_add(o, "currency", json_object_new_string(adm_currency(adm)));
+    adm_emit(adm, o,
+             apr_pstrcat(adm->pool,
+                         acp_money(adm->pool, acp_sa_atoll(row[3]), adm_currency(adm)), "\n",
+                         NULL));
     return ADM_OK;
 }
 
 static int dispatch(adm_t *adm, int argc, char **argv)
 {
     const char *c = argv[0];
-    adm_result_t r;
 
+    if (!strcmp(c, "help")) {
+        return help(argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "find")) {
+        return adm_cmd_find(adm, argc - 1, argv + 1);
+    }
     if (!strcmp(c, "migrate")) {
         return cmd_migrate(adm);
     }
@@ -142,18 +256,13 @@ static int dispatch(adm_t *adm, int argc, char **argv)
         return adm_cmd_show(adm, argc - 1, argv + 1);
     }
     if (!strcmp(c, "credit") || !strcmp(c, "debit")) {
-        adm_op_money(adm, adm->pool, !strcmp(c, "credit"), argc > 1 ? argv[1] : NULL,
-                     argc > 2 ? argv[2] : NULL, adm_opt(argc, argv, "--reason"), &r);
-        return result(adm, &r);
+        return adm_cmd_money(adm, !strcmp(c, "credit"), argc - 1, argv + 1);
     }
     if (!strcmp(c, "balance")) {
         return cmd_balance(adm, argc - 1, argv + 1);
     }
-    if (!strcmp(c, "invoice") && argc >= 2 && !strcmp(argv[1], "pay")) {
-        adm_op_invoice_pay(adm, adm->pool, argc > 2 ? argv[2] : NULL,
-                           adm_opt(argc, argv, "--reference"), adm_opt(argc, argv, "--amount"),
-                           &r);
-        return result(adm, &r);
+    if (!strcmp(c, "invoice")) {
+        return adm_cmd_invoice(adm, argc - 1, argv + 1);
     }
     if (!strcmp(c, "revoke")) {
         return adm_cmd_revoke(adm, argc - 1, argv + 1);
@@ -201,14 +310,34 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--yes")) {
             adm.yes = 1;
         }
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(stdout);
+            return ADM_OK;
+        }
+        else if (!strcmp(argv[i], "--version")) {
+            printf("acme-pay-admin %s\n", ACP_VERSION);
+            return ADM_OK;
+        }
         else {
             return usage();
+        }
+    }
+    /* help needs no database and no configuration */
+    if (i < argc && !strcmp(argv[i], "help")) {
+        return help(argc - i - 1, argv + i + 1);
+    }
+    for (j = i; j < argc; j++) {
+        if (!strcmp(argv[j], "--help") && !(j > i && !strcmp(argv[j - 1], "--reason"))) {
+            return help(1, argv + i);
         }
     }
     /* --json may also follow the command */
     for (j = i; j < argc; j++) {
         if (!strcmp(argv[j], "--json")) {
             adm.json = 1;
+        }
+        if (!strcmp(argv[j], "--yes")) {
+            adm.yes = 1;
         }
     }
     if (conf || !adm.driver || !adm.params) {
@@ -225,7 +354,9 @@ int main(int argc, char **argv)
     if (ca_cert) {
         adm.ca_cert = ca_cert;
         adm.ca_key = ca_key;
+        adm.ca_local = 1;
     }
+
     if (i >= argc) {
         if (isatty(0) && isatty(1)) {
             return adm_tui(&adm);

@@ -2,8 +2,15 @@
  * one transaction; input is checked before anything is written. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include "adm.h"
+#include "acp_pay.h"
+#include "acp_util.h"
+
+#define LL(p, v) acp_sa_ll(p, v)
 #include "acp_admin.h"
 #include "acp_billing.h"
 
@@ -28,20 +35,86 @@ int adm_open_db(adm_t *adm, int migrate, const char **err)
     return ADM_OK;
 }
 
-/* A strictly positive integer amount of minor units. */
-static int parse_amount(const char *s, long long *out)
+const char *adm_currency(adm_t *adm)
 {
-    char *end = NULL;
-    long long v;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
-        return -1;
+    return adm->currency && *adm->currency ? adm->currency : "CNY";
+}
+
+#define MONEY_MAX 1000000000000LL /* minor units: a typo guard, far above any real move */
+
+int adm_parse_money(adm_t *adm, const char *s, long long *minor, const char **why)
+{
+    int e = acp_currency_exponent(adm_currency(adm)), digits = 0, frac = -1, i;
+    size_t n = s ? strlen(s) : 0;
+    long long v = 0;
+    const char *c;
+
+    *why = NULL;
+    while (n > 0 && s[n - 1] == ' ') {
+        n--;
     }
-    v = strtoll(s, &end, 10);
-    if (*end || v <= 0 || v > 1000000000000LL) {
-        return -1;
+    while (n > 0 && *s == ' ') {
+        s++;
+        n--;
     }
-    *out = v;
+    if (n > 5 && !strncmp(s + n - 5, "minor", 5)) {
+        /* minor units, as the ledger stores them */
+        char *end = NULL;
+        const char *num = apr_pstrndup(adm->pool, s, n - 5);
+        size_t k = strlen(num);
+        while (k > 0 && num[k - 1] == ' ') {
+            k--;
+        }
+        num = apr_pstrndup(adm->pool, num, k);
+        if (!*num || !apr_isdigit(*num)) {
+            goto bad;
+        }
+        v = strtoll(num, &end, 10);
+        if (*end || v <= 0 || v > MONEY_MAX) {
+            goto bad;
+        }
+        *minor = v;
+        return 0;
+    }
+    if (n == 0) {
+        goto bad;
+    }
+    for (c = s; c < s + n; c++) {
+        if (*c == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (!apr_isdigit(*c)) {
+            goto bad;
+        }
+        if (frac >= 0) {
+            if (++frac > e) {
+                *why = apr_psprintf(adm->pool, "'%.*s' has more decimals than %s has (%d)",
+                                    (int)n, s, adm_currency(adm), e);
+                return -1;
+            }
+        }
+        if (v > MONEY_MAX) {
+            goto bad;
+        }
+        v = v * 10 + (*c - '0');
+        digits++;
+    }
+    if (digits == 0) {
+        goto bad;
+    }
+    for (i = frac < 0 ? 0 : frac; i < e; i++) {
+        v *= 10;
+    }
+    if (v <= 0 || v > MONEY_MAX) {
+        goto bad;
+    }
+    *minor = v;
     return 0;
+bad:
+    *why = apr_psprintf(adm->pool, "amount '%.*s' is not an amount in %s (10, 10.50, 1050minor)",
+                        (int)n, s ? s : "", adm_currency(adm));
+    return -1;
 }
 
 static int blank(const char *s)
@@ -87,21 +160,58 @@ static int begin(adm_t *adm, apr_pool_t *p, adm_result_t *r)
     return ADM_OK;
 }
 
+int adm_money_preview(adm_t *adm, apr_pool_t *p, int credit, const char *holder,
+                      const char *amount, adm_preview_t *pv, adm_result_t *r)
+{
+    const char **row = NULL, *err = NULL, *why = NULL;
+
+    memset(pv, 0, sizeof(*pv));
+    if (blank(holder)) {
+        return set(adm, r, ADM_USAGE, "a billing holder id is required", NULL);
+    }
+    if (adm_parse_money(adm, amount, &pv->amount, &why) != 0) {
+        return set(adm, r, ADM_USAGE, why, NULL);
+    }
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return set(adm, r, ADM_FAIL, err, NULL);
+    }
+    if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(holder)) != APR_SUCCESS ||
+        !row) {
+        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no billing holder '%s'", holder), NULL);
+    }
+    pv->holder = row[0];
+    pv->label = row[2];
+    pv->balance = acp_sa_atoll(row[3]);
+    pv->after = pv->balance + (credit ? pv->amount : -pv->amount);
+    pv->text = apr_psprintf(p, "%s %s %s %s%s%s: balance %s -> %s", credit ? "Credit" : "Debit",
+                            acp_money(p, pv->amount, adm_currency(adm)), credit ? "to" : "from",
+                            pv->holder, pv->label ? apr_pstrcat(p, " (", pv->label, ")", NULL) : "",
+                            "", acp_money(p, pv->balance, adm_currency(adm)),
+                            acp_money(p, pv->after, adm_currency(adm)));
+    if (pv->after < 0) {
+        return set(adm, r, ADM_USAGE,
+                   apr_psprintf(p, "debit refused: %s would take the balance of %s below zero "
+                                   "(balance %s)",
+                                acp_money(p, pv->amount, adm_currency(adm)), holder,
+                                acp_money(p, pv->balance, adm_currency(adm))),
+                   NULL);
+    }
+    return set(adm, r, ADM_OK, pv->text, NULL);
+}
+
 int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, const char *amount,
                  const char *reason, adm_result_t *r)
 {
     long long v = 0, after = 0;
+    const char *why = NULL;
     json_object *o;
     apr_status_t rv;
 
     if (blank(holder)) {
         return set(adm, r, ADM_USAGE, "a billing holder id is required", NULL);
     }
-    if (parse_amount(amount, &v) != 0) {
-        return set(adm, r, ADM_USAGE,
-                   apr_psprintf(p, "amount '%s' must be a positive integer of minor units",
-                                amount ? amount : ""),
-                   NULL);
+    if (adm_parse_money(adm, amount, &v, &why) != 0) {
+        return set(adm, r, ADM_USAGE, why, NULL);
     }
     if (blank(reason)) {
         return set(adm, r, ADM_USAGE, "a --reason is required for every money move", NULL);
@@ -122,6 +232,7 @@ int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, cons
     json_object_object_add(o, "holder", json_object_new_string(holder));
     json_object_object_add(o, "delta", json_object_new_int64(credit ? v : -v));
     json_object_object_add(o, "balance", json_object_new_int64(after));
+    json_object_object_add(o, "currency", json_object_new_string(adm_currency(adm)));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     json_object_object_add(o, "reason", json_object_new_string(reason));
     return set(adm, r, ADM_OK,
@@ -131,24 +242,17 @@ int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, cons
                o);
 }
 
-int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,
-                       const char *amount, adm_result_t *r)
+int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *amount,
+                        adm_preview_t *pv, adm_result_t *r)
 {
-    const char **inv = NULL, *err = NULL;
-    long long v = 0;
-    int credited = 0;
-    apr_status_t rv;
-    json_object *o;
+    const char **inv = NULL, **row = NULL, *err = NULL, *why = NULL;
 
+    memset(pv, 0, sizeof(*pv));
     if (blank(id)) {
         return set(adm, r, ADM_USAGE, "an invoice id is required", NULL);
     }
-    if (blank(reference)) {
-        return set(adm, r, ADM_USAGE, "invoice pay needs --reference", NULL);
-    }
-    if (amount && parse_amount(amount, &v) != 0) {
-        return set(adm, r, ADM_USAGE, "--amount must be a positive integer of minor units",
-                   NULL);
+    if (amount && adm_parse_money(adm, amount, &pv->amount, &why) != 0) {
+        return set(adm, r, ADM_USAGE, apr_pstrcat(p, "--amount: ", why, NULL), NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
         return set(adm, r, ADM_FAIL, err, NULL);
@@ -158,24 +262,55 @@ int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *re
         return set(adm, r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
     }
     if (!amount) {
-        v = acp_sa_atoll(inv[3]) - acp_sa_atoll(inv[4]);
-        if (v <= 0) {
-            return set(adm, r, ADM_USAGE, "invoice is already paid; give --amount to add more",
+        pv->amount = acp_sa_atoll(inv[3]) - acp_sa_atoll(inv[4]);
+        if (pv->amount <= 0) {
+            return set(adm, r, ADM_USAGE,
+                       apr_psprintf(p, "invoice %s is already paid (%s); nothing is due", id,
+                                    acp_money(p, acp_sa_atoll(inv[4]), inv[5])),
                        NULL);
         }
+    }
+    if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(inv[1])) != APR_SUCCESS ||
+        !row) {
+        return set(adm, r, ADM_FAIL, apr_psprintf(p, "invoice %s has no holder", id), NULL);
+    }
+    pv->holder = row[0];
+    pv->label = row[2];
+    pv->balance = acp_sa_atoll(row[3]);
+    pv->after = pv->balance + pv->amount;
+    pv->text = apr_psprintf(p, "Record a payment of %s for invoice %s of %s%s: balance %s -> %s",
+                            acp_money(p, pv->amount, inv[5]), id, pv->holder,
+                            pv->label ? apr_pstrcat(p, " (", pv->label, ")", NULL) : "",
+                            acp_money(p, pv->balance, inv[5]), acp_money(p, pv->after, inv[5]));
+    return set(adm, r, ADM_OK, pv->text, NULL);
+}
+
+int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,
+                       const char *amount, adm_result_t *r)
+{
+    adm_preview_t pv;
+    int credited = 0;
+    apr_status_t rv;
+    json_object *o;
+
+    if (blank(reference)) {
+        return set(adm, r, ADM_USAGE, "invoice pay needs --reference", NULL);
+    }
+    if (adm_invoice_preview(adm, p, id, amount, &pv, r) != ADM_OK) {
+        return r->code;
     }
     if (begin(adm, p, r) != ADM_OK) {
         return r->code;
     }
-    rv = acp_billing_payment_tx(adm->db, p, id, v, NULL, reference,
+    rv = acp_billing_payment_tx(adm->db, p, id, pv.amount, NULL, reference,
                                 apr_pstrcat(p, "staff:", adm->actor, NULL), &credited);
     if (tx_end(adm, p, rv, "invoice pay", r) != ADM_OK) {
         return r->code;
     }
     o = adm_jpool(p, json_object_new_object());
     json_object_object_add(o, "invoice", json_object_new_string(id));
-    json_object_object_add(o, "holder", json_object_new_string(inv[1]));
-    json_object_object_add(o, "amount", json_object_new_int64(v));
+    json_object_object_add(o, "holder", json_object_new_string(pv.holder));
+    json_object_object_add(o, "amount", json_object_new_int64(pv.amount));
     json_object_object_add(o, "reference", json_object_new_string(reference));
     json_object_object_add(o, "credited", json_object_new_boolean(credited));
     return set(adm, r, ADM_OK,
@@ -184,6 +319,43 @@ int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *re
                                        id)
                         : "this reference was already recorded",
                o);
+}
+
+int adm_op_invoice_void(adm_t *adm, apr_pool_t *p, const char *id, const char *reason,
+                        adm_result_t *r)
+{
+    const char **inv = NULL, *err = NULL;
+    json_object *o;
+    int n = 0;
+
+    if (blank(id)) {
+        return set(adm, r, ADM_USAGE, "an invoice id is required", NULL);
+    }
+    if (blank(reason)) {
+        return set(adm, r, ADM_USAGE, "invoice void needs --reason", NULL);
+    }
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return set(adm, r, ADM_FAIL, err, NULL);
+    }
+    if (acp_sa_row(adm->db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(id)) != APR_SUCCESS ||
+        !inv) {
+        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
+    }
+    if (acp_sa_exec(adm->db, p, "adm_invoice_void", &n,
+                    ACP_SA_ARGS(LL(p, acp_now()), adm->actor, reason, id)) != APR_SUCCESS) {
+        return set(adm, r, ADM_FAIL, acp_sa_error(adm->db, p, 1), NULL);
+    }
+    if (n != 1) {
+        return set(adm, r, ADM_USAGE,
+                   apr_psprintf(p, "invoice %s is %s, not open: nothing to void", id, inv[6]),
+                   NULL);
+    }
+    o = adm_jpool(p, json_object_new_object());
+    json_object_object_add(o, "invoice", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string("voided"));
+    json_object_object_add(o, "actor", json_object_new_string(adm->actor));
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+    return set(adm, r, ADM_OK, apr_psprintf(p, "invoice %s voided", id), o);
 }
 
 int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t *r)
@@ -249,6 +421,12 @@ int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *rea
         return set(adm, r, ADM_USAGE, "revoke needs a serial", NULL);
     }
     code = reason && *reason ? strtol(reason, &end, 10) : -1;
+    if (reason && *reason && *end) {
+        /* a reason by its RFC 5280 name */
+        for (code = 0; code <= 10 && strcasecmp(reason, adm_reason_name((int)code)); code++) {
+        }
+        end = (char *)"";
+    }
     if (!reason || !*reason || *end || !acp_admin_reason_ok((int)code)) {
         return set(adm, r, ADM_USAGE,
                    "--reason must be a revocation reason code: 0 unspecified, 1 keyCompromise, "
@@ -278,7 +456,9 @@ int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *rea
     json_object_object_add(o, "revoked_reason", json_object_new_int((int)code));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     return set(adm, r, ADM_OK,
-               apr_psprintf(p, "revoked %s (%s), reason %ld", c->serial, c->names_key, code), o);
+               apr_psprintf(p, "revoked %s (%s), reason %ld %s", c->serial, c->names_key, code,
+                            adm_reason_name((int)code)),
+               o);
 }
 
 static int signer(adm_t *adm, apr_pool_t *p, const char **err)
@@ -303,14 +483,26 @@ static int signer(adm_t *adm, apr_pool_t *p, const char **err)
                : ADM_FAIL;
 }
 
+static json_object *reissue_out(apr_pool_t *p, adm_t *adm, const char *order_id,
+                                const char *old_serial, const char *serial, const char *reason)
+{
+    json_object *o = adm_jpool(p, json_object_new_object());
+    json_object_object_add(o, "order_id", order_id ? json_object_new_string(order_id) : NULL);
+    json_object_object_add(o, "old_serial", json_object_new_string(old_serial));
+    json_object_object_add(o, "serial", serial ? json_object_new_string(serial) : NULL);
+    json_object_object_add(o, "actor", json_object_new_string(adm->actor));
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+    return o;
+}
+
 int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
-                   adm_result_t *r)
+                   int wait_s, adm_result_t *r)
 {
     acp_reissue_t ri;
-    const char *err = NULL;
+    const char *err = NULL, *req = NULL, **row = NULL;
     apr_status_t rv;
     json_object *o;
-    int rc;
+    int rc, i;
 
     if (blank(serial)) {
         return set(adm, r, ADM_USAGE, "reissue needs a serial", NULL);
@@ -321,21 +513,63 @@ int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *re
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
         return set(adm, r, ADM_FAIL, err, NULL);
     }
-    if ((rc = signer(adm, p, &err)) != ADM_OK) {
-        return set(adm, r, rc, apr_pstrcat(p, "CA: ", err ? err : "unavailable", NULL), NULL);
+    if (adm->ca_local) {
+        /* --ca: the CA key is here, sign now */
+        if ((rc = signer(adm, p, &err)) != ADM_OK) {
+            return set(adm, r, rc, apr_pstrcat(p, "CA: ", err ? err : "unavailable", NULL), NULL);
+        }
+        rv = acp_admin_reissue(adm->db, p, adm->signer, serial, adm->actor, reason, &ri, &err);
+        if (rv != APR_SUCCESS) {
+            return set(adm, r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                       apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"), NULL);
+        }
+        o = reissue_out(p, adm, ri.order_id, ri.old_serial, ri.new_serial, reason);
+        json_object_object_add(o, "cert_id", json_object_new_string(ri.new_cert_id));
+        json_object_object_add(o, "not_after", json_object_new_int64(ri.not_after));
+        return set(adm, r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", ri.new_serial), o);
     }
-    rv = acp_admin_reissue(adm->db, p, adm->signer, serial, adm->actor, reason, &ri, &err);
+    /* the module's workers sign: staff never hold the CA key */
+    rv = acp_admin_reissue_request(adm->db, p, serial, adm->actor, reason, &req, &err);
     if (rv != APR_SUCCESS) {
         return set(adm, r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
                    apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"), NULL);
     }
-    o = adm_jpool(p, json_object_new_object());
-    json_object_object_add(o, "order_id", json_object_new_string(ri.order_id));
-    json_object_object_add(o, "old_serial", json_object_new_string(ri.old_serial));
-    json_object_object_add(o, "serial", json_object_new_string(ri.new_serial));
-    json_object_object_add(o, "cert_id", json_object_new_string(ri.new_cert_id));
-    json_object_object_add(o, "not_after", json_object_new_int64(ri.not_after));
-    json_object_object_add(o, "actor", json_object_new_string(adm->actor));
-    json_object_object_add(o, "reason", json_object_new_string(reason));
-    return set(adm, r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", ri.new_serial), o);
+    for (i = 0; i < wait_s * 5; i++) {
+        if (acp_sa_row(adm->db, p, "acp_reissue_get", &row, ACP_SA_ARGS(req)) == APR_SUCCESS &&
+            row && strcmp(row[5], "queued") != 0) {
+            break;
+        }
+        row = NULL;
+        apr_sleep(apr_time_from_msec(200));
+    }
+    if (!row) {
+        o = reissue_out(p, adm, NULL, acp_admin_serial(p, serial), NULL, reason);
+        json_object_object_add(o, "request", json_object_new_string(req));
+        json_object_object_add(o, "status", json_object_new_string("queued"));
+        return set(adm, r, ADM_OK,
+                   apr_psprintf(p, "reissue queued as request %s: the server signs it (see "
+                                   "`certs list --serial`)",
+                                req),
+                   o);
+    }
+    if (strcmp(row[5], "done") != 0) {
+        return set(adm, r, ADM_FAIL,
+                   apr_psprintf(p, "reissue %s failed on the server: %s", serial,
+                                row[7] ? row[7] : "unknown error"),
+                   NULL);
+    }
+    {
+        acp_cert_t *c = NULL;
+        if (acp_sa_cert_by_serial(adm->db, p, row[6], &c) != APR_SUCCESS) {
+            return set(adm, r, ADM_FAIL, apr_psprintf(p, "reissued as %s, but it cannot be read",
+                                                      row[6]),
+                       NULL);
+        }
+        o = reissue_out(p, adm, c->order_id, row[2], row[6], reason);
+        json_object_object_add(o, "cert_id", json_object_new_string(c->id));
+        json_object_object_add(o, "not_after", json_object_new_int64(c->not_after));
+    }
+    json_object_object_add(o, "request", json_object_new_string(req));
+    json_object_object_add(o, "status", json_object_new_string("done"));
+    return set(adm, r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", row[6]), o);
 }

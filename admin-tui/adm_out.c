@@ -45,6 +45,16 @@ void adm_emit(adm_t *adm, json_object *o, const char *text)
     }
 }
 
+/* RFC 5280 CRLReason names (the codes RFC 8555 lets a CA record, and the rest) */
+const char *adm_reason_name(int code)
+{
+    static const char *const names[] = {"unspecified", "keyCompromise", "cACompromise",
+                                        "affiliationChanged", "superseded",
+                                        "cessationOfOperation", "certificateHold", "7",
+                                        "removeFromCRL", "privilegeWithdrawn", "aACompromise"};
+    return code >= 0 && code <= 10 ? names[code] : "unknown";
+}
+
 static int in_list(const char *key, const char *const *list)
 {
     for (; *list; list++) {
@@ -56,10 +66,11 @@ static int in_list(const char *key, const char *const *list)
 }
 
 static const char *const time_keys[] = {"created", "expires", "issued", "not_after", "not_before",
-                                        "revoked", "validated", "updated", NULL};
+                                        "revoked", "validated", "updated", "closed", NULL};
 static const char *const money_keys[] = {"balance", "amount", "paid", "delta", "balance_after",
                                          "price", "charged", "holders_balance", "open_amount",
-                                         "revenue_today", "revenue_month", NULL};
+                                         "revenue_today", "revenue_month", "charged_today",
+                                         "charged_month", NULL};
 
 const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v)
 {
@@ -68,6 +79,9 @@ const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v)
     }
     if (json_object_is_type(v, json_type_int)) {
         long long n = (long long)json_object_get_int64(v);
+        if (!strcmp(key, "revoked_reason")) {
+            return adm_reason_name((int)n);
+        }
         if (in_list(key, time_keys)) {
             char buf[32];
             time_t t = (time_t)n;
@@ -182,4 +196,59 @@ const char *adm_page(adm_t *adm, apr_pool_t *p, json_object *obj)
         }
     }
     return out;
+}
+
+const char *adm_count(apr_pool_t *p, long long n, const char *one, const char *many)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " %s", (apr_int64_t)n, n == 1 ? one : many);
+}
+
+/* one CSV field: quoted when it holds a comma, a quote or a line break */
+static const char *csv_field(apr_pool_t *p, const char *s)
+{
+    const char *c;
+    char *out, *o;
+
+    if (!strpbrk(s, ",\"\r\n")) {
+        return s;
+    }
+    out = apr_palloc(p, strlen(s) * 2 + 3);
+    o = out;
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        if (*c == '"') {
+            *o++ = '"';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+const char *adm_csv(adm_t *adm, apr_pool_t *p, json_object *arr, const char *cols)
+{
+    apr_array_header_t *names = col_list(p, arr, cols);
+    apr_array_header_t *lines = apr_array_make(p, 64, sizeof(const char *));
+    size_t r, rows = json_object_array_length(arr);
+    int c;
+
+    for (r = 0; r <= rows; r++) {
+        apr_array_header_t *f = apr_array_make(p, names->nelts, sizeof(const char *));
+        for (c = 0; c < names->nelts; c++) {
+            const char *k = APR_ARRAY_IDX(names, c, const char *);
+            json_object *v = NULL;
+            if (r == 0) {
+                APR_ARRAY_PUSH(f, const char *) = csv_field(p, k);
+                continue;
+            }
+            json_object_object_get_ex(json_object_array_get_idx(arr, r - 1), k, &v);
+            /* raw values (integers stay integers, times unix seconds): a sheet converts */
+            APR_ARRAY_PUSH(f, const char *) =
+                v ? csv_field(p, json_object_get_string(v)) : "";
+        }
+        APR_ARRAY_PUSH(lines, const char *) = apr_array_pstrcat(p, f, ',');
+        APR_ARRAY_PUSH(lines, const char *) = "\r\n";
+    }
+    return apr_array_pstrcat(p, lines, 0);
 }

@@ -14,7 +14,12 @@ const char *const tui_screen_titles[] = {TUI_SCREENS(TUI_SCREEN_TITLE) NULL};
 const tui_keydef_t tui_keys[] = {TUI_KEY_TABLE(TUI_KEY_DEF){TUI_K_NONE, 0, 0, NULL, NULL, 0, NULL}};
 
 static const tui_screen_t *const screens[TUI_S_COUNT] = {
-    &tui_dashboard, &tui_holders, &tui_orders, &tui_certs, &tui_invoices, &tui_eab, &tui_ledger};
+    &tui_dashboard, &tui_holders, &tui_accounts, &tui_orders, &tui_certs,
+    &tui_invoices,  &tui_eab,     &tui_ledger,   &tui_find};
+
+#define PAGE_ROWS 200 /* rows read at a time; more load as the selection reaches the end */
+
+static void draw(tui_t *t);
 
 tui_key_t tui_key_lookup(int ch, int screen)
 {
@@ -65,6 +70,23 @@ const char *tui_field(tui_t *t, const char *key)
         return NULL;
     }
     return json_object_get_string(v);
+}
+
+const char *tui_holder_of(tui_t *t)
+{
+    if (t->detail) {
+        return t->detail_holder;
+    }
+    if (t->screen == TUI_S_HOLDERS) {
+        return tui_field(t, "id");
+    }
+    return tui_field(t, "holder");
+}
+
+void tui_flash(tui_t *t, const char *msg)
+{
+    tui_say(t, 0, "%s", msg);
+    draw(t);
 }
 
 void tui_set_page(tui_t *t, const char *text)
@@ -213,6 +235,17 @@ int tui_confirm(tui_t *t, const char *question)
 
 /* ---- data ------------------------------------------------------------------------------ */
 
+static void fill_filter(tui_t *t, adm_filter_t *f)
+{
+    const tui_screen_t *s = screens[t->screen];
+
+    memset(f, 0, sizeof(*f));
+    f->q = t->q[t->screen][0] ? t->q[t->screen] : NULL;
+    f->status = s->statuses ? s->statuses[t->status[t->screen]] : NULL;
+    f->unpaid = t->screen == TUI_S_ORDERS && t->unpaid;
+    f->limit = PAGE_ROWS;
+}
+
 static void load(tui_t *t)
 {
     const tui_screen_t *s = screens[t->screen];
@@ -226,6 +259,8 @@ static void load(tui_t *t)
     apr_pool_clear(t->data);
     t->rows = NULL;
     t->lines = NULL;
+    t->next = NULL;
+    t->detail_holder = NULL;
     if (t->help) {
         const tui_keydef_t *k;
         char *text = apr_pstrdup(t->data, "Keys (from the key table; * = this screen only)\n\n");
@@ -244,26 +279,33 @@ static void load(tui_t *t)
     if (s->load && !t->detail) {
         rc = s->load(t, &err);
     }
-    else if (t->detail && s->show && t->detail_id) {
-        json_object *obj = NULL;
-        rc = adm_show(t->adm, t->data, s->show, t->detail_id, &obj, &err);
+    else if (t->detail && t->detail_id && (t->detail_kind || s->show)) {
+        json_object *obj = NULL, *h = NULL, *hid = NULL;
+        rc = adm_show(t->adm, t->data, t->detail_kind ? t->detail_kind : s->show, t->detail_id,
+                      &obj, &err);
         if (rc == ADM_OK) {
             json_object_object_del(obj, "pem");
+            if (json_object_object_get_ex(obj, "holder", &h) &&
+                json_object_object_get_ex(h, "id", &hid)) {
+                t->detail_holder = apr_pstrdup(t->data, json_object_get_string(hid));
+            }
             tui_set_page(t, adm_page(t->adm, t->data, obj));
         }
     }
-    if (s->list) {
-        memset(&f, 0, sizeof(f));
-        f.q = t->q[t->screen][0] ? t->q[t->screen] : NULL;
-        f.status = s->statuses ? s->statuses[t->status[t->screen]] : NULL;
-        f.unpaid = t->screen == TUI_S_ORDERS && t->unpaid;
-        if (t->screen == TUI_S_INVOICES) {
-            f.holder = f.q; /* invoices: search by holder id */
-            f.q = NULL;
+    if (t->screen == TUI_S_FIND && !t->detail) {
+        json_object *obj = NULL;
+        if (t->findq[0]) {
+            rc = adm_find(t->adm, t->data, t->findq, 50, &obj, &err);
+            if (rc == ADM_OK) {
+                t->rows = json_object_get(json_object_object_get(obj, "results"));
+                adm_jpool(t->data, t->rows);
+            }
         }
-        if (rc == ADM_OK) {
-            rc = adm_list(t->adm, t->data, s->list, &f, &t->rows, &err);
-        }
+    }
+    else if (s->list && rc == ADM_OK) {
+        fill_filter(t, &f);
+        rc = adm_list(t->adm, t->data, s->list, &f, &t->rows, &err);
+        t->next = f.next;
     }
     if (rc != ADM_OK) {
         tui_say(t, 1, "%s", err ? err : "database error");
@@ -277,6 +319,31 @@ static void load(tui_t *t)
             t->sel = 0;
         }
     }
+}
+
+/* The next page of the list, appended (the selection moved past what is loaded). */
+static void load_more(tui_t *t)
+{
+    const tui_screen_t *s = screens[t->screen];
+    json_object *more = NULL;
+    const char *err = NULL;
+    adm_filter_t f;
+    size_t i;
+
+    if (!t->next || !t->rows || t->detail || t->help || !s->list) {
+        return;
+    }
+    fill_filter(t, &f);
+    f.after = t->next;
+    if (adm_list(t->adm, t->data, s->list, &f, &more, &err) != ADM_OK) {
+        tui_say(t, 1, "%s", err ? err : "database error");
+        t->next = NULL;
+        return;
+    }
+    for (i = 0; i < json_object_array_length(more); i++) {
+        json_object_array_add(t->rows, json_object_get(json_object_array_get_idx(more, i)));
+    }
+    t->next = f.next;
 }
 
 /* ---- drawing ------------------------------------------------------------------------- */
@@ -298,7 +365,15 @@ static void draw_head(tui_t *t)
     clrtoeol();
     for (i = 0; i < TUI_S_COUNT && x < COLS; i++) {
         char tab[32];
-        snprintf(tab, sizeof(tab), " %d %s ", i + 1, tui_screen_titles[i]);
+        if (i == TUI_S_FIND) {
+            if (t->screen != TUI_S_FIND) {
+                continue;
+            }
+            snprintf(tab, sizeof(tab), " f %s ", tui_screen_titles[i]);
+        }
+        else {
+            snprintf(tab, sizeof(tab), " %d %s ", i + 1, tui_screen_titles[i]);
+        }
         attrset(tui_attr(i == t->screen ? TUI_C_TAB_ON : TUI_C_TAB));
         put(1, x, tab, COLS - x, 0);
         x += (int)strlen(tab);
@@ -314,7 +389,19 @@ static const char *filter_label(tui_t *t)
         return " Help ";
     }
     if (t->detail) {
-        return apr_psprintf(t->data, " %s › %s ", l, t->detail_id ? t->detail_id : "");
+        return apr_psprintf(t->data, " %s › %s%s%s ", l,
+                            t->detail_kind ? t->detail_kind : "", t->detail_kind ? " " : "",
+                            t->detail_id ? t->detail_id : "");
+    }
+    if (t->screen == TUI_S_FIND) {
+        l = apr_psprintf(t->data, "Find \"%s\"", t->findq);
+        if (t->rows) {
+            l = apr_pstrcat(t->data, l, " · ",
+                            adm_count(t->data, (long long)json_object_array_length(t->rows),
+                                      "match", "matches"),
+                            NULL);
+        }
+        return apr_pstrcat(t->data, " ", l, " ", NULL);
     }
     if (s->statuses) {
         const char *st = s->statuses[t->status[t->screen]];
@@ -327,7 +414,10 @@ static const char *filter_label(tui_t *t)
         l = apr_psprintf(t->data, "%s · search \"%s\"", l, t->q[t->screen]);
     }
     if (t->rows) {
-        l = apr_psprintf(t->data, "%s · %d rows", l, (int)json_object_array_length(t->rows));
+        l = apr_pstrcat(t->data, l, " · ",
+                        adm_count(t->data, (long long)json_object_array_length(t->rows), "row",
+                                  "rows"),
+                        t->next ? ", more below" : "", NULL);
     }
     return apr_pstrcat(t->data, " ", l, " ", NULL);
 }
@@ -443,6 +533,9 @@ static void draw_bar(tui_t *t)
 
 static void draw(tui_t *t)
 {
+    if (!t->data) {
+        return;
+    }
     int h = LINES - 5;
 
     erase();
@@ -486,6 +579,15 @@ static int move_sel(tui_t *t, tui_key_t k)
     case TUI_K_END: *pos = n - 1; break;
     default: return 0;
     }
+    if (!paged && t->next && *pos >= n - 1) {
+        /* past what is loaded: read the next pages (End reads them all, bounded) */
+        int rounds = k == TUI_K_END ? 10000 : 1, want = *pos;
+        while (t->next && rounds-- > 0) {
+            load_more(t);
+        }
+        n = t->rows ? (int)json_object_array_length(t->rows) : 0;
+        *pos = k == TUI_K_END ? n - 1 : want;
+    }
     if (*pos >= n) {
         *pos = n - 1;
     }
@@ -497,11 +599,75 @@ static int move_sel(tui_t *t, tui_key_t k)
 
 static int switch_to(tui_t *t, int s)
 {
-    t->screen = (s + TUI_S_COUNT) % TUI_S_COUNT;
+    t->screen = (s + TUI_S_TABS) % TUI_S_TABS;
+    t->detail_kind = NULL;
     t->detail = t->help = t->sticky = 0;
     t->sel = t->top = 0;
     t->msg[0] = '\0';
     return TUI_HANDLED | TUI_RELOAD | TUI_REDRAW;
+}
+
+static int find(tui_t *t)
+{
+    char buf[128];
+
+    if (!tui_ask(t, "Find (e-mail, name, serial, invoice, order, holder, reference):", buf,
+                 sizeof(buf))) {
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    apr_cpystrn(t->findq, buf, sizeof(t->findq));
+    t->screen = TUI_S_FIND;
+    t->detail = t->help = t->sticky = 0;
+    t->detail_kind = NULL;
+    t->sel = t->top = 0;
+    return TUI_HANDLED | TUI_RELOAD;
+}
+
+/* Credit or debit the holder at hand: the amount is checked as it is typed (asked again
+ * until it reads), a reason is required, and the confirmation shows holder, amount and
+ * the balance before and after. */
+static int money(tui_t *t, int credit)
+{
+    const char *holder = tui_holder_of(t), *why = NULL;
+    char amount[48], reason[200];
+    adm_preview_t pv;
+    adm_result_t r;
+    int tries;
+
+    if (!holder) {
+        tui_say(t, 1, "no billing holder here");
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    for (tries = 0;; tries++) {
+        const char *q = why ? apr_psprintf(t->data, "%s. Amount:", why)
+                            : apr_psprintf(t->data, "%s %s, amount in %s (10.00, or 1000minor):",
+                                           credit ? "Credit" : "Debit", holder,
+                                           adm_currency(t->adm));
+        if (tries >= 20 || !tui_ask(t, q, amount, sizeof(amount))) {
+            return TUI_HANDLED | TUI_REDRAW;
+        }
+        if (adm_money_preview(t->adm, t->data, credit, holder, amount, &pv, &r) == ADM_OK) {
+            break;
+        }
+        if (r.code != ADM_USAGE || strncmp(r.msg, "amount", 6) != 0) {
+            if (!strstr(r.msg, "has more decimals")) {
+                return tui_result(t, &r);
+            }
+        }
+        why = r.msg;
+    }
+    if (!tui_ask(t, "Reason (required):", reason, sizeof(reason))) {
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    if (!reason[0]) {
+        tui_say(t, 1, "a --reason is required for every money move; nothing changed");
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    if (!tui_confirm(t, apr_pstrcat(t->data, pv.text, "?", NULL))) {
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    adm_op_money(t->adm, t->data, credit, holder, amount, reason, &r);
+    return tui_result(t, &r);
 }
 
 static int common_key(tui_t *t, int ch, tui_key_t k)
@@ -509,7 +675,7 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
     const tui_screen_t *s = screens[t->screen];
     char buf[128];
 
-    if (ch >= '1' && ch < '1' + TUI_S_COUNT) {
+    if (ch >= '1' && ch < '1' + TUI_S_TABS) {
         return switch_to(t, ch - '1');
     }
     switch (k) {
@@ -524,12 +690,29 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
         }
         else if (t->detail) {
             t->detail = t->sticky = 0;
+            t->detail_kind = NULL;
         }
         else if (t->q[t->screen][0]) {
             t->q[t->screen][0] = '\0';
         }
         return TUI_HANDLED | TUI_RELOAD;
+    case TUI_K_FIND: return find(t);
+    case TUI_K_CREDIT: return money(t, 1);
+    case TUI_K_DEBIT: return money(t, 0);
+    case TUI_K_HOLDER:
+        if (!tui_holder_of(t)) {
+            tui_say(t, 1, "no billing holder here");
+            return TUI_HANDLED | TUI_REDRAW;
+        }
+        t->detail_id = apr_pstrdup(t->adm->pool, tui_holder_of(t));
+        t->detail_kind = "holder";
+        t->detail = 1;
+        t->ptop = 0;
+        return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_SEARCH:
+        if (t->screen == TUI_S_DASH || t->screen == TUI_S_FIND) {
+            return find(t);
+        }
         if (tui_ask(t, "Search:", buf, sizeof(buf))) {
             apr_cpystrn(t->q[t->screen], buf, sizeof(t->q[t->screen]));
             t->sel = t->top = 0;
@@ -547,8 +730,16 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
         return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_UNPAID: t->unpaid = !t->unpaid; t->sel = 0; return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_OPEN:
-        if (s->show && !t->detail && tui_field(t, s->id_key)) {
+        if (t->screen == TUI_S_FIND && !t->detail && tui_field(t, "show")) {
+            const char *id = tui_field(t, "show_id") ? tui_field(t, "show_id") : tui_field(t, "id");
+            t->detail_kind = apr_pstrdup(t->adm->pool, tui_field(t, "show"));
+            t->detail_id = apr_pstrdup(t->adm->pool, id);
+            t->detail = 1;
+            t->ptop = 0;
+        }
+        else if (s->show && !t->detail && tui_field(t, s->id_key)) {
             t->detail_id = apr_pstrdup(t->adm->pool, tui_field(t, s->id_key));
+            t->detail_kind = NULL;
             t->detail = 1;
             t->ptop = 0;
         }

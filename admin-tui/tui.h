@@ -26,6 +26,10 @@ typedef struct tui_t {
     apr_array_header_t *lines;        /* page text (detail, dashboard, help) */
     int ptop;
     const char *detail_id;
+    const char *detail_kind;          /* adm_show kind of the page (NULL: the screen's) */
+    const char *detail_holder;        /* the holder the page links to (money keys, h) */
+    const char *next;                 /* cursor of the list's next page (NULL: all shown) */
+    char findq[128];                  /* the Find screen's text */
     char q[TUI_S_COUNT][128];         /* search text per screen */
     int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */
     int unpaid;
@@ -44,8 +48,8 @@ typedef struct tui_screen_t {
     int (*key)(tui_t *t, tui_key_t k);              /* screen actions */
 } tui_screen_t;
 
-extern const tui_screen_t tui_dashboard, tui_holders, tui_orders, tui_certs, tui_invoices,
-    tui_eab, tui_ledger;
+extern const tui_screen_t tui_dashboard, tui_holders, tui_accounts, tui_orders, tui_certs,
+    tui_invoices, tui_eab, tui_ledger, tui_find;
 
 /* services */
 int tui_ask(tui_t *t, const char *question, char *buf, size_t size);
@@ -54,6 +58,8 @@ void tui_say(tui_t *t, int err, const char *fmt, ...) __attribute__((format(prin
 const char *tui_field(tui_t *t, const char *key);   /* of the selected / opened row */
 void tui_set_page(tui_t *t, const char *text);      /* split text into t->lines */
 int tui_result(tui_t *t, const adm_result_t *r);    /* message + reaction flags */
+void tui_flash(tui_t *t, const char *msg);          /* show msg now (before slow work) */
+const char *tui_holder_of(tui_t *t);                /* the holder of the row or page */
 
 /* tui_crt.c: curses start-up, colours (monochrome fallback), restoring the terminal */
 enum { TUI_C_TITLE = 1, TUI_C_TAB, TUI_C_TAB_ON, TUI_C_HEAD, TUI_C_SEL, TUI_C_BARKEY,

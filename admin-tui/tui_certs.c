@@ -1,11 +1,15 @@
-/* Console screen 4: certificates (search by name or serial); revoke with a reason code
+/* Console screen 5: certificates (search by name or serial); revoke with a reason code
  * after confirmation; reissue from the stored CSR. */
+#include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
 
 static const char *serial_of(tui_t *t)
 {
-    return t->detail ? t->detail_id : tui_field(t, "serial");
+    if (t->detail) {
+        return t->detail_kind && strcmp(t->detail_kind, "cert") ? NULL : t->detail_id;
+    }
+    return tui_field(t, "serial");
 }
 
 static int do_revoke(tui_t *t)
@@ -37,11 +41,13 @@ static int reissue(tui_t *t)
     if (!serial || !tui_ask(t, "Reissue reason (required):", reason, sizeof(reason))) {
         return TUI_HANDLED | TUI_REDRAW;
     }
-    adm_op_reissue(t->adm, t->data, serial, reason, &r);
+    tui_flash(t, "asking the server to sign the reissue...");
+    adm_op_reissue(t->adm, t->data, serial, reason, 30, &r);
     flags = tui_result(t, &r);
     if (r.code == ADM_OK) {
         /* show the new certificate */
         t->detail = 1;
+        t->detail_kind = NULL;
         t->detail_id = apr_pstrdup(t->adm->pool,
                                    json_object_get_string(json_object_object_get(r.out, "serial")));
         t->sel = 0;

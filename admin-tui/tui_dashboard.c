@@ -27,12 +27,13 @@ static int load(tui_t *t, const char **err)
                         "Billing holders   %8" APR_INT64_T_FMT "      Expiring within 30 d  %8" APR_INT64_T_FMT "\n"
                         "Holders' balance  %s\n"
                         "Open invoices     %8" APR_INT64_T_FMT "      due %s\n"
-                        "Revenue today     %s\n"
-                        "Revenue month     %s\n",
+                        "Revenue today     %-14s Charged today     %s\n"
+                        "Revenue month     %-14s Charged month     %s\n",
                         num(d, "accounts"), num(d, "certificates"), num(d, "holders"),
                         num(d, "expiring_30d"), money(t, d, "holders_balance"),
                         num(d, "open_invoices"), money(t, d, "open_amount"),
-                        money(t, d, "revenue_today"), money(t, d, "revenue_month"));
+                        money(t, d, "revenue_today"), money(t, d, "charged_today"),
+                        money(t, d, "revenue_month"), money(t, d, "charged_month"));
     if (json_object_object_get_ex(d, "orders", &orders)) {
         json_object_object_foreach(orders, k, v)
         {
@@ -46,7 +47,9 @@ static int load(tui_t *t, const char **err)
                            NULL);
     }
     text = apr_pstrcat(t->data, text,
-                       "\nRevenue: debits minus refunds in the ledger (UTC days/months).\n", NULL);
+                       "\nRevenue: payments received. Charged: debits minus refunds, including what "
+                       "welcome and goodwill credits paid for. Open invoices: only those still "
+                       "waiting (not expired, their order still open). UTC days/months.\n", NULL);
     tui_set_page(t, text);
     return ADM_OK;
 }

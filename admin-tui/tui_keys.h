@@ -9,43 +9,56 @@
 #endif
 #include <curses.h>
 
-/* screens, in tab order (1..7 jump to them) */
+/* screens, in tab order (1..8 jump to them; Find is reached with f or /) */
 #define TUI_SCREENS(X) \
-    X(DASH, "Dashboard") X(HOLDERS, "Holders") X(ORDERS, "Orders") X(CERTS, "Certs") \
-    X(INVOICES, "Invoices") X(EAB, "EAB keys") X(LEDGER, "Ledger")
+    X(DASH, "Dashboard") X(HOLDERS, "Holders") X(ACCOUNTS, "Accounts") X(ORDERS, "Orders") \
+    X(CERTS, "Certs") X(INVOICES, "Invoices") X(EAB, "EAB keys") X(LEDGER, "Ledger") \
+    X(FIND, "Find")
 
 #define TUI_SCREEN_ENUM(id, title) TUI_S_##id,
 enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
+#define TUI_S_TABS TUI_S_FIND /* screens with a number key */
 
 #define S(x) (1u << TUI_S_##x)
-#define TUI_ALL 0xffu
+#define TUI_ALL 0x1ffu
 #define TUI_LISTS (TUI_ALL & ~S(DASH))
+/* where a holder is at hand (the row's or the detail page's): money keys work */
+#define TUI_MONEY (TUI_LISTS & ~S(EAB))
 
 #define TUI_KEY_TABLE(X) \
     X(HELP, KEY_F(1), '?', "F1 ?", "Help", TUI_ALL, "this help (generated from the key table)") \
-    X(NEXT, KEY_F(2), '\t', "F2 Tab", "Next", TUI_ALL, "next screen; 1-7 jump, Shift-Tab back") \
+    X(NEXT, KEY_F(2), '\t', "F2 Tab", "Next", TUI_ALL, "next screen; 1-8 jump, Shift-Tab back") \
     X(PREV, KEY_BTAB, 0, "S-Tab", NULL, TUI_ALL, "previous screen") \
-    X(SEARCH, KEY_F(3), '/', "F3 /", "Search", TUI_LISTS, \
-      "search the list (names, serial, label, reason); empty clears") \
+    X(FIND, 'f', KEY_F(6), "f F6", "Find", TUI_ALL, \
+      "find anything: holders, e-mail, orders, invoice ids, names, serials, EAB keys, payment references") \
+    X(SEARCH, KEY_F(3), '/', "F3 /", "Search", TUI_ALL, \
+      "search this list (3+ characters; on the dashboard: find everywhere); empty clears") \
     X(FILTER, KEY_F(4), 's', "F4 s", "Status", S(ORDERS) | S(INVOICES), \
       "cycle the status filter") \
     X(UNPAID, 'u', 0, "u", "Unpaid", S(ORDERS), "toggle: only orders waiting for payment") \
     X(REFRESH, KEY_F(5), 0, "F5", "Refresh", TUI_ALL, "reload from the database") \
-    X(CREDIT, 'c', 0, "c", "Credit", S(HOLDERS), "credit the holder: amount, reason (ledger row)") \
-    X(DEBIT, 'd', 0, "d", "Debit", S(HOLDERS), "debit the holder: amount, reason (ledger row)") \
+    X(CREDIT, 'c', 0, "c", "Credit", TUI_MONEY, \
+      "credit the holder of the row or page: amount (10.00), reason, confirm (ledger row)") \
+    X(DEBIT, 'd', 0, "d", "Debit", TUI_MONEY, \
+      "debit the holder of the row or page: amount, reason, confirm (ledger row)") \
+    X(HOLDER, 'h', 0, "h", "Holder", TUI_LISTS & ~S(HOLDERS), \
+      "open the holder of the row or page (balance, accounts, invoices, ledger)") \
     X(REVOKE, 'r', 0, "r", "Revoke", S(CERTS), "revoke: reason code 0,1,3,4,5,9, then confirm") \
-    X(REISSUE, 'i', 0, "i", "Reissue", S(CERTS), "reissue from the stored CSR: reason (no charge)") \
-    X(PAY, 'p', 0, "p", "Pay", S(INVOICES), "mark paid by hand: reference (same path as webhook)") \
+    X(REISSUE, 'i', 0, "i", "Reissue", S(CERTS), \
+      "reissue from the stored CSR: reason (no charge; the server signs)") \
+    X(PAY, 'p', 0, "p", "Pay", S(INVOICES), \
+      "mark paid by hand: reference, confirm (same path as the webhook)") \
+    X(VOID, 'v', 0, "v", "Void", S(INVOICES), "void an open invoice: reason, confirm") \
     X(NEW, 'n', 0, "n", "New", S(EAB), "create an EAB key: label; key id + HMAC key shown once") \
     X(DISABLE, 'x', 0, "x", "Disable", S(EAB), "disable the EAB key (confirmation)") \
     X(OPEN, '\n', KEY_ENTER, "Enter", "Open", TUI_LISTS, "detail of the selected row") \
     X(BACK, 27, KEY_BACKSPACE, "Esc", "Back", TUI_ALL, "back from a detail page or help; clears a search") \
     X(UP, KEY_UP, 'k', "Up k", NULL, TUI_ALL, "previous row / scroll") \
-    X(DOWN, KEY_DOWN, 'j', "Down j", NULL, TUI_ALL, "next row / scroll") \
+    X(DOWN, KEY_DOWN, 'j', "Down j", NULL, TUI_ALL, "next row / scroll (more rows load at the end)") \
     X(PGUP, KEY_PPAGE, 0, "PgUp", NULL, TUI_ALL, "page up") \
     X(PGDN, KEY_NPAGE, ' ', "PgDn Space", NULL, TUI_ALL, "page down") \
     X(HOME, KEY_HOME, 'g', "Home g", NULL, TUI_ALL, "first row") \
-    X(END, KEY_END, 'G', "End G", NULL, TUI_ALL, "last row") \
+    X(END, KEY_END, 'G', "End G", NULL, TUI_ALL, "last row (loads every page)") \
     X(QUIT, KEY_F(10), 'q', "F10 q", "Quit", TUI_ALL, "quit (the terminal is restored)")
 
 #define TUI_KEY_ENUM(id, code, alt, keys, bar, screens, help) TUI_K_##id,

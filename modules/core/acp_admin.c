@@ -106,6 +106,41 @@ static apr_status_t reissue_ledger(acp_db_t *db, apr_pool_t *p, const char *bill
                                    LL(p, acp_now())));
 }
 
+/* What a reissue needs, checked before anything is signed or written. */
+static apr_status_t reissue_check(acp_db_t *db, apr_pool_t *p, const char *serial,
+                                  acp_cert_t **old, acp_order_t **order, const char **errmsg)
+{
+    long long now = acp_now();
+    apr_status_t rv = acp_sa_cert_by_serial(db, p, acp_admin_serial(p, serial), old);
+
+    if (rv != APR_SUCCESS) {
+        *errmsg = rv == APR_NOTFOUND ? "no certificate with this serial" : "database error";
+        return rv;
+    }
+    if ((*old)->revoked) {
+        *errmsg = "the certificate is revoked; the holder needs a new order";
+        return APR_EINVAL;
+    }
+    if ((*old)->not_after <= now + 60) {
+        *errmsg = "the certificate has expired; the holder needs a new order";
+        return APR_EINVAL;
+    }
+    rv = acp_sa_order_get(db, p, (*old)->order_id, order);
+    if (rv != APR_SUCCESS) {
+        *errmsg = "the certificate's order is gone";
+        return rv == APR_NOTFOUND ? APR_EINVAL : rv;
+    }
+    if (strcmp((*order)->status, "valid") != 0) {
+        *errmsg = apr_psprintf(p, "order %s is %s, not valid", (*order)->id, (*order)->status);
+        return APR_EINVAL;
+    }
+    if (!(*order)->csr) {
+        *errmsg = "the order has no readable stored CSR";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer,
                                const char *serial, const char *actor, const char *reason,
                                acp_reissue_t *out, const char **errmsg)
@@ -123,29 +158,11 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
 
     memset(out, 0, sizeof(*out));
     *errmsg = NULL;
-    rv = acp_sa_cert_by_serial(db, p, acp_admin_serial(p, serial), &old);
+    rv = reissue_check(db, p, serial, &old, &order, errmsg);
     if (rv != APR_SUCCESS) {
-        *errmsg = rv == APR_NOTFOUND ? "no certificate with this serial" : "database error";
         return rv;
     }
-    if (old->revoked) {
-        *errmsg = "the certificate is revoked; the holder needs a new order";
-        return APR_EINVAL;
-    }
-    if (old->not_after <= now + 60) {
-        *errmsg = "the certificate has expired; the holder needs a new order";
-        return APR_EINVAL;
-    }
-    rv = acp_sa_order_get(db, p, old->order_id, &order);
-    if (rv != APR_SUCCESS) {
-        *errmsg = "the certificate's order is gone";
-        return rv == APR_NOTFOUND ? APR_EINVAL : rv;
-    }
-    if (strcmp(order->status, "valid") != 0) {
-        *errmsg = apr_psprintf(p, "order %s is %s, not valid", order->id, order->status);
-        return APR_EINVAL;
-    }
-    if (!order->csr || acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
+    if (acp_b64url_decode(p, order->csr, strlen(order->csr), &der, &derlen) != 0) {
         *errmsg = "the order has no readable stored CSR";
         return APR_EINVAL;
     }
@@ -191,5 +208,68 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
     out->new_serial = res.serial_hex;
     out->new_cert_id = cert_id;
     out->not_after = res.not_after;
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_admin_reissue_request(acp_db_t *db, apr_pool_t *p, const char *serial,
+                                       const char *actor, const char *reason,
+                                       const char **request_id, const char **errmsg)
+{
+    acp_cert_t *old = NULL;
+    acp_order_t *order = NULL;
+    const char *id = acp_random_id(p, 12);
+    apr_status_t rv;
+
+    *request_id = NULL;
+    *errmsg = NULL;
+    rv = reissue_check(db, p, serial, &old, &order, errmsg);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        *errmsg = "cannot start a transaction (database busy?)";
+        return APR_EGENERAL;
+    }
+    /* the request (who asked, why) and the job that names it commit together */
+    if (acp_sa_exec(db, p, "acp_reissue_insert", NULL,
+                    ACP_SA_ARGS(id, old->id, old->serial, actor, reason, LL(p, acp_now()))) !=
+            APR_SUCCESS ||
+        acp_sa_job_add(db, p, "reissue", id, 0, NULL) != APR_SUCCESS) {
+        *errmsg = apr_pstrcat(p, "queueing the reissue: ", acp_sa_error(db, p, 1), NULL);
+        acp_sa_rollback(db);
+        return APR_EGENERAL;
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        *errmsg = "commit failed";
+        return APR_EGENERAL;
+    }
+    *request_id = id;
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_admin_reissue_job(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer,
+                                   const acp_job_t *job)
+{
+    const char **rq = NULL, *err = NULL;
+    acp_reissue_t ri;
+    apr_status_t rv;
+
+    if (acp_sa_row(db, p, "acp_reissue_get", &rq, ACP_SA_ARGS(job->ref)) != APR_SUCCESS) {
+        return APR_EGENERAL; /* the database is away: the lease runs out, a worker retries */
+    }
+    if (rq && !strcmp(rq[5], "queued")) {
+        rv = signer ? acp_admin_reissue(db, p, signer, rq[2], rq[3], rq[4], &ri, &err)
+                    : APR_ENOTIMPL;
+        if (rv == APR_SUCCESS) {
+            acp_sa_exec(db, p, "acp_reissue_done", NULL,
+                        ACP_SA_ARGS("done", ri.new_serial, NULL, LL(p, acp_now()), job->ref));
+        }
+        else {
+            acp_sa_exec(db, p, "acp_reissue_done", NULL,
+                        ACP_SA_ARGS("failed", NULL, err ? err : "no signer",
+                                    LL(p, acp_now()), job->ref));
+        }
+    }
+    acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
     return APR_SUCCESS;
 }

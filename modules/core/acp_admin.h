@@ -37,6 +37,17 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
                                const char *serial, const char *actor, const char *reason,
                                acp_reissue_t *out, const char **errmsg);
 
+/* Queue a reissue for the module's workers (who hold the signer): a reissue_requests
+ * row (queued, actor, reason) and a "reissue" job naming it, one transaction, after the
+ * checks acp_admin_reissue makes. Errors as acp_admin_reissue's. */
+apr_status_t acp_admin_reissue_request(acp_db_t *db, apr_pool_t *p, const char *serial,
+                                       const char *actor, const char *reason,
+                                       const char **request_id, const char **errmsg);
+/* The worker's side of a "reissue" job: sign the request it names (acp_admin_reissue),
+ * record done (new serial) or failed (why) on the request, delete the job. */
+apr_status_t acp_admin_reissue_job(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer,
+                                   const acp_job_t *job);
+
 /* Normalise a serial as the certificates table stores it (lowercase hex, no 0x/colons). */
 const char *acp_admin_serial(apr_pool_t *p, const char *in);
 

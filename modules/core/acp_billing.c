@@ -73,6 +73,13 @@ apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *bill
         rv = ledger(db, p, billing_id, delta, after, kind, NULL, invoice_id, NULL, reference,
                     actor, reason);
     }
+    if (rv == APR_SUCCESS && delta > 0) {
+        /* a credit by any route answers the open invoices the balance now covers */
+        rv = acp_sa_exec(db, p, "acp_invoice_close_covered", NULL,
+                         ACP_SA_ARGS(LL(p, acp_now()), actor,
+                                     apr_psprintf(p, "the balance covers it (%s)", kind),
+                                     billing_id, LL(p, after)));
+    }
     if (balance_after) {
         *balance_after = after;
     }
@@ -137,6 +144,22 @@ static const char *provider_url(apr_pool_t *p, const char *cmd, const char *invo
     return n > 0 ? apr_pstrdup(p, line) : NULL;
 }
 
+/* The invoice answers this order's question now (an open invoice of the same amount is
+ * reused by the holder's next order), and is answered once the balance reaches what
+ * the order costs: what the holder has plus the shortfall. */
+static apr_status_t bind_invoice(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                 const char *order_id, const char *inv_id, long long shortfall)
+{
+    long long balance = 0;
+    apr_status_t rv = acp_billing_balance(db, p, billing_id, &balance);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return acp_sa_exec(db, p, "acp_invoice_bind", NULL,
+                       ACP_SA_ARGS(order_id, LL(p, balance + shortfall), inv_id));
+}
+
 static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                        const char *billing_id, const char *order_id,
                                        long long shortfall, const apr_array_header_t *names,
@@ -172,6 +195,9 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
                                     LL(p, now + cfg->invoice_lifetime))) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error creating an invoice");
         }
+    }
+    if (bind_invoice(db, p, billing_id, order_id, inv_id, shortfall) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error binding an invoice");
     }
     if (cfg->invoice_command) {
         qr = provider_url(p, cfg->invoice_command, inv_id, shortfall, cfg->currency);
@@ -270,6 +296,14 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         /* the unique (order, kind) index refuses a second charge of one order */
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
     }
+    /* the order's money question is answered: its open invoices are closed */
+    if (acp_sa_exec(db, p, "acp_invoice_close_order", NULL,
+                    ACP_SA_ARGS(LL(p, acp_now()), "acme",
+                                charge->reissue_of ? "free reissue within the window"
+                                                   : "order charged from the balance",
+                                order_id)) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error closing invoices");
+    }
     {
         long long na = default_not_after;
         if (charge->not_after_cap && (!na || na > charge->not_after_cap)) {
@@ -352,6 +386,10 @@ apr_status_t acp_billing_payment_tx(acp_db_t *db, apr_pool_t *p, const char *inv
     }
     rv = acp_sa_exec(db, p, "acp_invoice_paid", NULL,
                      ACP_SA_ARGS(LL(p, amount), LL(p, amount), invoice_id));
+    if (rv == APR_SUCCESS) {
+        rv = acp_sa_exec(db, p, "acp_invoice_closed", NULL,
+                         ACP_SA_ARGS(LL(p, acp_now()), source, "paid", invoice_id));
+    }
     if (rv == APR_SUCCESS) {
         rv = acp_billing_adjust_tx(db, p, inv[1], amount, "payment", source, "payment",
                                    invoice_id, reference, NULL);

@@ -9,6 +9,7 @@
 #include "acp_problem.h"
 #include "acp_util.h"
 #include "acp_ra_int.h"
+#include "acp_admin.h"
 
 /* ---- validation ------------------------------------------------------------------- */
 
@@ -369,6 +370,10 @@ apr_status_t acp_ra_run_job(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
     if (strcmp(job->kind, "issue") == 0) {
         acp_ra_issue(db, p, cfg, job->ref);
         return APR_SUCCESS;
+    }
+    if (strcmp(job->kind, "reissue") == 0) {
+        /* a staff reissue: signed here, where the CA key is (acme-pay-admin never needs it) */
+        return acp_admin_reissue_job(db, p, cfg->signer, job);
     }
     acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
     return APR_SUCCESS;

@@ -3,6 +3,8 @@
  * (%s text, %lld bigint, %d integer), so one text serves SQLite and PostgreSQL. */
 #include <string.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include "acp_sa.h"
 
@@ -157,6 +159,38 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "(SELECT COALESCE(-SUM(delta), 0) FROM ledger WHERE created >= %lld "
      "AND kind IN ('debit', 'refund'))"},
     {"acp_status_orders", "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status"},
+    /* an invoice answers one order's money question: the order it is shown for now, and
+     * the balance at which that order can be charged */
+    {"acp_invoice_bind",
+     "UPDATE invoices SET order_id = %s, needs_balance = %lld WHERE id = %s"},
+    /* closed once the question is answered by any route (migration 009) */
+    {"acp_invoice_close_order",
+     "UPDATE invoices SET status = 'superseded', closed = %lld, closed_by = %s, "
+     "closed_reason = %s WHERE order_id = %s AND status = 'open'"},
+    {"acp_invoice_close_covered",
+     "UPDATE invoices SET status = 'superseded', closed = %lld, closed_by = %s, "
+     "closed_reason = %s WHERE billing_id = %s AND status = 'open' "
+     "AND needs_balance IS NOT NULL AND needs_balance <= %lld"},
+    {"acp_invoice_closed",
+     "UPDATE invoices SET closed = %lld, closed_by = %s, closed_reason = %s "
+     "WHERE id = %s AND status = 'paid' AND closed IS NULL"},
+    {"acp_invoice_close_info",
+     "SELECT closed, closed_by, closed_reason FROM invoices WHERE id = %s"},
+    /* a staff reissue points the order at its new certificate */
+    {"adm_order_set_cert",
+     "UPDATE orders SET cert_id = %s, updated = %lld WHERE id = %s AND status = 'valid'"},
+    /* lock the holder's row (PostgreSQL) before a zero ledger row reads balance_after */
+    {"adm_billing_touch", "UPDATE billing SET balance = balance WHERE id = %s"},
+    /* staff reissue requests, signed by the module's workers */
+    {"acp_reissue_insert",
+     "INSERT INTO reissue_requests (id, cert_id, serial, actor, reason, status, created) "
+     "VALUES (%s, %s, %s, %s, %s, 'queued', %lld)"},
+    {"acp_reissue_get",
+     "SELECT id, cert_id, serial, actor, reason, status, new_serial, error, created, done "
+     "FROM reissue_requests WHERE id = %s"},
+    {"acp_reissue_done",
+     "UPDATE reissue_requests SET status = %s, new_serial = %s, error = %s, done = %lld "
+     "WHERE id = %s AND status = 'queued'"},
     {NULL, NULL}};
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)
@@ -357,13 +391,14 @@ apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const ch
 }
 
 static apr_status_t prepare_list(apr_pool_t *p, acp_db_t *db, const acp_sa_stmt_t *list,
-                                 const char **errmsg)
+                                 int fill, const char **errmsg)
 {
     const acp_sa_stmt_t *s;
 
     for (s = list; s->label; s++) {
         apr_dbd_prepared_t *st = NULL;
-        int rv = apr_dbd_prepare(db->driver, p, db->handle, s->sql, s->label, &st);
+        const char *sql = fill ? acp_sa_admin_sql(p, s->sql, db->pgsql) : s->sql;
+        int rv = apr_dbd_prepare(db->driver, p, db->handle, sql, s->label, &st);
         if (rv != 0) {
             *errmsg = apr_psprintf(p, "preparing %s: %s", s->label, acp_sa_error(db, p, rv));
             return APR_EGENERAL;
@@ -380,8 +415,8 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
     if (!db->prepared) {
         db->prepared = apr_hash_make(p);
     }
-    rv = prepare_list(p, db, acp_sa_catalogue, errmsg);
-    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, errmsg) : rv;
+    rv = prepare_list(p, db, acp_sa_catalogue, 0, errmsg);
+    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, 1, errmsg) : rv;
 }
 
 static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)
@@ -403,12 +438,37 @@ static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)
     return found ? 0 : -1;
 }
 
+/* The end of the statement that starts at s: its ';' -- for a CREATE TRIGGER, the ';'
+ * after its END (a trigger's body holds statements of its own). NULL: no end. */
+static char *stmt_end(char *s)
+{
+    char *semi = strchr(s, ';');
+    int trigger;
+
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') {
+        s++;
+    }
+    trigger = strncasecmp(s, "CREATE TRIGGER", 14) == 0;
+    while (trigger && semi) {
+        char *e = semi;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) {
+            e--;
+        }
+        if (e - s >= 4 && strncasecmp(e - 3, "END", 3) == 0 &&
+            !apr_isalnum(e[-4]) && e[-4] != '_') {
+            break;
+        }
+        semi = strchr(semi + 1, ';');
+    }
+    return semi;
+}
+
 /* Run a migration script: comment lines dropped, statements split at ';'
- * (migration files keep semicolons for statement ends only). */
+ * (migration files keep semicolons for statement ends only; a trigger ends at END;). */
 static apr_status_t run_script(acp_db_t *db, apr_pool_t *p, const char *sql,
                                const char **errmsg)
 {
-    char *text = apr_pcalloc(p, strlen(sql) + 1), *o = text, *stmt, *state = NULL;
+    char *text = apr_pcalloc(p, strlen(sql) + 1), *o = text, *stmt, *end;
     const char *line = sql;
 
     while (*line) {
@@ -420,8 +480,12 @@ static apr_status_t run_script(acp_db_t *db, apr_pool_t *p, const char *sql,
         }
         line += len;
     }
-    for (stmt = apr_strtok(text, ";", &state); stmt; stmt = apr_strtok(NULL, ";", &state)) {
+    for (stmt = text; stmt && *stmt; stmt = end ? end + 1 : NULL) {
         int nrows, rv;
+        end = stmt_end(stmt);
+        if (end) {
+            *end = '\0';
+        }
         while (*stmt == '\n' || *stmt == ' ') {
             stmt++;
         }

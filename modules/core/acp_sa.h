@@ -27,6 +27,13 @@ typedef struct acp_sa_stmt_t {
 extern const acp_sa_stmt_t acp_sa_catalogue[];
 /* Statements only acme-pay-admin uses (acp_sa_admin.c); acp_sa_open prepares both. */
 extern const acp_sa_stmt_t acp_sa_admin_catalogue[];
+/* An admin statement with its per-driver search fragments ("@NAME@") filled in. */
+const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql);
+/* A search text as the driver's search takes it: an FTS5 phrase (SQLite) or an
+ * escaped ILIKE substring pattern (PostgreSQL). Texts under 3 characters match
+ * nothing through the trigram indexes: callers ask for 3 or more. */
+const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql);
+#define ACP_SA_SEARCH_MIN 3
 
 /* A database handle: what mod_dbd's ap_dbd_t carries, or what acp_sa_open made. */
 typedef struct acp_db_t {

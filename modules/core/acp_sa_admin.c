@@ -1,77 +1,152 @@
-/* Storage authority: statements only the staff tool uses (lists, dashboards, reissue).
- * Kept apart from the module's catalogue so the hot path prepares only what it runs.
+/* Storage authority: statements only the staff tool uses (lists, search, dashboards,
+ * reissue requests). Kept apart from the module's catalogue so the hot path prepares
+ * only what it runs.
  * Optional filters are written "(%s IS NULL OR col = %s)": the caller passes the value
- * twice, or NULL twice; one text serves SQLite and PostgreSQL. */
+ * twice, or NULL twice. One text serves SQLite and PostgreSQL except where the
+ * databases' own search differs: "@NAME@" marks a fragment acp_sa_admin_sql() fills in
+ * per driver (SQLite: FTS5 trigram tables kept by triggers, migration 009; PostgreSQL:
+ * pg_trgm GIN indexes on the very expressions below).
+ * Lists page by keyset, newest first (or oldest first, the *_asc twins): the caller
+ * passes the last row's (time, time, time, id) as the cursor -- or a time beyond every
+ * row and an id before every id -- then since, until and the limit. */
+#include <string.h>
+#include <apr_strings.h>
 #include "acp_sa.h"
 
-/* invoice status as staff read it: an open invoice past its expiry is "expired" */
-#define INV_STATUS "CASE WHEN i.status = 'open' AND i.expires < %lld THEN 'expired' ELSE i.status END"
+/* invoice status as staff read it: an open invoice past its expiry, or whose order can
+ * no longer be finalized, is "expired" */
+#define INV_STATUS                                                                         \
+    "CASE WHEN i.status = 'open' AND (i.expires < %lld OR EXISTS (SELECT 1 FROM orders io " \
+    "WHERE io.id = i.order_id AND (io.status = 'invalid' OR io.expires < %lld))) "         \
+    "THEN 'expired' ELSE i.status END"
+
+/* keyset paging on (time column t, tie-breaker k whose cursor placeholder is kp) */
+#define PAGE_DESC(t, k, kp)                                                                \
+    " AND " t " <= %lld AND (" t " < %lld OR (" t " = %lld AND " k " < " kp ")) AND " t   \
+    " >= %lld AND " t " < %lld ORDER BY " t " DESC, " k " DESC LIMIT %lld"
+#define PAGE_ASC(t, k, kp)                                                                 \
+    " AND " t " >= %lld AND (" t " > %lld OR (" t " = %lld AND " k " > " kp ")) AND " t   \
+    " >= %lld AND " t " < %lld ORDER BY " t ", " k " LIMIT %lld"
+#define LIST(label, sql, t, k, kp)                                                         \
+    {label, sql PAGE_DESC(t, k, kp)}, {label "_asc", sql PAGE_ASC(t, k, kp)}
+
+#define HOLDERS_SQL                                                                        \
+    "SELECT b.id, b.kind, b.label, b.balance, "                                            \
+    "(SELECT COUNT(*) FROM accounts a WHERE a.billing_id = b.id), "                        \
+    "(SELECT MIN(e.kid) FROM eab_keys e WHERE e.billing_id = b.id), b.created "            \
+    "FROM billing b WHERE (%s IS NULL OR @M_HOLDER@)"
+#define ACCOUNTS_SQL                                                                       \
+    "SELECT a.id, a.status, a.billing_id, a.eab_kid, a.contacts, "                         \
+    "(SELECT COUNT(*) FROM orders o WHERE o.account_id = a.id), a.created "                \
+    "FROM accounts a WHERE (%s IS NULL OR a.billing_id = %s) "                             \
+    "AND (%s IS NULL OR @M_ACCOUNT@)"
+/* orders: status, unpaid (an open invoice waits), q */
+#define ORDERS_SQL                                                                         \
+    "SELECT o.id, o.status, o.names_key, a.billing_id, o.price, o.charged, o.cert_id, "    \
+    "(SELECT MAX(i.id) FROM invoices i WHERE i.order_id = o.id), o.created, "              \
+    "(SELECT COUNT(*) FROM invoices i WHERE i.order_id = o.id AND i.status = 'open' "      \
+    "AND i.expires >= %lld), o.error, a.contacts "                                         \
+    "FROM orders o JOIN accounts a ON a.id = o.account_id "                                \
+    "WHERE (%s IS NULL OR o.status = %s) "                                                 \
+    "AND (%s IS NULL OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "         \
+    "AND i.status = 'open')) "                                                             \
+    "AND (%s IS NULL OR @M_ORDER@) AND (%s IS NULL OR a.billing_id = %s)"
+#define CERTS_SQL                                                                          \
+    "SELECT c.id, c.serial, c.names_key, c.billing_id, c.order_id, c.issued, c.not_after, " \
+    "c.revoked, c.revoked_reason FROM certificates c "                                     \
+    "WHERE (%s IS NULL OR @M_CERT@) AND (%s IS NULL OR (c.serial >= %s AND c.serial < %s)) "                  \
+    "AND (%s IS NULL OR c.billing_id = %s)"
+#define INVOICES_SQL                                                                       \
+    "SELECT i.id, " INV_STATUS ", i.billing_id, i.order_id, i.amount, i.paid, i.currency, " \
+    "i.created, i.expires, i.pay_url, i.closed, i.closed_by, i.closed_reason "             \
+    "FROM invoices i "                                                                     \
+    "WHERE (%s IS NULL OR " INV_STATUS " = %s) AND (%s IS NULL OR i.billing_id = %s) "     \
+    "AND (%s IS NULL OR i.order_id = %s) AND (%s IS NULL OR @M_INVOICE@)"
+/* ledger: holder, order (its rows, and staff reissues naming it), certificate, invoice,
+ * q: an exact id, reference, invoice, order or holder (each indexed) */
+#define LEDGER_SQL                                                                         \
+    "SELECT l.id, l.created, l.billing_id, l.kind, l.delta, l.balance_after, l.actor, "    \
+    "l.reason, l.order_id, l.invoice_id, l.cert_id, l.reference, @SEQ@ FROM ledger l "     \
+    "WHERE (%s IS NULL OR l.billing_id = %s) "                                             \
+    "AND (%s IS NULL OR l.order_id = %s OR l.reference = %s) "                             \
+    "AND (%s IS NULL OR l.cert_id = %s) AND (%s IS NULL OR l.invoice_id = %s) "            \
+    "AND (%s IS NULL OR l.id = %s OR l.reference = %s OR l.invoice_id = %s "               \
+    "OR l.order_id = %s OR l.billing_id = %s)"
+#define EAB_SQL                                                                            \
+    "SELECT e.kid, e.label, e.status, e.billing_id, b.balance, "                           \
+    "(SELECT COUNT(*) FROM accounts a WHERE a.eab_kid = e.kid), e.created "                \
+    "FROM eab_keys e JOIN billing b ON b.id = e.billing_id "                               \
+    "WHERE (%s IS NULL OR e.billing_id = %s) AND (%s IS NULL OR @M_EAB@)"
+
+/* find: at most %lld matches of one kind (the pattern first) */
+#define FIND(label, sql) {label, sql}
 
 const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
-    /* holders: q matches id or label */
-    {"adm_holders",
-     "SELECT b.id, b.kind, b.label, b.balance, "
-     "(SELECT COUNT(*) FROM accounts a WHERE a.billing_id = b.id), "
-     "(SELECT MIN(e.kid) FROM eab_keys e WHERE e.billing_id = b.id), b.created "
-     "FROM billing b WHERE (%s IS NULL OR b.id LIKE %s OR b.label LIKE %s) "
-     "ORDER BY b.created DESC, b.id LIMIT %lld"},
-    {"adm_accounts",
-     "SELECT a.id, a.status, a.billing_id, a.eab_kid, a.contacts, "
-     "(SELECT COUNT(*) FROM orders o WHERE o.account_id = a.id), a.created "
-     "FROM accounts a WHERE (%s IS NULL OR a.billing_id = %s) "
-     "AND (%s IS NULL OR a.id LIKE %s OR a.contacts LIKE %s) "
-     "ORDER BY a.created DESC, a.id LIMIT %lld"},
-    /* orders: status, unpaid (an open invoice waits), q matches names or id */
-    {"adm_orders",
-     "SELECT o.id, o.status, o.names_key, a.billing_id, o.price, o.charged, o.cert_id, "
-     "(SELECT MAX(i.id) FROM invoices i WHERE i.order_id = o.id), o.created "
-     "FROM orders o JOIN accounts a ON a.id = o.account_id "
-     "WHERE (%s IS NULL OR o.status = %s) "
-     "AND (%s IS NULL OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "
-     "AND i.status = 'open')) "
-     "AND (%s IS NULL OR o.names_key LIKE %s OR o.id LIKE %s) "
-     "ORDER BY o.created DESC, o.id LIMIT %lld"},
-    /* certificates: name (pattern), serial (pattern) */
-    {"adm_certs",
-     "SELECT c.id, c.serial, c.names_key, c.billing_id, c.order_id, c.issued, c.not_after, "
-     "c.revoked, c.revoked_reason FROM certificates c "
-     "WHERE (%s IS NULL OR c.names_key LIKE %s) AND (%s IS NULL OR c.serial LIKE %s) "
-     "ORDER BY c.issued DESC, c.id LIMIT %lld"},
-    {"adm_invoices",
-     "SELECT i.id, " INV_STATUS ", i.billing_id, i.order_id, i.amount, i.paid, i.currency, "
-     "i.created, i.expires, i.pay_url FROM invoices i "
-     "WHERE (%s IS NULL OR " INV_STATUS " = %s) AND (%s IS NULL OR i.billing_id = %s) "
-     "AND (%s IS NULL OR i.order_id = %s) "
-     "ORDER BY i.created DESC, i.id LIMIT %lld"},
-    {"adm_ledger",
+    LIST("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
+    LIST("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
+    LIST("adm_orders", ORDERS_SQL, "o.created", "o.id", "%s"),
+    LIST("adm_certs", CERTS_SQL, "c.issued", "c.id", "%s"),
+    LIST("adm_invoices", INVOICES_SQL, "i.created", "i.id", "%s"),
+    LIST("adm_ledger", LEDGER_SQL, "l.created", "@SEQ@", "%lld"),
+    LIST("adm_eab", EAB_SQL, "e.created", "e.kid", "%s"),
+    FIND("adm_find_holder",
+         "SELECT b.id, b.kind, b.label, b.balance, b.created FROM billing b "
+         "WHERE b.id IN (@F_HOLDER@) ORDER BY b.created DESC, b.id"),
+    FIND("adm_find_account",
+         "SELECT a.id, a.status, a.billing_id, a.contacts, a.created FROM accounts a "
+         "WHERE a.id IN (@F_ACCOUNT@) ORDER BY a.created DESC, a.id"),
+    FIND("adm_find_order",
+         "SELECT o.id, o.status, o.names_key, a.billing_id, o.created FROM orders o "
+         "JOIN accounts a ON a.id = o.account_id "
+         "WHERE o.id IN (@F_ORDER@) ORDER BY o.created DESC, o.id"),
+    FIND("adm_find_invoice",
+         "SELECT i.id, i.status, i.billing_id, i.amount, i.created FROM invoices i "
+         "WHERE i.id IN (@F_INVOICE@) ORDER BY i.created DESC, i.id"),
+    FIND("adm_find_cert",
+         "SELECT c.id, c.serial, c.names_key, c.billing_id, c.issued FROM certificates c "
+         "WHERE c.id IN (@F_CERT@) ORDER BY c.issued DESC, c.id"),
+    FIND("adm_find_eab",
+         "SELECT e.kid, e.label, e.status, e.billing_id, e.created FROM eab_keys e "
+         "WHERE e.kid IN (@F_EAB@) ORDER BY e.created DESC, e.kid"),
+    FIND("adm_find_payment",
+         "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
+         "JOIN invoices i ON i.id = p.invoice_id "
+         "WHERE p.reference IN (@F_PAYMENT@) ORDER BY p.created DESC, p.reference"),
+    {"adm_ledger_get",
      "SELECT l.id, l.created, l.billing_id, l.kind, l.delta, l.balance_after, l.actor, "
      "l.reason, l.order_id, l.invoice_id, l.cert_id, l.reference FROM ledger l "
-     "WHERE (%s IS NULL OR l.billing_id = %s) "
-     "AND (%s IS NULL OR l.reason LIKE %s OR l.kind LIKE %s OR l.actor LIKE %s "
-     "OR l.reference LIKE %s) "
-     "AND (%s IS NULL OR l.order_id = %s OR l.reference = %s) "
-     "AND (%s IS NULL OR l.cert_id = %s) "
-     "ORDER BY l.created DESC, l.id DESC LIMIT %lld"},
-    {"adm_eab",
-     "SELECT e.kid, e.label, e.status, e.billing_id, b.balance, "
-     "(SELECT COUNT(*) FROM accounts a WHERE a.eab_kid = e.kid), e.created "
-     "FROM eab_keys e JOIN billing b ON b.id = e.billing_id "
-     "WHERE (%s IS NULL OR e.billing_id = %s) "
-     "AND (%s IS NULL OR e.kid LIKE %s OR e.label LIKE %s) "
-     "ORDER BY e.created DESC, e.kid LIMIT %lld"},
+     "WHERE l.id = %s"},
+    {"adm_account_get",
+     "SELECT a.id, a.status, a.billing_id, a.eab_kid, a.contacts, a.tos_agreed, a.created, "
+     "a.thumbprint FROM accounts a WHERE a.id = %s"},
     {"adm_payments",
      "SELECT reference, amount, currency, source, created FROM payments "
-     "WHERE invoice_id = %s ORDER BY created"},
-    /* dashboard: now, now + 30 days, start of today, start of month (unix seconds) */
+     "WHERE invoice_id = %s ORDER BY created, reference"},
+    {"adm_invoice_closed",
+     "SELECT closed, closed_by, closed_reason, needs_balance FROM invoices WHERE id = %s"},
+    /* staff void: only an open invoice (a paid one keeps its money and its status) */
+    {"adm_invoice_void",
+     "UPDATE invoices SET status = 'voided', closed = %lld, closed_by = %s, "
+     "closed_reason = %s WHERE id = %s AND status = 'open'"},
+    /* dashboard: now (x4), now + 30 days, start of today, start of month (unix seconds).
+     * Revenue is money received (payments); "charged" is debits minus refunds, which
+     * includes spending of welcome and goodwill credits. */
     {"adm_dash",
      "SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM billing), "
      "(SELECT COALESCE(SUM(balance), 0) FROM billing), "
-     "(SELECT COUNT(*) FROM invoices WHERE status = 'open' AND expires >= %lld), "
-     "(SELECT COALESCE(SUM(amount - paid), 0) FROM invoices "
-     "WHERE status = 'open' AND expires >= %lld), "
+     "(SELECT COUNT(*) FROM invoices i WHERE i.status = 'open' AND i.expires >= %lld "
+     "AND NOT EXISTS (SELECT 1 FROM orders io WHERE io.id = i.order_id "
+     "AND (io.status = 'invalid' OR io.expires < %lld))), "
+     "(SELECT COALESCE(SUM(i.amount - i.paid), 0) FROM invoices i "
+     "WHERE i.status = 'open' AND i.expires >= %lld AND NOT EXISTS (SELECT 1 FROM orders io "
+     "WHERE io.id = i.order_id AND (io.status = 'invalid' OR io.expires < %lld))), "
      "(SELECT COUNT(*) FROM certificates), "
      "(SELECT COUNT(*) FROM certificates WHERE revoked IS NULL AND not_after > %lld "
      "AND not_after <= %lld), "
+     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind = 'payment' "
+     "AND created >= %lld), "
+     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind = 'payment' "
+     "AND created >= %lld), "
      "(SELECT COALESCE(-SUM(delta), 0) FROM ledger WHERE kind IN ('debit', 'refund') "
      "AND created >= %lld), "
      "(SELECT COALESCE(-SUM(delta), 0) FROM ledger WHERE kind IN ('debit', 'refund') "
@@ -82,9 +157,96 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "SELECT c.id, c.serial, c.names_key, c.billing_id, c.issued, c.not_after, c.revoked, "
      "c.revoked_reason FROM certificates c WHERE c.revoked IS NULL AND c.not_after > %lld "
      "AND c.not_after <= %lld ORDER BY c.not_after, c.id LIMIT %lld"},
-    /* a staff reissue points the order at its new certificate */
-    {"adm_order_set_cert",
-     "UPDATE orders SET cert_id = %s, updated = %lld WHERE id = %s AND status = 'valid'"},
-    /* lock the holder's row (PostgreSQL) before a zero ledger row reads balance_after */
-    {"adm_billing_touch", "UPDATE billing SET balance = balance WHERE id = %s"},
     {NULL, NULL}};
+
+/* the databases' own search, per driver: @M_x@ filters a list by the pattern (SQLite:
+ * an FTS5 phrase; PostgreSQL: an escaped ILIKE pattern), @F_x@ selects at most %lld
+ * matching keys for find (newest first where the index knows the order) */
+typedef struct {
+    const char *name, *sqlite, *pgsql;
+} frag_t;
+
+#define FTS(tbl) "SELECT ref FROM " tbl " WHERE " tbl " MATCH %s"
+#define FTS_FIND(tbl) FTS(tbl) " ORDER BY rowid DESC LIMIT %lld"
+/* OFFSET 0 keeps PostgreSQL from flattening the subquery: the trigram index finds the
+ * matches, then the (small) set is sorted */
+#define TRGM(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s OFFSET 0"
+#define TRGM_FIND(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s LIMIT %lld"
+
+#define E_HOLDER "id || ' ' || COALESCE(label, '')"
+#define E_ACCOUNT "id || ' ' || contacts"
+#define E_ORDER "id || ' ' || names_key"
+#define E_INVOICE "id"
+#define E_CERT "serial || ' ' || names_key"
+#define E_EAB "kid || ' ' || COALESCE(label, '')"
+#define E_PAYMENT "reference || ' ' || invoice_id"
+
+static const frag_t frags[] = {
+    {"M_HOLDER", "b.id IN (" FTS("search_holder") ")",
+     "b.id IN (" TRGM("billing", "id", E_HOLDER) ")"},
+    {"M_ACCOUNT", "a.id IN (" FTS("search_account") ")",
+     "a.id IN (" TRGM("accounts", "id", E_ACCOUNT) ")"},
+    {"M_ORDER", "o.id IN (" FTS("search_order") ")", "o.id IN (" TRGM("orders", "id", E_ORDER) ")"},
+    {"M_INVOICE", "i.id IN (" FTS("search_invoice") ")",
+     "i.id IN (" TRGM("invoices", "id", E_INVOICE) ")"},
+    {"M_CERT", "c.id IN (" FTS("search_cert") ")",
+     "c.id IN (" TRGM("certificates", "id", E_CERT) ")"},
+    {"M_EAB", "e.kid IN (" FTS("search_eab") ")", "e.kid IN (" TRGM("eab_keys", "kid", E_EAB) ")"},
+    {"F_HOLDER", FTS_FIND("search_holder"), TRGM_FIND("billing", "id", E_HOLDER)},
+    {"F_ACCOUNT", FTS_FIND("search_account"), TRGM_FIND("accounts", "id", E_ACCOUNT)},
+    {"F_ORDER", FTS_FIND("search_order"), TRGM_FIND("orders", "id", E_ORDER)},
+    {"F_INVOICE", FTS_FIND("search_invoice"), TRGM_FIND("invoices", "id", E_INVOICE)},
+    {"F_CERT", FTS_FIND("search_cert"), TRGM_FIND("certificates", "id", E_CERT)},
+    {"F_EAB", FTS_FIND("search_eab"), TRGM_FIND("eab_keys", "kid", E_EAB)},
+    {"F_PAYMENT", FTS_FIND("search_payment"), TRGM_FIND("payments", "reference", E_PAYMENT)},
+    /* the ledger's insertion order */
+    {"SEQ", "l.rowid", "l.seq"},
+    {NULL, NULL, NULL}};
+
+const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql)
+{
+    const char *at = strchr(sql, '@');
+    char *out = "";
+
+    while (at) {
+        const char *end = strchr(at + 1, '@');
+        const frag_t *f;
+        if (!end) {
+            break;
+        }
+        for (f = frags; f->name; f++) {
+            if (strlen(f->name) == (size_t)(end - at - 1) &&
+                !strncmp(at + 1, f->name, (size_t)(end - at - 1))) {
+                break;
+            }
+        }
+        if (!f->name) {
+            at = strchr(end, '@');
+            continue;
+        }
+        out = apr_pstrcat(p, out, apr_pstrmemdup(p, sql, (apr_size_t)(at - sql)),
+                          pgsql ? f->pgsql : f->sqlite, NULL);
+        sql = end + 1;
+        at = strchr(sql, '@');
+    }
+    return apr_pstrcat(p, out, sql, NULL);
+}
+
+const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql)
+{
+    char *out = apr_palloc(p, strlen(text) * 2 + 3), *o = out;
+
+    *o++ = pgsql ? '%' : '"';
+    for (; *text; text++) {
+        if (pgsql && (*text == '%' || *text == '_' || *text == '\\')) {
+            *o++ = '\\';
+        }
+        else if (!pgsql && *text == '"') {
+            *o++ = '"';
+        }
+        *o++ = *text;
+    }
+    *o++ = pgsql ? '%' : '"';
+    *o = '\0';
+    return out;
+}

@@ -128,7 +128,8 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
 {
     const acp_wfe_cfg_t *cfg = wfe->cfg;
     acp_db_t *db = wfe->get_db(wfe->db_baton);
-    const char **inv = NULL, *page, *qr, *why = NULL, *self;
+    const char **inv = NULL, *page, *qr, *why = NULL, *self, *note = NULL, *status;
+    int closed;
     long long amount, paid;
 
     if (!db) {
@@ -140,6 +141,7 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         answer(resp, p, 404, "text/plain; charset=utf-8", "no such invoice\n");
         return;
     }
+    status = inv[6];
     amount = acp_sa_atoll(inv[3]);
     paid = acp_sa_atoll(inv[4]);
     self = apr_pstrcat(p, req->base_url, "/pay/i/", invoice_id, NULL);
@@ -156,7 +158,33 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         answer(resp, p, 303, "text/plain; charset=utf-8", "paid (test mode)\n");
         return;
     }
-    qr = acp_qr_svg(p, inv[7] ? inv[7] : self, 6);
+    {
+        /* closed by another route than a payment: say so instead of asking for money */
+        const char **cl = NULL;
+        int open = !strcmp(inv[6], "open");
+        if (open && acp_sa_atoll(inv[10]) < acp_now()) {
+            status = "expired";
+            note = "<p>This invoice has expired. Run the same ACME command again for a new "
+                   "one if payment is still needed.</p>\n";
+        }
+        else if (!strcmp(inv[6], "superseded")) {
+            acp_sa_row(db, p, "acp_invoice_close_info", &cl, ACP_SA_ARGS(invoice_id));
+            note = apr_pstrcat(p, "<p class=\"closed\">Nothing to pay: ",
+                               html_escape(p, cl && cl[2] ? cl[2] : "answered otherwise"),
+                               ". Run the same ACME command again: the certificate will be "
+                               "issued.</p>\n",
+                               NULL);
+        }
+        else if (!strcmp(inv[6], "voided")) {
+            acp_sa_row(db, p, "acp_invoice_close_info", &cl, ACP_SA_ARGS(invoice_id));
+            note = apr_pstrcat(p, "<p class=\"closed\">This invoice was voided",
+                               cl && cl[2] ? apr_pstrcat(p, ": ", html_escape(p, cl[2]), NULL)
+                                           : "",
+                               ". Nothing to pay.</p>\n", NULL);
+        }
+        closed = !open || note != NULL;
+    }
+    qr = closed ? NULL : acp_qr_svg(p, inv[7] ? inv[7] : self, 6);
     page = apr_pstrcat(
         p,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -166,19 +194,20 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         ".st{font-weight:bold}.qr svg{width:14em;height:14em}</style></head><body>\n"
         "<h1>Certificate payment</h1>\n"
         "<p>Amount: <span class=\"amount\">", html_escape(p, acp_money(p, amount, inv[5])),
-        "</span></p>\n<p>Status: <span class=\"st\">", html_escape(p, inv[6]), "</span>",
+        "</span></p>\n<p>Status: <span class=\"st\">", html_escape(p, status), "</span>",
         paid > 0 && paid < amount
             ? apr_pstrcat(p, " (", html_escape(p, acp_money(p, paid, inv[5])), " received)", NULL)
             : "",
         "</p>\n<div class=\"qr\">", qr ? qr : "", "</div>\n",
-        inv[8] ? apr_pstrcat(p, "<p>Ethereum: <a href=\"", html_escape(p, inv[8]), "\">",
+        inv[8] && !closed ? apr_pstrcat(p, "<p>Ethereum: <a href=\"", html_escape(p, inv[8]), "\">",
                              html_escape(p, inv[8]), "</a></p>\n", NULL)
                : "",
-        !strcmp(inv[6], "paid")
+        note ? note
+        : !strcmp(inv[6], "paid")
             ? "<p>Paid. Run the same ACME command again: the certificate will be issued.</p>\n"
             : "<p>Pay this invoice, then run the same ACME command again "
               "(certbot, lego, …): the certificate will be issued.</p>\n",
-        cfg->test_mode && strcmp(inv[6], "paid") != 0
+        cfg->test_mode && !closed
             ? apr_pstrcat(p, "<form method=\"post\" action=\"", html_escape(p, self),
                           "/simulate\"><button type=\"submit\">Simulate payment</button>"
                           " <small>(test mode)</small></form>\n",

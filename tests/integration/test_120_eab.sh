@@ -47,7 +47,7 @@ assert d2.new_account(k2, {"termsOfServiceAgreed": True, "externalAccountBinding
 h1 = sql("SELECT billing_id FROM accounts WHERE id = '%s'" % d1.kid.rsplit("/", 1)[1])
 h2 = sql("SELECT billing_id FROM accounts WHERE id = '%s'" % d2.kid.rsplit("/", 1)[1])
 assert h1 == h2 == os.environ["EAB_HOLDER"], (h1, h2)
-out = subprocess.run(ADMIN + ["--json", "credit", h1, "500", "--reason", "prepaid"],
+out = subprocess.run(ADMIN + ["--json", "credit", h1, "500minor", "--reason", "prepaid"],
                      capture_output=True, text=True)
 assert out.returncode == 0, out.stderr
 # device 1 spends the shared balance; device 2 is then asked to pay

@@ -43,15 +43,18 @@ type_line() { tm send-keys -t tui -l "$1"; tm send-keys -t tui Enter; }
 cmd=$(printf '%q ' "${ADM[@]}" -f "$APACHE_CONF" --actor bob tui)
 tm new-session -d -s tui -x 100 -y 30 "TERM=xterm-256color $cmd; echo TUI-EXIT=\$?; sleep 30"
 wait_for "Certificates issued" || finish
-expect_contains "$(screen)" "Revenue today     6.00 CNY" "dashboard revenue"
+# revenue is money received; the welcome credit paid for both certificates
+expect_contains "$(screen)" "Revenue today     0.00 CNY" "dashboard revenue"
+expect_contains "$(screen)" "Charged today     6.00 CNY" "dashboard charges"
 expect_contains "$(screen)" "F1Help" "function-key bar"
 expect_contains "$(screen)" "──" "UTF-8 box drawing"
 cp /dev/null "$T/screens.txt"
-for i in 2 3 4 5 6 7; do
+for i in 2 3 4 5 6 7 8; do
     keys "$i"
     case $i in
-    2) wait_for "Holders ·" ;; 3) wait_for "Orders · status all" ;; 4) wait_for "Certs ·" ;;
-    5) wait_for "Invoices · status all" ;; 6) wait_for "EAB keys ·" ;; 7) wait_for "Ledger ·" ;;
+    2) wait_for "Holders ·" ;; 3) wait_for "Accounts ·" ;; 4) wait_for "Orders · status all" ;;
+    5) wait_for "Certs ·" ;; 6) wait_for "Invoices · status all" ;; 7) wait_for "EAB keys ·" ;;
+    8) wait_for "Ledger ·" ;;
     esac
     screen >> "$T/screens.txt"
 done
@@ -62,27 +65,28 @@ keys 2; wait_for "Holders ·"
 keys /; wait_for "Search:"; type_line "${holder:0:6}"
 wait_for "search \"${holder:0:6}\""
 keys Enter; wait_for "Holders › $holder"
-keys c; wait_for "Credit $holder"; type_line 250
+keys c; wait_for "Credit $holder"; type_line 2.50
 wait_for "Reason (required):"; type_line "tmux goodwill"
+wait_for "[y/N]"; type_line y
 wait_for "credited $holder 2.50 CNY: balance 2.50 CNY"
-keys 7; wait_for "tmux goodwill"
+keys 8; wait_for "tmux goodwill"
 expect_contains "$(screen)" "bob" "ledger actor"
 expect_eq bob "$(adm --json ledger list --holder "$holder" | jq -r '[.[] | select(.reason == "tmux goodwill")][0].actor')" "ledger row in the database"
 # a money move without a reason changes nothing
-keys 2; wait_for "Holders ·"; keys c; wait_for "Credit"; type_line 100
+keys 2; wait_for "Holders ·"; keys c; wait_for "Credit"; type_line 1.00
 wait_for "Reason (required):"; keys Enter
 wait_for "a --reason is required"
 expect_eq 250 "$(adm --json show holder "$holder" | jq .holder.balance)" "no credit without a reason"
 
 # orders: status filter and detail
-keys 3; wait_for "Orders ·"; keys s; wait_for "status pending"; keys s; keys s; keys s
+keys 4; wait_for "Orders ·"; keys s; wait_for "status pending"; keys s; keys s; keys s
 wait_for "status valid"
 keys Enter; wait_for "challenges ("
 expect_contains "$(screen)" "http-01" "order detail shows the challenge"
 keys Escape
 
 # certificates: revoke n1 with reason 4 after confirmation
-keys 4; wait_for "Certs ·"
+keys 5; wait_for "Certs ·"
 keys /; wait_for "Search:"; type_line "$n1"; wait_for "search \"$n1\""
 keys r; wait_for "Reason code"; type_line 4
 wait_for "[y/N]"; type_line y
@@ -100,7 +104,7 @@ wait_for "serial         $ns"
 screen > "$T/cert_detail.txt"
 
 # EAB: create on screen, register a real client with the shown key
-keys 6; wait_for "EAB keys ·"
+keys 7; wait_for "EAB keys ·"
 keys n; wait_for "Label for the new EAB key:"; type_line "tmux reseller"
 wait_for "HMAC key:"
 kid=$(screen | sed -n 's/^ *EAB key id: *\([A-Za-z0-9_-]*\).*/\1/p')

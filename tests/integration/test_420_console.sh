@@ -1,0 +1,213 @@
+#!/bin/bash
+# The staff console's sub-commands on a database filled through the module: find (contact
+# e-mail, invoice id, serial with colons and in decimal, payment reference, names), an
+# invoice closed by a staff credit (its public page and the dashboard say so), invoice
+# void, the whole story of an order, money typed as people think (10.00, 1000, minor
+# units, bad input, confirm and cancel on a terminal), balance with its currency, a
+# reissue signed by the running module (no CA key on the staff side), help and version.
+. "$(dirname "$0")/lib.sh"
+acme_setup --directive "AcmePayPrice 1000"
+ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --actor carol)
+adm() { "${ADM[@]}" "$@"; }
+rc() { "$@" >/dev/null 2>&1; echo $?; }
+n1=$(unique_name con1) n2=$(unique_name con2) n3=$(unique_name con3)
+mail="ops-$(openssl rand -hex 3)@shop.example"
+export n1 n2 n3 mail IT_DIR
+
+# an account with a contact; n1 waits for payment (10.00 CNY, the balance is 0)
+/usr/bin/python3 - > "$T/a.json" <<'PY' || die "ACME through the module failed"
+import json, os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme, Key, b64, make_csr
+from cryptography.hazmat.primitives import serialization
+W = os.environ["ACME_WEBROOT"]
+a = Acme(); k = Key()
+r = a.new_account(k, {"termsOfServiceAgreed": True, "contact": ["mailto:" + os.environ["mail"]]})
+assert r.status == 201, r
+o = a.new_order([os.environ["n1"]]); assert o.status == 201
+for az in o.json()["authorizations"]:
+    a.answer_http01(az, W); assert a.poll(az).json()["status"] == "valid"
+der, _ = make_csr([os.environ["n1"]])
+r = a.post(o.json()["finalize"], {"csr": b64(der)})
+assert r.status == 403 and r.json()["type"].endswith("userActionRequired"), r
+open(os.path.join(os.environ["T"], "acct.pem"), "wb").write(k.priv.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+print(json.dumps({"kid": a.kid, "order": o.header("Location"), "finalize": o.json()["finalize"],
+                  "pay": r.json()["instance"]}))
+PY
+pay=$(jq -r .pay "$T/a.json")
+inv=${pay##*/}
+holder=$(adm --json holders list | jq -r '.[0].id')
+oid=$(jq -r .order "$T/a.json"); oid=${oid##*/}
+log "invoice $inv for $n1 (order $oid, holder $holder)"
+
+# ---- help, version ----------------------------------------------------------------------
+out=$("$REPO/out/acme-pay-admin" --help 2>/dev/null); expect_eq 0 $? "--help exit code"
+expect_contains "$out" "find TEXT" "--help on stdout lists find"
+expect_contains "$("$REPO/out/acme-pay-admin" help credit)" "1000minor" "help credit"
+expect_contains "$("$REPO/out/acme-pay-admin" invoice --help)" "invoice void ID" "invoice --help"
+expect_contains "$("$REPO/out/acme-pay-admin" --version)" "acme-pay-admin " "--version"
+expect_eq 2 "$(rc "$REPO/out/acme-pay-admin" help nosuchcommand)" "help for an unknown command"
+expect_eq 2 "$(rc "$REPO/out/acme-pay-admin" --bogus)" "unknown option"
+
+# ---- find ---------------------------------------------------------------------------------
+f=$(adm --json find "$mail")
+expect_eq account "$(jq -r '.results[0].kind' <<<"$f")" "find by contact e-mail"
+expect_eq "$holder" "$(jq -r '.results[0].holder' <<<"$f")" "the account's holder"
+expect_eq "$(jq -r .kid "$T/a.json" | sed 's,.*/,,')" "$(jq -r '.results[0].id' <<<"$f")" "account id"
+expect_eq account "$(adm --json find "${mail^^}" | jq -r '.results[0].kind')" "find is case-insensitive"
+expect_eq invoice "$(adm --json find "$inv" | jq -r '[.results[] | select(.id == "'"$inv"'")][0].kind')" "find the invoice id a customer pastes"
+expect_eq order "$(adm --json find "$n1" | jq -r '[.results[] | select(.kind == "order")][0].kind')" "find an order by name"
+expect_eq 1 "$(rc adm find "$(openssl rand -hex 8)")" "nothing found: exit 1"
+expect_eq 2 "$(rc adm find ab)" "find needs 3 characters"
+expect_contains "$(adm find "$mail")" "1 match" "one match, singular"
+# the unpaid order reads "awaiting payment", not as an error
+expect_eq "awaiting payment" "$(adm --json orders list --unpaid | jq -r '.[0].payment')" "orders list: awaiting payment"
+expect_eq "awaiting payment" "$(adm --json show order "$oid" | jq -r .order.payment)" "order detail: awaiting payment"
+expect_eq "$holder" "$(adm --json show order "$oid" | jq -r .holder.id)" "order detail links the holder"
+expect_eq 0 "$(adm --json show order "$oid" | jq .holder.balance)" "with its balance"
+
+# ---- money entry -----------------------------------------------------------------------------
+rows=$(db_query "SELECT COUNT(*) FROM ledger")
+for bad in abc 10.001 -5 0 "10,00" "1e3" ""; do
+    expect_eq 2 "$(rc adm credit "$holder" "$bad" --reason x --yes)" "amount '$bad' refused"
+done
+expect_eq 2 "$(rc adm debit "$holder" 1.00 --reason x --yes)" "debit below zero"
+expect_eq "$rows" "$(db_query "SELECT COUNT(*) FROM ledger")" "no ledger row after refused input"
+# a terminal is asked first: "n" changes nothing, "y" credits; the question names the
+# holder, the amount and the new balance
+cmd=$(printf '%q ' "${ADM[@]}" credit "$holder" 4.00 --reason "goodwill: outage")
+printf 'n\n' | script -qec "$cmd" /dev/null > "$T/no.txt" 2>&1
+expect_contains "$(cat "$T/no.txt")" "Credit 4.00 CNY to $holder" "confirmation names holder and amount"
+expect_contains "$(cat "$T/no.txt")" "balance 0.00 CNY -> 4.00 CNY" "confirmation shows the new balance"
+expect_contains "$(cat "$T/no.txt")" "not confirmed; nothing changed" "cancel"
+expect_eq "$rows" "$(db_query "SELECT COUNT(*) FROM ledger")" "cancel writes nothing"
+printf 'y\n' | script -qec "$cmd" /dev/null > "$T/yes.txt" 2>&1
+expect_contains "$(cat "$T/yes.txt")" "credited $holder 4.00 CNY: balance 4.00 CNY" "confirmed credit"
+expect_eq 400 "$(adm --json balance "$holder" | jq .balance)" "4.00 is 400 minor units"
+expect_eq "4.00 CNY" "$(adm balance "$holder")" "balance printed with its currency"
+# the invoice (10.00) is not covered by 4.00: still open
+expect_eq open "$(adm --json show invoice "$inv" | jq -r .invoice.status)" "invoice open while short"
+expect_eq 1 "$(adm --json dashboard | jq .open_invoices)" "dashboard: one open invoice"
+
+# ---- a staff credit answers the invoice ----------------------------------------------------------
+c=$(adm --json credit "$holder" 6 --reason "paid by bank transfer, ticket 77" --yes) || fail "credit 6"
+expect_eq 1000 "$(jq .balance <<<"$c")" "6 is 6.00 CNY"
+s=$(adm --json show invoice "$inv")
+expect_eq superseded "$(jq -r .invoice.status <<<"$s")" "invoice closed by the staff credit"
+expect_contains "$(jq -r .invoice.closed_reason <<<"$s")" "balance covers it" "closed reason"
+expect_eq carol "$(jq -r .invoice.closed_by <<<"$s")" "closed by the actor"
+expect_eq 0 "$(adm --json dashboard | jq .open_invoices)" "dashboard counts no open invoice"
+expect_eq 0 "$(adm --json invoices list --status open | jq length)" "no open invoice listed"
+page=$(curl -s --cacert "$ACME_TRUST" "$pay")
+expect_contains "$page" "Nothing to pay" "the invoice page says so"
+expect_contains "$page" "superseded" "the page's status"
+[[ "$page" == *"Pay this invoice"* ]] && fail "the closed invoice's page still asks for payment"
+# the client finalizes again: charged from the balance, the invoice stays closed
+/usr/bin/python3 - <<'PY' || fail "finalize after the credit"
+import json, os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme, Key, b64, make_csr
+from cryptography.hazmat.primitives import serialization
+d = json.load(open(os.path.join(os.environ["T"], "a.json")))
+a = Acme()
+k = Key(); k.priv = serialization.load_pem_private_key(open(os.path.join(os.environ["T"], "acct.pem"), "rb").read(), None)
+a.key = k; a.kid = d["kid"]
+der, _ = make_csr([os.environ["n1"]])
+r = a.post(d["finalize"], {"csr": b64(der)})
+assert r.status == 200, r
+o = a.poll(d["order"]).json()
+assert o["status"] == "valid", o
+PY
+st=$(adm --json show order "$oid")
+expect_eq valid "$(jq -r .order.status <<<"$st")" "order valid"
+expect_eq "$inv" "$(jq -r '.invoices[0].id' <<<"$st")" "order detail: its invoice"
+expect_eq superseded "$(jq -r '.invoices[0].status' <<<"$st")" "order detail: invoice closed"
+expect_eq -1000 "$(jq '[.ledger[] | select(.kind == "debit")][0].delta' <<<"$st")" "order detail: its charge"
+expect_eq "$n1" "$(jq -r .certificate.names <<<"$st")" "order detail: its certificate"
+expect_eq null "$(jq -r .order.payment <<<"$st")" "no longer awaiting payment"
+
+# ---- find a certificate by serial in any format ----------------------------------------------------
+serial=$(jq -r .certificate.serial <<<"$st")
+colons=$(sed 's/../&:/g; s/:$//' <<<"${serial^^}")
+dec=$(python3 -c "print(int('$serial', 16))")
+expect_eq "$serial" "$(adm --json find "$colons" | jq -r '[.results[] | select(.kind == "cert")][0].show_id')" "find serial with colons ($colons)"
+expect_eq "$serial" "$(adm --json find "$dec" | jq -r '[.results[] | select(.kind == "cert")][0].show_id')" "find serial in decimal"
+expect_eq "$serial" "$(adm --json find "${serial:4:12}" | jq -r '[.results[] | select(.kind == "cert")][0].show_id')" "find part of a serial"
+expect_eq "$serial" "$(adm --json show cert "$colons" | jq -r .certificate.serial)" "show cert takes colons"
+expect_eq "$holder" "$(adm --json show cert "$serial" | jq -r .holder.id)" "cert detail links the holder"
+
+# ---- payment reference, void ---------------------------------------------------------------------
+/usr/bin/python3 - > "$T/b.json" <<'PY' || fail "second unpaid order"
+import json, os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme, Key, b64, make_csr
+W = os.environ["ACME_WEBROOT"]
+out = {}
+for n in (os.environ["n2"], os.environ["n3"]):
+    a = Acme(); assert a.new_account(Key()).status == 201
+    o = a.new_order([n])
+    for az in o.json()["authorizations"]:
+        a.answer_http01(az, W); assert a.poll(az).json()["status"] == "valid"
+    der, _ = make_csr([n])
+    r = a.post(o.json()["finalize"], {"csr": b64(der)})
+    assert r.status == 403, r
+    out[n] = r.json()["instance"].rsplit("/", 1)[1]
+print(json.dumps(out))
+PY
+inv2=$(jq -r --arg n "$n2" '.[$n]' "$T/b.json") inv3=$(jq -r --arg n "$n3" '.[$n]' "$T/b.json")
+ref="BANK-$(openssl rand -hex 4)-XFER"
+adm --json invoice pay "$inv2" --reference "$ref" --yes > /dev/null || fail "invoice pay"
+f=$(adm --json find "${ref:5:8}")
+expect_eq payment "$(jq -r '.results[0].kind' <<<"$f")" "find a payment reference"
+expect_eq "$inv2" "$(jq -r '.results[0].show_id' <<<"$f")" "the payment opens its invoice"
+expect_eq paid "$(adm --json show invoice "$inv2" | jq -r .invoice.status)" "paid invoice"
+expect_contains "$(adm invoice pay "$inv2" --reference again --yes 2>&1)" "already paid" "pay on a paid invoice says so"
+expect_eq 2 "$(rc adm invoice void "$inv3")" "void needs a reason"
+expect_eq 2 "$(rc adm invoice void nosuchinvoice --reason x)" "void of an unknown invoice"
+adm --json invoice void "$inv3" --reason "customer went elsewhere" > /dev/null || fail "void"
+expect_eq voided "$(adm --json show invoice "$inv3" | jq -r .invoice.status)" "voided"
+expect_eq 2 "$(rc adm invoice void "$inv3" --reason again)" "void twice"
+expect_eq 2 "$(rc adm invoice void "$inv2" --reason x)" "a paid invoice is not voided"
+page=$(curl -s --cacert "$ACME_TRUST" "${pay%/*}/$inv3")
+expect_contains "$page" "voided" "the voided invoice's page"
+expect_eq 1 "$(adm --json invoices list --status voided | jq length)" "list voided"
+
+# ---- reissue: signed by the running module ------------------------------------------------------
+r=$(adm --json reissue "$serial" --reason "key lost") || fail "reissue without the CA key"
+expect_eq done "$(jq -r .status <<<"$r")" "the module's workers signed it"
+ns=$(jq -r .serial <<<"$r")
+[ -n "$ns" ] && [ "$ns" != null ] && [ "$ns" != "$serial" ] || fail "new serial '$ns'"
+expect_eq "$ns" "$(adm --json show order "$oid" | jq -r .certificate.serial)" "the order serves the new certificate"
+expect_eq 1 "$(db_query "SELECT COUNT(*) FROM reissue_requests WHERE status = 'done' AND actor = 'carol'")" "request recorded"
+expect_eq 0 "$(db_query "SELECT COUNT(*) FROM jobs WHERE kind = 'reissue'")" "no job left"
+adm revoke "$ns" --reason keyCompromise --yes > /dev/null || fail "revoke by reason name"
+expect_contains "$(adm show cert "$ns")" "keyCompromise" "revoked reason shown by name"
+
+# ---- the ledger in order, page by page ------------------------------------------------------------
+# 2,000 rows, 100 per second, ids sorting against insertion: the order must be insertion's
+db_query "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+ INSERT INTO ledger (id, billing_id, delta, balance_after, kind, actor, reason, created)
+ SELECT 'pg' || (100000 - i), 'pagingholder', 1, i, 'credit', 'seed', 'row ' || i,
+ 1800000000 + i / 100 FROM n" >/dev/null || fail "seeding the ledger"
+after="" pages=0
+: > "$T/desc.txt"
+while [ $pages -lt 10 ]; do
+    pages=$((pages + 1))
+    adm --json ledger list --holder pagingholder --limit 500 ${after:+--after "$after"} \
+        > "$T/page.json" 2> "$T/more.txt" || { fail "ledger page $pages"; break; }
+    jq -r '.[].reason' "$T/page.json" >> "$T/desc.txt"
+    after=$(sed -n 's/^more: --after //p' "$T/more.txt")
+    [ -n "$after" ] || break
+done
+expect_eq 4 "$pages" "2,000 rows in 4 pages of 500"
+seq 2000 -1 1 | sed 's/^/row /' > "$T/want.txt"
+cmp -s "$T/want.txt" "$T/desc.txt" || fail "ledger pages not in insertion order (newest first): $(diff "$T/want.txt" "$T/desc.txt" | head -3)"
+expect_eq "row 1" "$(adm --json ledger list --holder pagingholder --oldest-first --limit 1 | jq -r '.[0].reason')" "oldest first"
+expect_eq 100 "$(adm --json ledger list --holder pagingholder --since '2027-01-15 08:00:05' --until 1800000006 --limit 1000 | jq length)" "date range"
+csv=$(adm ledger list --holder pagingholder --limit 2 --csv 2>/dev/null)
+expect_eq 3 "$(wc -l <<<"$csv")" "CSV: header and 2 rows"
+expect_contains "$(head -1 <<<"$csv")" "id,created,holder,kind,delta" "CSV header"
+expect_contains "$(adm ledger list --holder pagingholder --limit 5 2>&1 >/dev/null)" "more: --after" "a table says when there is more"
+expect_eq 2 "$(rc adm ledger list --after garbage)" "a bad cursor"
+finish
