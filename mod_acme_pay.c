@@ -136,6 +136,8 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ra.va.allow);
     INHERIT(sign_command);
     INHERIT(nonce_mode);
+    INHERIT(wfe.ari.retry_after);
+    INHERIT(wfe.ari.explanation_url);
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -398,6 +400,25 @@ static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_ari_retry(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 60, 7 * 86400, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.ari.retry_after = (int)v;
+    }
+    return err;
+}
+
+static const char *set_ari_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) {
+        return "AcmePayARIExplanationURL: an http(s) URL";
+    }
+    srv_cfg(cmd)->wfe.ari.explanation_url = arg;
+    return NULL;
+}
+
 static const char *set_payment_url(cmd_parms *cmd, void *d, const char *arg)
 {
     srv_cfg(cmd)->pay_set |= ACP_PAY_URL;
@@ -546,6 +567,10 @@ static const command_rec acp_cmds[] = {
     AP_INIT_ITERATE("AcmePayValidationAllow", add_va_allow, NULL, RSRC_CONF,
                     "address ranges (CIDR) the validator may connect to although they are "
                     "IANA special-purpose (loopback, RFC 1918 …); default none"),
+    AP_INIT_TAKE1("AcmePayARIRetryAfter", set_ari_retry, NULL, RSRC_CONF,
+                  "seconds between renewalInfo polls (Retry-After, default 21600)"),
+    AP_INIT_TAKE1("AcmePayARIExplanationURL", set_ari_url, NULL, RSRC_CONF,
+                  "explanationURL of a window staff moved (default: a built-in note page)"),
     {NULL}};
 
 /* ---- start-up --------------------------------------------------------------------- */

@@ -66,6 +66,13 @@ static const help_t helps[] = {
      "The running server signs it (a job its workers run): no CA key is needed here. "
      "Waits up to 30 s for the new serial unless --no-wait. With --ca CERT KEY the tool "
      "signs itself."},
+    {"renew", "renew SERIAL | [--holder H] [--name PATTERN] [--issued-before TIME] "
+              "--reason TEXT [--by 1h] [--url URL] [--yes]",
+     "Ask clients to renew now (RFC 9773 ARI): the certificate's suggested window becomes "
+     "now ... now+DURATION (--by, default 1h) with the reason as explanation; clients that "
+     "poll renewalInfo (mod_md, acme.sh, lego, Caddy) renew by themselves, free of charge. "
+     "Without a SERIAL every live certificate matching the filters; the count is shown and "
+     "asked for on a terminal, --yes otherwise."},
     {"migrate", "migrate", "Create or upgrade the schema."},
     {"help", "help [COMMAND]", "This text, or one command's."},
     {NULL, NULL, NULL}};
@@ -269,6 +276,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "reissue")) {
         return adm_cmd_reissue(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "renew")) {
+        return adm_cmd_renew(adm, argc - 1, argv + 1);
     }
     return usage();
 }

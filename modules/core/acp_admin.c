@@ -187,7 +187,8 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
     if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
                     ACP_SA_ARGS(cert_id, res.serial_hex, order->id, old->account_id,
                                 old->billing_id, old->names_key, res.pem_chain,
-                                LL(p, res.not_before), LL(p, res.not_after), LL(p, now))) !=
+                                LL(p, res.not_before), LL(p, res.not_after), LL(p, now),
+                                res.aki_hex)) !=
             APR_SUCCESS ||
         acp_sa_exec(db, p, "adm_order_set_cert", &n, ACP_SA_ARGS(cert_id, LL(p, now), order->id)) !=
             APR_SUCCESS ||

@@ -264,7 +264,14 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     long long balance = 0, after = 0;
     int n = 0;
 
+    const char *reason = "certificate";
+    acp_charge_t in = *charge;
+
     memset(charge, 0, sizeof(*charge));
+    charge->replaces_cert_id = in.replaces_cert_id;
+    charge->replaces_serial = in.replaces_serial;
+    charge->replaces_not_after = in.replaces_not_after;
+    charge->replaces_free = in.replaces_free;
     charge->price = acp_price(&cfg->price, names);
     if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
@@ -272,8 +279,19 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     if (row) {
         charge->reissue_of = row[0];
         charge->not_after_cap = acp_sa_atoll(row[1]);
+        reason = "free reissue within the window";
     }
-    else if (charge->price > 0) {
+    if (in.replaces_cert_id && (row || in.replaces_free)) {
+        /* a renewal (RFC 9773 replaces): the ledger names what it replaced */
+        charge->reissue_of = in.replaces_cert_id;
+        if (in.replaces_not_after &&
+            (!charge->not_after_cap || in.replaces_not_after < charge->not_after_cap)) {
+            charge->not_after_cap = in.replaces_not_after;
+        }
+        reason = apr_pstrcat(p, "free renewal replacing ",
+                             in.replaces_serial ? in.replaces_serial : in.replaces_cert_id, NULL);
+    }
+    if (!charge->reissue_of && charge->price > 0) {
         if (acp_sa_exec(db, p, "acp_billing_debit", &n,
                         ACP_SA_ARGS(LL(p, charge->price), billing_id, LL(p, charge->price))) !=
             APR_SUCCESS) {
@@ -290,8 +308,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     }
     if (acp_billing_balance(db, p, billing_id, &after) != APR_SUCCESS ||
         ledger(db, p, billing_id, -charge->charged, after, charge->reissue_of ? "reissue" : "debit",
-               order_id, NULL, charge->reissue_of, NULL, "acme",
-               charge->reissue_of ? "free reissue within the window" : "certificate") !=
+               order_id, NULL, charge->reissue_of, NULL, "acme", reason) !=
             APR_SUCCESS) {
         /* the unique (order, kind) index refuses a second charge of one order */
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");

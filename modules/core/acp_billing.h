@@ -23,6 +23,12 @@ typedef struct acp_billing_cfg_t {
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);
 
 typedef struct acp_charge_t {
+    /* in: the certificate a renewal order replaces (RFC 9773), else all 0/NULL */
+    const char *replaces_cert_id;
+    const char *replaces_serial;   /* for the ledger row's reason */
+    long long replaces_not_after;
+    int replaces_free;             /* the RA's decision: staff asked for this renewal */
+    /* out */
     long long price;               /* what the names cost */
     long long charged;             /* what was debited (0 for a free reissue) */
     const char *reissue_of;        /* certificate id when free */
@@ -35,8 +41,10 @@ apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_bi
                                        const char *kind, const char *label, const char **id);
 
 /* Charge for an order being finalized: a free reissue when the holder has an unrevoked
- * certificate for exactly these names issued within the window, otherwise a debit of the
- * price. Short balance: an invoice for the shortfall (an open one for the same amount is
+ * certificate for exactly these names issued within the window, or when the order
+ * replaces a certificate whose renewal staff asked for (charge->replaces_free, capped at
+ * that certificate's notAfter), otherwise a debit of the price. The ledger row of a free
+ * replacement names the replaced certificate. Short balance: an invoice for the shortfall (an open one for the same amount is
  * reused) and a userActionRequired problem carrying the payment request, whose writes
  * the caller must commit (prob->commit). base_url: for the built-in invoice page link. */
 acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,

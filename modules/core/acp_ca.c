@@ -294,6 +294,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         goto done;
     }
     res->serial_hex = acp_hex(p, sbuf, sizeof(sbuf));
+    res->aki_hex = acp_hex(p, ca->keyid, (size_t)ca->keyid_len);
     res->pem_chain = apr_pstrcat(p, leaf_pem, ca->chain_pem, NULL);
     res->not_before = nb;
     res->not_after = na;
@@ -487,6 +488,23 @@ apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t 
 
 done:
     X509_free(x);
+    ERR_clear_error();
+    return rv;
+}
+
+apr_status_t acp_ca_pem_aki(apr_pool_t *p, const char *pem, const char **aki_hex)
+{
+    BIO *in = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *x = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    const ASN1_OCTET_STRING *kid = x ? X509_get0_authority_key_id(x) : NULL;
+    apr_status_t rv = APR_EINVAL;
+
+    if (kid && ASN1_STRING_length(kid) > 0) {
+        *aki_hex = acp_hex(p, ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid));
+        rv = APR_SUCCESS;
+    }
+    X509_free(x);
+    BIO_free(in);
     ERR_clear_error();
     return rv;
 }

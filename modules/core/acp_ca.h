@@ -43,6 +43,7 @@ typedef struct acp_sign_req_t {
 typedef struct acp_sign_result_t {
     const char *serial_hex;    /* lowercase hex, no leading zeros stripped beyond one byte */
     const char *pem_chain;     /* leaf first, then the CA chain */
+    const char *aki_hex;       /* the leaf's Authority Key Identifier (hex), NULL: none */
     long long not_before;
     long long not_after;
 } acp_sign_result_t;
@@ -77,5 +78,8 @@ apr_status_t acp_ca_command_create(apr_pool_t *p, const char *command, int timeo
 /* DER of a PEM certificate chain's leaf, for revocation matching. */
 apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t len,
                                 const char **serial_hex, const char **issuer_hash);
+
+/* The Authority Key Identifier (keyIdentifier, lowercase hex) of a PEM chain's leaf. */
+apr_status_t acp_ca_pem_aki(apr_pool_t *p, const char *pem, const char **aki_hex);
 
 #endif

@@ -10,7 +10,9 @@
 #include <apr_strings.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "acp_ca.h"
+#include "acp_util.h"
 
 typedef struct {
     const char *command;
@@ -46,6 +48,8 @@ static apr_status_t cmd_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign
     X509 *leaf = NULL;
     apr_status_t rv = APR_EGENERAL;
     const char *names, *shell;
+
+    memset(res, 0, sizeof(*res));
 
     *errmsg = "signer command failed";
     if (!x || !mem || !PEM_write_bio_X509_REQ(mem, x)) {
@@ -117,6 +121,13 @@ static apr_status_t cmd_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign
         res->serial_hex = apr_pstrdup(p, hex);
         OPENSSL_free(hex);
         BN_free(bn);
+        {
+            const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(leaf);
+            res->aki_hex = kid && ASN1_STRING_length(kid) > 0
+                               ? acp_hex(p, ASN1_STRING_get0_data(kid),
+                                         (size_t)ASN1_STRING_length(kid))
+                               : NULL;
+        }
         ASN1_TIME_to_tm(X509_get0_notBefore(leaf), &tm);
         res->not_before = (long long)timegm(&tm);
         ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm);

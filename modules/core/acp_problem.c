@@ -36,6 +36,7 @@ static const struct {
     [ACP_ERR_MEDIA_TYPE] = {NS "malformed", 415},
     [ACP_ERR_TOO_LARGE] = {NS "malformed", 413},
     [ACP_ERR_CONFLICT] = {NS "malformed", 409},
+    [ACP_ERR_ALREADY_REPLACED] = {NS "alreadyReplaced", 409},
 };
 
 const char *acp_problem_type(acp_errkind_t kind)

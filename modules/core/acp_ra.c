@@ -3,6 +3,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "acp_ra.h"
+#include "acp_ari.h"
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_util.h"
@@ -452,7 +453,8 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     apr_array_header_t *names;
     long long nb = 0, na = 0, now = acp_now();
     acp_problem_t *prob;
-    const char *id, *names_key;
+    const char *id, *names_key, *replaces = NULL;
+    acp_ari_cert_t *replaced = NULL;
     size_t i, n;
     int all_valid = 1;
 
@@ -506,6 +508,21 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                            cfg->validity_days);
     }
     names_key = acp_ident_names_key(p, names);
+    {
+        /* RFC 9773 §5: a renewal names the certificate it replaces */
+        json_object *rj = NULL;
+        if (json_object_object_get_ex(payload, "replaces", &rj)) {
+            if (!json_object_is_type(rj, json_type_string)) {
+                return acp_problem(p, ACP_ERR_MALFORMED, "replaces must be a certID string");
+            }
+            replaces = json_object_get_string(rj);
+            prob = acp_ari_replaces_check(db, p, acct->billing_id, names_key, replaces,
+                                          &replaced);
+            if (prob) {
+                return prob;
+            }
+        }
+    }
     id = acp_random_id(p, 12);
     stored = json_object_new_array();
     for (i = 0; i < (size_t)names->nelts; i++) {
@@ -525,6 +542,10 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                                     acp_sa_ll(p, now), acp_sa_ll(p, now))) != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "creating the order");
         }
+    }
+    if (replaced && acp_sa_exec(db, p, "acp_order_replaces", NULL,
+                                ACP_SA_ARGS(replaces, replaced->id, id)) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "recording what the order replaces");
     }
     for (i = 0; i < (size_t)names->nelts; i++) {
         const char *authz_id = NULL;

@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <openssl/pem.h>
 #include "acp_ra.h"
+#include "acp_ari.h"
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_util.h"
@@ -118,7 +119,8 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
     if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
                     ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id, acct->billing_id,
                                 order->names_key, res->pem_chain, acp_sa_ll(p, res->not_before),
-                                acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()))) !=
+                                acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()),
+                                res->aki_hex)) !=
             APR_SUCCESS ||
         acp_sa_exec(db, p, "acp_order_valid", &n,
                     ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
@@ -200,6 +202,20 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     /* charge first: a short balance answers with a payment request and leaves the order
      * ready; a concurrent finalize that loses the ready -> processing race below rolls
      * its debit back with everything else (no second charge) */
+    memset(&charge, 0, sizeof(charge));
+    if (order->replaces) {
+        /* a renewal: free when staff asked for it (a window they set) and it is for the
+         * same names of the same holder; else the usual rules */
+        acp_ari_cert_t *old = NULL;
+        if (!acp_ari_lookup(db, p, order->replaces, &old) && old) {
+            charge.replaces_cert_id = old->id;
+            charge.replaces_serial = old->serial;
+            charge.replaces_not_after = old->not_after;
+            charge.replaces_free = old->ari_reason && !old->revoked &&
+                                   !strcmp(old->billing_id, acct->billing_id) &&
+                                   !strcmp(old->names_key, order->names_key);
+        }
+    }
     prob = acp_billing_charge_tx(db, p, &cfg->billing, acct->billing_id, order->id,
                                  order->names_key, names, order->not_after, base_url, &charge);
     if (prob) {

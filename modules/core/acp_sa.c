@@ -11,7 +11,7 @@
 #define ACCT_COLS "id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created"
 #define ORDER_COLS \
     "id, account_id, status, expires, identifiers, names_key, not_before, not_after, " \
-    "error, csr, cert_id, price, created"
+    "error, csr, cert_id, price, created, replaces"
 #define AUTHZ_COLS "id, account_id, ident, wildcard, status, expires"
 #define CHALL_COLS "id, authz_id, type, token, status, validated, error"
 #define CERT_COLS \
@@ -92,13 +92,25 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "UPDATE challenges SET status = %s, validated = %lld, error = %s "
      "WHERE id = %s AND status = %s"},
     {"acp_cert_insert",
-     "INSERT INTO certificates (" CERT_COLS ") "
-     "VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL)"},
+     "INSERT INTO certificates (" CERT_COLS ", aki) "
+     "VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s)"},
     {"acp_cert_get", "SELECT " CERT_COLS " FROM certificates WHERE id = %s"},
     {"acp_cert_by_serial", "SELECT " CERT_COLS " FROM certificates WHERE serial = %s"},
     {"acp_cert_revoke",
      "UPDATE certificates SET revoked = %lld, revoked_reason = %d "
      "WHERE id = %s AND revoked IS NULL"},
+    /* renewal information (acp_ari.c): one read by the unique serial per GET */
+    {"acp_ari_by_serial",
+     "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "
+     "ari_start, ari_end, ari_reason, ari_url FROM certificates WHERE serial = %s"},
+    {"acp_ari_pem", "SELECT pem FROM certificates WHERE id = %s"},
+    {"acp_ari_note", "SELECT ari_reason, serial FROM certificates WHERE id = %s"},
+    {"acp_ari_replaced",
+     "SELECT id FROM orders WHERE replaces_cert = %s AND status <> 'invalid' LIMIT 1"},
+    {"acp_ari_set",
+     "UPDATE certificates SET ari_start = %lld, ari_end = %lld, ari_reason = %s, ari_url = %s "
+     "WHERE id = %s"},
+    {"acp_order_replaces", "UPDATE orders SET replaces = %s, replaces_cert = %s WHERE id = %s"},
     {"acp_nonce_redeem",
      "INSERT INTO nonces (nonce, expires) VALUES (%s, %lld) ON CONFLICT (nonce) DO NOTHING"},
     {"acp_nonce_prune", "DELETE FROM nonces WHERE expires < %lld"},

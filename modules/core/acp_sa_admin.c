@@ -82,6 +82,12 @@
 #define FIND(label, sql) {label, sql}
 
 const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
+    /* live certificates a bulk renewal (acme-pay-admin renew) may move */
+    {"acp_ari_live",
+     "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "
+     "ari_start, ari_end, ari_reason, ari_url FROM certificates "
+     "WHERE revoked IS NULL AND not_after > %lld AND (%s IS NULL OR billing_id = %s) "
+     "AND issued < %lld ORDER BY issued, id"},
     LIST("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
     LIST("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
     LIST("adm_orders", ORDERS_SQL, "o.created", "o.id", "%s"),

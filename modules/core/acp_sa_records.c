@@ -74,6 +74,7 @@ apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_o
     o->has_price = r[11] != NULL;
     o->price = LL(r[11]);
     o->created = LL(r[12]);
+    o->replaces = r[13];
     *out = o;
     return APR_SUCCESS;
 }

@@ -345,7 +345,7 @@ static route_t route_of(apr_pool_t *p, const char *path, const char **id)
                 {"/order/", "/finalize", R_FINALIZE},    {"/order/", "", R_ORDER},
                 {"/authz/", "", R_AUTHZ},                {"/chall/", "", R_CHALL},
                 {"/cert/", "", R_CERT},                  {"/pay/i/", "/simulate", R_PAY_SIMULATE},
-                {"/pay/i/", "", R_PAY_INVOICE}};
+                {"/pay/i/", "", R_PAY_INVOICE},          {"/renewal-note/", "", R_RENEWAL_NOTE}};
     size_t i;
 
     *id = NULL;
@@ -391,6 +391,7 @@ static void directory(wfe_req_t *w)
     acp_wfe_jadd_str(o, "newOrder", acp_wfe_url(w, "new-order", NULL));
     acp_wfe_jadd_str(o, "revokeCert", acp_wfe_url(w, "revoke-cert", NULL));
     acp_wfe_jadd_str(o, "keyChange", acp_wfe_url(w, "key-change", NULL));
+    acp_wfe_jadd_str(o, "renewalInfo", acp_wfe_url(w, "renewal-info", NULL));
     if (cfg->ra.tos) {
         acp_wfe_jadd_str(meta, "termsOfService", cfg->ra.tos);
     }
@@ -711,6 +712,14 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     }
     if (w.route == R_PAY_INVOICE || w.route == R_PAY_SIMULATE) {
         acp_wfe_pay_invoice(p, wfe, req, resp, w.id, w.route == R_PAY_SIMULATE);
+        return;
+    }
+    if (w.route == R_NONE && !strncmp(req->path, "/renewal-info/", 14)) {
+        acp_wfe_renewal_info(p, wfe, req, resp, req->path + 14);
+        return;
+    }
+    if (w.route == R_RENEWAL_NOTE) {
+        acp_wfe_renewal_note(p, wfe, req, resp, w.id);
         return;
     }
     if (w.route == R_NONE) {

@@ -8,6 +8,7 @@
 #include "acp_core.h"
 #include "acp_ra.h"
 #include "acp_nonce.h"
+#include "acp_ari.h"
 
 typedef struct acp_wfe_cfg_t {
     acp_ra_cfg_t ra;
@@ -21,6 +22,7 @@ typedef struct acp_wfe_cfg_t {
     int test_mode;                         /* AcmePayTestMode: "Simulate payment" */
     int sign_timeout_ms;                   /* how long finalize waits for a slow signer */
     int retry_after;                       /* seconds, on a processing order */
+    acp_ari_cfg_t ari;                     /* renewal information */
 } acp_wfe_cfg_t;
 
 typedef struct acp_req_t {
@@ -68,6 +70,12 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
                          acp_resp_t *resp);
 void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                          acp_resp_t *resp, const char *invoice_id, int simulate);
+/* Renewal information (acp_wfe_ari.c): GET renewalInfo/<certID>, and the note a staff
+ * window's explanationURL points to. */
+void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                          acp_resp_t *resp, const char *certid);
+void acp_wfe_renewal_note(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                          acp_resp_t *resp, const char *cert_id);
 void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                     acp_resp_t *resp);
 

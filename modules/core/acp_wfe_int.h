@@ -23,7 +23,8 @@ typedef enum {
     R_CERT,
     R_PAY_WEBHOOK,
     R_PAY_INVOICE,
-    R_PAY_SIMULATE
+    R_PAY_SIMULATE,
+    R_RENEWAL_NOTE
 } route_t;
 
 typedef struct {

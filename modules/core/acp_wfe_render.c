@@ -146,6 +146,9 @@ acp_problem_t *acp_wfe_render_order(wfe_req_t *w, acp_order_t *order, json_objec
     if (order->not_after) {
         acp_wfe_jadd_str(o, "notAfter", acp_rfc3339(w->p, order->not_after));
     }
+    if (order->replaces) {
+        acp_wfe_jadd_str(o, "replaces", order->replaces);
+    }
     for (i = 0; i < list->nelts; i++) {
         acp_authz_t *a = APR_ARRAY_IDX(list, i, acp_authz_t *);
         json_object_array_add(authzs, json_object_new_string(acp_wfe_url(w, "authz", a->id)));
