@@ -562,11 +562,12 @@ run_client() {
 
 # ---- mod_md (Apache's own ACME client) ------------------------------------------------------
 
-# md_apache_start NAME: a second Apache in $T/md with mod_md managing NAME against the server
+# md_apache_start NAME [apache-conf.sh options…]: a second Apache in $T/md with mod_md managing NAME against the server
 # under test (http-01 answered by mod_md itself on $HTTP01_PORT, TLS vhost on $MD_TLS_PORT).
 # Sets md (its run dir) and store (MDStoreDir).
 md_apache_start() {
     local name=$1 mods=/usr/lib/apache2/modules
+    shift
     md=$T/md
     store=$md/store
     apache_start "$md" --no-acme --ca-dir "$T/ca" --webroot "$md/webroot" \
@@ -581,7 +582,7 @@ md_apache_start() {
         --global "MDPortMap http:$HTTP01_PORT https:$MD_TLS_PORT" \
         --global "MDRetryDelay 2s" \
         --global "MDPrivateKeys secp256r1" \
-        --global "MDomain $name" \
+        --global "MDomain $name" "$@" \
         --global "Listen 127.0.0.1:$MD_TLS_PORT https" \
         --global "<VirtualHost 127.0.0.1:$MD_TLS_PORT>" \
         --global "    ServerName $name" \
