@@ -24,6 +24,11 @@
 #define VA_C_IN   1
 #define VA_EBADRESOLVER (-1000) /* our status: cfg->resolver is unusable */
 
+/* dns-01 looks for a 43-byte value: records far beyond that are counted, not copied */
+#define VA_TXT_MAX_RECORDS 64   /* TXT records examined per answer */
+#define VA_TXT_MAX_STRINGS 16   /* character-strings per record (RFC 1035 §3.3.14) */
+#define VA_TXT_MAX_LEN     1024 /* bytes per record, strings joined */
+
 /* ---------------------------------------------------------------- DNS (c-ares) */
 
 typedef struct {
@@ -33,12 +38,16 @@ typedef struct {
     int status;
     acp_va_int_addr_t addr;              /* A / AAAA: the first address */
     apr_array_header_t *txts;    /* TXT: const char * per record (chunks joined) */
+    int txt_skipped;             /* TXT records over the limits below (not in txts) */
+    size_t txt_max_strings, txt_max_len; /* the largest of those */
 } dnsq_t;
 
+/* TXT values are built in one pass per record (length first, then one copy), and only
+ * records a dns-01 value could be are kept: a record of ~32,000 one-byte strings (64 KB
+ * over TCP) once cost ~0.5 GB when rebuilt string by string. */
 static void dns_parse_txt(dnsq_t *q, const unsigned char *abuf, int alen)
 {
-    struct ares_txt_ext *txt = NULL, *t;
-    char *cur = NULL;
+    struct ares_txt_ext *txt = NULL, *t, *first;
     int rc;
 
     rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
@@ -46,30 +55,45 @@ static void dns_parse_txt(dnsq_t *q, const unsigned char *abuf, int alen)
         q->status = rc;
         return;
     }
-    for (t = txt; t; t = t->next) {
-        char *chunk = apr_pstrmemdup(q->p, (const char *)t->txt, t->length);
-        size_t i;
+    for (t = txt; t;) {
+        size_t len = 0, strings = 0, off = 0, i;
+        char *val;
 
-        for (i = 0; i < t->length; i++) { /* an embedded NUL must not shorten the record */
-            if (chunk[i] == '\0') {
-                chunk[i] = '?';
+        first = t;
+        do { /* one record: its first string has record_start set */
+            len += t->length;
+            strings++;
+            t = t->next;
+        } while (t && !t->record_start);
+        if (q->txts->nelts + q->txt_skipped >= VA_TXT_MAX_RECORDS) {
+            q->txt_skipped++; /* counted, not kept */
+            continue;
+        }
+        if (strings > VA_TXT_MAX_STRINGS || len > VA_TXT_MAX_LEN) {
+            q->txt_skipped++;
+            if (strings > q->txt_max_strings) {
+                q->txt_max_strings = strings;
+            }
+            if (len > q->txt_max_len) {
+                q->txt_max_len = len;
+            }
+            continue;
+        }
+        val = apr_palloc(q->p, len + 1);
+        for (; first != t; first = first->next) {
+            memcpy(val + off, first->txt, first->length);
+            off += first->length;
+        }
+        for (i = 0; i < len; i++) { /* an embedded NUL must not shorten the record */
+            if (val[i] == '\0') {
+                val[i] = '?';
             }
         }
-        if (t->record_start || !cur) {
-            if (cur) {
-                APR_ARRAY_PUSH(q->txts, const char *) = cur;
-            }
-            cur = chunk;
-        }
-        else {
-            cur = apr_pstrcat(q->p, cur, chunk, NULL);
-        }
-    }
-    if (cur) {
-        APR_ARRAY_PUSH(q->txts, const char *) = cur;
+        val[len] = '\0';
+        APR_ARRAY_PUSH(q->txts, const char *) = val;
     }
     ares_free_data(txt);
-    if (q->txts->nelts == 0) {
+    if (q->txts->nelts == 0 && q->txt_skipped == 0) {
         q->status = ARES_ENODATA;
     }
 }
@@ -301,6 +325,15 @@ acp_problem_t *acp_va_dns_01(const acp_va_int_t *va, const char *domain, const c
         if (strcmp(APR_ARRAY_IDX(q.txts, i, const char *), expected) == 0) {
             return NULL;
         }
+    }
+    if (q.txts->nelts == 0) {
+        return acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
+                           "No usable TXT record found at %s: %d record(s) over the limits "
+                           "(largest: %lu strings, %lu bytes; at most %d records, %d strings "
+                           "and %d bytes per record are read)",
+                           name, q.txt_skipped, (unsigned long)q.txt_max_strings,
+                           (unsigned long)q.txt_max_len, VA_TXT_MAX_RECORDS,
+                           VA_TXT_MAX_STRINGS, VA_TXT_MAX_LEN);
     }
     {
         const char *first = APR_ARRAY_IDX(q.txts, 0, const char *);

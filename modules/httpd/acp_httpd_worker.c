@@ -12,11 +12,13 @@
 #include <apr_thread_proc.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+#include <apr_allocator.h>
 #include "acp_httpd.h"
 #include "acp_util.h"
 
 #define IDLE_WAIT apr_time_from_sec(2)
 #define PRUNE_EVERY 60
+#define WORKER_MAX_FREE (1024 * 1024) /* bytes a worker's allocator keeps for reuse */
 
 /* Jobs this child claimed as it queued them (acp_httpd_workers_handoff). */
 #define HANDOFF_MAX 1024
@@ -90,9 +92,24 @@ static void run_handoff(workers_t *w, apr_pool_t *p, const handoff_t *h)
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
 {
     workers_t *w = data;
-    apr_pool_t *p;
+    apr_allocator_t *alloc = NULL;
+    apr_pool_t *p = NULL;
 
-    apr_pool_create(&p, NULL);
+    /* Its own allocator that gives memory back above WORKER_MAX_FREE: APR's global one
+     * keeps every freed block, so one large check would stay in the child for good. */
+    if (apr_allocator_create(&alloc) == APR_SUCCESS) {
+        apr_allocator_max_free_set(alloc, WORKER_MAX_FREE);
+        if (apr_pool_create_ex(&p, NULL, NULL, alloc) == APR_SUCCESS) {
+            apr_allocator_owner_set(alloc, p);
+        }
+        else {
+            apr_allocator_destroy(alloc);
+            p = NULL;
+        }
+    }
+    if (!p) {
+        apr_pool_create(&p, NULL);
+    }
     for (;;) {
         handoff_t h;
         int have = 0, scan = 0;
