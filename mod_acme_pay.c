@@ -41,6 +41,63 @@ static apr_status_t db_unlock(void *baton)
     return apr_global_mutex_unlock(baton);
 }
 
+/* The SQLite writers' lock, whatever the server-wide Mutex default. Debian's apache2.conf
+ * says `Mutex file:${APACHE_LOCK_DIR} default`, which makes every mutex without its own
+ * Mutex line fcntl(2). fcntl locks belong to the process, and the kernel's deadlock
+ * detection follows them process by process: a thread of child A holding this lock while
+ * A's listener waits for the accept mutex (also fcntl) that child B's listener holds, and
+ * a thread of B asking for this lock, look like a cycle, so one of them gets EDEADLK and
+ * a child exits (AH00273). An fcntl choice is therefore replaced by flock(2) on a file in
+ * the same directory (no deadlock detection; released when a process dies); any other
+ * mechanism (sysvsem, pthread, posixsem, flock) is kept as configured. */
+static apr_status_t db_mutex_create(server_rec *s, apr_pool_t *pconf)
+{
+    apr_status_t rv = ap_global_mutex_create(&db_mutex, NULL, DB_MUTEX_TYPE, NULL, s, pconf, 0);
+    const char *file;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (apr_global_mutex_mech(db_mutex) == APR_LOCK_FCNTL) {
+        file = apr_global_mutex_lockfile(db_mutex);
+        file = file ? apr_pstrdup(pconf, file)
+                    : apr_psprintf(pconf, "%s/%s.%" APR_PID_T_FMT,
+                                   ap_runtime_dir_relative(pconf, ""), DB_MUTEX_TYPE, getpid());
+        apr_global_mutex_destroy(db_mutex);
+        db_mutex = NULL;
+#if APR_HAS_FLOCK_SERIALIZE
+        rv = apr_global_mutex_create(&db_mutex, file, APR_LOCK_FLOCK, pconf);
+#else
+        rv = apr_global_mutex_create(&db_mutex, NULL, APR_LOCK_DEFAULT, pconf);
+#endif
+        if (rv == APR_SUCCESS) {
+            rv = ap_unixd_set_global_mutex_perms(db_mutex);
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                         ACPLOGNO(03202) "cannot create the database write lock with %s "
+                         "instead of fcntl (set `Mutex flock:DIR %s` or `Mutex sysvsem %s`)",
+#if APR_HAS_FLOCK_SERIALIZE
+                         "flock",
+#else
+                         "the default mechanism",
+#endif
+                         DB_MUTEX_TYPE, DB_MUTEX_TYPE);
+            db_mutex = NULL;
+            return rv;
+        }
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     ACPLOGNO(03201) "Mutex %s: fcntl (the configured or default mechanism) "
+                     "misfires with threads (EDEADLK); using %s instead",
+                     DB_MUTEX_TYPE, apr_global_mutex_name(db_mutex));
+    }
+    file = apr_global_mutex_lockfile(db_mutex);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 ACPLOGNO(03200) "database write lock (Mutex %s): mechanism %s%s%s", DB_MUTEX_TYPE,
+                 apr_global_mutex_name(db_mutex), file ? ", file " : "", file ? file : "");
+    return APR_SUCCESS;
+}
+
 acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
 {
     acp_db_t *db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
@@ -646,8 +703,7 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      ACPLOGNO(01004) "cannot read or create the nonce key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!strcmp(dc->name, "sqlite3") && !db_mutex &&
-        ap_global_mutex_create(&db_mutex, NULL, DB_MUTEX_TYPE, NULL, s, pconf, 0) != APR_SUCCESS) {
+    if (!strcmp(dc->name, "sqlite3") && !db_mutex && db_mutex_create(s, pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ACPLOGNO(01008) "cannot create the database write lock");
         return HTTP_INTERNAL_SERVER_ERROR;

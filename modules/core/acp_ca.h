@@ -17,13 +17,16 @@ typedef struct acp_csr_t {
 } acp_csr_t;
 
 /* Parse a DER CSR: signature must verify; key policy RSA >= 2048 (and <= 8192),
- * EC P-256 / P-384, Ed25519; only dNSName SANs. Problem kind ACP_ERR_BAD_CSR. */
+ * EC P-256 / P-384, Ed25519; only dNSName SANs, at most ACP_MAX_IDENTIFIERS of them
+ * (counted before any is looked at). Problem kind ACP_ERR_BAD_CSR. */
 acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len,
                              acp_csr_t **out);
 
 /* The CSR's names must equal order_names (normalised dns names, any order) exactly;
  * the CN, if present, must be among them; the CSR key must differ from account_key
- * (may be NULL to skip). Problem kind ACP_ERR_BAD_CSR with a detail. */
+ * (may be NULL to skip). Problem kind ACP_ERR_BAD_CSR with a detail of bounded length
+ * (ACP_CSR_DETAIL_MAX bytes of names at most). Linear in the number of names. */
+#define ACP_CSR_DETAIL_MAX 512
 acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
                              const apr_array_header_t *order_names, EVP_PKEY *account_key);
 

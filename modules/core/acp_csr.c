@@ -278,6 +278,14 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
             goto done;
         }
     }
+    /* counted before any name is decoded or checked: the order's own limit (the one
+     * CN a CSR may have usually repeats a SAN, and must be an order name anyway) */
+    if (gens && sk_GENERAL_NAME_num(gens) > ACP_MAX_IDENTIFIERS) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR has %d subjectAltNames (at most %d names per order)",
+                           sk_GENERAL_NAME_num(gens), ACP_MAX_IDENTIFIERS);
+        goto done;
+    }
     for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type != GEN_DNS) {
@@ -331,21 +339,55 @@ static int contains(const apr_array_header_t *set, const char *s)
     return 0;
 }
 
-static const char *quoted_list(apr_pool_t *p, const apr_array_header_t *l)
-{
-    const char *s = "";
-    int i;
+/* A bounded text buffer: appends stop at its size, the rest is counted as left out. */
+typedef struct {
+    char buf[ACP_CSR_DETAIL_MAX];
+    size_t len;
+    int shown, left_out;
+} detail_buf_t;
 
-    for (i = 0; i < l->nelts; i++) {
-        s = apr_psprintf(p, "%s%s'%s'", s, i ? ", " : "", APR_ARRAY_IDX(l, i, const char *));
+static void detail_add(detail_buf_t *d, const char *s, size_t n)
+{
+    memcpy(d->buf + d->len, s, n);
+    d->len += n;
+    d->buf[d->len] = '\0';
+}
+
+/* "'a', 'b'" as long as it fits (room kept for the " and N more" closing) */
+static void detail_name(detail_buf_t *d, const char *name)
+{
+    size_t n = strlen(name), need = n + 4 + (d->shown ? 2 : 0);
+
+    if (d->left_out || d->len + need + 32 >= sizeof(d->buf)) {
+        d->left_out++;
+        return;
     }
-    return s;
+    if (d->shown) {
+        detail_add(d, ", ", 2);
+    }
+    detail_add(d, "'", 1);
+    detail_add(d, name, n);
+    detail_add(d, "'", 1);
+    d->shown++;
+}
+
+static void detail_close(detail_buf_t *d)
+{
+    if (d->left_out) {
+        char more[32];
+        int n = snprintf(more, sizeof(more), " and %d more", d->left_out);
+        if (n > 0 && d->len + (size_t)n < sizeof(d->buf)) {
+            detail_add(d, more, (size_t)n);
+        }
+        d->left_out = 0;
+    }
+    d->shown = 0;
 }
 
 acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
                              const apr_array_header_t *order_names, EVP_PKEY *account_key)
 {
-    apr_array_header_t *want, *have, *extra, *missing;
+    apr_array_header_t *want, *have;
     const unsigned char *cn = NULL;
     int cnlen = 0, i;
 
@@ -381,25 +423,39 @@ acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
         }
     }
 
-    extra = apr_array_make(p, 1, sizeof(const char *));
-    missing = apr_array_make(p, 1, sizeof(const char *));
-    for (i = 0; i < have->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(have, i, const char *);
-        if (!contains(want, s)) {
-            APR_ARRAY_PUSH(extra, const char *) = s;
+    /* both sorted and unique: one merge finds what is extra and what is missing */
+    {
+        detail_buf_t *extra = apr_pcalloc(p, sizeof(*extra));
+        detail_buf_t *missing = apr_pcalloc(p, sizeof(*missing));
+        int h = 0, o = 0, nextra = 0, nmissing = 0;
+
+        while (h < have->nelts || o < want->nelts) {
+            const char *hs = h < have->nelts ? APR_ARRAY_IDX(have, h, const char *) : NULL;
+            const char *os = o < want->nelts ? APR_ARRAY_IDX(want, o, const char *) : NULL;
+            int c = !hs ? 1 : !os ? -1 : strcmp(hs, os);
+            if (c == 0) {
+                h++;
+                o++;
+            }
+            else if (c < 0) {
+                detail_name(extra, hs);
+                nextra++;
+                h++;
+            }
+            else {
+                detail_name(missing, os);
+                nmissing++;
+                o++;
+            }
         }
-    }
-    for (i = 0; i < want->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(want, i, const char *);
-        if (!contains(have, s)) {
-            APR_ARRAY_PUSH(missing, const char *) = s;
+        if (nextra || nmissing) {
+            detail_close(extra);
+            detail_close(missing);
+            return acp_problem(p, ACP_ERR_BAD_CSR, "CSR names do not match the order: %s%s%s%s%s",
+                               nextra ? "extra " : "", extra->buf,
+                               nextra && nmissing ? "; " : "", nmissing ? "missing " : "",
+                               missing->buf);
         }
-    }
-    if (extra->nelts || missing->nelts) {
-        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR names do not match the order: %s%s%s%s%s",
-                           extra->nelts ? "extra " : "", quoted_list(p, extra),
-                           extra->nelts && missing->nelts ? "; " : "",
-                           missing->nelts ? "missing " : "", quoted_list(p, missing));
     }
     if (account_key && csr->pkey && EVP_PKEY_eq(csr->pkey, account_key) == 1) {
         return acp_problem(p, ACP_ERR_BAD_CSR, "CSR uses the account key");

@@ -4,6 +4,10 @@
 
 #include "acp_core.h"
 
+/* Most identifiers in one order, and so most names in one CSR (the CSR is refused
+ * before its names are looked at one by one). */
+#define ACP_MAX_IDENTIFIERS 100
+
 /* Normalise and validate an identifier of the given type. Only "dns" is supported
  * (other types: ACP_ERR_UNSUPPORTED_IDENTIFIER). The value is lowercased, a single
  * trailing dot removed; it must be a syntactically valid hostname of at least two

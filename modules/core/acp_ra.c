@@ -9,7 +9,7 @@
 #include "acp_util.h"
 #include "acp_ra_int.h"
 
-#define MAX_IDENTIFIERS 100
+#define MAX_IDENTIFIERS ACP_MAX_IDENTIFIERS
 #define MAX_CONTACTS 10
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
@@ -500,6 +500,14 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         (prob = parse_time(p, payload, "notAfter", &na))) {
         return prob;
     }
+    /* no backdating: a notBefore may lie at most ACP_NOT_BEFORE_SKEW in the past (clock
+     * skew between client and server); the certificate then lives validity_days at most,
+     * counted from its notBefore (or from now) */
+    if (nb && nb < now - ACP_NOT_BEFORE_SKEW) {
+        return acp_problem(p, ACP_ERR_MALFORMED,
+                           "notBefore may be at most %d seconds in the past (no backdating)",
+                           ACP_NOT_BEFORE_SKEW);
+    }
     if ((nb && na && na <= nb) || (na && na <= now) ||
         (na && na - (nb ? nb : now) > (long long)cfg->validity_days * 86400) ||
         (nb && nb > now + cfg->order_lifetime)) {
@@ -614,9 +622,8 @@ static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *
         *why = acp_problem(p, ACP_ERR_MALFORMED, "order expired");
         return NULL;
     }
-    if (strcmp(order->status, "ready") == 0) {
-        return NULL;
-    }
+    /* a ready order too: an authorization may have expired or been deactivated since
+     * (RFC 8555 §7.1.6: the order is then invalid) */
     if (acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading authorizations");
     }
@@ -626,14 +633,15 @@ static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *
             continue;
         }
         all_valid = 0;
-        if (strcmp(a->status, "pending") != 0 || a->expires < now) {
+        if (strcmp(order->status, "ready") == 0 || strcmp(a->status, "pending") != 0 ||
+            a->expires < now) {
             *status = "invalid";
             *why = acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
                                a->expires < now ? "expired" : a->status);
             return NULL;
         }
     }
-    if (all_valid) {
+    if (all_valid && strcmp(order->status, "ready") != 0) {
         *status = "ready";
     }
     return NULL;

@@ -14,6 +14,10 @@
 #include "acp_jws.h"
 #include "acp_billing.h"
 
+/* How far in the past a newOrder notBefore may lie (clock skew), and how far before
+ * the moment of signing a certificate's notBefore may be: no backdating. */
+#define ACP_NOT_BEFORE_SKEW 300
+
 typedef struct acp_ra_cfg_t {
     int eab_required;
     const char *tos;             /* NULL: no terms to agree to */
@@ -69,12 +73,27 @@ acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra
 acp_problem_t *acp_ra_chall_fail_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
                                     acp_chall_t *chall, const char *error_json);
 
-/* Finalize, first half (in the caller's transaction): CSR checks, the charge (free
- * reissue, debit, or a payment request when the balance is short), ready -> processing,
- * an "issue" job as the intent record. */
+/* A finalize request's CSR, decoded, parsed and checked before any transaction. */
+typedef struct acp_ra_csr_t {
+    const char *b64;          /* as the client sent it (stored with the order) */
+    unsigned char *der;
+    size_t der_len;
+    acp_csr_t *csr;           /* NULL when prob is set */
+    acp_problem_t *prob;      /* what is wrong with it, answered once the order is ready */
+} acp_ra_csr_t;
+
+/* Finalize, step zero (no transaction, no lock, no database): decode the payload's CSR,
+ * parse it and check it against the order's names (fixed when the order was created)
+ * and the account key. Always fills *out; a bad CSR is out->prob. */
+void acp_ra_finalize_csr(apr_pool_t *p, const acp_account_t *acct, const acp_order_t *order,
+                         json_object *payload, acp_ra_csr_t *out);
+/* Finalize, first half (in the caller's transaction): every authorization rechecked
+ * (RFC 8555 §7.1.6), the CSR's problem if it has one, the charge (free reissue, debit,
+ * or a payment request when the balance is short), ready -> processing, an "issue" job
+ * as the intent record. */
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const acp_account_t *acct, acp_order_t *order,
-                                  json_object *payload, const char *base_url);
+                                  const acp_ra_csr_t *fin, const char *base_url);
 /* Finalize, second half (own transactions): sign, store, processing -> valid;
  * a failed signature makes the order invalid and refunds its charge. Idempotent. */
 acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,

@@ -91,6 +91,10 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
     req.csr = csr;
     req.names = order_names(p, order);
     req.not_before = order->not_before;
+    if (req.not_before && req.not_before < acp_now() - ACP_NOT_BEFORE_SKEW) {
+        /* accepted at newOrder, but the order waited: never backdate beyond the skew */
+        req.not_before = acp_now() - ACP_NOT_BEFORE_SKEW;
+    }
     req.not_after = order->not_after;
     return cfg->signer->sign(cfg->signer, p, &req, res, err);
 }
@@ -167,37 +171,61 @@ acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra
                                 order->names_key, order_names(p, order), base_url);
 }
 
+/* The detail of the error an order carries, or NULL. */
+static const char *order_error_detail(apr_pool_t *p, const acp_order_t *order)
+{
+    json_object *o = order->error ? acp_json_parse(p, order->error, strlen(order->error)) : NULL;
+    const char *d = acp_ra_int_jstr(o, "detail");
+
+    return d ? apr_pstrdup(p, d) : NULL;
+}
+
+void acp_ra_finalize_csr(apr_pool_t *p, const acp_account_t *acct, const acp_order_t *order,
+                         json_object *payload, acp_ra_csr_t *out)
+{
+    const char *b64 = acp_ra_int_jstr(payload, "csr");
+
+    memset(out, 0, sizeof(*out));
+    out->b64 = b64;
+    if (!b64 || acp_b64url_decode(p, b64, strlen(b64), &out->der, &out->der_len) != 0 ||
+        out->der_len == 0) {
+        out->prob = acp_problem(p, ACP_ERR_MALFORMED, "finalize needs a base64url-encoded csr");
+        return;
+    }
+    out->prob = acp_csr_parse(p, out->der, out->der_len, &out->csr);
+    if (!out->prob) {
+        out->prob = acp_csr_check(p, out->csr, order_names(p, order), acp_ra_account_key(p, acct));
+    }
+    if (out->prob) {
+        out->csr = NULL;
+    }
+}
+
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const acp_account_t *acct, acp_order_t *order,
-                                  json_object *payload, const char *base_url)
+                                  const acp_ra_csr_t *fin, const char *base_url)
 {
     apr_array_header_t *names = order_names(p, order);
     acp_charge_t charge;
-    const char *csr_b64 = acp_ra_int_jstr(payload, "csr");
-    unsigned char *der = NULL;
-    size_t derlen = 0;
-    acp_csr_t *csr = NULL;
+    const char *was = order->status;
     acp_problem_t *prob;
     int n = 0;
 
+    /* every authorization again (RFC 8555 §7.1.6): one that expired or was deactivated
+     * since the order became ready makes it invalid, and that is kept */
     prob = acp_ra_order_refresh(db, p, order);
     if (prob) {
         return prob;
     }
     if (strcmp(order->status, "ready") != 0) {
-        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready", order->status);
-    }
-    if (!csr_b64 || acp_b64url_decode(p, csr_b64, strlen(csr_b64), &der, &derlen) != 0 ||
-        derlen == 0) {
-        return acp_problem(p, ACP_ERR_MALFORMED, "finalize needs a base64url-encoded csr");
-    }
-    prob = acp_csr_parse(p, der, derlen, &csr);
-    if (prob) {
+        const char *why = order_error_detail(p, order);
+        prob = acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready%s%s",
+                           order->status, why ? ": " : "", why ? why : "");
+        prob->commit = strcmp(was, order->status) != 0;
         return prob;
     }
-    prob = acp_csr_check(p, csr, names, acp_ra_account_key(p, acct));
-    if (prob) {
-        return prob;
+    if (fin->prob || !fin->csr) {
+        return fin->prob ? fin->prob : acp_problem(p, ACP_ERR_BAD_CSR, "no CSR");
     }
     /* charge first: a short balance answers with a payment request and leaves the order
      * ready; a concurrent finalize that loses the ready -> processing race below rolls
@@ -222,14 +250,14 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         return prob;
     }
     if (acp_sa_exec(db, p, "acp_order_processing", &n,
-                    ACP_SA_ARGS(csr_b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
+                    ACP_SA_ARGS(fin->b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "updating the order");
     }
     if (n != 1) {
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
     }
     order->status = "processing";
-    order->csr = csr_b64;
+    order->csr = fin->b64;
     /* what the charge stored: a free reissue must not outlive the original */
     order->not_after = charge.not_after;
     order->price = charge.price;
@@ -237,7 +265,7 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (!cfg->signer->slow) {
         /* a fast signer signs inside this transaction: the charge, the certificate and
          * processing -> valid commit together or not at all */
-        return issue_tx(db, p, cfg, acct, order, der, derlen, csr);
+        return issue_tx(db, p, cfg, acct, order, fin->der, fin->der_len, fin->csr);
     }
     /* the intent record: a worker signs, and finishes it if this process dies */
     if (acp_sa_job_add(db, p, "issue", order->id, 0, NULL) != APR_SUCCESS) {

@@ -181,16 +181,38 @@ static acp_problem_t *h_order(wfe_req_t *w)
     return prob ? prob : answer_order(w, order, 200);
 }
 
+/* Finalize's work that needs no lock, before the write transaction: the CSR (up to
+ * the body limit of names and bytes) is decoded, parsed and checked against the order
+ * here, so the writer lock is only ever held for the cheap part. Returns non-zero when
+ * the answer is known without the transaction: the nonce is spent in shared memory
+ * already, and the order as read is ready (a not-ready order answers orderNotReady
+ * first, from the transaction). */
+static int finalize_precheck(wfe_req_t *w)
+{
+    acp_order_t *order = NULL;
+
+    if (!w->payload) {
+        w->pre_prob = acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
+        return w->cfg->nonce_store != NULL;
+    }
+    w->pre_prob = own_order(w, w->id, &order);
+    if (w->pre_prob) {
+        return w->cfg->nonce_store != NULL;
+    }
+    acp_ra_finalize_csr(w->p, w->acct, order, w->payload, &w->fin);
+    return w->cfg->nonce_store != NULL && w->fin.prob && !strcmp(order->status, "ready");
+}
+
 static acp_problem_t *h_finalize(wfe_req_t *w)
 {
     acp_order_t *order = NULL;
     acp_problem_t *prob;
 
-    if (!w->payload) {
-        return acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
+    if (w->pre_prob) {
+        return w->pre_prob;
     }
     if ((prob = own_order(w, w->id, &order)) ||
-        (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, w->payload,
+        (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin,
                                    w->req->base_url))) {
         return prob;
     }
@@ -644,6 +666,10 @@ static void handle_post(wfe_req_t *w)
         return;
     }
     w->read_only = read_only_route(w);
+    if (w->route == R_FINALIZE && finalize_precheck(w)) {
+        acp_wfe_set_problem(w, w->pre_prob ? w->pre_prob : w->fin.prob);
+        return;
+    }
     if (w->read_only) {
         prob = dispatch(w);
         if (prob) {

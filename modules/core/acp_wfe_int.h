@@ -46,6 +46,8 @@ typedef struct {
     acp_nonce_info_t nonce;    /* the checked nonce of a POST */
     int read_only;             /* POST-as-GET answered without a write transaction */
     const char *error_location; /* Location kept on an error answer (409 keyChange) */
+    acp_problem_t *pre_prob;   /* finalize: found before the transaction, answered in it */
+    acp_ra_csr_t fin;          /* finalize: the CSR, checked before the transaction */
 } wfe_req_t;
 
 const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);

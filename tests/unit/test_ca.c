@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "acp_test.h"
+#include "acp_ident.h"
 #include "acp_ca.h"
 #include "acp_util.h"
 
@@ -358,6 +359,46 @@ static void test_check(apr_pool_t *p)
     CHECK(prob && prob->kind == ACP_ERR_BAD_CSR);
     CHECK(prob && strstr(prob->detail, "CSR uses the account key"));
     CHECK(acp_csr_check(p, NULL, list(p, "a.example"), NULL) != NULL);
+}
+
+/* A CSR may carry no more names than an order, and a mismatch message stays short
+ * however many names differ (once built by appending to itself: quadratic). */
+static void test_names_bounds(apr_pool_t *p)
+{
+    EVP_PKEY *key = gen_key(p, "EC", "P-256", 0);
+    const char *pad = "a-rather-long-label-to-fill-the-message-quickly";
+    apr_array_header_t *sans = apr_array_make(p, ACP_MAX_IDENTIFIERS, sizeof(const char *));
+    apr_array_header_t *names = apr_array_make(p, ACP_MAX_IDENTIFIERS, sizeof(const char *));
+    const char *san, *order;
+    acp_csr_t *csr = NULL;
+    acp_problem_t *prob;
+    unsigned char *der;
+    size_t len;
+    int i;
+
+    APR_ARRAY_PUSH(sans, const char *) = "DNS:a.example";
+    APR_ARRAY_PUSH(names, const char *) = "a.example";
+    for (i = 1; i < ACP_MAX_IDENTIFIERS; i++) {
+        APR_ARRAY_PUSH(sans, const char *) = apr_psprintf(p, "DNS:%s%d.example", pad, i);
+        APR_ARRAY_PUSH(names, const char *) = apr_psprintf(p, "%s%d.example", pad, i + 1000);
+    }
+    san = apr_array_pstrcat(p, sans, ',');
+    order = apr_array_pstrcat(p, names, ',');
+    /* 100 names: parsed; all but one differ from the order both ways */
+    prob = check(p, key, NULL, san, order, NULL);
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR);
+    CHECK(prob && strlen(prob->detail) < 2 * ACP_CSR_DETAIL_MAX + 100);
+    CHECK(prob && strstr(prob->detail, "extra '") && strstr(prob->detail, "missing '") &&
+          strstr(prob->detail, " more"));
+    /* 101 names: refused before any is looked at */
+    der = make_csr(p, key, NULL, apr_pstrcat(p, san, ",DNS:one-too-many.example", NULL), &len);
+    CHECK(der != NULL);
+    prob = der ? acp_csr_parse(p, der, len, &csr) : NULL;
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "at most 100"));
+    /* 100 SANs and a CN repeating one of them (what clients send): parsed */
+    der = make_csr(p, key, "a.example", san, &len);
+    CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+    CHECK(csr && csr->names->nelts == ACP_MAX_IDENTIFIERS);
 }
 
 /* ---- signing -------------------------------------------------------------------------- */
@@ -832,6 +873,7 @@ static void run_tests(apr_pool_t *p)
     memset(&env, 0, sizeof(env));
     test_parse(p);
     test_check(p);
+    test_names_bounds(p);
 
     env.ca_key = gen_key(p, "EC", "P-256", 0);
     env.ca = env.ca_key ? make_ca_cert(p, env.ca_key, "Test CA", NULL, NULL) : NULL;
