@@ -5,7 +5,7 @@
 # (make run) and tests/integration/lib.sh.
 #
 # Options (each also settable by the environment variable in brackets; flags win):
-#   --run-dir DIR        [ACP_RUN_DIR]  required. PidFile, logs/, Mutex file:, runtime/.
+#   --run-dir DIR        [ACP_RUN_DIR]  required. PidFile, logs/, Mutex flock:, runtime/.
 #   --ca-dir DIR         [ACP_CA_DIR]   gen-ca.sh output: ca.pem ca.key server.pem server.key
 #                                       (default RUN_DIR/ca)
 #   --module PATH        [ACP_MODULE]   mod_acme_pay.so (default <repo>/out/mod_acme_pay.so)
@@ -135,7 +135,10 @@ ServerRoot "$run_dir"
 ServerName localhost
 PidFile "$run_dir/httpd.pid"
 DefaultRuntimeDir "$run_dir/runtime"
-Mutex file:$run_dir/runtime default
+# flock, not file: (fcntl): two fcntl mutexes taken by threads of several children (the
+# worker MPM's accept mutex, mod_ssl's session cache) can meet the kernel's per-process
+# deadlock check (EDEADLK; README, Security bounds). The module never uses fcntl for its own.
+Mutex flock:$run_dir/runtime default
 ErrorLog "$run_dir/logs/error.log"
 LogFormat "%h %l %u %t \"%r\" %>s %b %{ms}T" acp
 CustomLog "$run_dir/logs/access.log" acp

@@ -327,6 +327,7 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
     X509 *extra = NULL;
     const ASN1_OCTET_STRING *skid;
     const char *err = NULL, *chain;
+    apr_array_header_t *pems;
     int nchain = 0;
 
     if (out) {
@@ -357,7 +358,10 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
         goto done;
     }
     apr_pool_cleanup_register(p, ca->cert, x509_cleanup, apr_pool_cleanup_null);
+    /* the pieces collected, joined once (appending to the joined text is quadratic) */
+    pems = apr_array_make(p, 4, sizeof(const char *));
     chain = x509_pem(p, ca->cert);
+    APR_ARRAY_PUSH(pems, const char *) = chain;
     while ((extra = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
         const char *pem = x509_pem(p, extra);
         X509_free(extra);
@@ -366,7 +370,7 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
                                cert_file);
             goto done;
         }
-        chain = apr_pstrcat(p, chain, pem, NULL);
+        APR_ARRAY_PUSH(pems, const char *) = pem;
         nchain++;
     }
     {
@@ -377,6 +381,9 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
             goto done;
         }
         ERR_clear_error();
+    }
+    if (chain) {
+        chain = apr_array_pstrcat(p, pems, '\0');
     }
     if (!chain) {
         err = "cannot encode the CA certificate";
