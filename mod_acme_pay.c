@@ -22,6 +22,7 @@
 #include "acp_util.h"
 #include "acp_va.h"
 #include "acp_pay.h"
+#include "acp_secret.h"
 
 
 /* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
@@ -109,6 +110,7 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
         acp_sa_tune(db);
         apr_pool_userdata_setn((void *)1, "acme-pay-tuned", NULL, dbd->pool);
     }
+    db->secrets = acp_httpd_secrets();
     if (!db->pgsql && db_mutex) {
         db->write_lock = db_lock;
         db->write_unlock = db_unlock;
@@ -192,6 +194,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ra.va.resolver);
     INHERIT(wfe.ra.va.allow);
     INHERIT(sign_command);
+    INHERIT(key_file);
     INHERIT(nonce_mode);
     INHERIT(wfe.ari.retry_after);
     INHERIT(wfe.ari.explanation_url);
@@ -493,6 +496,12 @@ static const char *set_invoice_command(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_key_file(cmd_parms *cmd, void *d, const char *arg)
+{
+    srv_cfg(cmd)->key_file = ap_server_root_relative(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_sign_command(cmd_parms *cmd, void *d, const char *arg)
 {
     srv_cfg(cmd)->sign_command = ap_server_root_relative(cmd->pool, arg);
@@ -594,6 +603,9 @@ static const command_rec acp_cmds[] = {
                  "adds a 'Simulate payment' button to invoice pages (default off)"),
     AP_INIT_TAKE1("AcmePaySignCommand", set_sign_command, NULL, RSRC_CONF,
                   "sign with this program instead of AcmePayCA's key (CSR in, chain out)"),
+    AP_INIT_TAKE1("AcmePayKeyFile", set_key_file, NULL, RSRC_CONF,
+                  "32-byte key (64 hex digits) sealing EAB keys and the nonce key in the "
+                  "database; created 0640 at start-up when missing"),
     AP_INIT_TAKE2("AcmePayCA", set_ca, NULL, RSRC_CONF,
                   "issuing CA certificate (PEM, chain may follow) and its private key"),
     AP_INIT_TAKE1("AcmePayResolver", set_resolver, NULL, RSRC_CONF,
@@ -652,28 +664,24 @@ const char *acp_httpd_dbd_params(server_rec *s)
     return dc ? dc->params : NULL;
 }
 
-static void chown_for_children(apr_pool_t *p, const char *path)
+/* Legacy plaintext EAB keys sealed under AcmePayKeyFile (still readable until then). */
+static int reseal_secrets(apr_pool_t *ptemp, server_rec *s, acp_db_t *db)
 {
-    if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-        /* not fatal: a file that does not exist yet (-wal, -shm) is made by the child */
-    }
-}
+    int n = 0;
 
-static apr_status_t load_nonce_key(apr_pool_t *p, acp_db_t *db, unsigned char *key)
-{
-    const char **row = NULL;
-    unsigned char *raw = NULL;
-    size_t len = 0;
-
-    acp_sa_exec(db, p, "acp_setting_put", NULL,
-                ACP_SA_ARGS("nonce_key", acp_random_id(p, ACP_NONCE_KEY_LEN)));
-    if (acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("nonce_key")) != APR_SUCCESS ||
-        !row || acp_b64url_decode(p, row[0], strlen(row[0]), &raw, &len) != 0 ||
-        len != ACP_NONCE_KEY_LEN) {
-        return APR_EGENERAL;
+    if (!db->secrets) {
+        return OK;
     }
-    memcpy(key, raw, ACP_NONCE_KEY_LEN);
-    return APR_SUCCESS;
+    if (acp_secret_reseal_all(db, ptemp, db->secrets, &n) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(03412) "cannot seal the stored EAB keys under AcmePayKeyFile");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (n > 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     ACPLOGNO(03413) "sealed %d EAB key(s) stored in clear", n);
+    }
+    return OK;
 }
 
 static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
@@ -694,13 +702,23 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      ACPLOGNO(01002) "AcmePayCA <cert> <key> is required");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (acp_httpd_secrets_load(pconf, s, c->key_file) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!strcmp(dc->name, "sqlite3")) {
+        acp_httpd_sqlite_precreate(ptemp, dc->params);
+    }
     if (acp_sa_open(ptemp, dc->name, dc->params, 1, &db, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01003) "database: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (load_nonce_key(ptemp, db, c->wfe.nonce_key) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     ACPLOGNO(01004) "cannot read or create the nonce key");
+    db->secrets = acp_httpd_secrets();
+    if (acp_secret_nonce_key(db, ptemp, c->wfe.nonce_key, ACP_NONCE_KEY_LEN, &err) !=
+        APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01004) "nonce key: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (reseal_secrets(ptemp, s, db) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcmp(dc->name, "sqlite3") && !db_mutex && db_mutex_create(s, pconf) != APR_SUCCESS) {
@@ -723,11 +741,7 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         c->wfe.nonce_store = NULL;
     }
     if (!strcmp(dc->name, "sqlite3")) {
-        const char *dir = ap_make_dirstr_parent(ptemp, dc->params);
-        chown_for_children(ptemp, dir);
-        chown_for_children(ptemp, dc->params);
-        chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-wal", NULL));
-        chown_for_children(ptemp, apr_pstrcat(ptemp, dc->params, "-shm", NULL));
+        acp_httpd_sqlite_secure(ptemp, s, dc->params);
     }
     if (c->sign_command) {
         if (acp_ca_command_create(pconf, c->sign_command, 120, &c->wfe.ra.signer, &err) !=
@@ -751,6 +765,7 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
 static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     db_mutex = NULL; /* the old ones went with the previous generation's pool */
+    acp_httpd_secrets_reset();
     nonce_shm = NULL;
     nonce_store = NULL;
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);

@@ -16,6 +16,9 @@ typedef struct adm_t {
     apr_pool_t *pool;
     const char *driver, *params;     /* the database */
     const char *conf;                /* Apache config read for them */
+    const char *vhost;               /* --vhost NAME: the <VirtualHost> to take them from */
+    const char *server;              /* which server of conf they came from (info) */
+    const char *key_file;            /* AcmePayKeyFile, or --key-file */
     const char *currency;
     const char *actor;               /* staff user recorded in the ledger */
     const char *ca_cert, *ca_key;    /* AcmePayCA, or --ca CERT KEY */
@@ -25,10 +28,13 @@ typedef struct adm_t {
     int json, yes;
     acp_db_t *db;
     acp_signer_t *signer;            /* made on first use */
+    struct acp_secret_key_t *secrets; /* the key file's key, once read */
 } adm_t;
 
 /* Read DBDriver/DBDParams (and the AcmePay directives the tool needs) from an Apache
- * configuration file, following Include/IncludeOptional. 0 on success. */
+ * configuration file as Apache does (Include/IncludeOptional, <VirtualHost> inheriting
+ * from the main server): from the server with "SetHandler acme-pay", or adm->vhost.
+ * Refuses (-1, *err) when none or several on different databases qualify. */
 int adm_conf_read(adm_t *adm, const char *path, const char **err);
 
 /* ---- adm_out.c: output and formatting --------------------------------------------- */
@@ -111,6 +117,8 @@ int adm_money_preview(adm_t *adm, apr_pool_t *p, int credit, const char *holder,
                       const char *amount, adm_preview_t *pv, adm_result_t *r);
 int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *amount,
                         adm_preview_t *pv, adm_result_t *r);
+/* Does the (open) database hold sealed secrets? */
+int adm_db_sealed(adm_t *adm, apr_pool_t *p);
 int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, const char *amount,
                  const char *reason, adm_result_t *r);
 int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,

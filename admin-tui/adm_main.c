@@ -74,12 +74,17 @@ static const help_t helps[] = {
      "Without a SERIAL every live certificate matching the filters; the count is shown and "
      "asked for on a terminal, --yes otherwise."},
     {"migrate", "migrate", "Create or upgrade the schema."},
+    {"info", "info",
+     "Which database was opened (driver, parameters with the password masked), the server "
+     "of -f it came from (the one with SetHandler acme-pay, or --vhost NAME), the key file, "
+     "and whether the secrets in the database are sealed."},
     {"help", "help [COMMAND]", "This text, or one command's."},
     {NULL, NULL, NULL}};
 
 static const char common[] =
-    "usage: acme-pay-admin [-f apache.conf | --driver D --params P] [--json] [--actor NAME]\n"
-    "                      [--ca CERT KEY] [--yes] COMMAND ...\n";
+    "usage: acme-pay-admin [-f apache.conf [--vhost NAME] | --driver D --params P]\n"
+    "                      [--key-file F] [--json] [--actor NAME] [--ca CERT KEY] [--yes]\n"
+    "                      COMMAND ...\n";
 
 static const char list_opts[] =
     "list options: --limit N (default 100) --after CURSOR (printed when there is more)\n"
@@ -175,6 +180,57 @@ static int cmd_migrate(adm_t *adm)
     return ADM_OK;
 }
 
+/* Database parameters without the password (pgsql "password=…" and URI user:pass@). */
+static const char *redacted(apr_pool_t *p, const char *params)
+{
+    const char *pw = params ? strstr(params, "password=") : NULL;
+    const char *end;
+
+    if (!pw) {
+        return params;
+    }
+    end = pw + 9;
+    if (*end == '\'') {
+        const char *q = strchr(end + 1, '\'');
+        end = q ? q + 1 : end + strlen(end);
+    }
+    else {
+        end += strcspn(end, " \t");
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, params, (apr_size_t)(pw - params)), "password=***",
+                       end, NULL);
+}
+
+static int cmd_info(adm_t *adm)
+{
+    const char *err = NULL, *db = redacted(adm->pool, adm->params);
+    json_object *o = adm_jpool(adm->pool, json_object_new_object());
+    int sealed;
+
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL,
+                        apr_psprintf(adm->pool, "%s database %s: %s", adm->driver, db,
+                                     err ? err : "cannot open"));
+    }
+    sealed = adm_db_sealed(adm, adm->pool);
+    json_object_object_add(o, "config", adm->conf ? json_object_new_string(adm->conf) : NULL);
+    json_object_object_add(o, "server", adm->server ? json_object_new_string(adm->server) : NULL);
+    json_object_object_add(o, "driver", json_object_new_string(adm->driver));
+    json_object_object_add(o, "database", json_object_new_string(db));
+    json_object_object_add(o, "key_file",
+                           adm->key_file ? json_object_new_string(adm->key_file) : NULL);
+    json_object_object_add(o, "secrets", json_object_new_string(sealed ? "sealed" : "clear"));
+    adm_emit(adm, o,
+             apr_psprintf(adm->pool,
+                          "config:   %s\nserver:   %s\ndatabase: %s %s\nkey file: %s\n"
+                          "secrets:  %s\n",
+                          adm->conf ? adm->conf : "(none: --driver/--params)",
+                          adm->server ? adm->server : "-", adm->driver, db,
+                          adm->key_file ? adm->key_file : "(none)",
+                          sealed ? "sealed (AES-256-GCM under the key file)" : "in clear"));
+    return ADM_OK;
+}
+
 static int cmd_eab(adm_t *adm, int argc, char **argv)
 {
     adm_result_t r;
@@ -244,6 +300,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     if (!strcmp(c, "find")) {
         return adm_cmd_find(adm, argc - 1, argv + 1);
     }
+    if (!strcmp(c, "info")) {
+        return cmd_info(adm);
+    }
     if (!strcmp(c, "migrate")) {
         return cmd_migrate(adm);
     }
@@ -286,7 +345,7 @@ static int dispatch(adm_t *adm, int argc, char **argv)
 int main(int argc, char **argv)
 {
     adm_t adm;
-    const char *conf = NULL, *err = NULL, *ca_cert = NULL, *ca_key = NULL;
+    const char *conf = NULL, *err = NULL, *ca_cert = NULL, *ca_key = NULL, *key_file = NULL;
     int i, j;
 
     apr_initialize();
@@ -297,6 +356,12 @@ int main(int argc, char **argv)
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-f") && i + 1 < argc) {
             conf = argv[++i];
+        }
+        else if (!strcmp(argv[i], "--vhost") && i + 1 < argc) {
+            adm.vhost = argv[++i];
+        }
+        else if (!strcmp(argv[i], "--key-file") && i + 1 < argc) {
+            key_file = argv[++i];
         }
         else if (!strcmp(argv[i], "--driver") && i + 1 < argc) {
             adm.driver = argv[++i];
@@ -355,11 +420,19 @@ int main(int argc, char **argv)
         if (!conf) {
             conf = "/etc/apache2/apache2.conf";
         }
-        if (adm_conf_read(&adm, conf, &err) != 0 && (!drv || !prm)) {
-            return adm_fail(&adm, ADM_FAIL, err);
+        if (adm_conf_read(&adm, conf, &err) != 0) {
+            if (!drv || !prm) {
+                return adm_fail(&adm, ADM_FAIL, err);
+            }
+        }
+        else {
+            adm.conf = conf;
         }
         adm.driver = drv ? drv : adm.driver;   /* flags win over the file */
         adm.params = prm ? prm : adm.params;
+    }
+    if (key_file) {
+        adm.key_file = key_file;
     }
     if (ca_cert) {
         adm.ca_cert = ca_cert;

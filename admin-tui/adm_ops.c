@@ -11,6 +11,7 @@
 #include "acp_util.h"
 
 #define LL(p, v) acp_sa_ll(p, v)
+#include "acp_secret.h"
 #include "acp_admin.h"
 #include "acp_billing.h"
 
@@ -22,16 +23,32 @@ static int set(adm_t *adm, adm_result_t *r, int code, const char *msg, json_obje
     return code;
 }
 
+/* Does the database hold sealed secrets (its nonce key sealed by the module)? */
+int adm_db_sealed(adm_t *adm, apr_pool_t *p)
+{
+    const char **row = NULL;
+
+    return acp_sa_row(adm->db, p, "acp_setting_get", &row, ACP_SA_ARGS("nonce_key")) ==
+               APR_SUCCESS &&
+           row && acp_secret_is_sealed(row[0]);
+}
+
 int adm_open_db(adm_t *adm, int migrate, const char **err)
 {
     if (adm->db) {
         return ADM_OK;
+    }
+    if (adm->key_file && !adm->secrets &&
+        acp_secret_key_load(adm->pool, adm->key_file, 0, &adm->secrets, NULL, err) !=
+            APR_SUCCESS) {
+        return ADM_FAIL;
     }
     if (acp_sa_open(adm->pool, adm->driver, adm->params, migrate, &adm->db, err) !=
         APR_SUCCESS) {
         adm->db = NULL;
         return ADM_FAIL;
     }
+    adm->db->secrets = adm->secrets;
     return ADM_OK;
 }
 
@@ -370,6 +387,13 @@ int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t
     acp_billing_cfg_defaults(&bcfg);
     if (begin(adm, p, r) != ADM_OK) {
         return r->code;
+    }
+    if (!adm->db->secrets && adm_db_sealed(adm, p)) {
+        acp_sa_rollback(adm->db);
+        return set(adm, r, ADM_FAIL,
+                   "this database keeps its secrets sealed (AcmePayKeyFile): run with -f "
+                   "apache2.conf or --key-file FILE, or the new key would be stored in clear",
+                   NULL);
     }
     if (tx_end(adm, p, acp_billing_eab_create_tx(adm->db, p, &bcfg, label, &kid, &key, &bid),
                "eab create", r) != ADM_OK) {

@@ -31,6 +31,8 @@
 #                             "127.0.0.0/8 ::1": the test bed answers challenges on loopback,
 #                             which the module otherwise refuses (special-purpose address)
 #   --tos URL|none            [ACP_TOS]           default https://example.com/tos
+#   --key-file PATH|none      [ACP_KEY_FILE]      AcmePayKeyFile, default RUN_DIR/secrets.key
+#                                       (the module creates it, mode 0640, at first start)
 #   --log-level LEVEL    [ACP_LOG_LEVEL] default "warn acme_pay:debug" (quote it)
 #   --mpm worker|event|prefork [ACP_MPM] default worker (see the MPM block below)
 #   --directive LINE     (repeatable)   appended inside the ACME vhost, after the module's
@@ -67,6 +69,7 @@ tlsalpn01_port=${ACP_TLSALPN01_PORT:-5001}
 eab=${ACP_EAB:-off}
 va_allow=${ACP_VALIDATION_ALLOW:-127.0.0.0/8 ::1}
 tos=${ACP_TOS:-https://example.com/tos}
+key_file=${ACP_KEY_FILE:-}
 log_level=${ACP_LOG_LEVEL:-warn acme_pay:debug}
 mpm=${ACP_MPM:-worker}
 extra=${ACP_EXTRA:-}
@@ -96,6 +99,7 @@ while [ $# -gt 0 ]; do
     --eab) need "$@"; eab=$2; shift ;;
     --validation-allow) need "$@"; va_allow=$2; shift ;;
     --tos) need "$@"; tos=$2; shift ;;
+    --key-file) need "$@"; key_file=$2; shift ;;
     --log-level) need "$@"; log_level=$2; shift ;;
     --mpm) need "$@"; mpm=$2; shift ;;
     --directive) need "$@"; extra=$extra$nl$2; shift ;;
@@ -112,6 +116,7 @@ case $run_dir in /*) ;; *) run_dir=$(pwd)/$run_dir ;; esac
 ca_dir=${ca_dir:-$run_dir/ca}
 webroot=${webroot:-$run_dir/webroot}
 db_params=${db_params:-$run_dir/db/acme.db}
+key_file=${key_file:-$run_dir/secrets.key}
 case $db_driver in
 sqlite3|pgsql) ;;
 sqlite) db_driver=sqlite3 ;;
@@ -246,6 +251,7 @@ EOF
         echo "    AcmePayEABRequired $eab"
         [ "$va_allow" = none ] || echo "    AcmePayValidationAllow $va_allow"
         [ "$tos" = none ] || echo "    AcmePayTermsOfService $tos"
+        [ "$key_file" = none ] || echo "    AcmePayKeyFile \"$key_file\""
     fi
     if [ -n "$extra" ]; then
         echo "    # extra directives"

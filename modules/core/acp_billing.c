@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "acp_billing.h"
+#include "acp_secret.h"
 #include "acp_util.h"
 
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg)
@@ -424,9 +425,17 @@ apr_status_t acp_billing_eab_create_tx(acp_db_t *db, apr_pool_t *p, const acp_bi
     const char *k = acp_random_id(p, 12), *key = acp_random_id(p, 32), *bid = NULL;
     apr_status_t rv = acp_billing_new_holder_tx(db, p, cfg, "eab", label, &bid);
 
+    /* sealed under AcmePayKeyFile when there is one: the database alone cannot sign */
+    const char *stored = db->secrets ? acp_secret_seal(p, db->secrets,
+                                                       apr_pstrcat(p, "eab:", k, NULL), key)
+                                     : key;
+
+    if (rv == APR_SUCCESS && !stored) {
+        rv = APR_EGENERAL;
+    }
     if (rv == APR_SUCCESS) {
         rv = acp_sa_exec(db, p, "acp_eab_insert", NULL,
-                         ACP_SA_ARGS(k, key, label, bid, LL(p, acp_now())));
+                         ACP_SA_ARGS(k, stored, label, bid, LL(p, acp_now())));
     }
     *kid = rv == APR_SUCCESS ? k : NULL;
     *hmac_key = rv == APR_SUCCESS ? key : NULL;

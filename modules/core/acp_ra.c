@@ -8,6 +8,7 @@
 #include "acp_problem.h"
 #include "acp_util.h"
 #include "acp_ra_int.h"
+#include "acp_secret.h"
 
 #define MAX_IDENTIFIERS ACP_MAX_IDENTIFIERS
 #define MAX_CONTACTS 10
@@ -159,7 +160,7 @@ static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
     const char *text = acp_ra_int_json_text(p, eab);
     acp_jws_t *inner = NULL;
     acp_problem_t *prob;
-    const char **row = NULL;
+    const char **row = NULL, *stored = NULL;
     unsigned char *key = NULL;
     size_t keylen = 0;
     json_object *pjwk;
@@ -179,7 +180,13 @@ static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
         return acp_problem(p, ACP_ERR_UNAUTHORIZED, "unknown or disabled EAB key id '%s'",
                            inner->kid);
     }
-    if (acp_b64url_decode(p, row[1], strlen(row[1]), &key, &keylen) != 0) {
+    if (acp_secret_open(p, db->secrets, apr_pstrcat(p, "eab:", row[0], NULL), row[1],
+                        &stored) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL,
+                           "stored EAB key cannot be opened (AcmePayKeyFile missing or "
+                           "another key)");
+    }
+    if (acp_b64url_decode(p, stored, strlen(stored), &key, &keylen) != 0) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "stored EAB key is not base64url");
     }
     prob = acp_jws_verify_hmac(p, inner, key, keylen);

@@ -29,6 +29,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_eab_list",
      "SELECT e.kid, e.label, e.billing_id, e.status, e.created, b.balance FROM eab_keys e "
      "JOIN billing b ON b.id = e.billing_id ORDER BY e.created DESC LIMIT %lld"},
+    /* secrets at rest (acp_secret.c): legacy plaintext values sealed in place */
+    {"acp_eab_plain_keys",
+     "SELECT kid, hmac_key FROM eab_keys WHERE substr(hmac_key, 1, 5) <> 'enc1:'"},
+    {"acp_eab_seal_key", "UPDATE eab_keys SET hmac_key = %s WHERE kid = %s AND hmac_key = %s"},
+    {"acp_setting_seal", "UPDATE settings SET value = %s WHERE name = %s AND value = %s"},
     {"acp_eab_insert",
      "INSERT INTO eab_keys (kid, hmac_key, label, billing_id, status, created) "
      "VALUES (%s, %s, %s, %s, 'active', %lld)"},

@@ -48,6 +48,8 @@ typedef struct acp_db_t {
     apr_status_t (*write_unlock)(void *baton);
     void *lock_baton;
     int in_tx;              /* a transaction (and the lock) is held */
+    /* AcmePayKeyFile's key (acp_secret.h): seals EAB keys and the nonce key; NULL: none */
+    const struct acp_secret_key_t *secrets;
 } acp_db_t;
 
 /* Open a connection (driver "sqlite3"|"pgsql"), migrate it if migrate != 0,

@@ -15,6 +15,7 @@ typedef struct acp_srv_cfg_t {
     acp_wfe_cfg_t wfe;
     const char *ca_cert, *ca_key;
     const char *sign_command;   /* AcmePaySignCommand: a command signer instead */
+    const char *key_file;       /* AcmePayKeyFile: seals EAB keys and the nonce key */
     int workers;
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
     /* set-flags for merging */
@@ -60,6 +61,18 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
 void acp_httpd_workers_wake(void *baton);
 /* Run a job this child claimed as it queued it (acp_wfe_t.handoff). */
 void acp_httpd_workers_handoff(void *baton, const acp_job_t *job);
+
+/* Secrets at rest (modules/httpd/acp_httpd_secrets.c). */
+struct acp_secret_key_t;
+void acp_httpd_secrets_reset(void);
+/* Read (or create, 0640 root:Group) the AcmePayKeyFile key once; path NULL: warn that
+ * secrets are stored in clear. OK or HTTP_INTERNAL_SERVER_ERROR (logged). */
+int acp_httpd_secrets_load(apr_pool_t *pconf, server_rec *s, const char *path);
+const struct acp_secret_key_t *acp_httpd_secrets(void);
+/* SQLite: create the database file 0640 before the first open; after it, database, -wal,
+ * -shm owned by the Apache user and the directory's group, mode 0640. */
+void acp_httpd_sqlite_precreate(apr_pool_t *p, const char *path);
+void acp_httpd_sqlite_secure(apr_pool_t *p, server_rec *s, const char *path);
 
 /* Where the CA lives (modules/httpd/acp_httpd_site.c), used by post_config. */
 typedef struct acp_site_t acp_site_t;

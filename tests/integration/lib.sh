@@ -33,6 +33,7 @@
 #   ACME_ISSUER_CA  root the issued certificates must chain to (ca.pem / Pebble's root)
 #   ACME_WEBROOT    http-01 webroot (served on 127.0.0.1:5002 unless --no-http01-vhost)
 #   ACME_DB_DRIVER  sqlite3|pgsql        ACME_DB_PARAMS  DBDParams (sqlite: the file)
+#   ACME_KEY_FILE   AcmePayKeyFile of the module (created at its first start)
 #   CHALLTESTSRV    management URL of pebble-challtestsrv (http://127.0.0.1:8055)
 #   T               the per-test temp dir (mode 0755: Apache children run as www-data)
 # Loopback ports (defaults; each movable so two suites can run side by side): DNS 8053
@@ -483,7 +484,9 @@ acme_setup() {
         ;;
     *) die "ACME_SERVER must be module or pebble, not '$ACME_SERVER'" ;;
     esac
+    ACME_KEY_FILE=$T/httpd/secrets.key
     export ACME_DIRECTORY ACME_TRUST ACME_ISSUER_CA ACME_WEBROOT ACME_DB_DRIVER ACME_DB_PARAMS
+    export ACME_KEY_FILE
     log "server=$ACME_SERVER db=$DB directory=$ACME_DIRECTORY tmp=$T"
 }
 

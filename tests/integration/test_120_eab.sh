@@ -4,7 +4,7 @@
 # on one EAB credential share one balance.
 . "$(dirname "$0")/lib.sh"
 acme_setup --eab on --directive "AcmePayPrice 500" --directive "AcmePayFreeBalance 0"
-admin() { "$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" "$@"; }
+admin() { "$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --key-file "$ACME_KEY_FILE" "$@"; }
 eab=$(admin --json eab create --label "Reseller A") || die "eab create failed"
 export EAB_KID=$(printf '%s' "$eab" | jq -r .kid) EAB_KEY=$(printf '%s' "$eab" | jq -r .hmac_key)
 export EAB_HOLDER=$(printf '%s' "$eab" | jq -r .holder) ADMIN_BIN=$REPO/out/acme-pay-admin IT_DIR
@@ -14,7 +14,7 @@ sys.path.insert(0, os.environ["IT_DIR"])
 from acme_client import Acme, Key, b64, make_csr
 NS = "urn:ietf:params:acme:error:"
 W = os.environ["ACME_WEBROOT"]
-ADMIN = [os.environ["ADMIN_BIN"], "--driver", os.environ["ACME_DB_DRIVER"], "--params", os.environ["ACME_DB_PARAMS"]]
+ADMIN = [os.environ["ADMIN_BIN"], "--driver", os.environ["ACME_DB_DRIVER"], "--params", os.environ["ACME_DB_PARAMS"], "--key-file", os.environ["ACME_KEY_FILE"]]
 def sql(q):
     drv, prm = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
     cmd = ["sqlite3", prm, q] if drv == "sqlite3" else ["psql", prm, "-tAc", q]

@@ -5,7 +5,7 @@
 # (new serial served by the order's certificate URL, ledger row of 0), EAB keys, exit codes.
 . "$(dirname "$0")/lib.sh"
 acme_setup --directive "AcmePayPrice 500" --directive "AcmePayFreeBalance 1000"
-ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --actor alice)
+ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --key-file "$ACME_KEY_FILE" --actor alice)
 adm() { "${ADM[@]}" "$@"; }
 # rc CMD…: exit code only (output dropped)
 rc() { "$@" >/dev/null 2>&1; echo $?; }

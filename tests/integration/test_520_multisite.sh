@@ -195,6 +195,16 @@ assert a.poll(o.header("Location")).json()["status"] == "valid"
 print("paid by webhook (secret inherited from the main server), issued")
 EOF
 
+# ---- the admin tool on this configuration opens the ACME vhosts' database ----
+info=$("$REPO/out/acme-pay-admin" -f "$T/httpd/httpd.conf" --json info) || fail "admin info: $info"
+expect_eq "$ACME_DB_DRIVER" "$(printf '%s' "$info" | jq -r .driver)" "admin -f: driver"
+if [ "$ACME_DB_DRIVER" = sqlite3 ]; then
+    expect_eq "$ACME_DB_PARAMS" "$(printf '%s' "$info" | jq -r .database)" "admin -f: database"
+else
+    dbn=${ACME_DB_PARAMS##*dbname=}
+    expect_contains "$(printf '%s' "$info" | jq -r .database)" "dbname=${dbn%% *}" "admin -f: database"
+fi
+
 apache_stop "$T/httpd"
 
 # ---- a vhost charging money with no webhook secret anywhere is reported at start ----
