@@ -222,4 +222,17 @@ until [ -s "$T/h2/httpd.pid" ] &&
 done
 expect_contains "$(cat "$T/h2/logs/error.log")" "ACP03404" "warning: prices without a webhook secret"
 apache_stop "$T/h2"
+# ---- the shipped sample site passes `apache2 -t` (only its paths swapped for ours) and
+# switches nothing on that points at example.com ----
+sed -e "s|/usr/lib/apache2/modules/mod_acme_pay.so|$ACME_MODULE|" \
+    -e "s|/etc/ssl/certs/ssl-cert-snakeoil.pem|$T/ca/server.pem|" \
+    -e "s|/etc/ssl/private/ssl-cert-snakeoil.key|$T/ca/server.key|" \
+    "$REPO/conf/acme-pay.conf" > "$T/sample.conf"
+sh "$REPO/build/apache-conf.sh" --run-dir "$T/h3" --no-acme --http01-vhost-port none \
+    --global "Include $T/sample.conf" > "$T/h3.conf"
+out=$(apache2 -t -f "$T/h3.conf" 2>&1) || fail "conf/acme-pay.conf: apache2 -t: $out"
+if grep -nE '^[[:space:]]*[^#[:space:]].*example\.com' "$REPO/conf/acme-pay.conf"; then
+    fail "conf/acme-pay.conf switches on something pointing at example.com"
+fi
+expect_eq 1 "$(grep -c '^[[:space:]]*SetHandler acme-pay' "$REPO/conf/acme-pay.conf")" "handlers in the sample"
 finish
