@@ -212,7 +212,8 @@ static const frag_t frags[] = {
 const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql)
 {
     const char *at = strchr(sql, '@');
-    char *out = "";
+    /* the pieces collected, joined once (appending to the joined text is quadratic) */
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
 
     while (at) {
         const char *end = strchr(at + 1, '@');
@@ -230,12 +231,13 @@ const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql)
             at = strchr(end, '@');
             continue;
         }
-        out = apr_pstrcat(p, out, apr_pstrmemdup(p, sql, (apr_size_t)(at - sql)),
-                          pgsql ? f->pgsql : f->sqlite, NULL);
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p, sql, (apr_size_t)(at - sql));
+        APR_ARRAY_PUSH(out, const char *) = pgsql ? f->pgsql : f->sqlite;
         sql = end + 1;
         at = strchr(sql, '@');
     }
-    return apr_pstrcat(p, out, sql, NULL);
+    APR_ARRAY_PUSH(out, const char *) = sql;
+    return apr_array_pstrcat(p, out, '\0');
 }
 
 const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql)
