@@ -509,7 +509,7 @@ static int attach(adm_t *adm, apr_pool_t *p, json_object *obj, const char *key, 
 }
 
 /* The billing holder every detail page links to: id, label, balance. */
-static int holder_link(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj,
+static int holder_link(adm_t *adm, apr_pool_t *p, const char *id, int strict, json_object *obj,
                        const char **err)
 {
     const char **row = NULL;
@@ -518,9 +518,22 @@ static int holder_link(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
     if (!id) {
         return ADM_OK;
     }
-    if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS || !row) {
-        *err = apr_psprintf(p, "no billing holder '%s'", id);
+    if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "reading billing holder '%s': %s", id,
+                            acp_sa_error(adm->db, p, 1));
         return ADM_FAIL;
+    }
+    if (!row) {
+        if (strict) {
+            *err = apr_psprintf(p, "no billing holder '%s'", id);
+            return ADM_FAIL;
+        }
+        /* a page still opens when its holder is gone (say so, do not fail) */
+        h = json_object_new_object();
+        json_object_object_add(h, "id", json_object_new_string(id));
+        json_object_object_add(h, "missing", json_object_new_string("no such billing holder"));
+        json_object_object_add(obj, "holder", h);
+        return ADM_OK;
     }
     h = json_object_new_object();
     json_object_object_add(h, "id", json_object_new_string(row[0]));
@@ -544,7 +557,7 @@ static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
 {
     adm_filter_t f;
 
-    if (holder_link(adm, p, id, obj, err) != ADM_OK) {
+    if (holder_link(adm, p, id, 1, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
     sub_filter(&f, 50);
@@ -574,7 +587,7 @@ static int show_account(adm_t *adm, apr_pool_t *p, const char *id, json_object *
                            row_obj(p, "id,status,holder,eab_kid,contacts,#tos_agreed,#created,"
                                       "thumbprint",
                                    row));
-    if (holder_link(adm, p, row[2], obj, err) != ADM_OK) {
+    if (holder_link(adm, p, row[2], 0, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
     sub_filter(&f, 50);
@@ -609,7 +622,7 @@ static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *ob
     json_object_object_add(jo, "cert_id", jstr_or_null(o->cert_id));
     json_object_object_add(obj, "order", jo);
     if (acp_sa_account_get(adm->db, p, o->account_id, &acct) == APR_SUCCESS &&
-        holder_link(adm, p, acct->billing_id, obj, err) != ADM_OK) {
+        holder_link(adm, p, acct->billing_id, 0, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
     ja = json_object_new_array();
@@ -674,7 +687,7 @@ static int show_cert(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj
         return ADM_FAIL;
     }
     json_object_object_add(obj, "certificate", cert_obj(c));
-    if (holder_link(adm, p, c->billing_id, obj, err) != ADM_OK) {
+    if (holder_link(adm, p, c->billing_id, 0, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
     if (acp_sa_order_get(adm->db, p, c->order_id, &o) == APR_SUCCESS) {
@@ -715,7 +728,7 @@ static int show_invoice(adm_t *adm, apr_pool_t *p, const char *id, json_object *
         json_object_object_add(inv, "closed_reason", jstr_or_null(cl[2]));
     }
     json_object_object_add(obj, "invoice", inv);
-    if (holder_link(adm, p, row[1], obj, err) != ADM_OK) {
+    if (holder_link(adm, p, row[1], 0, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
     if (rows_json(adm, p, "adm_payments", "reference,#amount,currency,source,#created",
@@ -741,7 +754,7 @@ static int show_ledger(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
                            row_obj(p, "id,#created,holder,kind,#delta,#balance_after,actor,"
                                       "reason,order_id,invoice_id,cert_id,reference",
                                    row));
-    return holder_link(adm, p, row[2], obj, err);
+    return holder_link(adm, p, row[2], 0, obj, err);
 }
 
 int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_object **obj,

@@ -302,7 +302,7 @@ static void load(tui_t *t)
             }
         }
     }
-    else if (s->list && rc == ADM_OK) {
+    else if (s->list && rc == ADM_OK && t->screen != TUI_S_FIND) {
         fill_filter(t, &f);
         rc = adm_list(t->adm, t->data, s->list, &f, &t->rows, &err);
         t->next = f.next;

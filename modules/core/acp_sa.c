@@ -381,7 +381,12 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     if (!st) {
         return APR_ENOENT;
     }
-    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 0, nargs, (const char **)args);
+    /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
+     * empty result set with apr_sleep(100 ms) before it asks libpq again, so every select
+     * that finds nothing would cost a tenth of a second; the whole result is held in
+     * memory either way. SQLite: sequential (random access copies every row first). */
+    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
+                         (const char **)args);
     if (rv != 0) {
         return APR_EGENERAL;
     }

@@ -4,7 +4,8 @@
 # one billing holder + account per 4 certificates, one valid order per certificate, issued
 # within the last 25 days (inside the 30-day free-reissue window). Run with Apache stopped.
 # Row i: billing sb<i/4*4>, account sa<i/4*4>, order so<i>, certificate sc<i>,
-# names_key seed-<i>.bench.test (so lookups can address any row).
+# names_key seed-<i>.bench.test, contact mailto:ops-<i>@shop.example (so lookups can
+# address any row).
 set -eu
 db=$1 from=$2 to=$3
 now=$(date +%s)
@@ -20,7 +21,8 @@ WITH RECURSIVE s(i) AS (SELECT $from UNION ALL SELECT i + 1 FROM s WHERE i + 1 <
 INSERT INTO accounts (id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created)
 SELECT printf('sa%09d', i), printf('st%041d', i),
        '{"crv":"P-256","kty":"EC","x":"' || substr(hex(zeroblob(22)), 1, 43) || '","y":"' || substr(hex(zeroblob(22)), 1, 43) || '"}',
-       'valid', '[]', 1, NULL, printf('sb%09d', i), $now - (i % 2160000) FROM s WHERE i % 4 = 0;
+       'valid', printf('["mailto:ops-%09d@shop.example"]', i), 1, NULL, printf('sb%09d', i),
+       $now - (i % 2160000) FROM s WHERE i % 4 = 0;
 WITH RECURSIVE s(i) AS (SELECT $from UNION ALL SELECT i + 1 FROM s WHERE i + 1 < $to)
 INSERT INTO orders (id, account_id, status, expires, identifiers, names_key, not_before, not_after,
                     error, csr, cert_id, price, created, updated, charged, reissue_of)

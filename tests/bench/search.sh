@@ -1,0 +1,167 @@
+#!/bin/bash
+# search.sh [N] [sqlite|pgsql|both] -- how fast staff find things on a big database:
+# N certificates (default 1,000,000) seeded as tests/bench/seed.sh does (one holder and
+# account per 4 certificates, a contact e-mail per account), plus N/10 invoices and N/10
+# payments, on SQLite (FTS5 trigram tables) and on a private PostgreSQL 15 cluster
+# (pg_trgm GIN indexes). Each query runs 5 times through `acme-pay-admin find --timing`;
+# the median and the minimum of the queries' own wall time are printed (the process
+# start, the connection and preparing the catalogue are not in it), the tool's CPU time
+# in them (all of SQLite's work; PostgreSQL works in its server) and the wall time of the
+# whole command; on PostgreSQL also the server's own time for the statements (its log's
+# durations). The machine's load average is printed first: on a shared machine the
+# wall times wait for a CPU.
+# Uses ACME_PORT_OFFSET like the tests (PostgreSQL on 15432 + offset).
+set -u
+. "$(dirname "$0")/../integration/lib.sh"
+N=${1:-1000000}
+WHICH=${2:-both}
+ADMIN=${ADMIN:-$REPO/out/acme-pay-admin}
+W=$(mktemp -d /tmp/acp-search.XXXXXX)
+chmod 755 "$W"
+at_exit "rm -rf '$W'"
+
+# the queries: what a customer pastes or says (i's that exist at any N >= 1000)
+q_i=$((N * 3 / 4 / 4 * 4)) # an account's index (multiple of 4)
+c_i=$((N * 7 / 9))
+serial=$(printf '5e%030x' "$c_i")
+colons=$(sed 's/../&:/g; s/:$//' <<<"${serial^^}")
+dec=$(python3 -c "print(int('$serial', 16))")
+queries=(
+    "e-mail|$(printf 'ops-%09d@shop.example' "$q_i")"
+    "invoice id|$(printf 'iv%08x' $((N / 10 / 3)))"
+    "payment reference|$(printf 'BANK-%07d' $((N / 10 / 2)))"
+    "serial, colons|$colons"
+    "serial, decimal|$dec"
+    "serial, fragment|${serial:20:8}"
+    "name|$(printf 'seed-%09d' "$c_i")"
+    "holder id|$(printf 'sb%09d' "$q_i")"
+    "broad: every name|bench.test"
+)
+
+measure() { # DRIVER PARAMS
+    local drv=$1 prm=$2 q label text i med min cpu wall srv off
+    log "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+    printf '%-18s %-42s %9s %9s %9s %9s %9s %7s\n' "query ($drv)" "text" "med ms" "min ms" \
+        "cpu ms" "server ms" "cmd ms" "matches"
+    for q in "${queries[@]}"; do
+        label=${q%%|*} text=${q#*|}
+        : > "$W/ms"; : > "$W/cpu"; : > "$W/wall"; : > "$W/srv"
+        off=$(stat -c %s "${PGLOG:-/dev/null}")
+        for i in 1 2 3 4 5; do
+            local t0 t1
+            t0=$(date +%s%N)
+            "$ADMIN" --driver "$drv" --params "$prm" --json find "$text" --timing \
+                > "$W/out.json" 2> "$W/err" || true
+            t1=$(date +%s%N)
+            sed -n 's/^find: \([0-9.]*\) ms wall.*/\1/p' "$W/err" >> "$W/ms"
+            if [ -n "${PGLOG:-}" ]; then
+                # the server's own time for the find's statements (log_min_duration_statement)
+                tail -c +$((off + 1)) "$PGLOG" |
+                    sed -n 's/.*duration: \([0-9.]*\) ms  execute adm_find.*/\1/p' |
+                    awk '{ s += $1 } END { printf "%.2f\n", s }' >> "$W/srv"
+                off=$(stat -c %s "$PGLOG")
+            fi
+            sed -n 's/^find: .* \([0-9.]*\) ms cpu$/\1/p' "$W/err" >> "$W/cpu"
+            echo $(((t1 - t0) / 1000000)) >> "$W/wall"
+        done
+        med=$(sort -n "$W/ms" | sed -n 3p)
+        min=$(sort -n "$W/ms" | sed -n 1p)
+        cpu=$(sort -n "$W/cpu" | sed -n 3p)
+        srv=$(sort -n "$W/srv" | sed -n 3p)
+        wall=$(sort -n "$W/wall" | sed -n 3p)
+        printf '%-18s %-42s %9s %9s %9s %9s %9s %7s\n' "$label" "${text:0:42}" "${med:-error}" \
+            "$min" "$cpu" "${srv:--}" "$wall" "$(jq '.results | length' "$W/out.json" 2>/dev/null)"
+    done
+}
+
+# invoices and payments on top of seed.sh's rows (SQLite dialect; PostgreSQL below)
+extra_sqlite() {
+    sqlite3 -batch "$1" <<SQL
+PRAGMA synchronous = OFF;
+BEGIN;
+WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < $N / 10)
+INSERT INTO invoices (id, billing_id, order_id, amount, paid, currency, status, pay_url, eth_wei,
+                      created, expires)
+SELECT printf('iv%08x', i), printf('sb%09d', i * 4), printf('so%09d', i * 4), 1000, 1000, 'CNY',
+       'paid', NULL, NULL, strftime('%s', 'now') - i, strftime('%s', 'now') - i + 604800 FROM s;
+WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < $N / 10)
+INSERT INTO payments (reference, invoice_id, amount, currency, source, created)
+SELECT printf('BANK-%07d', i), printf('iv%08x', i), 1000, 'CNY', 'bench',
+       strftime('%s', 'now') - i FROM s;
+COMMIT;
+SQL
+}
+
+if [ "$WHICH" != pgsql ]; then
+    db=$W/search.db
+    "$ADMIN" --driver sqlite3 --params "$db" migrate > /dev/null || die "migrate"
+    t0=$SECONDS
+    sh "$REPO/tests/bench/seed.sh" "$db" 0 "$N" > /dev/null || die "seed"
+    extra_sqlite "$db" || die "invoices"
+    log "SQLite: seeded $N certificates in $((SECONDS - t0)) s; $(du -m "$db" | cut -f1) MB"
+    measure sqlite3 "$db"
+fi
+
+if [ "$WHICH" != sqlite ]; then
+    mkdir -p "$W/pg"
+    at_exit "pg_cluster_stop '$W/pg'"
+    pg_cluster_start "$W/pg" > /dev/null || die "PostgreSQL"
+    prm=$(pg_new_db acp_search) || die "database"
+    "$ADMIN" --driver pgsql --params "$prm" migrate > /dev/null || die "migrate"
+    t0=$SECONDS
+    now=$(date +%s)
+    psql -X -q "$prm" -v ON_ERROR_STOP=1 <<SQL || die "seed (PostgreSQL)"
+SET synchronous_commit = off;
+BEGIN;
+INSERT INTO billing (id, kind, label, balance, created)
+SELECT format('sb%s', lpad(i::text, 9, '0')), 'account', NULL, 0, $now - (i % 2160000)
+FROM generate_series(0, $N - 1, 4) i;
+INSERT INTO accounts (id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created)
+SELECT format('sa%s', lpad(i::text, 9, '0')), format('st%s', lpad(i::text, 41, '0')), '{}', 'valid',
+       format('["mailto:ops-%s@shop.example"]', lpad(i::text, 9, '0')), 1, NULL,
+       format('sb%s', lpad(i::text, 9, '0')), $now - (i % 2160000)
+FROM generate_series(0, $N - 1, 4) i;
+INSERT INTO orders (id, account_id, status, expires, identifiers, names_key, not_before, not_after,
+                    error, csr, cert_id, price, created, updated, charged, reissue_of)
+SELECT format('so%s', lpad(i::text, 9, '0')), format('sa%s', lpad((i / 4 * 4)::text, 9, '0')),
+       'valid', $now - (i % 2160000) + 604800,
+       format('[{"type":"dns","value":"seed-%s.bench.test"}]', lpad(i::text, 9, '0')),
+       format('seed-%s.bench.test', lpad(i::text, 9, '0')), NULL, NULL, NULL, repeat('0', 400),
+       format('sc%s', lpad(i::text, 9, '0')), 0, $now - (i % 2160000), $now - (i % 2160000), 0, NULL
+FROM generate_series(0, $N - 1) i;
+INSERT INTO certificates (id, serial, order_id, account_id, billing_id, names_key, pem, not_before,
+                          not_after, issued, revoked, revoked_reason)
+SELECT format('sc%s', lpad(i::text, 9, '0')), '5e' || lpad(to_hex(i), 30, '0'),
+       format('so%s', lpad(i::text, 9, '0')), format('sa%s', lpad((i / 4 * 4)::text, 9, '0')),
+       format('sb%s', lpad((i / 4 * 4)::text, 9, '0')), format('seed-%s.bench.test', lpad(i::text, 9, '0')),
+       '-----BEGIN CERTIFICATE-----' || chr(10) || md5(i::text) || repeat('0', 1368) || chr(10) || '-----END CERTIFICATE-----' || chr(10),
+       $now - (i % 2160000), $now - (i % 2160000) + 7776000, $now - (i % 2160000), NULL, NULL
+FROM generate_series(0, $N - 1) i;
+INSERT INTO invoices (id, billing_id, order_id, amount, paid, currency, status, pay_url, eth_wei,
+                      created, expires)
+SELECT 'iv' || lpad(to_hex(i), 8, '0'), format('sb%s', lpad((i * 4)::text, 9, '0')),
+       format('so%s', lpad((i * 4)::text, 9, '0')), 1000, 1000, 'CNY', 'paid', NULL, NULL,
+       $now - i, $now - i + 604800
+FROM generate_series(0, $N / 10 - 1) i;
+INSERT INTO payments (reference, invoice_id, amount, currency, source, created)
+SELECT 'BANK-' || lpad(i::text, 7, '0'), 'iv' || lpad(to_hex(i), 8, '0'), 1000, 'CNY', 'bench', $now - i
+FROM generate_series(0, $N / 10 - 1) i;
+COMMIT;
+ANALYZE billing, accounts, orders, certificates, invoices, payments;
+SQL
+    log "PostgreSQL: seeded $N certificates in $((SECONDS - t0)) s; $(psql -X -tA "$prm" -c "SELECT pg_database_size(current_database()) / 1048576") MB"
+    pg_super "ALTER SYSTEM SET log_min_duration_statement = 0" > /dev/null
+    pg_super "SELECT pg_reload_conf()" > /dev/null
+    PGLOG=$W/pg/pg.log
+    measure pgsql "$prm"
+fi
+if [ "$WHICH" != sqlite ] && [ -n "${EXPLAIN:-}" ]; then
+    # the plan PostgreSQL uses for the certificates' find (a prepared statement, as the tool
+    # runs it: after 5 executions it may switch to a generic plan)
+    psql -X -q "$prm" <<SQL
+PREPARE f(text, bigint) AS SELECT c.id FROM certificates c WHERE c.id IN (SELECT id FROM certificates WHERE (serial || ' ' || names_key) ILIKE \$1 LIMIT \$2) ORDER BY c.issued DESC, c.id;
+EXECUTE f('%seed-000015555%', 21); EXECUTE f('%seed-000015555%', 21); EXECUTE f('%seed-000015555%', 21);
+EXECUTE f('%seed-000015555%', 21); EXECUTE f('%seed-000015555%', 21); EXECUTE f('%seed-000015555%', 21);
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE f('%seed-000015555%', 21);
+SQL
+fi
