@@ -37,7 +37,7 @@ wait_for() {
     return 1
 }
 keys() { tm send-keys -t tui "$@"; }
-type_line() { tm send-keys -t tui -l "$1"; tm send-keys -t tui Enter; }
+type_line() { tm send-keys -t tui -l -- "$1"; tm send-keys -t tui Enter; }
 
 # -f: the Apache config under test gives the CA for reissues (flags give the database)
 cmd=$(printf '%q ' "${ADM[@]}" -f "$APACHE_CONF" --actor bob tui)

@@ -61,7 +61,7 @@ wait_for() {
     return 1
 }
 keys() { tm send-keys -t tui "$@"; }
-type_line() { tm send-keys -t tui -l "$1"; tm send-keys -t tui Enter; }
+type_line() { tm send-keys -t tui -l -- "$1"; tm send-keys -t tui Enter; }
 cmd=$(printf '%q ' "${ADM[@]}" -f "$APACHE_CONF" --actor dora tui)
 tm new-session -d -s tui -x 110 -y 32 "TERM=xterm-256color $cmd; echo TUI-EXIT=\$?; sleep 30"
 wait_for "Certificates issued" || finish
