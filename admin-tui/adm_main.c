@@ -208,6 +208,11 @@ static int cmd_info(adm_t *adm)
     int sealed;
 
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        const char *at = err && adm->params && *adm->params ? strstr(err, adm->params) : NULL;
+        if (at) { /* the driver's message may quote the parameters: mask the password */
+            err = apr_pstrcat(adm->pool, apr_pstrmemdup(adm->pool, err, (apr_size_t)(at - err)),
+                              db, at + strlen(adm->params), NULL);
+        }
         return adm_fail(adm, ADM_FAIL,
                         apr_psprintf(adm->pool, "%s database %s: %s", adm->driver, db,
                                      err ? err : "cannot open"));

@@ -33,6 +33,12 @@ else
     case $("$ADMIN" -f "$APACHE_CONF" info) in *"password=$pw"*) fail "info shows the password" ;; esac
 fi
 
+# a database that cannot be opened: info names it, password masked
+out=$("$ADMIN" --driver pgsql --params "host=127.0.0.1 port=1 dbname=x user=y password=Top5ecret" info 2>&1)
+expect_eq 1 "$?" "info on an unreachable database (exit code)"
+expect_contains "$out" "password=***" "info on an unreachable database"
+case $out in *Top5ecret*) fail "info printed the password: $out" ;; esac
+
 # ---- EAB key sealed, still working ----
 eab=$("$ADMIN" -f "$APACHE_CONF" --json eab create --label "Reseller S") || die "eab create: $eab"
 kid=$(printf '%s' "$eab" | jq -r .kid)
