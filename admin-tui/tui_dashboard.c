@@ -47,9 +47,9 @@ static int load(tui_t *t, const char **err)
                            NULL);
     }
     text = apr_pstrcat(t->data, text,
-                       "\nRevenue: payments received. Charged: debits minus refunds, including what "
-                       "welcome and goodwill credits paid for. Open invoices: only those still "
-                       "waiting (not expired, their order still open). UTC days/months.\n", NULL);
+                       "\nRevenue: payments received. Charged: debits minus refunds, including what\n"
+                       "welcome and goodwill credits paid for. Open invoices: only those still\n"
+                       "waiting (not expired, their order still open). UTC days and months.\n", NULL);
     tui_set_page(t, text);
     return ADM_OK;
 }
