@@ -1,6 +1,7 @@
 /* mod_acme_pay: an RFC 8555 ACME server inside Apache httpd.
  * Apache glue only: module record, directives, hooks, request_rec <-> acp_req_t.
  * Everything ACME lives in modules/core (Apache-free). */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include "httpd.h"
@@ -208,6 +209,23 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
 #undef INHERIT_SET
     merge_billing(c, base, add);
+    /* each abuse limit is inherited on its own, like the billing directives */
+    if (!(add->limits_set & ACP_LIMIT_ACCOUNTS)) {
+        c->wfe.ra.limits.dflt.accounts = base->wfe.ra.limits.dflt.accounts;
+    }
+    if (!(add->limits_set & ACP_LIMIT_ORDERS)) {
+        c->wfe.ra.limits.dflt.orders = base->wfe.ra.limits.dflt.orders;
+    }
+    if (!(add->limits_set & ACP_LIMIT_PENDING)) {
+        c->wfe.ra.limits.dflt.pending = base->wfe.ra.limits.dflt.pending;
+    }
+    if (!(add->limits_set & ACP_LIMIT_FAILED)) {
+        c->wfe.ra.limits.dflt.failed = base->wfe.ra.limits.dflt.failed;
+    }
+    if (!(add->limits_set & ACP_LIMIT_EAB)) {
+        c->wfe.ra.limits.eab = base->wfe.ra.limits.eab;
+    }
+    c->limits_set = add->limits_set | base->limits_set;
     c->eab_set = add->eab_set || base->eab_set;
     c->http_port_set = add->http_port_set || base->http_port_set;
     c->alpn_port_set = add->alpn_port_set || base->alpn_port_set;
@@ -640,6 +658,21 @@ static const command_rec acp_cmds[] = {
                   "seconds between renewalInfo polls (Retry-After, default 21600)"),
     AP_INIT_TAKE1("AcmePayARIExplanationURL", set_ari_url, NULL, RSRC_CONF,
                   "explanationURL of a window staff moved (default: a built-in note page)"),
+    AP_INIT_TAKE12("AcmePayLimitAccountsPerAddress", acp_httpd_set_limit,
+                   (void *)offsetof(acp_limit_set_t, accounts), RSRC_CONF,
+                   "new accounts per client address (IPv4, IPv6 /64) per period, N|off [3h]"),
+    AP_INIT_TAKE12("AcmePayLimitOrdersPerAccount", acp_httpd_set_limit,
+                   (void *)offsetof(acp_limit_set_t, orders), RSRC_CONF,
+                   "new orders per account per period, N|off [3h] (default 300 3h)"),
+    AP_INIT_TAKE12("AcmePayLimitPendingAuthz", acp_httpd_set_limit,
+                   (void *)offsetof(acp_limit_set_t, pending), RSRC_CONF,
+                   "pending authorizations per account, N|off (default 300)"),
+    AP_INIT_TAKE12("AcmePayLimitFailedValidations", acp_httpd_set_limit,
+                   (void *)offsetof(acp_limit_set_t, failed), RSRC_CONF,
+                   "failed validations per account per name per period, N|off [1h] (default 5 1h)"),
+    AP_INIT_TAKE_ARGV("AcmePayLimitEAB", acp_httpd_set_limit_eab, NULL, RSRC_CONF,
+                      "an EAB key's own limits: kid accounts=N[/period] orders=N[/period] "
+                      "pending=N failed=N[/period]"),
     {NULL}};
 
 /* ---- start-up --------------------------------------------------------------------- */

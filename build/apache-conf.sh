@@ -252,6 +252,8 @@ EOF
         [ "$va_allow" = none ] || echo "    AcmePayValidationAllow $va_allow"
         [ "$tos" = none ] || echo "    AcmePayTermsOfService $tos"
         [ "$key_file" = none ] || echo "    AcmePayKeyFile \"$key_file\""
+        # every client of the tests, make run and make bench comes from 127.0.0.1
+        echo "    AcmePayLimitAccountsPerAddress off"
     fi
     if [ -n "$extra" ]; then
         echo "    # extra directives"

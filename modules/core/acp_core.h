@@ -52,6 +52,7 @@ typedef struct acp_problem_t {
     /* a payment request: the web front end renders it for the client (User-Agent) */
     const struct acp_pay_request_t *payment;
     int commit;             /* the writes made before this problem must be kept */
+    int retry_after;        /* seconds for a Retry-After header (rateLimited); 0: none */
 } acp_problem_t;
 
 /* Allocate a problem in pool p; detail is printf-formatted. */

@@ -17,6 +17,7 @@ void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     acp_billing_cfg_defaults(&cfg->billing);
+    acp_limits_defaults(&cfg->limits);
     cfg->validity_days = 90;
     cfg->order_lifetime = 7 * 86400;
     cfg->authz_pending_lifetime = 7 * 86400;
@@ -207,10 +208,10 @@ static acp_problem_t *check_eab(acp_db_t *db, apr_pool_t *p, json_object *eab,
 
 acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                      const acp_jws_t *jws, json_object *payload,
-                                     const char *new_account_url, acp_account_t **acct,
-                                     int *created)
+                                     const char *new_account_url, const char *client_ip,
+                                     acp_account_t **acct, int *created)
 {
-    const char *thumb, *contacts = "[]", *eab_kid = NULL, *billing_id = NULL, *id;
+    const char *thumb, *contacts = "[]", *eab_kid = NULL, *billing_id = NULL, *id, *addr;
     json_object *v;
     int only_existing = 0, tos = 0;
     acp_problem_t *prob;
@@ -270,6 +271,12 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         return acp_problem(p, ACP_ERR_EXTERNAL_ACCOUNT_REQUIRED,
                            "this server requires external account binding");
     }
+    /* counted over the accounts table itself; refused before anything is written */
+    addr = acp_limit_addr_key(p, client_ip);
+    prob = acp_ra_limit_new_account(db, p, cfg, addr, eab_kid, now);
+    if (prob) {
+        return prob;
+    }
     if (!billing_id &&
         acp_billing_new_holder_tx(db, p, &cfg->billing, "account", NULL, &billing_id) !=
             APR_SUCCESS) {
@@ -278,7 +285,8 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
     id = acp_random_id(p, 12);
     if (acp_sa_exec(db, p, "acp_acct_insert", NULL,
                     ACP_SA_ARGS(id, thumb, acp_jwk_canonical(p, jws->jwk), contacts,
-                                tos ? "1" : "0", eab_kid, billing_id, acp_sa_ll(p, now))) !=
+                                tos ? "1" : "0", eab_kid, billing_id, acp_sa_ll(p, now),
+                                addr)) !=
         APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "creating the account");
     }
@@ -412,7 +420,8 @@ static acp_problem_t *parse_time(apr_pool_t *p, json_object *payload, const char
 
 static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                 const acp_account_t *acct, const char *name, long long now,
-                                const char **authz_id, int *valid)
+                                acp_ra_pending_budget_t *budget, const char **authz_id,
+                                int *valid)
 {
     int wildcard = acp_ident_is_wildcard(name);
     const char *ident = wildcard ? name + 2 : name;
@@ -432,6 +441,12 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
     }
     if (rv != APR_NOTFOUND) {
         return acp_ra_int_db_problem(p, "looking for a reusable authorization");
+    }
+    {
+        acp_problem_t *prob = acp_ra_limit_pending_spend(p, budget, now);
+        if (prob) {
+            return prob;
+        }
     }
     id = acp_random_id(p, 12);
     if (acp_sa_exec(db, p, "acp_authz_insert", NULL,
@@ -464,6 +479,7 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     acp_ari_cert_t *replaced = NULL;
     size_t i, n;
     int all_valid = 1;
+    acp_ra_pending_budget_t budget;
 
     if (!json_object_is_type(payload, json_type_object) ||
         !json_object_object_get_ex(payload, "identifiers", &idents) ||
@@ -522,6 +538,10 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                            "notBefore/notAfter outside what this CA issues (at most %d days)",
                            cfg->validity_days);
     }
+    /* abuse limits: a refused order is never written (the caller rolls back) */
+    if ((prob = acp_ra_limit_new_order(db, p, cfg, acct, names, now, &budget))) {
+        return prob;
+    }
     names_key = acp_ident_names_key(p, names);
     {
         /* RFC 9773 §5: a renewal names the certificate it replaces */
@@ -565,8 +585,8 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     for (i = 0; i < (size_t)names->nelts; i++) {
         const char *authz_id = NULL;
         int valid = 0;
-        prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &authz_id,
-                         &valid);
+        prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &budget,
+                         &authz_id, &valid);
         if (prob) {
             return prob;
         }

@@ -13,6 +13,7 @@
 #include "acp_ca.h"
 #include "acp_jws.h"
 #include "acp_billing.h"
+#include "acp_limit.h"
 
 /* How far in the past a newOrder notBefore may lie (clock skew), and how far before
  * the moment of signing a certificate's notBefore may be: no backdating. */
@@ -28,15 +29,17 @@ typedef struct acp_ra_cfg_t {
     acp_va_cfg_t va;
     acp_signer_t *signer;
     acp_billing_cfg_t billing;
+    acp_limits_cfg_t limits;     /* abuse limits (acp_ra_limit.c) */
 } acp_ra_cfg_t;
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
 
-/* newAccount. *acct is the existing or new account, *created says which. */
+/* newAccount. *acct is the existing or new account, *created says which. client_ip: the
+ * address the request came from (NULL: not limited by address). */
 acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                      const acp_jws_t *jws, json_object *payload,
-                                     const char *new_account_url, acp_account_t **acct,
-                                     int *created);
+                                     const char *new_account_url, const char *client_ip,
+                                     acp_account_t **acct, int *created);
 /* Account update: contact, termsOfServiceAgreed, status "deactivated". */
 acp_problem_t *acp_ra_update_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                         acp_account_t *acct, json_object *payload);
@@ -62,6 +65,11 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
  * caller, which must run it after commit (acp_wfe_t.handoff); else wake a worker. */
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
                                        acp_chall_t *chall, int claim, const acp_job_t **queued);
+
+/* Before a challenge response queues a validation: the failed-validations limit of this
+ * account and name (rateLimited with Retry-After when reached). */
+acp_problem_t *acp_ra_limit_challenge_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                         const acp_account_t *acct, const acp_authz_t *authz);
 
 /* For clients that cannot show a finalize problem: would the pending order this
  * authorization belongs to be paid for at finalize? NULL if so (or if there is no such

@@ -13,4 +13,19 @@ const char *acp_ra_int_json_text(apr_pool_t *p, json_object *o);
 acp_problem_t *acp_ra_int_set_order_status(acp_db_t *db, apr_pool_t *p, acp_order_t *order,
                                            const char *status, const acp_problem_t *err);
 
+/* Abuse limits (acp_ra_limit.c), checked inside the request's transaction. */
+typedef struct acp_ra_pending_budget_t {
+    int left;          /* new pending authorizations this order may still create; -1: any */
+    int max;
+    long long free_at; /* when the oldest pending one expires */
+} acp_ra_pending_budget_t;
+acp_problem_t *acp_ra_limit_new_account(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                        const char *addr_key, const char *eab_kid, long long now);
+acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct,
+                                      const apr_array_header_t *names, long long now,
+                                      acp_ra_pending_budget_t *budget);
+acp_problem_t *acp_ra_limit_pending_spend(apr_pool_t *p, acp_ra_pending_budget_t *budget,
+                                          long long now);
+
 #endif

@@ -48,8 +48,9 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     if (acp_sa_exec(db, p, "acp_chall_status", NULL,
                     ACP_SA_ARGS(prob ? "invalid" : "valid", acp_sa_ll(p, now), errtext, chall->id,
                                 "processing")) != APR_SUCCESS ||
-        (prob ? acp_sa_exec(db, p, "acp_authz_status", NULL,
-                            ACP_SA_ARGS("invalid", authz->id, "pending"))
+        /* the failure time is what the failed-validations limit counts */
+        (prob ? acp_sa_exec(db, p, "acp_authz_failed", NULL,
+                            ACP_SA_ARGS(acp_sa_ll(p, now), authz->id))
               : acp_sa_exec(db, p, "acp_authz_valid", NULL,
                             ACP_SA_ARGS(acp_sa_ll(p, now + cfg->authz_valid_lifetime),
                                         authz->id))) != APR_SUCCESS ||

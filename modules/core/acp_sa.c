@@ -38,7 +38,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "INSERT INTO eab_keys (kid, hmac_key, label, billing_id, status, created) "
      "VALUES (%s, %s, %s, %s, 'active', %lld)"},
     {"acp_acct_insert",
-     "INSERT INTO accounts (" ACCT_COLS ") VALUES (%s, %s, %s, 'valid', %s, %d, %s, %s, %lld)"},
+     "INSERT INTO accounts (" ACCT_COLS ", reg_addr) "
+     "VALUES (%s, %s, %s, 'valid', %s, %d, %s, %s, %lld, %s)"},
     {"acp_acct_by_id", "SELECT " ACCT_COLS " FROM accounts WHERE id = %s"},
     {"acp_acct_by_thumb", "SELECT " ACCT_COLS " FROM accounts WHERE thumbprint = %s"},
     {"acp_acct_contacts",
@@ -84,6 +85,23 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "AND wildcard = %d AND status = 'valid' AND expires > %lld ORDER BY expires DESC LIMIT 1"},
     {"acp_authz_status",
      "UPDATE authorizations SET status = %s WHERE id = %s AND status = %s"},
+    {"acp_authz_failed",
+     "UPDATE authorizations SET status = 'invalid', failed = %lld "
+     "WHERE id = %s AND status = 'pending'"},
+    /* abuse limits (acp_ra_limit.c): each count is one range of a (partial) index */
+    {"acp_limit_accounts",
+     "SELECT COUNT(*), MIN(created) FROM accounts WHERE reg_addr = %s AND created > %lld"},
+    {"acp_limit_orders",
+     "SELECT COUNT(*), MIN(created) FROM orders WHERE account_id = %s AND created > %lld"},
+    {"acp_limit_pending",
+     "SELECT COUNT(*), MIN(expires) FROM authorizations "
+     "WHERE account_id = %s AND status = 'pending' AND expires > %lld"},
+    {"acp_limit_failed",
+     "SELECT ident, COUNT(*), MIN(failed) FROM authorizations "
+     "WHERE account_id = %s AND failed > %lld GROUP BY ident HAVING COUNT(*) >= CAST(%lld AS BIGINT)"},
+    {"acp_limit_failed_name",
+     "SELECT COUNT(*), MIN(failed) FROM authorizations "
+     "WHERE account_id = %s AND ident = %s AND failed > %lld"},
     {"acp_authz_valid",
      "UPDATE authorizations SET status = 'valid', expires = %lld "
      "WHERE id = %s AND status = 'pending'"},

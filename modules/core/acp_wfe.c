@@ -36,7 +36,8 @@ static acp_problem_t *h_new_account(wfe_req_t *w)
         return acp_problem(w->p, ACP_ERR_MALFORMED, "newAccount needs a payload");
     }
     prob = acp_ra_new_account_tx(w->db, w->p, &w->cfg->ra, w->jws, w->payload,
-                                 acp_wfe_url(w, "new-account", NULL), &acct, &created);
+                                 acp_wfe_url(w, "new-account", NULL), w->req->client_ip, &acct,
+                                 &created);
     if (prob) {
         return prob;
     }
@@ -277,6 +278,10 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     if (w->payload) {
         if (!json_object_is_type(w->payload, json_type_object)) {
             return acp_problem(w->p, ACP_ERR_MALFORMED, "challenge response must be an object");
+        }
+        if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
+            (prob = acp_ra_limit_challenge_tx(w->db, w->p, &w->cfg->ra, w->acct, authz))) {
+            return prob;
         }
         if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
             w->cfg->ra.billing.price.base > 0) {

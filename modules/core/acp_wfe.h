@@ -31,6 +31,7 @@ typedef struct acp_req_t {
     const char *path;          /* below the base: "/directory", "/order/ID", … */
     const char *content_type;  /* may be NULL */
     const char *user_agent;    /* may be NULL */
+    const char *client_ip;     /* the client's address (abuse limits), may be NULL */
     const char *pay_signature; /* AcmePay-Signature header (webhook), may be NULL */
     const char *body;
     apr_size_t body_len;

@@ -92,6 +92,9 @@ void acp_wfe_set_problem(wfe_req_t *w, const acp_problem_t *prob)
         json_object_object_add(o, "algorithms", algs);
     }
     acp_wfe_set_json(w, acp_problem_status(prob->kind), o, "application/problem+json");
+    if (prob->retry_after > 0) {
+        apr_table_setn(w->resp->headers, "Retry-After", apr_itoa(w->p, prob->retry_after));
+    }
     if (prob->kind == ACP_ERR_METHOD) {
         apr_table_setn(w->resp->headers, "Allow",
                        w->route == R_DIRECTORY ? "GET, HEAD"

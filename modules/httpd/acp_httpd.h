@@ -21,6 +21,7 @@ typedef struct acp_srv_cfg_t {
     /* set-flags for merging */
     unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
+    unsigned limits_set; /* ACP_LIMIT_* bits: the AcmePayLimit* directives given here */
 } acp_srv_cfg_t;
 
 /* One bit per billing/payment directive: a <VirtualHost> inherits every one it does not
@@ -39,6 +40,13 @@ typedef struct acp_srv_cfg_t {
 #define ACP_PAY_WEBHOOK_SECRET (1u << 11)
 #define ACP_PAY_TEST_MODE (1u << 12)
 
+/* One bit per abuse-limit directive (inherited one by one too). */
+#define ACP_LIMIT_ACCOUNTS (1u << 0)
+#define ACP_LIMIT_ORDERS (1u << 1)
+#define ACP_LIMIT_PENDING (1u << 2)
+#define ACP_LIMIT_FAILED (1u << 3)
+#define ACP_LIMIT_EAB (1u << 4)
+
 #define ACP_NONCE_SHM 1
 #define ACP_NONCE_DB 2
 
@@ -52,6 +60,10 @@ const char *acp_httpd_dbd_params(server_rec *s);
 
 /* The server-status section (modules/httpd/acp_httpd_status.c): registers its hooks. */
 void acp_httpd_status_hooks(void);
+
+/* The abuse-limit directives (modules/httpd/acp_httpd_limits.c). */
+const char *acp_httpd_set_limit(cmd_parms *cmd, void *d, const char *max, const char *period);
+const char *acp_httpd_set_limit_eab(cmd_parms *cmd, void *d, int argc, char *const argv[]);
 
 /* The request path (modules/httpd/acp_httpd_request.c): registers its hooks. */
 void acp_httpd_request_hooks(void);

@@ -159,6 +159,7 @@ static int acp_handler(request_rec *r)
     req.base_url = ap_construct_url(r->pool, base, r);
     req.content_type = apr_table_get(r->headers_in, "Content-Type");
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    req.client_ip = r->useragent_ip;
     req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
     /* mod_ssl answers "https" on a TLS connection; "ServerName https://…" marks a server
      * whose TLS ends in front of Apache */
@@ -179,6 +180,11 @@ static int acp_handler(request_rec *r)
     wfe.handoff = acp_httpd_workers_handoff;
     wfe.wake_baton = NULL;
     acp_wfe_handle(r->pool, &wfe, &req, &resp);
+    if (resp.status == 429) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ACPLOGNO(03500) "abuse limit: %s %s from %s answered rateLimited",
+                      r->method, r->uri, r->useragent_ip);
+    }
 
     apr_table_do(copy_header, r, resp.headers, NULL);
     r->status = resp.status;

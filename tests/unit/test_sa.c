@@ -229,18 +229,18 @@ static void test_db(apr_pool_t *p)
     CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
                       ACP_SA_ARGS("b1", "account", NULL, "0", "1")) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
-                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) ==
+                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5", NULL)) ==
           APR_SUCCESS);
     CHECK(acp_sa_rollback(db) == APR_SUCCESS);
     CHECK(acp_sa_account_get(db, p, "a1", &acct) == APR_NOTFOUND);
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
-                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) ==
+                      ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5", NULL)) ==
           APR_SUCCESS);
     /* a savepoint rolls back only the handler part */
     CHECK(acp_sa_savepoint(db, "h") == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
-                      ACP_SA_ARGS("a2", "thumb2", "{}", "[]", "0", NULL, "b1", "5")) ==
+                      ACP_SA_ARGS("a2", "thumb2", "{}", "[]", "0", NULL, "b1", "5", NULL)) ==
           APR_SUCCESS);
     CHECK(acp_sa_rollback_to(db, "h") == APR_SUCCESS);
     CHECK(acp_sa_commit(db) == APR_SUCCESS);
@@ -250,7 +250,7 @@ static void test_db(apr_pool_t *p)
     CHECK(acp_sa_account_by_thumbprint(db2, p, "thumb1", &acct) == APR_SUCCESS);
     /* unique thumbprint */
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
-                      ACP_SA_ARGS("a3", "thumb1", "{}", "[]", "1", NULL, "b1", "5")) !=
+                      ACP_SA_ARGS("a3", "thumb1", "{}", "[]", "1", NULL, "b1", "5", NULL)) !=
           APR_SUCCESS);
 
     /* jobs: claimed once */
