@@ -194,6 +194,8 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.caa_identities);
     INHERIT(wfe.ra.va.resolver);
     INHERIT(wfe.ra.va.allow);
+    INHERIT(wfe.ra.va.max_host_conns);
+    INHERIT(va_per_account);
     INHERIT(sign_command);
     INHERIT(key_file);
     INHERIT(nonce_mode);
@@ -367,6 +369,20 @@ static const char *set_va_timeout(cmd_parms *cmd, void *d, const char *arg)
     if (!err) {
         srv_cfg(cmd)->wfe.ra.va.timeout_ms = (int)v * 1000;
         srv_cfg(cmd)->timeout_set = 1;
+    }
+    return err;
+}
+
+static const char *set_va_limit(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 64, &v);
+
+    if (!err && cmd->info) {
+        srv_cfg(cmd)->wfe.ra.va.max_host_conns = (int)v;
+    }
+    else if (!err) {
+        srv_cfg(cmd)->va_per_account = (int)v;
     }
     return err;
 }
@@ -651,6 +667,12 @@ static const command_rec acp_cmds[] = {
                   "default shm with sqlite3, database with pgsql"),
     AP_INIT_TAKE1("AcmePayValidationTimeout", set_va_timeout, NULL, RSRC_CONF,
                   "seconds one challenge check may take (default 10)"),
+    AP_INIT_TAKE1("AcmePayValidationPerAccount", set_va_limit, NULL, RSRC_CONF,
+                  "validations one account may have running at once in a child (default: "
+                  "half of AcmePayWorkers, at least 1)"),
+    AP_INIT_TAKE1("AcmePayValidationPerHost", set_va_limit, (void *)1, RSRC_CONF,
+                  "validation connections to one address (and checks of one name) at once "
+                  "in a child (default 2)"),
     AP_INIT_ITERATE("AcmePayValidationAllow", add_va_allow, NULL, RSRC_CONF,
                     "address ranges (CIDR) the validator may connect to although they are "
                     "IANA special-purpose (loopback, RFC 1918 …); default none"),

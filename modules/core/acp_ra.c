@@ -735,6 +735,8 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
         job = apr_pcalloc(p, sizeof(*job));
         job->kind = "validate";
         job->ref = chall->id;
+        job->owner = authz->account_id; /* for fair queueing in the workers */
+        job->target = authz->ident;
         /* claimed as it is queued: no second write to claim it; should this process
          * die first, the lease runs out and any worker takes it */
         if (acp_sa_job_add_claimed(db, p, job->kind, job->ref, 0,

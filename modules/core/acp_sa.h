@@ -131,6 +131,9 @@ typedef struct acp_cert_t {
 typedef struct acp_job_t {
     const char *id, *kind, *ref;
     int attempts;
+    /* scheduling hints, not stored (may be NULL): validation: the account and the
+     * identifier, so the workers can serve accounts and target hosts fairly */
+    const char *owner, *target;
 } acp_job_t;
 
 /* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */

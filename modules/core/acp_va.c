@@ -4,11 +4,14 @@
  * Every name is resolved with c-ares (a private channel per lookup, driven by
  * poll() until the per-check deadline); libcurl gets the answer through
  * CURLOPT_RESOLVE and an open-socket callback refuses any other address, so it never
- * consults the system resolver. Thread-safe: no global mutable state, every library
+ * consults the system resolver. Thread-safe: the only process-wide state is the count of
+ * open connections per address (a mutex guards it), every library
  * object is freed on the function's single exit path, results live in the pool.
  *
  * This file: the shared helpers, http-01 and the entry points. The DNS part (c-ares,
  * dns-01) is in acp_va_dns.c, tls-alpn-01 in acp_va_tls.c; acp_va_int.h joins them. */
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -311,6 +314,95 @@ acp_problem_t *acp_va_int_refuse(const acp_va_int_t *va, const acp_va_int_addr_t
                        a->str, port, host, why);
 }
 
+/* ---------------------------------------------------------------- connections per address */
+
+/* The validator must never be a traffic cannon: at most cfg->max_host_conns connections to
+ * one address at once in this process (every thread of a child shares the table; children
+ * and nodes each have their own, see the README's "Security bounds"). A check over the
+ * limit waits for a slot until its deadline. The one piece of process-wide state here. */
+#define VA_CONN_SLOTS 256
+typedef struct {
+    int family, n;
+    unsigned char a[16];
+} va_conn_t;
+
+static pthread_mutex_t va_conn_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t va_conn_cv = PTHREAD_COND_INITIALIZER;
+static va_conn_t va_conns[VA_CONN_SLOTS];
+
+static const unsigned char *addr_bytes(const acp_va_int_addr_t *a)
+{
+    return a->family == AF_INET ? (const unsigned char *)&a->v4 : (const unsigned char *)&a->v6;
+}
+
+acp_problem_t *acp_va_int_conn_acquire(const acp_va_int_t *va, const acp_va_int_addr_t *a,
+                                       const char *host, int *slot)
+{
+    int max = va->cfg->max_host_conns > 0 ? va->cfg->max_host_conns : ACP_VA_DEFAULT_HOST_CONNS;
+    size_t alen = a->family == AF_INET ? 4 : 16;
+    struct timespec until;
+    int i, mine, free_slot;
+
+    *slot = -1;
+    clock_gettime(CLOCK_REALTIME, &until);
+    {
+        long long ns = (long long)until.tv_nsec + (long long)acp_va_int_remaining_ms(va) * 1000000LL;
+        until.tv_sec += (time_t)(ns / 1000000000LL);
+        until.tv_nsec = (long)(ns % 1000000000LL);
+    }
+    pthread_mutex_lock(&va_conn_mu);
+    for (;;) {
+        mine = -1;
+        free_slot = -1;
+        for (i = 0; i < VA_CONN_SLOTS; i++) {
+            if (va_conns[i].n > 0 && va_conns[i].family == a->family
+                && memcmp(va_conns[i].a, addr_bytes(a), alen) == 0) {
+                mine = i;
+                break;
+            }
+            if (va_conns[i].n == 0 && free_slot < 0) {
+                free_slot = i;
+            }
+        }
+        if (mine < 0 && free_slot < 0) {
+            break; /* more addresses in use than slots (more threads than slots): untracked */
+        }
+        if (mine < 0) {
+            va_conns[free_slot].family = a->family;
+            memcpy(va_conns[free_slot].a, addr_bytes(a), alen);
+            va_conns[free_slot].n = 1;
+            *slot = free_slot;
+            break;
+        }
+        if (va_conns[mine].n < max) {
+            va_conns[mine].n++;
+            *slot = mine;
+            break;
+        }
+        if (acp_va_int_remaining_ms(va) <= 0
+            || pthread_cond_timedwait(&va_conn_cv, &va_conn_mu, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&va_conn_mu);
+            return acp_problem(va->p, ACP_ERR_CONNECTION,
+                               "Connection problem: %s (for %s) already has %d validation "
+                               "connections open from this server; no further one was opened "
+                               "before the check's deadline", a->str, host, max);
+        }
+    }
+    pthread_mutex_unlock(&va_conn_mu);
+    return NULL;
+}
+
+void acp_va_int_conn_release(int slot)
+{
+    if (slot < 0 || slot >= VA_CONN_SLOTS) {
+        return;
+    }
+    pthread_mutex_lock(&va_conn_mu);
+    va_conns[slot].n--;
+    pthread_cond_broadcast(&va_conn_cv);
+    pthread_mutex_unlock(&va_conn_mu);
+}
+
 /* ---------------------------------------------------------------- http-01 */
 
 typedef struct {
@@ -439,6 +531,7 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
     va_target_t target;
     long code = 0, port;
     CURLcode rc;
+    int conn_slot = -1;
 
     *next = NULL;
     errbuf[0] = '\0';
@@ -506,6 +599,10 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
      * address itself, on the first request and on every redirect; curl is pinned to it by
      * CURLOPT_RESOLVE and va_opensocket, so a second DNS answer cannot swap it (rebinding) */
     prob = acp_va_int_refuse(va, &addr, host, (int)port);
+    if (prob) {
+        goto done;
+    }
+    prob = acp_va_int_conn_acquire(va, &addr, host, &conn_slot);
     if (prob) {
         goto done;
     }
@@ -596,8 +693,9 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
 
 done:
     if (h) {
-        curl_easy_cleanup(h);
+        curl_easy_cleanup(h); /* closes the connection (CURLOPT_FORBID_REUSE) */
     }
+    acp_va_int_conn_release(conn_slot);
     curl_slist_free_all(resolve);
     curl_slist_free_all(hdrs);
     curl_url_cleanup(u);

@@ -34,6 +34,12 @@ const char *acp_va_int_quote(apr_pool_t *p, const char *data, size_t len);
  * connection problem naming the special-purpose range that refused it (acp_va.c). */
 acp_problem_t *acp_va_int_refuse(const acp_va_int_t *va, const acp_va_int_addr_t *a,
                                  const char *host, int port);
+/* Take one of cfg->max_host_conns connection slots for address a in this process, waiting
+ * until the check's deadline; *slot for the release (-1: untracked). Release it after the
+ * connection is closed. */
+acp_problem_t *acp_va_int_conn_acquire(const acp_va_int_t *va, const acp_va_int_addr_t *a,
+                                       const char *host, int *slot);
+void acp_va_int_conn_release(int slot);
 /* SHA-256 of a NUL-terminated string; 1 on success. */
 int acp_va_int_sha256(const char *data, unsigned char md[32]);
 

@@ -234,7 +234,7 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
     const unsigned char *proto = NULL;
     unsigned int protolen = 0;
     const char *where;
-    int fd = -1, port = va->tlsalpn_port;
+    int fd = -1, port = va->tlsalpn_port, conn_slot = -1;
 
     prob = acp_va_dns_resolve(va, domain, &addr);
     if (!prob) {
@@ -244,8 +244,13 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
         return prob;
     }
     where = apr_psprintf(va->p, "%s port %d (%s)", addr.str, port, domain);
+    prob = acp_va_int_conn_acquire(va, &addr, domain, &conn_slot);
+    if (prob) {
+        return prob;
+    }
     prob = tcp_connect(va, &addr, port, domain, &fd);
     if (prob) {
+        acp_va_int_conn_release(conn_slot);
         return prob;
     }
 
@@ -307,6 +312,7 @@ done:
     SSL_free(ssl); /* does not close fd (SSL_set_fd uses BIO_NOCLOSE) */
     SSL_CTX_free(ctx);
     close(fd);
+    acp_va_int_conn_release(conn_slot);
     ERR_clear_error();
     return prob;
 }

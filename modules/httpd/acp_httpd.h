@@ -17,6 +17,7 @@ typedef struct acp_srv_cfg_t {
     const char *sign_command;   /* AcmePaySignCommand: a command signer instead */
     const char *key_file;       /* AcmePayKeyFile: seals EAB keys and the nonce key */
     int workers;
+    int va_per_account;         /* AcmePayValidationPerAccount; 0: half the workers, >= 1 */
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
     /* set-flags for merging */
     unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */

@@ -15,40 +15,188 @@
 #include <apr_allocator.h>
 #include "acp_httpd.h"
 #include "acp_util.h"
+#include "acp_va.h"
 
 #define IDLE_WAIT apr_time_from_sec(2)
 #define PRUNE_EVERY 60
 #define WORKER_MAX_FREE (1024 * 1024) /* bytes a worker's allocator keeps for reuse */
 
-/* Jobs this child claimed as it queued them (acp_httpd_workers_handoff). */
-#define HANDOFF_MAX 1024
+/* The child's queue of claimed jobs: handed off by requests (acp_httpd_workers_handoff)
+ * or claimed by a scan of the jobs table. Served fairly (issue 16, finding 5): a check may
+ * take the whole validation timeout, so a FIFO let one account with many challenges
+ * aimed at a port that never answers hold every thread for minutes. Each job carries its
+ * owner (the account) and target (the identifier); a thread takes the job whose owner
+ * was served least recently, among jobs whose owner has fewer than per_owner running and
+ * whose target fewer than per_target running; an owner holds at most OWNER_QUEUED_MAX
+ * queued jobs (more wait in the table for their lease to run out, then a scan). */
+#define QUEUE_MAX 1024
+#define OWNER_QUEUED_MAX 128
+#define SERVED_SLOTS 64   /* owners whose last turn is remembered (least recent evicted) */
+#define SCAN_ROOM 16      /* a scan claims jobs only while fewer than this are queued */
+#define JOB_LEASE 120     /* seconds a scan claims a job for, as the RA's ACP_JOB_LEASE */
 typedef struct {
-    char id[48], kind[16], ref[80];
-} handoff_t;
+    char id[48], kind[16], ref[80], owner[48], target[256];
+    int attempts;
+    unsigned long seq;
+} qent_t;
 
 typedef struct {
+    int busy;
+    char owner[48], target[256];
+} running_t;
+
+typedef struct {
+    char owner[48];
+    unsigned long last;
+} served_t;
+
+typedef struct workers_t workers_t;
+typedef struct {
+    workers_t *w;
+    int idx;
+} thread_arg_t;
+
+struct workers_t {
     server_rec *s;
     acp_srv_cfg_t *cfg;
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *cond;
-    int pending;     /* wake-ups not yet taken */
-    handoff_t *ring; /* HANDOFF_MAX entries, guarded by mutex */
-    int ring_head, ring_count;
+    int pending;      /* wake-ups not yet taken */
+    int rescan;       /* the last scan stopped for lack of room */
+    qent_t *queue;    /* QUEUE_MAX entries, guarded by mutex */
+    int queued;
+    running_t *running; /* one per thread */
+    served_t served[SERVED_SLOTS];
+    unsigned long seq, turn;
+    int per_owner, per_target;
     int stop;
     int nthreads;
     apr_thread_t **threads;
+    thread_arg_t *args;
     long long last_prune;
-} workers_t;
+};
 
 static workers_t *workers;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
-static void run_once(workers_t *w, apr_pool_t *p)
+/* ---- the fair queue (all under w->mutex) ---- */
+
+static int owner_queued(const workers_t *w, const char *owner)
+{
+    int i, n = 0;
+
+    for (i = 0; i < w->queued; i++) {
+        n += strcmp(w->queue[i].owner, owner) == 0;
+    }
+    return n;
+}
+
+static unsigned long last_served(const workers_t *w, const char *owner)
+{
+    int i;
+
+    for (i = 0; i < SERVED_SLOTS; i++) {
+        if (w->served[i].last && strcmp(w->served[i].owner, owner) == 0) {
+            return w->served[i].last;
+        }
+    }
+    return 0; /* never served (or long ago): first in line */
+}
+
+static void mark_served(workers_t *w, const char *owner)
+{
+    int i, slot = 0;
+
+    for (i = 0; i < SERVED_SLOTS; i++) {
+        if (w->served[i].last && strcmp(w->served[i].owner, owner) == 0) {
+            slot = i;
+            break;
+        }
+        if (w->served[i].last < w->served[slot].last) {
+            slot = i; /* free or least recently served */
+        }
+    }
+    apr_cpystrn(w->served[slot].owner, owner, sizeof(w->served[slot].owner));
+    w->served[slot].last = ++w->turn;
+}
+
+static int running_count(const workers_t *w, const char *owner, const char *target)
+{
+    int i, n = 0;
+
+    for (i = 0; i < w->nthreads; i++) {
+        if (w->running[i].busy && (owner ? strcmp(w->running[i].owner, owner) == 0
+                                         : strcmp(w->running[i].target, target) == 0)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Append a claimed job; 0 when the queue, or this owner's share of it, is full. */
+static int enqueue(workers_t *w, const char *id, const char *kind, const char *ref,
+                   const char *owner, const char *target, int attempts)
+{
+    qent_t *e;
+
+    if (w->queued >= QUEUE_MAX || owner_queued(w, owner) >= OWNER_QUEUED_MAX) {
+        return 0;
+    }
+    e = &w->queue[w->queued++];
+    apr_cpystrn(e->id, id, sizeof(e->id));
+    apr_cpystrn(e->kind, kind, sizeof(e->kind));
+    apr_cpystrn(e->ref, ref, sizeof(e->ref));
+    apr_cpystrn(e->owner, owner, sizeof(e->owner));
+    apr_cpystrn(e->target, target, sizeof(e->target));
+    e->attempts = attempts;
+    e->seq = ++w->seq;
+    return 1;
+}
+
+/* Take the next job for thread idx into *out: 1 taken, 0 none may run now. */
+static int dequeue(workers_t *w, int idx, qent_t *out)
+{
+    int i, best = -1;
+    unsigned long best_turn = 0;
+
+    for (i = 0; i < w->queued; i++) {
+        const qent_t *e = &w->queue[i];
+        unsigned long t;
+
+        if (running_count(w, e->owner, NULL) >= w->per_owner
+            || (e->target[0] && running_count(w, NULL, e->target) >= w->per_target)) {
+            continue;
+        }
+        t = last_served(w, e->owner);
+        if (best < 0 || t < best_turn || (t == best_turn && e->seq < w->queue[best].seq)) {
+            best = i;
+            best_turn = t;
+        }
+    }
+    if (best < 0) {
+        return 0;
+    }
+    *out = w->queue[best];
+    w->queue[best] = w->queue[--w->queued]; /* order is kept by seq, not position */
+    mark_served(w, out->owner);
+    w->running[idx].busy = 1;
+    apr_cpystrn(w->running[idx].owner, out->owner, sizeof(w->running[idx].owner));
+    apr_cpystrn(w->running[idx].target, out->target, sizeof(w->running[idx].target));
+    return 1;
+}
+
+/* ---- running jobs ---- */
+
+/* Claims due jobs from the table into the queue (another child's, another node's, or
+ * ones whose lease ran out), so they are served as fairly as handed-off ones. */
+static void scan(workers_t *w, apr_pool_t *p)
 {
     ap_dbd_t *dbd = dbd_open(p, w->s);
+    apr_array_header_t *jobs = NULL;
     acp_db_t *db;
-    int ran, rounds = 0;
+    long long now = acp_now();
+    int i, full = 0;
 
     if (!dbd) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
@@ -56,12 +204,47 @@ static void run_once(workers_t *w, apr_pool_t *p)
         return;
     }
     db = acp_httpd_db(p, dbd);
-    do {
-        apr_pool_t *jp;
-        apr_pool_create(&jp, p);
-        ran = acp_ra_run_due_jobs(db, jp, &w->cfg->wfe.ra, 8);
-        apr_pool_destroy(jp);
-    } while (ran > 0 && ++rounds < 64 && !w->stop);
+    if (acp_sa_jobs_due(db, p, now, &jobs) == APR_SUCCESS) {
+        for (i = 0; i < jobs->nelts && !w->stop; i++) {
+            acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
+            acp_chall_t *chall = NULL;
+            acp_authz_t *authz = NULL;
+            const char *owner = "", *target = "";
+            int room, ok;
+
+            apr_thread_mutex_lock(w->mutex);
+            room = w->queued < SCAN_ROOM;
+            apr_thread_mutex_unlock(w->mutex);
+            if (!room) {
+                full = 1;
+                break;
+            }
+            if (strlen(job->id) >= sizeof(((qent_t *)0)->id)
+                || strlen(job->ref) >= sizeof(((qent_t *)0)->ref)
+                || strlen(job->kind) >= sizeof(((qent_t *)0)->kind)) {
+                continue;
+            }
+            if (strcmp(job->kind, "validate") == 0
+                && acp_sa_chall_get(db, p, job->ref, &chall) == APR_SUCCESS
+                && acp_sa_authz_get(db, p, chall->authz_id, &authz) == APR_SUCCESS) {
+                owner = authz->account_id;
+                target = authz->ident;
+            }
+            apr_thread_mutex_lock(w->mutex);
+            ok = owner_queued(w, owner) < OWNER_QUEUED_MAX;
+            apr_thread_mutex_unlock(w->mutex);
+            if (!ok || acp_sa_job_claim(db, p, job->id, now, JOB_LEASE) != APR_SUCCESS) {
+                continue;
+            }
+            apr_thread_mutex_lock(w->mutex);
+            enqueue(w, job->id, job->kind, job->ref, owner, target, job->attempts + 1);
+            apr_thread_cond_broadcast(w->cond);
+            apr_thread_mutex_unlock(w->mutex);
+        }
+    }
+    apr_thread_mutex_lock(w->mutex);
+    w->rescan = full;
+    apr_thread_mutex_unlock(w->mutex);
     if (acp_now() - w->last_prune > PRUNE_EVERY) {
         w->last_prune = acp_now();
         acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS(acp_sa_ll(p, acp_now())));
@@ -69,8 +252,8 @@ static void run_once(workers_t *w, apr_pool_t *p)
     dbd_close(w->s, dbd);
 }
 
-/* Runs one handed-off job; it is claimed already, so no claim is written. */
-static void run_handoff(workers_t *w, apr_pool_t *p, const handoff_t *h)
+/* Runs one queued job; it is claimed already, so no claim is written. */
+static void run_job(workers_t *w, apr_pool_t *p, const qent_t *e)
 {
     ap_dbd_t *dbd = dbd_open(p, w->s);
     acp_job_t job;
@@ -78,20 +261,22 @@ static void run_handoff(workers_t *w, apr_pool_t *p, const handoff_t *h)
     if (!dbd) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
                      ACPLOGNO(02004) "worker: no database connection (job %s waits for its "
-                                     "lease to run out)", h->id);
+                                     "lease to run out)", e->id);
         return;
     }
-    job.id = h->id;
-    job.kind = h->kind;
-    job.ref = h->ref;
-    job.attempts = 1;
+    memset(&job, 0, sizeof(job));
+    job.id = e->id;
+    job.kind = e->kind;
+    job.ref = e->ref;
+    job.attempts = e->attempts;
     acp_ra_run_job(acp_httpd_db(p, dbd), p, &w->cfg->wfe.ra, &job);
     dbd_close(w->s, dbd);
 }
 
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
 {
-    workers_t *w = data;
+    thread_arg_t *arg = data;
+    workers_t *w = arg->w;
     apr_allocator_t *alloc = NULL;
     apr_pool_t *p = NULL;
 
@@ -111,31 +296,41 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
         apr_pool_create(&p, NULL);
     }
     for (;;) {
-        handoff_t h;
-        int have = 0, scan = 0;
+        qent_t e;
+        int have = 0, do_scan = 0;
+
         apr_thread_mutex_lock(w->mutex);
-        if (!w->pending && !w->ring_count && !w->stop) {
-            scan = apr_thread_cond_timedwait(w->cond, w->mutex, IDLE_WAIT) != APR_SUCCESS;
-        }
-        if (w->ring_count > 0) {
-            h = w->ring[w->ring_head];
-            w->ring_head = (w->ring_head + 1) % HANDOFF_MAX;
-            w->ring_count--;
-            have = 1;
-        }
-        else if (w->pending > 0) {
-            w->pending--;
-            scan = 1;
+        while (!w->stop) {
+            if (dequeue(w, arg->idx, &e)) {
+                have = 1;
+                break;
+            }
+            if (w->pending > 0 || (w->rescan && w->queued == 0)) {
+                if (w->pending > 0) {
+                    w->pending--;
+                }
+                w->rescan = 0;
+                do_scan = 1;
+                break;
+            }
+            if (apr_thread_cond_timedwait(w->cond, w->mutex, IDLE_WAIT) != APR_SUCCESS) {
+                do_scan = 1; /* idle: look for work left by others */
+                break;
+            }
         }
         apr_thread_mutex_unlock(w->mutex);
         if (w->stop) {
             break;
         }
         if (have) {
-            run_handoff(w, p, &h);
+            run_job(w, p, &e);
+            apr_thread_mutex_lock(w->mutex);
+            w->running[arg->idx].busy = 0;
+            apr_thread_cond_broadcast(w->cond); /* a job held back by the caps may run */
+            apr_thread_mutex_unlock(w->mutex);
         }
-        if (scan) {
-            run_once(w, p);
+        if (do_scan) {
+            scan(w, p);
         }
         apr_pool_clear(p);
     }
@@ -177,28 +372,26 @@ void acp_httpd_workers_wake(void *baton)
 void acp_httpd_workers_handoff(void *baton, const acp_job_t *job)
 {
     workers_t *w = workers;
-    handoff_t *h;
+    const char *owner = job->owner ? job->owner : "", *target = job->target ? job->target : "";
+    int ok;
 
-    if (!w || strlen(job->id) >= sizeof(h->id) || strlen(job->kind) >= sizeof(h->kind) ||
-        strlen(job->ref) >= sizeof(h->ref)) {
+    if (!w || strlen(job->id) >= sizeof(((qent_t *)0)->id)
+        || strlen(job->kind) >= sizeof(((qent_t *)0)->kind)
+        || strlen(job->ref) >= sizeof(((qent_t *)0)->ref)) {
         acp_httpd_workers_wake(baton); /* claimed: picked up when the lease runs out */
         return;
     }
     apr_thread_mutex_lock(w->mutex);
-    if (w->ring_count == HANDOFF_MAX) {
-        apr_thread_mutex_unlock(w->mutex);
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
-                     ACPLOGNO(02005) "worker queue full: job %s runs when its lease runs out",
-                     job->id);
-        return;
+    ok = enqueue(w, job->id, job->kind, job->ref, owner, target, 1);
+    if (ok) {
+        apr_thread_cond_broadcast(w->cond);
     }
-    h = &w->ring[(w->ring_head + w->ring_count) % HANDOFF_MAX];
-    apr_cpystrn(h->id, job->id, sizeof(h->id));
-    apr_cpystrn(h->kind, job->kind, sizeof(h->kind));
-    apr_cpystrn(h->ref, job->ref, sizeof(h->ref));
-    w->ring_count++;
-    apr_thread_cond_signal(w->cond);
     apr_thread_mutex_unlock(w->mutex);
+    if (!ok) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                     ACPLOGNO(02005) "worker queue full%s: job %s runs when its lease runs out",
+                     owner[0] ? " for this account" : "", job->id);
+    }
 }
 
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg)
@@ -216,11 +409,22 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
     w->cfg = cfg;
     w->nthreads = cfg->workers > 0 ? cfg->workers : 2;
     w->threads = apr_pcalloc(pchild, sizeof(apr_thread_t *) * (size_t)w->nthreads);
-    w->ring = apr_pcalloc(pchild, sizeof(handoff_t) * HANDOFF_MAX);
+    w->args = apr_pcalloc(pchild, sizeof(thread_arg_t) * (size_t)w->nthreads);
+    w->running = apr_pcalloc(pchild, sizeof(running_t) * (size_t)w->nthreads);
+    w->queue = apr_pcalloc(pchild, sizeof(qent_t) * QUEUE_MAX);
+    /* an account may hold half the threads (at least one), so another is always free for
+     * the others; one target name as many as there may be connections to one address */
+    w->per_owner = cfg->va_per_account > 0 ? cfg->va_per_account
+                                           : (w->nthreads / 2 > 0 ? w->nthreads / 2 : 1);
+    w->per_target = cfg->wfe.ra.va.max_host_conns > 0 ? cfg->wfe.ra.va.max_host_conns
+                                                      : ACP_VA_DEFAULT_HOST_CONNS;
     apr_thread_mutex_create(&w->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
     apr_thread_cond_create(&w->cond, pchild);
     for (i = 0; i < w->nthreads; i++) {
-        if (apr_thread_create(&w->threads[i], NULL, worker_main, w, pchild) != APR_SUCCESS) {
+        w->args[i].w = w;
+        w->args[i].idx = i;
+        if (apr_thread_create(&w->threads[i], NULL, worker_main, &w->args[i], pchild) !=
+            APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                          ACPLOGNO(02002) "cannot start a background worker thread");
             w->nthreads = i;

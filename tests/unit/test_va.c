@@ -770,6 +770,101 @@ static void test_ssrf(apr_pool_t *p, const acp_va_cfg_t *allowed)
     CHECK(has(prob, "10.0.0.0/8 (RFC 1918 private-use)"));
 }
 
+/* ---------------------------------------------------------------- connections per address */
+
+typedef struct {
+    int lfd, n;
+    long long at[4];
+    int fds[4];
+} hangsrv_t;
+
+/* Accepts up to 4 connections within 2.5 s, records when, answers nothing. */
+static void *hangsrv_main(void *arg)
+{
+    hangsrv_t *h = arg;
+    long long end = now_ms() + 2500;
+
+    while (h->n < 4 && now_ms() < end) {
+        struct pollfd pfd = {h->lfd, POLLIN, 0};
+        if (poll(&pfd, 1, 50) == 1) {
+            int fd = accept(h->lfd, NULL, NULL);
+            if (fd >= 0) {
+                h->at[h->n] = now_ms();
+                h->fds[h->n++] = fd;
+            }
+        }
+    }
+    return NULL;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    const acp_va_cfg_t *cfg;
+    acp_problem_t *prob;
+} hangcli_t;
+
+static void *hangcli_main(void *arg)
+{
+    hangcli_t *c = arg;
+    c->prob = acp_va_validate(c->p, c->cfg, "http-01", "hang.example", "tokH", "tokH.x");
+    return NULL;
+}
+
+/* AcmePayValidationPerHost: with 1, a second check of the same address waits for the
+ * first connection to close (and gives up at its deadline); with 2 both connect at once. */
+static void test_host_conns(apr_pool_t *p, const acp_va_cfg_t *base)
+{
+    int limit;
+
+    for (limit = 1; limit <= 2; limit++) {
+        acp_va_cfg_t cfg1 = *base, cfg2;
+        hangsrv_t srv;
+        hangcli_t c1, c2;
+        pthread_t ts, t1, t2;
+        long long t0;
+        int port = 0, i;
+
+        memset(&srv, 0, sizeof(srv));
+        srv.lfd = listen_any(&port);
+        CHECK(srv.lfd >= 0);
+        if (srv.lfd < 0) {
+            return;
+        }
+        cfg1.http_port = port;
+        cfg1.max_host_conns = limit;
+        cfg1.timeout_ms = 1500; /* the first check holds its connection this long */
+        cfg2 = cfg1;
+        cfg2.timeout_ms = 800;  /* the second gives up earlier */
+        c1.p = c2.p = p;
+        c1.cfg = &cfg1;
+        c2.cfg = &cfg2;
+        t0 = now_ms();
+        pthread_create(&ts, NULL, hangsrv_main, &srv);
+        pthread_create(&t1, NULL, hangcli_main, &c1);
+        sleep_ms(200);
+        pthread_create(&t2, NULL, hangcli_main, &c2);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        pthread_join(ts, NULL);
+        show(limit == 1 ? "per-host 1: first" : "per-host 2: first", c1.prob);
+        show(limit == 1 ? "per-host 1: second" : "per-host 2: second", c2.prob);
+        if (limit == 1) {
+            /* one connection only: the second check waited and gave up without connecting */
+            CHECK(srv.n == 1);
+            CHECK(has(c2.prob, "already has 1 validation connections open"));
+            CHECK(has(c1.prob, "timeout"));
+        }
+        else {
+            CHECK(srv.n == 2);
+            CHECK(srv.n == 2 && srv.at[1] - t0 < 600);
+        }
+        for (i = 0; i < srv.n; i++) {
+            close(srv.fds[i]);
+        }
+        close(srv.lfd);
+    }
+}
+
 static void run_tests(apr_pool_t *p)
 {
     acp_va_cfg_t cfg;
@@ -796,6 +891,7 @@ static void run_tests(apr_pool_t *p)
 
     test_special_addresses(p);
     test_ssrf(p, &cfg);
+    test_host_conns(p, &cfg);
     test_http01(p, &cfg);
     test_http01_status(p, &cfg);
     test_redirects(p, &cfg);
