@@ -24,6 +24,7 @@
 #include "acp_va.h"
 #include "acp_pay.h"
 #include "acp_secret.h"
+#include "acp_profile.h"
 
 
 /* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
@@ -201,6 +202,8 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(nonce_mode);
     INHERIT(wfe.ari.retry_after);
     INHERIT(wfe.ari.explanation_url);
+    INHERIT(wfe.ra.profiles);
+    INHERIT(wfe.ra.default_profile);
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -494,6 +497,73 @@ static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+/* AcmePayProfile NAME DAYS PRICE "description" [extra=MINOR] [wildcard=MINOR] */
+static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    acp_profile_t *prof;
+    long v = 0;
+    const char *err;
+    int i;
+
+    if (argc < 4) {
+        return "AcmePayProfile NAME DAYS PRICE \"description\" [extra=MINOR] [wildcard=MINOR]";
+    }
+    if (!acp_profile_name_ok(argv[0])) {
+        return "AcmePayProfile: a NAME of letters, digits, '.', '_' or '-' (at most 64)";
+    }
+    if (c->wfe.ra.profiles && acp_profile_find(c->wfe.ra.profiles, argv[0])) {
+        return apr_psprintf(cmd->pool, "AcmePayProfile: '%s' is defined twice", argv[0]);
+    }
+    prof = apr_pcalloc(cmd->pool, sizeof(*prof));
+    prof->name = argv[0];
+    prof->description = argv[3];
+    if ((err = parse_int(cmd, argv[1], 1, 3650, &v))) {
+        return err;
+    }
+    prof->days = (int)v;
+    if ((err = parse_int(cmd, argv[2], 0, 1000000000L, &v))) {
+        return err;
+    }
+    prof->price.base = v;
+    /* surcharges: the global ones unless the profile names its own (resolved at start) */
+    prof->price.per_extra_name = -1;
+    prof->price.per_wildcard = -1;
+    for (i = 4; i < argc; i++) {
+        long long *dst = NULL;
+        const char *val = NULL;
+        if (!strncmp(argv[i], "extra=", 6)) {
+            dst = &prof->price.per_extra_name;
+            val = argv[i] + 6;
+        }
+        else if (!strncmp(argv[i], "wildcard=", 9)) {
+            dst = &prof->price.per_wildcard;
+            val = argv[i] + 9;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "AcmePayProfile: unknown option '%s'", argv[i]);
+        }
+        if ((err = parse_int(cmd, val, 0, 1000000000L, &v))) {
+            return err;
+        }
+        *dst = v;
+    }
+    if (!c->wfe.ra.profiles) {
+        c->wfe.ra.profiles = apr_array_make(cmd->pool, 4, sizeof(acp_profile_t *));
+    }
+    APR_ARRAY_PUSH(c->wfe.ra.profiles, acp_profile_t *) = prof;
+    return NULL;
+}
+
+static const char *set_default_profile(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!acp_profile_name_ok(arg)) {
+        return "AcmePayDefaultProfile: a profile NAME";
+    }
+    srv_cfg(cmd)->wfe.ra.default_profile = arg;
+    return NULL;
+}
+
 static const char *set_ari_retry(cmd_parms *cmd, void *d, const char *arg)
 {
     long v = 0;
@@ -676,6 +746,11 @@ static const command_rec acp_cmds[] = {
     AP_INIT_ITERATE("AcmePayValidationAllow", add_va_allow, NULL, RSRC_CONF,
                     "address ranges (CIDR) the validator may connect to although they are "
                     "IANA special-purpose (loopback, RFC 1918 …); default none"),
+    AP_INIT_TAKE_ARGV("AcmePayProfile", add_profile, NULL, RSRC_CONF,
+                      "NAME DAYS PRICE \"description\" [extra=MINOR] [wildcard=MINOR]: a "
+                      "product clients choose with newOrder's profile"),
+    AP_INIT_TAKE1("AcmePayDefaultProfile", set_default_profile, NULL, RSRC_CONF,
+                  "the profile of an order that names none (default: the first)"),
     AP_INIT_TAKE1("AcmePayARIRetryAfter", set_ari_retry, NULL, RSRC_CONF,
                   "seconds between renewalInfo polls (Retry-After, default 21600)"),
     AP_INIT_TAKE1("AcmePayARIExplanationURL", set_ari_url, NULL, RSRC_CONF,

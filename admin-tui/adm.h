@@ -141,6 +141,8 @@ int adm_cmd_revoke(adm_t *adm, int argc, char **argv);
 int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
 /* adm_renew.c: move the ARI window of one or many certificates */
 int adm_cmd_renew(adm_t *adm, int argc, char **argv);
+/* adm_revenue.c: revenue per profile */
+int adm_cmd_revenue(adm_t *adm, int argc, char **argv);
 long long adm_duration(const char *s);
 int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
 int adm_cmd_find(adm_t *adm, int argc, char **argv);

@@ -27,11 +27,12 @@ static const view_t views[] = {
     {"accounts", "adm_accounts", "id,status,holder,eab_kid,contacts,#orders,#created",
      "id,status,holder,contacts,orders,created", "created", "id", 0},
     {"orders", "adm_orders",
-     "id,status,names,holder,#price,#charged,cert_id,invoice,#created,#awaiting,error,contacts",
-     "id,status,names,price,charged,invoice,created", "created", "id", 0},
+     "id,status,names,holder,#price,#charged,cert_id,invoice,#created,#awaiting,error,contacts,"
+     "profile",
+     "id,status,names,profile,price,charged,invoice,created", "created", "id", 0},
     {"certs", "adm_certs",
-     "id,serial,names,holder,order_id,#issued,#not_after,#revoked,#revoked_reason",
-     "serial,names,issued,not_after,revoked", "issued", "id", 0},
+     "id,serial,names,holder,order_id,#issued,#not_after,#revoked,#revoked_reason,profile",
+     "serial,names,profile,issued,not_after,revoked", "issued", "id", 0},
     {"invoices", "adm_invoices",
      "id,status,holder,order_id,#amount,#paid,currency,#created,#expires,pay_url,#closed,"
      "closed_by,closed_reason",
@@ -615,6 +616,7 @@ static int show_order(adm_t *adm, apr_pool_t *p, const char *id, json_object *ob
     json_object_object_add(jo, "status", json_object_new_string(o->status));
     json_object_object_add(jo, "names", json_object_new_string(o->names_key));
     json_object_object_add(jo, "account_id", json_object_new_string(o->account_id));
+    json_object_object_add(jo, "profile", jstr_or_null(o->profile));
     json_object_object_add(jo, "price", o->has_price ? json_object_new_int64(o->price) : NULL);
     json_object_object_add(jo, "created", json_object_new_int64(o->created));
     json_object_object_add(jo, "expires", json_object_new_int64(o->expires));

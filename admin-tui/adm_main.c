@@ -73,6 +73,9 @@ static const help_t helps[] = {
      "poll renewalInfo (mod_md, acme.sh, lego, Caddy) renew by themselves, free of charge. "
      "Without a SERIAL every live certificate matching the filters; the count is shown and "
      "asked for on a terminal, --yes otherwise."},
+    {"revenue", "revenue [--since DATE]",
+     "Charges minus refunds per profile (the product sold) since DATE (default: the first "
+     "of this month, UTC), with the number of orders."},
     {"migrate", "migrate", "Create or upgrade the schema."},
     {"info", "info",
      "Which database was opened (driver, parameters with the password masked), the server "
@@ -343,6 +346,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "renew")) {
         return adm_cmd_renew(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "revenue")) {
+        return adm_cmd_revenue(adm, argc - 1, argv + 1);
     }
     return usage();
 }

@@ -229,6 +229,11 @@ static apr_status_t reissue_match(acp_db_t *db, apr_pool_t *p, const acp_billing
     if (cfg->reissue_window <= 0) {
         return APR_SUCCESS;
     }
+    if (cfg->profile) {
+        return acp_sa_row(db, p, "acp_cert_reissue_match_profile", row,
+                          ACP_SA_ARGS(billing_id, names_key, LL(p, now - cfg->reissue_window),
+                                      LL(p, now), cfg->profile));
+    }
     return acp_sa_row(db, p, "acp_cert_reissue_match", row,
                       ACP_SA_ARGS(billing_id, names_key, LL(p, now - cfg->reissue_window),
                                   LL(p, now)));

@@ -18,6 +18,8 @@ typedef struct acp_billing_cfg_t {
     long long eth_chain;
     const char *eth_wei_per_minor;
     int invoice_lifetime;          /* seconds */
+    const char *profile;           /* set per order under profiles (price is then the
+                                      profile's): a free reissue needs the same profile */
 } acp_billing_cfg_t;
 
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);

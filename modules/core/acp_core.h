@@ -39,6 +39,7 @@ typedef enum {
     ACP_ERR_TOO_LARGE,         /* 413, malformed type */
     ACP_ERR_CONFLICT,          /* 409, malformed type (keyChange to a used key) */
     ACP_ERR_ALREADY_REPLACED,  /* 409, RFC 9773 alreadyReplaced */
+    ACP_ERR_INVALID_PROFILE,   /* 400, draft-ietf-acme-profiles invalidProfile */
     ACP_ERR_KINDS_END
 } acp_errkind_t;
 

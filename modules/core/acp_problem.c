@@ -37,6 +37,7 @@ static const struct {
     [ACP_ERR_TOO_LARGE] = {NS "malformed", 413},
     [ACP_ERR_CONFLICT] = {NS "malformed", 409},
     [ACP_ERR_ALREADY_REPLACED] = {NS "alreadyReplaced", 409},
+    [ACP_ERR_INVALID_PROFILE] = {NS "invalidProfile", 400},
 };
 
 const char *acp_problem_type(acp_errkind_t kind)

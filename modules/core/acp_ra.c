@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "acp_ra.h"
 #include "acp_ari.h"
+#include "acp_profile.h"
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_util.h"
@@ -477,8 +478,9 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     acp_problem_t *prob;
     const char *id, *names_key, *replaces = NULL;
     acp_ari_cert_t *replaced = NULL;
+    const acp_profile_t *profile = NULL;
     size_t i, n;
-    int all_valid = 1;
+    int all_valid = 1, validity_days = cfg->validity_days;
     acp_ra_pending_budget_t budget;
 
     if (!json_object_is_type(payload, json_type_object) ||
@@ -519,6 +521,25 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         }
         names->nelts = w;
     }
+    {
+        /* draft-ietf-acme-profiles: the product the client asked for, else the default */
+        json_object *pj = NULL;
+        const char *requested = NULL;
+        if (json_object_object_get_ex(payload, "profile", &pj) && cfg->profiles &&
+            cfg->profiles->nelts) {
+            if (!json_object_is_type(pj, json_type_string)) {
+                return acp_problem(p, ACP_ERR_MALFORMED, "profile must be a string");
+            }
+            requested = json_object_get_string(pj);
+        }
+        prob = acp_profile_choose(p, cfg->profiles, cfg->default_profile, requested, &profile);
+        if (prob) {
+            return prob;
+        }
+        if (profile) {
+            validity_days = profile->days;
+        }
+    }
     if ((prob = parse_time(p, payload, "notBefore", &nb)) ||
         (prob = parse_time(p, payload, "notAfter", &na))) {
         return prob;
@@ -532,11 +553,11 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                            ACP_NOT_BEFORE_SKEW);
     }
     if ((nb && na && na <= nb) || (na && na <= now) ||
-        (na && na - (nb ? nb : now) > (long long)cfg->validity_days * 86400) ||
+        (na && na - (nb ? nb : now) > (long long)validity_days * 86400) ||
         (nb && nb > now + cfg->order_lifetime)) {
         return acp_problem(p, ACP_ERR_MALFORMED,
                            "notBefore/notAfter outside what this CA issues (at most %d days)",
-                           cfg->validity_days);
+                           validity_days);
     }
     /* abuse limits: a refused order is never written (the caller rolls back) */
     if ((prob = acp_ra_limit_new_order(db, p, cfg, acct, names, now, &budget))) {
@@ -574,7 +595,8 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                         ACP_SA_ARGS(id, acct->id, "pending",
                                     acp_sa_ll(p, now + cfg->order_lifetime), idtext, names_key,
                                     nb ? acp_sa_ll(p, nb) : NULL, na ? acp_sa_ll(p, na) : NULL,
-                                    acp_sa_ll(p, now), acp_sa_ll(p, now))) != APR_SUCCESS) {
+                                    acp_sa_ll(p, now), acp_sa_ll(p, now),
+                                    profile ? profile->name : NULL)) != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "creating the order");
         }
     }
@@ -767,4 +789,37 @@ acp_problem_t *acp_ra_chall_fail_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *au
     chall->error = error_json;
     authz->status = "invalid";
     return NULL;
+}
+
+const acp_billing_cfg_t *acp_ra_order_billing(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                              const acp_order_t *order, int *days,
+                                              acp_problem_t **prob)
+{
+    const acp_profile_t *prof;
+    acp_billing_cfg_t *b;
+
+    *days = 0;
+    *prob = NULL;
+    if (!order->profile || !cfg->profiles || cfg->profiles->nelts == 0) {
+        return &cfg->billing;
+    }
+    prof = acp_profile_find(cfg->profiles, order->profile);
+    if (!prof) {
+        *prob = acp_problem(p, ACP_ERR_INVALID_PROFILE,
+                            "profile '%s' is no longer offered; place a new order",
+                            order->profile);
+        return NULL;
+    }
+    b = apr_pmemdup(p, &cfg->billing, sizeof(*b));
+    b->price = prof->price;
+    /* surcharges a profile does not name are the global ones */
+    if (b->price.per_extra_name < 0) {
+        b->price.per_extra_name = cfg->billing.price.per_extra_name;
+    }
+    if (b->price.per_wildcard < 0) {
+        b->price.per_wildcard = cfg->billing.price.per_wildcard;
+    }
+    b->profile = prof->name;
+    *days = prof->days;
+    return b;
 }

@@ -30,7 +30,16 @@ typedef struct acp_ra_cfg_t {
     acp_signer_t *signer;
     acp_billing_cfg_t billing;
     acp_limits_cfg_t limits;     /* abuse limits (acp_ra_limit.c) */
+    apr_array_header_t *profiles;   /* acp_profile_t*; NULL or empty: no profiles */
+    const char *default_profile;    /* AcmePayDefaultProfile, NULL: the first */
 } acp_ra_cfg_t;
+
+/* Billing as it applies to an order: under profiles, the order's profile's price and
+ * name (a free reissue needs the same profile); *days its validity (0: the default).
+ * NULL with an invalidProfile problem in *prob when the profile is no longer offered. */
+const acp_billing_cfg_t *acp_ra_order_billing(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                              const acp_order_t *order, int *days,
+                                              acp_problem_t **prob);
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
 

@@ -168,8 +168,16 @@ acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra
     if (acp_sa_order_get(db, p, row[0], &order) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading the order");
     }
-    return acp_billing_quote_tx(db, p, &cfg->billing, acct->billing_id, order->id,
-                                order->names_key, order_names(p, order), base_url);
+    {
+        int days = 0;
+        acp_problem_t *prob = NULL;
+        const acp_billing_cfg_t *bc = acp_ra_order_billing(p, cfg, order, &days, &prob);
+        if (!bc) {
+            return prob;
+        }
+        return acp_billing_quote_tx(db, p, bc, acct->billing_id, order->id, order->names_key,
+                                    order_names(p, order), base_url);
+    }
 }
 
 /* The detail of the error an order carries, or NULL. */
@@ -245,8 +253,20 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
                                    !strcmp(old->names_key, order->names_key);
         }
     }
-    prob = acp_billing_charge_tx(db, p, &cfg->billing, acct->billing_id, order->id,
-                                 order->names_key, names, order->not_after, base_url, &charge);
+    {
+        /* under profiles: the order's product sets the price and the lifetime */
+        int days = 0;
+        const acp_billing_cfg_t *bc = acp_ra_order_billing(p, cfg, order, &days, &prob);
+        long long na = order->not_after;
+        if (!bc) {
+            return prob;
+        }
+        if (!na && days > 0) {
+            na = acp_now() + (long long)days * 86400;
+        }
+        prob = acp_billing_charge_tx(db, p, bc, acct->billing_id, order->id, order->names_key,
+                                     names, na, base_url, &charge);
+    }
     if (prob) {
         return prob;
     }

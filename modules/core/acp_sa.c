@@ -11,7 +11,7 @@
 #define ACCT_COLS "id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created"
 #define ORDER_COLS \
     "id, account_id, status, expires, identifiers, names_key, not_before, not_after, " \
-    "error, csr, cert_id, price, created, replaces"
+    "error, csr, cert_id, price, created, replaces, profile"
 #define AUTHZ_COLS "id, account_id, ident, wildcard, status, expires"
 #define CHALL_COLS "id, authz_id, type, token, status, validated, error"
 #define CERT_COLS \
@@ -55,8 +55,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "LIMIT %lld OFFSET %lld"},
     {"acp_order_insert",
      "INSERT INTO orders (id, account_id, status, expires, identifiers, names_key, "
-     "not_before, not_after, created, updated) "
-     "VALUES (%s, %s, %s, %lld, %s, %s, %lld, %lld, %lld, %lld)"},
+     "not_before, not_after, created, updated, profile) "
+     "VALUES (%s, %s, %s, %lld, %s, %s, %lld, %lld, %lld, %lld, %s)"},
     {"acp_order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = %s"},
     {"acp_order_status",
      "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
@@ -165,6 +165,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT id, not_after FROM certificates WHERE billing_id = %s AND names_key = %s "
      "AND revoked IS NULL AND issued >= %lld AND not_after > %lld "
      "ORDER BY issued DESC LIMIT 1"},
+    /* the same under profiles: only a certificate of the same profile is reissued free */
+    {"acp_cert_reissue_match_profile",
+     "SELECT c.id, c.not_after FROM certificates c JOIN orders o ON o.id = c.order_id "
+     "WHERE c.billing_id = %s AND c.names_key = %s AND c.revoked IS NULL AND c.issued >= %lld "
+     "AND c.not_after > %lld AND COALESCE(o.profile, '') = %s ORDER BY c.issued DESC LIMIT 1"},
     {"acp_order_charge",
      "UPDATE orders SET price = %lld, charged = %lld, reissue_of = %s, not_after = %lld "
      "WHERE id = %s"},

@@ -107,6 +107,7 @@ typedef struct acp_account_t {
 typedef struct acp_order_t {
     const char *id, *account_id, *status, *identifiers, *names_key, *error, *csr, *cert_id;
     const char *replaces;      /* RFC 9773 certID this order replaces, or NULL */
+    const char *profile;       /* the profile it was placed under, or NULL */
     long long expires, not_before, not_after, price, created;
     int has_price;
 } acp_order_t;

@@ -45,7 +45,7 @@
     "SELECT o.id, o.status, o.names_key, a.billing_id, o.price, o.charged, o.cert_id, "    \
     "(SELECT MAX(i.id) FROM invoices i WHERE i.order_id = o.id), o.created, "              \
     "(SELECT COUNT(*) FROM invoices i WHERE i.order_id = o.id AND i.status = 'open' "      \
-    "AND i.expires >= %lld), o.error, a.contacts "                                         \
+    "AND i.expires >= %lld), o.error, a.contacts, o.profile "                              \
     "FROM orders o JOIN accounts a ON a.id = o.account_id "                                \
     "WHERE (%s IS NULL OR o.status = %s) "                                                 \
     "AND (%s IS NULL OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "         \
@@ -53,7 +53,8 @@
     "AND (%s IS NULL OR @M_ORDER@) AND (%s IS NULL OR a.billing_id = %s)"
 #define CERTS_SQL                                                                          \
     "SELECT c.id, c.serial, c.names_key, c.billing_id, c.order_id, c.issued, c.not_after, " \
-    "c.revoked, c.revoked_reason FROM certificates c "                                     \
+    "c.revoked, c.revoked_reason, (SELECT po.profile FROM orders po WHERE po.id = c.order_id) " \
+    "FROM certificates c "                                                                 \
     "WHERE (%s IS NULL OR @M_CERT@) AND (%s IS NULL OR (c.serial >= %s AND c.serial < %s)) "                  \
     "AND (%s IS NULL OR c.billing_id = %s)"
 #define INVOICES_SQL                                                                       \
@@ -82,6 +83,11 @@
 #define FIND(label, sql) {label, sql}
 
 const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
+    /* revenue per profile: charges minus refunds of orders, since a time */
+    {"adm_revenue_profiles",
+     "SELECT COALESCE(o.profile, '-'), COUNT(DISTINCT o.id), -SUM(l.delta) FROM ledger l "
+     "JOIN orders o ON o.id = l.order_id WHERE l.kind IN ('debit', 'refund') "
+     "AND l.created >= %lld GROUP BY COALESCE(o.profile, '-') ORDER BY 3 DESC"},
     /* live certificates a bulk renewal (acme-pay-admin renew) may move */
     {"acp_ari_live",
      "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "

@@ -75,6 +75,7 @@ apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_o
     o->price = LL(r[11]);
     o->created = LL(r[12]);
     o->replaces = r[13];
+    o->profile = r[14];
     *out = o;
     return APR_SUCCESS;
 }

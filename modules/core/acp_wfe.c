@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <apr_strings.h>
 #include "acp_wfe_int.h"
+#include "acp_profile.h"
 #include "acp_problem.h"
 #include "acp_pay.h"
 #include "acp_util.h"
@@ -436,6 +437,18 @@ static void directory(wfe_req_t *w)
     }
     json_object_object_add(meta, "externalAccountRequired",
                            json_object_new_boolean(cfg->ra.eab_required));
+    if (cfg->ra.profiles && cfg->ra.profiles->nelts) {
+        /* draft-ietf-acme-profiles: name -> description (here with lifetime and price) */
+        json_object *profs = json_object_new_object();
+        int i;
+        for (i = 0; i < cfg->ra.profiles->nelts; i++) {
+            const acp_profile_t *prof = APR_ARRAY_IDX(cfg->ra.profiles, i, const acp_profile_t *);
+            json_object_object_add(
+                profs, prof->name,
+                json_object_new_string(acp_profile_label(w->p, prof, cfg->ra.billing.currency)));
+        }
+        json_object_object_add(meta, "profiles", profs);
+    }
     json_object_object_add(o, "meta", meta);
     acp_wfe_set_json(w, 200, o, "application/json");
 }

@@ -130,6 +130,7 @@ json_object *acp_wfe_render_account(wfe_req_t *w, const acp_account_t *a)
 
 acp_problem_t *acp_wfe_render_order(wfe_req_t *w, acp_order_t *order, json_object **out)
 {
+    const acp_billing_cfg_t *b;
     json_object *o = json_object_new_object(), *authzs = json_object_new_array(), *ids, *err;
     apr_array_header_t *list = NULL;
     int i;
@@ -165,9 +166,16 @@ acp_problem_t *acp_wfe_render_order(wfe_req_t *w, acp_order_t *order, json_objec
     if (err) {
         json_object_object_add(o, "error", err);
     }
-    if (w->cfg->ra.billing.price.base > 0 && ids) {
+    if (order->profile) {
+        acp_wfe_jadd_str(o, "profile", order->profile);
+    }
+    {
+        int days = 0;
+        acp_problem_t *gone = NULL;
+        b = acp_ra_order_billing(w->p, &w->cfg->ra, order, &days, &gone);
+    }
+    if (b && b->price.base > 0 && ids) {
         /* an extension member clients ignore: what finalizing this order costs */
-        const acp_billing_cfg_t *b = &w->cfg->ra.billing;
         apr_array_header_t *names = apr_array_make(w->p, 4, sizeof(const char *));
         json_object *price = json_object_new_object();
         long long amount;
