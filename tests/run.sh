@@ -23,7 +23,7 @@
 #   ACME_SERVER=pebble         developer aid: no builds, no unit tests; the client tests
 #                  (acme_setup --pebble-ok) against Pebble once (see tests/integration/
 #                  lib.sh); the module-only tests exit 77 = skip; *.py tests skipped
-#   TEST_TIMEOUT=300           seconds per test file / unit binary
+#   TEST_TIMEOUT=900           seconds per test file / unit binary (a bound, not a speed target)
 #   ACME_PORT_OFFSET=N         shift every loopback port the integration tests use by N
 #                  (two suites on one machine; see tests/integration/lib.sh); slot k of
 #                  the parallel run adds k * 2000 more
@@ -32,7 +32,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
-timeout_s=${TEST_TIMEOUT:-300}
+timeout_s=${TEST_TIMEOUT:-900}
 logs=$repo/out/test-logs
 server=${ACME_SERVER:-module}
 TESTS=${TESTS:-}
