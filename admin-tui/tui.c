@@ -244,6 +244,7 @@ static void fill_filter(tui_t *t, adm_filter_t *f)
     f->status = s->statuses ? s->statuses[t->status[t->screen]] : NULL;
     f->unpaid = t->screen == TUI_S_ORDERS && t->unpaid;
     f->limit = PAGE_ROWS;
+    f->asc = t->asc[t->screen];
 }
 
 static void load(tui_t *t)
@@ -409,6 +410,9 @@ static const char *filter_label(tui_t *t)
     }
     if (t->screen == TUI_S_ORDERS && t->unpaid) {
         l = apr_pstrcat(t->data, l, " · unpaid", NULL);
+    }
+    if (t->asc[t->screen]) {
+        l = apr_pstrcat(t->data, l, " · oldest first", NULL);
     }
     if (t->q[t->screen][0]) {
         l = apr_psprintf(t->data, "%s · search \"%s\"", l, t->q[t->screen]);
@@ -729,6 +733,10 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
         }
         return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_UNPAID: t->unpaid = !t->unpaid; t->sel = 0; return TUI_HANDLED | TUI_RELOAD;
+    case TUI_K_ORDER:
+        t->asc[t->screen] = !t->asc[t->screen];
+        t->sel = t->top = 0;
+        return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_OPEN:
         if (t->screen == TUI_S_FIND && !t->detail && tui_field(t, "show")) {
             const char *id = tui_field(t, "show_id") ? tui_field(t, "show_id") : tui_field(t, "id");

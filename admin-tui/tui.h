@@ -33,6 +33,7 @@ typedef struct tui_t {
     char q[TUI_S_COUNT][128];         /* search text per screen */
     int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */
     int unpaid;
+    int asc[TUI_S_COUNT];             /* oldest first, per screen */
     char msg[512];
     int msg_err;
     int help;

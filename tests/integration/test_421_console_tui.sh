@@ -133,6 +133,9 @@ keys G; wait_for "2000 rows" 20
 rows=$(screen | grep -o 'row [0-9]*$' | awk '{print $2}' | tr '\n' ' ')
 first=${rows%% *}
 expect_eq "$(seq -s ' ' "$first" -1 1) " "$rows" "the last screen: consecutive, down to row 1"
+keys o; wait_for "Ledger · oldest first · search \"pagingholder\" · 200 rows, more below"
+expect_contains "$(screen | sed -n 5p)" "row 1" "o: oldest first"
+keys o; wait_for "search \"pagingholder\" · 200 rows"
 keys g; wait_for "Ledger · search"
 keys Enter; wait_for "ledger:"
 expect_contains "$(screen)" "reason         row 2000" "Enter opens the ledger row"
