@@ -454,6 +454,23 @@ static const char *set_price(cmd_parms *cmd, void *d, const char *arg)
     return parse_ll(cmd, arg, 0, 1000000000000LL, field);
 }
 
+/* AcmePayFreeBalanceLimit COUNT SECONDS: welcome credits per client address and window
+ * for accounts without EAB (COUNT 0: none) */
+static const char *set_free_limit(cmd_parms *cmd, void *d, const char *count,
+                                  const char *period)
+{
+    srv_cfg(cmd)->pay_set = 1;
+    acp_billing_cfg_t *b = &srv_cfg(cmd)->wfe.ra.billing;
+    long long c = 0, s = 0;
+    if (parse_ll(cmd, count, 0, 1000000, &c) || parse_ll(cmd, period, 60, 366LL * 86400, &s)) {
+        return "AcmePayFreeBalanceLimit: a count (0..1000000) and a period in seconds "
+               "(60..31622400), e.g. 1 86400";
+    }
+    b->free_limit = c;
+    b->free_period = s;
+    return NULL;
+}
+
 static const char *set_window(cmd_parms *cmd, void *d, const char *arg)
 {
     srv_cfg(cmd)->pay_set |= ACP_PAY_REISSUE_WINDOW;
@@ -688,7 +705,11 @@ static const command_rec acp_cmds[] = {
     AP_INIT_TAKE1("AcmePayPriceWildcard", set_price, (void *)2, RSRC_CONF,
                   "added for every wildcard name, minor units"),
     AP_INIT_TAKE1("AcmePayFreeBalance", set_price, (void *)3, RSRC_CONF,
-                  "credit a new billing holder starts with, minor units (default 0)"),
+                  "welcome credit, minor units (default 0): per EAB credential, and for "
+                  "accounts without EAB within AcmePayFreeBalanceLimit"),
+    AP_INIT_TAKE2("AcmePayFreeBalanceLimit", set_free_limit, NULL, RSRC_CONF,
+                  "welcome credits per client address and period in seconds for accounts "
+                  "without EAB (default 1 86400; 0: none)"),
     AP_INIT_TAKE1("AcmePayReissueWindow", set_window, NULL, RSRC_CONF,
                   "same holder + same names within this window reissue free (default 30d)"),
     AP_INIT_TAKE1("AcmePaySignTimeout", set_seconds, NULL, RSRC_CONF,

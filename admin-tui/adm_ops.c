@@ -385,6 +385,8 @@ int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t
         return set(adm, r, ADM_USAGE, "eab create needs --label", NULL);
     }
     acp_billing_cfg_defaults(&bcfg);
+    /* the holder keeps the configured currency; unknown here: that of its first credit */
+    bcfg.currency = adm->currency;
     if (begin(adm, p, r) != ADM_OK) {
         return r->code;
     }

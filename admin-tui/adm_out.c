@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "adm.h"
 #include "acp_pay.h"
+#include "acp_util.h"
 
 static apr_status_t jput(void *data)
 {
@@ -27,18 +28,22 @@ int adm_fail(adm_t *adm, int code, const char *msg)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(msg));
         json_object_object_add(o, "code", json_object_new_int(code));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        printf("%s\n", acp_json_safe(adm->pool, json_object_to_json_string_ext(
+                                                      o, JSON_C_TO_STRING_PLAIN)));
         json_object_put(o);
     }
-    fprintf(stderr, "acme-pay-admin: %s\n", msg);
+    fprintf(stderr, "acme-pay-admin: %s\n", acp_text_safe(adm->pool, msg));
     return code;
 }
 
 void adm_emit(adm_t *adm, json_object *o, const char *text)
 {
     if (adm->json) {
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        /* values from the database may hold escape sequences: \u-escaped, never raw */
+        printf("%s\n", acp_json_safe(adm->pool,
+                                     json_object_to_json_string_ext(
+                                         o, JSON_C_TO_STRING_PRETTY |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE)));
     }
     else if (text) {
         fputs(text, stdout);
@@ -72,7 +77,16 @@ static const char *const money_keys[] = {"balance", "amount", "paid", "delta", "
                                          "revenue_today", "revenue_month", "charged_today",
                                          "charged_month", NULL};
 
+static const char *fmt_raw(adm_t *adm, apr_pool_t *p, const char *key, json_object *v);
+
+/* Every value shown to staff as text (tables, detail pages, the console) passes here:
+ * control characters and escape sequences from the database are shown, not obeyed. */
 const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v)
+{
+    return acp_text_safe(p, fmt_raw(adm, p, key, v));
+}
+
+static const char *fmt_raw(adm_t *adm, apr_pool_t *p, const char *key, json_object *v)
 {
     if (!v) {
         return "-";
@@ -95,7 +109,7 @@ const char *adm_fmt(adm_t *adm, apr_pool_t *p, const char *key, json_object *v)
         }
     }
     if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array)) {
-        return apr_pstrdup(p, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        return acp_json_safe(p, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     }
     return apr_pstrdup(p, json_object_get_string(v));
 }

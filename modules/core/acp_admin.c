@@ -103,7 +103,7 @@ static apr_status_t reissue_ledger(acp_db_t *db, apr_pool_t *p, const char *bill
                        ACP_SA_ARGS(acp_random_id(p, 12), billing_id, "0", row[3], "reissue",
                                    NULL, NULL, cert_id,
                                    apr_pstrcat(p, "order:", order_id, NULL), actor, reason,
-                                   LL(p, acp_now())));
+                                   LL(p, acp_now()), row[5]));
 }
 
 /* What a reissue needs, checked before anything is signed or written. */

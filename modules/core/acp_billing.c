@@ -1,6 +1,8 @@
 /* Billing: holders, free reissues, debit/refund, invoices, payments; ledger rows always. */
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "acp_billing.h"
@@ -14,12 +16,16 @@ void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg)
     cfg->reissue_window = 30LL * 86400;
     cfg->invoice_lifetime = 7 * 86400;
     cfg->eth_wei_per_minor = "0";
+    cfg->free_limit = 1;
+    cfg->free_period = 86400;
 }
 
 #define LL(p, v) acp_sa_ll(p, v)
 
-apr_status_t acp_billing_balance(acp_db_t *db, apr_pool_t *p, const char *billing_id,
-                                 long long *balance)
+/* The holder's balance and currency (NULL: a holder from before schema 4 that has not
+ * moved money since). */
+static apr_status_t holder_get(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                               long long *balance, const char **currency)
 {
     const char **row = NULL;
     apr_status_t rv = acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(billing_id));
@@ -31,48 +37,78 @@ apr_status_t acp_billing_balance(acp_db_t *db, apr_pool_t *p, const char *billin
         return APR_NOTFOUND;
     }
     *balance = acp_sa_atoll(row[3]);
+    if (currency) {
+        *currency = row[5];
+    }
     return APR_SUCCESS;
 }
 
+apr_status_t acp_billing_balance(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                 long long *balance)
+{
+    return holder_get(db, p, billing_id, balance, NULL);
+}
+
 static apr_status_t ledger(acp_db_t *db, apr_pool_t *p, const char *billing_id, long long delta,
-                           long long after, const char *kind, const char *order_id,
-                           const char *invoice_id, const char *cert_id, const char *reference,
-                           const char *actor, const char *reason)
+                           long long after, const char *currency, const char *kind,
+                           const char *order_id, const char *invoice_id, const char *cert_id,
+                           const char *reference, const char *actor, const char *reason)
 {
     return acp_sa_exec(db, p, "acp_ledger_insert", NULL,
                        ACP_SA_ARGS(acp_random_id(p, 12), billing_id, LL(p, delta),
                                    LL(p, after), kind, order_id, invoice_id, cert_id, reference,
-                                   actor, reason, LL(p, acp_now())));
+                                   actor, reason, LL(p, acp_now()), currency));
 }
 
-apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
-                                   long long delta, const char *kind, const char *actor,
-                                   const char *reason, const char *invoice_id,
-                                   const char *reference, long long *balance_after)
+/* The refusal when a holder's money is in another currency than this server charges. */
+static acp_problem_t *currency_problem(apr_pool_t *p, const char *held, const char *wanted)
+{
+    return acp_problem(p, ACP_ERR_UNAUTHORIZED,
+                       "this account's balance is held in %s and this server charges in %s: "
+                       "balances do not move between currencies; use an account registered "
+                       "for %s",
+                       held, wanted, wanted);
+}
+
+/* delta in currency (NULL: the holder's own) and its ledger row. APR_NOTFOUND: unknown
+ * holder; APR_EINVAL: a debit below zero; APR_EMISMATCH: the holder keeps another
+ * currency. */
+static apr_status_t move_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                            long long delta, const char *currency, const char *kind,
+                            const char *actor, const char *reason, const char *invoice_id,
+                            const char *reference, long long *balance_after)
 {
     long long after = 0;
+    const char *held = NULL;
     int n = 0;
-    apr_status_t rv;
+    apr_status_t rv = holder_get(db, p, billing_id, &after, &held);
 
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!currency) {
+        currency = held;
+    }
     if (delta >= 0) {
-        rv = acp_sa_exec(db, p, "acp_billing_add", &n, ACP_SA_ARGS(LL(p, delta), billing_id));
+        rv = acp_sa_exec(db, p, "acp_billing_add", &n,
+                         ACP_SA_ARGS(LL(p, delta), currency, billing_id, currency));
     }
     else {
         rv = acp_sa_exec(db, p, "acp_billing_debit", &n,
-                         ACP_SA_ARGS(LL(p, -delta), billing_id, LL(p, -delta)));
+                         ACP_SA_ARGS(LL(p, -delta), currency, billing_id, currency,
+                                     LL(p, -delta)));
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (n != 1) {
-        /* unknown holder, or a debit below zero */
-        return acp_billing_balance(db, p, billing_id, &after) == APR_NOTFOUND ? APR_NOTFOUND
-                                                                              : APR_EINVAL;
+        /* other currency, or a debit below zero */
+        return held && currency && strcmp(held, currency) != 0 ? APR_EMISMATCH : APR_EINVAL;
     }
-    rv = acp_billing_balance(db, p, billing_id, &after);
+    rv = holder_get(db, p, billing_id, &after, &held);
     if (rv == APR_SUCCESS) {
-        rv = ledger(db, p, billing_id, delta, after, kind, NULL, invoice_id, NULL, reference,
-                    actor, reason);
+        rv = ledger(db, p, billing_id, delta, after, held, kind, NULL, invoice_id, NULL,
+                    reference, actor, reason);
     }
     if (rv == APR_SUCCESS && delta > 0) {
         /* a credit by any route answers the open invoices the balance now covers */
@@ -87,18 +123,126 @@ apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *bill
     return rv;
 }
 
-apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
-                                       const char *kind, const char *label, const char **id)
+apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                   long long delta, const char *kind, const char *actor,
+                                   const char *reason, const char *invoice_id,
+                                   const char *reference, long long *balance_after)
+{
+    return move_tx(db, p, billing_id, delta, NULL, kind, actor, reason, invoice_id, reference,
+                   balance_after);
+}
+
+static apr_status_t insert_holder(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                  const char *kind, const char *label, const char **id)
 {
     const char *bid = acp_random_id(p, 12);
     apr_status_t rv = acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                                  ACP_SA_ARGS(bid, kind, label, "0", LL(p, acp_now())));
+                                  ACP_SA_ARGS(bid, kind, label, "0", LL(p, acp_now()),
+                                              cfg ? cfg->currency : NULL));
 
-    if (rv == APR_SUCCESS && cfg && cfg->free_balance > 0) {
-        rv = acp_billing_adjust_tx(db, p, bid, cfg->free_balance, "credit", "system",
-                                   "welcome credit", NULL, NULL, NULL);
-    }
     *id = rv == APR_SUCCESS ? bid : NULL;
+    return rv;
+}
+
+/* The welcome credit, at most once per holder (billing.welcomed). */
+static apr_status_t welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                               const char *bid, int *given)
+{
+    int n = 0;
+    apr_status_t rv = acp_sa_exec(db, p, "acp_billing_welcomed", &n,
+                                  ACP_SA_ARGS(LL(p, acp_now()), bid));
+
+    *given = 0;
+    if (rv != APR_SUCCESS || n != 1) {
+        return rv;
+    }
+    rv = move_tx(db, p, bid, cfg->free_balance, cfg->currency, "credit", "system",
+                 "welcome credit", NULL, NULL, NULL);
+    *given = rv == APR_SUCCESS;
+    return rv;
+}
+
+apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                       const char *kind, const char *label, const char **id)
+{
+    return insert_holder(db, p, cfg, kind, label, id);
+}
+
+apr_status_t acp_billing_eab_welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                        const char *billing_id, int *given)
+{
+    *given = 0;
+    if (cfg->free_balance <= 0) {
+        return APR_SUCCESS;
+    }
+    /* staff hand out EAB credentials: one credit per credential, whatever the number of
+     * accounts (keys) bound to it */
+    return welcome_tx(db, p, cfg, billing_id, given);
+}
+
+const char *acp_billing_addr_key(apr_pool_t *p, const char *client_addr)
+{
+    unsigned char a[16];
+    int i;
+
+    if (!client_addr || !*client_addr) {
+        return NULL;
+    }
+    if (strchr(client_addr, ':')) {
+        if (inet_pton(AF_INET6, client_addr, a) != 1) {
+            return NULL;
+        }
+        if (!memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+            /* IPv4-mapped: the IPv4 address itself */
+            return apr_psprintf(p, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+        }
+        /* one host's share of IPv6 is a /64 */
+        for (i = 8; i < 16; i++) {
+            a[i] = 0;
+        }
+        {
+            char buf[64];
+            if (!inet_ntop(AF_INET6, a, buf, sizeof(buf))) {
+                return NULL;
+            }
+            return apr_pstrcat(p, buf, "/64", NULL);
+        }
+    }
+    if (inet_pton(AF_INET, client_addr, a) != 1) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+}
+
+apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
+                                           const acp_billing_cfg_t *cfg,
+                                           const char *client_addr, const char **id,
+                                           int *welcomed)
+{
+    const char *key = acp_billing_addr_key(p, client_addr);
+    long long now = acp_now(), win;
+    int n = 0;
+    apr_status_t rv = insert_holder(db, p, cfg, "account", NULL, id);
+
+    *welcomed = 0;
+    if (rv != APR_SUCCESS || cfg->free_balance <= 0 || cfg->free_limit <= 0 || !key ||
+        cfg->free_period <= 0) {
+        return rv;
+    }
+    /* a new key costs nothing: the credit is bounded per client address and window */
+    win = now / cfg->free_period;
+    rv = acp_sa_exec(db, p, "acp_welcome_prune", NULL, ACP_SA_ARGS(LL(p, now)));
+    if (rv == APR_SUCCESS) {
+        rv = acp_sa_exec(db, p, "acp_welcome_take", &n,
+                         ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
+                                     LL(p, cfg->free_limit)));
+    }
+    if (rv == APR_SUCCESS && n == 1) {
+        rv = welcome_tx(db, p, cfg, *id, welcomed);
+    }
+    if (rv != APR_SUCCESS) {
+        *id = NULL;
+    }
     return rv;
 }
 
@@ -119,17 +263,18 @@ static const char *pay_link(apr_pool_t *p, const acp_billing_cfg_t *cfg, const c
 }
 
 /* AcmePayInvoiceCommand: "<prog> <invoice> <amount> <currency>" prints the provider's
- * checkout URL (first line). Runs at most once per invoice. */
+ * checkout URL (first line). Only an http(s) URL of printable ASCII is taken. */
 static const char *provider_url(apr_pool_t *p, const char *cmd, const char *invoice_id,
                                 long long amount, const char *currency)
 {
     char line[2048];
     const char *argv_line;
     FILE *f;
-    size_t n;
+    size_t n, i;
 
-    argv_line = apr_psprintf(p, "timeout 10 '%s' '%s' '%" APR_INT64_T_FMT "' '%s'", cmd,
-                             invoice_id, (apr_int64_t)amount, currency);
+    argv_line = apr_psprintf(p, "timeout %d '%s' '%s' '%" APR_INT64_T_FMT "' '%s'",
+                             ACP_CHECKOUT_TIMEOUT, cmd, invoice_id, (apr_int64_t)amount,
+                             currency);
     f = popen(argv_line, "r");
     if (!f) {
         return NULL;
@@ -142,7 +287,59 @@ static const char *provider_url(apr_pool_t *p, const char *cmd, const char *invo
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) {
         line[--n] = '\0';
     }
-    return n > 0 ? apr_pstrdup(p, line) : NULL;
+    for (i = 0; i < n; i++) {
+        if (line[i] <= 0x20 || line[i] >= 0x7f) {
+            return NULL;
+        }
+    }
+    if (strncmp(line, "https://", 8) != 0 && strncmp(line, "http://", 7) != 0) {
+        return NULL;
+    }
+    return apr_pstrdup(p, line);
+}
+
+/* A new open invoice. With Ethereum, its EIP-681 URI (amount + a unique 1..999999 wei)
+ * must be unused among open invoices: the database's unique index says so across nodes;
+ * a taken URI is retried with another number, an expired holder of it is closed. */
+static acp_problem_t *invoice_insert(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                     const char *billing_id, const char *order_id,
+                                     long long amount, const char *base_url, long long now,
+                                     const char **inv_id, const char **url, const char **wei)
+{
+    int tries, n = 0, expired = 0;
+    unsigned int unique = 0;
+
+    for (tries = 0; tries < ACP_ETH_UNIQUE_TRIES; tries++) {
+        *inv_id = acp_random_id(p, 8);
+        *url = pay_link(p, cfg, base_url, *inv_id);
+        *wei = NULL;
+        if (cfg->eth_address) {
+            if (!expired) {
+                RAND_bytes((unsigned char *)&unique, sizeof(unique));
+            }
+            *wei = acp_eip681_uri(p, cfg->eth_address, cfg->eth_chain, amount,
+                                  cfg->eth_wei_per_minor, (long long)(unique % 999999) + 1);
+            if (!*wei) {
+                return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "cannot build the Ethereum URI");
+            }
+        }
+        if (acp_sa_exec(db, p, "acp_invoice_insert", &n,
+                        ACP_SA_ARGS(*inv_id, billing_id, order_id, LL(p, amount), cfg->currency,
+                                    *url, *wei, LL(p, now), LL(p, now + cfg->invoice_lifetime))) !=
+            APR_SUCCESS) {
+            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error creating an invoice");
+        }
+        if (n == 1) {
+            return NULL;
+        }
+        expired = 0;
+        if (*wei && acp_sa_exec(db, p, "acp_invoice_expire_eth", &n,
+                                ACP_SA_ARGS(*wei, LL(p, now))) == APR_SUCCESS && n > 0) {
+            expired = 1; /* the number is free again: take it */
+        }
+    }
+    return acp_problem(p, ACP_ERR_SERVER_INTERNAL,
+                       "no unused payment amount found for a new invoice; try again later");
 }
 
 /* The invoice answers this order's question now (an open invoice of the same amount is
@@ -167,13 +364,15 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
                                        const char *base_url)
 {
     const char **row = NULL;
-    const char *inv_id, *url, *wei = NULL, *qr = NULL;
+    const char *inv_id, *url, *wei = NULL, *checkout = NULL, *state = NULL;
     acp_pay_request_t *req = apr_pcalloc(p, sizeof(*req));
     acp_problem_t *prob;
     long long now = acp_now();
-    unsigned int unique = 0;
 
-    if (acp_sa_row(db, p, "acp_invoice_open", &row,
+    /* concurrent short finalizes of one holder queue here, so the later ones find the
+     * invoice the first one made (and its invoice command runs once) */
+    if (acp_sa_exec(db, p, "acp_billing_lock", NULL, ACP_SA_ARGS(billing_id)) != APR_SUCCESS ||
+        acp_sa_row(db, p, "acp_invoice_open", &row,
                    ACP_SA_ARGS(billing_id, LL(p, shortfall), LL(p, now))) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading invoices");
     }
@@ -181,40 +380,112 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
         inv_id = row[0];
         url = row[1];
         wei = row[2];
+        checkout = row[3];
+        state = row[4];
     }
     else {
-        inv_id = acp_random_id(p, 8);
-        url = pay_link(p, cfg, base_url, inv_id);
-        if (cfg->eth_address) {
-            RAND_bytes((unsigned char *)&unique, sizeof(unique));
-            wei = acp_eip681_uri(p, cfg->eth_address, cfg->eth_chain, shortfall,
-                                 cfg->eth_wei_per_minor, (long long)(unique % 999999) + 1);
-        }
-        if (acp_sa_exec(db, p, "acp_invoice_insert", NULL,
-                        ACP_SA_ARGS(inv_id, billing_id, order_id, LL(p, shortfall),
-                                    cfg->currency, url, wei, LL(p, now),
-                                    LL(p, now + cfg->invoice_lifetime))) != APR_SUCCESS) {
-            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error creating an invoice");
+        prob = invoice_insert(db, p, cfg, billing_id, order_id, shortfall, base_url, now,
+                              &inv_id, &url, &wei);
+        if (prob) {
+            return prob;
         }
     }
     if (bind_invoice(db, p, billing_id, order_id, inv_id, shortfall) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error binding an invoice");
     }
-    if (cfg->invoice_command) {
-        qr = provider_url(p, cfg->invoice_command, inv_id, shortfall, cfg->currency);
-    }
     req->amount_minor = shortfall;
     req->currency = cfg->currency;
     req->link = url;
-    req->qr_data = qr ? qr : url;
+    req->qr_data = checkout ? checkout : url;
     req->eip681 = wei;
     req->order_names = apr_array_pstrcat(p, names, ',');
+    req->invoice_id = inv_id;
+    /* the invoice command runs after this transaction commits (acp_billing_checkout) */
+    req->checkout_pending = cfg->invoice_command && !checkout &&
+                            (!state || !strcmp(state, "running"));
     prob = acp_problem(p, ACP_ERR_USER_ACTION_REQUIRED, "Payment required: %s at %s",
                        acp_money(p, shortfall, cfg->currency), url);
     prob->instance = url;
     prob->payment = req;
     prob->commit = 1; /* keep the invoice */
     return prob;
+}
+
+/* Wait for another request's run of the invoice command: poll the invoice, outside any
+ * transaction, for at most the command's own time limit. */
+static void checkout_wait(acp_db_t *db, apr_pool_t *p, acp_pay_request_t *req)
+{
+    apr_time_t end = apr_time_now() + apr_time_from_sec(ACP_CHECKOUT_TIMEOUT + 1);
+    apr_interval_time_t step = apr_time_from_msec(50);
+
+    while (apr_time_now() < end) {
+        const char **row = NULL;
+        apr_sleep(step);
+        if (step < apr_time_from_msec(400)) {
+            step *= 2;
+        }
+        if (acp_sa_row(db, p, "acp_invoice_get", &row, ACP_SA_ARGS(req->invoice_id)) !=
+                APR_SUCCESS ||
+            !row || !row[12] || strcmp(row[12], "running") != 0) {
+            if (row && row[11]) {
+                req->qr_data = row[11];
+            }
+            return;
+        }
+    }
+}
+
+apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                  acp_pay_request_t *req, int *ran)
+{
+    long long now = acp_now();
+    const char *url;
+    int n = 0;
+    apr_status_t rv;
+
+    *ran = 0;
+    if (!req || !req->checkout_pending || !req->invoice_id || !cfg->invoice_command) {
+        return APR_SUCCESS;
+    }
+    req->checkout_pending = 0;
+    /* claim the run in a short transaction of its own: one request per invoice runs the
+     * command, and never while holding the database's write lock */
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = acp_sa_exec(db, p, "acp_invoice_checkout_claim", &n,
+                     ACP_SA_ARGS(LL(p, now + ACP_CHECKOUT_TIMEOUT + 5), req->invoice_id,
+                                 LL(p, now)));
+    if (rv != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return rv;
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (n != 1) {
+        checkout_wait(db, p, req);
+        return APR_SUCCESS;
+    }
+    url = provider_url(p, cfg->invoice_command, req->invoice_id, req->amount_minor,
+                       req->currency);
+    *ran = 1;
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = acp_sa_exec(db, p, "acp_invoice_checkout_done", NULL,
+                     ACP_SA_ARGS(url ? "done" : "failed", url, req->invoice_id));
+    if (rv != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return rv;
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (url) {
+        req->qr_data = url;
+    }
+    return APR_SUCCESS;
 }
 
 /* The holder's newest unrevoked certificate for exactly these names issued within the
@@ -244,17 +515,23 @@ acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billi
                                     const char *names_key, const apr_array_header_t *names,
                                     const char *base_url)
 {
-    const char **row = NULL;
+    const char **row = NULL, *held = NULL;
     long long price = acp_price(&cfg->price, names), balance = 0;
 
     if (price <= 0) {
         return NULL;
     }
     if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS ||
-        acp_billing_balance(db, p, billing_id, &balance) != APR_SUCCESS) {
+        holder_get(db, p, billing_id, &balance, &held) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading the balance");
     }
-    if (row || balance >= price) {
+    if (row) {
+        return NULL;
+    }
+    if (held && strcmp(held, cfg->currency) != 0) {
+        return currency_problem(p, held, cfg->currency);
+    }
+    if (balance >= price) {
         return NULL;
     }
     return payment_required(db, p, cfg, billing_id, order_id, price - balance, names, base_url);
@@ -266,10 +543,9 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                                      long long default_not_after, const char *base_url,
                                      acp_charge_t *charge)
 {
-    const char **row = NULL;
+    const char **row = NULL, *held = NULL;
     long long balance = 0, after = 0;
     int n = 0;
-
     const char *reason = "certificate";
     acp_charge_t in = *charge;
 
@@ -298,23 +574,28 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                              in.replaces_serial ? in.replaces_serial : in.replaces_cert_id, NULL);
     }
     if (!charge->reissue_of && charge->price > 0) {
+        /* only in the holder's currency, only down to zero */
         if (acp_sa_exec(db, p, "acp_billing_debit", &n,
-                        ACP_SA_ARGS(LL(p, charge->price), billing_id, LL(p, charge->price))) !=
-            APR_SUCCESS) {
+                        ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
+                                    cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
         }
         if (n != 1) {
-            if (acp_billing_balance(db, p, billing_id, &balance) != APR_SUCCESS) {
+            if (holder_get(db, p, billing_id, &balance, &held) != APR_SUCCESS) {
                 return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "unknown billing holder");
+            }
+            if (held && strcmp(held, cfg->currency) != 0) {
+                return currency_problem(p, held, cfg->currency);
             }
             return payment_required(db, p, cfg, billing_id, order_id, charge->price - balance,
                                     names, base_url);
         }
         charge->charged = charge->price;
     }
-    if (acp_billing_balance(db, p, billing_id, &after) != APR_SUCCESS ||
-        ledger(db, p, billing_id, -charge->charged, after, charge->reissue_of ? "reissue" : "debit",
-               order_id, NULL, charge->reissue_of, NULL, "acme", reason) !=
+    if (holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS ||
+        ledger(db, p, billing_id, -charge->charged, after, held,
+               charge->reissue_of ? "reissue" : "debit", order_id, NULL, charge->reissue_of,
+               NULL, "acme", reason) !=
             APR_SUCCESS) {
         /* the unique (order, kind) index refuses a second charge of one order */
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
@@ -348,7 +629,7 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
 {
     apr_array_header_t *rows = NULL;
     long long debit = 0, after = 0;
-    const char *billing_id = NULL;
+    const char *billing_id = NULL, *held = NULL, *debit_currency = NULL;
     int i, refunded = 0, n = 0;
     apr_status_t rv = acp_sa_rows(db, p, "acp_ledger_order", &rows, ACP_SA_ARGS(order_id));
 
@@ -360,6 +641,7 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
         if (!strcmp(r[0], "debit")) {
             debit = -acp_sa_atoll(r[1]);
             billing_id = r[2];
+            debit_currency = r[3];
         }
         else if (!strcmp(r[0], "refund")) {
             refunded = 1;
@@ -368,12 +650,25 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
     if (refunded || debit <= 0 || !billing_id) {
         return APR_SUCCESS;
     }
-    rv = acp_sa_exec(db, p, "acp_billing_add", &n, ACP_SA_ARGS(LL(p, debit), billing_id));
-    if (rv == APR_SUCCESS) {
-        rv = acp_billing_balance(db, p, billing_id, &after);
+    /* back in the currency it was taken in (the holder's: no other can be debited; a
+     * debit from before schema 4 names none) */
+    rv = holder_get(db, p, billing_id, &after, &held);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!debit_currency) {
+        debit_currency = held;
+    }
+    rv = acp_sa_exec(db, p, "acp_billing_add", &n,
+                     ACP_SA_ARGS(LL(p, debit), debit_currency, billing_id, debit_currency));
+    if (rv == APR_SUCCESS && n != 1) {
+        rv = APR_EMISMATCH;
     }
     if (rv == APR_SUCCESS) {
-        rv = ledger(db, p, billing_id, debit, after, "refund", order_id, NULL, NULL, NULL,
+        rv = holder_get(db, p, billing_id, &after, &held);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ledger(db, p, billing_id, debit, after, held, "refund", order_id, NULL, NULL, NULL,
                     "system", reason);
     }
     return rv;
@@ -398,8 +693,8 @@ apr_status_t acp_billing_payment_tx(acp_db_t *db, apr_pool_t *p, const char *inv
     if (!inv) {
         return APR_NOTFOUND;
     }
-    if (currency && strcasecmp(currency, inv[5]) != 0) {
-        return APR_EINVAL;
+    if (currency && strcmp(currency, inv[5]) != 0) {
+        return APR_EMISMATCH;
     }
     rv = acp_sa_exec(db, p, "acp_payment_insert", &n,
                      ACP_SA_ARGS(reference, invoice_id, LL(p, amount), inv[5], source,
@@ -414,8 +709,9 @@ apr_status_t acp_billing_payment_tx(acp_db_t *db, apr_pool_t *p, const char *inv
                          ACP_SA_ARGS(LL(p, acp_now()), source, "paid", invoice_id));
     }
     if (rv == APR_SUCCESS) {
-        rv = acp_billing_adjust_tx(db, p, inv[1], amount, "payment", source, "payment",
-                                   invoice_id, reference, NULL);
+        /* in the invoice's currency, which must be the holder's */
+        rv = move_tx(db, p, inv[1], amount, inv[5], "payment", source, "payment", invoice_id,
+                     reference, NULL);
     }
     if (rv == APR_SUCCESS) {
         *credited = 1;

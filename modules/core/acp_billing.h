@@ -11,7 +11,10 @@ typedef struct acp_billing_cfg_t {
     const char *currency;          /* ISO 4217, one per deployment */
     acp_price_cfg_t price;         /* minor units */
     long long reissue_window;      /* seconds */
-    long long free_balance;        /* credit a new holder gets */
+    long long free_balance;        /* welcome credit: every EAB credential; accounts without
+                                    * EAB within free_limit per address and free_period */
+    long long free_limit;          /* AcmePayFreeBalanceLimit: credits per client address */
+    long long free_period;         /*   … per this many seconds (fixed windows) */
     const char *payment_url;       /* template with {invoice}; NULL: built-in invoice page */
     const char *invoice_command;   /* prints a provider checkout URL for the QR; NULL: none */
     const char *eth_address;       /* EIP-55 checksummed; NULL: no Ethereum */
@@ -23,6 +26,9 @@ typedef struct acp_billing_cfg_t {
 } acp_billing_cfg_t;
 
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);
+
+#define ACP_CHECKOUT_TIMEOUT 10    /* seconds the invoice command may take */
+#define ACP_ETH_UNIQUE_TRIES 16    /* unique Ethereum amounts tried per new invoice */
 
 typedef struct acp_charge_t {
     /* in: the certificate a renewal order replaces (RFC 9773), else all 0/NULL */
@@ -38,9 +44,35 @@ typedef struct acp_charge_t {
     long long not_after;           /* the order's notAfter as now stored (0: the default) */
 } acp_charge_t;
 
-/* A new billing holder (kind "account" or "eab"), with the welcome credit if configured. */
+/* A new billing holder (kind "account" or "eab") keeping cfg->currency (NULL: the currency
+ * of its first money movement). No welcome credit: see the two functions below. */
 apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                        const char *kind, const char *label, const char **id);
+
+/* An account binds to an EAB credential's holder: the welcome credit, once per credential
+ * (the first binding gives it). *given = 1 when it was given now. */
+apr_status_t acp_billing_eab_welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                        const char *billing_id, int *given);
+
+/* The holder of a new account without EAB. The welcome credit only while the client
+ * address (IPv4, or the /64 of IPv6) has had fewer than cfg->free_limit in the current
+ * window of cfg->free_period seconds (counted in the database: holds across nodes).
+ * *welcomed = 1 when it was given. */
+apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
+                                           const acp_billing_cfg_t *cfg,
+                                           const char *client_addr, const char **id,
+                                           int *welcomed);
+/* The key an address is counted under: "192.0.2.1", "2001:db8:1:2::/64"; NULL if it is
+ * not an IP address. */
+const char *acp_billing_addr_key(apr_pool_t *p, const char *client_addr);
+
+/* After the transaction that answered with a payment request has committed: run
+ * AcmePayInvoiceCommand for req's invoice if no one has (one run per invoice, claimed in
+ * the database, never inside a transaction), store its checkout URL and put it in
+ * req->qr_data; when another request is running it, wait for its answer (bounded).
+ * *ran = 1 when this call ran the command. */
+apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                  acp_pay_request_t *req, int *ran);
 
 /* Charge for an order being finalized: a free reissue when the holder has an unrevoked
  * certificate for exactly these names issued within the window, or when the order
@@ -67,8 +99,8 @@ acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billi
 apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *order_id,
                                    const char *reason);
 
-/* Move money by hand or from a provider: delta > 0 credits, < 0 debits (never below
- * zero: APR_EINVAL). Writes the ledger row. */
+/* Move money by hand: delta > 0 credits, < 0 debits (never below zero: APR_EINVAL), in
+ * the holder's own currency. Writes the ledger row. */
 apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
                                    long long delta, const char *kind, const char *actor,
                                    const char *reason, const char *invoice_id,
@@ -76,7 +108,8 @@ apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *bill
 
 /* A payment for an invoice: credits the invoice's holder exactly once per reference.
  * *credited = 0 when this reference was seen before. Errors: APR_NOTFOUND (no invoice),
- * APR_EINVAL (currency mismatch or amount <= 0). */
+ * APR_EINVAL (amount <= 0), APR_EMISMATCH (currency is not the invoice's, or the holder
+ * keeps another currency: nothing changes). */
 apr_status_t acp_billing_payment_tx(acp_db_t *db, apr_pool_t *p, const char *invoice_id,
                                     long long amount, const char *currency,
                                     const char *reference, const char *source, int *credited);

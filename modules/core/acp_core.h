@@ -51,7 +51,7 @@ typedef struct acp_problem_t {
     const char *instance;   /* optional URL (payment link) */
     const char *ident;      /* optional identifier value (subproblem) */
     /* a payment request: the web front end renders it for the client (User-Agent) */
-    const struct acp_pay_request_t *payment;
+    struct acp_pay_request_t *payment;
     int commit;             /* the writes made before this problem must be kept */
     int retry_after;        /* seconds for a Retry-After header (rateLimited); 0: none */
 } acp_problem_t;

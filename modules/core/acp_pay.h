@@ -86,6 +86,8 @@ struct acp_pay_request_t {
                                 * NULL: the link */
     const char *eip681;        /* NULL when Ethereum is not configured */
     const char *order_names;   /* "a.example, b.example" */
+    const char *invoice_id;    /* the invoice this request is for (NULL: none) */
+    int checkout_pending;      /* the invoice command has still to run for it */
 };
 typedef struct acp_pay_request_t acp_pay_request_t;
 

@@ -214,7 +214,7 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
 {
     const char *thumb, *contacts = "[]", *eab_kid = NULL, *billing_id = NULL, *id, *addr;
     json_object *v;
-    int only_existing = 0, tos = 0;
+    int only_existing = 0, tos = 0, welcomed = 0;
     acp_problem_t *prob;
     apr_status_t rv;
     long long now = acp_now();
@@ -267,6 +267,10 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         if (prob) {
             return prob;
         }
+        if (acp_billing_eab_welcome_tx(db, p, &cfg->billing, billing_id, &welcomed) !=
+            APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "crediting the EAB credential");
+        }
     }
     else if (cfg->eab_required) {
         return acp_problem(p, ACP_ERR_EXTERNAL_ACCOUNT_REQUIRED,
@@ -279,8 +283,8 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         return prob;
     }
     if (!billing_id &&
-        acp_billing_new_holder_tx(db, p, &cfg->billing, "account", NULL, &billing_id) !=
-            APR_SUCCESS) {
+        acp_billing_account_holder_tx(db, p, &cfg->billing, client_ip, &billing_id,
+                                      &welcomed) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "creating a billing holder");
     }
     id = acp_random_id(p, 12);

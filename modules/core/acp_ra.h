@@ -44,7 +44,8 @@ const acp_billing_cfg_t *acp_ra_order_billing(apr_pool_t *p, const acp_ra_cfg_t 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
 
 /* newAccount. *acct is the existing or new account, *created says which. client_ip: the
- * address the request came from (NULL: not limited by address). */
+ * address the request came from (NULL: not limited by address; no welcome credit without
+ * EAB, which is bounded per address). */
 acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                      const acp_jws_t *jws, json_object *payload,
                                      const char *new_account_url, const char *client_ip,

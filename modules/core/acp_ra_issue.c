@@ -37,6 +37,9 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     now = acp_now();
     if (prob) {
         json_object *o;
+        /* the detail may quote what the target sent (a redirect URL): stored and later
+         * shown to staff, it keeps no control character or escape sequence */
+        prob->detail = acp_text_safe(p, prob->detail);
         prob->ident = authz->ident;
         o = acp_problem_json(prob);
         errtext = acp_ra_int_json_text(p, o);

@@ -23,7 +23,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_setting_put",
      "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"},
     {"acp_billing_insert",
-     "INSERT INTO billing (id, kind, label, balance, created) VALUES (%s, %s, %s, %lld, %lld)"},
+     "INSERT INTO billing (id, kind, label, balance, created, currency) "
+     "VALUES (%s, %s, %s, %lld, %lld, %s)"},
     {"acp_eab_get", "SELECT kid, hmac_key, label, billing_id, status FROM eab_keys WHERE kid = %s"},
     {"acp_eab_disable", "UPDATE eab_keys SET status = 'disabled' WHERE kid = %s AND status = 'active'"},
     {"acp_eab_list",
@@ -151,16 +152,34 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_job_retry",
      "UPDATE jobs SET run_after = %lld, claimed_until = 0 WHERE id = %s"},
     /* billing (the only statements that move money; callers hold the transaction) */
-    {"acp_billing_get", "SELECT id, kind, label, balance, created FROM billing WHERE id = %s"},
-    {"acp_billing_add", "UPDATE billing SET balance = balance + %lld WHERE id = %s"},
+    {"acp_billing_get",
+     "SELECT id, kind, label, balance, created, currency FROM billing WHERE id = %s"},
+    /* money moves only in the holder's currency (a holder from before schema 4 takes the
+     * currency of its first movement): zero rows = unknown holder, other currency, short */
+    {"acp_billing_add",
+     "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
+     "WHERE id = %s AND (currency IS NULL OR currency = %s)"},
     {"acp_billing_debit",
-     "UPDATE billing SET balance = balance - %lld WHERE id = %s AND balance >= %lld"},
+     "UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
+     "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld"},
     {"acp_ledger_insert",
      "INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, invoice_id, "
-     "cert_id, reference, actor, reason, created) "
-     "VALUES (%s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %lld)"},
+     "cert_id, reference, actor, reason, created, currency) "
+     "VALUES (%s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %lld, %s)"},
+    /* the holder's row lock (PostgreSQL): one invoice per holder and amount under
+     * concurrent finalizes (SQLite has one writer anyway) */
+    {"acp_billing_lock", "UPDATE billing SET balance = balance WHERE id = %s"},
+    {"acp_billing_welcomed",
+     "UPDATE billing SET welcomed = %lld WHERE id = %s AND welcomed IS NULL"},
+    {"acp_welcome_prune", "DELETE FROM welcome_grants WHERE expires <= %lld"},
+    /* one more welcome credit for this address in this window, if under the limit */
+    {"acp_welcome_take",
+     "INSERT INTO welcome_grants (addr, win, n, expires) VALUES (%s, %lld, 1, %lld) "
+     "ON CONFLICT (addr, win) DO UPDATE SET n = welcome_grants.n + 1 "
+     "WHERE welcome_grants.n < %lld"},
     {"acp_ledger_order",
-     "SELECT kind, delta, billing_id FROM ledger WHERE order_id = %s ORDER BY created"},
+     "SELECT kind, delta, billing_id, currency FROM ledger WHERE order_id = %s "
+     "ORDER BY created"},
     {"acp_cert_reissue_match",
      "SELECT id, not_after FROM certificates WHERE billing_id = %s AND names_key = %s "
      "AND revoked IS NULL AND issued >= %lld AND not_after > %lld "
@@ -174,14 +193,28 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "UPDATE orders SET price = %lld, charged = %lld, reissue_of = %s, not_after = %lld "
      "WHERE id = %s"},
     {"acp_invoice_open",
-     "SELECT id, pay_url, eth_wei FROM invoices WHERE billing_id = %s AND status = 'open' "
+     "SELECT id, pay_url, eth_wei, checkout_url, checkout_state FROM invoices "
+     "WHERE billing_id = %s AND status = 'open' "
      "AND amount = %lld AND expires > %lld ORDER BY created DESC LIMIT 1"},
+    /* zero rows: the id or (open invoices) the EIP-681 URI is taken: try another */
     {"acp_invoice_insert",
      "INSERT INTO invoices (id, billing_id, order_id, amount, paid, currency, status, pay_url, "
-     "eth_wei, created, expires) VALUES (%s, %s, %s, %lld, 0, %s, 'open', %s, %s, %lld, %lld)"},
+     "eth_wei, created, expires) VALUES (%s, %s, %s, %lld, 0, %s, 'open', %s, %s, %lld, %lld) "
+     "ON CONFLICT DO NOTHING"},
+    /* an open invoice past its expiry gives its Ethereum amount back */
+    {"acp_invoice_expire_eth",
+     "UPDATE invoices SET status = 'expired' "
+     "WHERE eth_wei = %s AND status = 'open' AND expires <= %lld"},
     {"acp_invoice_get",
      "SELECT id, billing_id, order_id, amount, paid, currency, status, pay_url, eth_wei, "
-     "created, expires FROM invoices WHERE id = %s"},
+     "created, expires, checkout_url, checkout_state FROM invoices WHERE id = %s"},
+    /* the invoice command: claimed by one request (outside any transaction), answer kept */
+    {"acp_invoice_checkout_claim",
+     "UPDATE invoices SET checkout_state = 'running', checkout_until = %lld WHERE id = %s "
+     "AND (checkout_state IS NULL OR (checkout_state = 'running' AND checkout_until < %lld))"},
+    {"acp_invoice_checkout_done",
+     "UPDATE invoices SET checkout_state = %s, checkout_url = %s WHERE id = %s "
+     "AND checkout_state = 'running'"},
     {"acp_invoice_paid",
      "UPDATE invoices SET paid = paid + %lld, "
      "status = CASE WHEN paid + %lld >= amount THEN 'paid' ELSE status END WHERE id = %s"},
@@ -573,7 +606,18 @@ apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const cha
         current = 0;
     }
     for (m = acp_migrations; m->driver; m++) {
-        if (strcmp(m->driver, drv) != 0 || m->version <= current) {
+        int done = 0;
+        if (strcmp(m->driver, drv) != 0) {
+            continue;
+        }
+        /* every migration not yet recorded, in number order: numbers are handed out in
+         * parallel, so one may land after a higher one was applied (004 after 010) */
+        if (m->version <= current &&
+            (raw_int(db, p,
+                     apr_psprintf(p, "SELECT COUNT(*) FROM schema_version WHERE version = %d",
+                                  m->version),
+                     &done) != 0 ||
+             done > 0)) {
             continue;
         }
         rv = run_script(db, p, m->sql, errmsg);
@@ -586,7 +630,9 @@ apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const cha
             *errmsg = apr_psprintf(p, "recording migration %s failed", m->name);
             goto fail;
         }
-        current = m->version;
+        if (m->version > current) {
+            current = m->version;
+        }
     }
     if (acp_sa_commit(db) != APR_SUCCESS) {
         *errmsg = apr_psprintf(p, "COMMIT: %s", acp_sa_error(db, p, 1));

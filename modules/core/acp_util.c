@@ -202,3 +202,106 @@ long long acp_now(void)
 {
     return (long long)time(NULL);
 }
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when it is not one (overlong forms,
+ * surrogates and code points above U+10FFFF included). */
+static int utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+            (s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80 ||
+            (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/* json: 0 for terminal text ("\xNN", "\u00NN"), 1 for JSON ("\u00NN", "\ufffd"). */
+static const char *escape_controls(apr_pool_t *p, const char *in, int json)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0, n;
+    char *out;
+    int dirty = 0, len;
+
+    if (!in) {
+        return NULL;
+    }
+    n = strlen(in);
+    while (i < n) {
+        len = utf8_len(s + i);
+        if (len == 0 || (s[i] < 0x20 && !json) || s[i] == 0x7f ||
+            (len == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0)) {
+            dirty = 1;
+            break;
+        }
+        i += (size_t)len;
+    }
+    if (!dirty) {
+        return in;
+    }
+    out = apr_palloc(p, n * 6 + 1); /* at most six characters per input byte */
+    for (i = 0; i < n;) {
+        len = utf8_len(s + i);
+        if (len == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0) {
+            /* U+0080..U+009F: a C1 control in UTF-8 */
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[s[i + 1] >> 4];
+            out[o + 5] = hex[s[i + 1] & 15];
+            o += 6;
+            i += 2;
+        }
+        else if (len == 0 && json) {
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
+            i++;
+        }
+        else if (len == 0 || (s[i] < 0x20 && !json) || s[i] == 0x7f) {
+            if (json) {
+                memcpy(out + o, "\\u00", 4);
+                out[o + 4] = hex[s[i] >> 4];
+                out[o + 5] = hex[s[i] & 15];
+                o += 6;
+            }
+            else {
+                memcpy(out + o, "\\x", 2);
+                out[o + 2] = hex[s[i] >> 4];
+                out[o + 3] = hex[s[i] & 15];
+                o += 4;
+            }
+            i++;
+        }
+        else {
+            memcpy(out + o, s + i, (size_t)len);
+            o += (size_t)len;
+            i += (size_t)len;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *acp_text_safe(apr_pool_t *p, const char *s)
+{
+    return escape_controls(p, s, 0);
+}
+
+const char *acp_json_safe(apr_pool_t *p, const char *json)
+{
+    return escape_controls(p, json, 1);
+}

@@ -25,4 +25,13 @@ int acp_rfc3339_parse(const char *s, long long *out);
 
 long long acp_now(void); /* unix seconds */
 
+/* Text for a terminal: every control character -- C0 (newline and tab too), DEL, C1 as a
+ * raw byte or UTF-8-encoded (U+0080..U+009F: 8-bit CSI, OSC, …) -- and every byte that is
+ * not part of valid UTF-8 becomes a visible escape ("\x1b", "\u009b"); other UTF-8 stays.
+ * Returns s itself when nothing needs escaping; NULL stays NULL. */
+const char *acp_text_safe(apr_pool_t *p, const char *s);
+/* JSON text (as json-c writes it, C0 already escaped) with DEL and U+0080..U+009F written
+ * as \u escapes and bytes that are not UTF-8 as \ufffd: safe to print on a terminal. */
+const char *acp_json_safe(apr_pool_t *p, const char *json);
+
 #endif

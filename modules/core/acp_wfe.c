@@ -215,7 +215,7 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
     }
     if ((prob = own_order(w, w->id, &order)) ||
         (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin,
-                                   w->req->base_url))) {
+                                   acp_wfe_pay_base(w->req)))) {
         return prob;
     }
     if (w->cfg->ra.signer->slow) {
@@ -289,9 +289,13 @@ static acp_problem_t *h_chall(wfe_req_t *w)
             const acp_client_profile_t *prof = acp_client_profile(w->req->user_agent);
             if (prof->early_payment) {
                 prob = acp_ra_payment_check_tx(w->db, w->p, &w->cfg->ra, w->acct, authz,
-                                               w->req->base_url);
+                                               acp_wfe_pay_base(w->req));
                 if (prob && !prob->payment) {
                     return prob;
+                }
+                if (prob) {
+                    /* the invoice command runs once this transaction has committed */
+                    w->checkout = prob->payment;
                 }
                 if (prob && (prob = acp_ra_chall_fail_tx(w->db, w->p, authz, chall,
                                                          acp_wfe_payment_error_json(w, prob, prof)))) {
@@ -696,6 +700,15 @@ static void handle_post(wfe_req_t *w)
     }
     else if (dispatch_tx(w, &prob) != 0) {
         return;
+    }
+    if (prob && prob->payment) {
+        w->checkout = prob->payment;
+    }
+    if (w->checkout && w->checkout->checkout_pending && (!prob || prob->commit)) {
+        /* committed: the invoice command runs now, outside any transaction, once per
+         * invoice; its checkout URL goes into this answer's QR */
+        int ran = 0;
+        acp_billing_checkout(w->db, w->p, &w->cfg->ra.billing, w->checkout, &ran);
     }
     if (prob) {
         acp_wfe_set_problem(w, prob);

@@ -28,6 +28,9 @@ typedef struct acp_wfe_cfg_t {
 typedef struct acp_req_t {
     const char *method;        /* "GET", "HEAD", "POST", … */
     const char *base_url;      /* "https://host:port/acme" (no trailing slash) */
+    const char *pay_base_url;  /* the same from the configured server name, never from the
+                                * request's Host: payment links are stored and shown to
+                                * others (NULL: base_url) */
     const char *path;          /* below the base: "/directory", "/order/ID", … */
     const char *content_type;  /* may be NULL */
     const char *user_agent;    /* may be NULL */

@@ -43,6 +43,7 @@ typedef struct {
     int wake;                  /* background work queued */
     const acp_job_t *handoff_job; /* queued and claimed: hand to this process's workers */
     const char *issue_order;   /* finish issuing this order after commit */
+    acp_pay_request_t *checkout; /* a payment request whose invoice command runs after commit */
     acp_nonce_info_t nonce;    /* the checked nonce of a POST */
     int read_only;             /* POST-as-GET answered without a write transaction */
     const char *error_location; /* Location kept on an error answer (409 keyChange) */
@@ -51,6 +52,8 @@ typedef struct {
 } wfe_req_t;
 
 const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);
+/* Where payment links point: the configured server name, never the request's Host. */
+const char *acp_wfe_pay_base(const acp_req_t *req);
 void acp_wfe_set_json(wfe_req_t *w, int status, json_object *o, const char *ctype);
 void acp_wfe_set_problem(wfe_req_t *w, const acp_problem_t *prob);
 const char *acp_wfe_payment_error_json(wfe_req_t *w, const acp_problem_t *prob,

@@ -44,10 +44,11 @@ static int credit(acp_db_t *db, apr_pool_t *p, const char *invoice, long long am
     rv = acp_billing_payment_tx(db, p, invoice, amount, currency, reference, source, &credited);
     if (rv != APR_SUCCESS) {
         acp_sa_rollback(db);
-        *what = rv == APR_NOTFOUND ? "unknown invoice"
-                : rv == APR_EINVAL ? "currency or amount does not fit the invoice"
-                                   : "database error";
-        return rv == APR_NOTFOUND ? 404 : rv == APR_EINVAL ? 422 : 500;
+        *what = rv == APR_NOTFOUND    ? "unknown invoice"
+                : rv == APR_EMISMATCH ? "currency does not match the invoice and its holder"
+                : rv == APR_EINVAL    ? "amount does not fit the invoice"
+                                      : "database error";
+        return rv == APR_NOTFOUND ? 404 : rv == APR_EINVAL || rv == APR_EMISMATCH ? 422 : 500;
     }
     if (acp_sa_commit(db) != APR_SUCCESS) {
         acp_sa_rollback(db);
@@ -56,6 +57,20 @@ static int credit(acp_db_t *db, apr_pool_t *p, const char *invoice, long long am
     }
     *what = credited ? "credited" : "already credited";
     return 200;
+}
+
+/* A provider's payment reference: 1..200 printable ASCII characters, no space (it is
+ * stored, shown to staff and searched: no control or escape sequence gets in). */
+static int reference_ok(const char *s)
+{
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        if (s[n] <= 0x20 || s[n] >= 0x7f || n >= 200) {
+            return 0;
+        }
+    }
+    return n > 0;
 }
 
 static const char *member_str(json_object *o, const char *key)
@@ -102,11 +117,10 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
                      json_object_is_type(v, json_type_int)
                  ? json_object_get_int64(v)
                  : 0;
-    if (!invoice || !currency || !reference || !*reference || strlen(reference) > 200 ||
-        amount <= 0) {
+    if (!invoice || !currency || !reference || !reference_ok(reference) || amount <= 0) {
         answer_json(resp, p, 400, "error",
                     "body must be {invoice, amount (integer minor units > 0), currency, "
-                    "reference}");
+                    "reference (1 to 200 printable ASCII characters, no spaces)}");
         return;
     }
     db = wfe->get_db(wfe->db_baton);
@@ -144,7 +158,9 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
     status = inv[6];
     amount = acp_sa_atoll(inv[3]);
     paid = acp_sa_atoll(inv[4]);
-    self = apr_pstrcat(p, req->base_url, "/pay/i/", invoice_id, NULL);
+    /* links from the configured server name, never from the request's Host */
+    self = apr_pstrcat(p, req->pay_base_url ? req->pay_base_url : req->base_url, "/pay/i/",
+                       invoice_id, NULL);
     if (simulate) {
         if (!cfg->test_mode || strcmp(req->method, "POST") != 0) {
             answer(resp, p, 404, "text/plain; charset=utf-8", "not found\n");
@@ -162,7 +178,7 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         /* closed by another route than a payment: say so instead of asking for money */
         const char **cl = NULL;
         int open = !strcmp(inv[6], "open");
-        if (open && acp_sa_atoll(inv[10]) < acp_now()) {
+        if ((open && acp_sa_atoll(inv[10]) < acp_now()) || !strcmp(inv[6], "expired")) {
             status = "expired";
             note = "<p>This invoice has expired. Run the same ACME command again for a new "
                    "one if payment is still needed.</p>\n";
@@ -184,7 +200,8 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         }
         closed = !open || note != NULL;
     }
-    qr = closed ? NULL : acp_qr_svg(p, inv[7] ? inv[7] : self, 6);
+    /* the provider's checkout when the invoice command gave one, else this page */
+    qr = closed ? NULL : acp_qr_svg(p, inv[11] ? inv[11] : inv[7] ? inv[7] : self, 6);
     page = apr_pstrcat(
         p,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -199,6 +216,10 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
             ? apr_pstrcat(p, " (", html_escape(p, acp_money(p, paid, inv[5])), " received)", NULL)
             : "",
         "</p>\n<div class=\"qr\">", qr ? qr : "", "</div>\n",
+        inv[11] && !closed
+            ? apr_pstrcat(p, "<p><a class=\"checkout\" href=\"", html_escape(p, inv[11]),
+                          "\">Pay with the payment provider</a></p>\n", NULL)
+            : "",
         inv[8] && !closed ? apr_pstrcat(p, "<p>Ethereum: <a href=\"", html_escape(p, inv[8]), "\">",
                              html_escape(p, inv[8]), "</a></p>\n", NULL)
                : "",

@@ -61,6 +61,11 @@ static void set_payment_problem(wfe_req_t *w, const acp_problem_t *prob)
 }
 
 /* The payment request as a stored challenge error (clients with early_payment). */
+const char *acp_wfe_pay_base(const acp_req_t *req)
+{
+    return req->pay_base_url ? req->pay_base_url : req->base_url;
+}
+
 const char *acp_wfe_payment_error_json(wfe_req_t *w, const acp_problem_t *prob,
                                       const acp_client_profile_t *prof)
 {

@@ -1,6 +1,7 @@
 /* The request path: request_rec <-> acp_req_t, the body, the handler, and skipping
  * core's directory walk for our URLs. */
 #include <string.h>
+#include <strings.h>
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -122,6 +123,30 @@ static int acp_map_to_storage(request_rec *r)
     return ap_get_module_config(r->request_config, &acme_pay_module) ? OK : DECLINED;
 }
 
+/* The base URL from the configuration: the virtual host's ServerName (scheme and port
+ * when it names them; else this connection's scheme and local port), never the Host
+ * header the client sent. Payment links are stored and later shown to other devices of
+ * the holder and to staff. */
+static const char *configured_base(request_rec *r, const char *base)
+{
+    server_rec *s = r->server;
+    const char *scheme = s->server_scheme ? s->server_scheme : ap_http_scheme(r);
+    const char *host = s->server_hostname ? s->server_hostname : "localhost";
+    apr_port_t port = s->port;
+    int dflt;
+
+    if (!port && r->connection->local_addr) {
+        port = r->connection->local_addr->port;
+    }
+    dflt = !port || (!strcasecmp(scheme, "https") && port == 443) ||
+           (!strcasecmp(scheme, "http") && port == 80);
+    if (strchr(host, ':') && host[0] != '[') {
+        host = apr_pstrcat(r->pool, "[", host, "]", NULL);
+    }
+    return apr_psprintf(r->pool, "%s://%s%s%s", scheme, host,
+                        dflt ? "" : apr_psprintf(r->pool, ":%u", (unsigned)port), base);
+}
+
 static int acp_handler(request_rec *r)
 {
     acp_srv_cfg_t *c;
@@ -157,6 +182,7 @@ static int acp_handler(request_rec *r)
     req.method = r->method;
     req.path = r->uri + blen;
     req.base_url = ap_construct_url(r->pool, base, r);
+    req.pay_base_url = configured_base(r, base);
     req.content_type = apr_table_get(r->headers_in, "Content-Type");
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
     req.client_ip = r->useragent_ip;

@@ -227,7 +227,7 @@ static void test_db(apr_pool_t *p)
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                      ACP_SA_ARGS("b1", "account", NULL, "0", "1")) == APR_SUCCESS);
+                      ACP_SA_ARGS("b1", "account", NULL, "0", "1", "CNY")) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
                       ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5", NULL)) ==
           APR_SUCCESS);
