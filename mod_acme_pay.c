@@ -153,6 +153,10 @@ static void merge_billing(acp_srv_cfg_t *c, const acp_srv_cfg_t *base, const acp
     if (!(add->pay_set & ACP_PAY_FREE_BALANCE)) {
         b->free_balance = bb->free_balance;
     }
+    if (!(add->pay_set & ACP_PAY_FREE_LIMIT)) {
+        b->free_limit = bb->free_limit;
+        b->free_period = bb->free_period;
+    }
     if (!(add->pay_set & ACP_PAY_REISSUE_WINDOW)) {
         b->reissue_window = bb->reissue_window;
     }
@@ -459,7 +463,7 @@ static const char *set_price(cmd_parms *cmd, void *d, const char *arg)
 static const char *set_free_limit(cmd_parms *cmd, void *d, const char *count,
                                   const char *period)
 {
-    srv_cfg(cmd)->pay_set = 1;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_FREE_LIMIT;
     acp_billing_cfg_t *b = &srv_cfg(cmd)->wfe.ra.billing;
     long long c = 0, s = 0;
     if (parse_ll(cmd, count, 0, 1000000, &c) || parse_ll(cmd, period, 60, 366LL * 86400, &s)) {
