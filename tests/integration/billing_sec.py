@@ -160,7 +160,8 @@ def welcome_credit_is_not_farmable():
     assert acme_money(PRICE) in p["detail"], p["detail"]
     # EAB: once per credential, whatever the number of accounts bound to it
     adm = [os.environ["ADMIN_BIN"], "--driver", os.environ["ACME_DB_DRIVER"],
-           "--params", os.environ["ACME_DB_PARAMS"], "--json"]
+           "--params", os.environ["ACME_DB_PARAMS"], "--key-file", os.environ["ACME_KEY_FILE"],
+           "--json"]
     eab = json.loads(subprocess.run(adm + ["eab", "create", "--label", "w"], capture_output=True,
                                     text=True, check=True).stdout)
     assert balance(eab["holder"]) == 0, "credited before any account used the credential"
