@@ -13,11 +13,13 @@ export ACME_WEBHOOK_SECRET_FILE=$secret_dir/webhook.secret
 pay=(--directive "AcmePayPrice 1000" --directive "AcmePayWebhookSecret file:$ACME_WEBHOOK_SECRET_FILE")
 acme_setup --directive "AcmePayCurrency CNY" "${pay[@]}"
 eur_port=$((ACME_PORT + 7))
+# a second node: same database, same key file (sealed secrets), its own currency
 apache_start "$T/httpd-eur" --ca-dir "$T/ca" --module "$ACME_MODULE" --acme-port "$eur_port" \
     --webroot "$ACME_WEBROOT" --http01-vhost-port none \
     --db-driver "$ACME_DB_DRIVER" --db-params "$ACME_DB_PARAMS" \
     --resolver "127.0.0.1:$DNS_PORT" --http01-port "$HTTP01_PORT" \
-    --tlsalpn01-port "$TLSALPN01_PORT" --directive "AcmePayCurrency EUR" "${pay[@]}" ||
+    --tlsalpn01-port "$TLSALPN01_PORT" --directive "AcmePayCurrency EUR" "${pay[@]}" \
+    --directive "AcmePayKeyFile $T/httpd/secrets.key" ||
     die "the EUR server did not start"
 export ACME_DIRECTORY_EUR=https://localhost:$eur_port/acme/directory
 /usr/bin/python3 "$IT_DIR/billing_sec.py" currencies_do_not_mix webhook_reference_must_be_printable ||
