@@ -27,7 +27,7 @@ TEST_CMD ?= sh tests/run.sh
 
 WARN      = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -fPIC -pthread $(APR_INC) $(PKG_INC) \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -fPIC -pthread $(APR_INC) $(PKG_INC) \
              -Imodules/core -I$(O)/gen
 LDLIBS    = $(APR_LIB) $(PKG_LIB) -lpthread
 
@@ -41,7 +41,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
 SQL_FILES:= $(sort $(wildcard conf/sql/*/*.sql))
 
-.PHONY: all module lib admin unit man docs deps test run stop bench clean format check-style
+.PHONY: all module lib admin unit man docs install deb deps test run stop bench clean format check-style
 all: module admin unit man
 
 lib: $(O)/libacp.a
@@ -80,7 +80,7 @@ $(O)/httpd/%.o: modules/httpd/%.c $(wildcard modules/core/*.h modules/httpd/*.h)
 
 # The module: core library linked in statically; APR/APR-util come from httpd itself.
 $(O)/mod_acme_pay.so: $(HTTPD_OBJ) $(O)/libacp.a
-	$(CC) -shared $(SAN) -o $@ $(HTTPD_OBJ) $(O)/libacp.a $(PKG_LIB) -lpthread
+	$(CC) -shared $(SAN) $(LDFLAGS) -o $@ $(HTTPD_OBJ) $(O)/libacp.a $(PKG_LIB) -lpthread
 
 $(O)/admin/%.o: admin-tui/%.c $(wildcard modules/core/*.h admin-tui/*.h)
 	@mkdir -p $(dir $@)
@@ -88,11 +88,31 @@ $(O)/admin/%.o: admin-tui/%.c $(wildcard modules/core/*.h admin-tui/*.h)
 
 admin: $(if $(ADMIN_SRC),$(O)/acme-pay-admin)
 $(O)/acme-pay-admin: $(ADMIN_OBJ) $(O)/libacp.a
-	$(CC) $(SAN) -o $@ $(ADMIN_OBJ) $(O)/libacp.a $(LDLIBS) -lncursesw
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(ADMIN_OBJ) $(O)/libacp.a $(LDLIBS) -lncursesw
 
 $(O)/unit/%: tests/unit/%.c tests/unit/acp_test.h $(O)/libacp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libacp.a $(LDLIBS)
+
+# make install: any distribution with apxs (module into apxs' LIBEXECDIR; no LoadModule
+# line is added: see README "Installing"). DESTDIR stages it; PREFIX for the admin tool.
+PREFIX ?= /usr/local
+install: module admin man
+	mkdir -p "$(DESTDIR)$$($(APXS) -q LIBEXECDIR)"
+	$(APXS) -S LIBEXECDIR="$(DESTDIR)$$($(APXS) -q LIBEXECDIR)" -i -n acme_pay $(O)/mod_acme_pay.so
+	install -D -m 0755 $(O)/acme-pay-admin $(DESTDIR)$(PREFIX)/sbin/acme-pay-admin
+	install -D -m 0644 $(O)/man/acme-pay-admin.8 $(DESTDIR)$(PREFIX)/share/man/man8/acme-pay-admin.8
+	install -D -m 0644 $(O)/man/mod_acme_pay.5 $(DESTDIR)$(PREFIX)/share/man/man5/mod_acme_pay.5
+	install -D -m 0644 conf/acme-pay.conf $(DESTDIR)$(PREFIX)/share/doc/mod_acme_pay/acme-pay.conf
+
+# make deb: the Debian packages (debian/), built from a copy of the tree in $(O)/deb/src so
+# the .deb files land in $(O)/deb/; then lintian (each remaining tag: an override with its reason)
+deb:
+	rm -rf $(O)/deb && mkdir -p $(O)/deb/src
+	tar --exclude=./out --exclude=./run --exclude=./.git -cf - . | tar -C $(O)/deb/src -xf -
+	cd $(O)/deb/src && dpkg-buildpackage -us -uc -b -j2
+	lintian --fail-on error,warning \
+		$(O)/deb/*.changes
 
 deps:
 	$(DEPS_CMD)

@@ -9,7 +9,8 @@ libjson-c-dev libqrencode-dev libssl-dev libcurl4-openssl-dev libc-ares-dev
 libncurses-dev
 postgresql postgresql-client
 pebble certbot lego uacme dehydrated acme-tiny
-tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace"
+tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace
+debhelper dpkg-dev devscripts lintian fakeroot ssl-cert"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -23,7 +23,8 @@
 #   ACME_SERVER=pebble         developer aid: no builds, no unit tests; the client tests
 #                  (acme_setup --pebble-ok) against Pebble once (see tests/integration/
 #                  lib.sh); the module-only tests exit 77 = skip; *.py tests skipped
-#   TEST_TIMEOUT=900           seconds per test file / unit binary (a bound, not a speed target)
+#   TEST_TIMEOUT=900           seconds per test file / unit binary (a bound, not a speed target;
+#                  a test file may set its own with a line "# acp-test: timeout SECONDS")
 #   ACME_PORT_OFFSET=N         shift every loopback port the integration tests use by N
 #                  (two suites on one machine; see tests/integration/lib.sh); slot k of
 #                  the parallel run adds k * 2000 more
@@ -124,15 +125,18 @@ integration() {
     label="$num ${name#test_"$num"_} ($db)"
     [ "$server" = pebble ] && label="$num ${name#test_"$num"_} (pebble)"
     lf=$logs/it_${db}_$name.log
+    # a file may ask for more time with a line "# acp-test: timeout SECONDS"
+    t_s=$(sed -n 's/^# acp-test: timeout \([0-9][0-9]*\)$/\1/p' "$f" | head -n 1)
+    t_s=${t_s:-$timeout_s}
     case $base in
     *.sh)
-        DB=$db timeout -k 30 "$timeout_s" bash "$f" > "$lf" 2>&1 ;;
+        DB=$db timeout -k 30 "$t_s" bash "$f" > "$lf" 2>&1 ;;
     *.py)
         if [ "$server" = pebble ]; then
             echo "skip $label (module-only protocol test)"
             return
         fi
-        DB=$db timeout -k 30 "$timeout_s" bash -c '. "$1"; acme_setup; python3 "$2" || exit 1' \
+        DB=$db timeout -k 30 "$t_s" bash -c '. "$1"; acme_setup; python3 "$2" || exit 1' \
             "$name" "$repo/tests/integration/lib.sh" "$f" > "$lf" 2>&1 ;;
     esac
     rc=$?
@@ -141,7 +145,7 @@ integration() {
     elif [ $rc -eq 77 ] && [ "$server" = pebble ]; then
         echo "skip $label (module-only)"
     else
-        [ $rc -eq 124 ] && echo "TIMEOUT after ${timeout_s}s" >> "$lf"
+        [ $rc -eq 124 ] && echo "TIMEOUT after ${t_s}s" >> "$lf"
         record FAIL "$label" "$lf"
     fi
 }
