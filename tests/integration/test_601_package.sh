@@ -56,10 +56,10 @@ restore() {
 at_exit restore
 
 # ---- build ------------------------------------------------------------------------------------
-# the .debs are built once per tree state (the pgsql pass reuses the sqlite pass's)
+# the .debs are built once per tree state (tests/ aside: the pgsql pass reuses the sqlite pass's)
 DEB_OUT=$REPO/out/pkgtest
 changes=$(ls "$DEB_OUT"/deb/*.changes 2>/dev/null | head -n 1)
-if [ -z "$changes" ] || [ -n "$(cd "$REPO" && find . \( -path ./out -o -path ./run -o -path ./.git \) \
+if [ -z "$changes" ] || [ -n "$(cd "$REPO" && find . \( -path ./out -o -path ./run -o -path ./.git -o -path ./tests \) \
         -prune -o -type f -newer "$changes" -print -quit)" ]; then
     log "make deb"
     timeout 240 make -C "$REPO" --no-print-directory O="$DEB_OUT" deb > "$T/deb.log" 2>&1 ||
@@ -118,16 +118,17 @@ else
     ACME_DB_PARAMS=/var/lib/acme-pay/acme.db
 fi
 site=/etc/apache2/sites-available/acme-pay.conf
-extra="    ServerName localhost
-    SSLCertificateFile /etc/acme-pay/server.pem
-    SSLCertificateKeyFile /etc/acme-pay/server.key
-    AcmePayResolver 127.0.0.1:$DNS_PORT
+extra="    AcmePayResolver 127.0.0.1:$DNS_PORT
     AcmePayHTTP01Port $HTTP01_PORT
-    AcmePayFreeBalance 1000"
+    AcmePayFreeBalance 1000
+    AcmePayValidationAllow 127.0.0.0/8"
 if grep -q '^<VirtualHost' "$site"; then
     # the dedicated HTTPS vhost: move it to loopback, our names, CA, DNS and ports
     awk -v port="$ACME_PORT" -v extra="$extra" -v drv="$ACME_DB_DRIVER" -v prm="$ACME_DB_PARAMS" '
         /^<VirtualHost / { print "<VirtualHost 127.0.0.1:" port ">"; next }
+        /^[[:space:]]*ServerName / { print "    ServerName localhost"; next }
+        /^[[:space:]]*SSLCertificateFile / { print "    SSLCertificateFile /etc/acme-pay/server.pem"; next }
+        /^[[:space:]]*SSLCertificateKeyFile / { print "    SSLCertificateKeyFile /etc/acme-pay/server.key"; next }
         /^[[:space:]]*DBDriver / { print "    DBDriver " drv; next }
         /^[[:space:]]*DBDParams / { print "    DBDParams \"" prm "\""; next }
         /^<\/VirtualHost>/ { print extra }
@@ -135,7 +136,10 @@ if grep -q '^<VirtualHost' "$site"; then
 else
     # a server-wide sample: the same directives inside one loopback HTTPS vhost
     awk -v port="$ACME_PORT" -v extra="$extra" -v drv="$ACME_DB_DRIVER" -v prm="$ACME_DB_PARAMS" '
-        BEGIN { print "<VirtualHost 127.0.0.1:" port ">"; print "    SSLEngine on" }
+        BEGIN { print "<VirtualHost 127.0.0.1:" port ">"; print "    SSLEngine on"
+                print "    ServerName localhost"
+                print "    SSLCertificateFile /etc/acme-pay/server.pem"
+                print "    SSLCertificateKeyFile /etc/acme-pay/server.key" }
         /^LoadModule / { next }
         /^DBDriver / { print "    DBDriver " drv; next }
         /^DBDParams / { print "    DBDParams \"" prm "\""; next }
