@@ -1,6 +1,6 @@
 #!/bin/bash
 # acp-test: serial
-# acp-test: timeout 600
+# acp-test: timeout 900
 # The Debian packages in the machine's own Apache, as a hosting company installs a module:
 # `make deb` (dpkg-buildpackage + lintian), `make install DESTDIR=…` (apxs), install both
 # .debs, `a2enmod acme_pay` (pulls in dbd and ssl), the sample site from sites-available
@@ -62,8 +62,9 @@ changes=$(ls "$DEB_OUT"/deb/*.changes 2>/dev/null | head -n 1)
 if [ -z "$changes" ] || [ -n "$(cd "$REPO" && find . \( -path ./out -o -path ./run -o -path ./.git -o -path ./tests \) \
         -prune -o -type f -newer "$changes" -print -quit)" ]; then
     log "make deb"
-    timeout 240 make -C "$REPO" --no-print-directory O="$DEB_OUT" deb > "$T/deb.log" 2>&1 ||
-        { tail -n 40 "$T/deb.log"; die "make deb failed (lintian included)"; }
+    mkdir -p "$DEB_OUT"
+    timeout 480 make -C "$REPO" --no-print-directory O="$DEB_OUT" deb > "$DEB_OUT/deb.log" 2>&1 ||
+        { tail -n 40 "$DEB_OUT/deb.log"; rm -rf "$DEB_OUT/deb"; die "make deb failed (lintian included; log: $DEB_OUT/deb.log)"; }
     changes=$(ls "$DEB_OUT"/deb/*.changes | head -n 1)
 else
     log "make deb: reusing $changes (tree unchanged)"
