@@ -99,6 +99,7 @@ timeout 180 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-instal
     -o DPkg::Lock::Timeout=60 "$mod_deb" "$adm_deb" > "$T/apt.log" 2>&1 ||
     { tail -n 30 "$T/apt.log"; die "apt-get install of the packages failed"; }
 expect_eq "www-data:acme-pay 2750" "$(stat -c '%U:%G %a' /var/lib/acme-pay)" "state directory"
+expect_eq "root:www-data 750" "$(stat -c '%U:%G %a' /etc/acme-pay)" "/etc/acme-pay"
 [ -e /etc/apache2/mods-enabled/acme_pay.load ] && fail "the module is enabled before a2enmod"
 man -w acme-pay-admin >/dev/null 2>&1 || fail "man acme-pay-admin"
 man -w 5 mod_acme_pay >/dev/null 2>&1 || fail "man 5 mod_acme_pay"
