@@ -819,6 +819,11 @@ const char *acp_httpd_dbd_params(server_rec *s)
     return dc ? dc->params : NULL;
 }
 
+const dbd_cfg_t *acp_httpd_dbd_config(server_rec *s)
+{
+    return dbd_config(s);
+}
+
 /* Legacy plaintext EAB keys sealed under AcmePayKeyFile (still readable until then). */
 static int reseal_secrets(apr_pool_t *ptemp, server_rec *s, acp_db_t *db)
 {
@@ -860,20 +865,13 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     if (acp_httpd_secrets_load(pconf, s, c->key_file) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!strcmp(dc->name, "sqlite3")) {
-        acp_httpd_sqlite_precreate(ptemp, dc->params);
+    c->db_driver = dc->name;
+    c->db_params = dc->params;
+    if (acp_httpd_db_prepare(ptemp, c, &db, &err) != APR_SUCCESS) {
+        /* other sites of this Apache keep running: start degraded (acp_httpd_db.c) */
+        acp_httpd_db_degraded(s, c, err);
     }
-    if (acp_sa_open(ptemp, dc->name, dc->params, 1, &db, &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01003) "database: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    db->secrets = acp_httpd_secrets();
-    if (acp_secret_nonce_key(db, ptemp, c->wfe.nonce_key, ACP_NONCE_KEY_LEN, &err) !=
-        APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01004) "nonce key: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (reseal_secrets(ptemp, s, db) != OK) {
+    else if (reseal_secrets(ptemp, s, db) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcmp(dc->name, "sqlite3") && !db_mutex && db_mutex_create(s, pconf) != APR_SUCCESS) {
@@ -911,9 +909,7 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 ACPLOGNO(01007) "ready: %s database, %s signer, nonces in %s", dc->name,
-                 c->wfe.ra.signer->name, c->wfe.nonce_store ? "shared memory" : "the database");
+    acp_httpd_db_log_ready(ptemp, s, c);
     return OK;
 }
 
@@ -923,6 +919,7 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     acp_httpd_secrets_reset();
     nonce_shm = NULL;
     nonce_store = NULL;
+    acp_httpd_db_state_reset();
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
@@ -940,6 +937,7 @@ static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         return OK;
     }
     acp_va_global_init();
+    acp_httpd_db_state_create(pconf, s);
     site = acp_site_scan(ptemp, s);
     for (sp = s; sp; sp = sp->next) {
         acp_srv_cfg_t *c = ap_get_module_config(sp->module_config, &acme_pay_module);
@@ -976,6 +974,11 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
         c->wfe.ra.signer = shared->wfe.ra.signer;
         memcpy(c->wfe.nonce_key, shared->wfe.nonce_key, sizeof(c->wfe.nonce_key));
         c->wfe.nonce_store = shared->wfe.nonce_store;
+        /* the database too: a start without it recovers every server (acp_httpd_db.c) */
+        c->db_driver = shared->db_driver;
+        c->db_params = shared->db_params;
+        c->db_ready = shared->db_ready;
+        c->db_version = shared->db_version;
     }
     else {
         rv = setup_server(pconf, ptemp, sp, c);
@@ -1014,6 +1017,7 @@ static void acp_register_hooks(apr_pool_t *p)
     static const char *const succ[] = {"mod_dbd.c", NULL};
     ap_hook_pre_config(acp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);
+    ap_hook_check_config(acp_httpd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(acp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     acp_httpd_request_hooks();
     acp_httpd_status_hooks();

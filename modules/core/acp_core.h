@@ -40,10 +40,14 @@ typedef enum {
     ACP_ERR_CONFLICT,          /* 409, malformed type (keyChange to a used key) */
     ACP_ERR_ALREADY_REPLACED,  /* 409, RFC 9773 alreadyReplaced */
     ACP_ERR_INVALID_PROFILE,   /* 400, draft-ietf-acme-profiles invalidProfile */
+    ACP_ERR_UNAVAILABLE,       /* 503, serverInternal type: the database cannot be used now */
     ACP_ERR_KINDS_END
 } acp_errkind_t;
 
 struct acp_pay_request_t;
+
+/* Retry-After (seconds) on a 503 while the database cannot be used. */
+#define ACP_UNAVAILABLE_RETRY_AFTER 5
 
 typedef struct acp_problem_t {
     acp_errkind_t kind;

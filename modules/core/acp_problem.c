@@ -38,6 +38,9 @@ static const struct {
     [ACP_ERR_CONFLICT] = {NS "malformed", 409},
     [ACP_ERR_ALREADY_REPLACED] = {NS "alreadyReplaced", 409},
     [ACP_ERR_INVALID_PROFILE] = {NS "invalidProfile", 400},
+    /* RFC 8555 has no type for "try again later"; serverInternal with 503 and Retry-After
+     * (RFC 9110 §15.6.4) is what clients retry */
+    [ACP_ERR_UNAVAILABLE] = {NS "serverInternal", 503},
 };
 
 const char *acp_problem_type(acp_errkind_t kind)

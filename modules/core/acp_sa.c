@@ -4,8 +4,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include "acp_sa.h"
 
 #define ACCT_COLS "id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created"
@@ -292,14 +292,186 @@ acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *
     db->handle = handle;
     db->prepared = prepared;
     db->pgsql = strcmp(apr_dbd_name(driver), "pgsql") == 0;
+    db->pool = p;
     return db;
+}
+
+/* ---- faults: "the database cannot be used right now" vs. an error of the statement -- */
+
+/* SQLite primary result codes (sqlite3.h) that say the file cannot be used now. */
+#define SQ_BUSY 5
+#define SQ_LOCKED 6
+#define SQ_NOMEM 7
+#define SQ_READONLY 8
+#define SQ_IOERR 10
+#define SQ_FULL 13
+#define SQ_CANTOPEN 14
+#define SQ_PROTOCOL 15
+
+static int connection_lost(acp_db_t *db)
+{
+    return db->pgsql && apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS;
+}
+
+static int message_says_unavailable(const char *m)
+{
+    static const char *const words[] = {
+        "database is locked", "disk", "read-only", "readonly", "unable to open",
+        "No space left", "the database system is", "terminating connection",
+        "server closed the connection", "could not connect", "connection refused",
+        "no connection to the server", NULL};
+    int i;
+
+    for (i = 0; m && words[i]; i++) {
+        if (strstr(m, words[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* rv: what the apr_dbd call returned (an SQLite result code, or a PGRES_* status). */
+static void note_failure(acp_db_t *db, int rv)
+{
+    int code = rv & 0xff;
+
+    if (connection_lost(db) ||
+        (!db->pgsql && (code == SQ_BUSY || code == SQ_LOCKED || code == SQ_NOMEM ||
+                        code == SQ_READONLY || code == SQ_IOERR || code == SQ_FULL ||
+                        code == SQ_CANTOPEN || code == SQ_PROTOCOL)) ||
+        message_says_unavailable(apr_dbd_error(db->driver, db->handle, rv))) {
+        if (!db->unavailable && db->pool) {
+            const char *m = apr_dbd_error(db->driver, db->handle, rv);
+            db->fault = apr_pstrdup(db->pool, m ? m : "unknown database error");
+        }
+        db->unavailable = 1;
+    }
+}
+
+int acp_sa_unavailable(const acp_db_t *db)
+{
+    return db && db->unavailable;
+}
+
+/* A statement failed on a connection that is now known dead (a PostgreSQL restart
+ * leaves every pooled connection so, found only when used): swap in a fresh one. Only
+ * where nothing can have happened on the dead one: outside a transaction. */
+#define RECONNECTS_MAX 12
+
+static int reconnected(acp_db_t *db)
+{
+    if (!db->reconnect || db->in_tx || db->reconnects >= RECONNECTS_MAX ||
+        !connection_lost(db)) {
+        return 0;
+    }
+    db->reconnects++;
+    if (db->reconnect(db, db->reconnect_baton) != APR_SUCCESS) {
+        db->unavailable = 1;
+        return 0;
+    }
+    db->unavailable = 0;
+    return 1;
 }
 
 static apr_status_t raw_exec(acp_db_t *db, const char *sql)
 {
     int nrows = 0;
     int rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    if (rv != 0) {
+        note_failure(db, rv);
+    }
     return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* ---- DBDParams without secrets --------------------------------------------------- */
+
+static int secret_key(const char *k, size_t n)
+{
+    static const char *const keys[] = {"password", "pass", "passwd", "pwd", NULL};
+    int i;
+
+    for (i = 0; keys[i]; i++) {
+        if (strlen(keys[i]) == n && strncasecmp(k, keys[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *acp_sa_params_safe(apr_pool_t *p, const char *driver, const char *params)
+{
+    /* values end at these (pgsql conninfo: blanks; URI query: '&'; mysql and others: ',') */
+    const char *ends = driver && !strcmp(driver, "pgsql") ? " \t&" : " \t&,;";
+    apr_size_t n = params ? strlen(params) : 0, i = 0, o = 0;
+    char *out;
+
+    if (!params) {
+        return "(none)";
+    }
+    if (driver && !strcmp(driver, "sqlite3")) {
+        return params; /* a file name */
+    }
+    out = apr_palloc(p, n + 4 * (n + 1) + 1);
+    if (!strncmp(params, "postgres://", 11) || !strncmp(params, "postgresql://", 13)) {
+        /* scheme://user:secret@host/db?password=secret */
+        const char *auth = strstr(params, "://") + 3, *at = strchr(auth, '@'),
+                   *slash = strchr(auth, '/'), *colon = strchr(auth, ':');
+        if (at && (!slash || at < slash) && colon && colon < at) {
+            o = (apr_size_t)(colon - params) + 1;
+            memcpy(out, params, o);
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i = (apr_size_t)(at - params);
+        }
+    }
+    while (i < n) {
+        apr_size_t ks = i, ke, j;
+        /* a key: letters, digits, '_' */
+        while (i < n && (apr_isalnum(params[i]) || params[i] == '_')) {
+            i++;
+        }
+        ke = i;
+        j = i;
+        while (j < n && (params[j] == ' ' || params[j] == '\t')) {
+            j++;
+        }
+        if (ke == ks || j >= n || params[j] != '=') {
+            /* not a key=value pair: copy one character and look again */
+            i = ks + 1;
+            out[o++] = params[ks];
+            continue;
+        }
+        j++;
+        while (j < n && (params[j] == ' ' || params[j] == '\t')) {
+            j++;
+        }
+        memcpy(out + o, params + ks, j - ks); /* "key = " */
+        o += j - ks;
+        i = j;
+        if (i < n && params[i] == '\'') {
+            for (i++; i < n && params[i] != '\''; i++) {
+                if (params[i] == '\\' && i + 1 < n) {
+                    i++;
+                }
+            }
+            i += i < n ? 1 : 0;
+        }
+        else {
+            while (i < n && !strchr(ends, params[i])) {
+                i++;
+            }
+        }
+        if (secret_key(params + ks, ke - ks)) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+        }
+        else {
+            memcpy(out + o, params + j, i - j);
+            o += i - j;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
 
 apr_status_t acp_sa_tune(acp_db_t *db)
@@ -334,8 +506,10 @@ apr_status_t acp_sa_begin(acp_db_t *db)
     int i;
 
     if (db->pgsql) {
-        if (raw_exec(db, "BEGIN") != APR_SUCCESS) {
-            return APR_EGENERAL;
+        while (raw_exec(db, "BEGIN") != APR_SUCCESS) {
+            if (!reconnected(db)) {
+                return APR_EGENERAL;
+            }
         }
         db->in_tx = 1;
         return APR_SUCCESS;
@@ -351,6 +525,10 @@ apr_status_t acp_sa_begin(acp_db_t *db)
         apr_sleep(apr_time_from_msec(5 + (i % 5) * 10));
     }
     unlock_writers(db);
+    if (!db->unavailable) {
+        db->fault = "the database stayed locked (by another program?) or cannot be written";
+    }
+    db->unavailable = 1;
     return APR_EBUSY;
 }
 
@@ -362,6 +540,9 @@ apr_status_t acp_sa_commit(acp_db_t *db)
         /* never hand a connection back with a transaction (and its locks) open */
         raw_exec(db, "ROLLBACK");
         rv = APR_EGENERAL;
+    }
+    else {
+        db->committed = 1;
     }
     unlock_writers(db);
     return rv;
@@ -403,6 +584,9 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
         return APR_ENOENT;
     }
     rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    if (rv != 0) {
+        note_failure(db, rv);
+    }
     if (nrows) {
         *nrows = n;
     }
@@ -439,12 +623,24 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     }
     /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
      * empty result set with apr_sleep(100 ms) before it asks libpq again, so every select
-     * that finds nothing would cost a tenth of a second; the whole result is held in
-     * memory either way. SQLite: sequential (random access copies every row first). */
-    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
-                         (const char **)args);
-    if (rv != 0) {
-        return APR_EGENERAL;
+     * that finds nothing would cost a tenth of a second, and a failed statement (a dead
+     * connection) looks like an empty result; the whole result is held in memory either
+     * way. SQLite: sequential (random access copies every row first). */
+    for (;;) {
+        rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
+                             (const char **)args);
+        if (rv == 0) {
+            break;
+        }
+        note_failure(db, rv);
+        if (!reconnected(db)) {
+            return APR_EGENERAL;
+        }
+        st = stmt_of(db, label);
+        if (!st) {
+            return APR_ENOENT;
+        }
+        res = NULL;
     }
     out = apr_array_make(p, 4, sizeof(const char **));
     /* read to the end: an unfinished result set keeps the statement busy */
@@ -672,8 +868,8 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
     }
     rv = apr_dbd_open_ex(drv, p, params, &handle, &err);
     if (rv != APR_SUCCESS) {
-        *errmsg = apr_psprintf(p, "cannot open %s database '%s': %s", driver, params,
-                               err ? err : "error");
+        *errmsg = apr_psprintf(p, "cannot open %s database '%s': %s", driver,
+                               acp_sa_params_safe(p, driver, params), err ? err : "error");
         return rv;
     }
     db = acp_sa_wrap(p, drv, handle, NULL);

@@ -36,7 +36,8 @@ const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql);
 #define ACP_SA_SEARCH_MIN 3
 
 /* A database handle: what mod_dbd's ap_dbd_t carries, or what acp_sa_open made. */
-typedef struct acp_db_t {
+typedef struct acp_db_t acp_db_t;
+struct acp_db_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;   /* label -> apr_dbd_prepared_t* */
@@ -50,7 +51,26 @@ typedef struct acp_db_t {
     int in_tx;              /* a transaction (and the lock) is held */
     /* AcmePayKeyFile's key (acp_secret.h): seals EAB keys and the nonce key; NULL: none */
     const struct acp_secret_key_t *secrets;
-} acp_db_t;
+    /* Set when a statement failed because the database cannot be used right now
+     * (connection lost or refused, disk full, read-only file system, file locked by
+     * another program): the web front end answers 503 + Retry-After, not 500. */
+    int unavailable;
+    const char *fault;      /* the driver's message for the first such failure */
+    int committed;          /* a COMMIT succeeded on this handle */
+    /* Optional (the glue): replace a connection found dead by a fresh one. sa calls
+     * it only where nothing can have happened yet on the dead connection (BEGIN, a
+     * read outside a transaction), then runs the statement again. */
+    apr_status_t (*reconnect)(acp_db_t *db, void *baton);
+    void *reconnect_baton;
+    int reconnects;         /* bound on reconnect calls for this handle */
+    apr_pool_t *pool;       /* the pool the handle was wrapped in */
+};
+
+/* DBDParams for a log line or an error: passwords replaced by "***" (key=value
+ * conninfo "password=…"/"pass=…"/"pwd=…", and the password of a postgresql:// URI). */
+const char *acp_sa_params_safe(apr_pool_t *p, const char *driver, const char *params);
+/* Was the last failure on db one of the "database unavailable" kind above? */
+int acp_sa_unavailable(const acp_db_t *db);
 
 /* Open a connection (driver "sqlite3"|"pgsql"), migrate it if migrate != 0,
  * and prepare the catalogue. The connection closes with pool p. */

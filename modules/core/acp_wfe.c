@@ -503,7 +503,7 @@ static acp_problem_t *authenticate(wfe_req_t *w)
     }
     w->db = w->wfe->get_db(w->wfe->db_baton);
     if (!w->db) {
-        return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database unavailable");
+        return acp_problem(w->p, ACP_ERR_UNAVAILABLE, "database unavailable");
     }
     if (w->jws->kid) {
         apr_status_t rv;
@@ -763,6 +763,13 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
         return;
     }
 
+    if (wfe->unavailable) {
+        /* not ready (no database yet at start-up): no nonce can be made either */
+        acp_wfe_set_problem(&w, acp_problem(p, ACP_ERR_UNAVAILABLE,
+                                            "the CA is starting: its database is not "
+                                            "reachable yet"));
+        return;
+    }
     if (w.route == R_PAY_WEBHOOK) {
         acp_wfe_pay_webhook(p, wfe, req, resp);
         return;

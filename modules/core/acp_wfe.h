@@ -65,6 +65,7 @@ typedef struct acp_wfe_t {
     acp_wake_fn_t wake;
     acp_handoff_fn_t handoff; /* may be NULL: jobs are left to any worker */
     void *wake_baton;
+    int unavailable;          /* not ready (database unreachable since start-up): 503 */
 } acp_wfe_t;
 
 void acp_wfe_cfg_defaults(acp_wfe_cfg_t *cfg);

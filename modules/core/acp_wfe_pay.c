@@ -125,10 +125,17 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
     }
     db = wfe->get_db(wfe->db_baton);
     if (!db) {
+        apr_table_setn(resp->headers, "Retry-After", apr_itoa(p, ACP_UNAVAILABLE_RETRY_AFTER));
         answer_json(resp, p, 503, "error", "database unavailable");
         return;
     }
     status = credit(db, p, invoice, amount, currency, reference, "webhook", &why);
+    if (status >= 500 && acp_sa_unavailable(db)) {
+        /* not credited: the provider delivers again later (the reference is unique) */
+        apr_table_setn(resp->headers, "Retry-After", apr_itoa(p, ACP_UNAVAILABLE_RETRY_AFTER));
+        status = 503;
+        why = "database unavailable";
+    }
     answer_json(resp, p, status, status == 200 ? "status" : "error", why);
 }
 
@@ -146,12 +153,13 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
     int closed;
     long long amount, paid;
 
-    if (!db) {
+    if (!db || acp_sa_row(db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(invoice_id)) !=
+                   APR_SUCCESS) {
+        apr_table_setn(resp->headers, "Retry-After", apr_itoa(p, ACP_UNAVAILABLE_RETRY_AFTER));
         answer(resp, p, 503, "text/plain; charset=utf-8", "database unavailable\n");
         return;
     }
-    if (acp_sa_row(db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(invoice_id)) != APR_SUCCESS ||
-        !inv) {
+    if (!inv) {
         answer(resp, p, 404, "text/plain; charset=utf-8", "no such invoice\n");
         return;
     }

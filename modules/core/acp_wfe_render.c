@@ -82,6 +82,18 @@ void acp_wfe_set_problem(wfe_req_t *w, const acp_problem_t *prob)
 {
     json_object *o;
 
+    if (prob->kind != ACP_ERR_UNAVAILABLE && acp_sa_unavailable(w->db)) {
+        /* the database failed, not the request (whatever the handler made of the failure,
+         * e.g. a refused ledger row read as "already charged"): nothing was committed,
+         * the client should come back */
+        prob = acp_problem(w->p, ACP_ERR_UNAVAILABLE, "%s (the database is unavailable; "
+                                                      "try again shortly)",
+                           prob->detail ? prob->detail : "database error");
+    }
+    if (prob->kind == ACP_ERR_UNAVAILABLE) {
+        apr_table_setn(w->resp->headers, "Retry-After",
+                       apr_itoa(w->p, ACP_UNAVAILABLE_RETRY_AFTER));
+    }
     if (prob->payment) {
         set_payment_problem(w, prob);
         return;

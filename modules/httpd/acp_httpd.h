@@ -19,6 +19,10 @@ typedef struct acp_srv_cfg_t {
     int workers;
     int va_per_account;         /* AcmePayValidationPerAccount; 0: half the workers, >= 1 */
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
+    /* the database (acp_httpd_db.c): mod_dbd's DBDriver/DBDParams, and whether the schema
+     * and nonce key are there (0 after a start without the database: answer 503) */
+    const char *db_driver, *db_params;
+    int db_ready, db_version;
     /* set-flags for merging */
     unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
@@ -66,6 +70,31 @@ void acp_httpd_status_hooks(void);
 /* The abuse-limit directives (modules/httpd/acp_httpd_limits.c). */
 const char *acp_httpd_set_limit(cmd_parms *cmd, void *d, const char *max, const char *period);
 const char *acp_httpd_set_limit_eab(cmd_parms *cmd, void *d, int argc, char *const argv[]);
+
+/* The database (modules/httpd/acp_httpd_db.c). */
+void acp_httpd_db_state_reset(void);
+void acp_httpd_db_state_create(apr_pool_t *pconf, server_rec *s);
+/* A connection from mod_dbd, released with p; a dead one is replaced (sa's reconnect). */
+acp_db_t *acp_httpd_db_acquire(apr_pool_t *p, server_rec *s);
+/* After a use of the database (db NULL: none could be had): logs outage/recovery once. */
+void acp_httpd_db_outcome(server_rec *s, acp_db_t *db);
+int acp_httpd_db_ready(const acp_srv_cfg_t *c);
+/* Migrate (own connection) and read the nonce key into c; sets c->db_ready. */
+apr_status_t acp_httpd_db_prepare(apr_pool_t *p, acp_srv_cfg_t *c, acp_db_t **out,
+                                  const char **err);
+/* Start without the database: log once, answer 503 until acp_httpd_db_recover. */
+void acp_httpd_db_degraded(server_rec *s, acp_srv_cfg_t *c, const char *why);
+/* Workers: try to bring every not-ready server up; 1 when all are ready. */
+int acp_httpd_db_recover(apr_pool_t *p, server_rec *s);
+/* The start-up info line: database (no password), nonce store, signer; once per text. */
+void acp_httpd_db_log_ready(apr_pool_t *p, server_rec *s, const acp_srv_cfg_t *c);
+
+/* mod_dbd's DBDriver/DBDParams of a server (mod_acme_pay.c). */
+const dbd_cfg_t *acp_httpd_dbd_config(server_rec *s);
+
+/* Static checks for apache2 -t (modules/httpd/acp_httpd_check.c). */
+int acp_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
 
 /* The request path (modules/httpd/acp_httpd_request.c): registers its hooks. */
 void acp_httpd_request_hooks(void);

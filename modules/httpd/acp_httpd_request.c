@@ -15,18 +15,23 @@
 #include <apr_strings.h>
 #include "acp_httpd.h"
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+typedef struct {
+    request_rec *r;
+    acp_db_t *db;
+    int asked; /* the request wanted the database */
+} request_db_t;
 
+/* The request's connection, taken when first needed (directory and newNonce never
+ * ask); a dead one is replaced by sa (acp_httpd_db_acquire). */
 static acp_db_t *request_db(void *baton)
 {
-    request_rec *r = baton;
-    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    request_db_t *rd = baton;
 
-    if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(02101) "no database connection");
-        return NULL;
+    if (!rd->asked) {
+        rd->asked = 1;
+        rd->db = acp_httpd_db_acquire(rd->r->pool, rd->r->server);
     }
-    return acp_httpd_db(r->pool, dbd);
+    return rd->db;
 }
 
 static int read_body(request_rec *r, apr_size_t max, acp_req_t *req)
@@ -156,6 +161,7 @@ static int acp_handler(request_rec *r)
     acp_req_t req;
     acp_resp_t resp;
     acp_wfe_t wfe;
+    request_db_t rd;
     int rv;
 
     if (!r->handler || strcmp(r->handler, "acme-pay") != 0) {
@@ -199,17 +205,26 @@ static int acp_handler(request_rec *r)
     else {
         req.body = "";
     }
+    memset(&rd, 0, sizeof(rd));
+    rd.r = r;
     wfe.cfg = &c->wfe;
     wfe.get_db = request_db;
-    wfe.db_baton = r;
+    wfe.db_baton = &rd;
     wfe.wake = acp_httpd_workers_wake;
     wfe.handoff = acp_httpd_workers_handoff;
     wfe.wake_baton = NULL;
+    wfe.unavailable = !acp_httpd_db_ready(c);
+    if (wfe.unavailable) {
+        acp_httpd_workers_wake(NULL); /* they set the database up as soon as it answers */
+    }
     acp_wfe_handle(r->pool, &wfe, &req, &resp);
     if (resp.status == 429) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       ACPLOGNO(03500) "abuse limit: %s %s from %s answered rateLimited",
                       r->method, r->uri, r->useragent_ip);
+    }
+    if (rd.asked) {
+        acp_httpd_db_outcome(r->server, rd.db);
     }
 
     apr_table_do(copy_header, r, resp.headers, NULL);
@@ -229,15 +244,9 @@ static int acp_handler(request_rec *r)
     return OK;
 }
 
-static void acp_optional_fns(void)
-{
-    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-}
-
 void acp_httpd_request_hooks(void)
 {
     ap_hook_translate_name(acp_translate_name, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(acp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acp_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_optional_fn_retrieve(acp_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -77,8 +77,6 @@ struct workers_t {
 };
 
 static workers_t *workers;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
 /* ---- the fair queue (all under w->mutex) ---- */
 
@@ -192,18 +190,20 @@ static int dequeue(workers_t *w, int idx, qent_t *out)
  * ones whose lease ran out), so they are served as fairly as handed-off ones. */
 static void scan(workers_t *w, apr_pool_t *p)
 {
-    ap_dbd_t *dbd = dbd_open(p, w->s);
     apr_array_header_t *jobs = NULL;
     acp_db_t *db;
     long long now = acp_now();
     int i, full = 0;
 
-    if (!dbd) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
-                     ACPLOGNO(02001) "worker: no database connection");
+    if (!acp_httpd_db_recover(p, w->s)) {
+        return; /* started without the database and it is still not there */
+    }
+    /* a dead connection is replaced; an outage is logged once for all children */
+    db = acp_httpd_db_acquire(p, w->s);
+    if (!db) {
+        acp_httpd_db_outcome(w->s, NULL);
         return;
     }
-    db = acp_httpd_db(p, dbd);
     if (acp_sa_jobs_due(db, p, now, &jobs) == APR_SUCCESS) {
         for (i = 0; i < jobs->nelts && !w->stop; i++) {
             acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
@@ -249,19 +249,18 @@ static void scan(workers_t *w, apr_pool_t *p)
         w->last_prune = acp_now();
         acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS(acp_sa_ll(p, acp_now())));
     }
-    dbd_close(w->s, dbd);
+    acp_httpd_db_outcome(w->s, db);
 }
 
 /* Runs one queued job; it is claimed already, so no claim is written. */
 static void run_job(workers_t *w, apr_pool_t *p, const qent_t *e)
 {
-    ap_dbd_t *dbd = dbd_open(p, w->s);
+    acp_db_t *db = acp_httpd_db_acquire(p, w->s);
     acp_job_t job;
 
-    if (!dbd) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
-                     ACPLOGNO(02004) "worker: no database connection (job %s waits for its "
-                                     "lease to run out)", e->id);
+    if (!db) {
+        /* the job stays claimed: any worker takes it when its lease runs out */
+        acp_httpd_db_outcome(w->s, NULL);
         return;
     }
     memset(&job, 0, sizeof(job));
@@ -269,8 +268,8 @@ static void run_job(workers_t *w, apr_pool_t *p, const qent_t *e)
     job.kind = e->kind;
     job.ref = e->ref;
     job.attempts = e->attempts;
-    acp_ra_run_job(acp_httpd_db(p, dbd), p, &w->cfg->wfe.ra, &job);
-    dbd_close(w->s, dbd);
+    acp_ra_run_job(db, p, &w->cfg->wfe.ra, &job);
+    acp_httpd_db_outcome(w->s, db);
 }
 
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
@@ -399,9 +398,7 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
     workers_t *w;
     int i;
 
-    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    if (!dbd_open || !dbd_close || workers) {
+    if (workers) {
         return;
     }
     w = apr_pcalloc(pchild, sizeof(*w));

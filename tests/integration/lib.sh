@@ -244,6 +244,14 @@ pg_cluster_start() {
     ACME_PG_SOCKDIR=$d/sock
     export ACME_PG_SOCKDIR ACME_PG_PORT
 }
+# pg_cluster_resume DIR: start again a cluster made by pg_cluster_start and stopped with
+# pg_cluster_stop (same data, port and socket); returns once it accepts connections
+pg_cluster_resume() {
+    local d=$1
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/pg.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $ACME_PG_PORT -k $d/sock -c fsync=off -c max_connections=200" \
+        start > "$d/pg_ctl.log" 2>&1 || { cat "$d/pg_ctl.log" "$d/pg.log"; return 1; }
+}
 # pg_cluster_stop DIR
 pg_cluster_stop() {
     [ -d "$1/data" ] || return 0

@@ -280,8 +280,57 @@ static void test_db(apr_pool_t *p)
     unlink(path);
 }
 
+/* DBDParams never reach a log line or an error with their password. */
+static void test_params_safe(apr_pool_t *p)
+{
+    CHECK_STR(acp_sa_params_safe(p, "pgsql", "host=db port=5432 user=acme password=s3cret"),
+              "host=db port=5432 user=acme password=***");
+    CHECK_STR(acp_sa_params_safe(p, "pgsql", "password = 'a b\\' c' dbname=x"),
+              "password = *** dbname=x");
+    CHECK_STR(acp_sa_params_safe(p, "pgsql", "dbname=x PASSWORD=s3cret"), "dbname=x PASSWORD=***");
+    CHECK_STR(acp_sa_params_safe(p, "pgsql", "postgresql://acme:s3cret@db:5432/acme?sslmode=require"),
+              "postgresql://acme:***@db:5432/acme?sslmode=require");
+    CHECK_STR(acp_sa_params_safe(p, "pgsql", "postgres://db/acme?user=a&password=s3cret&x=1"),
+              "postgres://db/acme?user=a&password=***&x=1");
+    CHECK_STR(acp_sa_params_safe(p, "mysql", "host=db,user=a,pass=s3cret"),
+              "host=db,user=a,pass=***");
+    CHECK_STR(acp_sa_params_safe(p, "sqlite3", "/var/lib/acme/pass=word.db"),
+              "/var/lib/acme/pass=word.db");
+    CHECK(strstr(acp_sa_params_safe(p, "pgsql", "password=s3cret"), "s3cret") == NULL);
+}
+
+/* A statement's own error (a constraint) is not "the database is unavailable"; a
+ * missing file is. */
+static void test_db_faults(apr_pool_t *p)
+{
+    acp_db_t *db = NULL;
+    const char *err = NULL;
+    char path[96];
+
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-fault-%d.db", (int)getpid());
+    CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
+    if (!db) {
+        return;
+    }
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("f1", "account", "x", "0", "1")) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("f1", "account", "x", "0", "1")) != APR_SUCCESS);
+    CHECK(!acp_sa_unavailable(db));
+    unlink(path);
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-fault-%d.db-wal", (int)getpid());
+    unlink(path);
+    apr_snprintf(path, sizeof(path), "/tmp/acp-test-fault-%d.db-shm", (int)getpid());
+    unlink(path);
+    /* a directory that does not exist: the open fails and says which file, no secret */
+    CHECK(acp_sa_open(p, "sqlite3", "/nonexistent-acp-dir/acme.db", 1, &db, &err) != APR_SUCCESS);
+    CHECK(err && strstr(err, "/nonexistent-acp-dir/acme.db") != NULL);
+}
+
 static void run_tests(apr_pool_t *p)
 {
+    test_params_safe(p);
+    test_db_faults(p);
     test_b64url(p);
     test_time(p);
     test_nonce(p);
