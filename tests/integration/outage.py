@@ -3,7 +3,8 @@
 
   outage.py load EVENTS STOPFILE SECONDS [ISSUERS] [READERS]
       runs ISSUERS threads doing whole paid issuances (account, order, http-01, finalize,
-      download) and READERS threads polling their account (POST-as-GET) every 50 ms, until
+      download) and READERS threads polling their account (POST-as-GET, every third time
+      an update: a small write) every 50 ms, until
       STOPFILE exists or SECONDS pass; every ACME request (not newNonce) is one JSON line
       in EVENTS: t0, t1, what, status, retry_after, ctype, type.
   outage.py analyze EVENTS T_DOWN T_BACK
@@ -105,12 +106,16 @@ def load(events, stopfile, seconds, issuers=2, readers=2):
 
     def reader(i):
         a = None
+        n = 0
         while not stop():
+            n += 1
             try:
                 if a is None:
                     a = Recorder(out, "read")
                 if not a.kid:
                     a.new_account()
+                elif n % 3 == 0:
+                    a.post(a.kid, {"contact": []})  # a small write transaction
                 else:
                     a.get(a.kid)
             except Exception:
