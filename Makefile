@@ -3,6 +3,7 @@
 #   make run        install packages, build, start Apache on loopback (see README)
 #   make test       everything CI runs; ends with "N passed, N failed"
 #   make bench      the benchmark (not part of make test)
+#   make fuzz       the libFuzzer targets, 10^6 executions each (build/fuzz.mk)
 # Build output goes to out/ (out/asan/ for the sanitizer build).
 
 APXS     ?= apxs
@@ -142,3 +143,5 @@ check-style:
 
 clean:
 	rm -rf $(O)
+
+include build/fuzz.mk

@@ -10,7 +10,8 @@ libncurses-dev
 postgresql postgresql-client
 pebble certbot lego uacme dehydrated acme-tiny
 tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace
-debhelper dpkg-dev devscripts lintian fakeroot ssl-cert"
+debhelper dpkg-dev devscripts lintian fakeroot ssl-cert
+clang libfuzzer-14-dev"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -6,6 +6,8 @@
 #                  "N passed, N failed" is added (no such line or a non-zero exit with
 #                  0 failed counts as 1 failure)
 #   check-style    sh build/check-style.sh, if present                     1 test
+#   fuzz_*         every tests/fuzz/fuzz_* target replays tests/fuzz/corpus/<target>/
+#                  (clang + libFuzzer, ASan/UBSan; tests/fuzz/run.sh)  1 test per target
 #   fresh-machine  sh tests/fresh-machine.sh: `make run`/`make test` with the configuration
 #                  tools absent until the dependency step                  1 test
 #   integration    every tests/integration/test_NNN_*.sh (bash) and test_NNN_*.py (python3,
@@ -173,6 +175,14 @@ if [ "$server" != pebble ]; then
     if [ -f build/check-style.sh ] && selected check-style; then
         step "check-style" sh build/check-style.sh
     fi
+    # (4b) fuzz: each libFuzzer target (tests/fuzz/fuzz_*.c, built by build/fuzz.mk)
+    #      replays its committed corpus once: one test per target
+    for src in tests/fuzz/fuzz_*.c; do
+        [ -f "$src" ] || continue
+        name=$(basename "$src" .c)
+        selected "$name" || continue
+        step "$name" sh -c 'make -s -j2 fuzz-build && sh tests/fuzz/run.sh replay "$1"' sh "$name"
+    done
     # (5) the README commands on a machine without the packages (simulated)
     if selected fresh-machine; then
         step "fresh-machine" sh tests/fresh-machine.sh
