@@ -208,6 +208,9 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ari.explanation_url);
     INHERIT(wfe.ra.profiles);
     INHERIT(wfe.ra.default_profile);
+    INHERIT(wfe.ra.crl.url);
+    INHERIT(wfe.ra.crl.shards);
+    INHERIT(wfe.ra.crl.lifetime);
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -604,6 +607,52 @@ static const char *set_ari_url(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_crl_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *at = strstr(arg, "{shard}");
+    if ((strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0) || !at ||
+        strstr(at + 1, "{shard}") || strpbrk(arg, " \t\"<>")) {
+        return "AcmePayCRLURL: an http URL naming the shard once, e.g. "
+               "http://ca.example/acme/crl/{shard}";
+    }
+    srv_cfg(cmd)->wfe.ra.crl.url = arg;
+    return NULL;
+}
+
+static const char *set_crl_shards(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, ACP_CRL_SHARDS_MAX, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.ra.crl.shards = (int)v;
+    }
+    return err;
+}
+
+static const char *set_crl_lifetime(cmd_parms *cmd, void *d, const char *arg)
+{
+    char *end = NULL;
+    long long v = strtoll(arg, &end, 10), mul = 1;
+    if (end && *end == 'd' && end[1] == '\0') {
+        mul = 86400;
+    }
+    else if (end && *end == 'h' && end[1] == '\0') {
+        mul = 3600;
+    }
+    else if (end && *end == 's' && end[1] == '\0') {
+        mul = 1;
+    }
+    else if (!end || end == arg || *end) {
+        return "AcmePayCRLLifetime: a duration such as 7d, 36h or 600s";
+    }
+    /* at least a minute; at most 10 days (the Baseline Requirements' bound) */
+    if (v <= 0 || v * mul < 60 || v * mul > 10 * 86400) {
+        return "AcmePayCRLLifetime: between 60s and 10d";
+    }
+    srv_cfg(cmd)->wfe.ra.crl.lifetime = (int)(v * mul);
+    return NULL;
+}
+
 static const char *set_payment_url(cmd_parms *cmd, void *d, const char *arg)
 {
     srv_cfg(cmd)->pay_set |= ACP_PAY_URL;
@@ -795,6 +844,13 @@ static const command_rec acp_cmds[] = {
     AP_INIT_TAKE_ARGV("AcmePayLimitEAB", acp_httpd_set_limit_eab, NULL, RSRC_CONF,
                       "an EAB key's own limits: kid accounts=N[/period] orders=N[/period] "
                       "pending=N failed=N[/period]"),
+    AP_INIT_TAKE1("AcmePayCRLURL", set_crl_url, NULL, RSRC_CONF,
+                  "crlDistributionPoints URL of issued certificates, {shard} replaced by the "
+                  "shard number (default: none, no CRLs)"),
+    AP_INIT_TAKE1("AcmePayCRLShards", set_crl_shards, NULL, RSRC_CONF,
+                  "number of CRL shards, certificates spread by serial (default 16)"),
+    AP_INIT_TAKE1("AcmePayCRLLifetime", set_crl_lifetime, NULL, RSRC_CONF,
+                  "nextUpdate - thisUpdate of a CRL (default 7d)"),
     {NULL}};
 
 /* ---- start-up --------------------------------------------------------------------- */
@@ -844,9 +900,12 @@ static int reseal_secrets(apr_pool_t *ptemp, server_rec *s, acp_db_t *db)
     return OK;
 }
 
+static int setup_crl(apr_pool_t *pconf, server_rec *s, acp_srv_cfg_t *c);
+
 static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                         acp_srv_cfg_t *c)
 {
+    int rv;
     APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     const dbd_cfg_t *dc = dbd_config(s);
     const char *err = NULL;
@@ -909,13 +968,51 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    rv = setup_crl(pconf, s, c);
+    if (rv != OK) {
+        return rv;
+    }
     acp_httpd_db_log_ready(ptemp, s, c);
+    return OK;
+}
+
+/* CRLs: the issuing signer names the shard's URL in every certificate; the local CA
+ * (AcmePayCA) signs the CRLs, also when AcmePaySignCommand issues. */
+static int setup_crl(apr_pool_t *pconf, server_rec *s, acp_srv_cfg_t *c)
+{
+    acp_crl_cfg_t *crl = &c->wfe.ra.crl;
+    const char *err = NULL;
+
+    if (!crl->shards) {
+        crl->shards = ACP_CRL_SHARDS_DEFAULT;
+    }
+    if (!crl->lifetime) {
+        crl->lifetime = ACP_CRL_LIFETIME_DEFAULT;
+    }
+    crl->signer = NULL;
+    if (!crl->url) {
+        return OK;
+    }
+    acp_ca_set_crl(c->wfe.ra.signer, crl->url, crl->shards);
+    if (!c->sign_command) {
+        crl->signer = c->wfe.ra.signer;
+        return OK;
+    }
+    if (acp_ca_local_create(pconf, c->ca_cert, c->ca_key, c->wfe.ra.validity_days, &crl->signer,
+                            &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ACPLOGNO(04003) "AcmePayCRLURL with AcmePaySignCommand: the CRLs are "
+                                     "signed with the AcmePayCA key, which is unusable: %s",
+                     err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return OK;
 }
 
 static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     db_mutex = NULL; /* the old ones went with the previous generation's pool */
+    acp_httpd_crl_site(NULL, NULL);
     acp_httpd_secrets_reset();
     nonce_shm = NULL;
     nonce_store = NULL;
@@ -979,6 +1076,7 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
         c->db_params = shared->db_params;
         c->db_ready = shared->db_ready;
         c->db_version = shared->db_version;
+        c->wfe.ra.crl = shared->wfe.ra.crl;
     }
     else {
         rv = setup_server(pconf, ptemp, sp, c);
@@ -986,6 +1084,7 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
             return rv;
         }
         acp_site_first(site, sp, c, dc);
+        acp_httpd_crl_site(sp, c);
     }
     acp_site_prepare(site, sp, dc);
     return OK;

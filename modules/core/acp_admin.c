@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <json-c/json.h>
 #include "acp_admin.h"
+#include "acp_crl.h"
 #include "acp_jws.h"
 #include "acp_util.h"
 
@@ -59,6 +60,12 @@ apr_status_t acp_admin_revoke(acp_db_t *db, apr_pool_t *p, const char *serial, i
     if (n != 1) {
         acp_sa_rollback(db);
         return APR_EEXIST; /* someone revoked it in between */
+    }
+    /* its CRL shard is due: the workers publish it within seconds */
+    rv = acp_crl_mark(db, p, (*cert)->id);
+    if (rv != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return rv;
     }
     if (acp_sa_commit(db) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -174,7 +181,7 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
     req.not_before = 0;
     req.not_after = old->not_after;
     /* sign first: a failed signature writes nothing */
-    rv = signer->sign(signer, p, &req, &res, &err);
+    rv = acp_ca_sign(signer, p, &req, &res, &err);
     if (rv != APR_SUCCESS) {
         *errmsg = apr_pstrcat(p, "signing failed: ", err ? err : "unknown error", NULL);
         return rv;
@@ -188,7 +195,7 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
                     ACP_SA_ARGS(cert_id, res.serial_hex, order->id, old->account_id,
                                 old->billing_id, old->names_key, res.pem_chain,
                                 LL(p, res.not_before), LL(p, res.not_after), LL(p, now),
-                                res.aki_hex)) !=
+                                res.aki_hex, apr_itoa(p, res.crl_shard))) !=
             APR_SUCCESS ||
         acp_sa_exec(db, p, "adm_order_set_cert", &n, ACP_SA_ARGS(cert_id, LL(p, now), order->id)) !=
             APR_SUCCESS ||

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -128,6 +129,48 @@ static int copy_spki(X509 *x, X509_REQ *req)
     }
     return X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to) == 1 && to_alg &&
            X509_ALGOR_copy(to_alg, from_alg) == 1;
+}
+
+/* A DistributionPointName holding one URI (fullName). */
+static DIST_POINT_NAME *dp_name(const char *url)
+{
+    DIST_POINT_NAME *dpn = DIST_POINT_NAME_new();
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+    if (!dpn || !g || !ia5 || ASN1_STRING_set(ia5, url, (int)strlen(url)) != 1) {
+        goto fail;
+    }
+    GENERAL_NAME_set0_value(g, GEN_URI, ia5);
+    ia5 = NULL;
+    dpn->type = 0;
+    dpn->name.fullname = sk_GENERAL_NAME_new_null();
+    if (!dpn->name.fullname || sk_GENERAL_NAME_push(dpn->name.fullname, g) <= 0) {
+        goto fail;
+    }
+    return dpn;
+fail:
+    ASN1_IA5STRING_free(ia5);
+    GENERAL_NAME_free(g);
+    DIST_POINT_NAME_free(dpn);
+    return NULL;
+}
+
+/* crlDistributionPoints: one distribution point, the shard's URL (RFC 5280 §4.2.1.13) */
+static int add_cdp(X509 *x, const char *url)
+{
+    CRL_DIST_POINTS *cdp = sk_DIST_POINT_new_null();
+    DIST_POINT *dp = DIST_POINT_new();
+    int ok = 0;
+
+    if (cdp && dp && (dp->distpoint = dp_name(url)) != NULL &&
+        sk_DIST_POINT_push(cdp, dp) > 0) {
+        dp = NULL;
+        ok = add_ext(x, NID_crl_distribution_points, cdp, 0);
+    }
+    DIST_POINT_free(dp);
+    CRL_DIST_POINTS_free(cdp);
+    return ok;
 }
 
 static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
@@ -284,6 +327,13 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         err = "adding extensions";
         goto done;
     }
+    if (signer->crl_url && signer->crl_shards > 0) {
+        int shard = acp_ca_crl_shard(acp_hex(p, sbuf, sizeof(sbuf)), signer->crl_shards);
+        if (!add_cdp(x, acp_ca_crl_url(p, signer->crl_url, shard))) {
+            err = "adding the CRL distribution point";
+            goto done;
+        }
+    }
     if (X509_sign(x, ca->key, ca->md) <= 0) {
         err = "signing the certificate";
         goto done;
@@ -316,6 +366,181 @@ done:
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+/* A v2 CRL (RFC 5280 §5): issuer, thisUpdate, nextUpdate, the revoked serials with their
+ * revocation dates and reason codes; extensions AKI, cRLNumber and, for a shard, a
+ * critical issuingDistributionPoint naming the shard's URL with onlyContainsUserCerts
+ * (a partitioned CRL must say which part it is, §5.2.5). */
+static apr_status_t local_sign_crl(acp_signer_t *signer, apr_pool_t *p, const acp_crl_req_t *req,
+                                   unsigned char **der, size_t *der_len, const char **errmsg)
+{
+    const local_ca_t *ca = signer->baton;
+    X509_CRL *crl = NULL;
+    ASN1_TIME *t = NULL;
+    ASN1_INTEGER *num = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    ISSUING_DIST_POINT *idp = NULL;
+    BIGNUM *bn = NULL;
+    unsigned char *out = NULL;
+    const char *err = NULL;
+    int i, n;
+
+    ERR_clear_error();
+    *der = NULL;
+    *der_len = 0;
+    crl = X509_CRL_new();
+    t = ASN1_TIME_new();
+    num = ASN1_INTEGER_new();
+    akid = AUTHORITY_KEYID_new();
+    if (!crl || !t || !num || !akid) {
+        err = "out of memory";
+        goto done;
+    }
+    if (X509_CRL_set_version(crl, 1) != 1 ||
+        X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) != 1 ||
+        !ASN1_TIME_set(t, (time_t)req->this_update) || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
+        !ASN1_TIME_set(t, (time_t)req->next_update) || X509_CRL_set1_nextUpdate(crl, t) != 1) {
+        err = "setting issuer or dates";
+        goto done;
+    }
+    for (i = 0; req->entries && i < req->entries->nelts; i++) {
+        const acp_crl_entry_t *e = &APR_ARRAY_IDX(req->entries, i, acp_crl_entry_t);
+        X509_REVOKED *r;
+        ASN1_INTEGER *sn;
+        if (!e->serial_hex || e->serial_hex[0] == '-' || !BN_hex2bn(&bn, e->serial_hex)) {
+            continue; /* not a serial this CA wrote */
+        }
+        r = X509_REVOKED_new();
+        sn = BN_to_ASN1_INTEGER(bn, NULL);
+        if (!r || !sn || X509_REVOKED_set_serialNumber(r, sn) != 1 ||
+            !ASN1_TIME_set(t, (time_t)e->revoked) || X509_REVOKED_set_revocationDate(r, t) != 1) {
+            ASN1_INTEGER_free(sn);
+            X509_REVOKED_free(r);
+            err = "building a revoked entry";
+            goto done;
+        }
+        ASN1_INTEGER_free(sn);
+        /* RFC 5280 §5.3.1: unspecified (0) is expressed by leaving the reason out */
+        if (e->reason > 0 && e->reason <= 10 && e->reason != 7) {
+            ASN1_ENUMERATED *re = ASN1_ENUMERATED_new();
+            if (!re || ASN1_ENUMERATED_set(re, e->reason) != 1 ||
+                X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, re, 0, 0) != 1) {
+                ASN1_ENUMERATED_free(re);
+                X509_REVOKED_free(r);
+                err = "adding a reason code";
+                goto done;
+            }
+            ASN1_ENUMERATED_free(re);
+        }
+        if (X509_CRL_add0_revoked(crl, r) != 1) {
+            X509_REVOKED_free(r);
+            err = "adding a revoked entry";
+            goto done;
+        }
+    }
+    akid->keyid = ASN1_OCTET_STRING_new();
+    if (!akid->keyid || ASN1_OCTET_STRING_set(akid->keyid, ca->keyid, ca->keyid_len) != 1 ||
+        X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) != 1 ||
+        ASN1_INTEGER_set_int64(num, req->number) != 1 ||
+        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
+        err = "adding the CRL extensions";
+        goto done;
+    }
+    if (req->idp_url) {
+        idp = ISSUING_DIST_POINT_new();
+        if (idp) {
+            idp->onlyuser = 0xff; /* onlyContainsUserCerts TRUE: leaves only */
+        }
+        if (!idp || (idp->distpoint = dp_name(req->idp_url)) == NULL ||
+            X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0) != 1) {
+            err = "adding the issuing distribution point";
+            goto done;
+        }
+    }
+    if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, ca->key, ca->md) <= 0) {
+        err = "signing the CRL";
+        goto done;
+    }
+    n = i2d_X509_CRL(crl, &out);
+    if (n <= 0 || !out) {
+        err = "encoding the CRL";
+        goto done;
+    }
+    *der = apr_pmemdup(p, out, (apr_size_t)n);
+    *der_len = (size_t)n;
+
+done:
+    OPENSSL_free(out);
+    BN_free(bn);
+    ISSUING_DIST_POINT_free(idp);
+    AUTHORITY_KEYID_free(akid);
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(t);
+    X509_CRL_free(crl);
+    if (err) {
+        if (errmsg) {
+            *errmsg = ssl_error(p, err);
+        }
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+void acp_ca_set_crl(acp_signer_t *signer, const char *url, int shards)
+{
+    signer->crl_url = url;
+    signer->crl_shards = shards;
+}
+
+int acp_ca_crl_shard(const char *serial_hex, int shards)
+{
+    unsigned long long v = 0;
+    const char *c;
+
+    if (shards <= 0 || !serial_hex || !*serial_hex) {
+        return -1;
+    }
+    /* the serial's value modulo shards, digit by digit (Horner) */
+    for (c = serial_hex; *c; c++) {
+        int d;
+        if (*c >= '0' && *c <= '9') {
+            d = *c - '0';
+        }
+        else if (*c >= 'a' && *c <= 'f') {
+            d = *c - 'a' + 10;
+        }
+        else if (*c >= 'A' && *c <= 'F') {
+            d = *c - 'A' + 10;
+        }
+        else {
+            return -1;
+        }
+        v = (v * 16 + (unsigned long long)d) % (unsigned long long)shards;
+    }
+    return (int)v;
+}
+
+apr_status_t acp_ca_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
+                         acp_sign_result_t *res, const char **errmsg)
+{
+    apr_status_t rv = signer->sign(signer, p, req, res, errmsg);
+
+    res->crl_shard = rv == APR_SUCCESS && signer->crl_url
+                         ? acp_ca_crl_shard(res->serial_hex, signer->crl_shards)
+                         : -1;
+    return rv;
+}
+
+const char *acp_ca_crl_url(apr_pool_t *p, const char *url, int shard)
+{
+    const char *at = strstr(url, "{shard}");
+
+    if (!at) {
+        return url;
+    }
+    return apr_psprintf(p, "%.*s%d%s", (int)(at - url), url, shard, at + 7);
 }
 
 apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const char *key_file,
@@ -445,6 +670,7 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
     signer = apr_pcalloc(p, sizeof(*signer));
     signer->name = "local";
     signer->sign = local_sign;
+    signer->sign_crl = local_sign_crl;
     signer->baton = ca;
     if (out) {
         *out = signer;

@@ -49,7 +49,23 @@ typedef struct acp_sign_result_t {
     const char *aki_hex;       /* the leaf's Authority Key Identifier (hex), NULL: none */
     long long not_before;
     long long not_after;
+    int crl_shard;             /* the CRL shard it is listed on; -1: none (no CRLs) */
 } acp_sign_result_t;
+
+/* One revoked certificate on a CRL. */
+typedef struct acp_crl_entry_t {
+    const char *serial_hex;    /* as stored (lowercase hex) */
+    long long revoked;         /* unix seconds */
+    int reason;                /* RFC 5280 CRLReason; 0 (unspecified): no reasonCode */
+} acp_crl_entry_t;
+
+typedef struct acp_crl_req_t {
+    int shard;
+    long long number;          /* cRLNumber */
+    long long this_update, next_update;
+    const char *idp_url;       /* issuingDistributionPoint fullName (this shard's URL) or NULL */
+    const apr_array_header_t *entries;   /* acp_crl_entry_t */
+} acp_crl_req_t;
 
 typedef struct acp_signer_t acp_signer_t;
 struct acp_signer_t {
@@ -58,6 +74,11 @@ struct acp_signer_t {
     apr_status_t (*sign)(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
                          acp_sign_result_t *res, const char **errmsg);
     void *baton;
+    /* Sign a v2 CRL (DER in p); NULL when this signer cannot (the command signer) */
+    apr_status_t (*sign_crl)(acp_signer_t *signer, apr_pool_t *p, const acp_crl_req_t *req,
+                             unsigned char **der, size_t *der_len, const char **errmsg);
+    const char *crl_url;  /* AcmePayCRLURL template ("{shard}" replaced), NULL: no CRLs */
+    int crl_shards;       /* AcmePayCRLShards */
     int slow;   /* may block for seconds (external command, remote CA): the request thread
                    hands it to a worker and waits at most AcmePaySignTimeout */
 };
@@ -77,6 +98,19 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
  * stderr's first line becomes the error). timeout_s bounds one run. */
 apr_status_t acp_ca_command_create(apr_pool_t *p, const char *command, int timeout_s,
                                    acp_signer_t **out, const char **errmsg);
+
+/* Certificates the local signer issues name the CRL of their shard in
+ * crlDistributionPoints: url with "{shard}" replaced by acp_ca_crl_shard(serial). */
+void acp_ca_set_crl(acp_signer_t *signer, const char *url, int shards);
+/* The shard of a serial (hex): its value modulo shards; -1 when shards <= 0 or the serial
+ * is not hex. Stable: the same serial always lands in the same shard. */
+int acp_ca_crl_shard(const char *serial_hex, int shards);
+/* signer->sign, then res->crl_shard from the serial when the signer has CRLs (for the
+ * command signer too: its certificates are listed on the shard's CRL when revoked). */
+apr_status_t acp_ca_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
+                         acp_sign_result_t *res, const char **errmsg);
+/* url with the first "{shard}" replaced by the number. */
+const char *acp_ca_crl_url(apr_pool_t *p, const char *url, int shard);
 
 /* DER of a PEM certificate chain's leaf, for revocation matching. */
 apr_status_t acp_ca_cert_serial(apr_pool_t *p, const unsigned char *der, size_t len,

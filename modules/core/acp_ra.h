@@ -14,6 +14,7 @@
 #include "acp_jws.h"
 #include "acp_billing.h"
 #include "acp_limit.h"
+#include "acp_crl.h"
 
 /* How far in the past a newOrder notBefore may lie (clock skew), and how far before
  * the moment of signing a certificate's notBefore may be: no backdating. */
@@ -32,6 +33,7 @@ typedef struct acp_ra_cfg_t {
     acp_limits_cfg_t limits;     /* abuse limits (acp_ra_limit.c) */
     apr_array_header_t *profiles;   /* acp_profile_t*; NULL or empty: no profiles */
     const char *default_profile;    /* AcmePayDefaultProfile, NULL: the first */
+    acp_crl_cfg_t crl;           /* CRLs: AcmePayCRL*, signed by the local CA */
 } acp_ra_cfg_t;
 
 /* Billing as it applies to an order: under profiles, the order's profile's price and

@@ -100,7 +100,7 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
         req.not_before = acp_now() - ACP_NOT_BEFORE_SKEW;
     }
     req.not_after = order->not_after;
-    return cfg->signer->sign(cfg->signer, p, &req, res, err);
+    return acp_ca_sign(cfg->signer, p, &req, res, err);
 }
 
 /* In the caller's transaction: the signed certificate and processing -> valid, or,
@@ -128,7 +128,7 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
                     ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id, acct->billing_id,
                                 order->names_key, res->pem_chain, acp_sa_ll(p, res->not_before),
                                 acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()),
-                                res->aki_hex)) !=
+                                res->aki_hex, apr_itoa(p, res->crl_shard))) !=
             APR_SUCCESS ||
         acp_sa_exec(db, p, "acp_order_valid", &n,
                     ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
@@ -423,6 +423,10 @@ acp_problem_t *acp_ra_revoke_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t
     }
     if (n != 1) {
         return acp_problem(p, ACP_ERR_ALREADY_REVOKED, "certificate is already revoked");
+    }
+    /* its CRL shard is due: the workers publish it within seconds */
+    if (acp_crl_mark(db, p, cert->id) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "marking the CRL due");
     }
     return NULL;
 }

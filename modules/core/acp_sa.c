@@ -116,13 +116,48 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "UPDATE challenges SET status = %s, validated = %lld, error = %s "
      "WHERE id = %s AND status = %s"},
     {"acp_cert_insert",
-     "INSERT INTO certificates (" CERT_COLS ", aki) "
-     "VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s)"},
+     "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "
+     "VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d)"},
     {"acp_cert_get", "SELECT " CERT_COLS " FROM certificates WHERE id = %s"},
     {"acp_cert_by_serial", "SELECT " CERT_COLS " FROM certificates WHERE serial = %s"},
     {"acp_cert_revoke",
      "UPDATE certificates SET revoked = %lld, revoked_reason = %d "
      "WHERE id = %s AND revoked IS NULL"},
+    /* CRLs (acp_crl.c): one row per shard; the number only grows (conditional store) */
+    {"acp_crl_dirty",
+     "UPDATE crls SET dirty = 1 WHERE shard = (SELECT crl_shard FROM certificates WHERE id = %s)"},
+    {"acp_crl_count", "SELECT COUNT(*) FROM crls WHERE shard < %d"},
+    {"acp_crl_ensure", "INSERT INTO crls (shard) VALUES (%d) ON CONFLICT (shard) DO NOTHING"},
+    {"acp_crl_due",
+     "SELECT shard FROM crls WHERE shard < %d AND lease_until < %lld "
+     "AND (dirty = 1 OR der IS NULL OR this_update <= %lld) ORDER BY shard"},
+    {"acp_crl_claim",
+     "UPDATE crls SET lease_owner = %s, lease_until = %lld, dirty = 0 "
+     "WHERE shard = %d AND lease_until < %lld"},
+    {"acp_crl_claim_due",
+     "UPDATE crls SET lease_owner = %s, lease_until = %lld, dirty = 0 "
+     "WHERE shard = %d AND lease_until < %lld "
+     "AND (dirty = 1 OR der IS NULL OR this_update <= %lld)"},
+    {"acp_crl_claimed", "SELECT number FROM crls WHERE shard = %d AND lease_owner = %s"},
+    {"acp_crl_revoked",
+     "SELECT serial, revoked, revoked_reason FROM certificates "
+     "WHERE crl_shard = %d AND revoked IS NOT NULL AND not_after > %lld"},
+    {"acp_crl_store",
+     "UPDATE crls SET number = %lld, this_update = %lld, next_update = %lld, der = %s, "
+     "entries = %lld, lease_owner = NULL, lease_until = 0 "
+     "WHERE shard = %d AND number = %lld AND lease_owner = %s"},
+    {"acp_crl_release",
+     "UPDATE crls SET dirty = 1, lease_owner = NULL, lease_until = 0 "
+     "WHERE shard = %d AND lease_owner = %s"},
+    {"acp_crl_get",
+     "SELECT shard, number, this_update, next_update, entries, dirty, lease_until, der "
+     "FROM crls WHERE shard = %d"},
+    {"acp_crl_head",
+     "SELECT shard, number, this_update, next_update, entries, dirty, lease_until "
+     "FROM crls WHERE shard = %d"},
+    {"acp_crl_list",
+     "SELECT shard, number, this_update, next_update, entries, dirty, lease_until "
+     "FROM crls ORDER BY shard"},
     /* renewal information (acp_ari.c): one read by the unique serial per GET */
     {"acp_ari_by_serial",
      "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "

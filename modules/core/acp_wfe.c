@@ -352,6 +352,7 @@ static acp_problem_t *h_revoke(wfe_req_t *w)
     if (prob) {
         return prob;
     }
+    w->wake = 1; /* the workers publish the shard's CRL */
     w->resp->status = 200;
     w->resp->content_type = NULL;
     w->resp->body = "";
@@ -753,6 +754,13 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
         resp->headers = apr_table_make(p, 8);
     }
     w.route = route_of(p, req->path, &w.id);
+    if (!strncmp(req->path, "/crl/", 5)) {
+        /* CRLs are fetched over plain HTTP as a rule (RFC 5280 §4.2.1.13: relying parties
+         * need no TLS to learn about revocation, and a CRL is signed): the one route that
+         * is served on both schemes */
+        acp_wfe_crl(p, wfe, req, resp, req->path + 5);
+        return;
+    }
     if (req->insecure) {
         /* RFC 8555 section 6.1: "Each ACME function is accomplished by the client sending
          * a sequence of HTTPS requests to the server"; over plain HTTP the directory

@@ -40,6 +40,8 @@ typedef struct acp_req_t {
     apr_size_t body_len;
     int body_too_large;        /* the glue stopped reading at max_body */
     int insecure;              /* arrived over plain HTTP: refused (RFC 8555 section 6.1) */
+    const char *if_none_match;     /* If-None-Match, may be NULL (CRL GETs) */
+    const char *if_modified_since; /* If-Modified-Since, may be NULL (CRL GETs) */
 } acp_req_t;
 
 typedef struct acp_resp_t {
@@ -81,6 +83,9 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
                           acp_resp_t *resp, const char *certid);
 void acp_wfe_renewal_note(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                           acp_resp_t *resp, const char *cert_id);
+/* CRLs (acp_wfe_crl.c): GET crl/<shard>, over HTTP or HTTPS, conditional GET. */
+void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_resp_t *resp,
+                 const char *shard);
 void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                     acp_resp_t *resp);
 

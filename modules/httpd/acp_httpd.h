@@ -99,6 +99,9 @@ int acp_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 /* The request path (modules/httpd/acp_httpd_request.c): registers its hooks. */
 void acp_httpd_request_hooks(void);
 
+/* The ACME server whose CRLs "SetHandler acme-pay-crl" serves (the first set up). */
+void acp_httpd_crl_site(server_rec *s, acp_srv_cfg_t *c);
+
 /* Background workers (modules/httpd/acp_httpd_worker.c). */
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg);
 void acp_httpd_workers_wake(void *baton);

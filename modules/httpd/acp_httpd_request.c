@@ -21,6 +21,32 @@ typedef struct {
     int asked; /* the request wanted the database */
 } request_db_t;
 
+/* "SetHandler acme-pay-crl" serves the CRLs of the first ACME server (its database and
+ * CRL settings) in any server, typically a plain-HTTP <VirtualHost> on port 80 that has
+ * no DBD directives of its own: the connection comes from the ACME server's pool. */
+static server_rec *crl_server;
+static acp_srv_cfg_t *crl_cfg;
+
+void acp_httpd_crl_site(server_rec *s, acp_srv_cfg_t *c)
+{
+    crl_server = s;
+    crl_cfg = c;
+}
+
+static acp_db_t *crl_db(void *baton)
+{
+    request_rec *r = baton;
+    acp_db_t *db = NULL;
+
+    if (acp_httpd_db_ready(crl_cfg)) {
+        db = acp_httpd_db_acquire(r->pool, crl_server); /* released with r->pool */
+    }
+    if (!db) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(04004) "no database connection");
+    }
+    return db;
+}
+
 /* The request's connection, taken when first needed (directory and newNonce never
  * ask); a dead one is replaced by sa (acp_httpd_db_acquire). */
 static acp_db_t *request_db(void *baton)
@@ -117,7 +143,7 @@ static int acp_translate_name(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ACPLOGNO(02103) "SetHandler: %s", err);
         return DECLINED;
     }
-    if (h && strcmp(h, "acme-pay") == 0) {
+    if (h && (strcmp(h, "acme-pay") == 0 || strcmp(h, "acme-pay-crl") == 0)) {
         ap_set_module_config(r->request_config, &acme_pay_module, &acme_pay_module);
     }
     return DECLINED;
@@ -152,6 +178,58 @@ static const char *configured_base(request_rec *r, const char *base)
                         dflt ? "" : apr_psprintf(r->pool, ":%u", (unsigned)port), base);
 }
 
+static void send_resp(request_rec *r, acp_resp_t *resp);
+
+/* Was the path sent exactly as Apache resolved it (no "..", ".", "//" or %-escapes)? A
+ * CRL is named by one canonical URL; any other spelling is answered 404. */
+static int path_as_sent(request_rec *r)
+{
+    const char *u = r->unparsed_uri ? r->unparsed_uri : "";
+    const char *q;
+
+    if (*u != '/') {
+        const char *scheme = strstr(u, "://"); /* absolute-form: http://host/path */
+        u = scheme ? strchr(scheme + 3, '/') : NULL;
+        if (!u) {
+            return 0;
+        }
+    }
+    q = strchr(u, '?');
+    return strlen(r->uri) == (size_t)(q ? q - u : (long)strlen(u)) &&
+           strncmp(r->uri, u, strlen(r->uri)) == 0 && !strchr(u, '%');
+}
+
+/* SetHandler acme-pay-crl: GET <location>/<shard>, over plain HTTP as CRLs are fetched. */
+static int crl_handler(request_rec *r)
+{
+    const char *slash = strrchr(r->uri, '/');
+    acp_req_t req;
+    acp_resp_t resp;
+    acp_wfe_t wfe;
+
+    if (!crl_cfg || !crl_cfg->wfe.ra.crl.url || !slash || !path_as_sent(r)) {
+        return HTTP_NOT_FOUND;
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    memset(&wfe, 0, sizeof(wfe));
+    req.method = r->method;
+    req.path = apr_pstrcat(r->pool, "/crl", slash, NULL);
+    req.base_url = "";
+    req.body = "";
+    req.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
+    req.if_modified_since = apr_table_get(r->headers_in, "If-Modified-Since");
+    wfe.cfg = &crl_cfg->wfe;
+    wfe.get_db = crl_db;
+    wfe.db_baton = r;
+    wfe.wake = NULL;
+    wfe.handoff = NULL;
+    wfe.wake_baton = NULL;
+    acp_wfe_crl(r->pool, &wfe, &req, &resp, req.path + 5);
+    send_resp(r, &resp);
+    return OK;
+}
+
 static int acp_handler(request_rec *r)
 {
     acp_srv_cfg_t *c;
@@ -164,6 +242,9 @@ static int acp_handler(request_rec *r)
     request_db_t rd;
     int rv;
 
+    if (r->handler && strcmp(r->handler, "acme-pay-crl") == 0) {
+        return crl_handler(r);
+    }
     if (!r->handler || strcmp(r->handler, "acme-pay") != 0) {
         return DECLINED;
     }
@@ -183,6 +264,9 @@ static int acp_handler(request_rec *r)
                       c->wfe.ra.signer ? "set" : "unset", base);
         return HTTP_NOT_FOUND;
     }
+    if (!strncmp(r->uri + blen, "/crl/", 5) && !path_as_sent(r)) {
+        return HTTP_NOT_FOUND;
+    }
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
     req.method = r->method;
@@ -193,6 +277,8 @@ static int acp_handler(request_rec *r)
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
     req.client_ip = r->useragent_ip;
     req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
+    req.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
+    req.if_modified_since = apr_table_get(r->headers_in, "If-Modified-Since");
     /* mod_ssl answers "https" on a TLS connection; "ServerName https://…" marks a server
      * whose TLS ends in front of Apache */
     req.insecure = strcmp(ap_http_scheme(r), "https") != 0;
@@ -226,22 +312,29 @@ static int acp_handler(request_rec *r)
     if (rd.asked) {
         acp_httpd_db_outcome(r->server, rd.db);
     }
+    send_resp(r, &resp);
+    return OK;
+}
 
-    apr_table_do(copy_header, r, resp.headers, NULL);
-    r->status = resp.status;
-    if (resp.content_type) {
-        ap_set_content_type(r, resp.content_type);
+static void send_resp(request_rec *r, acp_resp_t *resp)
+{
+    apr_table_do(copy_header, r, resp->headers, NULL);
+    r->status = resp->status;
+    if (resp->content_type) {
+        ap_set_content_type(r, resp->content_type);
     }
-    if (resp.body_len > 0) {
-        ap_set_content_length(r, (apr_off_t)resp.body_len);
+    if (resp->status == HTTP_NOT_MODIFIED) {
+        return; /* no body, no Content-Length (RFC 9110 §15.4.5) */
+    }
+    if (resp->body_len > 0) {
+        ap_set_content_length(r, (apr_off_t)resp->body_len);
         if (!r->header_only) {
-            ap_rwrite(resp.body, (int)resp.body_len, r);
+            ap_rwrite(resp->body, (int)resp->body_len, r);
         }
     }
     else {
         ap_set_content_length(r, 0);
     }
-    return OK;
 }
 
 void acp_httpd_request_hooks(void)

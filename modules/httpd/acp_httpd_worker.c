@@ -245,6 +245,19 @@ static void scan(workers_t *w, apr_pool_t *p)
     apr_thread_mutex_lock(w->mutex);
     w->rescan = full;
     apr_thread_mutex_unlock(w->mutex);
+    if (w->cfg->wfe.ra.crl.url && !w->stop) {
+        /* CRLs of shards with a revocation since, or due for their refresh; the lease on
+         * each shard's row lets one worker of one node sign it */
+        const char *err = NULL;
+        int n = acp_crl_run_due(db, p, &w->cfg->wfe.ra.crl, &err);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, w->s, ACPLOGNO(04001) "CRL: %s", err);
+        }
+        else if (n > 0) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s,
+                         ACPLOGNO(04002) "CRL: %d shard(s) signed", n);
+        }
+    }
     if (acp_now() - w->last_prune > PRUNE_EVERY) {
         w->last_prune = acp_now();
         acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS(acp_sa_ll(p, acp_now())));
