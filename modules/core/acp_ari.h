@@ -39,8 +39,11 @@ acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
 void acp_ari_window(const acp_ari_cert_t *c, long long *start, long long *end);
 
 /* newOrder's `replaces` (RFC 9773 §5): the certificate must belong to billing_id, not be
- * replaced already by an order that is not invalid (alreadyReplaced, 409), and share at
- * least one name with names_key. *cert set on success. */
+ * replaced already (alreadyReplaced, 409), and share at least one name with names_key.
+ * "Replaced" means by an order that was finalized (processing or valid): an unfinished
+ * replacement order (unpaid, failed validation, abandoned) does not block the client's
+ * next attempt, which RFC 9773's "not invalid" would do until that order expires (7 days;
+ * mod_md retries with a new order). *cert set on success. */
 acp_problem_t *acp_ari_replaces_check(acp_db_t *db, apr_pool_t *p, const char *billing_id,
                                       const char *names_key, const char *certid,
                                       acp_ari_cert_t **cert);

@@ -165,7 +165,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_ari_pem", "SELECT pem FROM certificates WHERE id = %s"},
     {"acp_ari_note", "SELECT ari_reason, serial FROM certificates WHERE id = %s"},
     {"acp_ari_replaced",
-     "SELECT id FROM orders WHERE replaces_cert = %s AND status <> 'invalid' LIMIT 1"},
+     "SELECT id FROM orders WHERE replaces_cert = %s AND status IN ('processing', 'valid') "
+     "LIMIT 1"},
     {"acp_ari_set",
      "UPDATE certificates SET ari_start = %lld, ari_end = %lld, ari_reason = %s, ari_url = %s "
      "WHERE id = %s"},

@@ -175,6 +175,15 @@ def replacement_after_staff_renew_is_free():
 
 
 @case
+def unfinished_replacement_does_not_block():
+    # an order replacing the replacement, left unfinished: the client's next attempt
+    # (replacement_without_staff_request_is_charged below) is not refused
+    cid, _, _ = cert_id_of(STATE["replacement_pem"])
+    o = STATE["a"].new_order(STATE["names"], {"replaces": cid})
+    assert o.status == 201 and o.json()["status"] == "ready", o
+
+
+@case
 def already_replaced_is_409():
     o = STATE["a"].new_order(STATE["names"], {"replaces": STATE["cid"]})
     assert o.status == 409 and o.json()["type"] == NS + "alreadyReplaced", o
@@ -197,7 +206,7 @@ def no_common_name_and_bad_values():
     for bad in [17, "nope", "AAAA." + b64(b"\x7f" * 16)]:
         o = a.new_order(STATE["names"], {"replaces": bad})
         assert o.status == 400 and o.json()["type"] == NS + "malformed", (bad, o)
-    assert sql("SELECT COUNT(*) FROM orders WHERE replaces_cert IS NOT NULL") == "1"
+    assert sql("SELECT COUNT(*) FROM orders WHERE replaces_cert IS NOT NULL") == "2"
 
 
 @case
