@@ -25,6 +25,8 @@ typedef struct adm_t {
     int ca_local;                    /* --ca given: sign reissues here */
     const char *sign_command;        /* AcmePaySignCommand */
     int validity_days;               /* AcmePayCertValidity (default 90) */
+    const char *crl_url;             /* AcmePayCRLURL (NULL: no CRLs) */
+    int crl_shards, crl_lifetime;    /* AcmePayCRLShards, AcmePayCRLLifetime (0: default) */
     int json, yes;
     acp_db_t *db;
     acp_signer_t *signer;            /* made on first use */
@@ -138,6 +140,7 @@ int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *re
 int adm_cmd_list(adm_t *adm, int argc, char **argv);   /* argv[0] = what, argv[1] = "list" */
 int adm_cmd_show(adm_t *adm, int argc, char **argv);
 int adm_cmd_revoke(adm_t *adm, int argc, char **argv);
+int adm_cmd_crl(adm_t *adm, int argc, char **argv);      /* adm_crl.c */
 int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
 /* adm_renew.c: move the ARI window of one or many certificates */
 int adm_cmd_renew(adm_t *adm, int argc, char **argv);

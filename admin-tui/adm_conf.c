@@ -15,6 +15,8 @@ typedef struct conf_srv_t {
     const char *at;                 /* "file:line" of <VirtualHost> */
     const char *driver, *params, *currency, *ca_cert, *ca_key, *sign_command, *key_file;
     int validity_days;
+    const char *crl_url;
+    int crl_shards, crl_lifetime;
     int handler;                    /* SetHandler acme-pay inside */
 } conf_srv_t;
 
@@ -141,6 +143,19 @@ static void directive(conf_t *c, const char *name, char *rest, const char *path,
     else if (!strcasecmp(name, "AcmePayKeyFile")) {
         s->key_file = rooted(c, word(p, &rest));
     }
+    else if (!strcasecmp(name, "AcmePayCRLURL")) {
+        s->crl_url = word(p, &rest);
+    }
+    else if (!strcasecmp(name, "AcmePayCRLShards")) {
+        const char *w = word(p, &rest);
+        s->crl_shards = w ? (int)apr_atoi64(w) : 0;
+    }
+    else if (!strcasecmp(name, "AcmePayCRLLifetime")) {
+        const char *w = word(p, &rest);
+        long long v = w ? apr_atoi64(w) : 0;
+        char u = w && *w ? w[strlen(w) - 1] : 's';
+        s->crl_lifetime = (int)(v * (u == 'd' ? 86400 : u == 'h' ? 3600 : 1));
+    }
     else if (!strcasecmp(name, "AcmePayCertValidity")) {
         const char *w = word(p, &rest);
         s->validity_days = w ? (int)apr_atoi64(w) : 0;
@@ -198,6 +213,9 @@ static conf_srv_t *effective(conf_t *c, const conf_srv_t *v)
     INHERIT(sign_command);
     INHERIT(key_file);
     INHERIT(validity_days);
+    INHERIT(crl_url);
+    INHERIT(crl_shards);
+    INHERIT(crl_lifetime);
 #undef INHERIT
     if (!v->ca_cert) {
         e->ca_cert = m->ca_cert;
@@ -328,6 +346,9 @@ int adm_conf_read(adm_t *adm, const char *path, const char **err)
     adm->ca_cert = s->ca_cert;
     adm->ca_key = s->ca_key;
     adm->sign_command = s->sign_command;
+    adm->crl_url = s->crl_url;
+    adm->crl_shards = s->crl_shards;
+    adm->crl_lifetime = s->crl_lifetime;
     adm->key_file = s->key_file;
     if (s->validity_days > 0) {
         adm->validity_days = s->validity_days;

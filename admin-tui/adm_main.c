@@ -61,6 +61,10 @@ static const help_t helps[] = {
     {"revoke", "revoke SERIAL --reason CODE|NAME [--yes]",
      "Revoke: 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, "
      "5 cessationOfOperation, 9 privilegeWithdrawn. Asks first on a terminal unless --yes."},
+    {"crl", "crl list | crl show SHARD [--out FILE] | crl regenerate SHARD|--all",
+     "CRLs (AcmePayCRLURL): every shard's number, thisUpdate, nextUpdate, entries and state; "
+     "one shard's (--out writes its DER); regenerate signs the shard(s) now with the "
+     "AcmePayCA key (-f apache.conf or --ca CERT KEY), numbers still only grow."},
     {"reissue", "reissue SERIAL --reason TEXT [--no-wait]",
      "Re-sign the order's stored CSR (new serial, no charge, never outliving the old one). "
      "The running server signs it (a job its workers run): no CA key is needed here. "
@@ -322,6 +326,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "eab")) {
         return cmd_eab(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "crl")) {
+        return adm_cmd_crl(adm, argc - 1, argv + 1);
     }
     if (argc >= 2 && !strcmp(argv[1], "list")) {
         return adm_cmd_list(adm, argc, argv);

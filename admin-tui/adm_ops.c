@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include "adm.h"
+#include "acp_crl.h"
 #include "acp_pay.h"
 #include "acp_util.h"
 
@@ -502,11 +503,17 @@ static int signer(adm_t *adm, apr_pool_t *p, const char **err)
         *err = "reissue needs the CA: -f apache.conf (AcmePayCA) or --ca CERT KEY";
         return ADM_USAGE;
     }
-    return acp_ca_local_create(adm->pool, adm->ca_cert, adm->ca_key,
-                               adm->validity_days > 0 ? adm->validity_days : 90, &adm->signer,
-                               err) == APR_SUCCESS
-               ? ADM_OK
-               : ADM_FAIL;
+    if (acp_ca_local_create(adm->pool, adm->ca_cert, adm->ca_key,
+                            adm->validity_days > 0 ? adm->validity_days : 90, &adm->signer,
+                            err) != APR_SUCCESS) {
+        return ADM_FAIL;
+    }
+    if (adm->crl_url) {
+        /* the certificates it signs name their CRL as the server's do */
+        acp_ca_set_crl(adm->signer, adm->crl_url,
+                       adm->crl_shards > 0 ? adm->crl_shards : ACP_CRL_SHARDS_DEFAULT);
+    }
+    return ADM_OK;
 }
 
 static json_object *reissue_out(apr_pool_t *p, adm_t *adm, const char *order_id,

@@ -95,7 +95,7 @@ void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_
         problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
         return;
     }
-    etag = apr_psprintf(p, "\"%d-%lld\"", shard, crl->number);
+    etag = apr_psprintf(p, "\"%d-%" APR_INT64_T_FMT "\"", shard, (apr_int64_t)crl->number);
     apr_rfc822_date(date, apr_time_from_sec(crl->this_update));
     apr_table_setn(resp->headers, "ETag", etag);
     apr_table_setn(resp->headers, "Last-Modified", apr_pstrdup(p, date));
@@ -121,7 +121,8 @@ void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_
         return;
     }
     /* the DER read second may be newer than the head read first: name what is sent */
-    apr_table_setn(resp->headers, "ETag", apr_psprintf(p, "\"%d-%lld\"", shard, crl->number));
+    apr_table_setn(resp->headers, "ETag", apr_psprintf(p, "\"%d-%" APR_INT64_T_FMT "\"", shard,
+                                                       (apr_int64_t)crl->number));
     apr_rfc822_date(date, apr_time_from_sec(crl->this_update));
     apr_table_setn(resp->headers, "Last-Modified", apr_pstrdup(p, date));
     resp->status = 200;

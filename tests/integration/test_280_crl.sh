@@ -99,6 +99,7 @@ cmp -s "$T/https.der" "$T/c1.der" || fail "the HTTPS and HTTP CRLs differ"
 etag=$(curl -s -D - -o /dev/null "$u1" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
 lm=$(curl -s -D - -o /dev/null "$u1" | tr -d '\r' | sed -n 's/^[Ll]ast-[Mm]odified: //p')
 [ -n "$etag" ] && [ -n "$lm" ] || fail "ETag '$etag' / Last-Modified '$lm' missing"
+expect_eq "\"${u1##*/}-$((num0))\"" "$etag" "ETag: shard and CRL number"
 expect_eq 304 "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$u1")" "If-None-Match"
 expect_eq 304 "$(curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" "$u1")" "If-Modified-Since"
 expect_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "0-0"' "$u1")" "other ETag"
@@ -139,6 +140,29 @@ fetch "$u2" "$T/c2b.der" > /dev/null
 out=$(verify "$c2" "$T/c2b.der.pem")
 expect_contains "$out" "certificate revoked" "verify -crl_check after acme-pay-admin revoke ($n2)"
 expect_contains "$(openssl crl -in "$T/c2b.der.pem" -noout -text)" "Superseded" "reason code 4"
+
+# acme-pay-admin crl list | show | regenerate (settings and CA read from the Apache config)
+ADMF=("$REPO/out/acme-pay-admin" -f "$APACHE_CONF" --key-file "$ACME_KEY_FILE" --actor alice)
+sh1=${u1##*/}
+out=$("${ADMF[@]}" crl list 2>&1) || fail "crl list: $out"
+expect_eq 4 "$(echo "$out" | grep -cE '^ *[0-3] ')" "crl list: one line per shard ($out)"
+"${ADMF[@]}" --json crl show "$sh1" --out "$T/adm.der" > "$T/show.json" 2>&1 || fail "crl show: $(cat "$T/show.json")"
+expect_contains "$(tr -d " " < "$T/show.json")" "\"url\":\"$u1\"" "crl show names the URL"
+fetch "$u1" "$T/now.der" > /dev/null
+cmp -s "$T/adm.der" "$T/now.der" || fail "crl show --out differs from the served CRL"
+before=$(crl_number "$T/now.der.pem")
+"${ADMF[@]}" crl regenerate "$sh1" > "$T/regen.log" 2>&1 || fail "crl regenerate: $(cat "$T/regen.log")"
+fetch "$u1" "$T/regen.der" > /dev/null
+after=$(crl_number "$T/regen.der.pem")
+[ $((after)) -eq $((before + 1)) ] || fail "regenerate: number $before -> $after"
+out=$(verify "$c1" "$T/regen.der.pem")
+expect_contains "$out" "certificate revoked" "the regenerated CRL still lists $n1"
+for bad in 4 -1 01 abc 99999999999; do
+    "${ADMF[@]}" crl regenerate "$bad" > /dev/null 2>&1
+    expect_eq 2 "$?" "crl regenerate $bad"
+done
+"${ADMF[@]}" crl regenerate --all > "$T/regen.log" 2>&1 || fail "crl regenerate --all: $(cat "$T/regen.log")"
+expect_eq 4 "$(db_query "SELECT COUNT(*) FROM crls WHERE number > 1")" "every shard re-signed"
 
 # numbers stored per shard: never lower than what was published
 dbnum=$(db_query "SELECT number FROM crls WHERE shard = ${u1##*/}")
