@@ -211,6 +211,12 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ra.crl.url);
     INHERIT(wfe.ra.crl.shards);
     INHERIT(wfe.ra.crl.lifetime);
+    INHERIT(chain.confirmations);
+    INHERIT(chain.poll_interval);
+    if (!add->chain.rpc_url) {
+        c->chain.rpc_url = base->chain.rpc_url;
+        c->chain.rpc_header = base->chain.rpc_header;
+    }
 #undef INHERIT
 #define INHERIT_SET(flag, field) c->field = add->flag ? add->field : base->field
     INHERIT_SET(eab_set, wfe.ra.eab_required);
@@ -356,6 +362,40 @@ static const char *set_workers(cmd_parms *cmd, void *d, const char *arg)
         srv_cfg(cmd)->workers = (int)v;
     }
     return err;
+}
+
+/* AcmePayEthereumRPC URL ["Header: value"]: the JSON-RPC node the chain watcher asks */
+static const char *set_eth_rpc(cmd_parms *cmd, void *d, const char *url, const char *header)
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+
+    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+        return "AcmePayEthereumRPC: the URL must start with http:// or https://";
+    }
+    if (header && (!strchr(header, ':') || strpbrk(header, "\r\n"))) {
+        return "AcmePayEthereumRPC: the header must read \"Name: value\" on one line";
+    }
+    c->chain.rpc_url = url;
+    c->chain.rpc_header = header;
+    return NULL;
+}
+
+static const char *set_eth_number(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    int interval = cmd->info != NULL;
+    const char *err = interval ? parse_int(cmd, arg, 1, 3600, &v) : parse_int(cmd, arg, 1, 1000, &v);
+
+    if (err) {
+        return err;
+    }
+    if (interval) {
+        srv_cfg(cmd)->chain.poll_interval = (int)v;
+    }
+    else {
+        srv_cfg(cmd)->chain.confirmations = (int)v;
+    }
+    return NULL;
 }
 
 static const char *set_nonce_store(cmd_parms *cmd, void *d, const char *arg)
@@ -806,6 +846,13 @@ static const command_rec acp_cmds[] = {
                   "largest accepted request body in bytes (default 65536)"),
     AP_INIT_TAKE1("AcmePayWorkers", set_workers, NULL, RSRC_CONF,
                   "background worker threads per child (default 2)"),
+    AP_INIT_TAKE12("AcmePayEthereumRPC", set_eth_rpc, NULL, RSRC_CONF,
+                   "JSON-RPC URL of an Ethereum node the chain watcher asks, and optionally "
+                   "one header line such as \"Authorization: Bearer …\" (default: no watcher)"),
+    AP_INIT_TAKE1("AcmePayEthereumConfirmations", set_eth_number, NULL, RSRC_CONF,
+                  "confirmations a transfer needs before it is credited (default 12)"),
+    AP_INIT_TAKE1("AcmePayEthereumPollInterval", set_eth_number, (void *)1, RSRC_CONF,
+                  "seconds between the chain watcher's polls (default 15)"),
     AP_INIT_TAKE1("AcmePayNonceStore", set_nonce_store, NULL, RSRC_CONF,
                   "where spent nonces are kept: shm (one host) or database (several nodes); "
                   "default shm with sqlite3, database with pgsql"),

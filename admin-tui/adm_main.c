@@ -58,6 +58,11 @@ static const help_t helps[] = {
     {"invoice", "invoice pay ID --reference R [--amount A] [--yes] | invoice void ID --reason R",
      "pay: record a payment (the webhook's path, once per reference; the amount due when "
      "--amount is not given). void: close an open invoice that should not be paid."},
+    {"chain", "chain list [--status all|unmatched|credited|assigned] | "
+              "chain assign REFERENCE HOLDER --reason R",
+     "Transfers the Ethereum chain watcher saw (reference eth:CHAIN:TX:INDEX, value in wei, "
+     "amount in minor units). assign: give an unmatched transfer to a holder, a payment "
+     "ledger row naming the staff member and reason."},
     {"revoke", "revoke SERIAL --reason CODE|NAME [--yes]",
      "Revoke: 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, "
      "5 cessationOfOperation, 9 privilegeWithdrawn. Asks first on a terminal unless --yes."},
@@ -329,6 +334,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "crl")) {
         return adm_cmd_crl(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "chain")) {
+        return adm_cmd_chain(adm, argc - 1, argv + 1);
     }
     if (argc >= 2 && !strcmp(argv[1], "list")) {
         return adm_cmd_list(adm, argc, argv);

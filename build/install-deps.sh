@@ -11,14 +11,38 @@ postgresql postgresql-client
 pebble certbot lego uacme dehydrated acme-tiny
 tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace
 debhelper dpkg-dev devscripts lintian fakeroot ssl-cert
-clang libfuzzer-14-dev"
+clang libfuzzer-14-dev nodejs"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
+# anvil (a local Ethereum node for the chain watcher tests), from npm, in /opt/foundry-anvil
+ANVIL_VERSION=1.7.1
+ANVIL_DIR=/opt/foundry-anvil
+anvil_ok() {
+    [ -x "$ANVIL_DIR/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] &&
+        [ -x "$ANVIL_DIR/bin/anvil" ]
+}
+install_anvil() {
+    anvil_ok && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: anvil missing in $ANVIL_DIR (run as root)" >&2
+        exit 1
+    fi
+    # Debian's nodejs comes without npm (NodeSource's carries its own): add it if absent
+    command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm
+    mkdir -p "$ANVIL_DIR/bin"
+    npm install --silent --no-audit --no-fund --prefix "$ANVIL_DIR" \
+        "@foundry-rs/anvil-linux-amd64@$ANVIL_VERSION"
+    ln -sf "$ANVIL_DIR/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" "$ANVIL_DIR/bin/anvil"
+    anvil_ok
+}
+if [ -z "$missing" ]; then
+    install_anvil
+    exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing packages:$missing (run as root)" >&2
     exit 1
@@ -29,3 +53,4 @@ apt-get update -qq
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq --no-install-recommends $missing
+install_anvil

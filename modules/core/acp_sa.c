@@ -257,6 +257,36 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_payment_insert",
      "INSERT INTO payments (reference, invoice_id, amount, currency, source, created) "
      "VALUES (%s, %s, %lld, %s, %s, %lld) ON CONFLICT (reference) DO NOTHING"},
+    /* the chain watcher (acp_chain.c, migration 011): a lease taken when free, run out or
+     * already ours; progress moved only by the lease holder from the value it read */
+    {"acp_chain_lease",
+     "UPDATE chain_watch SET holder = %s, lease_until = %lld "
+     "WHERE name = 'eth' AND (holder = %s OR lease_until < %lld)"},
+    {"acp_chain_release",
+     "UPDATE chain_watch SET lease_until = 0 WHERE name = 'eth' AND holder = %s"},
+    {"acp_chain_state",
+     "SELECT last_block, last_hash, chain_id, holder, lease_until, updated FROM chain_watch "
+     "WHERE name = 'eth'"},
+    {"acp_chain_advance",
+     "UPDATE chain_watch SET last_block = %lld, last_hash = %s, chain_id = %lld, updated = %lld "
+     "WHERE name = 'eth' AND holder = %s AND last_block = %lld"},
+    {"acp_chain_open_invoices",
+     "SELECT id, amount, eth_wei FROM invoices WHERE status = 'open' AND eth_wei IS NOT NULL"},
+    {"acp_chain_transfer_insert",
+     "INSERT INTO chain_transfers (reference, chain_id, block_number, block_hash, tx_hash, "
+     "from_addr, token, value, amount, invoice_id, status, created) "
+     "VALUES (%s, %lld, %lld, %s, %s, %s, %s, %s, %lld, %s, %s, %lld) "
+     "ON CONFLICT (reference) DO NOTHING"},
+    {"acp_chain_transfer_get",
+     "SELECT reference, status, amount, billing_id, invoice_id FROM chain_transfers "
+     "WHERE reference = %s"},
+    {"acp_chain_transfer_assign",
+     "UPDATE chain_transfers SET status = 'assigned', billing_id = %s, assigned = %lld, "
+     "assigned_by = %s, reason = %s WHERE reference = %s AND status = 'unmatched'"},
+    {"acp_chain_transfer_list",
+     "SELECT reference, block_number, tx_hash, from_addr, token, value, amount, status, "
+     "invoice_id, billing_id, created, assigned_by, reason FROM chain_transfers "
+     "WHERE status = %s OR %s = 'all' ORDER BY created DESC, reference LIMIT %d"},
     /* server-status figures (acp_sa_status): args now - 3600, now, start of the UTC day.
      * Each sub-select reads an index: certificates_issued, jobs (small), invoices_status,
      * ledger_created; orders by status reads orders_status. */

@@ -7,6 +7,7 @@
 #include <apr_dbd.h>
 #include "mod_dbd.h"
 #include "acp_wfe.h"
+#include "acp_chain.h"
 
 /* Our own message numbers, in the spirit of APLOGNO (tests match on them). */
 #define ACPLOGNO(n) "ACP" #n ": "
@@ -18,6 +19,7 @@ typedef struct acp_srv_cfg_t {
     const char *key_file;       /* AcmePayKeyFile: seals EAB keys and the nonce key */
     int workers;
     int va_per_account;         /* AcmePayValidationPerAccount; 0: half the workers, >= 1 */
+    acp_chain_cfg_t chain;      /* AcmePayEthereumRPC, …Confirmations, …PollInterval */
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
     /* the database (acp_httpd_db.c): mod_dbd's DBDriver/DBDParams, and whether the schema
      * and nonce key are there (0 after a start without the database: answer 503) */

@@ -13,6 +13,7 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_allocator.h>
+#include <unistd.h>
 #include "acp_httpd.h"
 #include "acp_util.h"
 #include "acp_va.h"
@@ -74,6 +75,8 @@ struct workers_t {
     apr_thread_t **threads;
     thread_arg_t *args;
     long long last_prune;
+    apr_thread_cond_t *chain_cond; /* the chain watcher's own wake-up (stop) */
+    apr_thread_t *chain_thread;
 };
 
 static workers_t *workers;
@@ -359,10 +362,17 @@ static apr_status_t workers_stop(void *data)
     apr_thread_mutex_lock(w->mutex);
     w->stop = 1;
     apr_thread_cond_broadcast(w->cond);
+    if (w->chain_cond) {
+        apr_thread_cond_broadcast(w->chain_cond);
+    }
     apr_thread_mutex_unlock(w->mutex);
     for (i = 0; i < w->nthreads; i++) {
         apr_status_t st;
         apr_thread_join(&st, w->threads[i]);
+    }
+    if (w->chain_thread) {
+        apr_status_t st;
+        apr_thread_join(&st, w->chain_thread);
     }
     workers = NULL;
     return APR_SUCCESS;
@@ -406,6 +416,130 @@ void acp_httpd_workers_handoff(void *baton, const acp_job_t *job)
     }
 }
 
+/* ---- the chain watcher ----------------------------------------------------------------
+ * One thread per child asks for the lease every poll interval; the holder polls the node
+ * (acp_chain_poll). An RPC outage is logged once, then polls back off to 8 intervals
+ * (at most 5 minutes);
+ * the recovery is logged with the block the watcher resumes from. */
+#define CHAIN_BACKOFF_MAX 300
+
+static int chain_wait(workers_t *w, long long secs)
+{
+    int stop;
+
+    apr_thread_mutex_lock(w->mutex);
+    if (!w->stop) {
+        apr_thread_cond_timedwait(w->chain_cond, w->mutex, apr_time_from_sec(secs));
+    }
+    stop = w->stop;
+    apr_thread_mutex_unlock(w->mutex);
+    return stop;
+}
+
+static void *APR_THREAD_FUNC chain_main(apr_thread_t *thd, void *data)
+{
+    workers_t *w = data;
+    acp_chain_cfg_t cc = w->cfg->chain;
+    acp_rpc_t rpc;
+    apr_pool_t *p;
+    char host[64] = "";
+    const char *holder;
+    long long interval, lease, wait, busy = 0;
+    int failing = 0;
+    unsigned long polls = 0, blocks = 0, calls = 0;
+
+    apr_pool_create(&p, NULL);
+    gethostname(host, sizeof(host) - 1);
+    holder = apr_psprintf(p, "%s:%ld:%s", host, (long)getpid(), acp_random_id(p, 4));
+    cc.address = w->cfg->wfe.ra.billing.eth_address;
+    cc.chain_id = w->cfg->wfe.ra.billing.eth_chain;
+    cc.wei_per_minor = w->cfg->wfe.ra.billing.eth_wei_per_minor;
+    cc.currency = w->cfg->wfe.ra.billing.currency;
+    interval = cc.poll_interval > 0 ? cc.poll_interval : ACP_CHAIN_POLL;
+    lease = interval * 3 + 10; /* a dead holder's lease runs out after this */
+    memset(&rpc, 0, sizeof(rpc));
+    rpc.url = cc.rpc_url;
+    rpc.header = cc.rpc_header;
+    rpc.timeout_ms = 10000;
+    rpc.max_body = ACP_CHAIN_RPC_MAX;
+    wait = 0;
+    while (!chain_wait(w, wait)) {
+        apr_pool_t *pp;
+        acp_db_t *db;
+        acp_chain_poll_t out;
+
+        apr_pool_create(&pp, p);
+        db = acp_httpd_db_ready(w->cfg) ? acp_httpd_db_acquire(pp, w->s) : NULL;
+        if (!db) {
+            /* a database outage is logged once for all users of the database */
+            if (acp_httpd_db_ready(w->cfg)) {
+                acp_httpd_db_outcome(w->s, NULL);
+            }
+            apr_pool_destroy(pp);
+            wait = interval;
+            continue;
+        }
+        acp_chain_poll(db, pp, &cc, &rpc, holder, lease, &out);
+        acp_httpd_db_outcome(w->s, db);
+        wait = interval;
+        if (out.leased) {
+            polls++;
+            blocks += (unsigned long)out.blocks;
+            calls += out.rpc_calls;
+        }
+        if (out.rpc_error) {
+            if (!failing) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                             ACPLOGNO(03801) "chain watcher: %s (%s); retrying with back-off, "
+                                             "logged once until it answers again",
+                             out.error, cc.rpc_url);
+            }
+            failing++;
+            busy = interval << (failing < 3 ? failing : 3); /* 2, 4, then 8 intervals */
+            wait = busy < CHAIN_BACKOFF_MAX ? busy : CHAIN_BACKOFF_MAX;
+        }
+        else if (out.leased) {
+            if (failing) {
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, w->s,
+                             ACPLOGNO(03802) "chain watcher: the node answers again after %d "
+                                             "failed polls; resumed at block %ld",
+                             failing, (long)out.from);
+                failing = 0;
+            }
+            if (out.error) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                             ACPLOGNO(03803) "chain watcher: %s", out.error);
+            }
+            if (out.credited || out.unmatched) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                             ACPLOGNO(03804) "chain watcher: blocks %ld-%ld (head %ld): "
+                                             "%d credited, %d unmatched; %lu RPC calls for %lu "
+                                             "blocks so far",
+                             (long)out.from, (long)out.to, (long)out.head, out.credited,
+                             out.unmatched, calls,
+                             blocks);
+            }
+            if (out.blocks >= ACP_CHAIN_BLOCKS_PER_POLL) {
+                wait = 0; /* catching up */
+            }
+        }
+        else if (out.error) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                         ACPLOGNO(03805) "chain watcher: %s", out.error);
+        }
+        apr_pool_destroy(pp);
+    }
+    if (acp_httpd_db_ready(w->cfg)) {
+        acp_db_t *db = acp_httpd_db_acquire(p, w->s);
+        if (db) {
+            acp_chain_release(db, p, holder); /* the next watcher need not wait */
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
 void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *cfg)
 {
     workers_t *w;
@@ -439,6 +573,14 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
                          ACPLOGNO(02002) "cannot start a background worker thread");
             w->nthreads = i;
             break;
+        }
+    }
+    if (cfg->chain.rpc_url && cfg->wfe.ra.billing.eth_address) {
+        apr_thread_cond_create(&w->chain_cond, pchild);
+        if (apr_thread_create(&w->chain_thread, NULL, chain_main, w, pchild) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         ACPLOGNO(03806) "cannot start the chain watcher thread");
+            w->chain_thread = NULL;
         }
     }
     workers = w;

@@ -1,0 +1,122 @@
+/* acme-pay-admin chain: the transfers the chain watcher saw (chain list) and staff
+ * giving an unmatched one to a holder (chain assign, an audited payment ledger row). */
+#include <string.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include "adm.h"
+#include "acp_chain.h"
+#include "acp_billing.h"
+#include "acp_util.h"
+
+static const char *const cols[] = {"reference", "block", "tx",      "from",    "token",
+                                   "value",     "amount", "status", "invoice", "holder",
+                                   "seen",      "assigned_by", "reason"};
+
+static int chain_list(adm_t *adm, int argc, char **argv)
+{
+    const char *status = adm_opt(argc, argv, "--status"), *err = NULL;
+    apr_array_header_t *rows = NULL;
+    json_object *arr, *o;
+    int i, j;
+
+    if (!status) {
+        status = "all";
+    }
+    if (strcmp(status, "all") && strcmp(status, "unmatched") && strcmp(status, "credited") &&
+        strcmp(status, "assigned")) {
+        return adm_fail(adm, ADM_USAGE, "chain list --status all|unmatched|credited|assigned");
+    }
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
+    }
+    if (acp_sa_rows(adm->db, adm->pool, "acp_chain_transfer_list", &rows,
+                    ACP_SA_ARGS(status, status, "1000")) != APR_SUCCESS) {
+        return adm_fail(adm, ADM_FAIL, acp_sa_error(adm->db, adm->pool, 1));
+    }
+    arr = adm_jpool(adm->pool, json_object_new_array());
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        json_object *t = json_object_new_object();
+        for (j = 0; j < (int)(sizeof(cols) / sizeof(cols[0])); j++) {
+            if (j == 1 || j == 6 || j == 10) {
+                json_object_object_add(t, cols[j], json_object_new_int64(acp_sa_atoll(r[j])));
+            }
+            else {
+                json_object_object_add(t, cols[j], r[j] ? json_object_new_string(r[j]) : NULL);
+            }
+        }
+        json_object_array_add(arr, t);
+    }
+    o = adm_jpool(adm->pool, json_object_new_object());
+    json_object_object_add(o, "transfers", json_object_get(arr));
+    adm_emit(adm, o,
+             apr_pstrcat(adm->pool,
+                         adm_table(adm, adm->pool, arr,
+                                   "reference,block,value,amount,status,invoice,holder"),
+                         adm_count(adm->pool, rows->nelts, "transfer", "transfers"), "\n",
+                         NULL));
+    return ADM_OK;
+}
+
+static int chain_assign(adm_t *adm, int argc, char **argv)
+{
+    const char *ref = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    const char *holder = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
+    const char *reason = adm_opt(argc, argv, "--reason"), *err = NULL;
+    long long amount = 0, balance = 0;
+    apr_status_t rv;
+    json_object *o;
+
+    if (!ref || !holder) {
+        return adm_fail(adm, ADM_USAGE, "usage: chain assign REFERENCE HOLDER --reason R");
+    }
+    if (!reason || !*reason) {
+        return adm_fail(adm, ADM_USAGE, "chain assign needs --reason");
+    }
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
+    }
+    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
+        return adm_fail(adm, ADM_FAIL, "cannot start a transaction (database busy?)");
+    }
+    rv = acp_chain_assign_tx(adm->db, adm->pool, ref, holder,
+                             apr_pstrcat(adm->pool, "staff:", adm->actor, NULL), reason, &amount);
+    if (rv != APR_SUCCESS) {
+        acp_sa_rollback(adm->db);
+        return adm_fail(adm, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                        rv == APR_NOTFOUND ? apr_psprintf(adm->pool, "no unmatched transfer '%s' "
+                                                                     "(or no holder '%s')",
+                                                          ref, holder)
+                        : rv == APR_EINVAL ? "the transfer is worth less than one minor unit"
+                                           : acp_sa_error(adm->db, adm->pool, 1));
+    }
+    if (acp_sa_commit(adm->db) != APR_SUCCESS) {
+        acp_sa_rollback(adm->db);
+        return adm_fail(adm, ADM_FAIL, "chain assign: commit failed");
+    }
+    acp_billing_balance(adm->db, adm->pool, holder, &balance);
+    o = adm_jpool(adm->pool, json_object_new_object());
+    json_object_object_add(o, "reference", json_object_new_string(ref));
+    json_object_object_add(o, "holder", json_object_new_string(holder));
+    json_object_object_add(o, "amount", json_object_new_int64(amount));
+    json_object_object_add(o, "balance", json_object_new_int64(balance));
+    json_object_object_add(o, "actor", json_object_new_string(adm->actor));
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+    adm_emit(adm, o,
+             apr_psprintf(adm->pool, "transfer %s assigned to %s: %s credited, balance %s\n",
+                          ref, holder, acp_money(adm->pool, amount, adm_currency(adm)),
+                          acp_money(adm->pool, balance, adm_currency(adm))));
+    return ADM_OK;
+}
+
+int adm_cmd_chain(adm_t *adm, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "list")) {
+        return chain_list(adm, argc, argv);
+    }
+    if (argc >= 1 && !strcmp(argv[0], "assign")) {
+        return chain_assign(adm, argc, argv);
+    }
+    return adm_fail(adm, ADM_USAGE,
+                    "usage: chain list [--status S] | chain assign REFERENCE HOLDER --reason R");
+}
