@@ -13,7 +13,7 @@
 
 #define LL(p, v) acp_sa_ll(p, v)
 
-/* apr_psprintf does not know %lld on LP64 (APR's int64 is %ld): C's formatter here */
+/* apr_psprintf("…%lld…%s") crashed here (the %s read the wrong argument): C's formatter */
 static char *fmt(apr_pool_t *p, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static char *fmt(apr_pool_t *p, const char *f, ...)
 {
