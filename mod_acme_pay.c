@@ -197,6 +197,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ra.tos);
     INHERIT(wfe.website);
     INHERIT(wfe.caa_identities);
+    c->wfe.ra.va.caa_identities = c->wfe.caa_identities; /* the VA checks CAA against them */
     INHERIT(wfe.ra.va.resolver);
     INHERIT(wfe.ra.va.allow);
     INHERIT(wfe.ra.va.max_host_conns);
@@ -329,6 +330,7 @@ static const char *add_caa(cmd_parms *cmd, void *d, const char *arg)
         c->wfe.caa_identities = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
     APR_ARRAY_PUSH(c->wfe.caa_identities, const char *) = arg;
+    c->wfe.ra.va.caa_identities = c->wfe.caa_identities;
     return NULL;
 }
 

@@ -656,6 +656,31 @@ acp_problem_t *acp_ra_int_set_order_status(acp_db_t *db, apr_pool_t *p, acp_orde
     return NULL;
 }
 
+/* An invalid authorization that CAA refused: that problem (type caa) for its order too;
+ * else NULL. */
+static acp_problem_t *authz_caa_problem(acp_db_t *db, apr_pool_t *p, const acp_authz_t *a)
+{
+    apr_array_header_t *challs = NULL;
+    int k;
+
+    if (strcmp(a->status, "invalid") != 0 ||
+        acp_sa_authz_challs(db, p, a->id, &challs) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (k = 0; k < challs->nelts; k++) {
+        const acp_chall_t *c = APR_ARRAY_IDX(challs, k, acp_chall_t *);
+        json_object *o = c->error ? acp_json_parse(p, c->error, strlen(c->error)) : NULL;
+        const char *type = acp_ra_int_jstr(o, "type"), *detail = acp_ra_int_jstr(o, "detail");
+        if (type && strcmp(type, "urn:ietf:params:acme:error:caa") == 0) {
+            acp_problem_t *prob = acp_problem(p, ACP_ERR_CAA, "%s",
+                                              detail ? detail : "CAA forbids issuance");
+            prob->ident = a->ident;
+            return prob;
+        }
+    }
+    return NULL;
+}
+
 /* What a pending or ready order's status must become now (*status NULL: unchanged),
  * and the error it then carries. Reads only. */
 static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *order,
@@ -689,8 +714,11 @@ static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *
         if (strcmp(order->status, "ready") == 0 || strcmp(a->status, "pending") != 0 ||
             a->expires < now) {
             *status = "invalid";
-            *why = acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s", a->ident,
-                               a->expires < now ? "expired" : a->status);
+            *why = authz_caa_problem(db, p, a);
+            if (!*why) {
+                *why = acp_problem(p, ACP_ERR_UNAUTHORIZED, "authorization for %s is %s",
+                                   a->ident, a->expires < now ? "expired" : a->status);
+            }
             return NULL;
         }
     }

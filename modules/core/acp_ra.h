@@ -100,7 +100,20 @@ typedef struct acp_ra_csr_t {
     size_t der_len;
     acp_csr_t *csr;           /* NULL when prob is set */
     acp_problem_t *prob;      /* what is wrong with it, answered once the order is ready */
+    acp_problem_t *caa;       /* a CAA recheck refused a name (acp_ra_finalize_caa) */
 } acp_ra_csr_t;
+
+/* CAA is checked again at finalize for a name whose validation is older than this
+ * (seconds; the CA/Browser Forum Baseline Requirements allow reusing a CAA check for 8
+ * hours). */
+#define ACP_CAA_RECHECK_AFTER (8 * 3600)
+
+/* Finalize, before the transaction (it waits on DNS): for every valid authorization of
+ * a ready order whose challenge was validated more than ACP_CAA_RECHECK_AFTER ago, CAA
+ * again; the first refusal is fin->caa (NULL: none). Reads only. */
+void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                         const acp_account_t *acct, const acp_order_t *order,
+                         acp_ra_csr_t *fin);
 
 /* Finalize, step zero (no transaction, no lock, no database): decode the payload's CSR,
  * parse it and check it against the order's names (fixed when the order was created)

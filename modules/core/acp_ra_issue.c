@@ -34,6 +34,11 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
     }
     key_authz = apr_pstrcat(p, chall->token, ".", acct->thumbprint, NULL);
     prob = acp_va_validate(p, &cfg->va, chall->type, authz->ident, chall->token, key_authz);
+    if (!prob) {
+        /* RFC 8659: CAA for every name, when its control is established */
+        prob = acp_va_caa_check(p, &cfg->va, authz->ident, authz->wildcard, chall->type,
+                                acct->id);
+    }
     now = acp_now();
     if (prob) {
         json_object *o;
@@ -213,6 +218,40 @@ void acp_ra_finalize_csr(apr_pool_t *p, const acp_account_t *acct, const acp_ord
     }
 }
 
+void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                         const acp_account_t *acct, const acp_order_t *order, acp_ra_csr_t *fin)
+{
+    apr_array_header_t *authzs = NULL;
+    long long now = acp_now();
+    int i, k;
+
+    fin->caa = NULL;
+    if (strcmp(order->status, "ready") != 0 ||
+        acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
+        return; /* finalize answers these from its transaction */
+    }
+    for (i = 0; i < authzs->nelts && !fin->caa; i++) {
+        const acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);
+        apr_array_header_t *challs = NULL;
+
+        if (strcmp(a->status, "valid") != 0 ||
+            acp_sa_authz_challs(db, p, a->id, &challs) != APR_SUCCESS) {
+            continue;
+        }
+        for (k = 0; k < challs->nelts; k++) {
+            const acp_chall_t *c = APR_ARRAY_IDX(challs, k, acp_chall_t *);
+            if (strcmp(c->status, "valid") != 0 || now - c->validated <= ACP_CAA_RECHECK_AFTER) {
+                continue;
+            }
+            fin->caa = acp_va_caa_check(p, &cfg->va, a->ident, a->wildcard, c->type, acct->id);
+            if (fin->caa) {
+                fin->caa->ident = a->wildcard ? apr_pstrcat(p, "*.", a->ident, NULL) : a->ident;
+            }
+            break;
+        }
+    }
+}
+
 acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const acp_account_t *acct, acp_order_t *order,
                                   const acp_ra_csr_t *fin, const char *base_url)
@@ -234,6 +273,18 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         prob = acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is %s, not ready%s%s",
                            order->status, why ? ": " : "", why ? why : "");
         prob->commit = strcmp(was, order->status) != 0;
+        return prob;
+    }
+    if (fin->caa) {
+        /* CAA checked again because the validation was long ago, and it now refuses:
+         * the order is invalid with that problem, nothing is charged */
+        prob = acp_ra_int_set_order_status(db, p, order, "invalid", fin->caa);
+        if (prob) {
+            return prob;
+        }
+        prob = acp_problem(p, ACP_ERR_CAA, "%s", fin->caa->detail);
+        prob->ident = fin->caa->ident;
+        prob->commit = 1;
         return prob;
     }
     if (fin->prob || !fin->csr) {

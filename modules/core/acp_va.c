@@ -757,6 +757,26 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
                        acp_va_int_quote(p, type, strlen(type)));
 }
 
+acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const char *domain,
+                                int wildcard, const char *method, const char *account_id)
+{
+    acp_va_int_t va;
+
+    if (!cfg || !domain) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "CAA check called without its arguments");
+    }
+    va.p = p;
+    va.cfg = cfg;
+    va.deadline = mono_ms() + (cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS);
+    va.http_port = 0;
+    va.tlsalpn_port = 0;
+    if (!valid_hostname(domain)) {
+        return acp_problem(p, ACP_ERR_MALFORMED, "Cannot check CAA for \"%s\": not a DNS name",
+                           acp_va_int_quote(p, domain, strlen(domain)));
+    }
+    return acp_va_caa_int(&va, domain, wildcard, method, account_id);
+}
+
 void acp_va_global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -20,6 +20,9 @@ typedef struct acp_va_cfg_t {
     const apr_array_header_t *allow;
     int max_host_conns;     /* concurrent connections per target address in this process;
                              * <= 0: ACP_VA_DEFAULT_HOST_CONNS */
+    /* AcmePayCAAIdentities: the issuer domain names CAA issue/issuewild must name for us
+     * (const char*; NULL or empty: none, so any issue/issuewild RRset refuses) */
+    const apr_array_header_t *caa_identities;
 } acp_va_cfg_t;
 
 #define ACP_VA_DEFAULT_HOST_CONNS 2
@@ -45,6 +48,46 @@ const char *acp_va_cidr_parse(apr_pool_t *p, const char *s, acp_va_cidr_t *out);
  * Ranges in allow (may be NULL) are exempt. */
 const char *acp_va_addr_refusal(apr_pool_t *p, const apr_array_header_t *allow, int family,
                                 const unsigned char *addr);
+
+/* ---- CAA (RFC 8659, RFC 8657 accounturi and validationmethods) */
+
+/* One CAA resource record (RFC 8659 §4.1): flags, tag (lower-cased, NUL-terminated),
+ * value (NUL-terminated, an embedded NUL shown as '?'). */
+typedef struct acp_caa_rr_t {
+    int flags;
+    const char *tag;
+    const char *value;
+} acp_caa_rr_t;
+
+#define ACP_CAA_CRITICAL 0x80 /* the issuer critical flag (RFC 8659 §4.1) */
+#define ACP_CAA_MAX_RRS  64   /* CAA records examined per answer; more: refused */
+
+/* The RDATA of one CAA record (len bytes, untrusted): 0 with *out, or -1 when it is
+ * malformed (truncated, empty tag, tag not alphanumeric or over 15 bytes). */
+int acp_caa_parse_rdata(apr_pool_t *p, const unsigned char *rdata, size_t len,
+                        acp_caa_rr_t *out);
+
+/* The CAA records (acp_caa_rr_t) in the answer section of a whole DNS message (untrusted:
+ * bounds, compression pointers and counts checked; other RR types such as the CNAME a
+ * resolver followed are skipped). NULL with *err on a malformed message. */
+apr_array_header_t *acp_caa_parse_msg(apr_pool_t *p, const unsigned char *msg, size_t len,
+                                      const char **err);
+
+/* Does the relevant CAA RRset rrs (non-empty) let us issue? NULL when it does, else why
+ * not (a sentence). wildcard: the certificate name is "*.<domain>" (issuewild, else
+ * issue); identities: AcmePayCAAIdentities (may be NULL); method: the validation method
+ * used ("http-01", …; RFC 8657 validationmethods); account_id: our account's id (an RFC
+ * 8657 accounturi must be an http(s) URL whose path ends in "/acct/<account_id>"). */
+const char *acp_caa_policy(apr_pool_t *p, const apr_array_header_t *rrs,
+                           const apr_array_header_t *identities, int wildcard,
+                           const char *method, const char *account_id);
+
+/* The CAA check of one name (RFC 8659 §3): the relevant RRset is the CAA RRset of the
+ * name, else of its closest parent that has one (through cfg->resolver, which follows
+ * CNAMEs); none anywhere: allowed. NULL when allowed, else a problem of kind ACP_ERR_CAA
+ * (also when a lookup fails: SERVFAIL, timeout). domain: without "*.". Blocking. */
+acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const char *domain,
+                                int wildcard, const char *method, const char *account_id);
 
 /* Process-wide initialisation (curl_global_init, ares_library_init); call once. */
 void acp_va_global_init(void);

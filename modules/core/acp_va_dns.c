@@ -21,6 +21,7 @@
 #define VA_T_A    1
 #define VA_T_TXT  16
 #define VA_T_AAAA 28
+#define VA_T_CAA  257
 #define VA_C_IN   1
 #define VA_EBADRESOLVER (-1000) /* our status: cfg->resolver is unusable */
 
@@ -40,6 +41,8 @@ typedef struct {
     apr_array_header_t *txts;    /* TXT: const char * per record (chunks joined) */
     int txt_skipped;             /* TXT records over the limits below (not in txts) */
     size_t txt_max_strings, txt_max_len; /* the largest of those */
+    unsigned char *raw;          /* CAA: a copy of the whole answer, parsed by acp_va_caa.c */
+    size_t raw_len;
 } dnsq_t;
 
 /* TXT values are built in one pass per record (length first, then one copy), and only
@@ -132,6 +135,14 @@ static void dns_cb(void *arg, int status, int timeouts, unsigned char *abuf, int
         q->addr.family = AF_INET6;
         memcpy(&q->addr.v6, &at[0].ip6addr, sizeof(q->addr.v6));
         inet_ntop(AF_INET6, &q->addr.v6, q->addr.str, sizeof(q->addr.str));
+    }
+    else if (q->type == VA_T_CAA) {
+        if (alen <= 0) {
+            q->status = ARES_EBADRESP;
+            return;
+        }
+        q->raw = apr_pmemdup(q->p, abuf, (apr_size_t)alen);
+        q->raw_len = (size_t)alen;
     }
     else {
         dns_parse_txt(q, abuf, alen);
@@ -248,7 +259,7 @@ done:
 
 static const char *rr_name(int type)
 {
-    return type == VA_T_A ? "A" : type == VA_T_AAAA ? "AAAA" : "TXT";
+    return type == VA_T_A ? "A" : type == VA_T_AAAA ? "AAAA" : type == VA_T_CAA ? "CAA" : "TXT";
 }
 
 static acp_problem_t *dns_problem(const acp_va_int_t *va, int status, int type, const char *name)
@@ -274,6 +285,27 @@ static acp_problem_t *dns_problem(const acp_va_int_t *va, int status, int type, 
         return acp_problem(va->p, ACP_ERR_DNS, "DNS problem: %s looking up %s for %s",
                            ares_strerror(status), t, name);
     }
+}
+
+int acp_va_dns_caa(const acp_va_int_t *va, const char *name, const unsigned char **msg,
+                   size_t *len, acp_problem_t **prob)
+{
+    dnsq_t q;
+    int st = dns_lookup(va, name, VA_T_CAA, &q);
+
+    *msg = NULL;
+    *len = 0;
+    *prob = NULL;
+    if (st == ARES_SUCCESS) {
+        *msg = q.raw;
+        *len = q.raw_len;
+        return 0;
+    }
+    if (st == ARES_ENODATA || st == ARES_ENOTFOUND) {
+        return 0; /* no CAA RRset at this name (NOERROR without answers, NXDOMAIN) */
+    }
+    *prob = dns_problem(va, st, VA_T_CAA, name);
+    return -1;
 }
 
 /* First A record of host, else first AAAA record. */

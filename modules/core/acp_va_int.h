@@ -52,6 +52,18 @@ acp_problem_t *acp_va_dns_resolve(const acp_va_int_t *va, const char *host,
  * base64url(SHA-256(key_authz)). */
 acp_problem_t *acp_va_dns_01(const acp_va_int_t *va, const char *domain, const char *key_authz);
 
+/* CAA (RR type 257) at name: 0 with *msg and *len the whole DNS answer (NULL when the name
+ * has no CAA RRset or does not exist), or -1 with *prob when the lookup failed (SERVFAIL,
+ * REFUSED, timeout, ...). */
+int acp_va_dns_caa(const acp_va_int_t *va, const char *name, const unsigned char **msg,
+                   size_t *len, acp_problem_t **prob);
+
+/* ---- acp_va_caa.c */
+
+/* The CAA check of domain (valid host name) within va's deadline (acp_va_caa_check). */
+acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wildcard,
+                              const char *method, const char *account_id);
+
 /* ---- acp_va_tls.c */
 
 /* tls-alpn-01 (RFC 8737) against domain on va->tlsalpn_port. */

@@ -202,6 +202,7 @@ static int finalize_precheck(wfe_req_t *w)
         return w->cfg->nonce_store != NULL;
     }
     acp_ra_finalize_csr(w->p, w->acct, order, w->payload, &w->fin);
+    acp_ra_finalize_caa(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin);
     return w->cfg->nonce_store != NULL && w->fin.prob && !strcmp(order->status, "ready");
 }
 
