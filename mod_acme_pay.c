@@ -563,7 +563,7 @@ static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-/* AcmePayProfile NAME DAYS PRICE "description" [extra=MINOR] [wildcard=MINOR] */
+/* AcmePayProfile NAME DAYS PRICE "description" [extra=MINOR] [wildcard=MINOR] [term=Nd|Nh] */
 static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
     acp_srv_cfg_t *c = srv_cfg(cmd);
@@ -573,7 +573,8 @@ static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const ar
     int i;
 
     if (argc < 4) {
-        return "AcmePayProfile NAME DAYS PRICE \"description\" [extra=MINOR] [wildcard=MINOR]";
+        return "AcmePayProfile NAME DAYS PRICE \"description\" [extra=MINOR] [wildcard=MINOR] "
+               "[term=DAYSd|HOURSh]";
     }
     if (!acp_profile_name_ok(argv[0])) {
         return "AcmePayProfile: a NAME of letters, digits, '.', '_' or '-' (at most 64)";
@@ -605,6 +606,23 @@ static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const ar
         else if (!strncmp(argv[i], "wildcard=", 9)) {
             dst = &prof->price.per_wildcard;
             val = argv[i] + 9;
+        }
+        else if (!strncmp(argv[i], "term=", 5)) {
+            /* sold as a subscription: term=365d (days) or term=12h (hours) */
+            const char *t = argv[i] + 5;
+            size_t tl = strlen(t);
+            long unit = tl > 1 && t[tl - 1] == 'd' ? 86400 : tl > 1 && t[tl - 1] == 'h' ? 3600 : 0;
+            if (!unit) {
+                return "AcmePayProfile: term=DAYSd or term=HOURSh (e.g. term=365d)";
+            }
+            if ((err = parse_int(cmd, apr_pstrndup(cmd->pool, t, tl - 1), 1, 3650L * 24, &v))) {
+                return err;
+            }
+            prof->term = (long long)v * unit;
+            if (prof->term > 3650LL * 86400) {
+                return "AcmePayProfile: term at most 3650d";
+            }
+            continue;
         }
         else {
             return apr_psprintf(cmd->pool, "AcmePayProfile: unknown option '%s'", argv[i]);

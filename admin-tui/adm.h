@@ -146,6 +146,7 @@ int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
 int adm_cmd_renew(adm_t *adm, int argc, char **argv);
 /* adm_revenue.c: revenue per profile */
 int adm_cmd_revenue(adm_t *adm, int argc, char **argv);
+int adm_cmd_subscriptions(adm_t *adm, int argc, char **argv);
 long long adm_duration(const char *s);
 int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
 int adm_cmd_find(adm_t *adm, int argc, char **argv);

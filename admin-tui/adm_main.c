@@ -85,6 +85,9 @@ static const help_t helps[] = {
     {"revenue", "revenue [--since DATE]",
      "Charges minus refunds per profile (the product sold) since DATE (default: the first "
      "of this month, UTC), with the number of orders."},
+    {"subscriptions", "subscriptions list [--holder H]",
+     "Subscriptions (profiles sold as a term): holder, profile, names, start, end and "
+     "whether each is active, ended or void (refunded)."},
     {"migrate", "migrate", "Create or upgrade the schema."},
     {"info", "info",
      "Which database was opened (driver, parameters with the password masked), the server "
@@ -337,6 +340,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "chain")) {
         return adm_cmd_chain(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "subscriptions")) {
+        return adm_cmd_subscriptions(adm, argc - 1, argv + 1);
     }
     if (argc >= 2 && !strcmp(argv[1], "list")) {
         return adm_cmd_list(adm, argc, argv);

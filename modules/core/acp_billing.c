@@ -510,6 +510,58 @@ static apr_status_t reissue_match(acp_db_t *db, apr_pool_t *p, const acp_billing
                                   LL(p, now)));
 }
 
+/* 1 when every name of sub (a names_key) is in key's comma-separated list. */
+static int names_subset(apr_pool_t *p, const char *sub, const char *key)
+{
+    char *copy = apr_pstrdup(p, sub), *last = NULL, *n;
+
+    for (n = apr_strtok(copy, ",", &last); n; n = apr_strtok(NULL, ",", &last)) {
+        size_t nl = strlen(n);
+        const char *at = key;
+        int found = 0;
+        while ((at = strstr(at, n)) != NULL) {
+            if ((at == key || at[-1] == ',') && (at[nl] == ',' || at[nl] == '\0')) {
+                found = 1;
+                break;
+            }
+            at++;
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The running subscription of this holder under cfg's profile that covers names_key (the
+ * same names or a superset), the longest-running one. *id = NULL when none. */
+static apr_status_t subscription_match(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                       const char *billing_id, const char *names_key,
+                                       const char **id, long long *ends)
+{
+    apr_array_header_t *rows = NULL;
+    long long now = acp_now();
+    apr_status_t rv;
+    int i;
+
+    *id = NULL;
+    *ends = 0;
+    rv = acp_sa_rows(db, p, "acp_subscription_live", &rows,
+                     ACP_SA_ARGS(billing_id, cfg->profile, LL(p, now), LL(p, now)));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (names_subset(p, names_key, r[1])) {
+            *id = r[0];
+            *ends = acp_sa_atoll(r[2]);
+            return APR_SUCCESS;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                     const char *billing_id, const char *order_id,
                                     const char *names_key, const apr_array_header_t *names,
@@ -521,7 +573,20 @@ acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billi
     if (price <= 0) {
         return NULL;
     }
-    if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS ||
+    if (cfg->term > 0 && cfg->profile) {
+        const char *sub = NULL;
+        long long ends = 0;
+        if (subscription_match(db, p, cfg, billing_id, names_key, &sub, &ends) != APR_SUCCESS) {
+            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading subscriptions");
+        }
+        if (sub) {
+            return NULL;
+        }
+    }
+    else if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
+        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading the balance");
+    }
+    if (
         holder_get(db, p, billing_id, &balance, &held) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading the balance");
     }
@@ -548,6 +613,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     int n = 0;
     const char *reason = "certificate";
     acp_charge_t in = *charge;
+    int term = cfg->term > 0 && cfg->profile, covered = 0;
 
     memset(charge, 0, sizeof(*charge));
     charge->replaces_cert_id = in.replaces_cert_id;
@@ -555,7 +621,23 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     charge->replaces_not_after = in.replaces_not_after;
     charge->replaces_free = in.replaces_free;
     charge->price = acp_price(&cfg->price, names);
-    if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
+    if (term) {
+        /* a subscription product: covered while one runs for these names (or more);
+         * the holder's row lock first, so a racing first purchase waits and then sees it */
+        long long ends = 0;
+        if (acp_sa_exec(db, p, "acp_billing_lock", NULL, ACP_SA_ARGS(billing_id)) !=
+                APR_SUCCESS ||
+            subscription_match(db, p, cfg, billing_id, names_key, &charge->subscription,
+                               &ends) != APR_SUCCESS) {
+            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
+        }
+        if (charge->subscription) {
+            covered = 1;
+            charge->not_after_cap = ends;
+            reason = apr_pstrcat(p, "covered by subscription ", charge->subscription, NULL);
+        }
+    }
+    else if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
     }
     if (row) {
@@ -573,7 +655,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         reason = apr_pstrcat(p, "free renewal replacing ",
                              in.replaces_serial ? in.replaces_serial : in.replaces_cert_id, NULL);
     }
-    if (!charge->reissue_of && charge->price > 0) {
+    if (!charge->reissue_of && !covered && charge->price > 0) {
         /* only in the holder's currency, only down to zero */
         if (acp_sa_exec(db, p, "acp_billing_debit", &n,
                         ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
@@ -592,10 +674,30 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         }
         charge->charged = charge->price;
     }
+    if (term && !covered) {
+        /* a purchase: the subscription opens with the charge, in this transaction */
+        long long now = acp_now();
+        int ins = 0;
+        charge->subscription = acp_random_id(p, 12);
+        charge->not_after_cap = now + cfg->term;
+        if (acp_sa_exec(db, p, "acp_subscription_insert", &ins,
+                        ACP_SA_ARGS(charge->subscription, billing_id, names_key, cfg->profile,
+                                    order_id, LL(p, charge->price), LL(p, now),
+                                    LL(p, charge->not_after_cap), billing_id, names_key,
+                                    cfg->profile)) != APR_SUCCESS ||
+            ins != 1) {
+            /* a concurrent finalize bought it first: nothing here is kept */
+            return acp_problem(p, ACP_ERR_ORDER_NOT_READY,
+                               "a subscription for these names was just bought by another "
+                               "order; finalize again (it is now covered)");
+        }
+        reason = apr_pstrcat(p, "subscription ", charge->subscription, " bought", NULL);
+    }
     if (holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS ||
         ledger(db, p, billing_id, -charge->charged, after, held,
-               charge->reissue_of ? "reissue" : "debit", order_id, NULL, charge->reissue_of,
-               NULL, "acme", reason) !=
+               covered ? "subscription" : charge->reissue_of ? "reissue" : "debit", order_id,
+               NULL, charge->reissue_of, covered ? charge->subscription : NULL, "acme",
+               reason) !=
             APR_SUCCESS) {
         /* the unique (order, kind) index refuses a second charge of one order */
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
@@ -603,7 +705,8 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     /* the order's money question is answered: its open invoices are closed */
     if (acp_sa_exec(db, p, "acp_invoice_close_order", NULL,
                     ACP_SA_ARGS(LL(p, acp_now()), "acme",
-                                charge->reissue_of ? "free reissue within the window"
+                                covered ? "covered by a subscription"
+                                : charge->reissue_of ? "free reissue within the window"
                                                    : "order charged from the balance",
                                 order_id)) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error closing invoices");
@@ -670,6 +773,10 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
     if (rv == APR_SUCCESS) {
         rv = ledger(db, p, billing_id, debit, after, held, "refund", order_id, NULL, NULL, NULL,
                     "system", reason);
+    }
+    if (rv == APR_SUCCESS) {
+        /* a subscription this order bought never started */
+        rv = acp_sa_exec(db, p, "acp_subscription_void", NULL, ACP_SA_ARGS(order_id));
     }
     return rv;
 }

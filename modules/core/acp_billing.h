@@ -23,6 +23,8 @@ typedef struct acp_billing_cfg_t {
     int invoice_lifetime;          /* seconds */
     const char *profile;           /* set per order under profiles (price is then the
                                       profile's): a free reissue needs the same profile */
+    long long term;                /* the profile is sold as a term of this many seconds
+                                    * (a subscription); 0: per certificate */
 } acp_billing_cfg_t;
 
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);
@@ -42,6 +44,7 @@ typedef struct acp_charge_t {
     const char *reissue_of;        /* certificate id when free */
     long long not_after_cap;       /* a reissue must not outlive the original (0: none) */
     long long not_after;           /* the order's notAfter as now stored (0: the default) */
+    const char *subscription;      /* the subscription that covered (or was opened by) it */
 } acp_charge_t;
 
 /* A new billing holder (kind "account" or "eab") keeping cfg->currency (NULL: the currency

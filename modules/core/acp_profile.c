@@ -64,6 +64,13 @@ acp_problem_t *acp_profile_choose(apr_pool_t *p, const apr_array_header_t *profi
 
 const char *acp_profile_label(apr_pool_t *p, const acp_profile_t *prof, const char *currency)
 {
+    if (prof->term > 0) {
+        return apr_psprintf(p, "%s (%d days, %s for %s)",
+                            prof->description ? prof->description : prof->name, prof->days,
+                            acp_money(p, prof->price.base, currency),
+                            prof->term % 86400 ? apr_psprintf(p, "%d hours", (int)(prof->term / 3600))
+                                               : apr_psprintf(p, "%d days", (int)(prof->term / 86400)));
+    }
     return apr_psprintf(p, "%s (%d days, %s)", prof->description ? prof->description : prof->name,
                         prof->days, acp_money(p, prof->price.base, currency));
 }

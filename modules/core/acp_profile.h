@@ -12,6 +12,7 @@ typedef struct acp_profile_t {
     const char *description;
     int days;                      /* certificate lifetime */
     acp_price_cfg_t price;         /* minor units; a surcharge of -1: the global one */
+    long long term;                /* seconds a purchase covers (a subscription); 0: none */
 } acp_profile_t;
 
 /* The profile called name in profiles (array of acp_profile_t*), or NULL. */

@@ -852,6 +852,7 @@ const acp_billing_cfg_t *acp_ra_order_billing(apr_pool_t *p, const acp_ra_cfg_t 
         b->price.per_wildcard = cfg->billing.price.per_wildcard;
     }
     b->profile = prof->name;
+    b->term = prof->term;
     *days = prof->days;
     return b;
 }

@@ -225,6 +225,19 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT c.id, c.not_after FROM certificates c JOIN orders o ON o.id = c.order_id "
      "WHERE c.billing_id = %s AND c.names_key = %s AND c.revoked IS NULL AND c.issued >= %lld "
      "AND c.not_after > %lld AND COALESCE(o.profile, '') = %s ORDER BY c.issued DESC LIMIT 1"},
+    /* subscriptions running now for a holder and profile, the longest first */
+    {"acp_subscription_live",
+     "SELECT id, names_key, ends FROM subscriptions WHERE billing_id = %s AND profile = %s "
+     "AND starts <= %lld AND ends > %lld ORDER BY ends DESC"},
+    /* a purchase: seq is the next for (holder, names, profile); the unique index refuses
+     * a racing second first purchase */
+    {"acp_subscription_insert",
+     "INSERT INTO subscriptions (id, billing_id, names_key, profile, seq, order_id, price, "
+     "starts, ends) SELECT %s, %s, %s, %s, COUNT(*), %s, CAST(%lld AS BIGINT), "
+     "CAST(%lld AS BIGINT), CAST(%lld AS BIGINT) FROM subscriptions "
+     "WHERE billing_id = %s AND names_key = %s AND profile = %s"},
+    /* issuance failed for good and was refunded: the purchase never started */
+    {"acp_subscription_void", "UPDATE subscriptions SET ends = starts - 1 WHERE order_id = %s"},
     {"acp_order_charge",
      "UPDATE orders SET price = %lld, charged = %lld, reissue_of = %s, not_after = %lld "
      "WHERE id = %s"},

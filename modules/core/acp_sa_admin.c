@@ -88,6 +88,10 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "SELECT COALESCE(o.profile, '-'), COUNT(DISTINCT o.id), -SUM(l.delta) FROM ledger l "
      "JOIN orders o ON o.id = l.order_id WHERE l.kind IN ('debit', 'refund') "
      "AND l.created >= %lld GROUP BY COALESCE(o.profile, '-') ORDER BY 3 DESC"},
+    /* acme-pay-admin subscriptions list: the newest first */
+    {"adm_subscriptions",
+     "SELECT id, billing_id, profile, names_key, starts, ends, order_id, price FROM subscriptions "
+     "WHERE (%s IS NULL OR billing_id = %s) ORDER BY starts DESC, id LIMIT %lld"},
     /* live certificates a bulk renewal (acme-pay-admin renew) may move */
     {"acp_ari_live",
      "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "

@@ -6,8 +6,9 @@
 static void run_tests(apr_pool_t *p)
 {
     apr_array_header_t *list = apr_array_make(p, 2, sizeof(acp_profile_t *));
-    acp_profile_t a = {"dv90", "90-day DV", 90, {1000, -1, -1}};
-    acp_profile_t b = {"dv365", "1-year DV", 365, {8000, 500, -1}};
+    acp_profile_t a = {"dv90", "90-day DV", 90, {1000, -1, -1}, 0};
+    acp_profile_t b = {"dv365", "1-year DV", 365, {8000, 500, -1}, 0};
+    acp_profile_t c = {"sub", "1-year subscription", 90, {9000, -1, -1}, 365 * 86400};
     const acp_profile_t *out = NULL;
     acp_problem_t *prob;
 
@@ -28,4 +29,5 @@ static void run_tests(apr_pool_t *p)
     CHECK(prob && prob->detail && !strchr(prob->detail, 0x1b));
     CHECK(acp_profile_find(list, "dv90") == &a && acp_profile_find(list, "DV90") == NULL);
     CHECK_STR(acp_profile_label(p, &b, "CNY"), "1-year DV (365 days, 80.00 CNY)");
+    CHECK_STR(acp_profile_label(p, &c, "CNY"), "1-year subscription (90 days, 90.00 CNY for 365 days)");
 }
