@@ -144,6 +144,9 @@ int adm_cmd_crl(adm_t *adm, int argc, char **argv);      /* adm_crl.c */
 int adm_cmd_reissue(adm_t *adm, int argc, char **argv);
 /* adm_renew.c: move the ARI window of one or many certificates */
 int adm_cmd_renew(adm_t *adm, int argc, char **argv);
+/* One certificate's ARI window becomes now .. now+span with the reason (the console). */
+int adm_op_renew(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
+                 long long span, adm_result_t *r);
 /* adm_revenue.c: revenue per profile */
 int adm_cmd_revenue(adm_t *adm, int argc, char **argv);
 int adm_cmd_subscriptions(adm_t *adm, int argc, char **argv);

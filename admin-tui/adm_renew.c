@@ -161,3 +161,48 @@ int adm_cmd_renew(adm_t *adm, int argc, char **argv)
                           acp_rfc3339(adm->pool, now + span)));
     return ADM_OK;
 }
+
+int adm_op_renew(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
+                 long long span, adm_result_t *r)
+{
+    acp_ari_select_t sel;
+    apr_array_header_t *certs = NULL;
+    acp_ari_cert_t *c;
+    const char *err = NULL;
+    long long now = acp_now();
+
+    memset(r, 0, sizeof(*r));
+    r->code = ADM_USAGE;
+    if (!serial || !*serial || !reason || !*reason) {
+        r->msg = "a serial and a reason are required";
+        return r->code;
+    }
+    memset(&sel, 0, sizeof(sel));
+    sel.serial = acp_admin_serial(p, serial);
+    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+        r->code = ADM_FAIL;
+        r->msg = err;
+        return r->code;
+    }
+    if (acp_ari_select(adm->db, p, &sel, 1, &certs) != APR_SUCCESS || certs->nelts == 0) {
+        r->msg = apr_psprintf(p, "no live certificate with serial %s", serial);
+        return r->code;
+    }
+    c = APR_ARRAY_IDX(certs, 0, acp_ari_cert_t *);
+    if (acp_sa_begin(adm->db) != APR_SUCCESS ||
+        acp_ari_set_window_tx(adm->db, p, c->id, now, now + span,
+                              apr_psprintf(p, "%s (by %s)", reason, adm->actor), NULL) !=
+            APR_SUCCESS ||
+        acp_sa_commit(adm->db) != APR_SUCCESS) {
+        acp_sa_rollback(adm->db);
+        r->code = ADM_FAIL;
+        r->msg = "database error moving the window; nothing changed";
+        return r->code;
+    }
+    r->code = ADM_OK;
+    r->msg = apr_psprintf(p, "renewal asked for %s: window %s .. %s", c->serial,
+                          acp_rfc3339(p, now), acp_rfc3339(p, now + span));
+    r->out = adm_jpool(p, json_object_new_object());
+    json_object_object_add(r->out, "serial", json_object_new_string(c->serial));
+    return r->code;
+}

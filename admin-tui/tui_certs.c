@@ -1,5 +1,5 @@
 /* Console screen 5: certificates (search by name or serial); revoke with a reason code
- * after confirmation; reissue from the stored CSR. */
+ * after confirmation; reissue from the stored CSR; renew (move the ARI window). */
 #include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
@@ -55,9 +55,27 @@ static int reissue(tui_t *t)
     return flags;
 }
 
+/* ARI: the certificate's suggested renewal window becomes now .. now+1h */
+static int renew(tui_t *t)
+{
+    const char *serial = serial_of(t);
+    char reason[200];
+    adm_result_t r;
+
+    if (!serial || !tui_ask(t, "Renewal reason, shown to the client (required):", reason,
+                            sizeof(reason)) ||
+        !tui_confirm(t, apr_psprintf(t->data, "Ask the client of %s to renew within 1h (free)?",
+                                     serial))) {
+        return TUI_HANDLED | TUI_REDRAW;
+    }
+    adm_op_renew(t->adm, t->data, serial, reason, 3600, &r);
+    return tui_result(t, &r);
+}
+
 static int key(tui_t *t, tui_key_t k)
 {
     switch (k) {
+    case TUI_K_RENEW: return renew(t);
     case TUI_K_REVOKE: return do_revoke(t);
     case TUI_K_REISSUE: return reissue(t);
     default: return 0;

@@ -47,6 +47,8 @@ enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
     X(REVOKE, 'r', 0, "r", "Revoke", S(CERTS), "revoke: reason code 0,1,3,4,5,9, then confirm") \
     X(REISSUE, 'i', 0, "i", "Reissue", S(CERTS), \
       "reissue from the stored CSR: reason (no charge; the server signs)") \
+    X(RENEW, 'w', 0, "w", "Renew", S(CERTS), \
+      "ask the client to renew now (ARI window now..+1h): reason, confirm; free") \
     X(PAY, 'p', 0, "p", "Pay", S(INVOICES), \
       "mark paid by hand: reference, confirm (same path as the webhook)") \
     X(VOID, 'v', 0, "v", "Void", S(INVOICES), "void an open invoice: reason, confirm") \

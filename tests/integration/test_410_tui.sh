@@ -1,7 +1,8 @@
 #!/bin/bash
 # The acme-pay-admin console driven headless in tmux (send-keys, capture-pane), on a
 # database filled by real issuance: every screen opens, / search, credit with a reason
-# shows up in the ledger, revoke (reason + confirmation), reissue shows a new serial, an
+# shows up in the ledger, revoke (reason + confirmation), reissue shows a new serial, renew
+# (ARI window) from the certificate's page, an
 # EAB key created on screen registers a real client, resize to 80x24, q restores.
 . "$(dirname "$0")/lib.sh"
 acme_setup --directive "AcmePayPrice 300" --directive "AcmePayFreeBalance 600"
@@ -102,6 +103,12 @@ expect_eq 2 "$(adm --json certs list --name "$n2" | jq length)" "old and new cer
 [ "$ns" != "$s2" ] || fail "reissue kept the serial"
 wait_for "serial         $ns"
 screen > "$T/cert_detail.txt"
+# renew (ARI) the new certificate from its page: reason, confirmation, window moved
+keys w; wait_for "Renewal reason"; type_line "tui key rotation"
+wait_for "[y/N]"; type_line y
+wait_for "renewal asked for $ns"
+expect_eq "tui key rotation (by bob)" \
+    "$(db_query "SELECT ari_reason FROM certificates WHERE serial = '$ns'")" "ARI reason stored"
 
 # EAB: create on screen, register a real client with the shown key
 keys 7; wait_for "EAB keys ·"
