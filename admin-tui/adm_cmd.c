@@ -161,7 +161,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
     struct rusage r0;
     int rc;
 
-    if (argc < 1 || argv[0][0] == '-') {
+    if (argc < 1 || (argv[0][0] == '-' && argv[0][1] == '-')) {
         return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--limit N]");
     }
     if (lim) {
@@ -275,7 +275,7 @@ int adm_cmd_revoke(adm_t *adm, int argc, char **argv)
     const char *reason = adm_opt(argc, argv, "--reason");
     adm_result_t r;
 
-    if (argc < 1 || argv[0][0] == '-') {
+    if (argc < 1 || (argv[0][0] == '-' && argv[0][1] == '-')) {
         return adm_fail(adm, ADM_USAGE, "usage: revoke SERIAL --reason N [--yes]");
     }
     if (!adm->yes && !adm_flag(argc, argv, "--yes") && isatty(0) && reason) {
@@ -292,7 +292,7 @@ int adm_cmd_reissue(adm_t *adm, int argc, char **argv)
 {
     adm_result_t r;
 
-    if (argc < 1 || argv[0][0] == '-') {
+    if (argc < 1 || (argv[0][0] == '-' && argv[0][1] == '-')) {
         return adm_fail(adm, ADM_USAGE, "usage: reissue SERIAL --reason TEXT [--no-wait]");
     }
     adm_op_reissue(adm, adm->pool, argv[0], adm_opt(argc, argv, "--reason"),
@@ -304,8 +304,8 @@ int adm_cmd_reissue(adm_t *adm, int argc, char **argv)
  * asks (unless --yes); bad input is refused before anything is asked or written. */
 int adm_cmd_money(adm_t *adm, int credit, int argc, char **argv)
 {
-    const char *holder = argc > 0 && argv[0][0] != '-' ? argv[0] : NULL;
-    const char *amount = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    const char *holder = argc > 0 && (argv[0][0] != '-' || argv[0][1] != '-') ? argv[0] : NULL;
+    const char *amount = argc > 1 && (argv[1][0] != '-' || argv[1][1] != '-') ? argv[1] : NULL;
     const char *reason = adm_opt(argc, argv, "--reason");
     adm_preview_t pv;
     adm_result_t r;
@@ -330,7 +330,7 @@ int adm_cmd_money(adm_t *adm, int credit, int argc, char **argv)
 
 int adm_cmd_invoice(adm_t *adm, int argc, char **argv)
 {
-    const char *id = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    const char *id = argc > 1 && (argv[1][0] != '-' || argv[1][1] != '-') ? argv[1] : NULL;
     adm_preview_t pv;
     adm_result_t r;
 

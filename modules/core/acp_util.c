@@ -131,7 +131,19 @@ char *acp_random_id(apr_pool_t *p, int nbytes)
     if (RAND_bytes(buf, nbytes) != 1) {
         abort(); /* no randomness: nothing safe to do */
     }
-    return acp_b64url_encode(p, buf, (size_t)nbytes);
+    {
+        char *id = acp_b64url_encode(p, buf, (size_t)nbytes);
+        size_t n = strlen(id);
+        /* never begin or end with '-': ids are typed as command-line arguments
+         * (acme-pay-admin credit HOLDER …) and end up in DNS labels of tests */
+        if (n > 0 && id[0] == '-') {
+            id[0] = 'A' + (char)(buf[0] % 26);
+        }
+        if (n > 1 && id[n - 1] == '-') {
+            id[n - 1] = 'a' + (char)(buf[nbytes - 1] % 26);
+        }
+        return id;
+    }
 }
 
 char *acp_hex(apr_pool_t *p, const unsigned char *data, size_t len)
