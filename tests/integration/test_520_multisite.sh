@@ -227,7 +227,12 @@ apache_stop "$T/h2"
 sed -e "s|/usr/lib/apache2/modules/mod_acme_pay.so|$ACME_MODULE|" \
     -e "s|/etc/ssl/certs/ssl-cert-snakeoil.pem|$T/ca/server.pem|" \
     -e "s|/etc/ssl/private/ssl-cert-snakeoil.key|$T/ca/server.key|" \
+    -e "s|/etc/acme-pay/ca.pem|$T/ca/ca.pem|" -e "s|/etc/acme-pay/ca.key|$T/ca/ca.key|" \
+    -e "s|/etc/acme-pay/secrets.key|$T/sample-state/secrets.key|" \
+    -e "s|/var/lib/acme-pay/|$T/sample-state/|" \
     "$REPO/conf/acme-pay.conf" > "$T/sample.conf"
+# apache2 -t also checks the files the sample names (CA, state directory): give them
+mkdir -p "$T/sample-state" && chown www-data:www-data "$T/sample-state"
 sh "$REPO/build/apache-conf.sh" --run-dir "$T/h3" --no-acme --http01-vhost-port none \
     --global "Include $T/sample.conf" > "$T/h3.conf"
 out=$(apache2 -t -f "$T/h3.conf" 2>&1) || fail "conf/acme-pay.conf: apache2 -t: $out"
