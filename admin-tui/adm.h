@@ -89,9 +89,12 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
              const char **err);
 /* One text across holders, accounts (contacts), orders, invoices, certificates (names,
  * serials: hex with or without colons, decimal), EAB keys and payment references:
- * {"query", "results": [{kind, id, show, show_id?, summary, holder, created}], "more"}. */
-int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, json_object **obj,
-             const char **err);
+ * {"query", "results": [{kind, id, show, show_id?, summary, holder, created}], "more",
+ * "exact"}. Exact keys first (an id, a serial, an e-mail address, a complete name, a
+ * payment reference: index lookups); any part of the text only when nothing matched
+ * exactly, or with all. */
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int all,
+             json_object **obj, const char **err);
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
 /* The columns a list shows in a table (a subset of its JSON keys). */
 const char *adm_list_cols(const char *what);

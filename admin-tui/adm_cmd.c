@@ -162,7 +162,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
     int rc;
 
     if (argc < 1 || (argv[0][0] == '-' && argv[0][1] == '-')) {
-        return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--limit N]");
+        return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--all] [--limit N]");
     }
     if (lim) {
         char *end = NULL;
@@ -176,7 +176,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
     }
     t0 = apr_time_now();
     getrusage(RUSAGE_SELF, &r0);
-    rc = adm_find(adm, adm->pool, argv[0], n, &obj, &err);
+    rc = adm_find(adm, adm->pool, argv[0], n, adm_flag(argc, argv, "--all"), &obj, &err);
     if (rc != ADM_OK) {
         return adm_fail(adm, rc, err);
     }
@@ -205,6 +205,10 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
                                                  json_object_to_json_string_ext(
                                                      more, JSON_C_TO_STRING_PLAIN),
                                                  " (--limit, or the lists' --search)", NULL)
+                                   : "",
+                               json_object_get_boolean(json_object_object_get(obj, "exact")) &&
+                                       !adm_flag(argc, argv, "--all")
+                                   ? "; exact keys (--all: any part of the text too)"
                                    : "",
                                "\n", NULL));
     return json_object_array_length(res) == 0 ? ADM_FAIL : ADM_OK;

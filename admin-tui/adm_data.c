@@ -291,17 +291,28 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
 
 typedef struct find_kind_t {
     const char *kind, *label, *cols, *show; /* show: adm_show kind for the detail */
+    const char *exact;                      /* the exact-key lookup (migration 026) */
+    const char *alphabet; /* a text with other characters cannot be in this kind's
+                           * substring index (NULL: any text can) */
 } find_kind_t;
 
+/* ids are base64url; names are DNS names (and "*."), IP addresses; serials hex */
+#define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 static const find_kind_t find_kinds[] = {
-    {"holder", "adm_find_holder", "id,kind,label,#balance,#created", "holder"},
-    {"account", "adm_find_account", "id,status,holder,contacts,#created", "account"},
-    {"order", "adm_find_order", "id,status,names,holder,#created", "order"},
-    {"invoice", "adm_find_invoice", "id,status,holder,#amount,#created", "invoice"},
-    {"cert", "adm_find_cert", "id,serial,names,holder,#created", "cert"},
-    {"eab", "adm_find_eab", "id,label,status,holder,#created", "holder"},
-    {"payment", "adm_find_payment", "id,invoice,holder,#amount,#created", "invoice"},
-    {NULL, NULL, NULL, NULL}};
+    {"holder", "adm_find_holder", "id,kind,label,#balance,#created", "holder",
+     "adm_exact_holder", NULL},
+    {"account", "adm_find_account", "id,status,holder,contacts,#created", "account",
+     "adm_exact_account", NULL},
+    {"order", "adm_find_order", "id,status,names,holder,#created", "order", "adm_exact_order",
+     B64URL ".*:, "},
+    {"invoice", "adm_find_invoice", "id,status,holder,#amount,#created", "invoice",
+     "adm_exact_invoice", B64URL},
+    {"cert", "adm_find_cert", "id,serial,names,holder,#created", "cert", "adm_exact_cert",
+     B64URL ".*:, "},
+    {"eab", "adm_find_eab", "id,label,status,holder,#created", "holder", "adm_exact_eab", NULL},
+    {"payment", "adm_find_payment", "id,invoice,holder,#amount,#created", "invoice",
+     "adm_exact_payment", NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL}};
 
 /* A serial as people paste it (colons, 0x, decimal) as the certificates table keeps it:
  * lowercase hex; NULL when the text is no serial. */
@@ -346,16 +357,22 @@ static const char *serial_variant(apr_pool_t *p, const char *q)
     return NULL;
 }
 
-static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *text,
-                     long long lim, json_object *out, apr_hash_t *seen, int *more,
-                     const char **err)
+/* One kind's rows (at most lim; *more when there are others) into out. args: the
+ * statement's parameters before its limit. */
+static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *label,
+                     const char **args, long long lim, json_object *out, apr_hash_t *seen,
+                     int *more, const char **err)
 {
     json_object *arr = NULL;
-    size_t i;
-    int rc = rows_json(adm, p, k->label, k->cols,
-                       ACP_SA_ARGS(acp_sa_search_pattern(p, text, adm->db->pgsql),
-                                   LL(p, lim + 1)),
-                       &arr, err);
+    const char *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    size_t i, n;
+    int rc;
+
+    for (n = 0; args[n] && n < 3; n++) {
+        a[n] = args[n];
+    }
+    a[n] = LL(p, lim + 1);
+    rc = rows_json(adm, p, label, k->cols, (int)n + 1, a, &arr, err);
 
     if (rc != ADM_OK) {
         return rc;
@@ -417,14 +434,51 @@ static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char
     return ADM_OK;
 }
 
-int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, json_object **obj,
-             const char **err)
+/* Whether every character of text is in the kind's alphabet (case-insensitive: the
+ * substring indexes are). */
+static int shape_fits(const find_kind_t *k, const char *text)
+{
+    const char *c;
+
+    if (!k->alphabet) {
+        return 1;
+    }
+    for (c = text; *c; c++) {
+        if (!strchr(k->alphabet, *c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The exact key a text stands for: lowercase, without a "mailto:" or a DNS name's
+ * trailing dot. */
+static const char *exact_key(apr_pool_t *p, const char *text)
+{
+    char *k, *c;
+
+    if (!strncasecmp(text, "mailto:", 7)) {
+        text += 7;
+    }
+    k = apr_pstrdup(p, text);
+    for (c = k; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    if (c > k + 1 && c[-1] == '.') {
+        c[-1] = '\0';
+    }
+    return k;
+}
+
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all,
+             json_object **obj, const char **err)
 {
     const find_kind_t *k;
     json_object *res, *more;
     apr_hash_t *seen = apr_hash_make(p);
-    const char *serial;
+    const char *serial, *key;
     char *t;
+    int exact = 0;
 
     t = apr_pstrdup(p, text ? text : "");
     apr_collapse_spaces(t, t);
@@ -452,18 +506,59 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, json_ob
     json_object_object_add(*obj, "results", res);
     json_object_object_add(*obj, "more", more);
     serial = serial_variant(p, text);
+    key = exact_key(p, text);
+    /* 1. exact keys: what staff paste (an id, a serial in any format, an e-mail
+     * address, a complete name, a payment reference) is an index lookup */
     for (k = find_kinds; k->kind; k++) {
         int m = 0;
-        if (find_kind(adm, p, k, text, lim, res, seen, &m, err) != ADM_OK) {
-            return ADM_FAIL;
+        const char *args[4] = {text, NULL, NULL, NULL};
+        if (!strcmp(k->kind, "account") || !strcmp(k->kind, "order")) {
+            args[1] = key;
         }
-        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
-            strlen(serial) >= ACP_SA_SEARCH_MIN &&
-            find_kind(adm, p, k, serial, lim, res, seen, &m, err) != ADM_OK) {
+        else if (!strcmp(k->kind, "cert")) {
+            args[1] = serial ? serial : key;
+            args[2] = key;
+        }
+        if (find_kind(adm, p, k, k->exact, args, lim, res, seen, &m, err) != ADM_OK) {
             return ADM_FAIL;
         }
         if (m) {
             json_object_array_add(more, json_object_new_string(k->kind));
+        }
+    }
+    exact = json_object_array_length(res) > 0;
+    json_object_object_add(*obj, "exact", json_object_new_boolean(exact));
+    if (exact && !all) {
+        return ADM_OK;
+    }
+    /* 2. any part of the text, through the trigram indexes, in the kinds whose text can
+     * hold it (an e-mail address is in no name, id or serial) */
+    for (k = find_kinds; k->kind; k++) {
+        int m = 0;
+        const char *args[2] = {acp_sa_search_pattern(p, text, adm->db->pgsql), NULL};
+        if (shape_fits(k, text) &&
+            find_kind(adm, p, k, k->label, args, lim, res, seen, &m, err) != ADM_OK) {
+            return ADM_FAIL;
+        }
+        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
+            strlen(serial) >= ACP_SA_SEARCH_MIN) {
+            args[0] = acp_sa_search_pattern(p, serial, adm->db->pgsql);
+            if (find_kind(adm, p, k, k->label, args, lim, res, seen, &m, err) != ADM_OK) {
+                return ADM_FAIL;
+            }
+        }
+        if (m && !json_object_array_length(more)) {
+            json_object_array_add(more, json_object_new_string(k->kind));
+        }
+        else if (m) {
+            size_t j, dup = 0;
+            for (j = 0; j < json_object_array_length(more); j++) {
+                dup |= !strcmp(json_object_get_string(json_object_array_get_idx(more, j)),
+                               k->kind);
+            }
+            if (!dup) {
+                json_object_array_add(more, json_object_new_string(k->kind));
+            }
         }
     }
     return ADM_OK;

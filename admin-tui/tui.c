@@ -296,8 +296,9 @@ static void load(tui_t *t)
     if (t->screen == TUI_S_FIND && !t->detail) {
         json_object *obj = NULL;
         if (t->findq[0]) {
-            rc = adm_find(t->adm, t->data, t->findq, 50, &obj, &err);
+            rc = adm_find(t->adm, t->data, t->findq, 50, t->findall, &obj, &err);
             if (rc == ADM_OK) {
+                t->findexact = json_object_get_boolean(json_object_object_get(obj, "exact"));
                 t->rows = json_object_get(json_object_object_get(obj, "results"));
                 adm_jpool(t->data, t->rows);
             }
@@ -400,6 +401,9 @@ static const char *filter_label(tui_t *t)
             l = apr_pstrcat(t->data, l, " · ",
                             adm_count(t->data, (long long)json_object_array_length(t->rows),
                                       "match", "matches"),
+                            t->findexact ? (t->findall ? " (exact first, then any part)"
+                                                       : " (exact; a: any part)")
+                                         : "",
                             NULL);
         }
         return apr_pstrcat(t->data, " ", l, " ", NULL);
@@ -729,6 +733,12 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
             if (!s->statuses[t->status[t->screen]] && t->status[t->screen] > 0) {
                 t->status[t->screen] = 0;
             }
+            t->sel = t->top = 0;
+        }
+        return TUI_HANDLED | TUI_RELOAD;
+    case TUI_K_ANY:
+        if (t->screen == TUI_S_FIND) {
+            t->findall = !t->findall;
             t->sel = t->top = 0;
         }
         return TUI_HANDLED | TUI_RELOAD;

@@ -30,6 +30,8 @@ typedef struct tui_t {
     const char *detail_holder;        /* the holder the page links to (money keys, h) */
     const char *next;                 /* cursor of the list's next page (NULL: all shown) */
     char findq[128];                  /* the Find screen's text */
+    int findall;                      /* Find: any part even after exact matches */
+    int findexact;                    /* Find: the rows are exact matches */
     char q[TUI_S_COUNT][128];         /* search text per screen */
     int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */
     int unpaid;

@@ -128,6 +128,31 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
          "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
          "JOIN invoices i ON i.id = p.invoice_id "
          "WHERE p.reference IN (@F_PAYMENT@) ORDER BY p.created DESC, p.reference"),
+    /* find, exact keys first: the text as typed (ids are case-sensitive); accounts,
+     * orders: then the key (lowercase e-mail address, DNS name or IP address);
+     * certificates: then the serial (lowercase hex) and the key; at most %lld. Primary
+     * and unique keys, search_key (SQLite) or GIN containment (PostgreSQL): an index
+     * lookup at any size of the database (migration 026). */
+    {"adm_exact_holder", "SELECT b.id, b.kind, b.label, b.balance, b.created FROM billing b "
+                         "WHERE b.id = %s LIMIT %lld"},
+    {"adm_exact_account",
+     "SELECT a.id, a.status, a.billing_id, a.contacts, a.created FROM accounts a "
+     "WHERE a.id IN (SELECT %s UNION ALL @K_ACCOUNT@) ORDER BY a.created DESC, a.id LIMIT %lld"},
+    {"adm_exact_order",
+     "SELECT o.id, o.status, o.names_key, a.billing_id, o.created FROM orders o "
+     "JOIN accounts a ON a.id = o.account_id WHERE o.id IN (SELECT %s UNION ALL @K_ORDER@) "
+     "ORDER BY o.created DESC, o.id LIMIT %lld"},
+    {"adm_exact_invoice", "SELECT i.id, i.status, i.billing_id, i.amount, i.created FROM invoices i "
+                          "WHERE i.id = %s LIMIT %lld"},
+    {"adm_exact_cert",
+     "SELECT c.id, c.serial, c.names_key, c.billing_id, c.issued FROM certificates c "
+     "WHERE c.id IN (SELECT %s UNION ALL SELECT id FROM certificates WHERE serial = %s "
+     "UNION ALL @K_CERT@) ORDER BY c.issued DESC, c.id LIMIT %lld"},
+    {"adm_exact_eab", "SELECT e.kid, e.label, e.status, e.billing_id, e.created FROM eab_keys e "
+                      "WHERE e.kid = %s LIMIT %lld"},
+    {"adm_exact_payment",
+     "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
+     "JOIN invoices i ON i.id = p.invoice_id WHERE p.reference = %s LIMIT %lld"},
     {"adm_ledger_get",
      "SELECT l.id, l.created, l.billing_id, l.kind, l.delta, l.balance_after, l.actor, "
      "l.reason, l.order_id, l.invoice_id, l.cert_id, l.reference FROM ledger l "
@@ -215,6 +240,13 @@ static const frag_t frags[] = {
     {"F_CERT", FTS_FIND("search_cert"), TRGM_FIND("certificates", "id", E_CERT)},
     {"F_EAB", FTS_FIND("search_eab"), TRGM_FIND("eab_keys", "kid", E_EAB)},
     {"F_PAYMENT", FTS_FIND("search_payment"), TRGM_FIND("payments", "reference", E_PAYMENT)},
+    /* find's exact keys (migration 026): the key parameter once, used by the lookup */
+    {"K_ACCOUNT", "SELECT ref FROM search_key WHERE key = %s AND kind = 'account'",
+     "SELECT id FROM accounts WHERE lower(contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},
+    {"K_ORDER", "SELECT ref FROM search_key WHERE key = %s AND kind = 'order'",
+     "SELECT id FROM orders WHERE string_to_array(names_key, ',') @> ARRAY[%s]::text[]"},
+    {"K_CERT", "SELECT ref FROM search_key WHERE key = %s AND kind = 'cert'",
+     "SELECT id FROM certificates WHERE string_to_array(names_key, ',') @> ARRAY[%s]::text[]"},
     /* the ledger's insertion order */
     {"SEQ", "l.rowid", "l.seq"},
     {NULL, NULL, NULL}};

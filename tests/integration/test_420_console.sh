@@ -60,6 +60,17 @@ expect_eq invoice "$(adm --json find "$inv" | jq -r '[.results[] | select(.id ==
 expect_eq order "$(adm --json find "$n1" | jq -r '[.results[] | select(.kind == "order")][0].kind')" "find an order by name"
 expect_eq 1 "$(rc adm find "$(openssl rand -hex 8)")" "nothing found: exit 1"
 expect_eq 2 "$(rc adm find ab)" "find needs 3 characters"
+# exact keys first (index lookups at any size); any part of the text when nothing matched
+# exactly, or with --all
+expect_eq true "$(adm --json find "$mail" | jq .exact)" "an e-mail address is an exact key"
+expect_eq "true account" "$(adm --json find "MAILTO:${mail^^}" | jq -r '"\(.exact) \(.results[0].kind)"')" "... in any case, with mailto:"
+expect_eq "false account" "$(adm --json find "${mail:0:10}" | jq -r '"\(.exact) \(.results[0].kind)"')" "part of an address: any part"
+expect_eq "true 1" "$(adm --json find "${n1^^}." | jq -r '"\(.exact) \([.results[] | select(.kind == "order")] | length)"')" "a complete name (any case, trailing dot) is an exact key"
+expect_eq "false 1" "$(adm --json find "${n1:1}" | jq -r '"\(.exact) \([.results[] | select(.kind == "order")] | length)"')" "part of a name: any part"
+expect_eq "true holder" "$(adm --json find "$holder" | jq -r '"\(.exact) \(.results[0].kind)"')" "a holder id is an exact key"
+expect_contains "$(adm find "$mail")" "exact keys (--all" "the table says the matches are exact"
+f=$(adm --json find "${mail#*@}" --all)
+expect_eq "false account" "$(jq -r '"\(.exact) \(.results[0].kind)"' <<<"$f")" "--all: a domain finds the address"
 if [ "$ACME_DB_DRIVER" = pgsql ]; then
     # apr_dbd_pgsql's sequential mode sleeps 100 ms on every empty result set: sa reads in
     # random-access mode, so a find that matches nothing never sleeps
