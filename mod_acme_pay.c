@@ -2,7 +2,9 @@
  * Apache glue only: module record, directives, hooks, request_rec <-> acp_req_t.
  * Everything ACME lives in modules/core (Apache-free). */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -170,6 +172,9 @@ static void merge_billing(acp_srv_cfg_t *c, const acp_srv_cfg_t *base, const acp
         b->eth_address = bb->eth_address;
         b->eth_chain = bb->eth_chain;
         b->eth_wei_per_minor = bb->eth_wei_per_minor;
+    }
+    if (!(add->pay_set & ACP_PAY_ETH_TOKENS)) {
+        b->eth_tokens = bb->eth_tokens;
     }
     if (!(add->pay_set & ACP_PAY_SIGN_TIMEOUT)) {
         c->wfe.sign_timeout_ms = base->wfe.sign_timeout_ms;
@@ -773,6 +778,40 @@ static const char *set_ethereum(cmd_parms *cmd, void *d, const char *addr, const
     return NULL;
 }
 
+/* AcmePayEthereumToken SYMBOL CONTRACT DECIMALS UNITS_PER_MINOR (repeatable) */
+static const char *set_eth_token(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acp_billing_cfg_t *b = &srv_cfg(cmd)->wfe.ra.billing;
+    acp_eth_token_t *t;
+    const char *err;
+    int i;
+
+    if (argc != 4) {
+        return "AcmePayEthereumToken: SYMBOL CONTRACT DECIMALS UNITS_PER_MINOR";
+    }
+    err = acp_eth_token_check(argv[0], argv[1], argv[2], argv[3]);
+    if (err) {
+        return apr_pstrcat(cmd->pool, "AcmePayEthereumToken ", argv[0], ": ", err, NULL);
+    }
+    if (!(srv_cfg(cmd)->pay_set & ACP_PAY_ETH_TOKENS) || !b->eth_tokens) {
+        b->eth_tokens = apr_array_make(cmd->pool, 2, sizeof(acp_eth_token_t));
+    }
+    srv_cfg(cmd)->pay_set |= ACP_PAY_ETH_TOKENS;
+    for (i = 0; i < b->eth_tokens->nelts; i++) {
+        const acp_eth_token_t *o = &APR_ARRAY_IDX(b->eth_tokens, i, acp_eth_token_t);
+        if (!strcasecmp(o->symbol, argv[0]) || !strcasecmp(o->contract, argv[1])) {
+            return apr_pstrcat(cmd->pool, "AcmePayEthereumToken ", argv[0],
+                               ": the symbol or the contract is configured twice", NULL);
+        }
+    }
+    t = apr_array_push(b->eth_tokens);
+    t->symbol = argv[0];
+    t->contract = argv[1];
+    t->decimals = (int)strtol(argv[2], NULL, 10);
+    t->units_per_minor = argv[3];
+    return NULL;
+}
+
 static const char *set_webhook_secret(cmd_parms *cmd, void *d, const char *arg)
 {
     srv_cfg(cmd)->pay_set |= ACP_PAY_WEBHOOK_SECRET;
@@ -866,6 +905,10 @@ static const command_rec acp_cmds[] = {
                   "largest accepted request body in bytes (default 65536)"),
     AP_INIT_TAKE1("AcmePayWorkers", set_workers, NULL, RSRC_CONF,
                   "background worker threads per child (default 2)"),
+    AP_INIT_TAKE_ARGV("AcmePayEthereumToken", set_eth_token, NULL, RSRC_CONF,
+                      "SYMBOL CONTRACT DECIMALS UNITS_PER_MINOR: an ERC-20 token payers may "
+                      "use too (repeatable); UNITS_PER_MINOR token base units make one minor "
+                      "unit of AcmePayCurrency"),
     AP_INIT_TAKE12("AcmePayEthereumRPC", set_eth_rpc, NULL, RSRC_CONF,
                    "JSON-RPC URL of an Ethereum node the chain watcher asks, and optionally "
                    "one header line such as \"Authorization: Bearer …\" (default: no watcher)"),

@@ -330,6 +330,14 @@ static acp_problem_t *invoice_insert(acp_db_t *db, apr_pool_t *p, const acp_bill
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error creating an invoice");
         }
         if (n == 1) {
+            /* each configured token gets its own unique amount too */
+            if (*wei && acp_eth_invoice_tokens_tx(db, p, cfg->eth_tokens, cfg->eth_address,
+                                                  cfg->eth_chain, *inv_id, amount) !=
+                            APR_SUCCESS) {
+                return acp_problem(p, ACP_ERR_SERVER_INTERNAL,
+                                   "no unused token amount found for a new invoice; try again "
+                                   "later");
+            }
             return NULL;
         }
         expired = 0;
@@ -366,6 +374,7 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
     const char **row = NULL;
     const char *inv_id, *url, *wei = NULL, *checkout = NULL, *state = NULL;
     acp_pay_request_t *req = apr_pcalloc(p, sizeof(*req));
+    apr_array_header_t *opts = NULL;
     acp_problem_t *prob;
     long long now = acp_now();
 
@@ -398,6 +407,9 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
     req->link = url;
     req->qr_data = checkout ? checkout : url;
     req->eip681 = wei;
+    if (wei && acp_eth_invoice_options(db, p, inv_id, &opts) == APR_SUCCESS) {
+        req->eth_options = opts; /* ETH and each token: amount, URI (and QR when shown) */
+    }
     req->order_names = apr_array_pstrcat(p, names, ',');
     req->invoice_id = inv_id;
     /* the invoice command runs after this transaction commits (acp_billing_checkout) */

@@ -6,6 +6,7 @@
 #include "acp_core.h"
 #include "acp_sa.h"
 #include "acp_pay.h"
+#include "acp_eth.h"
 
 typedef struct acp_billing_cfg_t {
     const char *currency;          /* ISO 4217, one per deployment */
@@ -20,6 +21,7 @@ typedef struct acp_billing_cfg_t {
     const char *eth_address;       /* EIP-55 checksummed; NULL: no Ethereum */
     long long eth_chain;
     const char *eth_wei_per_minor;
+    apr_array_header_t *eth_tokens; /* acp_eth_token_t (AcmePayEthereumToken); NULL: none */
     int invoice_lifetime;          /* seconds */
     const char *profile;           /* set per order under profiles (price is then the
                                       profile's): a free reissue needs the same profile */

@@ -730,6 +730,38 @@ static const char *clean(apr_pool_t *p, const char *s, int ascii)
     return o;
 }
 
+/* Each Ethereum option: its amount in human units, its own QR, its URI. */
+static void eth_options(sbuf_t *sb, apr_pool_t *p, const apr_array_header_t *opts,
+                        const acp_client_profile_t *profile)
+{
+    int i, ascii = profile->ascii_qr;
+
+    for (i = 0; i < opts->nelts; i++) {
+        const acp_eth_option_t *o = &APR_ARRAY_IDX(opts, i, acp_eth_option_t);
+        const char *sym = clean(p, o->symbol, ascii), *qr;
+
+        if (!o->uri || !*o->uri || !o->amount) {
+            continue;
+        }
+        qr = profile->no_qr ? NULL : acp_qr_text(p, o->uri, ascii);
+        sb_add(sb, "\nEthereum (");
+        sb_add(sb, sym);
+        sb_add(sb, "): ");
+        sb_add(sb, clean(p, o->amount, ascii));
+        sb_add(sb, " ");
+        sb_add(sb, sym);
+        sb_add(sb, "\n");
+        if (qr) {
+            sb_add(sb, qr);
+            sb_add(sb, "\n");
+        }
+        sb_add(sb, "Ethereum: ");
+        sb_add(sb, clean(p, o->uri, ascii));
+        sb_add(sb, "\n");
+    }
+    sb_add(sb, "\n");
+}
+
 char *acp_pay_detail(apr_pool_t *p, const acp_pay_request_t *req,
                      const acp_client_profile_t *profile)
 {
@@ -773,7 +805,10 @@ char *acp_pay_detail(apr_pool_t *p, const acp_pay_request_t *req,
         sb_add(&sb, link);
         sb_add(&sb, "\n");
     }
-    if (req->eip681 && *req->eip681) {
+    if (req->eth_options && req->eth_options->nelts > 0) {
+        eth_options(&sb, p, req->eth_options, profile);
+    }
+    else if (req->eip681 && *req->eip681) {
         sb_add(&sb, "Ethereum: ");
         sb_add(&sb, clean(p, req->eip681, ascii));
         sb_add(&sb, "\n");

@@ -290,6 +290,25 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "from_addr, token, value, amount, invoice_id, status, created) "
      "VALUES (%s, %lld, %lld, %s, %s, %s, %s, %s, %lld, %s, %s, %lld) "
      "ON CONFLICT (reference) DO NOTHING"},
+    /* ERC-20 options of invoices (acp_eth.c, migration 018) */
+    {"acp_eth_token_insert",
+     "INSERT INTO invoice_tokens (invoice_id, token, contract, decimals, value, uri, status) "
+     "VALUES (%s, %s, %s, %d, %s, %s, 'open') ON CONFLICT DO NOTHING"},
+    {"acp_eth_token_free",
+     "UPDATE invoice_tokens SET status = 'closed' WHERE contract = %s AND value = %s "
+     "AND status = 'open' AND invoice_id IN (SELECT id FROM invoices "
+     "WHERE status <> 'open' OR expires <= %lld)"},
+    {"acp_eth_token_options",
+     "SELECT token, contract, decimals, value, uri FROM invoice_tokens "
+     "WHERE invoice_id = %s ORDER BY token"},
+    {"acp_chain_token_invoices",
+     "SELECT t.invoice_id, i.amount, t.value FROM invoice_tokens t "
+     "JOIN invoices i ON i.id = t.invoice_id "
+     "WHERE t.contract = %s AND t.status = 'open' AND i.status = 'open'"},
+    /* a successful poll: the head seen and when (server-status shows the lag) */
+    {"acp_chain_polled",
+     "UPDATE chain_watch SET head = %lld, polled = %lld WHERE name = 'eth' AND holder = %s"},
+    {"acp_chain_lag", "SELECT last_block, head, polled, updated FROM chain_watch WHERE name = 'eth'"},
     {"acp_chain_transfer_get",
      "SELECT reference, status, amount, billing_id, invoice_id FROM chain_transfers "
      "WHERE reference = %s"},

@@ -47,6 +47,7 @@ typedef struct acp_srv_cfg_t {
 #define ACP_PAY_WEBHOOK_SECRET (1u << 11)
 #define ACP_PAY_TEST_MODE (1u << 12)
 #define ACP_PAY_FREE_LIMIT (1u << 13)
+#define ACP_PAY_ETH_TOKENS (1u << 14)
 
 /* One bit per abuse-limit directive (inherited one by one too). */
 #define ACP_LIMIT_ACCOUNTS (1u << 0)
