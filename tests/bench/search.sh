@@ -33,7 +33,8 @@ queries=(
     "serial, colons|$colons"
     "serial, decimal|$dec"
     "serial, fragment|${serial:20:8}"
-    "name|$(printf 'seed-%09d' "$c_i")"
+    "name, complete|$(printf 'seed-%09d.bench.test' "$c_i")"
+    "name, part|$(printf 'seed-%09d' "$c_i")"
     "holder id|$(printf 'sb%09d' "$q_i")"
     "broad: every name|bench.test"
 )
@@ -41,8 +42,8 @@ queries=(
 measure() { # DRIVER PARAMS
     local drv=$1 prm=$2 q label text i med min cpu wall srv off
     log "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
-    printf '%-18s %-42s %9s %9s %9s %9s %9s %7s\n' "query ($drv)" "text" "med ms" "min ms" \
-        "cpu ms" "server ms" "cmd ms" "matches"
+    printf '%-18s %-42s %9s %9s %9s %9s %9s %7s %s\n' "query ($drv)" "text" "med ms" "min ms" \
+        "cpu ms" "server ms" "cmd ms" "matches" "path"
     for q in "${queries[@]}"; do
         label=${q%%|*} text=${q#*|}
         : > "$W/ms"; : > "$W/cpu"; : > "$W/wall"; : > "$W/srv"
@@ -69,8 +70,9 @@ measure() { # DRIVER PARAMS
         cpu=$(sort -n "$W/cpu" | sed -n 3p)
         srv=$(sort -n "$W/srv" | sed -n 3p)
         wall=$(sort -n "$W/wall" | sed -n 3p)
-        printf '%-18s %-42s %9s %9s %9s %9s %9s %7s\n' "$label" "${text:0:42}" "${med:-error}" \
-            "$min" "$cpu" "${srv:--}" "$wall" "$(jq '.results | length' "$W/out.json" 2>/dev/null)"
+        printf '%-18s %-42s %9s %9s %9s %9s %9s %7s %s\n' "$label" "${text:0:42}" "${med:-error}" \
+            "$min" "$cpu" "${srv:--}" "$wall" "$(jq '.results | length' "$W/out.json" 2>/dev/null)" \
+            "$(jq -r 'if .exact then "exact" else "any part" end' "$W/out.json" 2>/dev/null)"
     done
 }
 

@@ -92,6 +92,8 @@ static void matching(apr_pool_t *p)
     CHECK(acp_chain_match(db, p, &cfg, ~(unsigned __int128)0, &inv, &minor) == APR_SUCCESS &&
           !inv);
     unlink(path);
+    unlink(apr_pstrcat(p, path, "-wal", NULL));
+    unlink(apr_pstrcat(p, path, "-shm", NULL));
 }
 
 static void run_tests(apr_pool_t *p)
