@@ -291,7 +291,6 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
 
 typedef struct find_kind_t {
     const char *kind, *label, *cols, *show; /* show: adm_show kind for the detail */
-    const char *exact;                      /* the exact-key lookup (migration 026) */
     const char *alphabet; /* a text with other characters cannot be in this kind's
                            * substring index (NULL: any text can) */
 } find_kind_t;
@@ -299,20 +298,16 @@ typedef struct find_kind_t {
 /* ids are base64url; names are DNS names (and "*."), IP addresses; serials hex */
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 static const find_kind_t find_kinds[] = {
-    {"holder", "adm_find_holder", "id,kind,label,#balance,#created", "holder",
-     "adm_exact_holder", NULL},
-    {"account", "adm_find_account", "id,status,holder,contacts,#created", "account",
-     "adm_exact_account", NULL},
-    {"order", "adm_find_order", "id,status,names,holder,#created", "order", "adm_exact_order",
+    {"holder", "adm_find_holder", "id,kind,label,#balance,#created", "holder", NULL},
+    {"account", "adm_find_account", "id,status,holder,contacts,#created", "account", NULL},
+    {"order", "adm_find_order", "id,status,names,holder,#created", "order",
      B64URL ".*:, "},
-    {"invoice", "adm_find_invoice", "id,status,holder,#amount,#created", "invoice",
-     "adm_exact_invoice", B64URL},
-    {"cert", "adm_find_cert", "id,serial,names,holder,#created", "cert", "adm_exact_cert",
+    {"invoice", "adm_find_invoice", "id,status,holder,#amount,#created", "invoice", B64URL},
+    {"cert", "adm_find_cert", "id,serial,names,holder,#created", "cert",
      B64URL ".*:, "},
-    {"eab", "adm_find_eab", "id,label,status,holder,#created", "holder", "adm_exact_eab", NULL},
-    {"payment", "adm_find_payment", "id,invoice,holder,#amount,#created", "invoice",
-     "adm_exact_payment", NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL}};
+    {"eab", "adm_find_eab", "id,label,status,holder,#created", "holder", NULL},
+    {"payment", "adm_find_payment", "id,invoice,holder,#amount,#created", "invoice", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
 
 /* A serial as people paste it (colons, 0x, decimal) as the certificates table keeps it:
  * lowercase hex; NULL when the text is no serial. */
@@ -434,6 +429,69 @@ static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char
     return ADM_OK;
 }
 
+/* Exact keys, every kind at once (adm_exact): rows into out as find_kind makes them. */
+static int find_exact(adm_t *adm, apr_pool_t *p, const char *text, const char *serial,
+                      const char *key, long long lim, json_object *out, json_object *more,
+                      apr_hash_t *seen, const char **err)
+{
+    const char *l = LL(p, lim + 1);
+    json_object *arr = NULL;
+    apr_hash_t *count = apr_hash_make(p);
+    size_t i;
+    int rc = rows_json(adm, p, "adm_exact", "kind,id,summary,holder,#created,show_id",
+                       ACP_SA_ARGS(text, l, text, key, l, text, key, l, text, l, text, serial,
+                                   key, l, text, l, text, l),
+                       &arr, err);
+
+    if (rc != ADM_OK) {
+        return rc;
+    }
+    for (i = 0; i < json_object_array_length(arr); i++) {
+        json_object *r = json_object_array_get_idx(arr, i), *o, *v;
+        const char *kind = json_object_get_string(json_object_object_get(r, "kind"));
+        const char *sid = apr_pstrcat(p, kind, ":",
+                                      json_object_get_string(json_object_object_get(r, "id")),
+                                      NULL);
+        const find_kind_t *k;
+        long long *n = apr_hash_get(count, kind, APR_HASH_KEY_STRING);
+
+        for (k = find_kinds; k->kind && strcmp(k->kind, kind); k++) {
+        }
+        if (!k->kind) {
+            continue;
+        }
+        if (!n) {
+            n = apr_pcalloc(p, sizeof(*n));
+            apr_hash_set(count, kind, APR_HASH_KEY_STRING, n);
+        }
+        if (++*n > lim) {
+            if (*n == lim + 1) {
+                json_object_array_add(more, json_object_new_string(kind));
+            }
+            continue;
+        }
+        if (apr_hash_get(seen, sid, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        apr_hash_set(seen, sid, APR_HASH_KEY_STRING, "1");
+        o = json_object_new_object();
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        json_object_object_add(o, "id", json_object_get(json_object_object_get(r, "id")));
+        json_object_object_add(o, "show", json_object_new_string(k->show));
+        if ((v = json_object_object_get(r, "show_id")) != NULL) {
+            json_object_object_add(o, "show_id", json_object_get(v));
+        }
+        v = json_object_object_get(r, "summary");
+        json_object_object_add(o, "summary", v ? json_object_get(v) : NULL);
+        v = json_object_object_get(r, "holder");
+        json_object_object_add(o, "holder", v ? json_object_get(v) : NULL);
+        v = json_object_object_get(r, "created");
+        json_object_object_add(o, "created", v ? json_object_get(v) : NULL);
+        json_object_array_add(out, o);
+    }
+    return ADM_OK;
+}
+
 /* Whether every character of text is in the kind's alphabet (case-insensitive: the
  * substring indexes are). */
 static int shape_fits(const find_kind_t *k, const char *text)
@@ -508,23 +566,11 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     serial = serial_variant(p, text);
     key = exact_key(p, text);
     /* 1. exact keys: what staff paste (an id, a serial in any format, an e-mail
-     * address, a complete name, a payment reference) is an index lookup */
-    for (k = find_kinds; k->kind; k++) {
-        int m = 0;
-        const char *args[4] = {text, NULL, NULL, NULL};
-        if (!strcmp(k->kind, "account") || !strcmp(k->kind, "order")) {
-            args[1] = key;
-        }
-        else if (!strcmp(k->kind, "cert")) {
-            args[1] = serial ? serial : key;
-            args[2] = key;
-        }
-        if (find_kind(adm, p, k, k->exact, args, lim, res, seen, &m, err) != ADM_OK) {
-            return ADM_FAIL;
-        }
-        if (m) {
-            json_object_array_add(more, json_object_new_string(k->kind));
-        }
+     * address, a complete name, a payment reference) is an index lookup, every kind in
+     * one statement */
+    if (find_exact(adm, p, text, serial ? serial : key, key, lim, res, more, seen, err) !=
+        ADM_OK) {
+        return ADM_FAIL;
     }
     exact = json_object_array_length(res) > 0;
     json_object_object_add(*obj, "exact", json_object_new_boolean(exact));

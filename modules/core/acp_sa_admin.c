@@ -128,31 +128,35 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
          "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
          "JOIN invoices i ON i.id = p.invoice_id "
          "WHERE p.reference IN (@F_PAYMENT@) ORDER BY p.created DESC, p.reference"),
-    /* find, exact keys first: the text as typed (ids are case-sensitive); accounts,
-     * orders: then the key (lowercase e-mail address, DNS name or IP address);
-     * certificates: then the serial (lowercase hex) and the key; at most %lld. Primary
-     * and unique keys, search_key (SQLite) or GIN containment (PostgreSQL): an index
-     * lookup at any size of the database (migration 026). */
-    {"adm_exact_holder", "SELECT b.id, b.kind, b.label, b.balance, b.created FROM billing b "
-                         "WHERE b.id = %s LIMIT %lld"},
-    {"adm_exact_account",
-     "SELECT a.id, a.status, a.billing_id, a.contacts, a.created FROM accounts a "
-     "WHERE a.id IN (SELECT %s UNION ALL @K_ACCOUNT@) ORDER BY a.created DESC, a.id LIMIT %lld"},
-    {"adm_exact_order",
-     "SELECT o.id, o.status, o.names_key, a.billing_id, o.created FROM orders o "
-     "JOIN accounts a ON a.id = o.account_id WHERE o.id IN (SELECT %s UNION ALL @K_ORDER@) "
-     "ORDER BY o.created DESC, o.id LIMIT %lld"},
-    {"adm_exact_invoice", "SELECT i.id, i.status, i.billing_id, i.amount, i.created FROM invoices i "
-                          "WHERE i.id = %s LIMIT %lld"},
-    {"adm_exact_cert",
-     "SELECT c.id, c.serial, c.names_key, c.billing_id, c.issued FROM certificates c "
-     "WHERE c.id IN (SELECT %s UNION ALL SELECT id FROM certificates WHERE serial = %s "
-     "UNION ALL @K_CERT@) ORDER BY c.issued DESC, c.id LIMIT %lld"},
-    {"adm_exact_eab", "SELECT e.kid, e.label, e.status, e.billing_id, e.created FROM eab_keys e "
-                      "WHERE e.kid = %s LIMIT %lld"},
-    {"adm_exact_payment",
-     "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
-     "JOIN invoices i ON i.id = p.invoice_id WHERE p.reference = %s LIMIT %lld"},
+    /* find, exact keys first, every kind in one statement (one round trip): rows of
+     * (kind, id, summary, holder, created, show_id), at most %lld per kind. The
+     * parameters, per kind: holder (text, limit); account (text, key, limit); order
+     * (text, key, limit); invoice (text, limit); certificate (text, serial, key, limit);
+     * EAB key (text, limit); payment (text, limit). The text as typed (ids are
+     * case-sensitive); the key lowercase (an e-mail address, a DNS name or IP address);
+     * the serial lowercase hex. Primary and unique keys, search_key (SQLite) or GIN
+     * containment (PostgreSQL): index lookups at any size (migration 026). */
+    {"adm_exact",
+     "SELECT * FROM (SELECT 'holder', b.id, b.label, b.id, b.created, NULL FROM billing b "
+     "WHERE b.id = %s LIMIT %lld) x1 "
+     "UNION ALL SELECT * FROM (SELECT 'account', a.id, a.contacts, a.billing_id, a.created, "
+     "NULL FROM accounts a WHERE a.id IN (SELECT %s UNION ALL @K_ACCOUNT@) "
+     "ORDER BY a.created DESC, a.id LIMIT %lld) x2 "
+     "UNION ALL SELECT * FROM (SELECT 'order', o.id, o.names_key, a.billing_id, o.created, "
+     "NULL FROM orders o JOIN accounts a ON a.id = o.account_id "
+     "WHERE o.id IN (SELECT %s UNION ALL @K_ORDER@) ORDER BY o.created DESC, o.id "
+     "LIMIT %lld) x3 "
+     "UNION ALL SELECT * FROM (SELECT 'invoice', i.id, NULL, i.billing_id, i.created, NULL "
+     "FROM invoices i WHERE i.id = %s LIMIT %lld) x4 "
+     "UNION ALL SELECT * FROM (SELECT 'cert', c.id, c.names_key, c.billing_id, c.issued, "
+     "c.serial FROM certificates c WHERE c.id IN (SELECT %s UNION ALL SELECT id FROM "
+     "certificates WHERE serial = %s UNION ALL @K_CERT@) ORDER BY c.issued DESC, c.id "
+     "LIMIT %lld) x5 "
+     "UNION ALL SELECT * FROM (SELECT 'eab', e.kid, e.label, e.billing_id, e.created, "
+     "e.billing_id FROM eab_keys e WHERE e.kid = %s LIMIT %lld) x6 "
+     "UNION ALL SELECT * FROM (SELECT 'payment', p.reference, NULL, i.billing_id, p.created, "
+     "p.invoice_id FROM payments p JOIN invoices i ON i.id = p.invoice_id "
+     "WHERE p.reference = %s LIMIT %lld) x7"},
     {"adm_ledger_get",
      "SELECT l.id, l.created, l.billing_id, l.kind, l.delta, l.balance_after, l.actor, "
      "l.reason, l.order_id, l.invoice_id, l.cert_id, l.reference FROM ledger l "

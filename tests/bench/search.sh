@@ -58,7 +58,7 @@ measure() { # DRIVER PARAMS
             if [ -n "${PGLOG:-}" ]; then
                 # the server's own time for the find's statements (log_min_duration_statement)
                 tail -c +$((off + 1)) "$PGLOG" |
-                    sed -n 's/.*duration: \([0-9.]*\) ms  execute adm_find.*/\1/p' |
+                    sed -n 's/.*duration: \([0-9.]*\) ms  execute adm_\(find\|exact\).*/\1/p' |
                     awk '{ s += $1 } END { printf "%.2f\n", s }' >> "$W/srv"
                 off=$(stat -c %s "$PGLOG")
             fi
