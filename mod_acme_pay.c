@@ -214,6 +214,8 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(wfe.ari.explanation_url);
     INHERIT(wfe.ra.profiles);
     INHERIT(wfe.ra.default_profile);
+    INHERIT(wfe.ra.ov_vetting_days);
+    INHERIT(wfe.ra.ov_contact_url);
     INHERIT(wfe.ra.crl.url);
     INHERIT(wfe.ra.crl.shards);
     INHERIT(wfe.ra.crl.lifetime);
@@ -568,7 +570,8 @@ static const char *set_seconds(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-/* AcmePayProfile NAME DAYS PRICE "description" [extra=MINOR] [wildcard=MINOR] [term=Nd|Nh] */
+/* AcmePayProfile NAME DAYS PRICE "description" [extra=MINOR] [wildcard=MINOR] [term=Nd|Nh]
+ *                [ov] */
 static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
     acp_srv_cfg_t *c = srv_cfg(cmd);
@@ -579,7 +582,7 @@ static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const ar
 
     if (argc < 4) {
         return "AcmePayProfile NAME DAYS PRICE \"description\" [extra=MINOR] [wildcard=MINOR] "
-               "[term=DAYSd|HOURSh]";
+               "[term=DAYSd|HOURSh] [ov]";
     }
     if (!acp_profile_name_ok(argv[0])) {
         return "AcmePayProfile: a NAME of letters, digits, '.', '_' or '-' (at most 64)";
@@ -611,6 +614,11 @@ static const char *add_profile(cmd_parms *cmd, void *d, int argc, char *const ar
         else if (!strncmp(argv[i], "wildcard=", 9)) {
             dst = &prof->price.per_wildcard;
             val = argv[i] + 9;
+        }
+        else if (!strcmp(argv[i], "ov")) {
+            /* organization-validated: only for a holder with a current vetting */
+            prof->ov = 1;
+            continue;
         }
         else if (!strncmp(argv[i], "term=", 5)) {
             /* sold as a subscription: term=365d (days) or term=12h (hours) */
@@ -650,6 +658,25 @@ static const char *set_default_profile(cmd_parms *cmd, void *d, const char *arg)
         return "AcmePayDefaultProfile: a profile NAME";
     }
     srv_cfg(cmd)->wfe.ra.default_profile = arg;
+    return NULL;
+}
+
+static const char *set_ov_vetting_days(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1, 3650, &v);
+    if (!err) {
+        srv_cfg(cmd)->wfe.ra.ov_vetting_days = (int)v;
+    }
+    return err;
+}
+
+static const char *set_ov_contact_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7) && strncmp(arg, "mailto:", 7)) {
+        return "AcmePayOVContactURL: an http(s):// or mailto: URL";
+    }
+    srv_cfg(cmd)->wfe.ra.ov_contact_url = arg;
     return NULL;
 }
 
@@ -935,6 +962,10 @@ static const command_rec acp_cmds[] = {
                       "product clients choose with newOrder's profile"),
     AP_INIT_TAKE1("AcmePayDefaultProfile", set_default_profile, NULL, RSRC_CONF,
                   "the profile of an order that names none (default: the first)"),
+    AP_INIT_TAKE1("AcmePayOVVettingDays", set_ov_vetting_days, NULL, RSRC_CONF,
+                  "days an organization vetting stays current (default 397)"),
+    AP_INIT_TAKE1("AcmePayOVContactURL", set_ov_contact_url, NULL, RSRC_CONF,
+                  "where a customer gets the organization vetted (OV problems link it)"),
     AP_INIT_TAKE1("AcmePayARIRetryAfter", set_ari_retry, NULL, RSRC_CONF,
                   "seconds between renewalInfo polls (Retry-After, default 21600)"),
     AP_INIT_TAKE1("AcmePayARIExplanationURL", set_ari_url, NULL, RSRC_CONF,

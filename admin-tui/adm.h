@@ -25,6 +25,7 @@ typedef struct adm_t {
     int ca_local;                    /* --ca given: sign reissues here */
     const char *sign_command;        /* AcmePaySignCommand */
     int validity_days;               /* AcmePayCertValidity (default 90) */
+    int ov_vetting_days;             /* AcmePayOVVettingDays (0: ACP_ORG_VETTING_DAYS) */
     const char *crl_url;             /* AcmePayCRLURL (NULL: no CRLs) */
     int crl_shards, crl_lifetime;    /* AcmePayCRLShards, AcmePayCRLLifetime (0: default) */
     int json, yes;
@@ -153,6 +154,25 @@ int adm_op_renew(adm_t *adm, apr_pool_t *p, const char *serial, const char *reas
 /* adm_revenue.c: revenue per profile */
 int adm_cmd_revenue(adm_t *adm, int argc, char **argv);
 int adm_cmd_subscriptions(adm_t *adm, int argc, char **argv);
+/* adm_org.c: organizations (OV) and their vetting, every change audited */
+int adm_cmd_org(adm_t *adm, int argc, char **argv);
+typedef struct adm_org_fields_t {
+    const char *name, *locality, *state, *country, *evidence;  /* NULL: unchanged / none */
+} adm_org_fields_t;
+int adm_op_org_create(adm_t *adm, apr_pool_t *p, const char *holder, const adm_org_fields_t *f,
+                      const char *reason, adm_result_t *r);
+int adm_op_org_edit(adm_t *adm, apr_pool_t *p, const char *id, const adm_org_fields_t *f,
+                    const char *reason, adm_result_t *r);
+/* vetted_at 0: now; days 0: AcmePayOVVettingDays (397) */
+int adm_op_org_vet(adm_t *adm, apr_pool_t *p, const char *id, const char *evidence,
+                   long long vetted_at, int days, const char *reason, adm_result_t *r);
+int adm_op_org_revoke(adm_t *adm, apr_pool_t *p, const char *id, const char *reason,
+                      adm_result_t *r);
+/* The "orgs" list's rows get status and vetting_end; show org: ID or holder. */
+void adm_org_decorate(adm_t *adm, json_object *arr);
+int adm_org_show(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj, const char **err);
+/* A date as staff type it (UTC): YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or unix seconds. */
+int adm_parse_date(const char *s, long long *out);
 long long adm_duration(const char *s);
 int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
 int adm_cmd_find(adm_t *adm, int argc, char **argv);

@@ -48,7 +48,7 @@ static int one_of(const char *s, const char *const *list)
 }
 
 /* A date as staff type it (UTC): YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or unix seconds. */
-static int parse_date(const char *s, long long *out)
+int adm_parse_date(const char *s, long long *out)
 {
     struct tm tm;
     const char *end;
@@ -115,10 +115,10 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
             return adm_fail(adm, ADM_USAGE, "--limit must be an integer from 1 to 100000");
         }
     }
-    if ((d = adm_opt(argc, argv, "--since")) && parse_date(d, &f.since) != 0) {
+    if ((d = adm_opt(argc, argv, "--since")) && adm_parse_date(d, &f.since) != 0) {
         return adm_fail(adm, ADM_USAGE, "--since must be YYYY-MM-DD[ HH:MM] (UTC)");
     }
-    if ((d = adm_opt(argc, argv, "--until")) && parse_date(d, &f.until) != 0) {
+    if ((d = adm_opt(argc, argv, "--until")) && adm_parse_date(d, &f.until) != 0) {
         return adm_fail(adm, ADM_USAGE, "--until must be YYYY-MM-DD[ HH:MM] (UTC)");
     }
     if (f.status && !strcmp(what, "orders") && !one_of(f.status, order_st)) {

@@ -15,6 +15,7 @@ typedef struct conf_srv_t {
     const char *at;                 /* "file:line" of <VirtualHost> */
     const char *driver, *params, *currency, *ca_cert, *ca_key, *sign_command, *key_file;
     int validity_days;
+    int ov_vetting_days;            /* AcmePayOVVettingDays */
     const char *crl_url;
     int crl_shards, crl_lifetime;
     int handler;                    /* SetHandler acme-pay inside */
@@ -156,6 +157,10 @@ static void directive(conf_t *c, const char *name, char *rest, const char *path,
         char u = w && *w ? w[strlen(w) - 1] : 's';
         s->crl_lifetime = (int)(v * (u == 'd' ? 86400 : u == 'h' ? 3600 : 1));
     }
+    else if (!strcasecmp(name, "AcmePayOVVettingDays")) {
+        const char *w = word(p, &rest);
+        s->ov_vetting_days = w ? (int)apr_atoi64(w) : 0;
+    }
     else if (!strcasecmp(name, "AcmePayCertValidity")) {
         const char *w = word(p, &rest);
         s->validity_days = w ? (int)apr_atoi64(w) : 0;
@@ -213,6 +218,7 @@ static conf_srv_t *effective(conf_t *c, const conf_srv_t *v)
     INHERIT(sign_command);
     INHERIT(key_file);
     INHERIT(validity_days);
+    INHERIT(ov_vetting_days);
     INHERIT(crl_url);
     INHERIT(crl_shards);
     INHERIT(crl_lifetime);
@@ -352,6 +358,9 @@ int adm_conf_read(adm_t *adm, const char *path, const char **err)
     adm->key_file = s->key_file;
     if (s->validity_days > 0) {
         adm->validity_days = s->validity_days;
+    }
+    if (s->ov_vetting_days > 0) {
+        adm->ov_vetting_days = s->ov_vetting_days;
     }
     return 0;
 }

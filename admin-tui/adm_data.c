@@ -43,6 +43,10 @@ static const view_t views[] = {
      "created,holder,kind,delta,balance_after,actor,reason", "created", "seq", 1},
     {"eab", "adm_eab", "kid,label,status,holder,#balance,#accounts,#created",
      "kid,label,status,holder,balance,accounts,created", "created", "kid", 0},
+    {"orgs", "adm_orgs",
+     "id,holder,name,locality,state,country,evidence,vetted_by,#vetted_at,#valid_until,"
+     "#revoked_at,revoked_by,revoke_reason,#created,#updated,label",
+     "id,holder,name,locality,state,country,status,vetting_end,vetted_by", "created", "id", 0},
     {"expiring", "adm_expiring",
      "id,serial,names,holder,#issued,#not_after,#revoked,#revoked_reason",
      "serial,names,holder,not_after", NULL, NULL, 0},
@@ -249,6 +253,9 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
         arg2(&a, hold);
         arg2(&a, q);
     }
+    else if (!strcmp(what, "orgs")) {
+        arg2(&a, hold);
+    }
     /* the page: cursor (time bound, time, time, tie-breaker), since, until, limit + 1 */
     arg(&a, LL(p, at));
     arg2(&a, LL(p, at));
@@ -268,6 +275,9 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
         json_object_object_get_ex(last, v->kcol, &k);
         f->next = apr_psprintf(p, "%s.%s", json_object_get_string(t), json_object_get_string(k));
         json_object_array_del_idx(*arr, (size_t)lim, (size_t)(n - lim));
+    }
+    if (!strcmp(what, "orgs")) {
+        adm_org_decorate(adm, *arr);
     }
     if (!strcmp(what, "orders")) {
         size_t i;
@@ -922,8 +932,11 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
     if (!strcmp(what, "ledger")) {
         return show_ledger(adm, p, id, *obj, err);
     }
+    if (!strcmp(what, "org")) {
+        return adm_org_show(adm, p, id, *obj, err);
+    }
     *err = apr_psprintf(p, "show: unknown kind '%s' (holder, account, order, cert, invoice, "
-                           "ledger)",
+                           "ledger, org)",
                         what);
     return ADM_USAGE;
 }

@@ -88,6 +88,20 @@ static const help_t helps[] = {
     {"subscriptions", "subscriptions list [--holder H]",
      "Subscriptions (profiles sold as a term): holder, profile, names, start, end and "
      "whether each is active, ended or void (refunded)."},
+    {"org", "org create HOLDER --name N --country CC (--locality L | --state S) "
+            "[--evidence E] | org edit ORG [--name N] [--locality L] [--state S] [--country CC] "
+            "[--evidence E] --reason R | org vet ORG [--evidence E] [--vetted-at DATE] "
+            "[--days N] | org revoke ORG --reason R [--yes] | org show ORG | "
+            "org list [--holder H] [--status vetted|unvetted|expired|revoked]",
+     "Organizations for OV certificates (profiles with the ov option), one per billing "
+     "holder; ORG is the organization's id or its holder's. create: legal name (at most 64 "
+     "characters), locality and/or state or province, country (ISO 3166-1 alpha-2), the "
+     "evidence reference. vet: records who vetted it (--actor) and when (now, or "
+     "--vetted-at for a vetting done earlier); it is current for --days (default "
+     "AcmePayOVVettingDays, 397) and never beyond AcmePayOVVettingDays after vetted_at. "
+     "edit: changing the name, locality, state or country clears the vetting. revoke: OV "
+     "orders of the holder are refused until vetted again. Every change is audited (who, "
+     "when, the fields, the reason); show lists the trail."},
     {"migrate", "migrate", "Create or upgrade the schema."},
     {"info", "info",
      "Which database was opened (driver, parameters with the password masked), the server "
@@ -343,6 +357,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "subscriptions")) {
         return adm_cmd_subscriptions(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "org") || !strcmp(c, "orgs")) {
+        return adm_cmd_org(adm, argc - 1, argv + 1);
     }
     if (argc >= 2 && !strcmp(argv[1], "list")) {
         return adm_cmd_list(adm, argc, argv);

@@ -173,6 +173,49 @@ static int add_cdp(X509 *x, const char *url)
     return ok;
 }
 
+/* The subject's organization attributes (RFC 5280 §4.1.2.4; X.520): countryName as a
+ * PrintableString, the others UTF8String. */
+static int add_org_subject(X509_NAME *subj, const acp_sign_org_t *org)
+{
+    const struct {
+        int nid, type;
+        const char *v;
+    } at[] = {{NID_countryName, MBSTRING_ASC, org->c},
+              {NID_stateOrProvinceName, MBSTRING_UTF8, org->st},
+              {NID_localityName, MBSTRING_UTF8, org->l},
+              {NID_organizationName, MBSTRING_UTF8, org->o}};
+    size_t i;
+
+    if (!org->o || !*org->o || !org->c || strlen(org->c) != 2) {
+        return 0;
+    }
+    for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        if (at[i].v && *at[i].v &&
+            X509_NAME_add_entry_by_NID(subj, at[i].nid, at[i].type,
+                                       (const unsigned char *)at[i].v, -1, -1, 0) != 1) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* certificatePolicies with one policy identifier, no qualifiers (RFC 5280 §4.2.1.4) */
+static int add_policy(X509 *x, const char *oid)
+{
+    CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
+    POLICYINFO *pi = POLICYINFO_new();
+    int ok = 0;
+
+    if (pols && pi && (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL &&
+        sk_POLICYINFO_push(pols, pi) > 0) {
+        pi = NULL;
+        ok = add_ext(x, NID_certificate_policies, pols, 0);
+    }
+    POLICYINFO_free(pi);
+    CERTIFICATEPOLICIES_free(pols);
+    return ok;
+}
+
 static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
                                acp_sign_result_t *res, const char **errmsg)
 {
@@ -264,6 +307,11 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         err = "out of memory";
         goto done;
     }
+    /* OV: the vetted organization, never the CSR's subject (C, ST, L, O, then CN) */
+    if (req->org && !add_org_subject(subj, req->org)) {
+        err = "setting the organization in the subject";
+        goto done;
+    }
     if (strlen(first) <= CN_MAX &&
         X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_ASC,
                                    (const unsigned char *)first, -1, -1, 0) != 1) {
@@ -325,6 +373,10 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         !add_ext(x, NID_authority_key_identifier, akid, 0) ||
         !add_ext(x, NID_subject_alt_name, gens, X509_NAME_entry_count(subj) == 0)) {
         err = "adding extensions";
+        goto done;
+    }
+    if (req->org && !add_policy(x, ACP_CA_POLICY_OV)) {
+        err = "adding the certificate policy";
         goto done;
     }
     if (signer->crl_url && signer->crl_shards > 0) {

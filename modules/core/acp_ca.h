@@ -30,6 +30,15 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
 acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
                              const apr_array_header_t *order_names, EVP_PKEY *account_key);
 
+/* An organization-validated certificate's subject (acp_org.h, from the vetting, never from
+ * the CSR): O, L, ST, C beside the CN; the certificate then names the CA/Browser Forum OV
+ * policy (ACP_CA_POLICY_OV) in certificatePolicies. L and ST may be NULL. */
+typedef struct acp_sign_org_t {
+    const char *o, *l, *st, *c;
+} acp_sign_org_t;
+
+#define ACP_CA_POLICY_OV "2.23.140.1.2.2"
+
 typedef struct acp_sign_req_t {
     const unsigned char *csr_der;
     size_t csr_len;
@@ -41,6 +50,7 @@ typedef struct acp_sign_req_t {
                                           between threads); the local signer then does not
                                           parse csr_der again. Used only when its der equals
                                           csr_der byte for byte, else csr_der is parsed. */
+    const acp_sign_org_t *org;         /* OV: the vetted organization; NULL: DV */
 } acp_sign_req_t;
 
 typedef struct acp_sign_result_t {
@@ -86,7 +96,8 @@ struct acp_signer_t {
 /* Local OpenSSL CA: cert_file holds the issuing CA certificate (followed by any chain
  * certificates to append), key_file its private key (PEM). validity_days > 0.
  * The certificate: v3, random positive 128-bit serial (top bit clear, never zero),
- * subject CN = first name, SAN = names, EKU serverAuth, KU digitalSignature
+ * subject CN = first name (OV: C, ST, L, O from req->org first, and certificatePolicies
+ * naming ACP_CA_POLICY_OV), SAN = names, EKU serverAuth, KU digitalSignature
  * (+ keyEncipherment for RSA keys), SKI, AKI, basicConstraints critical CA:FALSE,
  * notBefore = now - 1 minute (unless given). Lives in pool p. */
 apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const char *key_file,
@@ -95,7 +106,9 @@ apr_status_t acp_ca_local_create(apr_pool_t *p, const char *cert_file, const cha
 /* Command signer: runs "<command>" with the CSR (PEM) on stdin and the names in the
  * environment (ACME_PAY_NAMES, comma separated; ACME_PAY_NOT_AFTER when set); it prints
  * the PEM chain, leaf first, on stdout and exits 0. Anything else is a failure (its
- * stderr's first line becomes the error). timeout_s bounds one run. */
+ * stderr's first line becomes the error). timeout_s bounds one run. An OV request adds
+ * ACME_PAY_ORG_O, ACME_PAY_ORG_L, ACME_PAY_ORG_ST, ACME_PAY_ORG_C and ACME_PAY_POLICY
+ * (ACP_CA_POLICY_OV): the command must put them in the certificate. */
 apr_status_t acp_ca_command_create(apr_pool_t *p, const char *command, int timeout_s,
                                    acp_signer_t **out, const char **errmsg);
 

@@ -32,6 +32,38 @@ static int write_file(const char *path, const char *data, size_t len)
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+/* A value for the shell between single quotes ('\'' for each quote). */
+static const char *shq(apr_pool_t *p, const char *v)
+{
+    const char *q = v ? v : "";
+    char *out = apr_palloc(p, strlen(q) * 4 + 3), *w = out;
+
+    *w++ = '\'';
+    for (; *q; q++) {
+        if (*q == '\'') {
+            memcpy(w, "'\\''", 4);
+            w += 4;
+        }
+        else {
+            *w++ = *q;
+        }
+    }
+    *w++ = '\'';
+    *w = '\0';
+    return out;
+}
+
+/* The OV organization as environment assignments ("" for DV). */
+static const char *org_env(apr_pool_t *p, const acp_sign_org_t *org)
+{
+    if (!org) {
+        return "";
+    }
+    return apr_pstrcat(p, "ACME_PAY_ORG_O=", shq(p, org->o), " ACME_PAY_ORG_L=", shq(p, org->l),
+                       " ACME_PAY_ORG_ST=", shq(p, org->st), " ACME_PAY_ORG_C=", shq(p, org->c),
+                       " ACME_PAY_POLICY=" ACP_CA_POLICY_OV " ", NULL);
+}
+
 static apr_status_t cmd_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign_req_t *req,
                              acp_sign_result_t *res, const char **errmsg)
 {
@@ -64,8 +96,9 @@ static apr_status_t cmd_sign(acp_signer_t *signer, apr_pool_t *p, const acp_sign
         goto leave;
     }
     names = req->names ? apr_array_pstrcat(p, req->names, ',') : "";
-    shell = apr_psprintf(p, "ACME_PAY_NAMES='%s' ACME_PAY_NOT_AFTER='%" APR_INT64_T_FMT "' timeout %d %s < %s 2> %s",
-                         names, (apr_int64_t)req->not_after, c->timeout_s, c->command, csr_path, err_path);
+    shell = apr_psprintf(p, "ACME_PAY_NAMES='%s' ACME_PAY_NOT_AFTER='%" APR_INT64_T_FMT "' %stimeout %d %s < %s 2> %s",
+                         names, (apr_int64_t)req->not_after, org_env(p, req->org), c->timeout_s,
+                         c->command, csr_path, err_path);
     f = popen(shell, "r");
     if (!f) {
         *errmsg = "cannot run the signer command";

@@ -13,6 +13,8 @@ typedef struct acp_profile_t {
     int days;                      /* certificate lifetime */
     acp_price_cfg_t price;         /* minor units; a surcharge of -1: the global one */
     long long term;                /* seconds a purchase covers (a subscription); 0: none */
+    int ov;                        /* organization-validated: needs a vetted organization
+                                      (acp_org.h); its subject and the OV policy OID */
 } acp_profile_t;
 
 /* The profile called name in profiles (array of acp_profile_t*), or NULL. */

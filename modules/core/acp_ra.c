@@ -5,6 +5,7 @@
 #include "acp_ra.h"
 #include "acp_ari.h"
 #include "acp_profile.h"
+#include "acp_org.h"
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_util.h"
@@ -13,6 +14,11 @@
 
 #define MAX_IDENTIFIERS ACP_MAX_IDENTIFIERS
 #define MAX_CONTACTS 10
+
+int acp_ra_ov_vetting_days(const acp_ra_cfg_t *cfg)
+{
+    return cfg->ov_vetting_days > 0 ? cfg->ov_vetting_days : ACP_ORG_VETTING_DAYS;
+}
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
 {
@@ -476,6 +482,13 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                                    const acp_account_t *acct, json_object *payload,
                                    acp_order_t **order)
 {
+    return acp_ra_new_order_ex_tx(db, p, cfg, acct, payload, 0, order);
+}
+
+acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct, json_object *payload,
+                                      int defer_ov, acp_order_t **order)
+{
     json_object *idents, *stored;
     apr_array_header_t *names;
     long long nb = 0, na = 0, now = acp_now();
@@ -542,6 +555,16 @@ acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         }
         if (profile) {
             validity_days = profile->days;
+        }
+        if (profile && profile->ov && !defer_ov) {
+            /* an OV product: the holder needs a current organization vetting now (and
+             * again at finalize); the names are still validated as for DV */
+            acp_org_t *org = NULL;
+            prob = acp_org_require(db, p, acct->billing_id, profile->name,
+                                   acp_ra_ov_vetting_days(cfg), cfg->ov_contact_url, &org);
+            if (prob) {
+                return prob;
+            }
         }
     }
     if ((prob = parse_time(p, payload, "notBefore", &nb)) ||

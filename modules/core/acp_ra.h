@@ -34,6 +34,8 @@ typedef struct acp_ra_cfg_t {
     apr_array_header_t *profiles;   /* acp_profile_t*; NULL or empty: no profiles */
     const char *default_profile;    /* AcmePayDefaultProfile, NULL: the first */
     acp_crl_cfg_t crl;           /* CRLs: AcmePayCRL*, signed by the local CA */
+    int ov_vetting_days;         /* AcmePayOVVettingDays: a vetting is current this long */
+    const char *ov_contact_url;  /* AcmePayOVContactURL: where to get vetted (problem instance) */
 } acp_ra_cfg_t;
 
 /* Billing as it applies to an order: under profiles, the order's profile's price and
@@ -44,6 +46,8 @@ const acp_billing_cfg_t *acp_ra_order_billing(apr_pool_t *p, const acp_ra_cfg_t 
                                               acp_problem_t **prob);
 
 void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg);
+/* AcmePayOVVettingDays, or the default (ACP_ORG_VETTING_DAYS). */
+int acp_ra_ov_vetting_days(const acp_ra_cfg_t *cfg);
 
 /* newAccount. *acct is the existing or new account, *created says which. client_ip: the
  * address the request came from (NULL: not limited by address; no welcome credit without
@@ -63,6 +67,16 @@ acp_problem_t *acp_ra_key_change_tx(acp_db_t *db, apr_pool_t *p, acp_account_t *
 acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                    const acp_account_t *acct, json_object *payload,
                                    acp_order_t **order);
+/* The same; defer_ov: an OV profile's vetting is not checked here but when the client
+ * answers a challenge (acp_ra_ov_check_tx) and at finalize, for clients that cannot show
+ * a newOrder problem (certbot 2.1, acp_client_profile_t.early_payment). */
+acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct, json_object *payload,
+                                      int defer_ov, acp_order_t **order);
+/* For those clients, at a challenge response: the problem an OV order of this
+ * authorization meets for want of a current vetting (NULL: none, or no such order). */
+acp_problem_t *acp_ra_ov_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, const acp_authz_t *authz);
 /* Bring a pending/ready order's status up to date with its authorizations and
  * its expiry (writes only when it changes). */
 acp_problem_t *acp_ra_order_refresh(acp_db_t *db, apr_pool_t *p, acp_order_t *order);

@@ -11,6 +11,8 @@
 #include "acp_util.h"
 #include "acp_ra_int.h"
 #include "acp_admin.h"
+#include "acp_org.h"
+#include "acp_profile.h"
 
 /* ---- validation ------------------------------------------------------------------- */
 
@@ -86,14 +88,40 @@ static apr_array_header_t *order_names(apr_pool_t *p, const acp_order_t *order)
     return names;
 }
 
-/* csr: the parse of der, when the caller has it (the local CA then skips its own). */
+/* The order's profile when it is an OV product, else NULL. */
+static const acp_profile_t *ov_profile(const acp_ra_cfg_t *cfg, const acp_order_t *order)
+{
+    const acp_profile_t *prof = order->profile ? acp_profile_find(cfg->profiles, order->profile)
+                                               : NULL;
+    return prof && prof->ov ? prof : NULL;
+}
+
+/* The subject of an OV certificate: the vetting's O, L, ST, C (never the CSR's). */
+static const acp_sign_org_t *sign_org(apr_pool_t *p, const acp_org_t *org)
+{
+    acp_sign_org_t *so;
+
+    if (!org) {
+        return NULL;
+    }
+    so = apr_pcalloc(p, sizeof(*so));
+    so->o = org->legal_name;
+    so->l = org->locality;
+    so->st = org->state;
+    so->c = org->country;
+    return so;
+}
+
+/* csr: the parse of der, when the caller has it (the local CA then skips its own).
+ * org: the holder's current vetting for an OV order, NULL for DV. */
 static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp_order_t *order,
                                const unsigned char *der, size_t derlen, const acp_csr_t *csr,
-                               acp_sign_result_t *res, const char **err)
+                               const acp_org_t *org, acp_sign_result_t *res, const char **err)
 {
     acp_sign_req_t req;
 
     memset(&req, 0, sizeof(req));
+    req.org = sign_org(p, org);
     memset(res, 0, sizeof(*res));
     req.csr_der = der;
     req.csr_len = derlen;
@@ -149,11 +177,12 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
  * failure still commits (order invalid, charge refunded) and the order is answered. */
 static acp_problem_t *issue_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                const acp_account_t *acct, acp_order_t *order,
-                               const unsigned char *der, size_t derlen, const acp_csr_t *csr)
+                               const unsigned char *der, size_t derlen, const acp_csr_t *csr,
+                               const acp_org_t *org)
 {
     acp_sign_result_t res;
     const char *err = NULL;
-    apr_status_t rv = sign_order(p, cfg, order, der, derlen, csr, &res, &err);
+    apr_status_t rv = sign_order(p, cfg, order, der, derlen, csr, org, &res, &err);
     acp_problem_t *prob = record_issue_tx(db, p, acct, order, rv, &res, err);
 
     return prob && prob->commit ? NULL : prob;
@@ -186,6 +215,33 @@ acp_problem_t *acp_ra_payment_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra
         return acp_billing_quote_tx(db, p, bc, acct->billing_id, order->id, order->names_key,
                                     order_names(p, order), base_url);
     }
+}
+
+acp_problem_t *acp_ra_ov_check_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, const acp_authz_t *authz)
+{
+    const char **row = NULL;
+    acp_order_t *order = NULL;
+    const acp_profile_t *prof;
+    acp_org_t *org = NULL;
+
+    if (!cfg->profiles || !cfg->profiles->nelts) {
+        return NULL;
+    }
+    if (acp_sa_row(db, p, "acp_order_for_authz", &row, ACP_SA_ARGS(authz->id, acct->id)) !=
+        APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "finding the order");
+    }
+    if (!row) {
+        return NULL;
+    }
+    if (acp_sa_order_get(db, p, row[0], &order) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "reading the order");
+    }
+    prof = ov_profile(cfg, order);
+    return prof ? acp_org_require(db, p, acct->billing_id, prof->name,
+                                  acp_ra_ov_vetting_days(cfg), cfg->ov_contact_url, &org)
+                : NULL;
 }
 
 /* The detail of the error an order carries, or NULL. */
@@ -259,6 +315,8 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     apr_array_header_t *names = order_names(p, order);
     acp_charge_t charge;
     const char *was = order->status;
+    const acp_profile_t *prof;
+    acp_org_t *org = NULL;
     acp_problem_t *prob;
     int n = 0;
 
@@ -289,6 +347,15 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     }
     if (fin->prob || !fin->csr) {
         return fin->prob ? fin->prob : acp_problem(p, ACP_ERR_BAD_CSR, "no CSR");
+    }
+    if ((prof = ov_profile(cfg, order))) {
+        /* OV: the vetting must still be current (it may have expired or been revoked
+         * since newOrder); refused before any charge, the order stays ready */
+        prob = acp_org_require(db, p, acct->billing_id, prof->name, acp_ra_ov_vetting_days(cfg),
+                               cfg->ov_contact_url, &org);
+        if (prob) {
+            return prob;
+        }
     }
     /* charge first: a short balance answers with a payment request and leaves the order
      * ready; a concurrent finalize that loses the ready -> processing race below rolls
@@ -331,6 +398,10 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (n != 1) {
         return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
     }
+    if (org && acp_sa_exec(db, p, "acp_order_org", NULL, ACP_SA_ARGS(org->id, order->id)) !=
+                   APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "recording the order's organization");
+    }
     order->status = "processing";
     order->csr = fin->b64;
     /* what the charge stored: a free reissue must not outlive the original */
@@ -340,7 +411,7 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (!cfg->signer->slow) {
         /* a fast signer signs inside this transaction: the charge, the certificate and
          * processing -> valid commit together or not at all */
-        return issue_tx(db, p, cfg, acct, order, fin->der, fin->der_len, fin->csr);
+        return issue_tx(db, p, cfg, acct, order, fin->der, fin->der_len, fin->csr, org);
     }
     /* the intent record: a worker signs, and finishes it if this process dies */
     if (acp_sa_job_add(db, p, "issue", order->id, 0, NULL) != APR_SUCCESS) {
@@ -375,7 +446,20 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
         rv = APR_EGENERAL;
     }
     else {
-        rv = sign_order(p, cfg, order, der, derlen, NULL, &res, &err);
+        acp_org_t *org = NULL;
+        const acp_profile_t *prof = ov_profile(cfg, order);
+        acp_problem_t *refused = prof ? acp_org_require(db, p, acct->billing_id, prof->name,
+                                                        acp_ra_ov_vetting_days(cfg), NULL, &org)
+                                      : NULL;
+        if (refused) {
+            /* the vetting lapsed between finalize and the slow signer: not signed,
+             * the charge is refunded */
+            err = refused->detail;
+            rv = APR_EGENERAL;
+        }
+        else {
+            rv = sign_order(p, cfg, order, der, derlen, NULL, org, &res, &err);
+        }
     }
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "starting a transaction");

@@ -17,6 +17,9 @@
 #define CERT_COLS \
     "id, serial, order_id, account_id, billing_id, names_key, pem, not_before, not_after, " \
     "issued, revoked, revoked_reason"
+#define ORG_COLS \
+    "id, billing_id, legal_name, locality, state, country, evidence, vetted_by, vetted_at, " \
+    "valid_until, revoked_at, revoked_by, revoked_reason, created, updated"
 
 const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_setting_get", "SELECT value FROM settings WHERE name = %s"},
@@ -362,6 +365,10 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_reissue_done",
      "UPDATE reissue_requests SET status = %s, new_serial = %s, error = %s, done = %lld "
      "WHERE id = %s AND status = 'queued'"},
+    /* organizations (acp_org.c, migration 021): one per holder; the OV order's vetting */
+    {"acp_org_get", "SELECT " ORG_COLS " FROM organizations WHERE id = %s"},
+    {"acp_org_by_holder", "SELECT " ORG_COLS " FROM organizations WHERE billing_id = %s"},
+    {"acp_order_org", "UPDATE orders SET org_id = %s WHERE id = %s"},
     {NULL, NULL}};
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)

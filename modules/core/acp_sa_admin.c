@@ -79,6 +79,13 @@
     "FROM eab_keys e JOIN billing b ON b.id = e.billing_id "                               \
     "WHERE (%s IS NULL OR e.billing_id = %s) AND (%s IS NULL OR @M_EAB@)"
 
+/* organizations (OV) with their holder's label */
+#define ORGS_SQL                                                                           \
+    "SELECT o.id, o.billing_id, o.legal_name, o.locality, o.state, o.country, o.evidence, "  \
+    "o.vetted_by, o.vetted_at, o.valid_until, o.revoked_at, o.revoked_by, o.revoked_reason, " \
+    "o.created, o.updated, b.label FROM organizations o LEFT JOIN billing b "                \
+    "ON b.id = o.billing_id WHERE (%s IS NULL OR o.billing_id = %s)"
+
 /* find: at most %lld matches of one kind (the pattern first) */
 #define FIND(label, sql) {label, sql}
 
@@ -105,6 +112,23 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
     LIST("adm_invoices", INVOICES_SQL, "i.created", "i.id", "%s"),
     LIST("adm_ledger", LEDGER_SQL, "l.created", "@SEQ@", "%lld"),
     LIST("adm_eab", EAB_SQL, "e.created", "e.kid", "%s"),
+    LIST("adm_orgs", ORGS_SQL, "o.created", "o.id", "%s"),
+    /* organizations: every change is one statement over the whole row, guarded by the
+     * updated time read in the same transaction, and an org_audit row beside it */
+    {"adm_org_insert",
+     "INSERT INTO organizations (id, billing_id, legal_name, locality, state, country, "
+     "evidence, created, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %lld, %lld)"},
+    {"adm_org_store",
+     "UPDATE organizations SET legal_name = %s, locality = %s, state = %s, country = %s, "
+     "evidence = %s, vetted_by = %s, vetted_at = %lld, valid_until = %lld, revoked_at = %lld, "
+     "revoked_by = %s, revoked_reason = %s, updated = %lld WHERE id = %s AND updated = %lld"},
+    {"adm_org_audit_insert",
+     "INSERT INTO org_audit (id, org_id, billing_id, action, actor, reason, fields, created, "
+     "seq) SELECT %s, %s, %s, %s, %s, %s, %s, CAST(%lld AS BIGINT), COUNT(*) FROM org_audit "
+     "WHERE org_id = %s"},
+    {"adm_org_audit",
+     "SELECT id, created, action, actor, reason, fields, seq FROM org_audit "
+     "WHERE org_id = %s ORDER BY seq"},
     FIND("adm_find_holder",
          "SELECT b.id, b.kind, b.label, b.balance, b.created FROM billing b "
          "WHERE b.id IN (@F_HOLDER@) ORDER BY b.created DESC, b.id"),

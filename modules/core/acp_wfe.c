@@ -151,7 +151,9 @@ static acp_problem_t *h_new_order(wfe_req_t *w)
     if (!w->payload) {
         return acp_problem(w->p, ACP_ERR_MALFORMED, "newOrder needs a payload");
     }
-    prob = acp_ra_new_order_tx(w->db, w->p, &w->cfg->ra, w->acct, w->payload, &order);
+    /* certbot 2.1 shows no newOrder problem: its OV refusal comes with the challenge */
+    prob = acp_ra_new_order_ex_tx(w->db, w->p, &w->cfg->ra, w->acct, w->payload,
+                                  acp_client_profile(w->req->user_agent)->early_payment, &order);
     return prob ? prob : answer_order(w, order, 201);
 }
 
@@ -284,6 +286,21 @@ static acp_problem_t *h_chall(wfe_req_t *w)
         if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
             (prob = acp_ra_limit_challenge_tx(w->db, w->p, &w->cfg->ra, w->acct, authz))) {
             return prob;
+        }
+        if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
+            acp_client_profile(w->req->user_agent)->early_payment &&
+            (prob = acp_ra_ov_check_tx(w->db, w->p, &w->cfg->ra, w->acct, authz))) {
+            /* an OV order without a current vetting, for a client that prints only a
+             * challenge's error: that is where the refusal goes (nothing is charged) */
+            json_object *pj = acp_problem_json(prob);
+            const char *text = apr_pstrdup(
+                w->p, json_object_to_json_string_ext(pj, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(pj);
+            if (prob->kind == ACP_ERR_SERVER_INTERNAL ||
+                (prob = acp_ra_chall_fail_tx(w->db, w->p, authz, chall, text))) {
+                return prob;
+            }
         }
         if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
             w->cfg->ra.billing.price.base > 0) {

@@ -6,9 +6,9 @@
 static void run_tests(apr_pool_t *p)
 {
     apr_array_header_t *list = apr_array_make(p, 2, sizeof(acp_profile_t *));
-    acp_profile_t a = {"dv90", "90-day DV", 90, {1000, -1, -1}, 0};
-    acp_profile_t b = {"dv365", "1-year DV", 365, {8000, 500, -1}, 0};
-    acp_profile_t c = {"sub", "1-year subscription", 90, {9000, -1, -1}, 365 * 86400};
+    acp_profile_t a = {"dv90", "90-day DV", 90, {1000, -1, -1}, 0, 0};
+    acp_profile_t b = {"dv365", "1-year DV", 365, {8000, 500, -1}, 0, 0};
+    acp_profile_t c = {"sub", "1-year subscription", 90, {9000, -1, -1}, 365 * 86400, 0};
     const acp_profile_t *out = NULL;
     acp_problem_t *prob;
 
