@@ -864,6 +864,55 @@ static void test_ca_variants(apr_pool_t *p, const char *dir)
     unlink(key);
 }
 
+/* OV: the subject is the organization given (C, ST, L, O, CN), never the CSR's; the OV
+ * policy OID in certificatePolicies; a DV certificate carries no policy. */
+static void test_sign_ov(apr_pool_t *p, sign_env_t *env)
+{
+    EVP_PKEY *ec = gen_key(p, "EC", "P-256", 0);
+    acp_sign_org_t org = {"Widgets \xc3\x9cnited GmbH", "Berlin", NULL, "DE"};
+    acp_sign_req_t req;
+    acp_sign_result_t res;
+    const char *err = NULL;
+    size_t len;
+    X509 *leaf;
+    char buf[512];
+    CERTIFICATEPOLICIES *pols;
+    int crit = -1;
+
+    memset(&req, 0, sizeof(req));
+    req.csr_der = make_csr(p, ec, "o.example", "DNS:o.example", &len);
+    req.csr_len = len;
+    req.names = list(p, "o.example");
+    req.org = &org;
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) == APR_SUCCESS);
+    leaf = res.pem_chain ? leaf_of(p, res.pem_chain) : NULL;
+    CHECK(leaf != NULL);
+    if (!leaf) {
+        return;
+    }
+    X509_NAME_oneline(X509_get_subject_name(leaf), buf, sizeof(buf));
+    CHECK_STR(buf, "/C=DE/L=Berlin/O=Widgets \\xC3\\x9Cnited GmbH/CN=o.example");
+    CHECK(X509_NAME_get_index_by_NID(X509_get_subject_name(leaf), NID_stateOrProvinceName, -1) < 0);
+    pols = X509_get_ext_d2i(leaf, NID_certificate_policies, &crit, NULL);
+    CHECK(pols && sk_POLICYINFO_num(pols) == 1 && crit == 0);
+    if (pols) {
+        OBJ_obj2txt(buf, sizeof(buf), sk_POLICYINFO_value(pols, 0)->policyid, 1);
+        CHECK_STR(buf, "2.23.140.1.2.2");
+        CERTIFICATEPOLICIES_free(pols);
+    }
+    CHECK(ext_critical(leaf, NID_subject_alt_name) == 0);
+    /* DV: no organization, no policy */
+    req.org = NULL;
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) == APR_SUCCESS);
+    leaf = res.pem_chain ? leaf_of(p, res.pem_chain) : NULL;
+    CHECK(leaf && X509_get_ext_by_NID(leaf, NID_certificate_policies, -1) < 0);
+    CHECK(leaf && X509_NAME_entry_count(X509_get_subject_name(leaf)) == 1);
+    /* an organization without a country is refused, not signed half-way */
+    org.c = NULL;
+    req.org = &org;
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) != APR_SUCCESS && err);
+}
+
 static void run_tests(apr_pool_t *p)
 {
     sign_env_t env;
@@ -889,6 +938,7 @@ static void run_tests(apr_pool_t *p)
     }
     else {
         test_sign_basic(p, &env);
+        test_sign_ov(p, &env);
         test_threads(p, &env);
     }
     unlink(env.cert_path);
