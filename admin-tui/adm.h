@@ -179,6 +179,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv);
 int adm_cmd_money(adm_t *adm, int credit, int argc, char **argv);
 int adm_cmd_invoice(adm_t *adm, int argc, char **argv);
 int adm_cmd_chain(adm_t *adm, int argc, char **argv);   /* adm_chain.c */
+int adm_cmd_refund(adm_t *adm, int argc, char **argv);  /* adm_refund.c */
 /* y/N on the terminal (stderr); anything but y/yes refuses */
 int adm_confirm(const char *question);
 const char *adm_opt(int argc, char **argv, const char *name);

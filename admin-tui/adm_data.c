@@ -884,7 +884,7 @@ static int show_invoice(adm_t *adm, apr_pool_t *p, const char *id, json_object *
     if (holder_link(adm, p, row[1], 0, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
-    if (rows_json(adm, p, "adm_payments", "reference,#amount,currency,source,#created",
+    if (rows_json(adm, p, "adm_payments", "reference,#amount,currency,source,#created,#refunded",
                   ACP_SA_ARGS(id), &arr, err) != ADM_OK) {
         return ADM_FAIL;
     }

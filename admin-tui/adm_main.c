@@ -28,7 +28,8 @@ static const help_t helps[] = {
      "pastes), certificates (names; serials as hex with or without colons, 0x, or decimal), "
      "EAB keys and payment references at once. TEXT: 3 characters or more."},
     {"dashboard", "dashboard",
-     "Totals, open invoices (only those still waiting), revenue (payments received) and "
+     "Totals, open invoices (only those still waiting), revenue (payments received minus "
+     "refunds of payments) and "
      "charges (debits minus refunds), orders by status, certificates expiring in 30 days."},
     {"holders", "holders list [--search S]", "Billing holders with their balance."},
     {"accounts", "accounts list [--holder H] [--search S]",
@@ -63,6 +64,16 @@ static const help_t helps[] = {
      "Transfers the Ethereum chain watcher saw (reference eth:CHAIN:TX:INDEX, value in wei, "
      "amount in minor units). assign: give an unmatched transfer to a holder, a payment "
      "ledger row naming the staff member and reason."},
+    {"refund", "refund record --holder H|--invoice I --amount A --provider P --reference REF "
+               "[--refund-id ID] --reason R [--yes]",
+     "Record a refund made in a payment provider's console: the payment is REF as the "
+     "provider names it (stored as P:REF; --provider webhook for payments the generic "
+     "webhook credited), and must belong to the holder or invoice given. The holder is "
+     "debited with a ledger row (kind payment_refund, reference refund:P:REF[:ID]) naming "
+     "the staff member and reason; never more than that payment credited in total, never "
+     "below zero. Recorded once per payment and --refund-id (the provider's refund number, "
+     "for several partial refunds): the same record again changes nothing. Confirmation as "
+     "for credit."},
     {"revoke", "revoke SERIAL --reason CODE|NAME [--yes]",
      "Revoke: 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, "
      "5 cessationOfOperation, 9 privilegeWithdrawn. Asks first on a terminal unless --yes."},
@@ -354,6 +365,9 @@ static int dispatch(adm_t *adm, int argc, char **argv)
     }
     if (!strcmp(c, "chain")) {
         return adm_cmd_chain(adm, argc - 1, argv + 1);
+    }
+    if (!strcmp(c, "refund")) {
+        return adm_cmd_refund(adm, argc - 1, argv + 1);
     }
     if (!strcmp(c, "subscriptions")) {
         return adm_cmd_subscriptions(adm, argc - 1, argv + 1);

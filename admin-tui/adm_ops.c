@@ -36,6 +36,8 @@ int adm_db_sealed(adm_t *adm, apr_pool_t *p)
 
 int adm_open_db(adm_t *adm, int migrate, const char **err)
 {
+    int tries;
+
     if (adm->db) {
         return ADM_OK;
     }
@@ -44,10 +46,18 @@ int adm_open_db(adm_t *adm, int migrate, const char **err)
             APR_SUCCESS) {
         return ADM_FAIL;
     }
-    if (acp_sa_open(adm->pool, adm->driver, adm->params, migrate, &adm->db, err) !=
-        APR_SUCCESS) {
+    /* SQLite answers "database is locked" while preparing when other programs open and
+     * write at the same moment (several staff commands at once): try again, bounded */
+    for (tries = 0;; tries++) {
+        if (acp_sa_open(adm->pool, adm->driver, adm->params, migrate, &adm->db, err) ==
+            APR_SUCCESS) {
+            break;
+        }
         adm->db = NULL;
-        return ADM_FAIL;
+        if (tries >= 40 || !*err || !strstr(*err, "database is locked")) {
+            return ADM_FAIL;
+        }
+        apr_sleep(apr_time_from_msec(25 + (tries % 4) * 25));
     }
     adm->db->secrets = adm->secrets;
     return ADM_OK;

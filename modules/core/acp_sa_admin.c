@@ -189,8 +189,24 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "SELECT a.id, a.status, a.billing_id, a.eab_kid, a.contacts, a.tos_agreed, a.created, "
      "a.thumbprint FROM accounts a WHERE a.id = %s"},
     {"adm_payments",
-     "SELECT reference, amount, currency, source, created FROM payments "
+     "SELECT reference, amount, currency, source, created, refunded FROM payments "
      "WHERE invoice_id = %s ORDER BY created, reference"},
+    /* refunds recorded by staff (acp_refund.c, migration 024) */
+    {"acp_refund_payment",
+     "SELECT p.reference, p.invoice_id, p.amount, p.currency, p.refunded, p.source, "
+     "i.billing_id FROM payments p JOIN invoices i ON i.id = p.invoice_id "
+     "WHERE p.reference = %s"},
+    {"acp_refund_get",
+     "SELECT amount, actor, created FROM payment_refunds WHERE payment_ref = %s "
+     "AND refund_id = %s"},
+    {"acp_refund_insert",
+     "INSERT INTO payment_refunds (provider, payment_ref, refund_id, invoice_id, billing_id, "
+     "amount, currency, actor, reason, created) "
+     "VALUES (%s, %s, %s, %s, %s, %lld, %s, %s, %s, %lld) "
+     "ON CONFLICT (payment_ref, refund_id) DO NOTHING"},
+    {"acp_refund_payment_take",
+     "UPDATE payments SET refunded = refunded + %lld WHERE reference = %s "
+     "AND refunded + %lld <= amount"},
     {"adm_invoice_closed",
      "SELECT closed, closed_by, closed_reason, needs_balance FROM invoices WHERE id = %s"},
     /* staff void: only an open invoice (a paid one keeps its money and its status) */
@@ -198,7 +214,7 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "UPDATE invoices SET status = 'voided', closed = %lld, closed_by = %s, "
      "closed_reason = %s WHERE id = %s AND status = 'open'"},
     /* dashboard: now (x4), now + 30 days, start of today, start of month (unix seconds).
-     * Revenue is money received (payments); "charged" is debits minus refunds, which
+     * Revenue is money received (payments minus refunds of payments); "charged" is debits minus refunds, which
      * includes spending of welcome and goodwill credits. */
     {"adm_dash",
      "SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM billing), "
@@ -212,9 +228,9 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "(SELECT COUNT(*) FROM certificates), "
      "(SELECT COUNT(*) FROM certificates WHERE revoked IS NULL AND not_after > %lld "
      "AND not_after <= %lld), "
-     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind = 'payment' "
+     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind IN ('payment', 'payment_refund') "
      "AND created >= %lld), "
-     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind = 'payment' "
+     "(SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE kind IN ('payment', 'payment_refund') "
      "AND created >= %lld), "
      "(SELECT COALESCE(-SUM(delta), 0) FROM ledger WHERE kind IN ('debit', 'refund') "
      "AND created >= %lld), "
