@@ -9,25 +9,25 @@
 #endif
 #include <curses.h>
 
-/* screens, in tab order (1..8 jump to them; Find is reached with f or /) */
+/* screens, in tab order (1..9 jump to them; Find is reached with f or /) */
 #define TUI_SCREENS(X) \
     X(DASH, "Dashboard") X(HOLDERS, "Holders") X(ACCOUNTS, "Accounts") X(ORDERS, "Orders") \
     X(CERTS, "Certs") X(INVOICES, "Invoices") X(EAB, "EAB keys") X(LEDGER, "Ledger") \
-    X(FIND, "Find")
+    X(ORGS, "Orgs") X(FIND, "Find")
 
 #define TUI_SCREEN_ENUM(id, title) TUI_S_##id,
 enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
 #define TUI_S_TABS TUI_S_FIND /* screens with a number key */
 
 #define S(x) (1u << TUI_S_##x)
-#define TUI_ALL 0x1ffu
+#define TUI_ALL 0x3ffu
 #define TUI_LISTS (TUI_ALL & ~S(DASH))
 /* where a holder is at hand (the row's or the detail page's): money keys work */
 #define TUI_MONEY (TUI_LISTS & ~S(EAB))
 
 #define TUI_KEY_TABLE(X) \
     X(HELP, KEY_F(1), '?', "F1 ?", "Help", TUI_ALL, "this help (generated from the key table)") \
-    X(NEXT, KEY_F(2), '\t', "F2 Tab", "Next", TUI_ALL, "next screen; 1-8 jump, Shift-Tab back") \
+    X(NEXT, KEY_F(2), '\t', "F2 Tab", "Next", TUI_ALL, "next screen; 1-9 jump, Shift-Tab back") \
     X(PREV, KEY_BTAB, 0, "S-Tab", NULL, TUI_ALL, "previous screen") \
     X(FIND, 'f', KEY_F(6), "f F6", "Find", TUI_ALL, \
       "find anything: holders, e-mail, orders, invoice ids, names, serials, EAB keys, payment references") \
@@ -56,6 +56,10 @@ enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
     X(VOID, 'v', 0, "v", "Void", S(INVOICES), "void an open invoice: reason, confirm") \
     X(NEW, 'n', 0, "n", "New", S(EAB), "create an EAB key: label; key id + HMAC key shown once") \
     X(DISABLE, 'x', 0, "x", "Disable", S(EAB), "disable the EAB key (confirmation)") \
+    X(VET, 'v', 0, "v", "Vet", S(ORGS), \
+      "vet the organization: evidence reference, confirm (current for AcmePayOVVettingDays)") \
+    X(ORG_REVOKE, 'r', 0, "r", "Revoke", S(ORGS), \
+      "revoke the organization's vetting: reason, confirm (its OV orders are refused)") \
     X(OPEN, '\n', KEY_ENTER, "Enter", "Open", TUI_LISTS, "detail of the selected row") \
     X(BACK, 27, KEY_BACKSPACE, "Esc", "Back", TUI_ALL, "back from a detail page or help; clears a search") \
     X(UP, KEY_UP, 'k', "Up k", NULL, TUI_ALL, "previous row / scroll") \

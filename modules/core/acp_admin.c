@@ -6,6 +6,7 @@
 #include "acp_admin.h"
 #include "acp_crl.h"
 #include "acp_jws.h"
+#include "acp_org.h"
 #include "acp_util.h"
 
 #define LL(p, v) acp_sa_ll(p, v)
@@ -148,6 +149,36 @@ static apr_status_t reissue_check(acp_db_t *db, apr_pool_t *p, const char *seria
     return APR_SUCCESS;
 }
 
+/* An OV order's reissue carries its organization again, from a vetting still current
+ * (its stored end: the staff tool does not know AcmePayOVVettingDays); *so NULL for DV. */
+static apr_status_t reissue_org(acp_db_t *db, apr_pool_t *p, const acp_order_t *order,
+                                acp_sign_org_t **so, const char **errmsg)
+{
+    const char **row = NULL;
+    acp_org_t *org = NULL;
+
+    *so = NULL;
+    if (acp_sa_row(db, p, "acp_order_org_get", &row, ACP_SA_ARGS(order->id)) != APR_SUCCESS) {
+        *errmsg = "database error reading the order's organization";
+        return APR_EGENERAL;
+    }
+    if (!row || !row[0]) {
+        return APR_SUCCESS;
+    }
+    if (acp_org_get(db, p, row[0], &org) != APR_SUCCESS ||
+        acp_org_state(org, acp_now(), 0) != ACP_ORG_CURRENT) {
+        *errmsg = "the certificate is organization-validated and its organization's vetting is "
+                  "no longer current (acme-pay-admin org vet)";
+        return APR_EINVAL;
+    }
+    *so = apr_pcalloc(p, sizeof(**so));
+    (*so)->o = org->legal_name;
+    (*so)->l = org->locality;
+    (*so)->st = org->state;
+    (*so)->c = org->country;
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer,
                                const char *serial, const char *actor, const char *reason,
                                acp_reissue_t *out, const char **errmsg)
@@ -158,6 +189,7 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
     size_t derlen = 0;
     acp_sign_req_t req;
     acp_sign_result_t res;
+    acp_sign_org_t *so = NULL;
     const char *cert_id, *err = NULL;
     long long now = acp_now();
     apr_status_t rv;
@@ -180,6 +212,11 @@ apr_status_t acp_admin_reissue(acp_db_t *db, apr_pool_t *p, acp_signer_t *signer
     req.names = order_names(p, order);
     req.not_before = 0;
     req.not_after = old->not_after;
+    rv = reissue_org(db, p, order, &so, errmsg);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    req.org = so;
     /* sign first: a failed signature writes nothing */
     rv = acp_ca_sign(signer, p, &req, &res, &err);
     if (rv != APR_SUCCESS) {

@@ -369,6 +369,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_org_get", "SELECT " ORG_COLS " FROM organizations WHERE id = %s"},
     {"acp_org_by_holder", "SELECT " ORG_COLS " FROM organizations WHERE billing_id = %s"},
     {"acp_order_org", "UPDATE orders SET org_id = %s WHERE id = %s"},
+    {"acp_order_org_get", "SELECT org_id FROM orders WHERE id = %s"},
     {NULL, NULL}};
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)

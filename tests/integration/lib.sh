@@ -621,3 +621,27 @@ md_wait_cert() {
     server_log 30
     return 1
 }
+
+# ---- the console in tmux ---------------------------------------------------------------------
+# tui_start CMD…: run the console (acme-pay-admin … tui) in a private tmux server, 110x32.
+# Then: tui_screen (the pane as text), tui_wait_for TEXT [SECONDS] (bounded; fails and
+# prints the pane), tui_keys KEY… (tmux send-keys), tui_type LINE (literal text + Enter).
+tui_start() {
+    TUI_SOCK=acp-tui-$$-$RANDOM
+    at_exit "tmux -L '$TUI_SOCK' kill-server"
+    tmux -L "$TUI_SOCK" new-session -d -s tui -x 110 -y 32 \
+        "TERM=xterm-256color $(printf '%q ' "$@"); echo TUI-EXIT=\$?; sleep 30"
+}
+tui_screen() { tmux -L "$TUI_SOCK" capture-pane -p -t tui; }
+tui_wait_for() {
+    local end=$((SECONDS + ${2:-8}))
+    while [ $SECONDS -lt $end ]; do
+        tui_screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    fail "screen never showed '$1'; it shows:"
+    tui_screen
+    return 1
+}
+tui_keys() { tmux -L "$TUI_SOCK" send-keys -t tui "$@"; }
+tui_type() { tmux -L "$TUI_SOCK" send-keys -t tui -l -- "$1"; tmux -L "$TUI_SOCK" send-keys -t tui Enter; }
