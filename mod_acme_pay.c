@@ -235,6 +235,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
 #undef INHERIT_SET
     merge_billing(c, base, add);
+    acp_httpd_merge_providers(p, c, base, add);
     /* each abuse limit is inherited on its own, like the billing directives */
     if (!(add->limits_set & ACP_LIMIT_ACCOUNTS)) {
         c->wfe.ra.limits.dflt.accounts = base->wfe.ra.limits.dflt.accounts;
@@ -903,6 +904,9 @@ static const command_rec acp_cmds[] = {
                   "EIP-55 address, chain id, wei per minor unit: adds an EIP-681 URI"),
     AP_INIT_TAKE1("AcmePayWebhookSecret", set_webhook_secret, NULL, RSRC_CONF,
                   "file:/path holding the payment webhook's HMAC secret"),
+    AP_INIT_RAW_ARGS("AcmePayStripe", acp_httpd_set_provider, NULL, RSRC_CONF,
+                     "secret-key=file:/path webhook-secret=file:/path [api=URL] "
+                     "[methods=card,alipay,…]: Stripe Checkout, notifications at <base>/pay/stripe"),
     AP_INIT_FLAG("AcmePayTestMode", set_test_mode, NULL, RSRC_CONF,
                  "adds a 'Simulate payment' button to invoice pages (default off)"),
     AP_INIT_TAKE1("AcmePaySignCommand", set_sign_command, NULL, RSRC_CONF,

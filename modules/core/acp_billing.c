@@ -298,6 +298,68 @@ static const char *provider_url(apr_pool_t *p, const char *cmd, const char *invo
     return apr_pstrdup(p, line);
 }
 
+static int has_providers(const acp_billing_cfg_t *cfg)
+{
+    return cfg->providers && cfg->providers->nelts > 0;
+}
+
+/* The invoice's checkout: each provider in order, then the invoice command; the first
+ * URL wins, all of them within ACP_CHECKOUT_TIMEOUT. */
+static const char *make_checkout(apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                 acp_pay_request_t *req, const char **provider,
+                                 const char **reference)
+{
+    apr_time_t end = apr_time_now() + apr_time_from_sec(ACP_CHECKOUT_TIMEOUT);
+    const char *errors = NULL;
+    int i;
+
+    *provider = *reference = NULL;
+    for (i = 0; cfg->providers && i < cfg->providers->nelts; i++) {
+        const acp_provider_t *pv = APR_ARRAY_IDX(cfg->providers, i, const acp_provider_t *);
+        acp_checkout_t co;
+        const char *err = NULL;
+        apr_time_t left = end - apr_time_now();
+        if (left < apr_time_from_msec(200)) {
+            errors = apr_pstrcat(p, errors ? errors : "", errors ? "; " : "", pv->name,
+                                 ": no time left", NULL);
+            break;
+        }
+        memset(&co, 0, sizeof(co));
+        co.invoice_id = req->invoice_id;
+        co.amount_minor = req->amount_minor;
+        co.currency = req->currency;
+        co.names = req->order_names;
+        co.return_url = req->link;
+        co.notify_url = apr_pstrcat(p, req->notify_base ? req->notify_base : "", "/pay/",
+                                    pv->name, NULL);
+        co.timeout_ms = (int)apr_time_as_msec(left);
+        if (pv->checkout(pv, p, &co, &err) == APR_SUCCESS && co.url) {
+            *provider = pv->name;
+            *reference = co.reference;
+            if (errors) {
+                req->checkout_error = apr_pstrcat(p, "invoice ", req->invoice_id,
+                                                  ": checkout failed with ", errors, NULL);
+            }
+            return co.url;
+        }
+        errors = apr_pstrcat(p, errors ? errors : "", errors ? "; " : "", pv->name, ": ",
+                             err ? err : "failed", NULL);
+    }
+    if (cfg->invoice_command) {
+        const char *url = provider_url(p, cfg->invoice_command, req->invoice_id,
+                                       req->amount_minor, req->currency);
+        if (url) {
+            return url;
+        }
+        errors = apr_pstrcat(p, errors ? errors : "", errors ? "; " : "",
+                             "AcmePayInvoiceCommand gave no URL", NULL);
+    }
+    req->checkout_error = apr_pstrcat(p, "invoice ", req->invoice_id,
+                                      ": no checkout (the QR shows the payment link): ",
+                                      errors ? errors : "no provider", NULL);
+    return NULL;
+}
+
 /* A new open invoice. With Ethereum, its EIP-681 URI (amount + a unique 1..999999 wei)
  * must be unused among open invoices: the database's unique index says so across nodes;
  * a taken URI is retried with another number, an expired holder of it is closed. */
@@ -412,8 +474,10 @@ static acp_problem_t *payment_required(acp_db_t *db, apr_pool_t *p, const acp_bi
     }
     req->order_names = apr_array_pstrcat(p, names, ',');
     req->invoice_id = inv_id;
-    /* the invoice command runs after this transaction commits (acp_billing_checkout) */
-    req->checkout_pending = cfg->invoice_command && !checkout &&
+    req->notify_base = base_url;
+    /* the providers' checkout or the invoice command runs after this transaction commits
+     * (acp_billing_checkout) */
+    req->checkout_pending = (cfg->invoice_command || has_providers(cfg)) && !checkout &&
                             (!state || !strcmp(state, "running"));
     prob = acp_problem(p, ACP_ERR_USER_ACTION_REQUIRED, "Payment required: %s at %s",
                        acp_money(p, shortfall, cfg->currency), url);
@@ -451,12 +515,13 @@ apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing
                                   acp_pay_request_t *req, int *ran)
 {
     long long now = acp_now();
-    const char *url;
+    const char *url, *provider = NULL, *reference = NULL;
     int n = 0;
     apr_status_t rv;
 
     *ran = 0;
-    if (!req || !req->checkout_pending || !req->invoice_id || !cfg->invoice_command) {
+    if (!req || !req->checkout_pending || !req->invoice_id ||
+        (!cfg->invoice_command && !has_providers(cfg))) {
         return APR_SUCCESS;
     }
     req->checkout_pending = 0;
@@ -479,14 +544,17 @@ apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing
         checkout_wait(db, p, req);
         return APR_SUCCESS;
     }
-    url = provider_url(p, cfg->invoice_command, req->invoice_id, req->amount_minor,
-                       req->currency);
+    url = make_checkout(p, cfg, req, &provider, &reference);
     *ran = 1;
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     rv = acp_sa_exec(db, p, "acp_invoice_checkout_done", NULL,
                      ACP_SA_ARGS(url ? "done" : "failed", url, req->invoice_id));
+    if (rv == APR_SUCCESS && provider) {
+        rv = acp_sa_exec(db, p, "acp_invoice_checkout_ref", NULL,
+                         ACP_SA_ARGS(provider, reference, req->invoice_id));
+    }
     if (rv != APR_SUCCESS) {
         acp_sa_rollback(db);
         return rv;

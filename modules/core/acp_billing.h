@@ -7,6 +7,7 @@
 #include "acp_sa.h"
 #include "acp_pay.h"
 #include "acp_eth.h"
+#include "acp_provider.h"
 
 typedef struct acp_billing_cfg_t {
     const char *currency;          /* ISO 4217, one per deployment */
@@ -18,6 +19,8 @@ typedef struct acp_billing_cfg_t {
     long long free_period;         /*   … per this many seconds (fixed windows) */
     const char *payment_url;       /* template with {invoice}; NULL: built-in invoice page */
     const char *invoice_command;   /* prints a provider checkout URL for the QR; NULL: none */
+    const apr_array_header_t *providers; /* acp_provider_t *: AcmePayStripe, AcmePayAlipay,
+                                    * … in directive order; NULL: none */
     const char *eth_address;       /* EIP-55 checksummed; NULL: no Ethereum */
     long long eth_chain;
     const char *eth_wei_per_minor;
@@ -71,10 +74,12 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
  * not an IP address. */
 const char *acp_billing_addr_key(apr_pool_t *p, const char *client_addr);
 
-/* After the transaction that answered with a payment request has committed: run
- * AcmePayInvoiceCommand for req's invoice if no one has (one run per invoice, claimed in
- * the database, never inside a transaction), store its checkout URL and put it in
- * req->qr_data; when another request is running it, wait for its answer (bounded).
+/* After the transaction that answered with a payment request has committed: make the
+ * invoice's checkout if no one has (one run per invoice, claimed in the database, never
+ * inside a transaction) with the configured providers in order, then
+ * AcmePayInvoiceCommand, the first URL winning; store it (and the provider's name and
+ * reference) and put it in req->qr_data; when another request is making it, wait for its
+ * answer (bounded). req->checkout_error: why this call made no checkout (for the log).
  * *ran = 1 when this call ran the command. */
 apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                   acp_pay_request_t *req, int *ran);

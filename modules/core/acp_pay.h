@@ -99,6 +99,8 @@ struct acp_pay_request_t {
     const char *order_names;   /* "a.example, b.example" */
     const char *invoice_id;    /* the invoice this request is for (NULL: none) */
     int checkout_pending;      /* the invoice command has still to run for it */
+    const char *notify_base;   /* <base> of the providers' notification URLs <base>/pay/<name> */
+    const char *checkout_error; /* set by acp_billing_checkout when no provider made one */
 };
 typedef struct acp_pay_request_t acp_pay_request_t;
 

@@ -267,6 +267,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_invoice_checkout_done",
      "UPDATE invoices SET checkout_state = %s, checkout_url = %s WHERE id = %s "
      "AND checkout_state = 'running'"},
+    {"acp_invoice_checkout_ref",
+     "UPDATE invoices SET checkout_provider = %s, checkout_ref = %s WHERE id = %s"},
     {"acp_invoice_paid",
      "UPDATE invoices SET paid = paid + %lld, "
      "status = CASE WHEN paid + %lld >= amount THEN 'paid' ELSE status END WHERE id = %s"},

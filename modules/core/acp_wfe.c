@@ -728,6 +728,10 @@ static void handle_post(wfe_req_t *w)
          * invoice; its checkout URL goes into this answer's QR */
         int ran = 0;
         acp_billing_checkout(w->db, w->p, &w->cfg->ra.billing, w->checkout, &ran);
+        if (w->checkout->checkout_error) {
+            w->resp->log_note = w->checkout->checkout_error;
+            w->resp->log_warn = 1;
+        }
     }
     if (prob) {
         acp_wfe_set_problem(w, prob);
@@ -798,6 +802,10 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     }
     if (w.route == R_PAY_WEBHOOK) {
         acp_wfe_pay_webhook(p, wfe, req, resp);
+        return;
+    }
+    if (w.route == R_NONE && !strncmp(req->path, "/pay/", 5) &&
+        acp_wfe_pay_notify(p, wfe, req, resp, req->path + 5)) {
         return;
     }
     if (w.route == R_PAY_INVOICE || w.route == R_PAY_SIMULATE) {

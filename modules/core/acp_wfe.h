@@ -36,6 +36,8 @@ typedef struct acp_req_t {
     const char *user_agent;    /* may be NULL */
     const char *client_ip;     /* the client's address (abuse limits), may be NULL */
     const char *pay_signature; /* AcmePay-Signature header (webhook), may be NULL */
+    const apr_table_t *headers; /* every request header (providers' notifications), may be
+                                 * NULL */
     const char *body;
     apr_size_t body_len;
     int body_too_large;        /* the glue stopped reading at max_body */
@@ -50,6 +52,9 @@ typedef struct acp_resp_t {
     const char *body;
     apr_size_t body_len;
     apr_table_t *headers;      /* extra headers (Location, Link, Replay-Nonce, …) */
+    const char *log_note;      /* one line the glue logs for this request (a refused or
+                                * credited provider notification), or NULL */
+    int log_warn;              /* log_note is a refusal (warning), else information */
 } acp_resp_t;
 
 /* Lazily supplies the database (directory and newNonce never ask for it). */
@@ -77,6 +82,10 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
                          acp_resp_t *resp);
 void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                          acp_resp_t *resp, const char *invoice_id, int simulate);
+/* Providers' notifications (acp_wfe_notify.c): POST <base>/pay/<name>. 0 when no
+ * provider of that name is configured (the caller answers 404). */
+int acp_wfe_pay_notify(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                       acp_resp_t *resp, const char *name);
 /* Renewal information (acp_wfe_ari.c): GET renewalInfo/<certID>, and the note a staff
  * window's explanationURL points to. */
 void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,

@@ -74,6 +74,11 @@ void acp_httpd_status_hooks(void);
 const char *acp_httpd_set_limit(cmd_parms *cmd, void *d, const char *max, const char *period);
 const char *acp_httpd_set_limit_eab(cmd_parms *cmd, void *d, int argc, char *const argv[]);
 
+/* The payment provider directives (modules/httpd/acp_httpd_provider.c). */
+const char *acp_httpd_set_provider(cmd_parms *cmd, void *d, const char *args);
+void acp_httpd_merge_providers(apr_pool_t *p, acp_srv_cfg_t *c, const acp_srv_cfg_t *base,
+                               const acp_srv_cfg_t *add);
+
 /* The database (modules/httpd/acp_httpd_db.c). */
 void acp_httpd_db_state_reset(void);
 void acp_httpd_db_state_create(apr_pool_t *pconf, server_rec *s);

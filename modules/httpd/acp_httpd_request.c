@@ -277,6 +277,7 @@ static int acp_handler(request_rec *r)
     req.user_agent = apr_table_get(r->headers_in, "User-Agent");
     req.client_ip = r->useragent_ip;
     req.pay_signature = apr_table_get(r->headers_in, "AcmePay-Signature");
+    req.headers = r->headers_in;
     req.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
     req.if_modified_since = apr_table_get(r->headers_in, "If-Modified-Since");
     /* mod_ssl answers "https" on a TLS connection; "ServerName https://…" marks a server
@@ -308,6 +309,10 @@ static int acp_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       ACPLOGNO(03500) "abuse limit: %s %s from %s answered rateLimited",
                       r->method, r->uri, r->useragent_ip);
+    }
+    if (resp.log_note) {
+        ap_log_rerror(APLOG_MARK, resp.log_warn ? APLOG_WARNING : APLOG_INFO, 0, r,
+                      ACPLOGNO(04600) "%s", resp.log_note);
     }
     if (rd.asked) {
         acp_httpd_db_outcome(r->server, rd.db);
