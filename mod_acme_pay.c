@@ -35,6 +35,10 @@ static apr_global_mutex_t *db_mutex;
 /* Nonce redemption table shared by all children (AcmePayNonceStore shm). */
 static apr_shm_t *nonce_shm;
 static acp_nonce_store_t *nonce_store;
+/* AcmePayNonceStore database: the nonce epoch this node hands out, shared by all
+ * children (a child that finds it gone moves every child to the live one). */
+static apr_shm_t *epoch_shm;
+static apr_uint32_t *nonce_epoch;
 
 static apr_status_t db_lock(void *baton)
 {
@@ -107,6 +111,10 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
 {
     acp_db_t *db = acp_sa_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
     void *tuned = NULL;
+
+    /* statements are prepared on a connection when it first runs them (acp_sa.c), not
+     * all of the catalogue at connect: a new pooled connection costs one round trip */
+    db->stmt_pool = dbd->pool;
 
     /* mod_dbd opens connections on its own; tune each once, marked in its pool */
     apr_pool_userdata_get(&tuned, "acme-pay-tuned", dbd->pool);
@@ -1093,9 +1101,26 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         c->wfe.nonce_store = nonce_store;
+        c->wfe.nonce_epoch = NULL;
     }
     else {
+        apr_uint32_t e = 0;
         c->wfe.nonce_store = NULL;
+        if (!nonce_epoch &&
+            (apr_shm_create(&epoch_shm, 64, NULL, pconf) != APR_SUCCESS ||
+             !(nonce_epoch = apr_shm_baseaddr_get(epoch_shm)))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         ACPLOGNO(04800) "cannot create the shared nonce epoch");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* without the database now: 0, and the first POST moves to the live epoch */
+        if (db && acp_sa_nonce_epoch(db, ptemp, &e) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         ACPLOGNO(04801) "cannot read or start the nonce epoch: the first "
+                                         "request will try again");
+        }
+        __atomic_store_n(nonce_epoch, e, __ATOMIC_RELEASE);
+        c->wfe.nonce_epoch = nonce_epoch;
     }
     if (!strcmp(dc->name, "sqlite3")) {
         acp_httpd_sqlite_secure(ptemp, s, dc->params);
@@ -1161,6 +1186,8 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     acp_httpd_secrets_reset();
     nonce_shm = NULL;
     nonce_store = NULL;
+    epoch_shm = NULL;
+    nonce_epoch = NULL;
     acp_httpd_db_state_reset();
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
@@ -1195,8 +1222,8 @@ static int acp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 }
 
 /* One ACME server: the module-wide settings (database, CA, nonce key) are set up once
- * and shared by every server that states the same ones; the statement catalogue goes
- * to mod_dbd once per database configuration. */
+ * and shared by every server that states the same ones; statements are prepared on
+ * each connection when it first runs them (acp_sa.c). */
 static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_srv_cfg_t *c,
                       acp_site_t *site)
 {
@@ -1216,6 +1243,7 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
         c->wfe.ra.signer = shared->wfe.ra.signer;
         memcpy(c->wfe.nonce_key, shared->wfe.nonce_key, sizeof(c->wfe.nonce_key));
         c->wfe.nonce_store = shared->wfe.nonce_store;
+        c->wfe.nonce_epoch = shared->wfe.nonce_epoch;
         /* the database too: a start without it recovers every server (acp_httpd_db.c) */
         c->db_driver = shared->db_driver;
         c->db_params = shared->db_params;
@@ -1231,7 +1259,6 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
         acp_site_first(site, sp, c, dc);
         acp_httpd_crl_site(sp, c);
     }
-    acp_site_prepare(site, sp, dc);
     return OK;
 }
 
@@ -1257,7 +1284,7 @@ static void acp_child_init(apr_pool_t *pchild, server_rec *s)
 
 static void acp_register_hooks(apr_pool_t *p)
 {
-    /* before mod_dbd's post_config: our statements join its prepared set */
+    /* before mod_dbd's post_config: the schema is migrated before it connects */
     static const char *const succ[] = {"mod_dbd.c", NULL};
     ap_hook_pre_config(acp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acp_post_config, NULL, succ, APR_HOOK_MIDDLE);

@@ -20,6 +20,9 @@
 #                                       "host=127.0.0.1 port=… dbname=… user=… password=…"
 #   --listen-ip IP       [ACP_LISTEN_IP] default 127.0.0.1
 #   --acme-port N        [ACP_ACME_PORT] default 14000 (https, SSLEngine on)
+#   --plain              [ACP_PLAIN=1] the ACME vhost speaks plain HTTP (TLS ends at a load
+#                                       balancer in front; give it "ServerName https://..."
+#                                       and "UseCanonicalName On" with --directive)
 #   --http01-vhost-port N|none [ACP_HTTP01_VHOST_PORT] plain vhost serving the webroot, so
 #                                       webroot-mode clients can answer http-01; default 5002
 #   --webroot DIR        [ACP_WEBROOT]  default RUN_DIR/webroot
@@ -72,6 +75,7 @@ tos=${ACP_TOS:-https://example.com/tos}
 key_file=${ACP_KEY_FILE:-}
 log_level=${ACP_LOG_LEVEL:-warn acme_pay:debug}
 mpm=${ACP_MPM:-worker}
+plain=${ACP_PLAIN:-0}
 extra=${ACP_EXTRA:-}
 global=${ACP_GLOBAL:-}
 nl='
@@ -91,6 +95,7 @@ while [ $# -gt 0 ]; do
     --db-params) need "$@"; db_params=$2; shift ;;
     --listen-ip) need "$@"; listen_ip=$2; shift ;;
     --acme-port) need "$@"; acme_port=$2; shift ;;
+    --plain) plain=1 ;;
     --http01-vhost-port) need "$@"; vhost_port=$2; shift ;;
     --webroot) need "$@"; webroot=$2; shift ;;
     --resolver) need "$@"; resolver=$2; shift ;;
@@ -221,6 +226,16 @@ if [ "$no_acme" != 1 ]; then
     cat <<EOF
 
 # The ACME server: https://localhost:$acme_port/acme/directory
+EOF
+    if [ "$plain" = 1 ]; then
+        cat <<EOF
+Listen $listen_ip:$acme_port http
+<VirtualHost $listen_ip:$acme_port>
+    ServerName localhost
+    DocumentRoot "$run_dir/runtime"
+EOF
+    else
+        cat <<EOF
 Listen $listen_ip:$acme_port https
 <VirtualHost $listen_ip:$acme_port>
     ServerName localhost
@@ -229,6 +244,7 @@ Listen $listen_ip:$acme_port https
     SSLCertificateFile "$ca_dir/server.pem"
     SSLCertificateKeyFile "$ca_dir/server.key"
 EOF
+    fi
     if [ "$no_module" != 1 ]; then
         echo
         echo "    DBDriver $db_driver"

@@ -9,7 +9,7 @@ libjson-c-dev libqrencode-dev libssl-dev libcurl4-openssl-dev libc-ares-dev
 libncurses-dev
 postgresql postgresql-client
 pebble certbot lego uacme dehydrated acme-tiny
-tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace
+tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace haproxy
 debhelper dpkg-dev devscripts lintian fakeroot ssl-cert
 clang libfuzzer-14-dev nodejs"
 missing=""

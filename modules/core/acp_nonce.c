@@ -128,16 +128,25 @@ char *acp_nonce_make(apr_pool_t *p, const unsigned char *key, acp_nonce_store_t 
 {
     unsigned char raw[BODY_LEN + MAC_LEN];
 
-    put_be(raw, (apr_uint64_t)(now + ACP_NONCE_LIFETIME), 4);
-    if (store) {
-        put_be(raw + 4, store->epoch, 4);
-        put_be(raw + 8, __atomic_fetch_add(&store->next, 1, __ATOMIC_RELAXED), 8);
+    if (!store) {
+        return acp_nonce_make_epoch(p, key, 0, now);
     }
-    else {
-        memset(raw + 4, 0, 4);
-        if (RAND_bytes(raw + 8, 8) != 1) {
-            abort();
-        }
+    put_be(raw, (apr_uint64_t)(now + ACP_NONCE_LIFETIME), 4);
+    put_be(raw + 4, store->epoch, 4);
+    put_be(raw + 8, __atomic_fetch_add(&store->next, 1, __ATOMIC_RELAXED), 8);
+    nonce_mac(key, raw, raw + BODY_LEN);
+    return acp_b64url_encode(p, raw, sizeof(raw));
+}
+
+char *acp_nonce_make_epoch(apr_pool_t *p, const unsigned char *key, apr_uint32_t epoch,
+                           long long now)
+{
+    unsigned char raw[BODY_LEN + MAC_LEN];
+
+    put_be(raw, (apr_uint64_t)(now + ACP_NONCE_LIFETIME), 4);
+    put_be(raw + 4, epoch, 4);
+    if (RAND_bytes(raw + 8, 8) != 1) {
+        abort();
     }
     nonce_mac(key, raw, raw + BODY_LEN);
     return acp_b64url_encode(p, raw, sizeof(raw));

@@ -1,8 +1,9 @@
 /* MAC'd anti-replay nonces. Making one writes nothing. Redeeming one is recorded either
  * in a redemption table in memory shared by the processes of one server
- * (acp_nonce_store_t: no database write, so POST-as-GET stays read-only), or by the
- * caller inside the request's own database transaction (several nodes on one
- * database, where a node's memory cannot see the others' redemptions). */
+ * (acp_nonce_store_t: no database write, so POST-as-GET stays read-only), or in the
+ * database (several nodes on one database, where a node's memory cannot see the
+ * others' redemptions): there the nonce carries the database's nonce epoch and is
+ * spent by acp_sa_nonce_spend (an unlogged table with PostgreSQL). */
 #ifndef ACP_NONCE_H
 #define ACP_NONCE_H
 
@@ -19,7 +20,7 @@ typedef struct acp_nonce_store_t acp_nonce_store_t;
 
 typedef struct acp_nonce_info_t {
     long long expires;   /* seconds since the epoch */
-    apr_uint32_t epoch;  /* the store that issued it; 0: none (database redemption) */
+    apr_uint32_t epoch;  /* the store that issued it, or the database's nonce epoch */
     apr_uint64_t seq;    /* issue number in that store (random without a store) */
 } acp_nonce_info_t;
 
@@ -33,6 +34,10 @@ acp_nonce_store_t *acp_nonce_store_init(void *mem);
  * With a store, seq is the store's next issue number (one atomic add). */
 char *acp_nonce_make(apr_pool_t *p, const unsigned char *key, acp_nonce_store_t *store,
                      long long now);
+/* The same with a random seq and the given epoch (the database's nonce epoch as this
+ * node last knew it; 0 when it knows none: such a nonce is never accepted). */
+char *acp_nonce_make_epoch(apr_pool_t *p, const unsigned char *key, apr_uint32_t epoch,
+                           long long now);
 /* 0 when the MAC is right and the nonce has not expired; *info is filled. */
 int acp_nonce_check(apr_pool_t *p, const unsigned char *key, const char *nonce, long long now,
                     acp_nonce_info_t *info);

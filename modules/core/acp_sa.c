@@ -174,9 +174,17 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "UPDATE certificates SET ari_start = %lld, ari_end = %lld, ari_reason = %s, ari_url = %s "
      "WHERE id = %s"},
     {"acp_order_replaces", "UPDATE orders SET replaces = %s, replaces_cert = %s WHERE id = %s"},
-    {"acp_nonce_redeem",
-     "INSERT INTO nonces (nonce, expires) VALUES (%s, %lld) ON CONFLICT (nonce) DO NOTHING"},
-    {"acp_nonce_prune", "DELETE FROM nonces WHERE expires < %lld"},
+    /* spent nonces (acp_sa_nonce.c): a nonce is spent by inserting it, and only while
+     * the row of its epoch ("epoch:<N>") is there */
+    {"acp_nonce_spend",
+     "INSERT INTO nonce_spent (nonce, expires) SELECT %s, %lld WHERE EXISTS "
+     "(SELECT 1 FROM nonce_spent WHERE nonce = %s) ON CONFLICT (nonce) DO NOTHING"},
+    {"acp_nonce_epoch_live", "SELECT expires FROM nonce_spent WHERE nonce = %s"},
+    {"acp_nonce_epoch_mark",
+     "INSERT INTO nonce_spent (nonce, expires) VALUES (%s, %lld) ON CONFLICT (nonce) DO NOTHING"},
+    {"acp_nonce_epoch_bump",
+     "UPDATE settings SET value = %s WHERE name = 'nonce_epoch' AND value = %s"},
+    {"acp_nonce_prune", "DELETE FROM nonce_spent WHERE expires < %lld"},
     {"acp_job_insert",
      "INSERT INTO jobs (id, kind, ref, run_after, claimed_until, attempts, created) "
      "VALUES (%s, %s, %s, %lld, %lld, 0, %lld)"},
@@ -677,9 +685,51 @@ apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name)
     return raw_exec(db, sql);
 }
 
+static const acp_sa_stmt_t *catalogue_entry(const char *label, int *admin)
+{
+    const acp_sa_stmt_t *s;
+
+    for (s = acp_sa_catalogue; s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 0;
+            return s;
+        }
+    }
+    for (s = acp_sa_admin_catalogue; s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 1;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* The prepared statement of label on this connection; prepared now, on the
+ * connection's own pool, the first time this connection runs it (stmt_pool). */
+apr_status_t acp_sa_sync_commit(acp_db_t *db)
+{
+    return db->pgsql ? raw_exec(db, "SET LOCAL synchronous_commit = on") : APR_SUCCESS;
+}
+
 static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
 {
-    return db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
+    apr_dbd_prepared_t *st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING)
+                                          : NULL;
+    const acp_sa_stmt_t *s;
+    int admin = 0, rv;
+
+    if (st || !db->prepared || !db->stmt_pool || !(s = catalogue_entry(label, &admin))) {
+        return st;
+    }
+    rv = apr_dbd_prepare(db->driver, db->stmt_pool, db->handle,
+                         admin ? acp_sa_admin_sql(db->stmt_pool, s->sql, db->pgsql) : s->sql,
+                         s->label, &st);
+    if (rv != 0) {
+        note_failure(db, rv);
+        return NULL;
+    }
+    apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
+    return st;
 }
 
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows, int nargs,
@@ -689,7 +739,7 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     int n = 0, rv;
 
     if (!st) {
-        return APR_ENOENT;
+        return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
     rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
     if (rv != 0) {
@@ -719,34 +769,33 @@ static const char **read_row(acp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res
 apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
                          apr_array_header_t **rows, int nargs, const char *const *args)
 {
-    apr_dbd_prepared_t *st = stmt_of(db, label);
+    apr_dbd_prepared_t *st;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *out;
     int rv;
 
     *rows = NULL;
-    if (!st) {
-        return APR_ENOENT;
-    }
     /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
      * empty result set with apr_sleep(100 ms) before it asks libpq again, so every select
      * that finds nothing would cost a tenth of a second, and a failed statement (a dead
      * connection) looks like an empty result; the whole result is held in memory either
      * way. SQLite: sequential (random access copies every row first). */
     for (;;) {
-        rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
-                             (const char **)args);
-        if (rv == 0) {
-            break;
+        st = stmt_of(db, label); /* prepared on first use: may meet a dead connection */
+        if (!st && !db->unavailable) {
+            return APR_ENOENT;
         }
-        note_failure(db, rv);
+        if (st) {
+            rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
+                                 (const char **)args);
+            if (rv == 0) {
+                break;
+            }
+            note_failure(db, rv);
+        }
         if (!reconnected(db)) {
             return APR_EGENERAL;
-        }
-        st = stmt_of(db, label);
-        if (!st) {
-            return APR_ENOENT;
         }
         res = NULL;
     }

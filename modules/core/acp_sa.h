@@ -41,6 +41,10 @@ struct acp_db_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;   /* label -> apr_dbd_prepared_t* */
+    /* Optional: the pool of the connection itself (mod_dbd's). When set, a statement
+     * missing from prepared is prepared on first use and kept there for the life of
+     * the connection: a new connection costs no round trip per catalogue entry. */
+    apr_pool_t *stmt_pool;
     int pgsql;              /* 1 for pgsql, 0 for sqlite3 */
     /* SQLite only, optional: held from BEGIN to COMMIT/ROLLBACK so writers of this
      * server queue here instead of meeting SQLITE_BUSY, which apr_dbd_sqlite3 answers
@@ -95,6 +99,22 @@ apr_status_t acp_sa_commit(acp_db_t *db);
 apr_status_t acp_sa_rollback(acp_db_t *db);
 apr_status_t acp_sa_savepoint(acp_db_t *db, const char *name);
 apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name);
+/* Inside a transaction: its commit waits for the WAL flush even where the server's
+ * synchronous_commit says otherwise (PostgreSQL; a no-op with SQLite). */
+apr_status_t acp_sa_sync_commit(acp_db_t *db);
+
+/* Spent nonces in the database (acp_sa_nonce.c; docs/ARCHITECTURE.md, Nonces). A nonce
+ * of epoch E is spent by inserting it while the row of E is there; the table is
+ * unlogged with PostgreSQL, so a crash empties it and with it every epoch row.
+ * acp_sa_nonce_spend: 1 spent now, 0 used already or its epoch is gone, -1 error. */
+int acp_sa_nonce_spend(acp_db_t *db, apr_pool_t *p, const char *nonce, long long expires,
+                       apr_uint32_t epoch);
+/* 1 when the row of epoch is there, 0 when not, -1 on error. */
+int acp_sa_nonce_epoch_live(acp_db_t *db, apr_pool_t *p, apr_uint32_t epoch);
+/* The live epoch: settings.nonce_epoch when its row is there, else the next one,
+ * bumped with a synchronous commit and its row written (its own transaction; at most
+ * one node wins a race, the others adopt its epoch). */
+apr_status_t acp_sa_nonce_epoch(acp_db_t *db, apr_pool_t *p, apr_uint32_t *epoch);
 
 /* Generic statement execution by label. args: nargs strings (NULL = SQL NULL). */
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,

@@ -631,7 +631,9 @@ static void wait_for_issue(wfe_req_t *w)
 }
 
 /* POST-as-GET of a resource: with the nonce spent in shared memory nothing is written,
- * so no write transaction (no writer lock, no durable commit) is needed. */
+ * so no write transaction (no writer lock, no durable commit) is needed. With the nonce
+ * spent in PostgreSQL its one INSERT commits on its own (an unlogged table: no WAL
+ * flush) and the reads need no transaction either. */
 static int read_only_route(const wfe_req_t *w)
 {
     switch (w->route) {
@@ -641,10 +643,49 @@ static int read_only_route(const wfe_req_t *w)
     case R_AUTHZ:
     case R_CHALL:
     case R_CERT:
-        return w->cfg->nonce_store && !w->payload;
+        return (w->cfg->nonce_store || w->db->pgsql) && !w->payload;
     default:
         return 0;
     }
+}
+
+/* A nonce was not spent in the database: used already, or its epoch is gone (the
+ * database crashed and emptied the unlogged table). In the second case this node's
+ * own epoch may be gone too: move to the live one, so the nonce this answer carries
+ * is good. Outside any transaction. */
+static void nonce_epoch_check(wfe_req_t *w)
+{
+    apr_uint32_t mine, live = 0;
+
+    if (!w->cfg->nonce_epoch) {
+        return;
+    }
+    mine = __atomic_load_n(w->cfg->nonce_epoch, __ATOMIC_ACQUIRE);
+    if (acp_sa_nonce_epoch_live(w->db, w->p, mine) == 0 &&
+        acp_sa_nonce_epoch(w->db, w->p, &live) == APR_SUCCESS) {
+        __atomic_store_n(w->cfg->nonce_epoch, live, __ATOMIC_RELEASE);
+    }
+}
+
+/* Spends the request's nonce in the database (its own statement, or inside the
+ * transaction the caller opened). NULL when spent now. */
+static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
+{
+    int r = acp_sa_nonce_spend(w->db, w->p, w->jws->nonce, w->nonce.expires, w->nonce.epoch);
+
+    if (r == 1) {
+        return NULL;
+    }
+    if (in_tx) {
+        acp_sa_rollback(w->db);
+    }
+    if (r < 0) {
+        return acp_problem(w->p, acp_sa_unavailable(w->db) ? ACP_ERR_UNAVAILABLE
+                                                          : ACP_ERR_SERVER_INTERNAL,
+                           "database error");
+    }
+    nonce_epoch_check(w);
+    return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
 }
 
 /* Runs the handler inside one write transaction. Returns 0 when the answer stands,
@@ -652,24 +693,15 @@ static int read_only_route(const wfe_req_t *w)
 static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
 {
     acp_problem_t *prob;
-    int n = 0, store = w->cfg->nonce_store != NULL;
+    int store = w->cfg->nonce_store != NULL;
 
     if (acp_sa_begin(w->db) != APR_SUCCESS) {
         acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
         return -1;
     }
     if (!store) {
-        if (acp_sa_exec(w->db, w->p, "acp_nonce_redeem", &n,
-                        ACP_SA_ARGS(w->jws->nonce, acp_sa_ll(w->p, w->nonce.expires))) !=
-            APR_SUCCESS) {
-            acp_sa_rollback(w->db);
-            acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error"));
-            return -1;
-        }
-        if (n != 1) {
-            acp_sa_rollback(w->db);
-            acp_wfe_set_problem(w,
-                                acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used"));
+        if ((prob = spend_in_db(w, 1)) != NULL) {
+            acp_wfe_set_problem(w, prob);
             return -1;
         }
         acp_sa_savepoint(w->db, "acp_h");
@@ -712,6 +744,10 @@ static void handle_post(wfe_req_t *w)
         return;
     }
     if (w->read_only) {
+        if (!w->cfg->nonce_store && (prob = spend_in_db(w, 0)) != NULL) {
+            acp_wfe_set_problem(w, prob);
+            return;
+        }
         prob = dispatch(w);
         if (prob) {
             apr_table_clear(w->resp->headers);
@@ -849,7 +885,14 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
         handle_post(&w);
     }
     apr_table_setn(resp->headers, "Replay-Nonce",
-                   acp_nonce_make(p, w.cfg->nonce_key, w.cfg->nonce_store, acp_now()));
+                   w.cfg->nonce_store
+                       ? acp_nonce_make(p, w.cfg->nonce_key, w.cfg->nonce_store, acp_now())
+                       : acp_nonce_make_epoch(p, w.cfg->nonce_key,
+                                              w.cfg->nonce_epoch
+                                                  ? __atomic_load_n(w.cfg->nonce_epoch,
+                                                                    __ATOMIC_ACQUIRE)
+                                                  : 0,
+                                              acp_now()));
     apr_table_addn(resp->headers, "Link",
                    apr_pstrcat(p, "<", req->base_url, "/directory>;rel=\"index\"", NULL));
     if (!apr_table_get(resp->headers, "Cache-Control")) {

@@ -17,6 +17,8 @@ typedef struct acp_wfe_cfg_t {
     apr_size_t max_body;                   /* bytes */
     unsigned char nonce_key[ACP_NONCE_KEY_LEN];
     acp_nonce_store_t *nonce_store;        /* shared redemption table; NULL: in the DB */
+    apr_uint32_t *nonce_epoch;             /* in the DB: the epoch this node hands out
+                                            * (shared memory; 0 none known yet) */
     unsigned char webhook_secret[128];     /* AcmePayWebhookSecret */
     apr_size_t webhook_secret_len;         /* 0: webhook disabled */
     int test_mode;                         /* AcmePayTestMode: "Simulate payment" */

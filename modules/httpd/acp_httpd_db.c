@@ -152,6 +152,7 @@ static apr_status_t reconnect(acp_db_t *db, void *baton)
     db->driver = fresh->driver;
     db->handle = fresh->handle;
     db->prepared = fresh->prepared;
+    db->stmt_pool = fresh->stmt_pool;
     return APR_SUCCESS;
 }
 

@@ -27,7 +27,6 @@ struct acp_site_t {
     acp_srv_cfg_t *first;  /* the first server set up: the module-wide settings */
     server_rec *first_s;
     const void *first_dbd;
-    apr_hash_t *prepared;  /* dbd_cfg_t* already given the catalogue */
 };
 
 static int is_acme_handler(apr_pool_t *p, const ap_directive_t *d)
@@ -93,7 +92,6 @@ acp_site_t *acp_site_scan(apr_pool_t *p, server_rec *s)
 
     site->p = p;
     site->servers = apr_hash_make(p);
-    site->prepared = apr_hash_make(p);
     scan(site, s, ap_conftree);
     if (site->main_at) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -219,21 +217,6 @@ void acp_site_first(acp_site_t *site, server_rec *sp, acp_srv_cfg_t *c, const vo
         site->first = c;
         site->first_s = sp;
         site->first_dbd = dbd_cfg;
-    }
-}
-
-void acp_site_prepare(acp_site_t *site, server_rec *sp, const void *dbd_cfg)
-{
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
-    const acp_sa_stmt_t *st;
-
-    if (!prepare || apr_hash_get(site->prepared, &dbd_cfg, sizeof(dbd_cfg))) {
-        return;
-    }
-    apr_hash_set(site->prepared, apr_pmemdup(site->p, &dbd_cfg, sizeof(dbd_cfg)),
-                 sizeof(dbd_cfg), (void *)1);
-    for (st = acp_sa_catalogue; st->label; st++) {
-        prepare(sp, st->sql, st->label);
     }
 }
 

@@ -20,6 +20,7 @@
 
 #define IDLE_WAIT apr_time_from_sec(2)
 #define PRUNE_EVERY 60
+#define NONCE_PRUNE_MARGIN 600 /* seconds of clock difference between nodes tolerated */
 #define WORKER_MAX_FREE (1024 * 1024) /* bytes a worker's allocator keeps for reuse */
 
 /* The child's queue of claimed jobs: handed off by requests (acp_httpd_workers_handoff)
@@ -263,7 +264,10 @@ static void scan(workers_t *w, apr_pool_t *p)
     }
     if (acp_now() - w->last_prune > PRUNE_EVERY) {
         w->last_prune = acp_now();
-        acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS(acp_sa_ll(p, acp_now())));
+        /* with a margin: another node's clock may be behind ours, and to it a nonce
+         * we count as expired is still good -- its spent row must stay */
+        acp_sa_exec(db, p, "acp_nonce_prune", NULL,
+                    ACP_SA_ARGS(acp_sa_ll(p, acp_now() - NONCE_PRUNE_MARGIN)));
     }
     acp_httpd_db_outcome(w->s, db);
 }

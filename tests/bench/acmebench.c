@@ -6,12 +6,13 @@
  *   authz, http-01 answered by our own HTTP server (in-memory token -> key authorization),
  *   POST challenge, poll authz, finalize with a P-256 CSR, poll order, download the certificate.
  * While the flows run, a sampler thread reads /proc every 100 ms for the server's process
- * tree (--pid: Apache parent + children, or pebble) and keeps the peak RSS; CPU is summed
- * utime+stime(+cutime+cstime, so exited children count) over the tree before and after.
+ * trees (--pid: Apache parent + children, or pebble; a comma-separated list adds more roots:
+ * a second node, the PostgreSQL postmaster, the load balancer) and keeps the peak RSS; CPU is
+ * summed utime+stime(+cutime+cstime, so exited children count) over the trees before and after.
  *
  * Output: one line "RESULT key=value ..." (run.sh parses it) and a human summary on stderr.
  *
- *   acmebench --dir URL --cacert FILE [--flows N] [--conc C] [--requests R] [--pid PID]
+ *   acmebench --dir URL --cacert FILE [--flows N] [--conc C] [--requests R] [--pid PID[,PID…]]
  *             [--http01 PORT] [--prefix STR] [--label NAME] [--timeout SEC]
  *   --requests R: stop starting flows once R HTTP requests were made (soak); else --flows.
  * Every loop is bounded: polls by --timeout (default 30 s per flow), the run by
@@ -51,6 +52,8 @@
 static const char *opt_dir, *opt_cacert, *opt_prefix = "", *opt_label = "server";
 static int opt_flows = 100, opt_conc = 8, opt_requests = 0, opt_port = 5002, opt_timeout = 30;
 static int opt_pid = 0, opt_deadline = 240;
+#define MAX_ROOTS 8
+static int opt_roots[MAX_ROOTS], opt_nroots; /* --pid: the roots of the trees summed */
 
 static volatile int g_stop;
 static int g_next_flow;          /* next flow index to start */
@@ -323,6 +326,17 @@ static int read_stat(int pid, int *ppid, unsigned long long *ticks, long *rss_pa
     return 0;
 }
 
+static int is_root(int pid)
+{
+    int i;
+    for (i = 0; i < opt_nroots; i++) {
+        if (opt_roots[i] == pid) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void tree_sample(int root, tree_t *t)
 {
     static int pids[65536], ppids[65536];
@@ -342,7 +356,7 @@ static void tree_sample(int root, tree_t *t)
         int pid = atoi(e->d_name);
         if (pid > 0 && read_stat(pid, &ppids[n], &ticks[n], &rss[n]) == 0) {
             pids[n] = pid;
-            in[n] = pid == root;
+            in[n] = is_root(pid);
             n++;
         }
     }
@@ -931,7 +945,16 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--flows")) opt_flows = atoi(v);
         else if (!strcmp(a, "--conc")) opt_conc = atoi(v);
         else if (!strcmp(a, "--requests")) opt_requests = atoi(v);
-        else if (!strcmp(a, "--pid")) opt_pid = atoi(v);
+        else if (!strcmp(a, "--pid")) {
+            const char *q = v;
+            opt_nroots = 0;
+            while (q && *q && opt_nroots < MAX_ROOTS) {
+                opt_roots[opt_nroots++] = atoi(q);
+                q = strchr(q, ',');
+                q = q ? q + 1 : NULL;
+            }
+            opt_pid = opt_nroots ? opt_roots[0] : 0;
+        }
         else if (!strcmp(a, "--http01")) opt_port = atoi(v);
         else if (!strcmp(a, "--prefix")) opt_prefix = v;
         else if (!strcmp(a, "--label")) opt_label = v;

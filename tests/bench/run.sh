@@ -2,8 +2,22 @@
 # tests/bench/run.sh -- `make bench`: mod_acme_pay (Apache + SQLite WAL, durable) side by side
 # with Pebble, driven by the same C load generator (tests/bench/acmebench.c), then a growth
 # run (10k / 100k / 1M seeded certificates) and a soak (one Apache child, RSS before/after).
+# BENCH_DB=pgsql adds a node on a throw-away PostgreSQL cluster (durable: fsync and
+# synchronous_commit on); BENCH_MODE=cluster adds two nodes on that PostgreSQL behind
+# HAProxy (TLS at the balancer, each request to the next node). All in one run, one table.
 #
 # Environment:
+#   BENCH_DB=sqlite|pgsql      pgsql: also a PostgreSQL node (default sqlite)
+#   BENCH_MODE=single|cluster  cluster: also two nodes behind HAProxy (implies pgsql)
+#   BENCH_TARGETS="…"  columns of the comparison (default: pebble sqlite [pgsql] [cluster];
+#                      also sqlite-event: the SQLite node on the event MPM as Debian ships it);
+#                      a target NAME@base runs BENCH_BASE_MODULE (another build of
+#                      mod_acme_pay.so, e.g. main's) instead: before/after in one run
+#   BENCH_RATIOS="a/b …"  ratio columns (default: sqlite/pebble pgsql/sqlite cluster/pgsql
+#                      and X/X@base for every X@base target)
+#   BENCH_PG_STATS=1   pg_stat_statements in the PostgreSQL cluster; the per-statement
+#                      census of each PostgreSQL target lands in out/bench/pgstat-<target>.txt
+#   ACME_PORT_OFFSET=N added to every port below (as in tests/integration/lib.sh)
 #   BENCH_QUICK=1      small sizes (~1 minute): 150 flows, wrk 3 s, growth 1k/10k/30k, soak 2000
 #   BENCH_FLOWS=N      issuance flows per server (default 1500; quick 150)
 #   BENCH_CONC=N       concurrent flows (default 8)
@@ -11,7 +25,8 @@
 #   BENCH_SOAK=N       soak requests (default 10000)
 #   BENCH_SOAK_WARM=N  requests before the soak's first reading (default 30000; quick 6000)
 #   BENCH_PORT_BASE=P  private loopback ports P000.. (default 18: 18053 DNS, 18055 its API,
-#                      18002 http-01, 18001 tls-alpn-01, 18400/18401 Pebble, 18500 the module)
+#                      18002 http-01, 18001 tls-alpn-01, 18400/18401 Pebble, 18500 the module,
+#                      18432 PostgreSQL, 18510 HAProxy, 18511/18512 the cluster's nodes)
 #                      -- apart from make test's fixed ports, so both can run at once
 #   BENCH_SKIP="compare growth soak"  leave parts out
 #   KEEP=1             keep the temp dir
@@ -40,8 +55,22 @@ pflows=${BENCH_PEBBLE_FLOWS:-250}
 [ "$pflows" -gt "$flows" ] && pflows=$flows
 pb=${BENCH_PORT_BASE:-18}
 skip=${BENCH_SKIP:-}
-dns_port=${pb}053; cts_port=${pb}055; http01_port=${pb}002; alpn_port=${pb}001
-pebble_port=${pb}400; pebble_mgmt=${pb}401; acme_port=${pb}500
+pbase=$((pb * 1000 + ${ACME_PORT_OFFSET:-0}))
+dns_port=$((pbase + 53)); cts_port=$((pbase + 55)); http01_port=$((pbase + 2)); alpn_port=$((pbase + 1))
+pebble_port=$((pbase + 400)); pebble_mgmt=$((pbase + 401)); acme_port=$((pbase + 500))
+pg_port=$((pbase + 432)); lb_port=$((pbase + 510)); node1_port=$((pbase + 511)); node2_port=$((pbase + 512))
+bench_db=${BENCH_DB:-sqlite}
+bench_mode=${BENCH_MODE:-single}
+[ "$bench_mode" = cluster ] && bench_db=pgsql
+dflt_targets="pebble sqlite"
+[ "$bench_db" = pgsql ] && dflt_targets="$dflt_targets pgsql"
+[ "$bench_mode" = cluster ] && dflt_targets="$dflt_targets cluster"
+targets=${BENCH_TARGETS:-$dflt_targets}
+# the money path runs in every flow: a welcome credit and a charge per certificate, so
+# "books balanced" checks real ledger rows
+money="AcmePayPrice 100
+AcmePayFreeBalance 100
+AcmePayFreeBalanceLimit 1000000 86400"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] FAIL: %s\n' "$*" >&2; exit 1; }
@@ -62,10 +91,14 @@ done
 
 T=$(mktemp -d /tmp/acp-bench.XXXXXX)
 chmod 755 "$T"
-CTS_PID= PEBBLE_PID= APACHE_DIR=
+CTS_PID= PEBBLE_PID= APACHE_DIR= APACHE_DIR2= PG_DIR= HAPROXY_PID=
+. "$here/nodes.sh"
 cleanup() {
     trap - EXIT INT TERM
     [ -n "$APACHE_DIR" ] && apache_stop "$APACHE_DIR"
+    [ -n "$APACHE_DIR2" ] && { apache_stop "$APACHE_DIR2"; APACHE_DIR2=; }
+    bench_haproxy_stop
+    [ -n "$PG_DIR" ] && bench_pg_stop "$PG_DIR"
     [ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null
     [ -n "$CTS_PID" ] && kill "$CTS_PID" 2>/dev/null
     if [ "${KEEP:-0}" = 1 ]; then log "kept $T"; else rm -rf "$T"; fi
@@ -84,7 +117,7 @@ wait_url() { # URL SECONDS
     done
     return 1
 }
-for p in $dns_port $cts_port $http01_port $pebble_port $pebble_mgmt $acme_port; do
+for p in $dns_port $cts_port $http01_port $pebble_port $pebble_mgmt $acme_port $pg_port $lb_port $node1_port $node2_port; do
     port_busy "$p" && die "port $p is busy (another bench? set BENCH_PORT_BASE)"
 done
 
@@ -105,7 +138,7 @@ run_gen() { # LABEL DIR PID [extra args]
     label=$1 dir=$2 pid=$3
     shift 3
     "$gen" --dir "$dir" --cacert "$T/ca/trust.pem" --pid "$pid" --http01 "$http01_port" \
-        --label "$label" --prefix "$label-$(date +%s)-" "$@" 2> "$T/gen-$label.err" | grep '^RESULT' || {
+        --label "$label" --prefix "$(printf '%s' "$label" | tr -c 'a-z0-9-' '-')-$(date +%s)-" "$@" 2> "$T/gen-$label.err" | grep '^RESULT' || {
         tail -n 20 "$T/gen-$label.err" >&2; return 1; }
 }
 wrk_rps() { # URL -> "req/s non2xx"
@@ -130,17 +163,17 @@ EOF
 pebble_stop() { kill "$PEBBLE_PID" 2>/dev/null; wait "$PEBBLE_PID" 2>/dev/null || true; PEBBLE_PID=; }
 
 # ---- Apache + module ---------------------------------------------------------------------
-apache_start() { # DIR [apache-conf.sh args]
+apache_start() { # DIR [apache-conf.sh args]; DRIVER/PARAMS/PORT/URL from A_DRIVER… when set
     d=$1
     shift
     mkdir -p "$d/db"
-    sh "$repo/build/apache-conf.sh" --run-dir "$d" --ca-dir "$T/ca" --module "$repo/out/mod_acme_pay.so" \
-        --acme-port "$acme_port" --http01-vhost-port none --db-driver sqlite3 \
-        --db-params "$d/db/acme.db" --resolver "127.0.0.1:$dns_port" --http01-port "$http01_port" \
+    sh "$repo/build/apache-conf.sh" --run-dir "$d" --ca-dir "$T/ca" --module "${A_MODULE:-$repo/out/mod_acme_pay.so}" \
+        --acme-port "${A_PORT:-$acme_port}" --http01-vhost-port none --db-driver "${A_DRIVER:-sqlite3}" \
+        --db-params "${A_PARAMS:-$d/db/acme.db}" --resolver "127.0.0.1:$dns_port" --http01-port "$http01_port" \
         --tlsalpn01-port "$alpn_port" --log-level warn "$@" > "$d/httpd.conf"
     apache2 -f "$d/httpd.conf" -k start > "$d/start.log" 2>&1 || { cat "$d/start.log" >&2; die "Apache did not start"; }
-    APACHE_DIR=$d
-    wait_url "https://localhost:$acme_port/acme/directory" 30 ||
+    if [ -z "$APACHE_DIR" ]; then APACHE_DIR=$d; else APACHE_DIR2=$d; fi
+    wait_url "${A_URL:-https://localhost:$acme_port/acme/directory}" 30 ||
         { tail -n 30 "$d/logs/error.log" >&2; die "the module did not answer"; }
 }
 apache_stop() { # DIR (bounded: graceful 10 s, then SIGKILL to the process group)
@@ -152,7 +185,7 @@ apache_stop() { # DIR (bounded: graceful 10 s, then SIGKILL to the process group
     while kill -0 "$pid" 2>/dev/null && [ $_s -lt 50 ]; do sleep 0.2; _s=$((_s + 1)); done
     kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
     rm -f "$d/httpd.pid"
-    APACHE_DIR=
+    if [ "$APACHE_DIR2" = "$d" ]; then APACHE_DIR2=; else APACHE_DIR=; fi
 }
 apache_pid() { cat "$1/httpd.pid"; }
 children_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
@@ -165,45 +198,150 @@ anon_kb() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }
 log "$(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); flows=$flows conc=$conc"
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-case " $skip " in *" compare "*) : > "$T/table" ;; *)
-pebble_start
-log "Pebble: warm-up, $pflows flows"
-run_gen pebble-warm "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows 20 --conc 4 >/dev/null
-P=$(run_gen pebble "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows "$pflows" --conc "$conc" --timeout 15 --deadline 120) ||
-    die "generator failed against Pebble"
-log "$P"
-set -- $(wrk_rps "https://localhost:$pebble_port/nonce-plz"); P_NONCE=$1 P_NONCE_BAD=$2
-set -- $(wrk_rps "https://localhost:$pebble_port/dir"); P_DIR=$1
-pebble_stop
+# measure_module LABEL DIRECTORY-URL PIDS DRIVER PARAMS: warm-up, the flows, wrk on newNonce,
+# directory and renewalInfo, the books; everything into $T/r-LABEL (key=value lines)
+measure_module() {
+    ml=$1 mu=$2 mp=$3 mdrv=$4 mpar=$5
+    mbase=${mu%/directory}
+    log "$ml: warm-up, then $flows flows"
+    # at full concurrency, so every Apache thread has its database connection already
+    run_gen "$ml-warm" "$mu" "$mp" --flows $((conc * 3)) --conc "$conc" >/dev/null || die "warm-up failed on $ml"
+    if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+        bench_psql "$PG_DIR" "SELECT pg_stat_statements_reset()" acme >/dev/null
+    fi
+    R=$(run_gen "$ml" "$mu" "$mp" --flows "$flows" --conc "$conc") || die "generator failed against $ml"
+    log "$R"
+    if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+        bench_psql "$PG_DIR" "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 60" acme \
+            > "$out/pgstat-$ml.txt" 2>&1 || true
+        bench_psql "$PG_DIR" "SELECT 'statements', sum(calls) FROM pg_stat_statements" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
+    fi
+    if [ "$mdrv" = pgsql ]; then
+        psql "$mpar" -tAc "SELECT pem FROM certificates ORDER BY issued DESC LIMIT 1" > "$T/one.pem"
+    else
+        sqlite3 "$mpar" "SELECT pem FROM certificates ORDER BY issued DESC LIMIT 1" > "$T/one.pem"
+    fi
+    cid=$(ari_id "$T/one.pem")
+    set -- $(wrk_rps "$mbase/new-nonce"); mn=$1 mnb=$2
+    set -- $(wrk_rps "$mbase/directory"); md=$1
+    set -- $(wrk_rps "$mbase/renewal-info/$cid"); ma=$1 mab=$2
+    if ACME_DB_DRIVER=$mdrv ACME_DB_PARAMS=$mpar python3 "$repo/tests/integration/outage.py" books > "$T/books-$ml" 2>&1; then
+        mbk=balanced
+    else
+        mbk=UNBALANCED; cat "$T/books-$ml" >&2
+    fi
+    {
+        printf '%s\n' "$R" | tr ' ' '\n' | grep '='
+        echo "nonce_rps=$mn"; echo "nonce_bad=$mnb"; echo "dir_rps=$md"
+        echo "ari_rps=$ma"; echo "ari_bad=$mab"; echo "books=$mbk"
+        echo "certs_rows=$(sed -n 's/^books: \([0-9]*\) certificates.*/\1/p' "$T/books-$ml")"
+    } > "$T/r-$ml"
+}
+val() { sed -n "s/^$2=//p" "$T/r-$1" 2>/dev/null | head -n 1; }
 
-apache_start "$T/mod"
-log "module: warm-up, $flows flows"
-run_gen module-warm "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/mod")" --flows 20 --conc 4 >/dev/null
-M=$(run_gen module "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/mod")" \
-    --flows "$flows" --conc "$conc") || die "generator failed against the module"
-log "$M"
-set -- $(wrk_rps "https://localhost:$acme_port/acme/new-nonce"); M_NONCE=$1 M_NONCE_BAD=$2
-set -- $(wrk_rps "https://localhost:$acme_port/acme/directory"); M_DIR=$1
-M_CERTS=$(sqlite3 "$T/mod/db/acme.db" "SELECT COUNT(*) FROM certificates" 2>/dev/null || echo "?")
-M_SYNC=$(sqlite3 "$T/mod/db/acme.db" "PRAGMA journal_mode" 2>/dev/null || echo "?")
-apache_stop "$T/mod"
+case " $skip " in *" compare "*) : > "$T/table" ;; *)
+case " $targets " in *" pgsql "*|*" cluster "*)
+    PG_DIR=$T/pg
+    bench_pg_start "$PG_DIR" "$pg_port" || die "PostgreSQL did not start"
+    log "PostgreSQL on 127.0.0.1:$pg_port (fsync on, synchronous_commit on)"
+;; esac
+for tg in $targets; do
+    A_MODULE=
+    case $tg in *@base)
+        [ -f "${BENCH_BASE_MODULE:-}" ] || die "$tg: set BENCH_BASE_MODULE to a mod_acme_pay.so"
+        A_MODULE=$BENCH_BASE_MODULE ;;
+    esac
+    export A_MODULE
+    case ${tg%@base} in
+    pebble)
+        pebble_start
+        log "Pebble: warm-up, $pflows flows"
+        run_gen pebble-warm "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows 20 --conc 4 >/dev/null
+        P=$(run_gen pebble "https://localhost:$pebble_port/dir" "$PEBBLE_PID" --flows "$pflows" --conc "$conc" --timeout 15 --deadline 120) ||
+            die "generator failed against Pebble"
+        log "$P"
+        set -- $(wrk_rps "https://localhost:$pebble_port/nonce-plz"); P_NONCE=$1 P_NONCE_BAD=$2
+        set -- $(wrk_rps "https://localhost:$pebble_port/dir"); P_DIR=$1
+        pebble_stop
+        { printf '%s\n' "$P" | tr ' ' '\n' | grep '='
+          echo "nonce_rps=$P_NONCE"; echo "nonce_bad=$P_NONCE_BAD"; echo "dir_rps=$P_DIR"
+          echo "ari_rps=-"; echo "books=-"; } > "$T/r-pebble"
+        ;;
+    sqlite|sqlite-event)
+        # sqlite-event: Apache as Debian ships it (event MPM, MaxKeepAliveRequests 100)
+        set --
+        [ "${tg%@base}" = sqlite-event ] && set -- --mpm event --global "MaxKeepAliveRequests 100"
+        apache_start "$T/d-$tg" --directive "$money" "$@"
+        measure_module "$tg" "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/d-$tg")" \
+            sqlite3 "$T/d-$tg/db/acme.db"
+        M_SYNC=$(sqlite3 "$T/d-$tg/db/acme.db" "PRAGMA journal_mode" 2>/dev/null || echo "?")
+        apache_stop "$T/d-$tg"
+        ;;
+    pgsql)
+        bench_psql "$PG_DIR" "DROP DATABASE IF EXISTS acme WITH (FORCE)" >/dev/null
+        bench_psql "$PG_DIR" "CREATE DATABASE acme OWNER acme" >/dev/null
+        [ "${BENCH_PG_STATS:-0}" = 1 ] && bench_psql "$PG_DIR" "CREATE EXTENSION pg_stat_statements" acme >/dev/null
+        A_DRIVER=pgsql A_PARAMS=$PG_PARAMS apache_start "$T/d-$tg" --directive "$money"
+        measure_module "$tg" "https://localhost:$acme_port/acme/directory" \
+            "$(apache_pid "$T/d-$tg"),$(bench_pg_pid "$PG_DIR")" pgsql "$PG_PARAMS"
+        apache_stop "$T/d-$tg"
+        ;;
+    cluster)
+        bench_psql "$PG_DIR" "DROP DATABASE IF EXISTS acme WITH (FORCE)" >/dev/null
+        bench_psql "$PG_DIR" "CREATE DATABASE acme OWNER acme" >/dev/null
+        [ "${BENCH_PG_STATS:-0}" = 1 ] && bench_psql "$PG_DIR" "CREATE EXTENSION pg_stat_statements" acme >/dev/null
+        lbn="ServerName https://localhost:$lb_port
+UseCanonicalName On"
+        for i in 1 2; do
+            eval "np=\$node${i}_port"
+            A_DRIVER=pgsql A_PARAMS=$PG_PARAMS A_PORT=$np A_URL=http://127.0.0.1:$np/acme/directory \
+                apache_start "$T/d-$tg$i" --plain --key-file "$T/$tg.key" --directive "$money" --directive "$lbn"
+        done
+        bench_haproxy_start "$T/lb" "$lb_port" "127.0.0.1:$node1_port" "127.0.0.1:$node2_port"
+        wait_url "https://localhost:$lb_port/acme/directory" 20 || die "HAProxy did not answer"
+        measure_module "$tg" "https://localhost:$lb_port/acme/directory" \
+            "$(apache_pid "$T/d-${tg}1"),$(apache_pid "$T/d-${tg}2"),$(bench_pg_pid "$PG_DIR"),$HAPROXY_PID" pgsql "$PG_PARAMS"
+        for i in 1 2; do
+            echo "node${i}_posts=$(grep -c '"POST /acme/' "$T/d-$tg$i/logs/access.log" 2>/dev/null || echo 0)" >> "$T/r-$tg"
+        done
+        bench_haproxy_stop
+        apache_stop "$T/d-${tg}2"
+        apache_stop "$T/d-${tg}1"
+        ;;
+    *) die "unknown target $tg (pebble sqlite sqlite-event pgsql cluster)" ;;
+    esac
+done
+[ -n "$PG_DIR" ] && { bench_pg_stop "$PG_DIR"; PG_DIR=; }
 
 {
     echo
-    echo "== mod_acme_pay vs Pebble: full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator =="
-    printf '%-28s %14s %14s %10s\n' "" "module" "pebble" "mod/peb"
-    row() { # NAME KEY [lower-is-better marker]
-        a=$(field "$M" "$2"); b=$(field "$P" "$2")
-        r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
-        printf '%-28s %14s %14s %10s\n' "$1" "$a" "$b" "$r"
+    echo "== full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator, one run =="
+    printf '%-26s' ""
+    for tg in $targets; do printf ' %12s' "$tg"; done
+    pr=""
+    case " $targets " in *" sqlite "*) case " $targets " in *" pebble "*) pr="$pr sqlite/pebble" ;; esac ;; esac
+    case " $targets " in *" pgsql "*) case " $targets " in *" sqlite "*) pr="$pr pgsql/sqlite" ;; esac ;; esac
+    case " $targets " in *" cluster "*) case " $targets " in *" pgsql "*) pr="$pr cluster/pgsql" ;; esac ;; esac
+    for tg in $targets; do
+        case $tg in *@base) case " $targets " in *" ${tg%@base} "*) pr="$pr ${tg%@base}/$tg" ;; esac ;; esac
+    done
+    pr=${BENCH_RATIOS:-$pr}
+    for r in $pr; do printf ' %14s' "$r"; done
+    echo
+    row() { # NAME KEY
+        printf '%-26s' "$1"
+        for tg in $targets; do printf ' %12s' "$(val "$tg" "$2")"; done
+        for r in $pr; do
+            a=$(val "${r%/*}" "$2"); b=$(val "${r#*/}" "$2")
+            printf ' %14s' "$(awk -v a="$a" -v b="$b" 'BEGIN { if (b + 0 > 0 && a + 0 == a) printf "%.2f", a / b; else print "-" }')"
+        done
+        echo
     }
-    printf '%-28s %14s %14s %10s\n' "certificates issued" "$(field "$M" ok)" "$(field "$P" ok)" "-"
-    printf '%-28s %14s %14s %10s\n' "failed flows" "$(field "$M" fail)" "$(field "$P" fail)" "-"
+    row "certificates issued" ok
+    row "failed flows" fail
     row "certificates/s" certs_per_s
     row "finalize p50 ms" fin_p50_ms
     row "finalize p99 ms" fin_p99_ms
-    row "finalize->valid p99 ms" issue_p99_ms
-    row "newOrder p50 ms" order_p50_ms
     row "flow p50 ms" flow_p50_ms
     row "flow p99 ms" flow_p99_ms
     row "requests/cert" req_per_cert
@@ -211,21 +349,32 @@ apache_stop "$T/mod"
     row "server CPU (cores busy)" srv_cpu_util
     row "server peak RSS MB" peak_rss_mb
     row "generator CPU ms/cert" gen_cpu_ms_per_cert
-    row "generator CPU (cores)" gen_cpu_util
-    rw() { r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
-        printf '%-28s %14s %14s %10s\n' "$1" "$2" "$3" "$r"; }
-    rw "wrk newNonce req/s" "$M_NONCE" "$P_NONCE"
-    rw "wrk directory req/s" "$M_DIR" "$P_DIR"
-    echo "(module DB: SQLite journal_mode=$M_SYNC, rows in certificates: $M_CERTS; wrk -t2 -c32 -d$wrk_d GET;"
-    echo " non-2xx on newNonce: module $M_NONCE_BAD, pebble $P_NONCE_BAD)"
+    row "wrk newNonce req/s" nonce_rps
+    row "wrk directory req/s" dir_rps
+    row "wrk renewalInfo req/s" ari_rps
+    row "books" books
+    echo "(server CPU: every process of Apache (both nodes), PostgreSQL and HAProxy; SQLite"
+    echo " journal_mode=${M_SYNC:-?}; PostgreSQL fsync=on synchronous_commit=on; wrk -t2 -c32 -d$wrk_d GET;"
+    printf ' non-2xx on newNonce:'
+    for tg in $targets; do printf ' %s %s' "$tg" "$(val "$tg" nonce_bad)"; done
+    [ -f "$T/r-cluster" ] && printf '; cluster POSTs per node: %s / %s' "$(val cluster node1_posts)" "$(val cluster node2_posts)"
+    echo ")"
     echo
     echo "Targets:"
-    awk -v m="$(field "$M" srv_cpu_ms_per_cert)" -v p="$(field "$P" srv_cpu_ms_per_cert)" \
-        'BEGIN { printf "  server CPU/cert <= 0.5x Pebble : %.2fx  %s\n", m / p, (m / p <= 0.5 ? "MET" : "MISSED") }'
-    awk -v m="$M_NONCE" -v p="$P_NONCE" \
-        'BEGIN { printf "  newNonce req/s >= 1.0x Pebble  : %.2fx  %s\n", m / p, (m / p >= 1.0 ? "MET" : "MISSED") }'
-    awk -v m="$(field "$M" fin_p99_ms)" \
-        'BEGIN { printf "  finalize p99 < 50 ms           : %.1f ms  %s\n", m, (m < 50 ? "MET" : "MISSED") }'
+    ratio() { awk -v a="$(val "$1" "$3")" -v b="$(val "$2" "$3")" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "nan" }'; }
+    verdict() { awk -v r="$1" -v g="$2" -v dir="$3" 'BEGIN { if (r == "nan") print "-"; else if ((dir == "le" && r + 0 <= g + 0) || (dir == "ge" && r + 0 >= g + 0)) print "MET"; else print "MISSED" }'; }
+    if [ -f "$T/r-sqlite" ] && [ -f "$T/r-pebble" ]; then
+        r=$(ratio sqlite pebble srv_cpu_ms_per_cert); echo "  server CPU/cert sqlite <= 0.5x Pebble   : ${r}x  $(verdict "$r" 0.5 le)"
+        r=$(ratio sqlite pebble nonce_rps); echo "  newNonce req/s >= 1.0x Pebble          : ${r}x  $(verdict "$r" 1.0 ge)"
+        awk -v m="$(val sqlite fin_p99_ms)" 'BEGIN { printf "  finalize p99 < 50 ms                   : %.1f ms  %s\n", m, (m < 50 ? "MET" : "MISSED") }'
+    fi
+    if [ -f "$T/r-pgsql" ] && [ -f "$T/r-sqlite" ]; then
+        r=$(ratio pgsql sqlite srv_cpu_ms_per_cert); echo "  server CPU/cert pgsql <= 1.3x sqlite    : ${r}x  $(verdict "$r" 1.3 le)"
+    fi
+    if [ -f "$T/r-cluster" ] && [ -f "$T/r-pgsql" ]; then
+        r=$(ratio cluster pgsql srv_cpu_ms_per_cert); echo "  server CPU/cert cluster <= 1.1x pgsql   : ${r}x  $(verdict "$r" 1.1 le)"
+        echo "  cluster: failed flows $(val cluster fail), books $(val cluster books)"
+    fi
 } > "$T/table"
 ;; esac
 cat "$T/table" >> "$T/results"

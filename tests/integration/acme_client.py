@@ -1,7 +1,8 @@
 """A deliberately low-level ACME client for protocol tests: every part of a request
 (alg, nonce, url, jwk/kid, body) can be bent to build the malformed requests a real
 client never sends. Uses only the Python standard library and `cryptography`."""
-import base64, hashlib, json, os, ssl, subprocess, time, urllib.request, urllib.error
+import base64, hashlib, http.client, json, os, socket, ssl, subprocess, time, urllib.parse
+import urllib.request, urllib.error
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, padding, ed25519
@@ -198,6 +199,34 @@ class Acme:
         cert = self.get(order["certificate"])
         assert cert.status == 200, cert
         return order, cert.body.decode()
+
+
+class AcmeAt(Acme):
+    """The same URLs, answered by the node listening on address ip (a second node behind a
+    load balancer: connects there, TLS name unchanged)."""
+    def __init__(self, ip, **kw):
+        self.ip = ip
+        Acme.__init__(self, **kw)
+
+    def request(self, method, url, body=None, ctype="application/jose+json", headers=None):
+        u = urllib.parse.urlsplit(url)
+        ctx, ip = self.ctx, self.ip
+
+        class Conn(http.client.HTTPSConnection):
+            def connect(self):
+                sock = socket.create_connection((ip, self.port), self.timeout)
+                self.sock = ctx.wrap_socket(sock, server_hostname=self.host)
+        h = {"User-Agent": self.ua}
+        if body is not None:
+            h["Content-Type"] = ctype
+        h.update(headers or {})
+        c = Conn(u.hostname, u.port, context=ctx, timeout=30)
+        try:
+            c.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=h)
+            r = c.getresponse()
+            return Response(r.status, list(r.getheaders()), r.read())
+        finally:
+            c.close()
 
 
 def db_count(table):

@@ -385,6 +385,39 @@ apache_stop() {
     rm -f "$d/httpd.pid"
 }
 
+# apache_resume DIR [IP]: start again an Apache whose DIR/httpd.conf exists (stopped with
+# apache_stop); returns once it answers the ACME directory on IP:$ACME_PORT (bounded)
+apache_resume() {
+    local d=$1 ip=${2:-127.0.0.1} i
+    apache2 -f "$d/httpd.conf" -k start > "$d/start.log" 2>&1 || { cat "$d/start.log"; return 1; }
+    for i in $(seq 1 100); do
+        if curl -sf --max-time 5 --cacert "$ACME_TRUST" --resolve "localhost:$ACME_PORT:$ip" \
+            "$ACME_DIRECTORY" 2>/dev/null | grep -q newNonce; then
+            return 0
+        fi
+        sleep 0.3
+    done
+    tail -n 30 "$d/logs/error.log" 2>/dev/null
+    return 1
+}
+
+# second_node_start DIR IP [apache-conf.sh options…]: after acme_setup, another Apache on
+# IP:$ACME_PORT serving the same URLs from the same database and key file, as a second
+# node behind a load balancer (clients reach it with the same TLS name)
+second_node_start() {
+    local d=$1 ip=$2
+    shift 2
+    port_free "$ip" "$ACME_PORT" || { echo "$ip:$ACME_PORT is busy"; return 1; }
+    mkdir -p "$d"
+    sh "$REPO/build/apache-conf.sh" --run-dir "$d" --ca-dir "$T/ca" --module "$ACME_MODULE" \
+        --listen-ip "$ip" --acme-port "$ACME_PORT" --http01-vhost-port none \
+        --key-file "$ACME_KEY_FILE" --db-driver "$ACME_DB_DRIVER" --db-params "$ACME_DB_PARAMS" \
+        --resolver "127.0.0.1:$DNS_PORT" --http01-port "$HTTP01_PORT" \
+        --tlsalpn01-port "$TLSALPN01_PORT" "$@" > "$d/httpd.conf" || return 1
+    at_exit "apache_stop '$d'"
+    apache_resume "$d" "$ip"
+}
+
 # apache_error_log: the error log of the Apache under test (for failure output)
 apache_error_log() { tail -n "${1:-40}" "$T/httpd/logs/error.log" 2>/dev/null; }
 

@@ -62,6 +62,13 @@ static void test_nonce(apr_pool_t *p)
     CHECK(acp_nonce_check(p, key, bad, now, &info) != 0);            /* tampered */
     CHECK(acp_nonce_check(p, key, "", now, &info) != 0);
     CHECK(acp_nonce_check(p, key, NULL, now, &info) != 0);
+    /* the database's epoch travels in the nonce, under the MAC */
+    n1 = acp_nonce_make_epoch(p, key, 77, now);
+    n2 = acp_nonce_make_epoch(p, key, 77, now);
+    CHECK(strcmp(n1, n2) != 0 && strlen(n1) == 43);
+    CHECK(acp_nonce_check(p, key, n1, now, &info) == 0 && info.epoch == 77 &&
+          info.expires == now + ACP_NONCE_LIFETIME);
+    CHECK(acp_nonce_check(p, other, n1, now, &info) != 0);
 }
 
 /* The nonce's MAC is HMAC-SHA256(key, first 16 bytes)[0..15], whatever context the
@@ -199,12 +206,49 @@ static void test_nonce_store_race(apr_pool_t *p)
     munmap(mem, acp_nonce_store_size());
 }
 
+/* Nonces spent in the database (AcmePayNonceStore database): db and db2 stand for two
+ * nodes on one database. A nonce passes once, only while the row of its epoch is
+ * there; losing the table (what a PostgreSQL crash does to an unlogged table) refuses
+ * every nonce of that epoch, spent or not, and the next epoch is started exactly once. */
+static void test_db_nonces(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
+{
+    apr_uint32_t e1 = 0, e2 = 0, e3 = 0;
+
+    CHECK(acp_sa_nonce_epoch(db, p, &e1) == APR_SUCCESS && e1 == 1);
+    CHECK(acp_sa_nonce_epoch(db2, p, &e2) == APR_SUCCESS && e2 == e1); /* adopted, no bump */
+    CHECK(acp_sa_nonce_epoch_live(db, p, e1) == 1);
+    CHECK(acp_sa_nonce_spend(db, p, "abc", 100, e1) == 1);
+    CHECK(acp_sa_nonce_spend(db, p, "abc", 100, e1) == 0);  /* replay, same node */
+    CHECK(acp_sa_nonce_spend(db2, p, "abc", 100, e1) == 0); /* replay, other node */
+    CHECK(acp_sa_nonce_spend(db2, p, "abd", 100, e1) == 1);
+    CHECK(acp_sa_nonce_spend(db, p, "abe", 100, e1 + 1) == 0); /* an epoch never started */
+    CHECK(acp_sa_nonce_spend(db, p, "abf", 100, 0) == 0);
+    CHECK(acp_sa_nonce_epoch_live(db, p, 0) == 0);
+    /* pruning expired nonces keeps the epoch row and the live ones */
+    CHECK(acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS("101")) == APR_SUCCESS);
+    CHECK(acp_sa_nonce_epoch_live(db, p, e1) == 1);
+    CHECK(acp_sa_nonce_spend(db, p, "abg", 200, e1) == 1);
+    CHECK(acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS("150")) == APR_SUCCESS);
+    CHECK(acp_sa_nonce_spend(db2, p, "abg", 200, e1) == 0);
+    /* the table is lost (every row, as a crash truncates it) */
+    CHECK(acp_sa_exec(db, p, "acp_nonce_prune", NULL, ACP_SA_ARGS("4611686018427387905")) ==
+          APR_SUCCESS);
+    CHECK(acp_sa_nonce_epoch_live(db, p, e1) == 0);
+    CHECK(acp_sa_nonce_spend(db, p, "abg", 200, e1) == 0); /* spent before: still refused */
+    CHECK(acp_sa_nonce_spend(db, p, "abh", 200, e1) == 0); /* never spent: refused too */
+    CHECK(acp_sa_nonce_epoch(db2, p, &e3) == APR_SUCCESS && e3 == e1 + 1);
+    CHECK(acp_sa_nonce_epoch(db, p, &e2) == APR_SUCCESS && e2 == e3); /* bumped once */
+    CHECK(acp_sa_nonce_spend(db, p, "abh", 200, e3) == 1);
+    CHECK(acp_sa_nonce_spend(db2, p, "abh", 200, e3) == 0);
+    CHECK(acp_sa_nonce_spend(db, p, "abg", 200, e1) == 0);
+}
+
 static void test_db(apr_pool_t *p)
 {
     char path[64];
     acp_db_t *db = NULL, *db2 = NULL;
     const char *err = NULL, **row = NULL;
-    int n = -1, version = 0;
+    int version = 0;
     acp_account_t *acct = NULL;
     apr_array_header_t *jobs = NULL;
     const char *job_id = NULL;
@@ -221,8 +265,7 @@ static void test_db(apr_pool_t *p)
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db2, &err) == APR_SUCCESS);
 
     /* nonce redemption is single-use */
-    CHECK(acp_sa_exec(db, p, "acp_nonce_redeem", &n, ACP_SA_ARGS("abc", "100")) == 0 && n == 1);
-    CHECK(acp_sa_exec(db, p, "acp_nonce_redeem", &n, ACP_SA_ARGS("abc", "100")) == 0 && n == 0);
+    test_db_nonces(p, db, db2);
 
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
