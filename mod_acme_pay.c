@@ -915,6 +915,10 @@ static const command_rec acp_cmds[] = {
     AP_INIT_RAW_ARGS("AcmePayStripe", acp_httpd_set_provider, NULL, RSRC_CONF,
                      "secret-key=file:/path webhook-secret=file:/path [api=URL] "
                      "[methods=card,alipay,…]: Stripe Checkout, notifications at <base>/pay/stripe"),
+    AP_INIT_RAW_ARGS("AcmePayWeChatPay", acp_httpd_set_provider, NULL, RSRC_CONF,
+                     "mchid=… appid=… serial=… private-key=file:/path apiv3-key=file:/path "
+                     "platform-cert=file:/path [api=URL]: WeChat Pay API v3 Native pay, "
+                     "notifications at <base>/pay/wechat"),
     AP_INIT_FLAG("AcmePayTestMode", set_test_mode, NULL, RSRC_CONF,
                  "adds a 'Simulate payment' button to invoice pages (default off)"),
     AP_INIT_TAKE1("AcmePaySignCommand", set_sign_command, NULL, RSRC_CONF,

@@ -800,6 +800,13 @@ char *acp_pay_detail(apr_pool_t *p, const acp_pay_request_t *req,
         sb_add(&sb, qr);
         sb_add(&sb, "\n\n");
     }
+    if (req->qr_data && *req->qr_data && (!req->link || strcmp(req->qr_data, req->link) != 0)) {
+        /* the provider's checkout the QR encodes (a weixin:// code_url cannot be opened
+         * from a terminal, but can be pasted into a QR generator or the staff console) */
+        sb_add(&sb, "Checkout: ");
+        sb_add(&sb, clean(p, req->qr_data, ascii));
+        sb_add(&sb, "\n");
+    }
     if (*link) {
         sb_add(&sb, "Pay at: ");
         sb_add(&sb, link);

@@ -126,6 +126,8 @@ apr_status_t acp_provider_opts_check(apr_pool_t *p, const apr_table_t *opts,
 /* opts: option=value pairs of the directive, file: values already read as paths. */
 apr_status_t acp_provider_stripe_new(apr_pool_t *p, const apr_table_t *opts, acp_provider_t **out,
                             const char **err);
+apr_status_t acp_provider_wechat_new(apr_pool_t *p, const apr_table_t *opts,
+                                     acp_provider_t **out, const char **err);
 apr_status_t acp_provider_alipay_new(apr_pool_t *p, const apr_table_t *opts, acp_provider_t **out,
                             const char **err);
 

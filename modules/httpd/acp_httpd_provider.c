@@ -16,6 +16,9 @@ static provider_new_fn constructor(const char *directive)
     if (!strcasecmp(directive, "AcmePayStripe")) {
         return acp_provider_stripe_new;
     }
+    if (!strcasecmp(directive, "AcmePayWeChatPay")) {
+        return acp_provider_wechat_new;
+    }
     if (!strcasecmp(directive, "AcmePayAlipay")) {
         return NULL; //ALIPAY
     }
