@@ -194,6 +194,12 @@ static void merge_billing(acp_srv_cfg_t *c, const acp_srv_cfg_t *base, const acp
         memcpy(c->wfe.webhook_secret, base->wfe.webhook_secret, sizeof(c->wfe.webhook_secret));
         c->wfe.webhook_secret_len = base->wfe.webhook_secret_len;
     }
+    if (!(add->pay_set & ACP_PAY_SUB_RENEW_WINDOW)) {
+        b->sub_renew_window = bb->sub_renew_window;
+    }
+    if (!(add->pay_set & ACP_PAY_SUB_REFUND)) {
+        b->sub_refund_none = bb->sub_refund_none;
+    }
     if (!(add->pay_set & ACP_PAY_TEST_MODE)) {
         c->wfe.test_mode = base->wfe.test_mode;
     }
@@ -239,6 +245,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT_SET(http_port_set, wfe.ra.va.http_port);
     INHERIT_SET(alpn_port_set, wfe.ra.va.tlsalpn_port);
     INHERIT_SET(validity_set, wfe.ra.validity_days);
+    INHERIT_SET(max_validity_set, wfe.ra.max_validity);
     INHERIT_SET(body_set, wfe.max_body);
     INHERIT_SET(timeout_set, wfe.ra.va.timeout_ms);
 #undef INHERIT_SET
@@ -265,6 +272,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->http_port_set = add->http_port_set || base->http_port_set;
     c->alpn_port_set = add->alpn_port_set || base->alpn_port_set;
     c->validity_set = add->validity_set || base->validity_set;
+    c->max_validity_set = add->max_validity_set || base->max_validity_set;
     c->body_set = add->body_set || base->body_set;
     c->timeout_set = add->timeout_set || base->timeout_set;
     return c;
@@ -359,6 +367,49 @@ static const char *set_validity(cmd_parms *cmd, void *d, const char *arg)
         srv_cfg(cmd)->validity_set = 1;
     }
     return err;
+}
+
+/* AcmePayMaxValidity schedule|off|DURATION|YYYY-MM-DD=DURATION ... */
+static const char *set_max_validity(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acp_srv_cfg_t *c = srv_cfg(cmd);
+    const char *err;
+
+    if (argc < 1) {
+        return "AcmePayMaxValidity schedule|off|DURATION|YYYY-MM-DD=DURATION ...";
+    }
+    err = acp_validity_parse(cmd->pool, &c->wfe.ra.max_validity, argc,
+                             (const char *const *)argv);
+    if (err) {
+        return apr_pstrcat(cmd->pool, "AcmePayMaxValidity: ", err, NULL);
+    }
+    c->max_validity_set = 1;
+    return NULL;
+}
+
+/* AcmePaySubscriptionRenewWindow DURATION: a finalize this near a subscription's end
+ * buys the next one (from the end on) */
+static const char *set_sub_window(cmd_parms *cmd, void *d, const char *arg)
+{
+    long long v = acp_validity_duration(arg, 3650LL * 86400);
+
+    if (v < 0) {
+        return "AcmePaySubscriptionRenewWindow: a duration such as 30d, 12h or 600s";
+    }
+    srv_cfg(cmd)->wfe.ra.billing.sub_renew_window = v;
+    srv_cfg(cmd)->pay_set |= ACP_PAY_SUB_RENEW_WINDOW;
+    return NULL;
+}
+
+/* AcmePaySubscriptionRefund prorata|none: what a cancelled subscription gives back */
+static const char *set_sub_refund(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (strcasecmp(arg, "prorata") && strcasecmp(arg, "none")) {
+        return "AcmePaySubscriptionRefund: prorata or none";
+    }
+    srv_cfg(cmd)->wfe.ra.billing.sub_refund_none = !strcasecmp(arg, "none");
+    srv_cfg(cmd)->pay_set |= ACP_PAY_SUB_REFUND;
+    return NULL;
 }
 
 static const char *set_max_body(cmd_parms *cmd, void *d, const char *arg)
@@ -944,6 +995,14 @@ static const command_rec acp_cmds[] = {
                     "CAA issuer domain names shown in the directory meta"),
     AP_INIT_TAKE1("AcmePayCertValidity", set_validity, NULL, RSRC_CONF,
                   "certificate lifetime in days (default 90)"),
+    AP_INIT_TAKE_ARGV("AcmePayMaxValidity", set_max_validity, NULL, RSRC_CONF,
+                      "the longest certificate by issue date: schedule (the CA/Browser Forum's, "
+                      "the default), off, a DURATION, or YYYY-MM-DD=DURATION steps"),
+    AP_INIT_TAKE1("AcmePaySubscriptionRenewWindow", set_sub_window, NULL, RSRC_CONF,
+                  "a finalize this near a subscription's end buys the next one from its end "
+                  "(default 30d, at most half the term)"),
+    AP_INIT_TAKE1("AcmePaySubscriptionRefund", set_sub_refund, NULL, RSRC_CONF,
+                  "what cancelling a subscription gives back: prorata (default) or none"),
     AP_INIT_TAKE1("AcmePayMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest accepted request body in bytes (default 65536)"),
     AP_INIT_TAKE1("AcmePayWorkers", set_workers, NULL, RSRC_CONF,
@@ -1141,6 +1200,23 @@ static int setup_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                  &c->wfe.ra.signer, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ACPLOGNO(01005) "AcmePayCA: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    {
+        /* a configured lifetime beyond today's maximum is capped at issuance: say so once */
+        long long max = acp_validity_max(&c->wfe.ra.max_validity, acp_now());
+        int i, longest = c->wfe.ra.validity_days;
+        for (i = 0; c->wfe.ra.profiles && i < c->wfe.ra.profiles->nelts; i++) {
+            const acp_profile_t *pr = APR_ARRAY_IDX(c->wfe.ra.profiles, i, acp_profile_t *);
+            if (pr->days > longest) {
+                longest = pr->days;
+            }
+        }
+        if (max > 0 && (long long)longest * 86400 > max) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         ACPLOGNO(04500) "certificates are capped at %s today (AcmePayMaxValidity); "
+                         "a configured lifetime of %d days is shortened",
+                         acp_validity_text(ptemp, max), longest);
+        }
     }
     rv = setup_crl(pconf, s, c);
     if (rv != OK) {

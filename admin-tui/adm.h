@@ -20,6 +20,7 @@ typedef struct adm_t {
     const char *server;              /* which server of conf they came from (info) */
     const char *key_file;            /* AcmePayKeyFile, or --key-file */
     const char *currency;
+    const char *sub_refund;          /* AcmePaySubscriptionRefund (NULL: prorata) */
     const char *actor;               /* staff user recorded in the ledger */
     const char *ca_cert, *ca_key;    /* AcmePayCA, or --ca CERT KEY */
     int ca_local;                    /* --ca given: sign reissues here */
@@ -153,6 +154,7 @@ int adm_op_renew(adm_t *adm, apr_pool_t *p, const char *serial, const char *reas
                  long long span, adm_result_t *r);
 /* adm_revenue.c: revenue per profile */
 int adm_cmd_revenue(adm_t *adm, int argc, char **argv);
+/* adm_subs.c: subscriptions list|show|extend|cancel|revenue */
 int adm_cmd_subscriptions(adm_t *adm, int argc, char **argv);
 /* adm_org.c: organizations (OV) and their vetting, every change audited */
 int adm_cmd_org(adm_t *adm, int argc, char **argv);
@@ -173,6 +175,13 @@ void adm_org_decorate(adm_t *adm, json_object *arr);
 int adm_org_show(adm_t *adm, apr_pool_t *p, const char *id, json_object *obj, const char **err);
 /* A date as staff type it (UTC): YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or unix seconds. */
 int adm_parse_date(const char *s, long long *out);
+/* Staff's actions on one subscription (the sub-commands and the console). */
+int adm_op_sub_cancel(adm_t *adm, apr_pool_t *p, const char *id, const char *policy,
+                      const char *reason, adm_result_t *r);
+int adm_op_sub_extend(adm_t *adm, apr_pool_t *p, const char *id, const char *duration,
+                      const char *reason, adm_result_t *r);
+/* A holder's subscriptions, the newest first (array of objects as `list` prints). */
+json_object *adm_subs_rows(adm_t *adm, apr_pool_t *p, const char *holder, const char **err);
 long long adm_duration(const char *s);
 int adm_cmd_dashboard(adm_t *adm, int argc, char **argv);
 int adm_cmd_find(adm_t *adm, int argc, char **argv);

@@ -14,6 +14,7 @@ typedef struct conf_srv_t {
     apr_array_header_t *aliases;    /* ServerAlias words */
     const char *at;                 /* "file:line" of <VirtualHost> */
     const char *driver, *params, *currency, *ca_cert, *ca_key, *sign_command, *key_file;
+    const char *sub_refund;         /* AcmePaySubscriptionRefund */
     int validity_days;
     int ov_vetting_days;            /* AcmePayOVVettingDays */
     const char *crl_url;
@@ -134,6 +135,9 @@ static void directive(conf_t *c, const char *name, char *rest, const char *path,
     else if (!strcasecmp(name, "AcmePayCurrency")) {
         s->currency = word(p, &rest);
     }
+    else if (!strcasecmp(name, "AcmePaySubscriptionRefund")) {
+        s->sub_refund = word(p, &rest);
+    }
     else if (!strcasecmp(name, "AcmePayCA")) {
         s->ca_cert = rooted(c, word(p, &rest));
         s->ca_key = rooted(c, word(p, &rest));
@@ -215,6 +219,7 @@ static conf_srv_t *effective(conf_t *c, const conf_srv_t *v)
     INHERIT(driver);
     INHERIT(params);
     INHERIT(currency);
+    INHERIT(sub_refund);
     INHERIT(sign_command);
     INHERIT(key_file);
     INHERIT(validity_days);
@@ -348,6 +353,9 @@ int adm_conf_read(adm_t *adm, const char *path, const char **err)
     adm->server = describe(adm->pool, s);
     if (s->currency) {
         adm->currency = s->currency;
+    }
+    if (s->sub_refund) {
+        adm->sub_refund = s->sub_refund;
     }
     adm->ca_cert = s->ca_cert;
     adm->ca_key = s->ca_key;

@@ -712,6 +712,15 @@ static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
     if (holder_link(adm, p, id, 1, obj, err) != ADM_OK) {
         return ADM_FAIL;
     }
+    {
+        /* what the holder bought as terms (profiles sold with term=), first: support's
+         * question is usually "is my subscription still running?" */
+        json_object *subs = adm_subs_rows(adm, p, id, err);
+        if (!subs) {
+            return ADM_FAIL;
+        }
+        json_object_object_add(obj, "subscriptions", subs);
+    }
     sub_filter(&f, 50);
     f.holder = id;
     if (attach(adm, p, obj, "accounts", "accounts", &f, err) ||

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "acp_ari.h"
+#include "acp_subscription.h"
 #include "acp_ca.h"
 #include "acp_util.h"
 
@@ -148,6 +149,49 @@ void acp_ari_window(const acp_ari_cert_t *c, long long *start, long long *end)
     if (*end <= *start) {
         *end = *start + 1;
     }
+}
+
+apr_status_t acp_ari_subscription_window(acp_db_t *db, apr_pool_t *p, const acp_ari_cert_t *c,
+                                         long long renew_window, long long *start,
+                                         long long *end)
+{
+    apr_array_header_t *rows = NULL;
+    apr_status_t rv;
+    int i;
+
+    if ((c->ari_start && c->ari_end > c->ari_start) || c->revoked) {
+        return APR_SUCCESS;
+    }
+    /* a live subscription of the holder under the order's profile ending where the
+     * certificate does (the signer may take up to a minute off) */
+    rv = acp_sa_rows(db, p, "acp_ari_subscription", &rows,
+                     ACP_SA_ARGS(c->id, acp_sa_ll(p, c->not_after),
+                                 acp_sa_ll(p, c->not_after + 120)));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        long long starts = acp_sa_atoll(r[0]), ends = acp_sa_atoll(r[1]), lo;
+        if (!acp_subscription_names_subset(p, c->names_key, r[2])) {
+            continue;
+        }
+        lo = c->not_after - acp_subscription_window(renew_window, ends - starts);
+        if (*start < lo) {
+            *start = lo;
+        }
+        if (*end <= *start) {
+            *end = *start + (c->not_after - *start) / 2;
+        }
+        if (*end >= c->not_after) {
+            *end = c->not_after - 1;
+        }
+        if (*end <= *start) {
+            *end = *start + 1;
+        }
+        break;
+    }
+    return APR_SUCCESS;
 }
 
 int acp_ari_names_overlap(const char *names_key, const char *other)

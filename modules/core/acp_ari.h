@@ -38,6 +38,15 @@ acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
  * by up to a twelfth of it so certificates issued together do not renew together. */
 void acp_ari_window(const acp_ari_cert_t *c, long long *start, long long *end);
 
+/* A certificate cut short at its subscription's end (acp_subscription.h): the window
+ * moves into the subscription's renewal window (renew_window, at most half the term), so
+ * the client's renewal buys the next term from that end instead of fetching free ever
+ * shorter certificates; it still closes before the certificate ends. Unchanged for any
+ * other certificate, a staff window or a revoked one. Reads only. */
+apr_status_t acp_ari_subscription_window(acp_db_t *db, apr_pool_t *p, const acp_ari_cert_t *c,
+                                         long long renew_window, long long *start,
+                                         long long *end);
+
 /* newOrder's `replaces` (RFC 9773 §5): the certificate must belong to billing_id, not be
  * replaced already (alreadyReplaced, 409), and share at least one name with names_key.
  * "Replaced" means by an order that was finalized (processing or valid): an unfinished

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "acp_billing.h"
+#include "acp_subscription.h"
 #include "acp_secret.h"
 #include "acp_util.h"
 
@@ -14,6 +15,7 @@ void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->currency = "CNY";
     cfg->reissue_window = 30LL * 86400;
+    cfg->sub_renew_window = 30LL * 86400;
     cfg->invoice_lifetime = 7 * 86400;
     cfg->eth_wei_per_minor = "0";
     cfg->free_limit = 1;
@@ -73,10 +75,11 @@ static acp_problem_t *currency_problem(apr_pool_t *p, const char *held, const ch
 /* delta in currency (NULL: the holder's own) and its ledger row. APR_NOTFOUND: unknown
  * holder; APR_EINVAL: a debit below zero; APR_EMISMATCH: the holder keeps another
  * currency. */
-static apr_status_t move_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
-                            long long delta, const char *currency, const char *kind,
-                            const char *actor, const char *reason, const char *invoice_id,
-                            const char *reference, long long *balance_after)
+static apr_status_t move_order_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                  long long delta, const char *currency, const char *kind,
+                                  const char *actor, const char *reason, const char *order_id,
+                                  const char *invoice_id, const char *reference,
+                                  long long *balance_after)
 {
     long long after = 0;
     const char *held = NULL;
@@ -107,7 +110,7 @@ static apr_status_t move_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
     }
     rv = holder_get(db, p, billing_id, &after, &held);
     if (rv == APR_SUCCESS) {
-        rv = ledger(db, p, billing_id, delta, after, held, kind, NULL, invoice_id, NULL,
+        rv = ledger(db, p, billing_id, delta, after, held, kind, order_id, invoice_id, NULL,
                     reference, actor, reason);
     }
     if (rv == APR_SUCCESS && delta > 0) {
@@ -121,6 +124,25 @@ static apr_status_t move_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
         *balance_after = after;
     }
     return rv;
+}
+
+static apr_status_t move_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                            long long delta, const char *currency, const char *kind,
+                            const char *actor, const char *reason, const char *invoice_id,
+                            const char *reference, long long *balance_after)
+{
+    return move_order_tx(db, p, billing_id, delta, currency, kind, actor, reason, NULL,
+                         invoice_id, reference, balance_after);
+}
+
+apr_status_t acp_billing_order_credit_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                         const char *order_id, long long amount,
+                                         const char *kind, const char *reference,
+                                         const char *actor, const char *reason,
+                                         long long *balance_after)
+{
+    return move_order_tx(db, p, billing_id, amount, NULL, kind, actor, reason, order_id, NULL,
+                         reference, balance_after);
 }
 
 apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
@@ -590,56 +612,14 @@ static apr_status_t reissue_match(acp_db_t *db, apr_pool_t *p, const acp_billing
                                   LL(p, now)));
 }
 
-/* 1 when every name of sub (a names_key) is in key's comma-separated list. */
-static int names_subset(apr_pool_t *p, const char *sub, const char *key)
+/* Under a term profile: what covers this finalize now (acp_subscription_cover). */
+static apr_status_t sub_cover(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                              const char *billing_id, const char *names_key,
+                              acp_sub_cover_t *cov)
 {
-    char *copy = apr_pstrdup(p, sub), *last = NULL, *n;
-
-    for (n = apr_strtok(copy, ",", &last); n; n = apr_strtok(NULL, ",", &last)) {
-        size_t nl = strlen(n);
-        const char *at = key;
-        int found = 0;
-        while ((at = strstr(at, n)) != NULL) {
-            if ((at == key || at[-1] == ',') && (at[nl] == ',' || at[nl] == '\0')) {
-                found = 1;
-                break;
-            }
-            at++;
-        }
-        if (!found) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* The running subscription of this holder under cfg's profile that covers names_key (the
- * same names or a superset), the longest-running one. *id = NULL when none. */
-static apr_status_t subscription_match(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
-                                       const char *billing_id, const char *names_key,
-                                       const char **id, long long *ends)
-{
-    apr_array_header_t *rows = NULL;
-    long long now = acp_now();
-    apr_status_t rv;
-    int i;
-
-    *id = NULL;
-    *ends = 0;
-    rv = acp_sa_rows(db, p, "acp_subscription_live", &rows,
-                     ACP_SA_ARGS(billing_id, cfg->profile, LL(p, now), LL(p, now)));
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    for (i = 0; i < rows->nelts; i++) {
-        const char **r = APR_ARRAY_IDX(rows, i, const char **);
-        if (names_subset(p, names_key, r[1])) {
-            *id = r[0];
-            *ends = acp_sa_atoll(r[2]);
-            return APR_SUCCESS;
-        }
-    }
-    return APR_SUCCESS;
+    return acp_subscription_cover(db, p, billing_id, cfg->profile, names_key,
+                                  acp_subscription_window(cfg->sub_renew_window, cfg->term),
+                                  acp_now(), cov);
 }
 
 acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
@@ -654,12 +634,11 @@ acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billi
         return NULL;
     }
     if (cfg->term > 0 && cfg->profile) {
-        const char *sub = NULL;
-        long long ends = 0;
-        if (subscription_match(db, p, cfg, billing_id, names_key, &sub, &ends) != APR_SUCCESS) {
+        acp_sub_cover_t cov;
+        if (sub_cover(db, p, cfg, billing_id, names_key, &cov) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error reading subscriptions");
         }
-        if (sub) {
+        if (cov.id && !cov.renew) {
             return NULL;
         }
     }
@@ -694,8 +673,10 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     const char *reason = "certificate";
     acp_charge_t in = *charge;
     int term = cfg->term > 0 && cfg->profile, covered = 0;
+    acp_sub_cover_t cov;
 
     memset(charge, 0, sizeof(*charge));
+    memset(&cov, 0, sizeof(cov));
     charge->replaces_cert_id = in.replaces_cert_id;
     charge->replaces_serial = in.replaces_serial;
     charge->replaces_not_after = in.replaces_not_after;
@@ -704,17 +685,16 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     if (term) {
         /* a subscription product: covered while one runs for these names (or more);
          * the holder's row lock first, so a racing first purchase waits and then sees it */
-        long long ends = 0;
         if (acp_sa_exec(db, p, "acp_billing_lock", NULL, ACP_SA_ARGS(billing_id)) !=
                 APR_SUCCESS ||
-            subscription_match(db, p, cfg, billing_id, names_key, &charge->subscription,
-                               &ends) != APR_SUCCESS) {
+            sub_cover(db, p, cfg, billing_id, names_key, &cov) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
         }
-        if (charge->subscription) {
+        if (cov.id && !cov.renew) {
             covered = 1;
-            charge->not_after_cap = ends;
-            reason = apr_pstrcat(p, "covered by subscription ", charge->subscription, NULL);
+            charge->subscription = cov.id;
+            charge->not_after_cap = cov.chain_end;
+            reason = apr_pstrcat(p, "covered by subscription ", cov.id, NULL);
         }
     }
     else if (reissue_match(db, p, cfg, billing_id, names_key, &row) != APR_SUCCESS) {
@@ -755,14 +735,16 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         charge->charged = charge->price;
     }
     if (term && !covered) {
-        /* a purchase: the subscription opens with the charge, in this transaction */
-        long long now = acp_now();
+        /* a purchase: the subscription opens with the charge, in this transaction; a
+         * renewal (within the window of the end) starts where the running one ends, so
+         * no day is lost and none paid twice */
+        long long starts = cov.renew ? cov.chain_end : acp_now();
         int ins = 0;
         charge->subscription = acp_random_id(p, 12);
-        charge->not_after_cap = now + cfg->term;
+        charge->not_after_cap = starts + cfg->term;
         if (acp_sa_exec(db, p, "acp_subscription_insert", &ins,
                         ACP_SA_ARGS(charge->subscription, billing_id, names_key, cfg->profile,
-                                    order_id, LL(p, charge->price), LL(p, now),
+                                    order_id, LL(p, charge->price), LL(p, starts),
                                     LL(p, charge->not_after_cap), billing_id, names_key,
                                     cfg->profile)) != APR_SUCCESS ||
             ins != 1) {
@@ -771,7 +753,11 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                                "a subscription for these names was just bought by another "
                                "order; finalize again (it is now covered)");
         }
-        reason = apr_pstrcat(p, "subscription ", charge->subscription, " bought", NULL);
+        reason = cov.renew ? apr_pstrcat(p, "subscription ", charge->subscription,
+                                         " bought, renewing ", cov.id, " from ",
+                                         acp_rfc3339(p, starts), NULL)
+                           : apr_pstrcat(p, "subscription ", charge->subscription, " bought",
+                                         NULL);
     }
     if (holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS ||
         ledger(db, p, billing_id, -charge->charged, after, held,

@@ -30,6 +30,9 @@ typedef struct acp_billing_cfg_t {
                                       profile's): a free reissue needs the same profile */
     long long term;                /* the profile is sold as a term of this many seconds
                                     * (a subscription); 0: per certificate */
+    long long sub_renew_window;    /* AcmePaySubscriptionRenewWindow: a finalize this near
+                                    * the end buys the next term (at most term / 2) */
+    int sub_refund_none;           /* AcmePaySubscriptionRefund none (else pro rata) */
 } acp_billing_cfg_t;
 
 void acp_billing_cfg_defaults(acp_billing_cfg_t *cfg);
@@ -108,6 +111,14 @@ acp_problem_t *acp_billing_quote_tx(acp_db_t *db, apr_pool_t *p, const acp_billi
 /* Give back what an order was charged (issuance failed for good). Idempotent. */
 apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *order_id,
                                    const char *reason);
+
+/* A credit (amount >= 0, 0 too: the row records the event) tied to an order, e.g. a
+ * cancelled subscription's refund; the unique (order, kind) index refuses a second. */
+apr_status_t acp_billing_order_credit_tx(acp_db_t *db, apr_pool_t *p, const char *billing_id,
+                                         const char *order_id, long long amount,
+                                         const char *kind, const char *reference,
+                                         const char *actor, const char *reason,
+                                         long long *balance_after);
 
 /* Move money by hand: delta > 0 credits, < 0 debits (never below zero: APR_EINVAL), in
  * the holder's own currency. Writes the ledger row. */

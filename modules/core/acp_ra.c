@@ -26,6 +26,7 @@ void acp_ra_cfg_defaults(acp_ra_cfg_t *cfg)
     acp_billing_cfg_defaults(&cfg->billing);
     acp_limits_defaults(&cfg->limits);
     cfg->validity_days = 90;
+    acp_validity_cabf(&cfg->max_validity);
     cfg->order_lifetime = 7 * 86400;
     cfg->authz_pending_lifetime = 7 * 86400;
     cfg->authz_valid_lifetime = 30 * 86400;
@@ -578,6 +579,13 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
         return acp_problem(p, ACP_ERR_MALFORMED,
                            "notBefore may be at most %d seconds in the past (no backdating)",
                            ACP_NOT_BEFORE_SKEW);
+    }
+    {
+        /* the longest certificate issued today (AcmePayMaxValidity), counted inclusively */
+        long long max = acp_validity_max(&cfg->max_validity, now);
+        if (max > 0 && max / 86400 < validity_days) {
+            validity_days = (int)(max / 86400);
+        }
     }
     if ((nb && na && na <= nb) || (na && na <= now) ||
         (na && na - (nb ? nb : now) > (long long)validity_days * 86400) ||

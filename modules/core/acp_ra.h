@@ -15,6 +15,7 @@
 #include "acp_billing.h"
 #include "acp_limit.h"
 #include "acp_crl.h"
+#include "acp_validity.h"
 
 /* How far in the past a newOrder notBefore may lie (clock skew), and how far before
  * the moment of signing a certificate's notBefore may be: no backdating. */
@@ -24,6 +25,8 @@ typedef struct acp_ra_cfg_t {
     int eab_required;
     const char *tos;             /* NULL: no terms to agree to */
     int validity_days;           /* certificate lifetime */
+    acp_validity_sched_t max_validity; /* AcmePayMaxValidity: the longest by issue date
+                                        * (default the CA/Browser Forum schedule) */
     int order_lifetime;          /* seconds an order stays usable */
     int authz_pending_lifetime;  /* seconds a pending authorization lives */
     int authz_valid_lifetime;    /* seconds a valid authorization is reused */

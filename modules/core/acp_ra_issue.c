@@ -133,6 +133,18 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
         req.not_before = acp_now() - ACP_NOT_BEFORE_SKEW;
     }
     req.not_after = order->not_after;
+    {
+        /* the maximum validity on the day of signing (the order may have waited for a
+         * slow signer or a retry): notBefore through notAfter inclusive */
+        long long now = acp_now(), nb = req.not_before ? req.not_before : now - 60,
+                  na = req.not_after ? req.not_after
+                                     : nb + (long long)cfg->validity_days * 86400,
+                  capped = acp_validity_cap(&cfg->max_validity, now, nb, na);
+        if (capped != na) {
+            req.not_before = nb;
+            req.not_after = capped;
+        }
+    }
     return acp_ca_sign(cfg->signer, p, &req, res, err);
 }
 
@@ -384,6 +396,16 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         }
         if (!na && days > 0) {
             na = acp_now() + (long long)days * 86400;
+        }
+        {
+            /* never longer than AcmePayMaxValidity allows on this date (the CA/B Forum
+             * schedule by default); the signer's notBefore is now - 60 s */
+            long long now = acp_now(),
+                      dflt = na ? na : now - 60 + (long long)cfg->validity_days * 86400,
+                      capped = acp_validity_cap(&cfg->max_validity, now, now - 60, dflt);
+            if (capped != dflt) {
+                na = capped;
+            }
         }
         prob = acp_billing_charge_tx(db, p, bc, acct->billing_id, order->id, order->names_key,
                                      names, na, base_url, &charge);

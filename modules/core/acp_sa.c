@@ -236,10 +236,12 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT c.id, c.not_after FROM certificates c JOIN orders o ON o.id = c.order_id "
      "WHERE c.billing_id = %s AND c.names_key = %s AND c.revoked IS NULL AND c.issued >= %lld "
      "AND c.not_after > %lld AND COALESCE(o.profile, '') = %s ORDER BY c.issued DESC LIMIT 1"},
-    /* subscriptions running now for a holder and profile, the longest first */
-    {"acp_subscription_live",
-     "SELECT id, names_key, ends FROM subscriptions WHERE billing_id = %s AND profile = %s "
-     "AND starts <= %lld AND ends > %lld ORDER BY ends DESC"},
+    /* ARI: the subscription whose end cut a certificate short (acp_ari_subscription_window) */
+    {"acp_ari_subscription",
+     "SELECT s.starts, s.ends, s.names_key FROM certificates c JOIN orders o ON o.id = c.order_id "
+     "JOIN subscriptions s ON s.billing_id = c.billing_id AND s.profile = o.profile "
+     "WHERE c.id = %s AND s.ends >= %lld AND s.ends <= %lld AND s.ends > s.starts "
+     "AND s.cancelled IS NULL"},
     /* a purchase: seq is the next for (holder, names, profile); the unique index refuses
      * a racing second first purchase */
     {"acp_subscription_insert",
@@ -247,6 +249,22 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "starts, ends) SELECT %s, %s, %s, %s, COUNT(*), %s, CAST(%lld AS BIGINT), "
      "CAST(%lld AS BIGINT), CAST(%lld AS BIGINT) FROM subscriptions "
      "WHERE billing_id = %s AND names_key = %s AND profile = %s"},
+    /* subscriptions that cover from now on (running or bought ahead; not void, not
+     * cancelled), the earliest first */
+    {"acp_subscription_ahead",
+     "SELECT id, names_key, starts, ends FROM subscriptions WHERE billing_id = %s "
+     "AND profile = %s AND ends > %lld AND ends > starts AND cancelled IS NULL "
+     "ORDER BY starts, id"},
+    {"acp_subscription_get",
+     "SELECT id, billing_id, order_id, price, starts, ends, extended, cancelled, profile, "
+     "names_key FROM subscriptions WHERE id = %s"},
+    /* staff's cancel: once (cancelled set by the first) */
+    {"acp_subscription_cancel",
+     "UPDATE subscriptions SET ends = %lld, cancelled = %lld, cancelled_by = %s, "
+     "cancel_reason = %s, refunded = %lld WHERE id = %s AND cancelled IS NULL"},
+    {"acp_subscription_extend",
+     "UPDATE subscriptions SET ends = ends + %lld, extended = extended + %lld "
+     "WHERE id = %s AND cancelled IS NULL AND ends > starts"},
     /* issuance failed for good and was refunded: the purchase never started */
     {"acp_subscription_void", "UPDATE subscriptions SET ends = starts - 1 WHERE order_id = %s"},
     {"acp_order_charge",

@@ -95,10 +95,31 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "SELECT COALESCE(o.profile, '-'), COUNT(DISTINCT o.id), -SUM(l.delta) FROM ledger l "
      "JOIN orders o ON o.id = l.order_id WHERE l.kind IN ('debit', 'refund') "
      "AND l.created >= %lld GROUP BY COALESCE(o.profile, '-') ORDER BY 3 DESC"},
-    /* acme-pay-admin subscriptions list: the newest first */
+    /* acme-pay-admin subscriptions list: the newest first; filters: holder, running at
+     * %lld (0: any), ending by %lld (0: any) */
     {"adm_subscriptions",
-     "SELECT id, billing_id, profile, names_key, starts, ends, order_id, price FROM subscriptions "
-     "WHERE (%s IS NULL OR billing_id = %s) ORDER BY starts DESC, id LIMIT %lld"},
+     "SELECT id, billing_id, profile, names_key, starts, ends, order_id, price, extended, "
+     "cancelled, cancelled_by, cancel_reason, refunded FROM subscriptions "
+     "WHERE (%s IS NULL OR billing_id = %s) AND (CAST(%lld AS BIGINT) = 0 OR (starts <= %lld "
+     "AND ends > %lld AND cancelled IS NULL)) AND (CAST(%lld AS BIGINT) = 0 OR ends <= %lld) "
+     "ORDER BY starts DESC, id LIMIT %lld"},
+    {"adm_subscription_get",
+     "SELECT id, billing_id, profile, names_key, starts, ends, order_id, price, extended, "
+     "cancelled, cancelled_by, cancel_reason, refunded FROM subscriptions WHERE id = %s"},
+    /* what the ledger says of one subscription: its purchase, the certificates it covered,
+     * extensions and the cancellation */
+    {"adm_subscription_ledger",
+     "SELECT l.id, l.created, l.kind, l.delta, l.actor, l.reason, l.order_id FROM ledger l "
+     "WHERE l.reference = %s OR (l.order_id = %s AND l.kind = 'debit') "
+     "ORDER BY l.created, l.id"},
+    /* revenue by profile: sold (not void), running now, ending within 30 days, charged,
+     * refunded on cancellation */
+    {"adm_subscription_revenue",
+     "SELECT profile, COUNT(*), "
+     "SUM(CASE WHEN starts <= %lld AND ends > %lld AND cancelled IS NULL THEN 1 ELSE 0 END), "
+     "SUM(CASE WHEN starts <= %lld AND ends > %lld AND ends <= %lld AND cancelled IS NULL "
+     "THEN 1 ELSE 0 END), SUM(price), SUM(COALESCE(refunded, 0)) FROM subscriptions "
+     "WHERE ends >= starts GROUP BY profile ORDER BY profile"},
     /* live certificates a bulk renewal (acme-pay-admin renew) may move */
     {"acp_ari_live",
      "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "

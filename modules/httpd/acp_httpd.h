@@ -28,6 +28,7 @@ typedef struct acp_srv_cfg_t {
     /* set-flags for merging */
     unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */
     int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
+    int max_validity_set;        /* AcmePayMaxValidity given here */
     unsigned limits_set; /* ACP_LIMIT_* bits: the AcmePayLimit* directives given here */
 } acp_srv_cfg_t;
 
@@ -48,6 +49,8 @@ typedef struct acp_srv_cfg_t {
 #define ACP_PAY_TEST_MODE (1u << 12)
 #define ACP_PAY_FREE_LIMIT (1u << 13)
 #define ACP_PAY_ETH_TOKENS (1u << 14)
+#define ACP_PAY_SUB_RENEW_WINDOW (1u << 20)
+#define ACP_PAY_SUB_REFUND (1u << 21)
 
 /* One bit per abuse-limit directive (inherited one by one too). */
 #define ACP_LIMIT_ACCOUNTS (1u << 0)

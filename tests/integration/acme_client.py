@@ -229,6 +229,16 @@ class AcmeAt(Acme):
             c.close()
 
 
+def cert_id_of(pem):
+    """RFC 9773 certID of the leaf of a PEM chain."""
+    c = x509.load_pem_x509_certificate(pem.split("-----END CERTIFICATE-----")[0].encode() +
+                                       b"-----END CERTIFICATE-----\n")
+    aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    n = c.serial_number
+    ser = n.to_bytes((n.bit_length() + 8) // 8, "big")   # DER content: room for the sign bit
+    return b64(aki) + "." + b64(ser), c, n.to_bytes((n.bit_length() + 7) // 8, "big").hex()
+
+
 def db_count(table):
     """Row count of a table in the test database (sqlite3 or psql CLI)."""
     drv = os.environ.get("ACME_DB_DRIVER", "sqlite3")

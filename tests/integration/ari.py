@@ -4,7 +4,7 @@
 line per case and "N passed, N failed"."""
 import json, os, ssl, subprocess, sys, time, traceback, urllib.request, urllib.error, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from acme_client import Acme, Key, b64
+from acme_client import Acme, Key, b64, cert_id_of
 from cryptography import x509
 
 WEBROOT = os.environ["ACME_WEBROOT"]
@@ -47,16 +47,6 @@ def ledger_consistent():
 
 def name(tag):
     return "%s-%s.ari.test" % (tag, uuid.uuid4().hex[:8])
-
-
-def cert_id_of(pem):
-    """RFC 9773 certID of the leaf of a PEM chain."""
-    c = x509.load_pem_x509_certificate(pem.split("-----END CERTIFICATE-----")[0].encode() +
-                                       b"-----END CERTIFICATE-----\n")
-    aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    n = c.serial_number
-    ser = n.to_bytes((n.bit_length() + 8) // 8, "big")   # DER content: room for the sign bit
-    return b64(aki) + "." + b64(ser), c, n.to_bytes((n.bit_length() + 7) // 8, "big").hex()
 
 
 def get(url):

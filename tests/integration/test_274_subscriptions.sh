@@ -7,7 +7,8 @@
 acme_setup --directive "AcmePayCurrency CNY" --directive "AcmePayPrice 1000" \
     --directive 'AcmePayProfile cert 1 300 "One certificate"' \
     --directive 'AcmePayProfile sub 1 500 "Two-day subscription" term=2d' \
-    --directive "AcmePayDefaultProfile cert"
+    --directive "AcmePayDefaultProfile cert" \
+    --directive "AcmePaySubscriptionRenewWindow 10m"
 export ACME_ADMIN="$REPO/out/acme-pay-admin"
 /usr/bin/python3 "$IT_DIR/subscriptions.py" || { server_log 40; fail "subscriptions.py"; }
 finish
