@@ -96,9 +96,13 @@ static const help_t helps[] = {
     {"revenue", "revenue [--since DATE]",
      "Charges minus refunds per profile (the product sold) since DATE (default: the first "
      "of this month, UTC), with the number of orders."},
-    {"subscriptions", "subscriptions list [--holder H]",
-     "Subscriptions (profiles sold as a term): holder, profile, names, start, end and "
-     "whether each is active, ended or void (refunded)."},
+    {"subscriptions",
+     "subscriptions list [--holder H] [--active] [--expiring] | show ID | extend ID DURATION "
+     "--reason R | cancel ID --reason R [--refund prorata|none] | revenue",
+     "Subscriptions (profiles sold as a term): list them (active, upcoming, ended, cancelled, "
+     "void; --active running, --expiring running and ending within 30 days), show one with "
+     "its ledger rows, extend its end (free, audited), cancel it with the refund policy "
+     "(AcmePaySubscriptionRefund, pro rata by default), revenue per profile."},
     {"org", "org create HOLDER --name N --country CC (--locality L | --state S) "
             "[--evidence E] | org edit ORG [--name N] [--locality L] [--state S] [--country CC] "
             "[--evidence E] --reason R | org vet ORG [--evidence E] [--vetted-at DATE] "
