@@ -39,8 +39,28 @@ install_anvil() {
     ln -sf "$ANVIL_DIR/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" "$ANVIL_DIR/bin/anvil"
     anvil_ok
 }
+# solc-js (the npm package solc, the compiler as WebAssembly inside the package: nothing is
+# downloaded when it compiles) for the ERC-20 test token, in /opt/solc-js
+SOLC_VERSION=0.8.28
+SOLC_DIR=/opt/solc-js
+solc_ok() {
+    [ -f "$SOLC_DIR/node_modules/solc/soljson.js" ] &&
+        grep -q "\"version\": \"$SOLC_VERSION\"" "$SOLC_DIR/node_modules/solc/package.json"
+}
+install_solc() {
+    solc_ok && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: solc-js missing in $SOLC_DIR (run as root)" >&2
+        exit 1
+    fi
+    command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm
+    mkdir -p "$SOLC_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$SOLC_DIR" "solc@$SOLC_VERSION"
+    solc_ok
+}
 if [ -z "$missing" ]; then
     install_anvil
+    install_solc
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -54,3 +74,4 @@ printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/polic
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq --no-install-recommends $missing
 install_anvil
+install_solc

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
-#include "acp_chain.h"
+#include "acp_chain_int.h"
 #include "acp_billing.h"
 #include "acp_util.h"
 
@@ -27,15 +27,9 @@ static char *fmt(apr_pool_t *p, const char *f, ...)
 }
 #define CHAIN_SOURCE "ethereum"
 
-/* APR pools align to 8 bytes; a plain __int128 member would be assumed 16-aligned */
-typedef unsigned __int128 u128_pool_t __attribute__((aligned(8)));
+typedef acp_chain_cand_t cand_t;
 
-typedef struct {
-    const char *hash, *from, *value_dec, *ref;
-    u128_pool_t value;
-} cand_t;
-
-static const char *jstr(json_object *o, const char *key)
+const char *acp_chain_jstr(json_object *o, const char *key)
 {
     json_object *v = NULL;
 
@@ -45,6 +39,7 @@ static const char *jstr(json_object *o, const char *key)
     }
     return json_object_get_string(v);
 }
+#define jstr acp_chain_jstr
 
 static apr_status_t rpc_quantity(acp_rpc_t *rpc, apr_pool_t *p, const char *method,
                                  long long *out, const char **err)
@@ -70,50 +65,41 @@ static int uri_wei(const char *uri, unsigned __int128 *wei)
     return v ? acp_dec_u128(v + 7, wei) : -1;
 }
 
-apr_status_t acp_chain_match(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *cfg,
-                             unsigned __int128 wei, const char **invoice_id, long long *minor)
+void acp_chain_match_rows(const apr_array_header_t *rows, int uri, unsigned __int128 upm,
+                          unsigned __int128 value, const char **invoice_id, long long *minor)
 {
-    apr_array_header_t *rows = NULL;
-    unsigned __int128 wpm = 0, max = ~(unsigned __int128)0;
+    unsigned __int128 max = ~(unsigned __int128)0;
     const char *partial = NULL;
     long long partial_minor = 0;
     int i, partials = 0;
-    apr_status_t rv;
 
     *invoice_id = NULL;
     *minor = 0;
-    if (acp_dec_u128(cfg->wei_per_minor, &wpm) != 0) {
-        return APR_EINVAL;
-    }
-    rv = acp_sa_rows(db, p, "acp_chain_open_invoices", &rows, ACP_SA_NOARGS);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     for (i = 0; i < rows->nelts; i++) {
         const char **r = APR_ARRAY_IDX(rows, i, const char **);
         long long amount = acp_sa_atoll(r[1]);
         unsigned __int128 v, base, tag, q;
 
-        if (uri_wei(r[2], &v) != 0 || amount <= 0) {
+        if ((uri ? uri_wei(r[2], &v) : acp_dec_u128(r[2], &v)) != 0 || amount <= 0) {
             continue;
         }
-        if (v == wei) {
+        if (v == value) {
             *invoice_id = r[0]; /* the exact amount asked: the whole invoice */
             *minor = amount;
-            return APR_SUCCESS;
+            return;
         }
-        if (wpm == 0 || (unsigned __int128)amount > max / wpm) {
+        if (upm == 0 || (unsigned __int128)amount > max / upm) {
             continue;
         }
-        base = (unsigned __int128)amount * wpm;
+        base = (unsigned __int128)amount * upm;
         if (v < base) {
             continue;
         }
         tag = v - base; /* the unique part, below one minor unit */
-        if (tag >= wpm || wei < tag || (wei - tag) % wpm != 0) {
+        if (tag >= upm || value < tag || (value - tag) % upm != 0) {
             continue;
         }
-        q = (wei - tag) / wpm;
+        q = (value - tag) / upm;
         if (q == 0 || q > (unsigned __int128)(1LL << 53)) {
             continue;
         }
@@ -125,6 +111,25 @@ apr_status_t acp_chain_match(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t 
         *invoice_id = partial; /* over- or underpaid: credit what arrived */
         *minor = partial_minor;
     }
+}
+
+apr_status_t acp_chain_match(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *cfg,
+                             unsigned __int128 wei, const char **invoice_id, long long *minor)
+{
+    apr_array_header_t *rows = NULL;
+    unsigned __int128 wpm = 0;
+    apr_status_t rv;
+
+    *invoice_id = NULL;
+    *minor = 0;
+    if (acp_dec_u128(cfg->wei_per_minor, &wpm) != 0) {
+        return APR_EINVAL;
+    }
+    rv = acp_sa_rows(db, p, "acp_chain_open_invoices", &rows, ACP_SA_NOARGS);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    acp_chain_match_rows(rows, 1, wpm, wei, invoice_id, minor);
     return APR_SUCCESS;
 }
 
@@ -139,11 +144,13 @@ static apr_status_t take_transfer(acp_db_t *db, apr_pool_t *p, const acp_chain_c
     int n = 0, credited = 0;
     apr_status_t rv;
 
-    rv = acp_chain_match(db, p, cfg, c->value, &inv, &minor);
+    rv = c->token ? acp_chain_token_match(db, p, c->token, c->value, &inv, &minor)
+                  : acp_chain_match(db, p, cfg, c->value, &inv, &minor);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (!inv && acp_dec_u128(cfg->wei_per_minor, &wpm) == 0 && wpm > 0 &&
+    if (!inv && acp_dec_u128(c->token ? c->token->units_per_minor : cfg->wei_per_minor,
+                             &wpm) == 0 && wpm > 0 &&
         c->value / wpm <= (unsigned __int128)(1LL << 53)) {
         minor = (long long)(c->value / wpm); /* what staff may assign */
     }
@@ -152,7 +159,8 @@ static apr_status_t take_transfer(acp_db_t *db, apr_pool_t *p, const acp_chain_c
     }
     rv = acp_sa_exec(db, p, "acp_chain_transfer_insert", &n,
                      ACP_SA_ARGS(c->ref, LL(p, cfg->chain_id), LL(p, number), block_hash,
-                                 c->hash, c->from, "ETH", c->value_dec, LL(p, minor), inv,
+                                 c->hash, c->from, c->token ? c->token->symbol : "ETH",
+                                 c->value_dec, LL(p, minor), inv,
                                  status, LL(p, acp_now())));
     if (rv != APR_SUCCESS || n == 0) {
         return rv; /* n == 0: seen and recorded before */
@@ -227,6 +235,10 @@ static apr_status_t read_block(acp_rpc_t *rpc, apr_pool_t *p, const acp_chain_cf
         c->value = v;
         c->value_dec = acp_u128_dec(p, v);
         c->ref = fmt(p, "eth:%lld:%s:0", cfg->chain_id, c->hash);
+        c->token = NULL;
+        c->block = number;
+        c->log_index = 0;
+        c->block_hash = NULL;
     }
     return APR_SUCCESS;
 }
@@ -255,6 +267,11 @@ static apr_status_t check_receipt(acp_rpc_t *rpc, apr_pool_t *p, long long numbe
                             c->hash);
         return APR_EGENERAL;
     }
+    if (c->token && !acp_chain_token_in_receipt(r, c)) {
+        *err = fmt(p, "block %lld: the receipt of %s lacks its Transfer log %lld", number,
+                   c->hash, c->log_index);
+        return APR_EGENERAL;
+    }
     *ok = st && !strcmp(st, "0x1");
     return APR_SUCCESS;
 }
@@ -280,6 +297,21 @@ static apr_status_t take_lease(acp_db_t *db, apr_pool_t *p, const char *holder,
     rv = acp_sa_commit(db);
     *have = rv == APR_SUCCESS && n == 1;
     return rv;
+}
+
+static void polled(acp_db_t *db, apr_pool_t *p, const char *holder, long long head)
+{
+    if (acp_sa_begin(db) != APR_SUCCESS) {
+        return;
+    }
+    if (acp_sa_exec(db, p, "acp_chain_polled", NULL,
+                    ACP_SA_ARGS(LL(p, head), LL(p, acp_now()), holder)) != APR_SUCCESS) {
+        acp_sa_rollback(db);
+        return;
+    }
+    if (acp_sa_commit(db) != APR_SUCCESS) {
+        acp_sa_rollback(db);
+    }
 }
 
 apr_status_t acp_chain_release(acp_db_t *db, apr_pool_t *p, const char *holder)
@@ -343,6 +375,7 @@ apr_status_t acp_chain_poll(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *
                             acp_chain_poll_t *out)
 {
     const char **st = NULL, *err = NULL, *last_hash;
+    apr_array_header_t *logs;
     long long last, chain = 0, head = 0, from, to, b;
     int conf = cfg->confirmations > 0 ? cfg->confirmations : ACP_CHAIN_CONFIRMATIONS;
     unsigned long calls0 = rpc->calls;
@@ -378,6 +411,12 @@ apr_status_t acp_chain_poll(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *
     if (to - from + 1 > ACP_CHAIN_BLOCKS_PER_POLL) {
         to = from + ACP_CHAIN_BLOCKS_PER_POLL - 1;
     }
+    /* the token transfers of the whole range in one bounded eth_getLogs */
+    logs = apr_array_make(p, 4, sizeof(cand_t));
+    if (from <= to && cfg->tokens && cfg->tokens->nelts > 0 &&
+        acp_chain_token_logs(rpc, p, cfg, from, to, logs, &err) != APR_SUCCESS) {
+        goto rpc_fail;
+    }
     for (b = from; b <= to; b++) {
         apr_pool_t *bp;
         apr_array_header_t *cands;
@@ -387,6 +426,19 @@ apr_status_t acp_chain_poll(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *
         apr_pool_create(&bp, p);
         cands = apr_array_make(bp, 4, sizeof(cand_t));
         rv = read_block(rpc, bp, cfg, b, &hash, &parent, cands, &err);
+        for (i = 0; rv == APR_SUCCESS && i < logs->nelts; i++) {
+            const cand_t *l = &APR_ARRAY_IDX(logs, i, cand_t);
+            if (l->block != b) {
+                continue;
+            }
+            if (strcasecmp(l->block_hash, hash) != 0) {
+                err = fmt(bp, "block %lld: its logs name block %s, the block is %s", b,
+                          l->block_hash, hash);
+                rv = APR_EGENERAL;
+                break;
+            }
+            *(cand_t *)apr_array_push(cands) = *l;
+        }
         ok = apr_pcalloc(bp, sizeof(int) * (size_t)(cands->nelts + 1));
         for (i = 0; rv == APR_SUCCESS && i < cands->nelts; i++) {
             rv = check_receipt(rpc, bp, b, hash, &APR_ARRAY_IDX(cands, i, cand_t), &ok[i],
@@ -418,6 +470,9 @@ apr_status_t acp_chain_poll(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *
         last = b;
         last_hash = apr_pstrdup(p, hash);
         apr_pool_destroy(bp);
+    }
+    if (rv == APR_SUCCESS) {
+        polled(db, p, holder, head); /* server-status shows the lag */
     }
     out->rpc_calls = rpc->calls - calls0;
     return rv;

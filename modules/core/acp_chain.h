@@ -53,6 +53,7 @@ typedef struct acp_chain_cfg_t {
     long long chain_id;
     const char *wei_per_minor;
     const char *currency;
+    const apr_array_header_t *tokens; /* acp_eth_token_t (AcmePayEthereumToken) or NULL */
 } acp_chain_cfg_t;
 
 /* What one poll did, for the glue's log and the measurements. */

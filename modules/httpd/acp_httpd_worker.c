@@ -459,6 +459,7 @@ static void *APR_THREAD_FUNC chain_main(apr_thread_t *thd, void *data)
     cc.chain_id = w->cfg->wfe.ra.billing.eth_chain;
     cc.wei_per_minor = w->cfg->wfe.ra.billing.eth_wei_per_minor;
     cc.currency = w->cfg->wfe.ra.billing.currency;
+    cc.tokens = w->cfg->wfe.ra.billing.eth_tokens;
     interval = cc.poll_interval > 0 ? cc.poll_interval : ACP_CHAIN_POLL;
     lease = interval * 3 + 10; /* a dead holder's lease runs out after this */
     memset(&rpc, 0, sizeof(rpc));

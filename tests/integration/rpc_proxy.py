@@ -3,7 +3,8 @@
 node and counts calls per method, or plays an outage or a hostile node.
     rpc_proxy.py LISTEN_PORT UPSTREAM_URL
 Control (same port): GET /_ctl/mode/<up|down|error500|huge|junk|chain|bignum|nohex|nofield|nullblock|
-missing|bigvalue|badvalue>,
+missing|bigvalue|badvalue|logs_huge|logs_notarray|logs_bigvalue|logs_nohex|logs_missing|
+logs_foreign|logs_range|logs_index>,
 GET /_ctl/stats (calls per method, JSON), GET /_ctl/reset."""
 import json, sys, threading, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,7 +47,33 @@ def hostile(mode, method, body):
                 elif mode == "badvalue":
                     tx["value"] = "0xzz"
         return json.dumps({"jsonrpc": "2.0", "id": 1, "result": blk}).encode()
+    if method == "eth_getLogs" and mode.startswith("logs_"):
+        return hostile_logs(mode, body)
     return None
+
+
+def hostile_logs(mode, body):
+    """eth_getLogs answers that lie: None forwards the node's."""
+    if mode == "logs_huge":
+        return b'{"jsonrpc":"2.0","id":1,"result":[' + b'{"x":"' + b"a" * (10 * 1024 * 1024) + b'"}]}'
+    if mode == "logs_notarray":
+        return b'{"jsonrpc":"2.0","id":1,"result":{"logs":[]}}'
+    logs = json.loads(upstream(body))["result"]
+    for log in logs:
+        if mode == "logs_bigvalue":
+            log["data"] = "0x" + "f" * 64
+        elif mode == "logs_nohex":
+            log["data"] = "0x" + "zz" * 32
+        elif mode == "logs_missing":
+            log.pop("topics", None)
+            log.pop("blockHash", None)
+        elif mode == "logs_foreign":
+            log["address"] = "0x" + "ab" * 20
+        elif mode == "logs_range":
+            log["blockNumber"] = "0xffffffff"
+        elif mode == "logs_index":
+            log["logIndex"] = "-1"
+    return json.dumps({"jsonrpc": "2.0", "id": 1, "result": logs}).encode()
 
 
 class H(BaseHTTPRequestHandler):

@@ -59,7 +59,7 @@ static void matching(apr_pool_t *p)
     acp_db_t *db = NULL;
     const char *err = NULL, *inv = NULL;
     long long minor = 0;
-    acp_chain_cfg_t cfg = {NULL, NULL, 5, 1, ADDR, 31337, WPM, "CNY"};
+    acp_chain_cfg_t cfg = {NULL, NULL, 5, 1, ADDR, 31337, WPM, "CNY", NULL};
     unsigned __int128 wpm = 10000000000000ULL;
 
     close(fd);
