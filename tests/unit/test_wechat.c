@@ -1,13 +1,16 @@
 /* WeChat Pay API v3 formats and cryptography (acp_wechat.c) against fixed vectors: the
  * signature strings, SHA256-RSA signatures (PKCS #1 v1.5 is deterministic, so a signature
  * made by another implementation -- Python's cryptography -- must come out byte for
- * byte), notification checks and AEAD_AES_256_GCM decryption with the tag appended. */
+ * byte), notification checks and AEAD_AES_256_GCM decryption with the tag appended; the
+ * provider (acp_provider_wechat.c): its options and its reading of notifications. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include "acp_test.h"
 #include "acp_wechat.h"
+#include "acp_provider.h"
+#include <openssl/rand.h>
 
 /* a test key (RSA 2048) and a self-signed "platform certificate" for it, serial
  * 5157F09EFDC096DE15EBE81A47057A7232F1B8E1 */
@@ -271,6 +274,160 @@ static void test_loading(apr_pool_t *p)
     unlink(path);
 }
 
+
+/* AEAD_AES_256_GCM as WeChat Pay encrypts a resource: base64(ciphertext || tag) */
+static const char *seal(apr_pool_t *p, const unsigned char *key, const char *nonce,
+                        const char *aad, const char *plain)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0, len = (int)strlen(plain);
+    unsigned char *out = apr_palloc(p, (apr_size_t)len + 16);
+
+    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL);
+    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)strlen(nonce), NULL);
+    EVP_EncryptInit_ex(c, NULL, NULL, key, (const unsigned char *)nonce);
+    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad));
+    EVP_EncryptUpdate(c, out, &n, (const unsigned char *)plain, len);
+    EVP_EncryptFinal_ex(c, out + n, &fin);
+    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + len);
+    EVP_CIPHER_CTX_free(c);
+    return acp_wechat_b64_encode(p, out, (size_t)len + 16);
+}
+
+#define APIV3 "0123456789abcdefghijklmnopqrstuv"
+#define TXN(state, appid, amount)                                                           \
+    "{\"mchid\":\"1230000109\",\"appid\":\"" appid "\",\"out_trade_no\":\"inv_123\","       \
+    "\"transaction_id\":\"4200000001\",\"trade_state\":\"" state "\",\"amount\":" amount "}"
+#define AMOUNT "{\"total\":1000,\"currency\":\"CNY\"}"
+
+/* a notification of event carrying plain, signed now with key; *h its headers */
+static const char *notice(apr_pool_t *p, EVP_PKEY *key, const char *event, const char *alg,
+                          const char *plain, int tamper, apr_table_t **h)
+{
+    const char *ct = seal(p, (const unsigned char *)APIV3, "n0nce0123456", "transaction", plain);
+    const char *body, *sig = NULL, *parts[3];
+    char *msg;
+
+    if (tamper) {
+        char *t = apr_pstrdup(p, ct);
+        t[2] = t[2] == 'A' ? 'B' : 'A';
+        ct = t;
+    }
+    body = apr_psprintf(p, "{\"id\":\"EV-1\",\"event_type\":\"%s\",\"resource_type\":"
+                           "\"encrypt-resource\",\"resource\":{\"algorithm\":\"%s\","
+                           "\"ciphertext\":\"%s\",\"associated_data\":\"transaction\","
+                           "\"nonce\":\"n0nce0123456\",\"original_type\":\"transaction\"}}",
+                        event, alg, ct);
+    parts[0] = "1796100000";
+    parts[1] = "HN";
+    parts[2] = body;
+    msg = acp_wechat_message(p, parts, 3);
+    acp_wechat_sign(p, key, msg, strlen(msg), &sig);
+    *h = apr_table_make(p, 4);
+    apr_table_set(*h, "wechatpay-timestamp", "1796100000"); /* names are case-insensitive */
+    apr_table_set(*h, "Wechatpay-Nonce", "HN");
+    apr_table_set(*h, "Wechatpay-Signature", sig);
+    apr_table_set(*h, "Wechatpay-Serial", SERIAL);
+    return body;
+}
+
+static void test_provider(apr_pool_t *p, EVP_PKEY *key)
+{
+    const char *kp = write_tmp(p, key_pem), *cp = write_tmp(p, cert_pem);
+    const char *ap = write_tmp(p, APIV3 "\n"), *short_ap = write_tmp(p, "0123456789\n");
+    const char *err = NULL, *why = NULL, *body, *ctype = NULL, *ans = NULL;
+    apr_table_t *o = apr_table_make(p, 8), *h = NULL;
+    acp_provider_t *pv = NULL;
+    acp_notice_t n;
+    int status = 0;
+
+    apr_table_set(o, "mchid", "1230000109");
+    apr_table_set(o, "appid", "wxd678efh567hg6787");
+    apr_table_set(o, "serial", "ABC123");
+    apr_table_set(o, "private-key", apr_pstrcat(p, "file:", kp, NULL));
+    apr_table_set(o, "apiv3-key", apr_pstrcat(p, "file:", ap, NULL));
+    apr_table_set(o, "platform-cert", apr_pstrcat(p, "file:", cp, NULL));
+    CHECK(acp_provider_wechat_new(p, o, &pv, &err) == APR_SUCCESS && pv &&
+          !strcmp(pv->name, "wechat"));
+    /* refused configurations: an unknown option, no mchid, a short APIv3 key, a key in clear */
+    {
+        apr_table_t *b = apr_table_copy(p, o);
+        acp_provider_t *x = NULL;
+        apr_table_set(b, "secret", "x");
+        CHECK(acp_provider_wechat_new(p, b, &x, &err) != APR_SUCCESS);
+        b = apr_table_copy(p, o);
+        apr_table_unset(b, "mchid");
+        CHECK(acp_provider_wechat_new(p, b, &x, &err) != APR_SUCCESS);
+        b = apr_table_copy(p, o);
+        apr_table_set(b, "apiv3-key", apr_pstrcat(p, "file:", short_ap, NULL));
+        CHECK(acp_provider_wechat_new(p, b, &x, &err) != APR_SUCCESS);
+        b = apr_table_copy(p, o);
+        apr_table_set(b, "apiv3-key", APIV3);
+        CHECK(acp_provider_wechat_new(p, b, &x, &err) != APR_SUCCESS);
+        b = apr_table_copy(p, o);
+        apr_table_set(b, "platform-cert", apr_pstrcat(p, "file:", kp, NULL));
+        CHECK(acp_provider_wechat_new(p, b, &x, &err) != APR_SUCCESS);
+    }
+    unlink(kp);
+    unlink(cp);
+    unlink(ap);
+    unlink(short_ap);
+    if (!pv) {
+        return;
+    }
+    /* a payment */
+    memset(&n, 0, sizeof(n));
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wxd678efh567hg6787", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) == ACP_NOTICE_OK);
+    CHECK(!n.not_payment && n.amount_minor == 1000);
+    CHECK_STR(n.invoice_id, "inv_123");
+    CHECK_STR(n.currency, "CNY");
+    CHECK_STR(n.txn_id, "4200000001");
+    /* authentic but nothing to credit */
+    memset(&n, 0, sizeof(n));
+    body = notice(p, key, "REFUND.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wxd678efh567hg6787", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) == ACP_NOTICE_OK &&
+          n.not_payment);
+    memset(&n, 0, sizeof(n));
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("NOTPAY", "wxd678efh567hg6787", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) == ACP_NOTICE_OK &&
+          n.not_payment);
+    /* refused: another app, tampered, another algorithm, no amount, stale */
+    memset(&n, 0, sizeof(n));
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wx0000000000000000", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) == ACP_NOTICE_FORGED);
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wxd678efh567hg6787", AMOUNT), 1, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) == ACP_NOTICE_FORGED);
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AES_128_CBC",
+                  TXN("SUCCESS", "wxd678efh567hg6787", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) ==
+          ACP_NOTICE_MALFORMED);
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wxd678efh567hg6787", "{\"total\":\"1000\",\"currency\":\"CNY\"}"),
+                  0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000, &n, &why) ==
+          ACP_NOTICE_MALFORMED);
+    body = notice(p, key, "TRANSACTION.SUCCESS", "AEAD_AES_256_GCM",
+                  TXN("SUCCESS", "wxd678efh567hg6787", AMOUNT), 0, &h);
+    CHECK(pv->verify(pv, p, h, body, strlen(body), 1796100000 + 301, &n, &why) ==
+          ACP_NOTICE_FORGED);
+    CHECK(pv->verify(pv, p, NULL, body, strlen(body), 1796100000, &n, &why) ==
+          ACP_NOTICE_FORGED);
+    /* answers as documented */
+    pv->answer(pv, p, 1, &status, &ctype, &ans, "credited");
+    CHECK(status == 200 && ans && !*ans);
+    status = 401;
+    pv->answer(pv, p, 0, &status, &ctype, &ans, "bad \"signature\"");
+    CHECK(status == 401);
+    CHECK_STR(ans, "{\"code\":\"FAIL\",\"message\":\"bad \\\"signature\\\"\"}");
+    CHECK_STR(ctype, "application/json");
+}
+
 static void run_tests(apr_pool_t *p)
 {
     const char *kp = write_tmp(p, key_pem), *cp = write_tmp(p, cert_pem), *err = NULL;
@@ -290,4 +447,5 @@ static void run_tests(apr_pool_t *p)
     test_decrypt(p);
     test_base64(p);
     test_loading(p);
+    test_provider(p, key);
 }
