@@ -725,6 +725,7 @@ static int show_holder(adm_t *adm, apr_pool_t *p, const char *id, json_object *o
     f.holder = id;
     if (attach(adm, p, obj, "accounts", "accounts", &f, err) ||
         attach(adm, p, obj, "eab", "eab", &f, err) ||
+        attach(adm, p, obj, "organization", "orgs", &f, err) ||
         attach(adm, p, obj, "invoices", "invoices", &f, err) ||
         attach(adm, p, obj, "orders", "orders", &f, err) ||
         attach(adm, p, obj, "ledger", "ledger", &f, err)) {

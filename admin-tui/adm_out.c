@@ -72,7 +72,7 @@ static int in_list(const char *key, const char *const *list)
 
 static const char *const time_keys[] = {"created", "expires", "issued", "not_after", "not_before",
                                         "revoked", "validated", "updated", "closed", "vetted_at",
-                                        "vetting_end", "revoked_at", NULL};
+                                        "vetting_end", "valid_until", "revoked_at", NULL};
 static const char *const money_keys[] = {"balance", "amount", "paid", "delta", "balance_after",
                                          "price", "charged", "holders_balance", "open_amount",
                                          "revenue_today", "revenue_month", "charged_today",

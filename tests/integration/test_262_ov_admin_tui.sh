@@ -52,6 +52,7 @@ expect_eq "create vet edit" "$(db_query "SELECT action FROM org_audit ORDER BY s
     "audit rows (refused commands wrote none)"
 expect_eq "ines|name change at the registry" \
     "$(db_query "SELECT actor, reason FROM org_audit WHERE action = 'edit'")" "who and why of the edit"
+expect_contains "$(adm show holder "$h")" "organization (1)" "the holder's page lists its organization"
 # ---- a value with escape sequences (written by something else) is shown escaped
 db_query "UPDATE organizations SET locality = 'x' || char(27) || '[2J' || char(194) || char(155) || '31m'" \
     > /dev/null 2>&1 ||
