@@ -2,6 +2,7 @@
  * (acp_csr_parse, acp_csr_check) are in acp_csr.c. */
 #include <limits.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
@@ -265,14 +266,22 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     names = apr_array_make(p, given->nelts, sizeof(const char *));
     for (i = 0; i < given->nelts; i++) {
         const char *norm = NULL;
-        prob = acp_ident_normalize(p, "dns", APR_ARRAY_IDX(given, i, const char *), &norm);
+        const char *g = APR_ARRAY_IDX(given, i, const char *);
+        prob = acp_ident_normalize(p, acp_ident_type(g), g, &norm);
         if (prob) {
             err = prob->detail;
             goto done;
         }
         APR_ARRAY_PUSH(names, const char *) = norm;
     }
-    first = APR_ARRAY_IDX(names, 0, const char *);
+    /* the subject CN is the first DNS name; a certificate for IP addresses only has an
+     * empty subject (the SANs carry the addresses) */
+    first = NULL;
+    for (i = 0; i < names->nelts && !first; i++) {
+        if (!acp_ident_ip_parse(APR_ARRAY_IDX(names, i, const char *), NULL)) {
+            first = APR_ARRAY_IDX(names, i, const char *);
+        }
+    }
     nb = req->not_before ? req->not_before : acp_now() - 60;
     na = req->not_after ? req->not_after : nb + (long long)ca->validity_days * 86400;
     if (na <= nb) {
@@ -312,7 +321,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         err = "setting the organization in the subject";
         goto done;
     }
-    if (strlen(first) <= CN_MAX &&
+    if (first && strlen(first) <= CN_MAX &&
         X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_ASC,
                                    (const unsigned char *)first, -1, -1, 0) != 1) {
         err = "setting the subject";
@@ -351,15 +360,20 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     }
     for (i = 0; i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
+        unsigned char ip[16];
+        int family = acp_ident_ip_parse(n, ip);
         GENERAL_NAME *g = GENERAL_NAME_new();
-        ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
-        if (!g || !ia5 || ASN1_STRING_set(ia5, n, (int)strlen(n)) != 1) {
+        ASN1_STRING *v = family ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
+        if (!g || !v ||
+            (family ? ASN1_STRING_set(v, ip, family == AF_INET ? 4 : 16)
+                    : ASN1_STRING_set(v, n, (int)strlen(n))) != 1) {
             GENERAL_NAME_free(g);
-            ASN1_IA5STRING_free(ia5);
+            ASN1_STRING_free(v);
             err = "building the subjectAltName";
             goto done;
         }
-        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+        /* RFC 8738 §5 (RFC 5280 §4.2.1.6): an IP identifier is an iPAddress of its octets */
+        GENERAL_NAME_set0_value(g, family ? GEN_IPADD : GEN_DNS, v);
         if (sk_GENERAL_NAME_push(gens, g) <= 0) {
             GENERAL_NAME_free(g);
             err = "building the subjectAltName";

@@ -10,19 +10,23 @@
 typedef struct acp_csr_t {
     X509_REQ *req;                 /* freed by a cleanup on the parse pool */
     EVP_PKEY *pkey;                /* the CSR's public key (owned by req) */
-    apr_array_header_t *names;     /* const char*: lowercased DNS names from CN + SAN,
-                                      de-duplicated, sorted */
+    apr_array_header_t *names;     /* const char*: lowercased DNS names from CN + SAN and
+                                      the canonical text of iPAddress SANs (a CN may also
+                                      be an address's canonical text), de-duplicated,
+                                      sorted */
     const unsigned char *der;      /* a copy of the DER that was parsed, in the parse pool */
     size_t der_len;
 } acp_csr_t;
 
 /* Parse a DER CSR: signature must verify; key policy RSA >= 2048 (and <= 8192),
- * EC P-256 / P-384, Ed25519; only dNSName SANs, at most ACP_MAX_IDENTIFIERS of them
+ * EC P-256 / P-384, Ed25519; only dNSName and iPAddress SANs, at most ACP_MAX_IDENTIFIERS
+ * of them
  * (counted before any is looked at). Problem kind ACP_ERR_BAD_CSR. */
 acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len,
                              acp_csr_t **out);
 
-/* The CSR's names must equal order_names (normalised dns names, any order) exactly;
+/* The CSR's names must equal order_names (normalised dns names and IP identifiers, any
+ * order) exactly;
  * the CN, if present, must be among them; the CSR key must differ from account_key
  * (may be NULL to skip). Problem kind ACP_ERR_BAD_CSR with a detail of bounded length
  * (ACP_CSR_DETAIL_MAX bytes of names at most). Linear in the number of names. */

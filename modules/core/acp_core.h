@@ -54,6 +54,7 @@ typedef struct acp_problem_t {
     const char *detail;
     const char *instance;   /* optional URL (payment link) */
     const char *ident;      /* optional identifier value (subproblem) */
+    const char *ident_type; /* its type ("dns", "ip"); NULL: told from the value */
     /* a payment request: the web front end renders it for the client (User-Agent) */
     struct acp_pay_request_t *payment;
     int commit;             /* the writes made before this problem must be kept */

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
@@ -137,9 +138,25 @@ static acp_problem_t *check_sig_alg(apr_pool_t *p, const X509_REQ *req)
     return NULL;
 }
 
+/* Text that can only be an IP address: a colon (never in a dns name) or digits and dots
+ * only (a dns name's last label is never all digits). Normalising it as "ip" then says
+ * what is wrong with it, if anything. */
+static int ip_text(const char *s)
+{
+    if (strchr(s, ':')) {
+        return 1;
+    }
+    for (; *s; s++) {
+        if (*s != '.' && !(*s >= '0' && *s <= '9')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* One name from the CSR: ASCII, no NULs, valid per the identifier policy. */
 static acp_problem_t *add_name(apr_pool_t *p, apr_array_header_t *names, const char *where,
-                               const unsigned char *data, int len)
+                               int allow_ip, const unsigned char *data, int len)
 {
     const char *norm = NULL;
     acp_problem_t *prob;
@@ -154,9 +171,38 @@ static acp_problem_t *add_name(apr_pool_t *p, apr_array_header_t *names, const c
                                "the CSR's %s contains a NUL or non-ASCII byte", where);
         }
     }
-    prob = acp_ident_normalize(p, "dns", lowercase(p, (const char *)data, (size_t)len), &norm);
+    {
+        /* a common name may hold an IP address as its canonical text; a dNSName never
+         * does (an address is an iPAddress SAN, compared by its octets) */
+        const char *lc = lowercase(p, (const char *)data, (size_t)len);
+        prob = acp_ident_normalize(p, allow_ip && ip_text(lc) ? "ip" : "dns", lc, &norm);
+    }
     if (prob) {
         return acp_problem(p, ACP_ERR_BAD_CSR, "CSR %s: %s", where, prob->detail);
+    }
+    APR_ARRAY_PUSH(names, const char *) = norm;
+    return NULL;
+}
+
+/* An iPAddress subjectAltName (RFC 5280 §4.2.1.6: 4 or 16 octets), kept as the canonical
+ * text of its address: the order's IP identifiers are that text, so comparing the texts
+ * compares the octets. */
+static acp_problem_t *add_ip(apr_pool_t *p, apr_array_header_t *names,
+                             const ASN1_OCTET_STRING *ip)
+{
+    int len = ip ? ASN1_STRING_length(ip) : 0;
+    const char *text, *norm = NULL;
+    acp_problem_t *prob;
+
+    if (len != 4 && len != 16) {
+        return acp_problem(p, ACP_ERR_BAD_CSR,
+                           "the CSR has an iPAddress subjectAltName of %d octets (4 or 16)", len);
+    }
+    text = acp_ident_ip_text(p, len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip));
+    prob = text ? acp_ident_normalize(p, "ip", text, &norm) : NULL;
+    if (!text || prob) {
+        return acp_problem(p, ACP_ERR_BAD_CSR, "CSR subjectAltName: %s",
+                           prob ? prob->detail : "an unreadable iPAddress");
     }
     APR_ARRAY_PUSH(names, const char *) = norm;
     return NULL;
@@ -261,7 +307,7 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
                            "the CSR's subject must have at most one readable common name");
         goto done;
     }
-    if (cn && (prob = add_name(p, names, "common name", cn, cnlen))) {
+    if (cn && (prob = add_name(p, names, "common name", 1, cn, cnlen))) {
         goto done;
     }
     exts = X509_REQ_get_extensions(req);
@@ -288,21 +334,28 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
     }
     for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_IPADD) {
+            prob = add_ip(p, names, g->d.iPAddress);
+            if (prob) {
+                goto done;
+            }
+            continue;
+        }
         if (g->type != GEN_DNS) {
             prob = acp_problem(p, ACP_ERR_BAD_CSR,
-                               "the CSR has a subjectAltName of type %s (only dNSName is "
-                               "allowed)",
+                               "the CSR has a subjectAltName of type %s (only dNSName and "
+                               "iPAddress are allowed)",
                                gen_type_name(g->type));
             goto done;
         }
-        prob = add_name(p, names, "subjectAltName",
+        prob = add_name(p, names, "subjectAltName", 0,
                         ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName));
         if (prob) {
             goto done;
         }
     }
     if (names->nelts == 0) {
-        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR contains no DNS names");
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR contains no DNS names or IP addresses");
         goto done;
     }
     sort_unique(names);
@@ -414,7 +467,7 @@ acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
     if (cn) {
         const char *norm = NULL;
         const char *lc = lowercase(p, (const char *)cn, (size_t)cnlen);
-        if (acp_ident_normalize(p, "dns", lc, &norm) != NULL) {
+        if (acp_ident_normalize(p, ip_text(lc) ? "ip" : "dns", lc, &norm) != NULL) {
             norm = lc;
         }
         if (!contains(want, norm)) {

@@ -1,7 +1,9 @@
-/* Identifier policy: normalisation and validation of ACME dns identifiers. */
+/* Identifier policy: normalisation and validation of ACME identifiers: dns names and IP
+ * addresses (RFC 8738). */
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 #include "acp_core.h"
 #include "acp_ident.h"
@@ -121,6 +123,126 @@ static const char *check_labels(apr_pool_t *p, const char *name, int *nlabels)
     return NULL;
 }
 
+/* ---- IP addresses (RFC 8738) ---------------------------------------------------------- */
+
+int acp_ident_ip_parse(const char *name, unsigned char addr[16])
+{
+    unsigned char buf[16];
+    char back[INET6_ADDRSTRLEN];
+    int family;
+
+    if (!name || !*name || strlen(name) >= sizeof(back)) {
+        return 0;
+    }
+    family = strchr(name, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(family, name, buf) != 1 ||
+        !inet_ntop(family, buf, back, sizeof(back)) || strcmp(back, name) != 0) {
+        return 0;
+    }
+    if (addr) {
+        memset(addr, 0, 16);
+        memcpy(addr, buf, family == AF_INET ? 4 : 16);
+    }
+    return family;
+}
+
+const char *acp_ident_ip_text(apr_pool_t *p, int family, const unsigned char *addr)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if ((family != AF_INET && family != AF_INET6) || !inet_ntop(family, addr, buf, sizeof(buf))) {
+        return NULL;
+    }
+    return apr_pstrdup(p, buf);
+}
+
+const char *acp_ident_type(const char *normalized)
+{
+    return acp_ident_ip_parse(normalized, NULL) ? "ip" : "dns";
+}
+
+const char *acp_ident_ip_reverse(apr_pool_t *p, const char *ip)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char a[16];
+    int family = acp_ident_ip_parse(ip, a), i;
+
+    if (family == AF_INET) {
+        return apr_psprintf(p, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
+    }
+    if (family == AF_INET6) {
+        char *s = apr_palloc(p, 32 * 2 + sizeof("ip6.arpa")), *w = s;
+        for (i = 15; i >= 0; i--) {
+            *w++ = hex[a[i] & 0x0f];
+            *w++ = '.';
+            *w++ = hex[a[i] >> 4];
+            *w++ = '.';
+        }
+        memcpy(w, "ip6.arpa", sizeof("ip6.arpa"));
+        return s;
+    }
+    return NULL;
+}
+
+static acp_problem_t *ip_problem(apr_pool_t *p, acp_errkind_t kind, const char *value,
+                                 const char *why)
+{
+    acp_problem_t *prob = acp_problem(p, kind, "'%s' is not a valid IP identifier: %s",
+                                      shown(p, value), why);
+    prob->ident = apr_pstrdup(p, value);
+    prob->ident_type = "ip";
+    return prob;
+}
+
+/* RFC 8738 §3: the value is the textual form of RFC 1123 §2.1 (IPv4) or RFC 5952 §4
+ * (IPv6), exactly; anything else is a malformed request. An IPv4-mapped IPv6 address is
+ * an IPv4 host under another name: refused, its IPv4 form is the identifier. */
+static acp_problem_t *normalize_ip(apr_pool_t *p, const char *value, const char **out)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    unsigned char buf[16];
+    char canon[INET6_ADDRSTRLEN];
+    int family;
+    size_t len;
+
+    if (!value || !*value) {
+        return ip_problem(p, ACP_ERR_MALFORMED, "", "the value is empty");
+    }
+    len = strlen(value);
+    if (strchr(value, '%')) {
+        return ip_problem(p, ACP_ERR_MALFORMED, value,
+                          "zone identifiers ('%') are not part of an address");
+    }
+    if (value[0] == '[' || strchr(value, '/')) {
+        return ip_problem(p, ACP_ERR_MALFORMED, value,
+                          "give the bare address (no brackets, no prefix length)");
+    }
+    family = strchr(value, ':') ? AF_INET6 : AF_INET;
+    if (len >= sizeof(canon) || inet_pton(family, value, buf) != 1) {
+        return ip_problem(p, ACP_ERR_MALFORMED, value,
+                          family == AF_INET6 ? "it is not an IPv6 address"
+                                             : "it is not an IPv4 address in dotted-decimal "
+                                               "form (four decimal numbers, no leading zeros)");
+    }
+    if (!inet_ntop(family, buf, canon, sizeof(canon))) {
+        return ip_problem(p, ACP_ERR_MALFORMED, value, "it cannot be printed back");
+    }
+    if (strcmp(canon, value) != 0) {
+        return ip_problem(p, ACP_ERR_MALFORMED, value,
+                          apr_psprintf(p, "not in canonical form (RFC 8738 §3, RFC 5952 §4: "
+                                          "'%s')", canon));
+    }
+    if (family == AF_INET6 && memcmp(buf, mapped, sizeof(mapped)) == 0) {
+        return ip_problem(p, ACP_ERR_REJECTED_IDENTIFIER, value,
+                          apr_psprintf(p, "an IPv4-mapped IPv6 address; ask for '%s' instead",
+                                       acp_ident_ip_text(p, AF_INET, buf + 12)));
+    }
+    if (out) {
+        *out = apr_pstrdup(p, canon);
+    }
+    return NULL;
+}
+
 acp_problem_t *acp_ident_normalize(apr_pool_t *p, const char *type, const char *value,
                                    const char **out)
 {
@@ -132,10 +254,13 @@ acp_problem_t *acp_ident_normalize(apr_pool_t *p, const char *type, const char *
     if (out) {
         *out = NULL;
     }
+    if (type && strcmp(type, "ip") == 0) {
+        return normalize_ip(p, value, out);
+    }
     if (!type || strcmp(type, "dns") != 0) {
         acp_problem_t *prob = acp_problem(p, ACP_ERR_UNSUPPORTED_IDENTIFIER,
                                           "identifier type '%s' is not supported "
-                                          "(only 'dns')",
+                                          "(only 'dns' and 'ip')",
                                           type ? shown(p, type) : "(none)");
         if (value) {
             prob->ident = apr_pstrdup(p, value);
@@ -170,7 +295,7 @@ acp_problem_t *acp_ident_normalize(apr_pool_t *p, const char *type, const char *
     if (looks_like_ip(s)) {
         acp_problem_t *prob = acp_problem(p, ACP_ERR_REJECTED_IDENTIFIER,
                                           "'%s' is not a valid DNS name: it looks like an "
-                                          "IP address (IP identifiers are not supported)",
+                                          "IP address (use an identifier of type 'ip')",
                                           shown(p, value));
         prob->ident = apr_pstrdup(p, value);
         return prob;
@@ -223,7 +348,9 @@ const char *acp_ident_names_key(apr_pool_t *p, const apr_array_header_t *names)
     v = apr_palloc(p, n * sizeof(*v));
     for (i = 0; i < n; i++) {
         const char *src = APR_ARRAY_IDX(names, i, const char *);
-        char *c = apr_pstrdup(p, src ? src : "");
+        /* an IP identifier is marked, so it can never meet a dns name of the same text */
+        char *c = apr_pstrcat(p, acp_ident_ip_parse(src, NULL) ? "ip:" : "", src ? src : "",
+                              NULL);
         char *q;
         for (q = c; *q; q++) {
             if (*q >= 'A' && *q <= 'Z') {

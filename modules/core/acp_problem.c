@@ -1,5 +1,6 @@
 /* Internal error kinds -> RFC 8555 problem types and HTTP statuses. */
 #include "acp_problem.h"
+#include "acp_ident.h"
 
 #define NS "urn:ietf:params:acme:error:"
 
@@ -71,7 +72,8 @@ json_object *acp_problem_json(const acp_problem_t *prob)
     }
     if (prob->ident) {
         json_object *id = json_object_new_object();
-        json_object_object_add(id, "type", json_object_new_string("dns"));
+        const char *t = prob->ident_type ? prob->ident_type : acp_ident_type(prob->ident);
+        json_object_object_add(id, "type", json_object_new_string(t));
         json_object_object_add(id, "value", json_object_new_string(prob->ident));
         json_object_object_add(o, "identifier", id);
     }

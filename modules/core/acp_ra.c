@@ -430,6 +430,25 @@ static acp_problem_t *parse_time(apr_pool_t *p, json_object *payload, const char
     return NULL;
 }
 
+/* An IP identifier the validator would never connect to (IANA special-purpose ranges,
+ * less AcmePayValidationAllow) is refused at once: its challenges could only fail. */
+static acp_problem_t *ip_policy(apr_pool_t *p, const acp_ra_cfg_t *cfg, const char *name)
+{
+    unsigned char addr[16];
+    int family = acp_ident_ip_parse(name, addr);
+    const char *why;
+
+    if (!family) {
+        return NULL;
+    }
+    why = acp_va_addr_refusal(p, cfg->va.allow, family, addr);
+    if (!why) {
+        return NULL;
+    }
+    return acp_problem(p, ACP_ERR_REJECTED_IDENTIFIER,
+                       "this CA does not issue for %s: %s", name, why);
+}
+
 static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                 const acp_account_t *acct, const char *name, long long now,
                                 acp_ra_pending_budget_t *budget, const char **authz_id,
@@ -439,8 +458,11 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
     const char *ident = wildcard ? name + 2 : name;
     static const char *const all_types[] = {"http-01", "dns-01", "tls-alpn-01"};
     static const char *const wild_types[] = {"dns-01"};
-    const char *const *types = wildcard ? wild_types : all_types;
-    int ntypes = wildcard ? 1 : 3, i;
+    /* RFC 8738 §7: an IP address has no DNS zone to put a TXT record in */
+    static const char *const ip_types[] = {"http-01", "tls-alpn-01"};
+    int is_ip = acp_ident_ip_parse(ident, NULL) != 0;
+    const char *const *types = wildcard ? wild_types : is_ip ? ip_types : all_types;
+    int ntypes = wildcard ? 1 : is_ip ? 2 : 3, i;
     acp_authz_t *reuse = NULL;
     apr_status_t rv;
     const char *id;
@@ -519,6 +541,9 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
             return acp_problem(p, ACP_ERR_MALFORMED, "identifier %zu needs type and value", i);
         }
         prob = acp_ident_normalize(p, type, value, &norm);
+        if (!prob) {
+            prob = ip_policy(p, cfg, norm);
+        }
         if (prob) {
             if (!prob->ident) {
                 prob->ident = value;
@@ -618,9 +643,9 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
     stored = json_object_new_array();
     for (i = 0; i < (size_t)names->nelts; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string("dns"));
-        json_object_object_add(o, "value",
-                               json_object_new_string(APR_ARRAY_IDX(names, i, const char *)));
+        const char *nm = APR_ARRAY_IDX(names, i, const char *);
+        json_object_object_add(o, "type", json_object_new_string(acp_ident_type(nm)));
+        json_object_object_add(o, "value", json_object_new_string(nm));
         json_object_array_add(stored, o);
     }
     {

@@ -29,6 +29,7 @@
 #include "acp_va.h"
 #include "acp_va_int.h"
 #include "acp_util.h"
+#include "acp_ident.h"
 
 #define VA_MAX_BODY       8192 /* bytes of an http-01 response we read at most */
 #define VA_MAX_REDIRECTS  10
@@ -82,7 +83,8 @@ const char *acp_va_int_quote(apr_pool_t *p, const char *data, size_t len)
 }
 
 /* A DNS name we are willing to look up and connect to: LDH labels separated by
- * single dots, no leading/trailing dot, at most 253 bytes. */
+ * single dots, no leading/trailing dot, at most 253 bytes, a last label that is not all
+ * digits. */
 static int valid_hostname(const char *s)
 {
     size_t len = strlen(s), label = 0, i;
@@ -110,7 +112,16 @@ static int valid_hostname(const char *s)
             return 0;
         }
     }
-    return label > 0 && s[len - 1] != '-';
+    if (label == 0 || s[len - 1] == '-') {
+        return 0;
+    }
+    /* a last label of digits only is an address in disguise (127.0.0.01), never a name */
+    for (i = len - label; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int valid_token(const char *s)
@@ -518,7 +529,8 @@ static acp_problem_t *curl_problem(const acp_va_int_t *va, CURLcode rc, CURL *h,
 /* One request. Sets *next to the redirect target (and returns NULL) on a redirect;
  * otherwise returns NULL when the body is the key authorization, else a problem. */
 static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int hop,
-                               const char *key_authz, va_body_t *body, char **next)
+                               const acp_va_int_addr_t *ip, const char *key_authz,
+                               va_body_t *body, char **next)
 {
     acp_problem_t *prob = NULL;
     CURLU *u = NULL;
@@ -581,19 +593,23 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
                            "Invalid redirect to %s: only http and https are allowed", url);
         goto done;
     }
-    if (is_ip_literal(host)) {
+    if (ip && hop == 0) {
+        addr = *ip; /* an IP identifier (RFC 8738): its own address, no DNS */
+    }
+    else if (is_ip_literal(host)) {
         prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
                            "Invalid redirect to %s: redirects to IP addresses are not allowed", url);
         goto done;
     }
-    if (!valid_hostname(host)) {
+    else if (!valid_hostname(host)) {
         prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED, "Invalid host name in redirect to %s", url);
         goto done;
     }
-
-    prob = acp_va_dns_resolve(va, host, &addr);
-    if (prob) {
-        goto done;
+    else {
+        prob = acp_va_dns_resolve(va, host, &addr);
+        if (prob) {
+            goto done;
+        }
     }
     /* IANA special-purpose addresses (RFC 6890; Boulder refuses them too): checked on the
      * address itself, on the first request and on every redirect; curl is pinned to it by
@@ -609,12 +625,22 @@ static acp_problem_t *http_hop(const acp_va_int_t *va, const char *url_in, int h
     target.addr = &addr;
     target.port = (int)port;
 
-    tmp = curl_slist_append(resolve, addr.family == AF_INET6
-                                         ? apr_psprintf(va->p, "%s:%ld:[%s]", host, port, addr.str)
-                                         : apr_psprintf(va->p, "%s:%ld:%s", host, port, addr.str));
-    if (tmp) {
-        resolve = tmp;
+    /* a host name is resolved by us only; an address literal needs no resolving (the
+     * open-socket callback pins the address either way). The Host header is the name,
+     * or the address (RFC 8738; an IPv6 one in brackets, as in the URL). */
+    if (ip && hop == 0) {
         tmp = curl_slist_append(hdrs, apr_pstrcat(va->p, "Host: ", host, NULL));
+    }
+    else {
+        tmp = curl_slist_append(resolve, addr.family == AF_INET6
+                                             ? apr_psprintf(va->p, "%s:%ld:[%s]", host, port,
+                                                            addr.str)
+                                             : apr_psprintf(va->p, "%s:%ld:%s", host, port,
+                                                            addr.str));
+        if (tmp) {
+            resolve = tmp;
+            tmp = curl_slist_append(hdrs, apr_pstrcat(va->p, "Host: ", host, NULL));
+        }
     }
     if (tmp) {
         hdrs = tmp;
@@ -702,18 +728,21 @@ done:
     return prob;
 }
 
-static acp_problem_t *va_http01(const acp_va_int_t *va, const char *domain, const char *token,
+/* ip: the address of an IP identifier (domain is then its text), else NULL */
+static acp_problem_t *va_http01(const acp_va_int_t *va, const char *domain,
+                                const acp_va_int_addr_t *ip, const char *token,
                                 const char *key_authz)
 {
     va_body_t body;
-    char *url = apr_psprintf(va->p, "http://%s:%d/.well-known/acme-challenge/%s", domain,
-                             va->http_port, token);
+    char *url = apr_psprintf(va->p, "http://%s%s%s:%d/.well-known/acme-challenge/%s",
+                             ip && ip->family == AF_INET6 ? "[" : "", domain,
+                             ip && ip->family == AF_INET6 ? "]" : "", va->http_port, token);
     int hop;
 
     body.buf = apr_palloc(va->p, VA_MAX_BODY);
     for (hop = 0;; hop++) {
         char *next = NULL;
-        acp_problem_t *prob = http_hop(va, url, hop, key_authz, &body, &next);
+        acp_problem_t *prob = http_hop(va, url, hop, ip, key_authz, &body, &next);
         if (prob || !next) {
             return prob;
         }
@@ -737,6 +766,33 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
     va.http_port = cfg->http_port > 0 && cfg->http_port <= 65535 ? cfg->http_port : 80;
     va.tlsalpn_port = cfg->tlsalpn_port > 0 && cfg->tlsalpn_port <= 65535 ? cfg->tlsalpn_port : 443;
 
+    {
+        /* an IP identifier (RFC 8738): http-01 and tls-alpn-01 at that very address,
+         * still subject to the special-purpose address refusal */
+        unsigned char bytes[16];
+        int family = acp_ident_ip_parse(domain, bytes);
+        if (family) {
+            acp_va_int_addr_t ip;
+            memset(&ip, 0, sizeof(ip));
+            ip.family = family;
+            memcpy(family == AF_INET ? (void *)&ip.v4 : (void *)&ip.v6, bytes,
+                   family == AF_INET ? 4 : 16);
+            apr_cpystrn(ip.str, domain, sizeof(ip.str));
+            if (strcmp(type, "http-01") == 0) {
+                if (!valid_token(token)) {
+                    return acp_problem(p, ACP_ERR_MALFORMED, "Invalid challenge token");
+                }
+                return va_http01(&va, domain, &ip, token, key_authz);
+            }
+            if (strcmp(type, "tls-alpn-01") == 0) {
+                return acp_va_tls_alpn01(&va, domain, &ip, key_authz);
+            }
+            return acp_problem(p, ACP_ERR_MALFORMED,
+                               "Cannot validate %s with \"%s\": an IP address is validated "
+                               "with http-01 or tls-alpn-01 only (RFC 8738 §7)",
+                               domain, acp_va_int_quote(p, type, strlen(type)));
+        }
+    }
     if (!valid_hostname(domain)) {
         return acp_problem(p, ACP_ERR_MALFORMED, "Cannot validate \"%s\": not a DNS name",
                            acp_va_int_quote(p, domain, strlen(domain)));
@@ -745,13 +801,13 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
         if (!valid_token(token)) {
             return acp_problem(p, ACP_ERR_MALFORMED, "Invalid challenge token");
         }
-        return va_http01(&va, domain, token, key_authz);
+        return va_http01(&va, domain, NULL, token, key_authz);
     }
     if (strcmp(type, "dns-01") == 0) {
         return acp_va_dns_01(&va, domain, key_authz);
     }
     if (strcmp(type, "tls-alpn-01") == 0) {
-        return acp_va_tls_alpn01(&va, domain, key_authz);
+        return acp_va_tls_alpn01(&va, domain, NULL, key_authz);
     }
     return acp_problem(p, ACP_ERR_MALFORMED, "Unsupported challenge type \"%s\"",
                        acp_va_int_quote(p, type, strlen(type)));
@@ -770,6 +826,9 @@ acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const ch
     va.deadline = mono_ms() + (cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS);
     va.http_port = 0;
     va.tlsalpn_port = 0;
+    if (acp_ident_ip_parse(domain, NULL)) {
+        return NULL; /* CAA is a property of DNS names; an IP address has none (RFC 8738) */
+    }
     if (!valid_hostname(domain)) {
         return acp_problem(p, ACP_ERR_MALFORMED, "Cannot check CAA for \"%s\": not a DNS name",
                            acp_va_int_quote(p, domain, strlen(domain)));

@@ -66,8 +66,10 @@ acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wi
 
 /* ---- acp_va_tls.c */
 
-/* tls-alpn-01 (RFC 8737) against domain on va->tlsalpn_port. */
+/* tls-alpn-01 (RFC 8737) against domain on va->tlsalpn_port. ip: for an IP identifier
+ * (domain is its text), its address: no DNS, the SNI is the reverse-mapping name and the
+ * certificate must name the address as its one iPAddress (RFC 8738 §6); else NULL. */
 acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain,
-                                 const char *key_authz);
+                                 const acp_va_int_addr_t *ip, const char *key_authz);
 
 #endif

@@ -21,6 +21,7 @@
 #include "acp_va.h"
 #include "acp_va_int.h"
 #include "acp_util.h"
+#include "acp_ident.h"
 
 #define VA_ALPN           "acme-tls/1"
 #define VA_OID_ACME_IDENT "1.3.6.1.5.5.7.1.31" /* id-pe-acmeIdentifier, RFC 8737 §6.1 */
@@ -126,6 +127,56 @@ static const char *ssl_error(apr_pool_t *p, int fallback_errno)
     return "connection closed by peer";
 }
 
+/* RFC 8738 §6: exactly one subjectAltName entry, an iPAddress equal to ip's bytes. */
+static acp_problem_t *check_san_ip(const acp_va_int_t *va, X509 *cert, const acp_va_int_addr_t *ip,
+                                   const char *where)
+{
+    GENERAL_NAMES *gens;
+    acp_problem_t *prob = NULL;
+    const void *want = ip->family == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6;
+    int crit = 0, wlen = ip->family == AF_INET ? 4 : 16;
+
+    gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+    if (!gens) {
+        return acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
+                           "Incorrect validation certificate for tls-alpn-01 challenge from %s: %s",
+                           where, crit == -2 ? "more than one subjectAltName extension"
+                                              : "no subjectAltName extension");
+    }
+    if (sk_GENERAL_NAME_num(gens) != 1) {
+        prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
+                           "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
+                           "subjectAltName has %d entries, want exactly one iPAddress %s",
+                           where, sk_GENERAL_NAME_num(gens), ip->str);
+    }
+    else {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, 0);
+        if (gn->type != GEN_IPADD || ASN1_STRING_length(gn->d.iPAddress) != wlen ||
+            memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), want, (size_t)wlen) != 0) {
+            const char *got = "(not an iPAddress)";
+            if (gn->type == GEN_IPADD) {
+                int glen = ASN1_STRING_length(gn->d.iPAddress);
+                got = acp_ident_ip_text(va->p, glen == 4 ? AF_INET : glen == 16 ? AF_INET6 : 0,
+                                        ASN1_STRING_get0_data(gn->d.iPAddress));
+                got = got ? got : "(an iPAddress of a wrong length)";
+            }
+            else if (gn->type == GEN_DNS) {
+                got = apr_pstrcat(va->p, "dNSName ",
+                                  acp_va_int_quote(va->p,
+                                                   (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
+                                                   (size_t)ASN1_STRING_length(gn->d.dNSName)),
+                                  NULL);
+            }
+            prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
+                               "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
+                               "requested iPAddress %s, received certificate for %s",
+                               where, ip->str, got);
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    return prob;
+}
+
 /* RFC 8737 §3: exactly one subjectAltName entry, a dNSName equal to domain. */
 static acp_problem_t *check_san(const acp_va_int_t *va, X509 *cert, const char *domain,
                                 const char *where)
@@ -223,7 +274,8 @@ static acp_problem_t *check_acme_ident(const acp_va_int_t *va, X509 *cert, const
     return NULL;
 }
 
-acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, const char *key_authz)
+acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain,
+                                 const acp_va_int_addr_t *ip, const char *key_authz)
 {
     static const unsigned char alpn[] = "\x0a" VA_ALPN;
     acp_problem_t *prob;
@@ -233,10 +285,19 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
     X509 *cert;
     const unsigned char *proto = NULL;
     unsigned int protolen = 0;
-    const char *where;
+    const char *where, *sni = domain;
     int fd = -1, port = va->tlsalpn_port, conn_slot = -1;
 
-    prob = acp_va_dns_resolve(va, domain, &addr);
+    if (ip) {
+        /* RFC 8738 §6: the address itself, the SNI its reverse-mapping name */
+        addr = *ip;
+        sni = acp_ident_ip_reverse(va->p, domain);
+        prob = sni ? NULL : acp_problem(va->p, ACP_ERR_MALFORMED, "not an IP address: %s",
+                                        acp_va_int_quote(va->p, domain, strlen(domain)));
+    }
+    else {
+        prob = acp_va_dns_resolve(va, domain, &addr);
+    }
     if (!prob) {
         prob = acp_va_int_refuse(va, &addr, domain, port); /* special-purpose addresses */
     }
@@ -263,7 +324,7 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* RFC 8737: the certificate is self-signed */
     ssl = SSL_new(ctx);
-    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_set_tlsext_host_name(ssl, domain) != 1) {
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_set_tlsext_host_name(ssl, sni) != 1) {
         prob = acp_problem(va->p, ACP_ERR_SERVER_INTERNAL, "TLS setup failed: %s", ssl_error(va->p, 0));
         goto done;
     }
@@ -303,7 +364,7 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain, con
         prob = acp_problem(va->p, ACP_ERR_TLS, "%s presented no certificate", where);
         goto done;
     }
-    prob = check_san(va, cert, domain, where);
+    prob = ip ? check_san_ip(va, cert, ip, where) : check_san(va, cert, domain, where);
     if (!prob) {
         prob = check_acme_ident(va, cert, key_authz, where);
     }

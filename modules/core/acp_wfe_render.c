@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <apr_strings.h>
 #include "acp_wfe_int.h"
+#include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_pay.h"
 #include "acp_util.h"
@@ -243,7 +244,7 @@ acp_problem_t *acp_wfe_render_authz(wfe_req_t *w, const acp_authz_t *a, json_obj
         json_object_put(id);
         return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading challenges");
     }
-    acp_wfe_jadd_str(id, "type", "dns");
+    acp_wfe_jadd_str(id, "type", acp_ident_type(a->ident));
     acp_wfe_jadd_str(id, "value", a->ident);
     json_object_object_add(o, "identifier", id);
     acp_wfe_jadd_str(o, "status",

@@ -234,6 +234,15 @@ int main(int argc, char **argv)
             put_p("fuzz_ident", apr_itoa(p, i), 0, names[i]);
         }
         put_p("fuzz_ident", "ip", 1, "2001:db8::1");
+        {
+            /* ip identifiers (RFC 8738): canonical, non-canonical, zone, mapped */
+            static const char *const ips[] = {"127.0.0.1", "::1", "0:0:0:0:0:0:0:1",
+                                              "127.000.0.1", "fe80::1%eth0", "::ffff:127.0.0.1",
+                                              "2001:DB8::1", "[::1]", "2001:db8:0:1:1:1:1:1"};
+            for (i = 0; i < (int)(sizeof(ips) / sizeof(ips[0])); i++) {
+                put_p("fuzz_ident", apr_psprintf(p, "ip-%d", i), 1, ips[i]);
+            }
+        }
     }
 
     /* nonces valid at FUZZ_NOW for the harness's key */

@@ -1,8 +1,8 @@
 """A deliberately low-level ACME client for protocol tests: every part of a request
 (alg, nonce, url, jwk/kid, body) can be bent to build the malformed requests a real
 client never sends. Uses only the Python standard library and `cryptography`."""
-import base64, hashlib, http.client, json, os, socket, ssl, subprocess, time, urllib.parse
-import urllib.request, urllib.error
+import base64, datetime, hashlib, http.client, ipaddress, json, os, socket, ssl, subprocess, tempfile, \
+    threading, time, urllib.parse, urllib.request, urllib.error
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, padding, ed25519
@@ -69,12 +69,15 @@ class Key:
         return self.priv.sign(data)
 
 
-def make_csr(names, key=None, cn=None):
+def make_csr(names, key=None, cn=None, ips=()):
+    """A CSR for the DNS names (dNSName SANs, CN the first unless cn is given) and the IP
+    addresses ips (iPAddress SANs)."""
     key = key or Key("ec256")
     builder = x509.CertificateSigningRequestBuilder()
     subject = [x509.NameAttribute(NameOID.COMMON_NAME, cn if cn is not None else names[0])] if (cn or names) else []
     builder = builder.subject_name(x509.Name(subject))
-    builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+    sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+    builder = builder.add_extension(x509.SubjectAlternativeName(sans), False)
     algo = None if key.kind == "ed25519" else hashes.SHA256()
     csr = builder.sign(key.priv, algo)
     return csr.public_bytes(serialization.Encoding.DER), key
@@ -153,8 +156,10 @@ class Acme:
             self.kid = r.header("Location")
         return r
 
-    def new_order(self, names, extra=None):
-        payload = {"identifiers": [{"type": "dns", "value": n} for n in names]}
+    def new_order(self, names, extra=None, ips=()):
+        """newOrder for the dns names and the ip identifiers ips (values sent as given)."""
+        payload = {"identifiers": [{"type": "dns", "value": n} for n in names] +
+                   [{"type": "ip", "value": a} for a in ips]}
         payload.update(extra or {})
         return self.post(self.dir["newOrder"], payload)
 
@@ -237,6 +242,80 @@ def cert_id_of(pem):
     n = c.serial_number
     ser = n.to_bytes((n.bit_length() + 8) // 8, "big")   # DER content: room for the sign bit
     return b64(aki) + "." + b64(ser), c, n.to_bytes((n.bit_length() + 7) // 8, "big").hex()
+
+
+class TlsAlpnResponder:
+    """A tls-alpn-01 responder (RFC 8737; RFC 8738 §6 for IP identifiers) on (host, port):
+    answers ALPN acme-tls/1 with a self-signed certificate whose one SAN is the identifier
+    (an iPAddress for an address) and whose critical acmeIdentifier extension holds
+    SHA-256(key authorization). Records the SNI of every handshake in .snis. Use as a
+    context manager; serves until closed (bounded by the caller's timeout)."""
+    OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+
+    def __init__(self, host, port, ident, key_authz):
+        self.snis = []
+        pk = ec.generate_private_key(ec.SECP256R1())
+        try:
+            san = x509.IPAddress(ipaddress.ip_address(ident))
+        except ValueError:
+            san = x509.DNSName(ident)
+        digest = hashlib.sha256(key_authz.encode()).digest()
+        now = time.time()
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme-tls-alpn")]))
+                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme-tls-alpn")]))
+                .public_key(pk.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(datetime.datetime.utcfromtimestamp(now - 60))
+                .not_valid_after(datetime.datetime.utcfromtimestamp(now + 3600))
+                .add_extension(x509.SubjectAlternativeName([san]), False)
+                .add_extension(x509.UnrecognizedExtension(self.OID, b"\x04\x20" + digest), True)
+                .sign(pk, hashes.SHA256()))
+        self.dir = tempfile.mkdtemp(prefix="acp-alpn-")
+        cf, kf = os.path.join(self.dir, "c.pem"), os.path.join(self.dir, "k.pem")
+        with open(cf, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(kf, "wb") as f:
+            f.write(pk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cf, kf)
+        self.ctx.set_alpn_protocols(["acme-tls/1"])
+        self.ctx.sni_callback = lambda sock, name, ctx: self.snis.append(name)
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.5)
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            conn.settimeout(5)
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as t:
+                    t.recv(1)           # until the validator closes
+            except (ssl.SSLError, OSError):
+                pass
+            finally:
+                conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+        for n in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, n))
+        os.rmdir(self.dir)
 
 
 def db_count(table):

@@ -279,8 +279,11 @@ def invalid_identifiers():
                      ("a.*.b.test", "rejectedIdentifier")):
         r = unchanged(lambda: acme.new_order([bad]))
         problem(r, typ, 400)
-    r = unchanged(lambda: acme.post(acme.dir["newOrder"], {"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))
+    r = unchanged(lambda: acme.post(acme.dir["newOrder"], {"identifiers": [{"type": "email", "value": "a@b.test"}]}))
     problem(r, "unsupportedIdentifier", 400)
+    # ip identifiers (RFC 8738) are supported; a non-canonical one is malformed
+    r = unchanged(lambda: acme.post(acme.dir["newOrder"], {"identifiers": [{"type": "ip", "value": "127.0.0.01"}]}))
+    problem(r, "malformed", 400)
 
 
 @case

@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include "acp_test.h"
 #include "acp_ident.h"
 #include "acp_ca.h"
@@ -277,10 +278,24 @@ static void test_parse(apr_pool_t *p)
     CHECK(parse_kind(p, der, 0, NULL) == ACP_ERR_BAD_CSR);
     CHECK(parse_kind(p, NULL, 10, NULL) == ACP_ERR_BAD_CSR);
 
-    /* SAN types other than dNSName */
-    der = make_csr(p, p256, NULL, "DNS:a.example,IP:192.0.2.1", &len);
+    /* iPAddress SANs (RFC 8738): kept as the canonical text of their octets */
+    der = make_csr(p, p256, NULL, "DNS:a.example,IP:192.0.2.1,IP:2001:db8:0:0:0:0:0:1", &len);
+    CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+    CHECK_STR(csr ? joined(p, csr->names) : NULL, "192.0.2.1,2001:db8::1,a.example");
+    /* an IPv4-mapped IPv6 iPAddress is not the IPv4 address */
+    der = make_csr(p, p256, NULL, "IP:::ffff:127.0.0.1", &len);
     prob = der ? acp_csr_parse(p, der, len, &csr) : NULL;
-    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "IP address"));
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "IPv4-mapped"));
+    /* an address in a dNSName is not an iPAddress */
+    der = make_csr(p, p256, NULL, "DNS:127.0.0.1", &len);
+    CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
+    /* a common name may be an address's canonical text, nothing else */
+    der = make_csr(p, p256, "127.0.0.1", "IP:127.0.0.1", &len);
+    CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+    CHECK_STR(csr ? joined(p, csr->names) : NULL, "127.0.0.1");
+    der = make_csr(p, p256, "127.000.0.1", "IP:127.0.0.1", &len);
+    CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
+    /* SAN types other than dNSName and iPAddress */
     der = make_csr(p, p256, NULL, "email:a@b.example", &len);
     CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
     der = make_csr(p, p256, NULL, "URI:https://a.example/", &len);
@@ -291,7 +306,7 @@ static void test_parse(apr_pool_t *p)
     CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
     der = make_csr(p, p256, NULL, "DNS:*.com", &len);
     CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
-    der = make_csr(p, p256, "127.0.0.1", NULL, &len);
+    der = make_csr(p, p256, "::01", NULL, &len);
     CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
     der = make_csr(p, p256, NULL, NULL, &len);
     CHECK(der && parse_kind(p, der, len, NULL) == ACP_ERR_BAD_CSR);
@@ -359,6 +374,15 @@ static void test_check(apr_pool_t *p)
     CHECK(prob && prob->kind == ACP_ERR_BAD_CSR);
     CHECK(prob && strstr(prob->detail, "CSR uses the account key"));
     CHECK(acp_csr_check(p, NULL, list(p, "a.example"), NULL) != NULL);
+    /* IP identifiers: the iPAddress octets, exactly */
+    CHECK(check(p, key, NULL, "IP:127.0.0.1,DNS:a.example", "127.0.0.1,a.example", acct) ==
+          NULL);
+    CHECK(check(p, key, NULL, "IP:0:0:0:0:0:0:0:1", "::1", acct) == NULL);
+    prob = check(p, key, NULL, "IP:127.0.0.2", "127.0.0.1", acct);
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "extra '127.0.0.2'") &&
+          strstr(prob->detail, "missing '127.0.0.1'"));
+    prob = check(p, key, "127.0.0.2", "IP:127.0.0.1", "127.0.0.1", acct);
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR);
 }
 
 /* A CSR may carry no more names than an order, and a mismatch message stays short
@@ -439,6 +463,12 @@ static const char *san_list(apr_pool_t *p, X509 *x)
                             ? apr_pstrmemdup(p, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
                                              (apr_size_t)ASN1_STRING_length(g->d.dNSName))
                             : "?";
+        if (g->type == GEN_IPADD) {
+            int l = ASN1_STRING_length(g->d.iPAddress);
+            const char *t = acp_ident_ip_text(p, l == 4 ? AF_INET : l == 16 ? AF_INET6 : 0,
+                                              ASN1_STRING_get0_data(g->d.iPAddress));
+            v = apr_pstrcat(p, "IP:", t ? t : "?", NULL);
+        }
         s = s ? apr_pstrcat(p, s, ",", v, NULL) : v;
     }
     GENERAL_NAMES_free(gens);
@@ -507,6 +537,52 @@ typedef struct sign_env_t {
     const char *cert_path, *key_path;
     acp_signer_t *signer;
 } sign_env_t;
+
+/* IP identifiers are iPAddress SANs of their octets; the CN is the first DNS name, and a
+ * certificate for addresses only has an empty subject and a critical SAN extension. */
+static void test_sign_ip(apr_pool_t *p, sign_env_t *env)
+{
+    EVP_PKEY *ec = gen_key(p, "EC", "P-256", 0);
+    acp_sign_req_t req;
+    acp_sign_result_t res;
+    const char *err = NULL;
+    size_t len;
+    X509 *leaf;
+
+    memset(&req, 0, sizeof(req));
+    req.csr_der = make_csr(p, ec, NULL, "IP:127.0.0.1,IP:::1,DNS:b.example", &len);
+    req.csr_len = len;
+    req.names = list(p, "127.0.0.1,::1,b.example");
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) == APR_SUCCESS);
+    leaf = res.pem_chain ? leaf_of(p, res.pem_chain) : NULL;
+    CHECK(leaf != NULL);
+    if (leaf) {
+        CHECK_STR(san_list(p, leaf), "IP:127.0.0.1,IP:::1,b.example");
+        CHECK_STR(cn_of(p, leaf), "b.example");
+        CHECK(ext_critical(leaf, NID_subject_alt_name) == 0);
+        CHECK(X509_check_ip_asc(leaf, "::1", 0) == 1);
+        CHECK(X509_check_ip_asc(leaf, "127.0.0.1", 0) == 1);
+        CHECK(X509_check_ip_asc(leaf, "127.0.0.2", 0) == 0);
+    }
+    memset(&req, 0, sizeof(req));
+    req.csr_der = make_csr(p, ec, NULL, "IP:2001:db8::1", &len);
+    req.csr_len = len;
+    req.names = list(p, "2001:db8::1");
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) == APR_SUCCESS);
+    leaf = res.pem_chain ? leaf_of(p, res.pem_chain) : NULL;
+    CHECK(leaf != NULL);
+    if (leaf) {
+        CHECK_STR(san_list(p, leaf), "IP:2001:db8::1");
+        CHECK(X509_NAME_entry_count(X509_get_subject_name(leaf)) == 0);
+        CHECK(ext_critical(leaf, NID_subject_alt_name) == 1);
+    }
+    /* a name that is not a canonical identifier is never signed */
+    memset(&req, 0, sizeof(req));
+    req.csr_der = make_csr(p, ec, NULL, "IP:127.0.0.1", &len);
+    req.csr_len = len;
+    req.names = list(p, "127.000.0.1");
+    CHECK(env->signer->sign(env->signer, p, &req, &res, &err) != APR_SUCCESS);
+}
 
 static void test_sign_basic(apr_pool_t *p, sign_env_t *env)
 {
@@ -939,6 +1015,7 @@ static void run_tests(apr_pool_t *p)
     else {
         test_sign_basic(p, &env);
         test_sign_ov(p, &env);
+        test_sign_ip(p, &env);
         test_threads(p, &env);
     }
     unlink(env.cert_path);

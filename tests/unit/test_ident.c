@@ -1,4 +1,6 @@
 /* Identifier policy: normalisation, wildcards, names keys. */
+#include <stdio.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 #include "acp_test.h"
 #include "acp_ident.h"
@@ -117,14 +119,112 @@ static void test_unsupported(apr_pool_t *p)
     acp_errkind_t k;
     const char *d = NULL;
 
-    CHECK(norm(p, "ip", "127.0.0.1", &k, &d) == NULL && k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
-    CHECK(d && strstr(d, "'ip'") != NULL);
+    CHECK(norm(p, "email", "a@example.com", &k, &d) == NULL &&
+          k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
+    CHECK(d && strstr(d, "'email'") != NULL && strstr(d, "'ip'") != NULL);
+    CHECK(norm(p, "IP", "127.0.0.1", &k, NULL) == NULL && k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
     CHECK(norm(p, "email", "a@example.com", &k, NULL) == NULL &&
           k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
     CHECK(norm(p, "DNS", "example.com", &k, NULL) == NULL &&
           k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
     CHECK(norm(p, NULL, "example.com", &k, NULL) == NULL &&
           k == ACP_ERR_UNSUPPORTED_IDENTIFIER);
+}
+
+/* RFC 8738 §3: exactly the RFC 1123 / RFC 5952 text; else malformed, naming the
+ * canonical form where there is one */
+static void test_ip(apr_pool_t *p)
+{
+    static const struct {
+        const char *in;
+        acp_errkind_t kind;
+        const char *detail; /* a part of it, or NULL */
+    } bad[] = {
+        {"127.000.0.1", ACP_ERR_MALFORMED, "dotted-decimal"},
+        {"01.2.3.4", ACP_ERR_MALFORMED, "leading zeros"},
+        {"1.2.3", ACP_ERR_MALFORMED, NULL},
+        {"1.2.3.4.5", ACP_ERR_MALFORMED, NULL},
+        {"256.1.1.1", ACP_ERR_MALFORMED, NULL},
+        {"0x7f.0.0.1", ACP_ERR_MALFORMED, NULL},
+        {"127.0.0.1 ", ACP_ERR_MALFORMED, NULL},
+        {"::01", ACP_ERR_MALFORMED, "'::1'"},
+        {"0:0:0:0:0:0:0:1", ACP_ERR_MALFORMED, "'::1'"},
+        {"2001:DB8::1", ACP_ERR_MALFORMED, "'2001:db8::1'"},
+        {"2001:db8:0:0:1:0:0:1", ACP_ERR_MALFORMED, "'2001:db8::1:0:0:1'"},
+        {"2001:db8::0:1", ACP_ERR_MALFORMED, "'2001:db8::1'"},
+        {"2001:0:0:1:0:0:0:1", ACP_ERR_MALFORMED, "'2001:0:0:1::1'"}, /* the longest run */
+        {"2001:db8:0:1:1:1:1:1", ACP_ERR_NONE, NULL}, /* one zero field: not compressed */
+        {"2001:db8::1:1:1:1:1", ACP_ERR_MALFORMED, "'2001:db8:0:1:1:1:1:1'"},
+        {"fe80::1%eth0", ACP_ERR_MALFORMED, "zone"},
+        {"fe80::1%25eth0", ACP_ERR_MALFORMED, "zone"},
+        {"[::1]", ACP_ERR_MALFORMED, "brackets"},
+        {"::1/128", ACP_ERR_MALFORMED, "prefix"},
+        {"example.com", ACP_ERR_MALFORMED, "IPv4"},
+        {"*.127.0.0.1", ACP_ERR_MALFORMED, NULL},
+        {":::1", ACP_ERR_MALFORMED, "IPv6"},
+        {"", ACP_ERR_MALFORMED, "empty"},
+        {"::ffff:127.0.0.1", ACP_ERR_REJECTED_IDENTIFIER, "'127.0.0.1'"},
+        {"::ffff:7f00:1", ACP_ERR_MALFORMED, "'::ffff:127.0.0.1'"},
+    };
+    acp_errkind_t k;
+    const char *d = NULL;
+    unsigned char a[16];
+    size_t i;
+
+    CHECK_STR(norm(p, "ip", "127.0.0.1", &k, NULL), "127.0.0.1");
+    CHECK_STR(norm(p, "ip", "192.0.2.10", &k, NULL), "192.0.2.10");
+    CHECK_STR(norm(p, "ip", "0.0.0.0", &k, NULL), "0.0.0.0");
+    CHECK_STR(norm(p, "ip", "::1", &k, NULL), "::1");
+    CHECK_STR(norm(p, "ip", "2001:db8::1", &k, NULL), "2001:db8::1");
+    CHECK_STR(norm(p, "ip", "2001:db8::1:0:0:1", &k, NULL), "2001:db8::1:0:0:1");
+    CHECK_STR(norm(p, "ip", "fe80::1", &k, NULL), "fe80::1");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *out = norm(p, "ip", bad[i].in, &k, &d);
+        if (bad[i].kind == ACP_ERR_NONE) {
+            CHECK_STR(out, bad[i].in);
+            continue;
+        }
+        CHECK(out == NULL);
+        CHECK(k == bad[i].kind);
+        if (k != bad[i].kind || (bad[i].detail && (!d || !strstr(d, bad[i].detail)))) {
+            printf("FAIL ip '%s': kind %d, detail %s\n", bad[i].in, (int)k, d ? d : "(none)");
+        }
+        CHECK(!bad[i].detail || (d && strstr(d, bad[i].detail)));
+    }
+    /* the problem names the identifier as an ip one */
+    {
+        acp_problem_t *prob = acp_ident_normalize(p, "ip", "01.2.3.4", NULL);
+        CHECK(prob && prob->ident && !strcmp(prob->ident, "01.2.3.4") && prob->ident_type &&
+              !strcmp(prob->ident_type, "ip"));
+    }
+    /* parse: canonical text only, bytes out */
+    CHECK(acp_ident_ip_parse("127.0.0.1", a) == AF_INET && a[0] == 127 && a[3] == 1);
+    CHECK(acp_ident_ip_parse("::1", a) == AF_INET6 && a[15] == 1 && a[0] == 0);
+    CHECK(acp_ident_ip_parse("0:0:0:0:0:0:0:1", a) == 0);
+    CHECK(acp_ident_ip_parse("example.com", a) == 0);
+    CHECK(acp_ident_ip_parse("", a) == 0);
+    CHECK(acp_ident_ip_parse(NULL, a) == 0);
+    CHECK_STR(acp_ident_type("127.0.0.1"), "ip");
+    CHECK_STR(acp_ident_type("2001:db8::1"), "ip");
+    CHECK_STR(acp_ident_type("a.example"), "dns");
+    CHECK_STR(acp_ident_type("*.a.example"), "dns");
+    {
+        static const unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                             0, 0, 0, 0, 0, 0, 0, 1};
+        static const unsigned char v4[4] = {10, 1, 2, 3};
+        CHECK_STR(acp_ident_ip_text(p, AF_INET6, v6), "2001:db8::1");
+        CHECK_STR(acp_ident_ip_text(p, AF_INET, v4), "10.1.2.3");
+        CHECK(acp_ident_ip_text(p, 0, v4) == NULL);
+    }
+    /* RFC 8738 §6: the tls-alpn-01 SNI */
+    CHECK_STR(acp_ident_ip_reverse(p, "127.0.0.1"), "1.0.0.127.in-addr.arpa");
+    CHECK_STR(acp_ident_ip_reverse(p, "192.0.2.10"), "10.2.0.192.in-addr.arpa");
+    CHECK_STR(acp_ident_ip_reverse(p, "::1"),
+              "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa");
+    CHECK_STR(acp_ident_ip_reverse(p, "2001:db8::567:89ab"),
+              "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+    CHECK(acp_ident_ip_reverse(p, "a.example") == NULL);
+    CHECK(acp_ident_ip_reverse(p, "0:0::1") == NULL);
 }
 
 static void test_wildcard_flag(void)
@@ -160,6 +260,13 @@ static void test_names_key(apr_pool_t *p)
     CHECK_STR(key_of(p, k4), "");
     CHECK_STR(acp_ident_names_key(p, NULL), "");
     CHECK_STR(key_of(p, k5), key_of(p, k1));
+    {
+        /* an IP identifier is marked in the key: never the same key as a dns name */
+        static const char *const k6[] = {"b.example", "127.0.0.1", "::1", NULL};
+        static const char *const k7[] = {"127.0.0.1", NULL};
+        CHECK_STR(key_of(p, k6), "b.example,ip:127.0.0.1,ip:::1");
+        CHECK_STR(key_of(p, k7), "ip:127.0.0.1");
+    }
 }
 
 static void run_tests(apr_pool_t *p)
@@ -167,6 +274,7 @@ static void run_tests(apr_pool_t *p)
     test_valid(p);
     test_rejected(p);
     test_unsupported(p);
+    test_ip(p);
     test_wildcard_flag();
     test_names_key(p);
 }

@@ -541,6 +541,48 @@ static void test_tlsalpn01(apr_pool_t *p, const acp_va_cfg_t *cfg)
     CHECK(has(prob, "127.0.0.2"));
 }
 
+/* IP identifiers (RFC 8738): http-01 at the address itself (no DNS), still refused for a
+ * special-purpose address that is not exempt; never dns-01; no CAA. */
+static void test_ip(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_va_cfg_t strict = *cfg;
+    acp_problem_t *prob;
+
+    CHECK(cts_http01("tokIP", "tokIP.thumbIP") == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "127.0.0.1", "tokIP", "tokIP.thumbIP");
+    show("http-01 for 127.0.0.1", prob);
+    CHECK(prob == NULL);
+    prob = acp_va_validate(p, cfg, "http-01", "127.0.0.1", "tokIP", "tokIP.other");
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED && has(prob, "127.0.0.1"));
+    strict.allow = NULL;
+    prob = acp_va_validate(p, &strict, "http-01", "127.0.0.1", "tokIP", "tokIP.thumbIP");
+    show("http-01 for 127.0.0.1, loopback not exempt", prob);
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION && has(prob, "127.0.0.0/8"));
+    prob = acp_va_validate(p, &strict, "tls-alpn-01", "127.0.0.1", "tokIP", "tokIP.thumbIP");
+    CHECK(prob && prob->kind == ACP_ERR_CONNECTION && has(prob, "127.0.0.0/8"));
+    prob = acp_va_validate(p, cfg, "dns-01", "127.0.0.1", "tokIP", "tokIP.thumbIP");
+    show("dns-01 for 127.0.0.1", prob);
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED && has(prob, "http-01 or tls-alpn-01"));
+    prob = acp_va_validate(p, cfg, "dns-01", "::1", "tokIP", "tokIP.thumbIP");
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED);
+    /* a non-canonical address is no identifier: not validated as a name either */
+    prob = acp_va_validate(p, cfg, "http-01", "127.0.0.01", "tokIP", "tokIP.thumbIP");
+    CHECK(prob && prob->kind == ACP_ERR_MALFORMED);
+    /* tls-alpn-01: the SNI is the reverse name; challtestsrv's certificate for that name
+     * carries it as a dNSName, not the address, so it is refused naming both */
+    CHECK(cts_tlsalpn("1.0.0.127.in-addr.arpa", "tokIP.thumbIP") == 0);
+    prob = acp_va_validate(p, cfg, "tls-alpn-01", "127.0.0.1", "tokIP", "tokIP.thumbIP");
+    show("tls-alpn-01 for 127.0.0.1 (dNSName certificate)", prob);
+    CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED && has(prob, "iPAddress 127.0.0.1") &&
+          has(prob, "1.0.0.127.in-addr.arpa"));
+    /* CAA is not looked up for an address (even with a resolver that cannot answer) */
+    strict = *cfg;
+    strict.resolver = "127.0.0.1:1";
+    strict.timeout_ms = 300;
+    CHECK(acp_va_caa_check(p, &strict, "127.0.0.1", 0, "http-01", "acct") == NULL);
+    CHECK(acp_va_caa_check(p, &strict, "::1", 0, "tls-alpn-01", "acct") == NULL);
+}
+
 static void test_dns_failures(apr_pool_t *p, const acp_va_cfg_t *cfg)
 {
     acp_va_cfg_t dead = *cfg;
@@ -897,6 +939,7 @@ static void run_tests(apr_pool_t *p)
     test_redirects(p, &cfg);
     test_dns01(p, &cfg);
     test_tlsalpn01(p, &cfg);
+    test_ip(p, &cfg);
     test_dns_failures(p, &cfg);
     test_threads(p, &cfg);
 
