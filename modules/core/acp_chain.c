@@ -314,6 +314,23 @@ static void polled(acp_db_t *db, apr_pool_t *p, const char *holder, long long he
     }
 }
 
+apr_status_t acp_chain_lag(acp_db_t *db, apr_pool_t *p, acp_chain_lag_t *lag)
+{
+    const char **r = NULL;
+    apr_status_t rv = acp_sa_row(db, p, "acp_chain_lag", &r, ACP_SA_NOARGS);
+
+    memset(lag, 0, sizeof(*lag));
+    lag->head = lag->last_block = -1;
+    if (rv != APR_SUCCESS || !r) {
+        return rv != APR_SUCCESS ? rv : APR_NOTFOUND;
+    }
+    lag->last_block = acp_sa_atoll(r[0]);
+    lag->head = acp_sa_atoll(r[1]);
+    lag->polled = acp_sa_atoll(r[2]);
+    lag->updated = acp_sa_atoll(r[3]);
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_chain_release(acp_db_t *db, apr_pool_t *p, const char *holder)
 {
     apr_status_t rv = acp_sa_begin(db);

@@ -73,6 +73,13 @@ typedef struct acp_chain_poll_t {
 apr_status_t acp_chain_poll(acp_db_t *db, apr_pool_t *p, const acp_chain_cfg_t *cfg,
                             acp_rpc_t *rpc, const char *holder, long long lease_secs,
                             acp_chain_poll_t *out);
+/* The watcher's progress for server-status: the head block it last saw, the last block
+ * it processed, and the time of its last successful poll (0: never). */
+typedef struct acp_chain_lag_t {
+    long long head, last_block, polled, updated;
+} acp_chain_lag_t;
+apr_status_t acp_chain_lag(acp_db_t *db, apr_pool_t *p, acp_chain_lag_t *lag);
+
 /* Give the lease up (a child stopping). */
 apr_status_t acp_chain_release(acp_db_t *db, apr_pool_t *p, const char *holder);
 

@@ -225,12 +225,17 @@ void acp_site_check_billing(acp_site_t *site, server_rec *sp, const acp_srv_cfg_
     const acp_billing_cfg_t *b = &c->wfe.ra.billing;
     int charges = b->price.base > 0 || b->price.per_extra_name > 0 || b->price.per_wildcard > 0;
 
+    /* with the chain watcher, Ethereum payments are credited without the webhook */
+    int watcher = c->chain.rpc_url && b->eth_address;
+
     if (charges && !c->wfe.webhook_secret_len) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
                      ACPLOGNO(03404) "%s charges for certificates but has no "
                      "AcmePayWebhookSecret: payment notifications will be refused (404) and "
-                     "no balance can be credited except by acme-pay-admin%s",
+                     "no balance can be credited except by %s%s",
                      acp_site_where(site->p, sp),
+                     watcher ? "the chain watcher (Ethereum payments) or acme-pay-admin"
+                             : "acme-pay-admin",
                      c->wfe.test_mode ? " or the test-mode button" : "");
     }
 }

@@ -1,5 +1,7 @@
 /* A section in mod_status's server-status (as mod_md adds one): orders by status,
- * certificates issued, pending background jobs, open invoices, revenue today. The figures
+ * certificates issued, pending background jobs, open invoices, revenue today, and with
+ * the chain watcher its lag (head block - last processed, seconds since its last
+ * successful poll). The figures
  * come from the storage authority (acp_sa_status); one section per database. The ?auto
  * form carries the same as "AcmePay<Name>: <value>" lines; a second database's keys end in
  * "_<its ServerName>". */
@@ -74,7 +76,8 @@ static void section(request_rec *r, int flags, server_rec *s, acp_srv_cfg_t *c,
     acp_sa_status_t st;
     apr_status_t rv;
     const char *cur = c->wfe.ra.billing.currency ? c->wfe.ra.billing.currency : "";
-    int i;
+    acp_chain_lag_t lag;
+    int i, watcher = 0;
 
     if (!(flags & AP_STATUS_SHORT)) {
         ap_rprintf(r, "<hr />\n<h2>ACME server (mod_acme_pay) %s</h2>\n<table>\n",
@@ -86,6 +89,9 @@ static void section(request_rec *r, int flags, server_rec *s, acp_srv_cfg_t *c,
         goto done;
     }
     rv = acp_sa_status(acp_httpd_db(p, dbd), p, acp_now(), &st);
+    if (rv == APR_SUCCESS && c->chain.rpc_url && c->wfe.ra.billing.eth_address) {
+        watcher = acp_chain_lag(acp_httpd_db(p, dbd), p, &lag) == APR_SUCCESS;
+    }
     dbd_close(s, dbd);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ACPLOGNO(03601) "status: database error %d", rv);
@@ -121,6 +127,19 @@ static void section(request_rec *r, int flags, server_rec *s, acp_srv_cfg_t *c,
         apr_pstrcat(p, "revenue today (UTC, minor units of ", ap_escape_html(p, cur), ")", NULL),
         num(p, st.revenue_today));
     put(r, flags, suffix, "Currency", "currency", ap_escape_html(p, cur));
+    if (watcher) {
+        /* chain lag: blocks behind the head (N - 1 when caught up: a block waits for its
+         * confirmations) and seconds since the watcher's last successful poll (-1: never) */
+        long long now = acp_now();
+        put(r, flags, suffix, "ChainHead", "chain head block seen", num(p, lag.head));
+        put(r, flags, suffix, "ChainLastBlock", "chain block last processed",
+            num(p, lag.last_block));
+        put(r, flags, suffix, "ChainLagBlocks", "chain lag (head - last processed, blocks)",
+            num(p, lag.head >= 0 && lag.last_block >= 0 ? lag.head - lag.last_block : -1));
+        put(r, flags, suffix, "ChainLagSeconds",
+            "seconds since the chain watcher's last successful poll",
+            num(p, lag.polled > 0 ? (now > lag.polled ? now - lag.polled : 0) : -1));
+    }
 done:
     if (!(flags & AP_STATUS_SHORT)) {
         ap_rputs("</table>\n", r);

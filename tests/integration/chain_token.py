@@ -201,4 +201,67 @@ def a_transfer_to_another_address_is_not_ours():
     ledger_consistent()
 
 
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime + stime
+
+
+@case
+def an_idle_watcher_costs_two_small_rpc_calls_per_poll():
+    wait_for(lambda: last_block() >= head() - N + 1, 30, "the watcher to catch up")
+    pid = int(sql("SELECT holder FROM chain_watch WHERE name = 'eth'").split(":")[1])
+    c0, t0 = cpu_ticks(pid), time.time()
+    ctl("reset")
+    time.sleep(10)
+    stats, secs = json.loads(ctl("stats")), time.time() - t0
+    cpu = (cpu_ticks(pid) - c0) / os.sysconf("SC_CLK_TCK")
+    MEASURE.append("idle: %s in %.1f s (poll interval 1 s); the holder child used %.2f s CPU "
+                   "(%.2f%% of one core, the whole child)" % (json.dumps(stats, sort_keys=True), secs,
+                                                              cpu, 100 * cpu / secs))
+    assert set(stats) <= {"eth_chainId", "eth_blockNumber"}, stats
+    assert 5 <= stats.get("eth_blockNumber", 0) <= 12, stats
+
+
+def status():
+    out = subprocess.run(["curl", "-sf", "--max-time", "10", "--cacert", os.environ["ACME_TRUST"],
+                          "https://localhost:%s/server-status?auto" % os.environ["ACME_PORT"]],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return dict(l.split(": ", 1) for l in out.stdout.splitlines() if l.startswith("AcmePayChain"))
+
+
+@case
+def server_status_shows_the_chain_lag():
+    mine(3)
+    wait_for(lambda: last_block() >= head() - N + 1, 30, "the watcher to catch up")
+    time.sleep(1.5)
+    st = status()
+    last, h = last_block(), head()
+    assert int(st["AcmePayChainLastBlock"]) == last, (st, last)
+    assert int(st["AcmePayChainHead"]) == h, (st, h)
+    assert int(st["AcmePayChainLagBlocks"]) == h - last == N - 1, (st, h, last)
+    assert 0 <= int(st["AcmePayChainLagSeconds"]) <= 3, st
+    ctl("mode/down")
+    try:
+        mine(2)
+        time.sleep(5)
+        st = status()
+        assert int(st["AcmePayChainLagSeconds"]) >= 4, st
+        assert int(st["AcmePayChainLastBlock"]) == last, st
+    finally:
+        ctl("mode/up")
+    wait_for(lambda: 0 <= int(status()["AcmePayChainLagSeconds"]) <= 2, 40, "the lag to shrink")
+
+
+@case
+def the_no_webhook_warning_names_the_chain_watcher():
+    with open(os.path.join(os.environ["T"], "httpd", "logs", "error.log"), errors="replace") as f:
+        lines = [l for l in f if "ACP03404" in l]
+    assert lines, "no ACP03404"
+    for l in lines:
+        assert "no balance can be credited except by the chain watcher (Ethereum payments) or " \
+               "acme-pay-admin" in l, l
+
+
 run_cases()

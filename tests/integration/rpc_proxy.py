@@ -5,12 +5,13 @@ node and counts calls per method, or plays an outage or a hostile node.
 Control (same port): GET /_ctl/mode/<up|down|error500|huge|junk|chain|bignum|nohex|nofield|nullblock|
 missing|bigvalue|badvalue|logs_huge|logs_notarray|logs_bigvalue|logs_nohex|logs_missing|
 logs_foreign|logs_range|logs_index>,
-GET /_ctl/stats (calls per method, JSON), GET /_ctl/reset."""
+GET /_ctl/stats (calls per method, JSON), GET /_ctl/paths (calls per request path: nodes
+given different paths tell who asks), GET /_ctl/reset."""
 import json, sys, threading, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM = int(sys.argv[1]), sys.argv[2]
-state = {"mode": "up", "calls": {}}
+state = {"mode": "up", "calls": {}, "paths": {}}
 lock = threading.Lock()
 
 
@@ -98,9 +99,13 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/_ctl/stats":
             with lock:
                 return self.send(200, json.dumps(state["calls"]).encode())
+        if self.path == "/_ctl/paths":
+            with lock:
+                return self.send(200, json.dumps(state["paths"]).encode())
         if self.path == "/_ctl/reset":
             with lock:
                 state["calls"] = {}
+                state["paths"] = {}
             return self.send(200, b"ok")
         self.send(404, b"")
 
@@ -112,6 +117,7 @@ class H(BaseHTTPRequestHandler):
             method = "?"
         with lock:
             state["calls"][method] = state["calls"].get(method, 0) + 1
+            state["paths"][self.path] = state["paths"].get(self.path, 0) + 1
         mode = state["mode"]
         if mode == "down":
             self.close_connection = True

@@ -2,7 +2,8 @@
 # ERC-20 payments through the chain watcher against a real anvil: a test token compiled by
 # solc-js (erc20/TestToken.sol, solc from build/install-deps.sh) and deployed by the test,
 # configured with AcmePayEthereumToken; the RPC behind rpc_proxy.py, which can lie in
-# eth_getLogs (tests/integration/chain_token.py).
+# eth_getLogs (tests/integration/chain_token.py). Also: the chain lag in server-status, and
+# the no-webhook warning (ACP03404) naming the chain watcher.
 . "$(dirname "$0")/lib.sh"
 ANVIL_BIN=${ANVIL_BIN:-/opt/foundry-anvil/bin/anvil}
 [ -x "$ANVIL_BIN" ] || die "anvil missing ($ANVIL_BIN): run build/install-deps.sh as root"
@@ -33,8 +34,11 @@ acme_setup --directive "AcmePayCurrency CNY" --directive "AcmePayPrice 1000" \
     --directive "AcmePayEthereumRPC http://127.0.0.1:$PROXY_PORT/" \
     --directive "AcmePayEthereumConfirmations $ETH_CONF" \
     --directive "AcmePayEthereumPollInterval 1" \
-    --directive "LogLevel acme_pay:info"
+    --directive "LogLevel acme_pay:info" \
+    --global "LoadModule status_module /usr/lib/apache2/modules/mod_status.so" \
+    --directive "<Location /server-status>" --directive "SetHandler server-status" \
+    --directive "Require all granted" --directive "</Location>"
 export ANVIL_URL=http://127.0.0.1:$ANVIL_PORT RPC_PROXY=http://127.0.0.1:$PROXY_PORT
-export APACHE_CONF T REPO
+export APACHE_CONF T REPO ACME_PORT ACME_TRUST
 /usr/bin/python3 "$IT_DIR/chain_token.py" || { server_log 60; fail "chain_token.py"; }
 finish
