@@ -184,19 +184,22 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
     {"adm_exact",
      "SELECT * FROM (SELECT 'holder', b.id, b.label, b.id, b.created, NULL FROM billing b "
      "WHERE b.id = %s LIMIT %lld) x1 "
-     "UNION ALL SELECT * FROM (SELECT 'account', a.id, a.contacts, a.billing_id, a.created, "
-     "NULL FROM accounts a WHERE a.id IN (SELECT %s UNION ALL @K_ACCOUNT@) "
-     "ORDER BY a.created DESC, a.id LIMIT %lld) x2 "
-     "UNION ALL SELECT * FROM (SELECT 'order', o.id, o.names_key, a.billing_id, o.created, "
-     "NULL FROM orders o JOIN accounts a ON a.id = o.account_id "
-     "WHERE o.id IN (SELECT %s UNION ALL @K_ORDER@) ORDER BY o.created DESC, o.id "
-     "LIMIT %lld) x3 "
+     "UNION ALL SELECT * FROM (SELECT * FROM (SELECT 'account', a.id, a.contacts, "
+     "a.billing_id, a.created, NULL FROM accounts a WHERE a.id = %s UNION "
+     "SELECT 'account', a.id, a.contacts, a.billing_id, a.created, NULL FROM accounts a "
+     "WHERE @K_ACCOUNT@) y2 ORDER BY 5 DESC, 2 LIMIT %lld) x2 "
+     "UNION ALL SELECT * FROM (SELECT * FROM (SELECT 'order', o.id, o.names_key, "
+     "a.billing_id, o.created, NULL FROM orders o JOIN accounts a ON a.id = o.account_id "
+     "WHERE o.id = %s UNION SELECT 'order', o.id, o.names_key, a.billing_id, o.created, NULL "
+     "FROM orders o JOIN accounts a ON a.id = o.account_id WHERE @K_ORDER@) y3 "
+     "ORDER BY 5 DESC, 2 LIMIT %lld) x3 "
      "UNION ALL SELECT * FROM (SELECT 'invoice', i.id, NULL, i.billing_id, i.created, NULL "
      "FROM invoices i WHERE i.id = %s LIMIT %lld) x4 "
-     "UNION ALL SELECT * FROM (SELECT 'cert', c.id, c.names_key, c.billing_id, c.issued, "
-     "c.serial FROM certificates c WHERE c.id IN (SELECT %s UNION ALL SELECT id FROM "
-     "certificates WHERE serial = %s UNION ALL @K_CERT@) ORDER BY c.issued DESC, c.id "
-     "LIMIT %lld) x5 "
+     "UNION ALL SELECT * FROM (SELECT * FROM (SELECT 'cert', c.id, c.names_key, c.billing_id, "
+     "c.issued, c.serial FROM certificates c WHERE c.id = %s UNION SELECT 'cert', c.id, "
+     "c.names_key, c.billing_id, c.issued, c.serial FROM certificates c WHERE c.serial = %s "
+     "UNION SELECT 'cert', c.id, c.names_key, c.billing_id, c.issued, c.serial "
+     "FROM certificates c WHERE @K_CERT@) y5 ORDER BY 5 DESC, 2 LIMIT %lld) x5 "
      "UNION ALL SELECT * FROM (SELECT 'eab', e.kid, e.label, e.billing_id, e.created, "
      "e.billing_id FROM eab_keys e WHERE e.kid = %s LIMIT %lld) x6 "
      "UNION ALL SELECT * FROM (SELECT 'payment', p.reference, NULL, i.billing_id, p.created, "
@@ -306,12 +309,12 @@ static const frag_t frags[] = {
     {"F_EAB", FTS_FIND("search_eab"), TRGM_FIND("eab_keys", "kid", E_EAB)},
     {"F_PAYMENT", FTS_FIND("search_payment"), TRGM_FIND("payments", "reference", E_PAYMENT)},
     /* find's exact keys (migration 026): the key parameter once, used by the lookup */
-    {"K_ACCOUNT", "SELECT ref FROM search_key WHERE key = %s AND kind = 'account'",
-     "SELECT id FROM accounts WHERE lower(contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},
-    {"K_ORDER", "SELECT ref FROM search_key WHERE key = %s AND kind = 'order'",
-     "SELECT id FROM orders WHERE string_to_array(names_key, ',') @> ARRAY[%s]::text[]"},
-    {"K_CERT", "SELECT ref FROM search_key WHERE key = %s AND kind = 'cert'",
-     "SELECT id FROM certificates WHERE string_to_array(names_key, ',') @> ARRAY[%s]::text[]"},
+    {"K_ACCOUNT", "a.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'account')",
+     "lower(a.contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},
+    {"K_ORDER", "o.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'order')",
+     "string_to_array(o.names_key, ',') @> ARRAY[%s]::text[]"},
+    {"K_CERT", "c.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'cert')",
+     "string_to_array(c.names_key, ',') @> ARRAY[%s]::text[]"},
     /* the ledger's insertion order */
     {"SEQ", "l.rowid", "l.seq"},
     {NULL, NULL, NULL}};

@@ -149,15 +149,22 @@ INSERT INTO payments (reference, invoice_id, amount, currency, source, created)
 SELECT 'BANK-' || lpad(i::text, 7, '0'), 'iv' || lpad(to_hex(i), 8, '0'), 1000, 'CNY', 'bench', $now - i
 FROM generate_series(0, $N / 10 - 1) i;
 COMMIT;
-ANALYZE billing, accounts, orders, certificates, invoices, payments;
+VACUUM ANALYZE billing, accounts, orders, certificates, invoices, payments;
 SQL
     log "PostgreSQL: seeded $N certificates in $((SECONDS - t0)) s; $(psql -X -tA "$prm" -c "SELECT pg_database_size(current_database()) / 1048576") MB"
     pg_super "ALTER SYSTEM SET log_min_duration_statement = 0" > /dev/null
+    if [ -n "${EXPLAIN:-}" ]; then
+        # the plans of the find's statements that take 20 ms or more, into the server's log
+        printf '%s\n' "session_preload_libraries = 'auto_explain'" \
+            "auto_explain.log_min_duration = '20ms'" "auto_explain.log_analyze = on" \
+            >> "$W/pg/data/postgresql.conf"
+    fi
     pg_super "SELECT pg_reload_conf()" > /dev/null
     PGLOG=$W/pg/pg.log
     measure pgsql "$prm"
 fi
 if [ "$WHICH" != sqlite ] && [ -n "${EXPLAIN:-}" ]; then
+    grep -A40 'Query Text: .*\(x1\|search\)' "$W/pg/pg.log" | grep -v 'statement: PREPARE' | head -300 || true
     # the plan PostgreSQL uses for the certificates' find (a prepared statement, as the tool
     # runs it: after 5 executions it may switch to a generic plan)
     psql -X -q "$prm" <<SQL
