@@ -2,6 +2,7 @@
  * catalogue (acp_sa_admin.c) and the module's getters. The sub-commands print these
  * objects; the console renders the very same ones. */
 #include <string.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <apr_strings.h>
 #include "adm.h"
@@ -10,6 +11,7 @@
 #include <openssl/crypto.h>
 #include "acp_util.h"
 #include "acp_admin.h"
+#include "acp_ident.h"
 
 #define LL(p, v) acp_sa_ll(p, v)
 #define DAY 86400LL
@@ -520,9 +522,10 @@ static int shape_fits(const find_kind_t *k, const char *text)
 }
 
 /* The exact key a text stands for: lowercase, without a "mailto:" or a DNS name's
- * trailing dot. */
+ * trailing dot; an IP address as the names key marks it ("ip:" + canonical text). */
 static const char *exact_key(apr_pool_t *p, const char *text)
 {
+    unsigned char addr[16];
     char *k, *c;
 
     if (!strncasecmp(text, "mailto:", 7)) {
@@ -534,6 +537,12 @@ static const char *exact_key(apr_pool_t *p, const char *text)
     }
     if (c > k + 1 && c[-1] == '.') {
         c[-1] = '\0';
+    }
+    if (inet_pton(AF_INET, k, addr) == 1) {
+        return apr_pstrcat(p, "ip:", acp_ident_ip_text(p, AF_INET, addr), NULL);
+    }
+    if (inet_pton(AF_INET6, k, addr) == 1) {
+        return apr_pstrcat(p, "ip:", acp_ident_ip_text(p, AF_INET6, addr), NULL);
     }
     return k;
 }
