@@ -226,6 +226,7 @@ static void *merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     INHERIT(nonce_mode);
     INHERIT(wfe.ari.retry_after);
     INHERIT(wfe.ari.explanation_url);
+    INHERIT(wfe.invoice_tpl);
     INHERIT(wfe.ra.profiles);
     INHERIT(wfe.ra.default_profile);
     INHERIT(wfe.ra.ov_vetting_days);
@@ -972,6 +973,9 @@ static const command_rec acp_cmds[] = {
                      "notifications at <base>/pay/wechat"),
     AP_INIT_FLAG("AcmePayTestMode", set_test_mode, NULL, RSRC_CONF,
                  "adds a 'Simulate payment' button to invoice pages (default off)"),
+    AP_INIT_TAKE1("AcmePayInvoiceTemplate", acp_httpd_set_invoice_template, NULL, RSRC_CONF,
+                  "HTML file branding the invoice page ({{content}} and other placeholders; "
+                  "default: the built-in layout)"),
     AP_INIT_TAKE1("AcmePaySignCommand", set_sign_command, NULL, RSRC_CONF,
                   "sign with this program instead of AcmePayCA's key (CSR in, chain out)"),
     AP_INIT_TAKE1("AcmePayKeyFile", set_key_file, NULL, RSRC_CONF,

@@ -11,7 +11,8 @@ postgresql postgresql-client
 pebble certbot lego uacme dehydrated acme-tiny
 tmux zbar-tools imagemagick librsvg2-bin wrk python3 jq strace haproxy
 debhelper dpkg-dev devscripts lintian fakeroot ssl-cert
-clang libfuzzer-14-dev nodejs"
+clang libfuzzer-14-dev nodejs
+chromium fonts-wqy-microhei"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -58,9 +59,31 @@ install_solc() {
     npm install --silent --no-audit --no-fund --prefix "$SOLC_DIR" "solc@$SOLC_VERSION"
     solc_ok
 }
+# playwright-core (drives Debian's chromium in the invoice page tests), from npm, in
+# /opt/playwright-core; it downloads no browser of its own
+PLAYWRIGHT_VERSION=1.65.1
+PLAYWRIGHT_DIR=/opt/playwright-core
+playwright_ok() {
+    [ -f "$PLAYWRIGHT_DIR/node_modules/playwright-core/package.json" ] &&
+        grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" \
+            "$PLAYWRIGHT_DIR/node_modules/playwright-core/package.json"
+}
+install_playwright() {
+    playwright_ok && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: playwright-core missing in $PLAYWRIGHT_DIR (run as root)" >&2
+        exit 1
+    fi
+    command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm
+    mkdir -p "$PLAYWRIGHT_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$PLAYWRIGHT_DIR" \
+        "playwright-core@$PLAYWRIGHT_VERSION"
+    playwright_ok
+}
 if [ -z "$missing" ]; then
     install_anvil
     install_solc
+    install_playwright
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -75,3 +98,4 @@ trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq --no-install-recommends $missing
 install_anvil
 install_solc
+install_playwright

@@ -378,6 +378,12 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "WHERE id = %s AND status = 'paid' AND closed IS NULL"},
     {"acp_invoice_close_info",
      "SELECT closed, closed_by, closed_reason FROM invoices WHERE id = %s"},
+    /* the invoice page and its JSON status (acp_wfe_invoice.c): one read by primary key,
+     * with the names of the order the invoice answers */
+    {"acp_invoice_page",
+     "SELECT i.id, i.amount, i.paid, i.currency, i.status, i.pay_url, i.eth_wei, i.expires, "
+     "i.checkout_url, i.closed_reason, o.names_key FROM invoices i "
+     "LEFT JOIN orders o ON o.id = i.order_id WHERE i.id = %s"},
     /* a staff reissue points the order at its new certificate */
     {"adm_order_set_cert",
      "UPDATE orders SET cert_id = %s, updated = %lld WHERE id = %s AND status = 'valid'"},

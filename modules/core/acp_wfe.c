@@ -396,6 +396,7 @@ static route_t route_of(apr_pool_t *p, const char *path, const char **id)
                 {"/order/", "/finalize", R_FINALIZE},    {"/order/", "", R_ORDER},
                 {"/authz/", "", R_AUTHZ},                {"/chall/", "", R_CHALL},
                 {"/cert/", "", R_CERT},                  {"/pay/i/", "/simulate", R_PAY_SIMULATE},
+                {"/pay/i/", "/status", R_PAY_STATUS},
                 {"/pay/i/", "", R_PAY_INVOICE},          {"/renewal-note/", "", R_RENEWAL_NOTE}};
     size_t i;
 
@@ -838,6 +839,10 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     }
     if (w.route == R_PAY_WEBHOOK) {
         acp_wfe_pay_webhook(p, wfe, req, resp);
+        return;
+    }
+    if (w.route == R_PAY_STATUS) {
+        acp_wfe_invoice_status(p, wfe, req, resp, w.id);
         return;
     }
     if (w.route == R_NONE && !strncmp(req->path, "/pay/", 5) &&

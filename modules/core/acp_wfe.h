@@ -25,6 +25,7 @@ typedef struct acp_wfe_cfg_t {
     int sign_timeout_ms;                   /* how long finalize waits for a slow signer */
     int retry_after;                       /* seconds, on a processing order */
     acp_ari_cfg_t ari;                     /* renewal information */
+    const struct acp_invoice_tpl_t *invoice_tpl; /* AcmePayInvoiceTemplate, NULL: built-in */
 } acp_wfe_cfg_t;
 
 typedef struct acp_req_t {
@@ -46,6 +47,7 @@ typedef struct acp_req_t {
     int insecure;              /* arrived over plain HTTP: refused (RFC 8555 section 6.1) */
     const char *if_none_match;     /* If-None-Match, may be NULL (CRL GETs) */
     const char *if_modified_since; /* If-Modified-Since, may be NULL (CRL GETs) */
+    const char *accept_language;   /* Accept-Language, may be NULL (invoice page) */
 } acp_req_t;
 
 typedef struct acp_resp_t {
@@ -88,6 +90,11 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
  * provider of that name is configured (the caller answers 404). */
 int acp_wfe_pay_notify(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                        acp_resp_t *resp, const char *name);
+/* The invoice page (acp_wfe_invoice.c): GET pay/i/<id> and its JSON pay/i/<id>/status. */
+void acp_wfe_invoice_page(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                          acp_resp_t *resp, const char *invoice_id);
+void acp_wfe_invoice_status(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
+                            acp_resp_t *resp, const char *invoice_id);
 /* Renewal information (acp_wfe_ari.c): GET renewalInfo/<certID>, and the note a staff
  * window's explanationURL points to. */
 void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,

@@ -24,7 +24,8 @@ typedef enum {
     R_PAY_WEBHOOK,
     R_PAY_INVOICE,
     R_PAY_SIMULATE,
-    R_RENEWAL_NOTE
+    R_RENEWAL_NOTE,
+    R_PAY_STATUS
 } route_t;
 
 typedef struct {

@@ -1,10 +1,9 @@
 /* Web front end, payment side: the signed webhook that credits balances, the built-in
- * invoice page (amount, status, QR as SVG, what to do next) and, in test mode only, the
+ * invoice page's route (the page itself: acp_wfe_invoice.c) and, in test mode only, the
  * "Simulate payment" button that goes through the same credit path. Not ACME: no JWS,
  * no nonce; answers are JSON (webhook) or HTML (invoice page). */
 #include <string.h>
 #include <apr_strings.h>
-#include <apr_escape.h>
 #include "acp_wfe.h"
 #include "acp_billing.h"
 #include "acp_util.h"
@@ -139,20 +138,25 @@ void acp_wfe_pay_webhook(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
     answer_json(resp, p, status, status == 200 ? "status" : "error", why);
 }
 
-static const char *html_escape(apr_pool_t *p, const char *s)
-{
-    return s ? apr_pescape_entity(p, s, 0) : "";
-}
-
+/* pay/i/<id> shows the invoice page (acp_wfe_invoice.c); pay/i/<id>/simulate, in test
+ * mode, pays what is still due through the credit path and goes back to the page. */
 void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                          acp_resp_t *resp, const char *invoice_id, int simulate)
 {
     const acp_wfe_cfg_t *cfg = wfe->cfg;
-    acp_db_t *db = wfe->get_db(wfe->db_baton);
-    const char **inv = NULL, *page, *qr, *why = NULL, *self, *note = NULL, *status;
-    int closed;
+    acp_db_t *db;
+    const char **inv = NULL, *why = NULL, *self;
     long long amount, paid;
 
+    if (!simulate) {
+        acp_wfe_invoice_page(p, wfe, req, resp, invoice_id);
+        return;
+    }
+    if (!cfg->test_mode || strcmp(req->method, "POST") != 0) {
+        answer(resp, p, 404, "text/plain; charset=utf-8", "not found\n");
+        return;
+    }
+    db = wfe->get_db(wfe->db_baton);
     if (!db || acp_sa_row(db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(invoice_id)) !=
                    APR_SUCCESS) {
         apr_table_setn(resp->headers, "Retry-After", apr_itoa(p, ACP_UNAVAILABLE_RETRY_AFTER));
@@ -163,85 +167,15 @@ void acp_wfe_pay_invoice(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *r
         answer(resp, p, 404, "text/plain; charset=utf-8", "no such invoice\n");
         return;
     }
-    status = inv[6];
     amount = acp_sa_atoll(inv[3]);
     paid = acp_sa_atoll(inv[4]);
-    /* links from the configured server name, never from the request's Host */
+    if (amount > paid) {
+        credit(db, p, invoice_id, amount - paid, inv[5],
+               apr_pstrcat(p, "test-", acp_random_id(p, 9), NULL), "test-mode", &why);
+    }
+    /* back to the page, by the configured server name, never the request's Host */
     self = apr_pstrcat(p, req->pay_base_url ? req->pay_base_url : req->base_url, "/pay/i/",
                        invoice_id, NULL);
-    if (simulate) {
-        if (!cfg->test_mode || strcmp(req->method, "POST") != 0) {
-            answer(resp, p, 404, "text/plain; charset=utf-8", "not found\n");
-            return;
-        }
-        if (amount > paid) {
-            credit(db, p, invoice_id, amount - paid, inv[5],
-                   apr_pstrcat(p, "test-", acp_random_id(p, 9), NULL), "test-mode", &why);
-        }
-        apr_table_setn(resp->headers, "Location", self);
-        answer(resp, p, 303, "text/plain; charset=utf-8", "paid (test mode)\n");
-        return;
-    }
-    {
-        /* closed by another route than a payment: say so instead of asking for money */
-        const char **cl = NULL;
-        int open = !strcmp(inv[6], "open");
-        if ((open && acp_sa_atoll(inv[10]) < acp_now()) || !strcmp(inv[6], "expired")) {
-            status = "expired";
-            note = "<p>This invoice has expired. Run the same ACME command again for a new "
-                   "one if payment is still needed.</p>\n";
-        }
-        else if (!strcmp(inv[6], "superseded")) {
-            acp_sa_row(db, p, "acp_invoice_close_info", &cl, ACP_SA_ARGS(invoice_id));
-            note = apr_pstrcat(p, "<p class=\"closed\">Nothing to pay: ",
-                               html_escape(p, cl && cl[2] ? cl[2] : "answered otherwise"),
-                               ". Run the same ACME command again: the certificate will be "
-                               "issued.</p>\n",
-                               NULL);
-        }
-        else if (!strcmp(inv[6], "voided")) {
-            acp_sa_row(db, p, "acp_invoice_close_info", &cl, ACP_SA_ARGS(invoice_id));
-            note = apr_pstrcat(p, "<p class=\"closed\">This invoice was voided",
-                               cl && cl[2] ? apr_pstrcat(p, ": ", html_escape(p, cl[2]), NULL)
-                                           : "",
-                               ". Nothing to pay.</p>\n", NULL);
-        }
-        closed = !open || note != NULL;
-    }
-    /* the provider's checkout when the invoice command gave one, else this page */
-    qr = closed ? NULL : acp_qr_svg(p, inv[11] ? inv[11] : inv[7] ? inv[7] : self, 6);
-    page = apr_pstrcat(
-        p,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\">"
-        "<title>Invoice ", html_escape(p, invoice_id), "</title>"
-        "<style>body{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 1em}"
-        ".st{font-weight:bold}.qr svg{width:14em;height:14em}</style></head><body>\n"
-        "<h1>Certificate payment</h1>\n"
-        "<p>Amount: <span class=\"amount\">", html_escape(p, acp_money(p, amount, inv[5])),
-        "</span></p>\n<p>Status: <span class=\"st\">", html_escape(p, status), "</span>",
-        paid > 0 && paid < amount
-            ? apr_pstrcat(p, " (", html_escape(p, acp_money(p, paid, inv[5])), " received)", NULL)
-            : "",
-        "</p>\n<div class=\"qr\">", qr ? qr : "", "</div>\n",
-        inv[11] && !closed
-            ? apr_pstrcat(p, "<p><a class=\"checkout\" href=\"", html_escape(p, inv[11]),
-                          "\">Pay with the payment provider</a></p>\n", NULL)
-            : "",
-        inv[8] && !closed ? apr_pstrcat(p, "<p>Ethereum: <a href=\"", html_escape(p, inv[8]), "\">",
-                             html_escape(p, inv[8]), "</a></p>\n", NULL)
-               : "",
-        note ? note
-        : !strcmp(inv[6], "paid")
-            ? "<p>Paid. Run the same ACME command again: the certificate will be issued.</p>\n"
-            : "<p>Pay this invoice, then run the same ACME command again "
-              "(certbot, lego, …): the certificate will be issued.</p>\n",
-        cfg->test_mode && !closed
-            ? apr_pstrcat(p, "<form method=\"post\" action=\"", html_escape(p, self),
-                          "/simulate\"><button type=\"submit\">Simulate payment</button>"
-                          " <small>(test mode)</small></form>\n",
-                          NULL)
-            : "",
-        "</body></html>\n", NULL);
-    answer(resp, p, 200, "text/html; charset=utf-8", page);
+    apr_table_setn(resp->headers, "Location", self);
+    answer(resp, p, 303, "text/plain; charset=utf-8", "paid (test mode)\n");
 }

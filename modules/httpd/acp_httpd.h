@@ -75,6 +75,8 @@ void acp_httpd_status_hooks(void);
 
 /* The abuse-limit directives (modules/httpd/acp_httpd_limits.c). */
 const char *acp_httpd_set_limit(cmd_parms *cmd, void *d, const char *max, const char *period);
+/* AcmePayInvoiceTemplate file (acp_httpd_invoice.c): read and checked at config time. */
+const char *acp_httpd_set_invoice_template(cmd_parms *cmd, void *d, const char *file);
 const char *acp_httpd_set_limit_eab(cmd_parms *cmd, void *d, int argc, char *const argv[]);
 
 /* The payment provider directives (modules/httpd/acp_httpd_provider.c). */

@@ -280,6 +280,7 @@ static int acp_handler(request_rec *r)
     req.headers = r->headers_in;
     req.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
     req.if_modified_since = apr_table_get(r->headers_in, "If-Modified-Since");
+    req.accept_language = apr_table_get(r->headers_in, "Accept-Language");
     /* mod_ssl answers "https" on a TLS connection; "ServerName https://…" marks a server
      * whose TLS ends in front of Apache */
     req.insecure = strcmp(ap_http_scheme(r), "https") != 0;

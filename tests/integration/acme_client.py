@@ -328,3 +328,28 @@ def db_count(table):
     else:
         out = subprocess.run(["psql", params, "-tAc", sql], capture_output=True, text=True, check=True).stdout
     return int(out.strip())
+
+
+def db_sql(q):
+    """One statement against the test database (sqlite3 or psql CLI); its output, stripped."""
+    drv, params = os.environ.get("ACME_DB_DRIVER", "sqlite3"), os.environ["ACME_DB_PARAMS"]
+    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def pay_webhook(body, secret, t=None):
+    """POST a payment webhook signed with secret (bytes) the way a provider does
+    (AcmePay-Signature: t=<unix>,v1=<HMAC-SHA256(secret, t "." body)>); (status, body)."""
+    import hmac
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret, str(t).encode() + b"." + raw, hashlib.sha256).hexdigest()
+    url = os.environ["ACME_DIRECTORY"].rsplit("/", 1)[0] + "/pay/webhook"
+    req = urllib.request.Request(url, data=raw, method="POST", headers={
+        "Content-Type": "application/json", "AcmePay-Signature": "t=%d,v1=%s" % (t, mac)})
+    ctx = ssl.create_default_context(cafile=os.environ["ACME_TRUST"])
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
