@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include "acp_wfe.h"
 #include "acp_billing.h"
+#include "acp_eth.h"
 #include "acp_invoice_page.h"
 #include "acp_util.h"
 
@@ -20,6 +21,7 @@ enum {
 
 typedef struct {
     apr_pool_t *p;
+    acp_db_t *db;
     const acp_wfe_cfg_t *cfg;
     const char *const *inv; /* the acp_invoice_page row */
     const char *self;       /* this page's absolute URL (configured server name) */
@@ -70,58 +72,32 @@ static void way_link(ways_ctx_t *c)
     w->href_label = ACP_S_OPEN_PROVIDER;
 }
 
-/* wei (decimal digits) as ETH: "0.010000000000123456 ETH", trailing zeros dropped */
-static const char *eth_units(apr_pool_t *p, const char *wei, size_t n)
-{
-    char *s;
-    size_t len;
-
-    while (n > 1 && *wei == '0') {
-        wei++;
-        n--;
-    }
-    if (n <= 18) {
-        s = apr_pstrcat(p, "0.", apr_pstrndup(p, "000000000000000000", 18 - n),
-                        apr_pstrndup(p, wei, n), NULL);
-    }
-    else {
-        s = apr_pstrcat(p, apr_pstrndup(p, wei, n - 18), ".", apr_pstrndup(p, wei + n - 18, 18),
-                        NULL);
-    }
-    len = strlen(s);
-    while (len > 0 && s[len - 1] == '0') {
-        s[--len] = '\0';
-    }
-    if (len > 0 && s[len - 1] == '.') {
-        s[--len] = '\0';
-    }
-    return apr_pstrcat(p, s, " ETH", NULL);
-}
-
-/* Native ETH: the invoice's EIP-681 URI (its unique wei amount), QR, URI and amount. */
+/* Ethereum: each option of the invoice (native ETH, then each ERC-20 token,
+ * acp_eth_invoice_options) with its own QR, EIP-681 URI and amount in its own units. */
 static void way_ethereum(ways_ctx_t *c)
 {
-    const char *uri = c->inv[C_ETH_URI], *v;
+    apr_array_header_t *opts = NULL;
     acp_invoice_way_t *w;
-    size_t n = 0;
+    int i;
 
-    if (!uri || strncmp(uri, "ethereum:", 9) != 0) {
+    if (!c->inv[C_ETH_URI]) {
         return;
     }
-    v = strstr(uri, "value=");
-    if (v) {
-        v += 6;
-        while (v[n] >= '0' && v[n] <= '9') {
-            n++;
-        }
+    if (acp_eth_invoice_options(c->db, c->p, c->inv[C_ID], &opts) != APR_SUCCESS) {
+        /* the tokens could not be read: the stored ETH URI alone, without an amount */
+        w = way_add(c, "ethereum", ACP_S_WAY_ETH);
+        w->qr = w->href = w->uri = c->inv[C_ETH_URI];
+        return;
     }
-    w = way_add(c, "ethereum", ACP_S_WAY_ETH);
-    w->qr = uri;
-    w->href = uri;
-    w->uri = uri;
-    w->hint = acp_invoice_str(c->lang, ACP_S_ETH_HINT);
-    if (n > 0 && n <= 60) {
-        w->amount = eth_units(c->p, v, n);
+    for (i = 0; i < opts->nelts; i++) {
+        const acp_eth_option_t *o = &APR_ARRAY_IDX(opts, i, acp_eth_option_t);
+        w = way_add(c, o->contract ? "erc20" : "ethereum", ACP_S_WAY_ETH);
+        if (o->contract) {
+            w->label_text = apr_pstrcat(c->p, o->symbol, " (ERC-20)", NULL);
+        }
+        w->qr = w->href = w->uri = o->uri;
+        w->hint = acp_invoice_str(c->lang, ACP_S_ETH_HINT);
+        w->amount = apr_pstrcat(c->p, o->amount, " ", o->symbol, NULL);
     }
 }
 
@@ -214,7 +190,7 @@ static const char *names_text(apr_pool_t *p, const char *key)
 
 /* Read the invoice; answers 503/404 itself and returns NULL. */
 static const char **load(apr_pool_t *p, const acp_wfe_t *wfe, acp_resp_t *resp, const char *id,
-                         int json)
+                         int json, acp_db_t **dbp)
 {
     acp_db_t *db = wfe->get_db(wfe->db_baton);
     const char **inv = NULL;
@@ -235,13 +211,15 @@ static const char **load(apr_pool_t *p, const acp_wfe_t *wfe, acp_resp_t *resp, 
         resp->body_len = strlen(resp->body);
         return NULL;
     }
+    *dbp = db;
     return inv;
 }
 
 void acp_wfe_invoice_page(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                           acp_resp_t *resp, const char *invoice_id)
 {
-    const char **inv = load(p, wfe, resp, invoice_id, 0);
+    acp_db_t *db = NULL;
+    const char **inv = load(p, wfe, resp, invoice_id, 0, &db);
     acp_invoice_view_t v;
     inv_state_t st;
     ways_ctx_t c;
@@ -255,6 +233,7 @@ void acp_wfe_invoice_page(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
     state_of(p, inv, &st);
     memset(&c, 0, sizeof(c));
     c.p = p;
+    c.db = db;
     c.cfg = wfe->cfg;
     c.inv = inv;
     c.lang = lang;
@@ -368,7 +347,8 @@ void acp_wfe_invoice_status(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t
     }
     pthread_mutex_unlock(&status_lock);
     if (!body) {
-        inv = load(p, wfe, resp, invoice_id, 1);
+        acp_db_t *db = NULL;
+        inv = load(p, wfe, resp, invoice_id, 1, &db);
         if (!inv) {
             return;
         }

@@ -100,10 +100,9 @@ STATE = q("#acp-invoice", "dataset") + ".state"
 PAY = [sys.executable, os.path.abspath(__file__), "pay"]
 
 
-def eth_units(uri):
-    wei = int(re.search(r"value=(\d+)", uri).group(1))
-    s = format(decimal.Decimal(wei) / decimal.Decimal(10) ** 18, "f").rstrip("0").rstrip(".")
-    return s + " ETH"
+def human(base_units, decimals, symbol):
+    s = format(decimal.Decimal(base_units) / decimal.Decimal(10) ** decimals, "f")
+    return (s.rstrip("0").rstrip(".") if "." in s else s) + " " + symbol
 
 
 @case
@@ -113,6 +112,16 @@ def english_page_turns_paid_without_reload():
     uri = db_sql("SELECT eth_wei FROM invoices WHERE id = '%s'" % inv)
     assert uri.startswith("ethereum:"), uri
     checkout = CHECKOUT + inv
+    wei = int(re.search(r"value=(\d+)", uri).group(1))
+    # the token's URI as the page (without JavaScript) writes it, attribute-escaped
+    raw = a.request("GET", link).body.decode()
+    m = re.search(r'acp-way-erc20.*?class="acp-uri">(ethereum:[^<]*)<', raw, re.S)
+    assert m, "no ERC-20 option on the page"
+    token_uri = m.group(1).replace("&amp;", "&")
+    assert token_uri.startswith("ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7@1/transfer"
+                                "?address=" + os.environ["ETH_ADDR"]), token_uri
+    units = int(re.search(r"uint256=(\d+)", token_uri).group(1))
+    assert 1200 * 1400 <= units < 1201 * 1400, units     # price x UNITS + a tag < 1 minor unit
     browser(link, [
         E("document.documentElement.lang", "en"),
         E(q(".acp-amount"), "12.00 CNY"),
@@ -124,8 +133,12 @@ def english_page_turns_paid_without_reload():
           True),
         E(attr(".acp-way-provider a", "href"), checkout),
         E("!!document.querySelector('.acp-way-ethereum .acp-qr svg path')", True),
-        E(q(".acp-way-ethereum .acp-way-amount"), eth_units(uri)),
+        E(q(".acp-way-ethereum .acp-way-amount"), human(wei, 18, "ETH")),
         E(q(".acp-way-ethereum .acp-uri"), uri),
+        E(q(".acp-way-erc20 h3"), "USDT (ERC-20)"),
+        E("!!document.querySelector('.acp-way-erc20 .acp-qr svg path')", True),
+        E(q(".acp-way-erc20 .acp-way-amount"), human(units, 6, "USDT")),
+        E(q(".acp-way-erc20 .acp-uri"), token_uri),
         E(q(".acp-way-test button"), "Simulate payment"),
         E("document.scripts.length", 1),
         E("getComputedStyle(document.querySelector('header.brand')).backgroundColor",

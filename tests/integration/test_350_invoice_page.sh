@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 9 item 5: the invoice page a payer sees, in headless Chromium (tests/integration/
 # invoice_page.py + invoice_browser.js): names, amount, expiry, every way to pay (provider
-# checkout QR + link, Ethereum QR + URI + amount in ETH, test mode); the status turns to
+# checkout QR + link, Ethereum QR + URI + amount in ETH and in an ERC-20 token, test mode); the status turns to
 # paid without a reload when the signed webhook lands (and to voided, superseded), partial
 # payments show; English and Simplified Chinese by Accept-Language; a branding template
 # (AcmePayInvoiceTemplate) with hostile names, reason and checkout URL proven escaped, a
@@ -43,6 +43,7 @@ acme_setup --directive "AcmePayCurrency CNY" --directive "AcmePayPrice 1000" \
     --directive "AcmePayWebhookSecret file:$ACME_WEBHOOK_SECRET_FILE" \
     --directive "AcmePayTestMode on" \
     --directive "AcmePayEthereum $ETH_ADDR 1 10000000000000" \
+    --directive "AcmePayEthereumToken USDT 0xdAC17F958D2ee523a2206206994597C13D831ec7 6 1400" \
     --directive "AcmePayInvoiceCommand $secret_dir/checkout" \
     --directive "AcmePayInvoiceTemplate $secret_dir/invoice.html"
 export ACP_ARTEFACTS=$REPO/out/test-artefacts
