@@ -51,6 +51,9 @@ static const char *const strings[ACP_S_COUNT][ACP_LANG_COUNT] = {
                                "same command again: the certificate will be issued.",
                                "无需付款：此证书已通过其他方式付款。请再次运行同一条命令，证书将会签发。"},
     [ACP_S_REASON] = {"Reason", "原因"},
+    [ACP_S_PV_STRIPE] = {"Pay by card (Stripe)", "银行卡支付（Stripe）"},
+    [ACP_S_PV_ALIPAY] = {"Alipay", "支付宝"},
+    [ACP_S_PV_WECHAT] = {"WeChat Pay", "微信支付"},
 };
 
 const char *acp_invoice_str(acp_lang_t lang, acp_str_t s)

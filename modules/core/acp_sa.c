@@ -382,7 +382,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      * with the names of the order the invoice answers */
     {"acp_invoice_page",
      "SELECT i.id, i.amount, i.paid, i.currency, i.status, i.pay_url, i.eth_wei, i.expires, "
-     "i.checkout_url, i.closed_reason, o.names_key FROM invoices i "
+     "i.checkout_url, i.closed_reason, o.names_key, i.checkout_provider FROM invoices i "
      "LEFT JOIN orders o ON o.id = i.order_id WHERE i.id = %s"},
     /* a staff reissue points the order at its new certificate */
     {"adm_order_set_cert",

@@ -16,7 +16,7 @@
 /* the columns of acp_invoice_page */
 enum {
     C_ID, C_AMOUNT, C_PAID, C_CURRENCY, C_STATUS, C_PAY_URL, C_ETH_URI, C_EXPIRES, C_CHECKOUT,
-    C_REASON, C_NAMES
+    C_REASON, C_NAMES, C_PROVIDER
 };
 
 typedef struct {
@@ -41,16 +41,28 @@ static acp_invoice_way_t *way_add(ways_ctx_t *c, const char *kind, acp_str_t lab
     return w;
 }
 
-/* The provider's checkout (AcmePayInvoiceCommand's URL): its QR and a link. */
+/* The checkout a provider made (AcmePayStripe, …, or AcmePayInvoiceCommand's URL): its
+ * QR and a link, headed by the provider's name when the page knows it. */
 static void way_provider(ways_ctx_t *c)
 {
+    static const struct {
+        const char *name;
+        acp_str_t label;
+    } names[] = {{"stripe", ACP_S_PV_STRIPE}, {"alipay", ACP_S_PV_ALIPAY},
+                 {"wechat", ACP_S_PV_WECHAT}};
     const char *url = c->inv[C_CHECKOUT];
     acp_invoice_way_t *w;
+    size_t i;
 
     if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
         return;
     }
     w = way_add(c, "provider", ACP_S_WAY_PROVIDER);
+    for (i = 0; c->inv[C_PROVIDER] && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcmp(c->inv[C_PROVIDER], names[i].name)) {
+            w->label = names[i].label;
+        }
+    }
     w->qr = url;
     w->href = url;
     w->href_label = ACP_S_OPEN_PROVIDER;
