@@ -188,7 +188,7 @@ static acp_problem_t *h_order(wfe_req_t *w)
 /* Finalize's work that needs no lock, before the write transaction: the CSR (up to
  * the body limit of names and bytes) is decoded, parsed and checked against the order
  * here, so the writer lock is only ever held for the cheap part. Returns non-zero when
- * the answer is known without the transaction: the nonce is spent in shared memory
+ * the answer is known without the transaction: the nonce is spent (w->nonce_spent)
  * already, and the order as read is ready (a not-ready order answers orderNotReady
  * first, from the transaction). */
 static int finalize_precheck(wfe_req_t *w)
@@ -197,15 +197,15 @@ static int finalize_precheck(wfe_req_t *w)
 
     if (!w->payload) {
         w->pre_prob = acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
-        return w->cfg->nonce_store != NULL;
+        return w->nonce_spent;
     }
     w->pre_prob = own_order(w, w->id, &order);
     if (w->pre_prob) {
-        return w->cfg->nonce_store != NULL;
+        return w->nonce_spent;
     }
     acp_ra_finalize_csr(w->p, w->acct, order, w->payload, &w->fin);
     acp_ra_finalize_caa(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin);
-    return w->cfg->nonce_store != NULL && w->fin.prob && !strcmp(order->status, "ready");
+    return w->nonce_spent && w->fin.prob && !strcmp(order->status, "ready");
 }
 
 static acp_problem_t *h_finalize(wfe_req_t *w)
@@ -490,6 +490,8 @@ static int media_type_is(const char *ct, const char *want)
     return *ct == '\0' || *ct == ';';
 }
 
+static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx);
+
 static acp_problem_t *authenticate(wfe_req_t *w)
 {
     const acp_req_t *req = w->req;
@@ -564,10 +566,22 @@ static acp_problem_t *authenticate(wfe_req_t *w)
             return acp_problem(w->p, ACP_ERR_MALFORMED, "JWS payload is not valid JSON");
         }
     }
-    /* spent only now that the signature is good: a forged request burns nothing; with
-     * no shared store it is redeemed inside the transaction the handler runs in */
-    if (w->cfg->nonce_store && acp_nonce_redeem(w->cfg->nonce_store, &w->nonce) != 0) {
-        return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+    /* spent only now that the signature is good: a forged request burns nothing. With
+     * PostgreSQL its own INSERT into the unlogged table (no WAL, no flush), before the
+     * handler's transaction: no savepoint to keep it spent when the handler rolls back.
+     * SQLite without a shared store: inside the handler's transaction (dispatch_tx). */
+    if (w->cfg->nonce_store) {
+        if (acp_nonce_redeem(w->cfg->nonce_store, &w->nonce) != 0) {
+            return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+        }
+        w->nonce_spent = 1;
+    }
+    else if (w->db->pgsql) {
+        acp_problem_t *spent = spend_in_db(w, 0);
+        if (spent) {
+            return spent;
+        }
+        w->nonce_spent = 1;
     }
     return NULL;
 }
@@ -644,7 +658,7 @@ static int read_only_route(const wfe_req_t *w)
     case R_AUTHZ:
     case R_CHALL:
     case R_CERT:
-        return (w->cfg->nonce_store || w->db->pgsql) && !w->payload;
+        return w->nonce_spent && !w->payload;
     default:
         return 0;
     }
@@ -694,7 +708,7 @@ static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
 static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
 {
     acp_problem_t *prob;
-    int store = w->cfg->nonce_store != NULL;
+    int store = w->nonce_spent;
 
     if (acp_sa_begin(w->db) != APR_SUCCESS) {
         acp_wfe_set_problem(w, acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy"));
@@ -715,7 +729,7 @@ static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
             apr_table_setn(w->resp->headers, "Location", w->error_location);
         }
         if (store) {
-            /* the nonce is spent in shared memory; nothing else may stay */
+            /* the nonce is spent already (shared memory, its own INSERT): nothing stays */
             acp_sa_rollback(w->db);
             return 0;
         }
@@ -745,10 +759,6 @@ static void handle_post(wfe_req_t *w)
         return;
     }
     if (w->read_only) {
-        if (!w->cfg->nonce_store && (prob = spend_in_db(w, 0)) != NULL) {
-            acp_wfe_set_problem(w, prob);
-            return;
-        }
         prob = dispatch(w);
         if (prob) {
             apr_table_clear(w->resp->headers);

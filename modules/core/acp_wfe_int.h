@@ -47,6 +47,8 @@ typedef struct {
     acp_pay_request_t *checkout; /* a payment request whose invoice command runs after commit */
     acp_nonce_info_t nonce;    /* the checked nonce of a POST */
     int read_only;             /* POST-as-GET answered without a write transaction */
+    int nonce_spent;           /* spent before any transaction (shared memory, or its own
+                                * INSERT with PostgreSQL): a rollback leaves it spent */
     const char *error_location; /* Location kept on an error answer (409 keyChange) */
     acp_problem_t *pre_prob;   /* finalize: found before the transaction, answered in it */
     acp_ra_csr_t fin;          /* finalize: the CSR, checked before the transaction */

@@ -209,8 +209,16 @@ measure_module() {
     if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
         bench_psql "$PG_DIR" "SELECT pg_stat_statements_reset()" acme >/dev/null
     fi
+    [ "$mdrv" = pgsql ] && w0=$(pg_counts)
     R=$(run_gen "$ml" "$mu" "$mp" --flows "$flows" --conc "$conc") || die "generator failed against $ml"
     log "$R"
+    if [ "$mdrv" = pgsql ]; then
+        # what the database did per certificate: WAL flushes, commits, WAL bytes (counts,
+        # not times: they do not depend on what else the machine runs)
+        set -- $w0 $(pg_counts)
+        nok=$(printf '%s\n' "$R" | tr ' ' '\n' | sed -n 's/^ok=//p')
+        pg_per="$(awk -v a="$1" -v b="$4" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$2" -v b="$5" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$3" -v b="$6" -v n="$nok" 'BEGIN { printf "%.0f", (b - a) / n }')"
+    fi
     if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
         bench_psql "$PG_DIR" "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 60" acme \
             > "$out/pgstat-$ml.txt" 2>&1 || true
@@ -235,9 +243,19 @@ measure_module() {
         echo "nonce_rps=$mn"; echo "nonce_bad=$mnb"; echo "dir_rps=$md"
         echo "ari_rps=$ma"; echo "ari_bad=$mab"; echo "books=$mbk"
         echo "certs_rows=$(sed -n 's/^books: \([0-9]*\) certificates.*/\1/p' "$T/books-$ml")"
+        if [ "$mdrv" = pgsql ]; then
+            set -- $pg_per
+            echo "pg_wal_syncs=$1"; echo "pg_commits=$2"; echo "pg_wal_bytes=$3"
+            [ -f "$out/pgstat-$ml.txt" ] && [ "${BENCH_PG_STATS:-0}" = 1 ] &&
+                echo "pg_statements=$(awk -F'|' -v n="$nok" '$1 == "statements" { printf "%.1f", $2 / n }' "$out/pgstat-$ml.txt")"
+        fi
     } > "$T/r-$ml"
 }
 val() { sed -n "s/^$2=//p" "$T/r-$1" 2>/dev/null | head -n 1; }
+# "wal_sync commits wal_bytes" of the bench database so far
+pg_counts() {
+    bench_psql "$PG_DIR" "SELECT (SELECT wal_sync FROM pg_stat_wal), (SELECT xact_commit FROM pg_stat_database WHERE datname = 'acme'), (SELECT wal_bytes FROM pg_stat_wal)" acme | tr '|' ' '
+}
 
 case " $skip " in *" compare "*) : > "$T/table" ;; *)
 case " $targets " in *" pgsql "*|*" cluster "*)
@@ -352,6 +370,10 @@ done
     row "wrk newNonce req/s" nonce_rps
     row "wrk directory req/s" dir_rps
     row "wrk renewalInfo req/s" ari_rps
+    row "PG WAL flushes/cert" pg_wal_syncs
+    row "PG transactions/cert" pg_commits
+    row "PG WAL bytes/cert" pg_wal_bytes
+    row "PG statements/cert" pg_statements
     row "books" books
     echo "(server CPU: every process of Apache (both nodes), PostgreSQL and HAProxy; SQLite"
     echo " journal_mode=${M_SYNC:-?}; PostgreSQL fsync=on synchronous_commit=on; wrk -t2 -c32 -d$wrk_d GET;"
