@@ -67,11 +67,15 @@ typedef struct acp_caa_rr_t {
 int acp_caa_parse_rdata(apr_pool_t *p, const unsigned char *rdata, size_t len,
                         acp_caa_rr_t *out);
 
-/* The CAA records (acp_caa_rr_t) in the answer section of a whole DNS message (untrusted:
- * bounds, compression pointers and counts checked; other RR types such as the CNAME a
- * resolver followed are skipped). NULL with *err on a malformed message. */
-apr_array_header_t *acp_caa_parse_msg(apr_pool_t *p, const unsigned char *msg, size_t len,
-                                      const char **err);
+/* CAA(qname) from a whole DNS answer message (untrusted: bounds, compression pointers and
+ * counts checked): the CNAME chain in the answer section is followed from qname (at most
+ * 8 aliases; a loop or a longer chain is an error), and the CAA records (acp_caa_rr_t)
+ * owned by its end are returned; records of other names are not CAA(qname). *end is that
+ * end (lowercase, no trailing dot; qname itself when there is no alias): when it is not
+ * qname and the set is empty, the resolver stopped at an alias and the caller asks for
+ * *end (RFC 8659 §3 follows aliases). NULL with *err on a malformed message. */
+apr_array_header_t *acp_caa_parse_answer(apr_pool_t *p, const unsigned char *msg, size_t len,
+                                         const char *qname, const char **end, const char **err);
 
 /* Does the relevant CAA RRset rrs (non-empty) let us issue? NULL when it does, else why
  * not (a sentence). wildcard: the certificate name is "*.<domain>" (issuewild, else
@@ -82,9 +86,11 @@ const char *acp_caa_policy(apr_pool_t *p, const apr_array_header_t *rrs,
                            const apr_array_header_t *identities, int wildcard,
                            const char *method, const char *account_id);
 
-/* The CAA check of one name (RFC 8659 §3): the relevant RRset is the CAA RRset of the
- * name, else of its closest parent that has one (through cfg->resolver, which follows
- * CNAMEs); none anywhere: allowed. NULL when allowed, else a problem of kind ACP_ERR_CAA
+/* The CAA check of one name (RFC 8659 §3): the relevant RRset is CAA(name), else CAA of
+ * its closest parent that has one, where CAA(X) follows X's aliases (the resolver's
+ * answer, and a further query for an alias target it did not answer for) but the climb
+ * is over the parents of the name itself; none anywhere: allowed. An IP address: allowed
+ * (CAA is for DNS names). NULL when allowed, else a problem of kind ACP_ERR_CAA
  * (also when a lookup fails: SERVFAIL, timeout). domain: without "*.". Blocking. */
 acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const char *domain,
                                 int wildcard, const char *method, const char *account_id);

@@ -3,6 +3,7 @@
  * (untrusted: every length is checked against the bytes that are there), the relevant
  * RRset is found by climbing from the name to its parents, and the issue / issuewild
  * properties are matched against AcmePayCAAIdentities. Internal helpers: acp_va_int.h. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,7 +16,9 @@
 
 #define CAA_TYPE       257
 #define CAA_TAG_MAX    15   /* RFC 8659 §4.1.1: tags are at most 15 characters */
+#define CNAME_TYPE     5
 #define CAA_NAME_HOPS  128  /* compression pointers followed per name at most */
+#define CAA_MAX_CNAMES 8    /* aliases followed for one CAA(X) at most (RFC 8659 §3) */
 
 /* ---------------------------------------------------------------- record parsing */
 
@@ -65,43 +68,113 @@ static unsigned int get16(const unsigned char *b)
     return ((unsigned int)b[0] << 8) | b[1];
 }
 
-/* Skip the (possibly compressed) name at *off; -1 when it runs off the message. */
-static int skip_name(const unsigned char *msg, size_t len, size_t *off)
+/* Read the (possibly compressed) name at *off into out (lowercase text, no trailing dot,
+ * "" for the root; a byte outside [a-z0-9-_] in a label written as \DDD, so no label byte
+ * can pass for a dot) and move *off past it. -1 when it runs off the message, loops
+ * (more than CAA_NAME_HOPS pointers) or is longer than a name may be. */
+static int read_name(const unsigned char *msg, size_t len, size_t *off, char *out, size_t outsz)
 {
-    size_t o = *off;
+    size_t o = *off, w = 0, wire = 0;
+    int hops = 0, jumped = 0;
 
+    out[0] = '\0';
     for (;;) {
         unsigned char l;
+        size_t i;
         if (o >= len) {
             return -1;
         }
         l = msg[o];
         if (l == 0) {
-            *off = o + 1;
+            if (!jumped) {
+                *off = o + 1;
+            }
+            out[w] = '\0';
             return 0;
         }
-        if ((l & 0xc0) == 0xc0) { /* a pointer ends the name in this place */
-            if (o + 2 > len) {
+        if ((l & 0xc0) == 0xc0) { /* a pointer: the name goes on elsewhere */
+            if (o + 2 > len || ++hops > CAA_NAME_HOPS) {
                 return -1;
             }
-            *off = o + 2;
-            return 0;
+            if (!jumped) {
+                *off = o + 2;
+                jumped = 1;
+            }
+            o = ((size_t)(l & 0x3f) << 8) | msg[o + 1];
+            continue;
         }
         if (l & 0xc0) {
             return -1; /* 0x40 / 0x80: extended label types, not used */
+        }
+        wire += 1 + (size_t)l;
+        if (o + 1 + l > len || wire > 255) {
+            return -1;
+        }
+        if (w > 0) {
+            if (w + 1 >= outsz) {
+                return -1;
+            }
+            out[w++] = '.';
+        }
+        for (i = 0; i < l; i++) {
+            unsigned char c = msg[o + 1 + i];
+            if (c >= 'A' && c <= 'Z') {
+                c = (unsigned char)(c + 32);
+            }
+            if (is_alnum(c) || c == '-' || c == '_') {
+                if (w + 1 >= outsz) {
+                    return -1;
+                }
+                out[w++] = (char)c;
+            }
+            else {
+                if (w + 4 >= outsz) {
+                    return -1;
+                }
+                snprintf(out + w, 5, "\\%03u", c);
+                w += 4;
+            }
         }
         o += 1 + (size_t)l;
     }
 }
 
-apr_array_header_t *acp_caa_parse_msg(apr_pool_t *p, const unsigned char *msg, size_t len,
-                                      const char **err)
+/* The name as read_name writes it: lowercase, no trailing dot. */
+static const char *canon_name(apr_pool_t *p, const char *name)
+{
+    char *c = apr_pstrdup(p, name), *q;
+    size_t n = strlen(c);
+
+    for (q = c; *q; q++) {
+        if (*q >= 'A' && *q <= 'Z') {
+            *q = (char)(*q + 32);
+        }
+    }
+    if (n > 0 && c[n - 1] == '.') {
+        c[n - 1] = '\0';
+    }
+    return c;
+}
+
+typedef struct {
+    unsigned int type;
+    const char *owner;
+    size_t rdoff, rdlen;
+} caa_ans_rr_t;
+
+apr_array_header_t *acp_caa_parse_answer(apr_pool_t *p, const unsigned char *msg, size_t len,
+                                         const char *qname, const char **end, const char **err)
 {
     apr_array_header_t *rrs = apr_array_make(p, 4, sizeof(acp_caa_rr_t));
+    apr_array_header_t *all;
     unsigned int qd, an, i;
     size_t off = 12;
+    const char *cur;
+    char name[1100];
+    int hops, n, k;
 
     *err = NULL;
+    *end = NULL;
     if (!msg || len < 12) {
         *err = "DNS answer shorter than its header";
         return NULL;
@@ -109,40 +182,83 @@ apr_array_header_t *acp_caa_parse_msg(apr_pool_t *p, const unsigned char *msg, s
     qd = get16(msg + 4);
     an = get16(msg + 6);
     for (i = 0; i < qd; i++) {
-        if (skip_name(msg, len, &off) != 0 || off + 4 > len) {
+        if (read_name(msg, len, &off, name, sizeof(name)) != 0 || off + 4 > len) {
             *err = "DNS answer truncated in its question section";
             return NULL;
         }
         off += 4;
     }
+    all = apr_array_make(p, an > 0 && an < 64 ? (int)an : 4, sizeof(caa_ans_rr_t));
     for (i = 0; i < an; i++) {
-        unsigned int type, rdlen;
-        acp_caa_rr_t rr;
+        caa_ans_rr_t rr;
 
-        if (skip_name(msg, len, &off) != 0 || off + 10 > len) {
+        if (read_name(msg, len, &off, name, sizeof(name)) != 0 || off + 10 > len) {
             *err = "DNS answer truncated in its answer section";
             return NULL;
         }
-        type = get16(msg + off);
-        rdlen = get16(msg + off + 8);
+        rr.type = get16(msg + off);
+        rr.rdlen = get16(msg + off + 8);
         off += 10;
-        if (rdlen > len - off) {
+        if (rr.rdlen > len - off) {
             *err = "DNS answer record longer than the message";
             return NULL;
         }
-        if (type == CAA_TYPE) {
-            if (rrs->nelts >= ACP_CAA_MAX_RRS) {
-                *err = apr_psprintf(p, "more than %d CAA records", ACP_CAA_MAX_RRS);
+        rr.rdoff = off;
+        rr.owner = apr_pstrdup(p, name);
+        off += rr.rdlen;
+        if (rr.type == CAA_TYPE || rr.type == CNAME_TYPE) {
+            if (all->nelts >= ACP_CAA_MAX_RRS + CAA_MAX_CNAMES) {
+                *err = apr_psprintf(p, "more than %d CAA and CNAME records",
+                                    ACP_CAA_MAX_RRS + CAA_MAX_CNAMES);
                 return NULL;
             }
-            if (acp_caa_parse_rdata(p, msg + off, rdlen, &rr) != 0) {
-                *err = "malformed CAA record";
-                return NULL;
-            }
-            APR_ARRAY_PUSH(rrs, acp_caa_rr_t) = rr;
+            APR_ARRAY_PUSH(all, caa_ans_rr_t) = rr;
         }
-        off += rdlen;
     }
+    /* RFC 8659 §3 (RFC 1034 §4.3.2): CAA(X) follows X's aliases; the RRset is the one
+     * owned by the end of the CNAME chain that starts at the name asked for */
+    cur = canon_name(p, qname);
+    for (hops = 0;; hops++) {
+        const char *target = NULL;
+        for (k = 0; k < all->nelts && !target; k++) {
+            const caa_ans_rr_t *rr = &APR_ARRAY_IDX(all, k, caa_ans_rr_t);
+            size_t o = rr->rdoff;
+            if (rr->type != CNAME_TYPE || strcmp(rr->owner, cur) != 0) {
+                continue;
+            }
+            if (read_name(msg, rr->rdoff + rr->rdlen, &o, name, sizeof(name)) != 0 ||
+                o != rr->rdoff + rr->rdlen) {
+                *err = "malformed CNAME record";
+                return NULL;
+            }
+            target = apr_pstrdup(p, name);
+        }
+        if (!target) {
+            break;
+        }
+        if (hops >= CAA_MAX_CNAMES) {
+            *err = apr_psprintf(p, "a CNAME chain longer than %d (or a loop)", CAA_MAX_CNAMES);
+            return NULL;
+        }
+        cur = target;
+    }
+    for (n = 0, k = 0; k < all->nelts; k++) {
+        const caa_ans_rr_t *rr = &APR_ARRAY_IDX(all, k, caa_ans_rr_t);
+        acp_caa_rr_t caa;
+        if (rr->type != CAA_TYPE || strcmp(rr->owner, cur) != 0) {
+            continue; /* another name's records: not CAA(qname) */
+        }
+        if (++n > ACP_CAA_MAX_RRS) {
+            *err = apr_psprintf(p, "more than %d CAA records", ACP_CAA_MAX_RRS);
+            return NULL;
+        }
+        if (acp_caa_parse_rdata(p, msg + rr->rdoff, rr->rdlen, &caa) != 0) {
+            *err = "malformed CAA record";
+            return NULL;
+        }
+        APR_ARRAY_PUSH(rrs, acp_caa_rr_t) = caa;
+    }
+    *end = cur;
     return rrs;
 }
 
@@ -424,36 +540,59 @@ acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wi
 {
     const char *name = domain;
 
-    /* RFC 8659 §3: the name itself, then each parent (never the root) */
+    /* RFC 8659 §3: CAA(X) for the name itself, then for each parent of the name asked for
+     * (never the root, never a parent of an alias's target); CAA(X) follows X's aliases:
+     * where the resolver stopped at a CNAME, its target is asked for, up to
+     * CAA_MAX_CNAMES times */
     while (name && *name) {
-        const unsigned char *msg = NULL;
-        size_t len = 0;
-        acp_problem_t *prob = NULL;
-        apr_array_header_t *rrs;
-        const char *err = NULL, *why, *dot;
+        apr_array_header_t *rrs = NULL;
+        const char *q = name, *owner = name, *dot;
+        int hops;
 
-        if (acp_va_dns_caa(va, name, &msg, &len, &prob) != 0) {
-            return acp_problem(va->p, ACP_ERR_CAA,
-                               "CAA lookup for %s failed, so issuance is refused: %s", name,
-                               prob && prob->detail ? prob->detail : "DNS error");
-        }
-        if (msg) {
-            rrs = acp_caa_parse_msg(va->p, msg, len, &err);
+        for (hops = 0;; hops++) {
+            const unsigned char *msg = NULL;
+            size_t len = 0;
+            acp_problem_t *prob = NULL;
+            const char *err = NULL, *end = NULL;
+
+            if (acp_va_dns_caa(va, q, &msg, &len, &prob) != 0) {
+                return acp_problem(va->p, ACP_ERR_CAA,
+                                   "CAA lookup for %s failed, so issuance is refused: %s", q,
+                                   prob && prob->detail ? prob->detail : "DNS error");
+            }
+            if (!msg) {
+                break; /* no CAA RRset here (NOERROR without answers, NXDOMAIN) */
+            }
+            rrs = acp_caa_parse_answer(va->p, msg, len, q, &end, &err);
             if (!rrs) {
                 return acp_problem(va->p, ACP_ERR_CAA,
-                                   "CAA answer for %s unusable, so issuance is refused: %s",
-                                   name, err);
+                                   "CAA answer for %s unusable, so issuance is refused: %s", q,
+                                   err);
             }
-            if (rrs->nelts > 0) {
-                why = acp_caa_policy(va->p, rrs, va->cfg->caa_identities, wildcard, method,
-                                     account_id);
-                if (why) {
-                    return acp_problem(va->p, ACP_ERR_CAA,
-                                       "CAA record for %s prevents issuance for %s%s: %s", name,
-                                       wildcard ? "*." : "", domain, why);
-                }
-                return NULL; /* the relevant RRset allows us */
+            owner = end;
+            if (rrs->nelts > 0 || strcmp(end, canon_name(va->p, q)) == 0) {
+                break; /* CAA(q) is this set (or empty) */
             }
+            if (hops >= CAA_MAX_CNAMES) {
+                return acp_problem(va->p, ACP_ERR_CAA,
+                                   "CAA lookup for %s follows more than %d aliases, so "
+                                   "issuance is refused", name, CAA_MAX_CNAMES);
+            }
+            q = end; /* the resolver stopped at an alias: ask for its target */
+        }
+        if (rrs && rrs->nelts > 0) {
+            const char *why = acp_caa_policy(va->p, rrs, va->cfg->caa_identities, wildcard,
+                                             method, account_id);
+            if (why) {
+                const char *at = strcmp(owner, canon_name(va->p, name)) == 0
+                                     ? name
+                                     : apr_psprintf(va->p, "%s (through the alias target %s)",
+                                                    name, owner);
+                return acp_problem(va->p, ACP_ERR_CAA,
+                                   "CAA record for %s prevents issuance for %s%s: %s", at,
+                                   wildcard ? "*." : "", domain, why);
+            }
+            return NULL; /* the relevant RRset allows us */
         }
         dot = strchr(name, '.');
         name = dot ? dot + 1 : NULL;

@@ -245,6 +245,49 @@ int main(int argc, char **argv)
         }
     }
 
+    /* CAA answers for example.com (first byte 0): one issue record naming us, a CNAME
+     * with the target's records, a CNAME alone, a critical unknown tag, a pointer loop */
+    {
+        static const unsigned char hdr[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0,
+                                            7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+                                            3, 'c', 'o', 'm', 0, 0x01, 0x01, 0, 1};
+        static const unsigned char rr_issue[] = {0xc0, 0x0c, 0x01, 0x01, 0, 1, 0, 0, 0, 60,
+                                                 0, 21, 0, 5, 'i', 's', 's', 'u', 'e',
+                                                 'c', 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l',
+                                                 'e', '.', 'n', 'e', 't'};
+        /* example.com CNAME foo.example.com; the target's name is at offset 41 */
+        static const unsigned char rr_cname[] = {0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60,
+                                                 0, 6, 3, 'f', 'o', 'o', 0xc0, 0x0c};
+        static const unsigned char rr_tgt[] = {0xc0, 41, 0x01, 0x01, 0, 1, 0, 0, 0, 60,
+                                               0, 8, 0x80, 3, 't', 'b', 's', 'x', ';', 'y'};
+        static const unsigned char rr_loop[] = {0xc0, 29, 0x01, 0x01, 0, 1, 0, 0, 0, 60,
+                                                0, 0};
+        unsigned char m[512];
+        size_t n;
+#define CAA_SEED(name, an, ...)                                                            \
+    do {                                                                                   \
+        const unsigned char *parts[] = {__VA_ARGS__};                                      \
+        m[0] = 0;                                                                          \
+        memcpy(m + 1, hdr, sizeof(hdr));                                                   \
+        m[1 + 7] = (an);                                                                   \
+        n = 1 + sizeof(hdr);                                                               \
+        for (i = 0; i < (int)(sizeof(parts) / sizeof(parts[0])); i++) {                   \
+            size_t l = parts[i] == rr_issue ? sizeof(rr_issue)                             \
+                       : parts[i] == rr_cname ? sizeof(rr_cname)                           \
+                       : parts[i] == rr_tgt   ? sizeof(rr_tgt)                             \
+                                              : sizeof(rr_loop);                           \
+            memcpy(m + n, parts[i], l);                                                    \
+            n += l;                                                                        \
+        }                                                                                  \
+        put("fuzz_caa", name, 0, 0, m, n);                                                 \
+    } while (0)
+        CAA_SEED("issue", 1, rr_issue);
+        CAA_SEED("cname-target", 2, rr_cname, rr_tgt);
+        CAA_SEED("cname-only", 1, rr_cname);
+        CAA_SEED("loop", 1, rr_loop);
+#undef CAA_SEED
+    }
+
     /* nonces valid at FUZZ_NOW for the harness's key */
     memset(nkey, 3, sizeof(nkey));
     put_s("fuzz_nonce", "valid", acp_nonce_make(p, nkey, NULL, FUZZ_NOW));

@@ -162,6 +162,49 @@ cts("/set-cname", {"host": "alias." + b + ".", "target": "target." + b + "."})
 add_caa("target." + b, ("issue", US)); add_caa(b, ("issue", "letsencrypt.org"))
 expect_valid("CNAME to a name whose CAA names us", ["alias." + b])
 
+# -- CNAME chains longer than the one level challtestsrv answers (it follows one alias per
+#    query): the server asks again for the alias target (RFC 8659 §3: CAA(X) chases X's
+#    aliases); the record at the end of the chain decides
+b = base()
+cts("/set-cname", {"host": "alias." + b + ".", "target": "mid." + b + "."})
+cts("/set-cname", {"host": "mid." + b + ".", "target": "target." + b + "."})
+add_caa("target." + b, ("issue", "letsencrypt.org"))
+expect_caa("two-level CNAME to a name whose CAA names another CA", ["alias." + b],
+           detail="target." + b)
+b = base()
+cts("/set-cname", {"host": "alias." + b + ".", "target": "mid." + b + "."})
+cts("/set-cname", {"host": "mid." + b + ".", "target": "target." + b + "."})
+add_caa("target." + b, ("issue", US)); add_caa(b, ("issue", "letsencrypt.org"))
+expect_valid("two-level CNAME to a name whose CAA names us", ["alias." + b])
+# the climb is over the alias's own parents, never the target's
+b, o = base(), base()
+cts("/set-cname", {"host": "alias." + b + ".", "target": "t.x." + o + "."})
+add_caa(o, ("issue", "letsencrypt.org"))
+expect_valid("CNAME target's parent names another CA: not relevant", ["alias." + b])
+b, o = base(), base()
+cts("/set-cname", {"host": "alias.p." + b + ".", "target": "t." + o + "."})
+add_caa("p." + b, ("issue", "letsencrypt.org"))
+expect_caa("CNAME target without CAA, the alias's parent names another CA", ["alias.p." + b],
+           detail="for p." + b)
+# a CNAME loop is refused, never followed forever
+b = base()
+cts("/set-cname", {"host": "l1." + b + ".", "target": "l2." + b + "."})
+cts("/set-cname", {"host": "l2." + b + ".", "target": "l1." + b + "."})
+expect_caa("CNAME loop", ["l1." + b], method="dns-01", detail="aliases")
+
+# -- the critical flag (RFC 8659 §4.1): an unknown tag refuses, a known one does not
+#    (the flag is set by dns_proxy.py for "crit-" names)
+b = base(); add_caa("crit-a." + b, ("tbs", "x"))
+expect_caa("critical flag on an unknown tag", ["crit-a." + b], detail="critical")
+b = base(); add_caa("crit-a." + b, ("issue", US))
+expect_valid("critical flag on issue naming us", ["crit-a." + b])
+
+# -- a lookup that times out refuses (dns_proxy.py never answers CAA for "timeout-")
+b = base()
+t0 = time.time()
+expect_caa("CAA lookup timeout", ["timeout-a." + b], detail="timeout")
+check(time.time() - t0 < 30, "CAA lookup timeout: bounded (%.1f s)" % (time.time() - t0))
+
 # -- RFC 8657 accounturi
 b = base(); add_caa("a." + b, ("issue", "%s; accounturi=%s" % (US, A.kid)))
 expect_valid("accounturi is this account", ["a." + b])
@@ -187,6 +230,8 @@ url, order = expect_valid("recheck: authorized without CAA", ["r." + b])
 add_caa("r." + b, ("issue", "letsencrypt.org"))
 oid = url.rsplit("/", 1)[1]
 ledger0 = sql("SELECT COUNT(*) FROM ledger")
+balance_before_recheck = sql("SELECT balance FROM billing WHERE id = (SELECT billing_id FROM "
+                             "accounts WHERE id = '%s')" % A.kid.rsplit("/", 1)[1])
 sql("UPDATE challenges SET validated = validated - 9 * 3600 WHERE authz_id IN "
     "(SELECT authz_id FROM order_authz WHERE order_id = '%s')" % oid)
 r = finalize(url, order, ["r." + b])
@@ -197,13 +242,23 @@ check(o["status"] == "invalid" and (o.get("error") or {}).get("type") == CAA,
       "recheck after 9 h: order invalid with caa (%s)" % o)
 check(sql("SELECT COUNT(*) FROM certificates WHERE order_id = '%s'" % oid) == "0",
       "recheck after 9 h: no certificate")
-check(sql("SELECT COUNT(*) FROM ledger") == ledger0, "recheck after 9 h: nothing charged")
-# within 8 hours the earlier check stands (CA/B BR: CAA may be reused for 8 hours)
+check(sql("SELECT COUNT(*) FROM ledger") == ledger0, "recheck after 9 h: no ledger row")
+check(sql("SELECT COUNT(*) FROM ledger WHERE order_id = '%s'" % oid) == "0",
+      "recheck after 9 h: nothing charged for the order (price 100)")
+check(sql("SELECT balance FROM billing WHERE id = (SELECT billing_id FROM accounts WHERE id = '%s')"
+          % A.kid.rsplit("/", 1)[1]) == balance_before_recheck,
+      "recheck after 9 h: the balance is unchanged")
+# within 8 hours the earlier check stands (CA/B BR: CAA may be reused for 8 hours); this
+# finalize is charged, which shows the price is in force for the refusal above
 b = base()
 url, order = expect_valid("recheck: authorized without CAA (fresh)", ["r." + b])
 add_caa("r." + b, ("issue", "letsencrypt.org"))
 r = finalize(url, order, ["r." + b])
 check(r.status == 200, "validated just now: finalize accepted (%s)" % r.status)
+oid = url.rsplit("/", 1)[1]
+A.poll(url)
+check(sql("SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE order_id = '%s'" % oid) == "-100",
+      "validated just now: charged the price (control for 'nothing charged')")
 
 print("%d failed" % len(fails))
 sys.exit(1 if fails else 0)
