@@ -58,7 +58,7 @@ typedef struct acp_resp_t {
     apr_table_t *headers;      /* extra headers (Location, Link, Replay-Nonce, …) */
     const char *log_note;      /* one line the glue logs for this request (a refused or
                                 * credited provider notification), or NULL */
-    int log_warn;              /* log_note is a refusal (warning), else information */
+    int log_warn;              /* log_note is a refusal (warning), else a notice (a credit) */
 } acp_resp_t;
 
 /* Lazily supplies the database (directory and newNonce never ask for it). */

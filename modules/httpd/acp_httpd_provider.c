@@ -20,7 +20,7 @@ static provider_new_fn constructor(const char *directive)
         return acp_provider_wechat_new;
     }
     if (!strcasecmp(directive, "AcmePayAlipay")) {
-        return NULL; //ALIPAY
+        return acp_provider_alipay_new;
     }
     return NULL;
 }

@@ -312,7 +312,7 @@ static int acp_handler(request_rec *r)
                       r->method, r->uri, r->useragent_ip);
     }
     if (resp.log_note) {
-        ap_log_rerror(APLOG_MARK, resp.log_warn ? APLOG_WARNING : APLOG_INFO, 0, r,
+        ap_log_rerror(APLOG_MARK, resp.log_warn ? APLOG_WARNING : APLOG_NOTICE, 0, r,
                       ACPLOGNO(04600) "%s", resp.log_note);
     }
     if (rd.asked) {

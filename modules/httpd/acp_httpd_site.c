@@ -228,7 +228,9 @@ void acp_site_check_billing(acp_site_t *site, server_rec *sp, const acp_srv_cfg_
     /* with the chain watcher, Ethereum payments are credited without the webhook */
     int watcher = c->chain.rpc_url && b->eth_address;
 
-    if (charges && !c->wfe.webhook_secret_len) {
+    /* a built-in provider (AcmePayStripe, …) takes its own notifications */
+    if (charges && !c->wfe.webhook_secret_len &&
+        !(b->providers && b->providers->nelts > 0)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
                      ACPLOGNO(03404) "%s charges for certificates but has no "
                      "AcmePayWebhookSecret: payment notifications will be refused (404) and "
