@@ -971,9 +971,6 @@ static const command_rec acp_cmds[] = {
                      "mchid=… appid=… serial=… private-key=file:/path apiv3-key=file:/path "
                      "platform-cert=file:/path [api=URL]: WeChat Pay API v3 Native pay, "
                      "notifications at <base>/pay/wechat"),
-    AP_INIT_RAW_ARGS("AcmePayAlipay", acp_httpd_set_provider, NULL, RSRC_CONF,
-                     "app-id=ID private-key=file:/path alipay-public-key=file:/path "
-                     "[gateway=URL]: Alipay face-to-face QR, notifications at <base>/pay/alipay"),
     AP_INIT_FLAG("AcmePayTestMode", set_test_mode, NULL, RSRC_CONF,
                  "adds a 'Simulate payment' button to invoice pages (default off)"),
     AP_INIT_TAKE1("AcmePayInvoiceTemplate", acp_httpd_set_invoice_template, NULL, RSRC_CONF,
