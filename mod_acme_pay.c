@@ -967,6 +967,10 @@ static const command_rec acp_cmds[] = {
     AP_INIT_RAW_ARGS("AcmePayStripe", acp_httpd_set_provider, NULL, RSRC_CONF,
                      "secret-key=file:/path webhook-secret=file:/path [api=URL] "
                      "[methods=card,alipay,…]: Stripe Checkout, notifications at <base>/pay/stripe"),
+    AP_INIT_RAW_ARGS("AcmePayAlipay", acp_httpd_set_provider, NULL, RSRC_CONF,
+                     "app-id=… private-key=file:/path alipay-public-key=file:/path "
+                     "[gateway=URL]: Alipay face-to-face (alipay.trade.precreate), "
+                     "notifications at <base>/pay/alipay"),
     AP_INIT_RAW_ARGS("AcmePayWeChatPay", acp_httpd_set_provider, NULL, RSRC_CONF,
                      "mchid=… appid=… serial=… private-key=file:/path apiv3-key=file:/path "
                      "platform-cert=file:/path [api=URL]: WeChat Pay API v3 Native pay, "
