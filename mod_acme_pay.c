@@ -1347,6 +1347,9 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
         acp_site_first(site, sp, c, dc);
         acp_httpd_crl_site(sp, c);
     }
+    if (dc && dc->name && !strcmp(dc->name, "sqlite3")) {
+        acp_site_prepare(site, sp, dc);
+    }
     return OK;
 }
 

@@ -899,6 +899,15 @@ void acp_wfe_handle(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, a
     else {
         handle_post(&w);
     }
+    if (w.cfg->nonce_epoch && __atomic_load_n(w.cfg->nonce_epoch, __ATOMIC_ACQUIRE) == 0) {
+        /* started without the database: learn the live epoch before handing out a nonce
+         * (an epoch-0 nonce is never good, and a client's first POST would get badNonce) */
+        acp_db_t *edb = w.db ? w.db : w.wfe->get_db(w.wfe->db_baton);
+        apr_uint32_t live = 0;
+        if (edb && !acp_sa_unavailable(edb) && acp_sa_nonce_epoch(edb, p, &live) == APR_SUCCESS) {
+            __atomic_store_n(w.cfg->nonce_epoch, live, __ATOMIC_RELEASE);
+        }
+    }
     apr_table_setn(resp->headers, "Replay-Nonce",
                    w.cfg->nonce_store
                        ? acp_nonce_make(p, w.cfg->nonce_key, w.cfg->nonce_store, acp_now())

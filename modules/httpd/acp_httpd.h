@@ -149,6 +149,8 @@ acp_srv_cfg_t *acp_site_shared(acp_site_t *site, server_rec *sp, acp_srv_cfg_t *
                                const char *driver, const char *params, int *conflict);
 /* Remember the first server set up (dbd_cfg: its mod_dbd dbd_cfg_t). */
 void acp_site_first(acp_site_t *site, server_rec *sp, acp_srv_cfg_t *c, const void *dbd_cfg);
+/* SQLite: register the statement catalogue with mod_dbd once per dbd_cfg_t. */
+void acp_site_prepare(acp_site_t *site, server_rec *sp, const void *dbd_cfg);
 /* Warns when certificates cost money but no webhook secret is configured. */
 void acp_site_check_billing(acp_site_t *site, server_rec *sp, const acp_srv_cfg_t *c);
 /* "the main server" or "<VirtualHost> name at file:line" */

@@ -27,6 +27,7 @@ struct acp_site_t {
     acp_srv_cfg_t *first;  /* the first server set up: the module-wide settings */
     server_rec *first_s;
     const void *first_dbd;
+    apr_hash_t *prepared;  /* dbd_cfg_t* already given the catalogue (SQLite) */
 };
 
 static int is_acme_handler(apr_pool_t *p, const ap_directive_t *d)
@@ -92,6 +93,7 @@ acp_site_t *acp_site_scan(apr_pool_t *p, server_rec *s)
 
     site->p = p;
     site->servers = apr_hash_make(p);
+    site->prepared = apr_hash_make(p);
     scan(site, s, ap_conftree);
     if (site->main_at) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -239,5 +241,25 @@ void acp_site_check_billing(acp_site_t *site, server_rec *sp, const acp_srv_cfg_
                      watcher ? "the chain watcher (Ethereum payments) or acme-pay-admin"
                              : "acme-pay-admin",
                      c->wfe.test_mode ? " or the test-mode button" : "");
+    }
+}
+
+/* SQLite: the catalogue goes to mod_dbd, which prepares it on every connection it opens
+ * and drops a connection where that fails. A file system that was read-only when a
+ * connection was opened leaves SQLite with a connection that can never write (nor open
+ * its WAL); preparing at connect keeps such a connection out of the pool. Preparing costs
+ * no round trip on SQLite; PostgreSQL prepares on first use (acp_sa.c). */
+void acp_site_prepare(acp_site_t *site, server_rec *sp, const void *dbd_cfg)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    const acp_sa_stmt_t *st;
+
+    if (!prepare || apr_hash_get(site->prepared, &dbd_cfg, sizeof(dbd_cfg))) {
+        return;
+    }
+    apr_hash_set(site->prepared, apr_pmemdup(site->p, &dbd_cfg, sizeof(dbd_cfg)),
+                 sizeof(dbd_cfg), (void *)1);
+    for (st = acp_sa_catalogue; st->label; st++) {
+        prepare(sp, st->sql, st->label);
     }
 }
