@@ -133,6 +133,9 @@ int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *re
 int adm_op_invoice_void(adm_t *adm, apr_pool_t *p, const char *id, const char *reason,
                         adm_result_t *r);
 int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t *r);
+/* An unmatched on-chain transfer credited to a holder (an audited payment ledger row). */
+int adm_op_chain_assign(adm_t *adm, apr_pool_t *p, const char *ref, const char *holder,
+                        const char *reason, adm_result_t *r);
 int adm_op_eab_disable(adm_t *adm, apr_pool_t *p, const char *kid, adm_result_t *r);
 int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
                   adm_result_t *r);

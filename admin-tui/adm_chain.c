@@ -58,54 +58,80 @@ static int chain_list(adm_t *adm, int argc, char **argv)
     return ADM_OK;
 }
 
-static int chain_assign(adm_t *adm, int argc, char **argv)
+int adm_op_chain_assign(adm_t *adm, apr_pool_t *p, const char *ref, const char *holder,
+                        const char *reason, adm_result_t *r)
 {
-    const char *ref = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    const char *holder = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
-    const char *reason = adm_opt(argc, argv, "--reason"), *err = NULL;
+    const char *err = NULL;
     long long amount = 0, balance = 0;
     apr_status_t rv;
     json_object *o;
 
-    if (!ref || !holder) {
-        return adm_fail(adm, ADM_USAGE, "usage: chain assign REFERENCE HOLDER --reason R");
+    r->out = NULL;
+    if (!ref || !*ref || !holder || !*holder) {
+        r->code = ADM_USAGE;
+        r->msg = "usage: chain assign REFERENCE HOLDER --reason R";
+        return r->code;
     }
     if (!reason || !*reason) {
-        return adm_fail(adm, ADM_USAGE, "chain assign needs --reason");
+        r->code = ADM_USAGE;
+        r->msg = "chain assign needs a reason (--reason); nothing changed";
+        return r->code;
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return adm_fail(adm, ADM_FAIL, err);
+        r->code = ADM_FAIL;
+        r->msg = err;
+        return r->code;
     }
     if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return adm_fail(adm, ADM_FAIL, "cannot start a transaction (database busy?)");
+        r->code = ADM_FAIL;
+        r->msg = "cannot start a transaction (database busy?)";
+        return r->code;
     }
-    rv = acp_chain_assign_tx(adm->db, adm->pool, ref, holder,
-                             apr_pstrcat(adm->pool, "staff:", adm->actor, NULL), reason, &amount);
+    rv = acp_chain_assign_tx(adm->db, p, ref, holder, apr_pstrcat(p, "staff:", adm->actor, NULL),
+                             reason, &amount);
     if (rv != APR_SUCCESS) {
         acp_sa_rollback(adm->db);
-        return adm_fail(adm, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
-                        rv == APR_NOTFOUND ? apr_psprintf(adm->pool, "no unmatched transfer '%s' "
-                                                                     "(or no holder '%s')",
-                                                          ref, holder)
-                        : rv == APR_EINVAL ? "the transfer is worth less than one minor unit"
-                                           : acp_sa_error(adm->db, adm->pool, 1));
+        r->code = rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL;
+        r->msg = rv == APR_NOTFOUND
+                     ? apr_psprintf(p, "no unmatched transfer '%s' (or no holder '%s')", ref,
+                                    holder)
+                 : rv == APR_EINVAL ? "the transfer is worth less than one minor unit"
+                                    : acp_sa_error(adm->db, p, 1);
+        return r->code;
     }
     if (acp_sa_commit(adm->db) != APR_SUCCESS) {
         acp_sa_rollback(adm->db);
-        return adm_fail(adm, ADM_FAIL, "chain assign: commit failed");
+        r->code = ADM_FAIL;
+        r->msg = "chain assign: commit failed";
+        return r->code;
     }
-    acp_billing_balance(adm->db, adm->pool, holder, &balance);
-    o = adm_jpool(adm->pool, json_object_new_object());
+    acp_billing_balance(adm->db, p, holder, &balance);
+    o = adm_jpool(p, json_object_new_object());
     json_object_object_add(o, "reference", json_object_new_string(ref));
     json_object_object_add(o, "holder", json_object_new_string(holder));
     json_object_object_add(o, "amount", json_object_new_int64(amount));
     json_object_object_add(o, "balance", json_object_new_int64(balance));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     json_object_object_add(o, "reason", json_object_new_string(reason));
-    adm_emit(adm, o,
-             apr_psprintf(adm->pool, "transfer %s assigned to %s: %s credited, balance %s\n",
-                          ref, holder, acp_money(adm->pool, amount, adm_currency(adm)),
-                          acp_money(adm->pool, balance, adm_currency(adm))));
+    r->code = ADM_OK;
+    r->out = o;
+    r->msg = apr_psprintf(p, "assigned to %s: %s credited, balance %s (transfer %s)", holder,
+                          acp_money(p, amount, adm_currency(adm)),
+                          acp_money(p, balance, adm_currency(adm)), ref);
+    return ADM_OK;
+}
+
+static int chain_assign(adm_t *adm, int argc, char **argv)
+{
+    adm_result_t r;
+
+    adm_op_chain_assign(adm, adm->pool, argc > 1 && argv[1][0] != '-' ? argv[1] : NULL,
+                        argc > 2 && argv[2][0] != '-' ? argv[2] : NULL,
+                        adm_opt(argc, argv, "--reason"), &r);
+    if (r.code != ADM_OK) {
+        return adm_fail(adm, r.code, r.msg);
+    }
+    adm_emit(adm, r.out, apr_pstrcat(adm->pool, r.msg, "\n", NULL));
     return ADM_OK;
 }
 

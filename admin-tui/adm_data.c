@@ -52,6 +52,10 @@ static const view_t views[] = {
     {"expiring", "adm_expiring",
      "id,serial,names,holder,#issued,#not_after,#revoked,#revoked_reason",
      "serial,names,holder,not_after", NULL, NULL, 0},
+    {"chain", "acp_chain_transfer_list",
+     "reference,#block,tx,from,token,value,#amount,status,invoice,holder,#created,assigned_by,"
+     "reason",
+     "reference,block,amount,status,invoice,holder,created", NULL, NULL, 0},
     {"authzs", NULL, "id,ident,status,#wildcard,#expires", NULL, NULL, NULL, 0},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0}};
 
@@ -191,6 +195,10 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
     if (!v || !v->label) {
         *err = apr_psprintf(p, "unknown list '%s'", what);
         return ADM_USAGE;
+    }
+    if (!strcmp(what, "chain")) { /* the transfers the chain watcher saw, newest first */
+        const char *st = nz(f->status) ? f->status : "all";
+        return rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(st, st, LL(p, lim)), arr, err);
     }
     if (!strcmp(what, "expiring")) {
         return rows_json(adm, p, v->label, v->cols,

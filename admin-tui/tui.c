@@ -15,7 +15,7 @@ const tui_keydef_t tui_keys[] = {TUI_KEY_TABLE(TUI_KEY_DEF){TUI_K_NONE, 0, 0, NU
 
 static const tui_screen_t *const screens[TUI_S_COUNT] = {
     &tui_dashboard, &tui_holders, &tui_accounts, &tui_orders, &tui_certs,
-    &tui_invoices,  &tui_eab,     &tui_ledger,   &tui_orgs,     &tui_find};
+    &tui_invoices,  &tui_eab,     &tui_ledger,   &tui_orgs,     &tui_chain,   &tui_find};
 
 #define PAGE_ROWS 200 /* rows read at a time; more load as the selection reaches the end */
 

@@ -52,7 +52,7 @@ typedef struct tui_screen_t {
 } tui_screen_t;
 
 extern const tui_screen_t tui_dashboard, tui_holders, tui_accounts, tui_orders, tui_certs,
-    tui_invoices, tui_eab, tui_ledger, tui_orgs, tui_find;
+    tui_invoices, tui_eab, tui_ledger, tui_orgs, tui_chain, tui_find;
 
 /* services */
 int tui_ask(tui_t *t, const char *question, char *buf, size_t size);

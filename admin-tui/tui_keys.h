@@ -13,17 +13,17 @@
 #define TUI_SCREENS(X) \
     X(DASH, "Dashboard") X(HOLDERS, "Holders") X(ACCOUNTS, "Accounts") X(ORDERS, "Orders") \
     X(CERTS, "Certs") X(INVOICES, "Invoices") X(EAB, "EAB keys") X(LEDGER, "Ledger") \
-    X(ORGS, "Orgs") X(FIND, "Find")
+    X(ORGS, "Orgs") X(CHAIN, "Chain") X(FIND, "Find")
 
 #define TUI_SCREEN_ENUM(id, title) TUI_S_##id,
 enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
 #define TUI_S_TABS TUI_S_FIND /* screens with a number key */
 
 #define S(x) (1u << TUI_S_##x)
-#define TUI_ALL 0x3ffu
+#define TUI_ALL 0x7ffu
 #define TUI_LISTS (TUI_ALL & ~S(DASH))
 /* where a holder is at hand (the row's or the detail page's): money keys work */
-#define TUI_MONEY (TUI_LISTS & ~S(EAB))
+#define TUI_MONEY (TUI_LISTS & ~S(EAB) & ~S(CHAIN))
 
 #define TUI_KEY_TABLE(X) \
     X(HELP, KEY_F(1), '?', "F1 ?", "Help", TUI_ALL, "this help (generated from the key table)") \
@@ -33,7 +33,7 @@ enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
       "find anything: holders, e-mail, orders, invoice ids, names, serials, EAB keys, payment references") \
     X(SEARCH, KEY_F(3), '/', "F3 /", "Search", TUI_ALL, \
       "search this list (3+ characters; on the dashboard: find everywhere); empty clears") \
-    X(FILTER, KEY_F(4), 's', "F4 s", "Status", S(ORDERS) | S(INVOICES), \
+    X(FILTER, KEY_F(4), 's', "F4 s", "Status", S(ORDERS) | S(INVOICES) | S(CHAIN), \
       "cycle the status filter") \
     X(UNPAID, 'u', 0, "u", "Unpaid", S(ORDERS), "toggle: only orders waiting for payment") \
     X(ANY, 'a', 0, "a", "Any part", S(FIND), \
@@ -53,6 +53,8 @@ enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
       "ask the client to renew now (ARI window now..+1h): reason, confirm; free") \
     X(PAY, 'p', 0, "p", "Pay", S(INVOICES), \
       "mark paid by hand: reference, confirm (same path as the webhook)") \
+    X(ASSIGN, 'c', 0, "c", "Assign", S(CHAIN), \
+      "credit an unmatched on-chain transfer to a holder: holder id, reason, confirm (ledger row)") \
     X(VOID, 'v', 0, "v", "Void", S(INVOICES), "void an open invoice: reason, confirm") \
     X(NEW, 'n', 0, "n", "New", S(EAB), "create an EAB key: label; key id + HMAC key shown once") \
     X(DISABLE, 'x', 0, "x", "Disable", S(EAB), "disable the EAB key (confirmation)") \

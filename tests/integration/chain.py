@@ -190,6 +190,21 @@ def an_unmatched_transfer_is_recorded_and_staff_assign_it():
 
 
 @case
+def an_unmatched_transfer_left_for_the_console():
+    """test_340 assigns it in the console (Chain screen, c): reference and holder to $T"""
+    a = Acme()
+    a.new_account(Key())
+    holder = holder_of(a)
+    h, blk = pay(5 * WPM + WPM - 2)
+    mine(N - 1)
+    wait_processed(blk)
+    r = ref(h)
+    assert sql("SELECT status FROM chain_transfers WHERE reference = '%s'" % r) == "unmatched"
+    with open(os.path.join(os.environ["T"], "tui_transfer"), "w") as f:
+        f.write("%s %s\n" % (r, holder))
+
+
+@case
 def one_watcher_holds_the_lease():
     holders = sql("SELECT holder FROM chain_watch WHERE name = 'eth'")
     assert holders and int(sql("SELECT lease_until FROM chain_watch")) > time.time(), holders
