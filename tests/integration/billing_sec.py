@@ -7,6 +7,7 @@ import hashlib, hmac, json, os, socket, ssl, subprocess, sys, threading, time, t
 import urllib.request, urllib.error
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, Response, b64, make_csr
+from billing_util import balance, holder_of, ledger_consistent, ready_order, sql
 
 WEBROOT = os.environ["ACME_WEBROOT"]
 NS = "urn:ietf:params:acme:error:"
@@ -17,29 +18,6 @@ CASES = {}
 def case(fn):
     CASES[fn.__name__] = fn
     return fn
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def holder_of(acme):
-    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % acme.kid.rsplit("/", 1)[1])
-
-
-def balance(holder):
-    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % holder))
-
-
-def ledger_consistent():
-    """The money invariant: every holder's balance is the sum of its ledger rows."""
-    rows = sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
-               "WHERE l.billing_id = b.id), 0) FROM billing b")
-    for line in rows.splitlines():
-        bid, bal, total = line.split("|")
-        assert int(bal) == int(total), "holder %s: balance %s but ledger sums to %s" % (bid, bal, total)
 
 
 def name(tag):
@@ -60,16 +38,6 @@ def webhook(body, directory=None):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def ready_order(acme, names):
-    o = acme.new_order(names)
-    assert o.status == 201, o
-    for az in o.json()["authorizations"]:
-        acme.answer_http01(az, WEBROOT)
-        assert acme.poll(az).json()["status"] == "valid"
-    assert acme.poll(o.header("Location"), until=("ready", "invalid")).json()["status"] == "ready"
-    return o.header("Location"), o.json()
 
 
 def short_finalize(acme, tag):
