@@ -655,6 +655,26 @@ md_wait_cert() {
     return 1
 }
 
+# ---- a local Ethereum chain --------------------------------------------------------------
+# anvil_start: anvil (chain id 31337) on 127.0.0.1:$ANVIL_PORT (ACME_PORT + 41) behind the
+# JSON-RPC proxy rpc_proxy.py on $PROXY_PORT (ACME_PORT + 42), both stopped at exit;
+# ANVIL_DIR holds anvil's log (and whatever the test keeps beside it).
+anvil_start() {
+    local bin=${ANVIL_BIN:-/opt/foundry-anvil/bin/anvil}
+    [ -x "$bin" ] || die "anvil missing ($bin): run build/install-deps.sh as root"
+    ANVIL_PORT=$((ACME_PORT + 41))
+    PROXY_PORT=$((ACME_PORT + 42))
+    ANVIL_DIR=$(mktemp -d /tmp/acp-anvil.XXXXXX)
+    at_exit "rm -rf '$ANVIL_DIR'"
+    "$bin" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id 31337 --silent \
+        > "$ANVIL_DIR/anvil.log" 2>&1 &
+    at_exit "kill $! 2>/dev/null"
+    /usr/bin/python3 "$IT_DIR/rpc_proxy.py" "$PROXY_PORT" "http://127.0.0.1:$ANVIL_PORT" &
+    at_exit "kill $! 2>/dev/null"
+    wait_port 127.0.0.1 "$ANVIL_PORT" 20 || die "anvil did not start: $(cat "$ANVIL_DIR/anvil.log")"
+    wait_port 127.0.0.1 "$PROXY_PORT" 20 || die "the RPC proxy did not start"
+}
+
 # ---- the console in tmux ---------------------------------------------------------------------
 # tui_start CMD…: run the console (acme-pay-admin … tui) in a private tmux server, 110x32.
 # Then: tui_screen (the pane as text), tui_wait_for TEXT [SECONDS] (bounded; fails and

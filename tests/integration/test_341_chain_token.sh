@@ -5,29 +5,16 @@
 # eth_getLogs (tests/integration/chain_token.py). Also: the chain lag in server-status, and
 # the no-webhook warning (ACP03404) naming the chain watcher.
 . "$(dirname "$0")/lib.sh"
-ANVIL_BIN=${ANVIL_BIN:-/opt/foundry-anvil/bin/anvil}
-[ -x "$ANVIL_BIN" ] || die "anvil missing ($ANVIL_BIN): run build/install-deps.sh as root"
 [ -f /opt/solc-js/node_modules/solc/soljson.js ] || die "solc-js missing: run build/install-deps.sh as root"
-ANVIL_PORT=$((ACME_PORT + 41))
-PROXY_PORT=$((ACME_PORT + 42))
 export ETH_ADDR=0x70997970C51812dc3A010C7d01b50e0d17dc79C8   # anvil's second account
 export ETH_WPM=10000000000000 ETH_CONF=4
 # anvil's first deployment from its first account lands here (CREATE: sender, nonce 0)
 export TOKEN=0x5FbDB2315678afecb367f032d93F642f64180aa3 TOKEN_DECIMALS=6 TOKEN_UPM=1400
-adir=$(mktemp -d /tmp/acp-anvil.XXXXXX)
-at_exit "rm -rf '$adir'"
-"$ANVIL_BIN" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id 31337 --silent > "$adir/anvil.log" 2>&1 &
-anvil_pid=$!
-at_exit "kill $anvil_pid 2>/dev/null"
-/usr/bin/python3 "$IT_DIR/rpc_proxy.py" "$PROXY_PORT" "http://127.0.0.1:$ANVIL_PORT" &
-proxy_pid=$!
-at_exit "kill $proxy_pid 2>/dev/null"
-wait_port 127.0.0.1 "$ANVIL_PORT" 20 || die "anvil did not start: $(cat "$adir/anvil.log")"
-wait_port 127.0.0.1 "$PROXY_PORT" 20 || die "the RPC proxy did not start"
+anvil_start
 /usr/bin/python3 "$IT_DIR/evm.py" deploy "http://127.0.0.1:$ANVIL_PORT" "$TOKEN_DECIMALS" \
-    1000000000000000 > "$adir/token.json" || die "the test token did not deploy"
-grep -qi "\"address\": \"$TOKEN\"" "$adir/token.json" || die "token not at $TOKEN: $(cat "$adir/token.json")"
-export TOKEN_JSON=$adir/token.json
+    1000000000000000 > "$ANVIL_DIR/token.json" || die "the test token did not deploy"
+grep -qi "\"address\": \"$TOKEN\"" "$ANVIL_DIR/token.json" || die "token not at $TOKEN: $(cat "$ANVIL_DIR/token.json")"
+export TOKEN_JSON=$ANVIL_DIR/token.json
 acme_setup --directive "AcmePayCurrency CNY" --directive "AcmePayPrice 1000" \
     --directive "AcmePayEthereum $ETH_ADDR 31337 $ETH_WPM" \
     --directive "AcmePayEthereumToken TTK $TOKEN $TOKEN_DECIMALS $TOKEN_UPM" \
