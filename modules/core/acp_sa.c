@@ -1,6 +1,7 @@
 /* Storage authority: SQL catalogue, connections, transactions, migrations.
  * No other unit contains SQL. Statements use apr_dbd's portable placeholders
  * (%s text, %lld bigint, %d integer), so one text serves SQLite and PostgreSQL. */
+#include <dlfcn.h>
 #include <string.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -448,6 +449,75 @@ acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *
 #define SQ_CANTOPEN 14
 #define SQ_PROTOCOL 15
 
+/* PostgreSQL: apr_dbd_check_conn -- ours after a failure (connection_lost), and
+ * mod_dbd's each time it hands out a pooled connection -- answers a broken connection
+ * with PQreset: the same handle, but a new server session, which has none of the
+ * statements the connection's table (db->prepared) still lists. Each of them then
+ * failed with "prepared statement does not exist" for the life of the connection: a
+ * PostgreSQL restart broke every pooled connection for good (test_602). The session's
+ * identity is its backend process id (PQbackendPID, from the libpq the pgsql driver
+ * loaded); when it changed, our labels are forgotten and prepared again on first use. */
+#define SESSION_KEY "acme-pay-pg-session"
+
+typedef int (*backend_pid_fn_t)(const void *conn);
+
+static backend_pid_fn_t backend_pid_fn(void)
+{
+    static void *resolved; /* a race only stores the same value twice */
+    void *fn = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);
+
+    if (!fn) {
+        fn = dlsym(RTLD_DEFAULT, "PQbackendPID");
+        __atomic_store_n(&resolved, fn, __ATOMIC_RELEASE);
+    }
+    return (backend_pid_fn_t)fn;
+}
+
+static void forget_list(acp_db_t *db, const acp_sa_stmt_t *list)
+{
+    const acp_sa_stmt_t *s;
+
+    for (s = list; s->label; s++) {
+        apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, NULL);
+    }
+}
+
+/* The server session lost our statements: forget them (other modules' entries in a
+ * mod_dbd connection's table stay). */
+static void forget_prepared(acp_db_t *db)
+{
+    forget_list(db, acp_sa_catalogue);
+    forget_list(db, acp_sa_admin_catalogue);
+}
+
+/* Records the session the statements are prepared in; forgets them when it changed.
+ * Returns 1 when it did. */
+static int session_changed(acp_db_t *db)
+{
+    backend_pid_fn_t fn;
+    void *conn;
+    int *seen = NULL, pid;
+
+    if (!db->pgsql || !db->prepared || !db->stmt_pool || !(fn = backend_pid_fn()) ||
+        !(conn = apr_dbd_native_handle(db->driver, db->handle))) {
+        return 0;
+    }
+    pid = fn(conn);
+    apr_pool_userdata_get((void **)&seen, SESSION_KEY, db->stmt_pool);
+    if (seen && *seen == pid) {
+        return 0;
+    }
+    if (!seen) {
+        seen = apr_palloc(db->stmt_pool, sizeof(*seen));
+        apr_pool_userdata_setn(seen, SESSION_KEY, NULL, db->stmt_pool);
+        *seen = pid;
+        return 0;
+    }
+    *seen = pid;
+    forget_prepared(db);
+    return 1;
+}
+
 static int connection_lost(acp_db_t *db)
 {
     return db->pgsql && apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS;
@@ -473,9 +543,18 @@ static int message_says_unavailable(const char *m)
 /* rv: what the apr_dbd call returned (an SQLite result code, or a PGRES_* status). */
 static void note_failure(acp_db_t *db, int rv)
 {
-    int code = rv & 0xff;
+    int code = rv & 0xff, lost = connection_lost(db);
 
-    if (connection_lost(db) ||
+    if (!lost && session_changed(db)) {
+        /* the check reconnected: the failure was the old session's death */
+        db->session_reset = 1;
+        if (!db->unavailable && db->pool) {
+            db->fault = "the connection to the database was lost (and opened again)";
+        }
+        db->unavailable = 1;
+        return;
+    }
+    if (lost ||
         (!db->pgsql && (code == SQ_BUSY || code == SQ_LOCKED || code == SQ_NOMEM ||
                         code == SQ_READONLY || code == SQ_IOERR || code == SQ_FULL ||
                         code == SQ_CANTOPEN || code == SQ_PROTOCOL)) ||
@@ -500,6 +579,12 @@ int acp_sa_unavailable(const acp_db_t *db)
 
 static int reconnected(acp_db_t *db)
 {
+    if (db->session_reset && !db->in_tx && db->reconnects < RECONNECTS_MAX) {
+        db->session_reset = 0; /* the driver's check reconnected already */
+        db->reconnects++;
+        db->unavailable = 0;
+        return 1;
+    }
     if (!db->reconnect || db->in_tx || db->reconnects >= RECONNECTS_MAX ||
         !connection_lost(db)) {
         return 0;
@@ -513,10 +598,20 @@ static int reconnected(acp_db_t *db)
     return 1;
 }
 
+/* The transaction went with a reset session: nothing may run (it would autocommit). */
+static int tx_gone(const acp_db_t *db)
+{
+    return db->in_tx && db->session_reset;
+}
+
 static apr_status_t raw_exec(acp_db_t *db, const char *sql)
 {
-    int nrows = 0;
-    int rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    int nrows = 0, rv;
+
+    if (tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
     if (rv != 0) {
         note_failure(db, rv);
     }
@@ -638,6 +733,9 @@ static void unlock_writers(acp_db_t *db)
     if (db->in_tx && db->write_unlock) {
         db->write_unlock(db->lock_baton);
     }
+    if (db->in_tx) {
+        db->session_reset = 0; /* what it took away has been answered for */
+    }
     db->in_tx = 0;
 }
 
@@ -651,6 +749,7 @@ apr_status_t acp_sa_begin(acp_db_t *db)
                 return APR_EGENERAL;
             }
         }
+        db->session_reset = 0;
         db->in_tx = 1;
         return APR_SUCCESS;
     }
@@ -735,13 +834,35 @@ apr_status_t acp_sa_sync_commit(acp_db_t *db)
     return db->pgsql ? raw_exec(db, "SET LOCAL synchronous_commit = on") : APR_SUCCESS;
 }
 
+/* The statement was not there: a session change the id did not show (the new backend
+ * got the old one's process id, or libpq's symbol could not be found). */
+static int statement_missing(acp_db_t *db)
+{
+    const char *m;
+
+    if (!db->pgsql || !db->stmt_pool || db->in_tx) {
+        return 0;
+    }
+    m = apr_dbd_error(db->driver, db->handle, 1);
+    if (!m || !strstr(m, "prepared statement") || !strstr(m, "does not exist")) {
+        return 0;
+    }
+    forget_prepared(db);
+    return 1;
+}
+
 static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
 {
-    apr_dbd_prepared_t *st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING)
-                                          : NULL;
+    apr_dbd_prepared_t *st;
     const acp_sa_stmt_t *s;
     int admin = 0, rv;
 
+    if (session_changed(db) && db->in_tx) {
+        db->session_reset = 1; /* the transaction went with the old session */
+        db->unavailable = 1;
+        return NULL;
+    }
+    st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
     if (st || !db->prepared || !db->stmt_pool || !(s = catalogue_entry(label, &admin))) {
         return st;
     }
@@ -759,13 +880,16 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows, int nargs,
                          const char *const *args)
 {
-    apr_dbd_prepared_t *st = stmt_of(db, label);
+    apr_dbd_prepared_t *st = tx_gone(db) ? NULL : stmt_of(db, label);
     int n = 0, rv;
 
     if (!st) {
         return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
     rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    if (rv != 0 && statement_missing(db) && (st = stmt_of(db, label)) != NULL) {
+        rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    }
     if (rv != 0) {
         note_failure(db, rv);
     }
@@ -797,7 +921,7 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *out;
-    int rv;
+    int rv, missed = 0;
 
     *rows = NULL;
     /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
@@ -806,6 +930,9 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
      * connection) looks like an empty result; the whole result is held in memory either
      * way. SQLite: sequential (random access copies every row first). */
     for (;;) {
+        if (tx_gone(db)) {
+            return APR_EGENERAL;
+        }
         st = stmt_of(db, label); /* prepared on first use: may meet a dead connection */
         if (!st && !db->unavailable) {
             return APR_ENOENT;
@@ -815,6 +942,11 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
                                  (const char **)args);
             if (rv == 0) {
                 break;
+            }
+            if (!missed && statement_missing(db)) {
+                missed = 1; /* prepared again by stmt_of, once */
+                res = NULL;
+                continue;
             }
             note_failure(db, rv);
         }
@@ -870,6 +1002,7 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
     if (!db->prepared) {
         db->prepared = apr_hash_make(p);
     }
+    session_changed(db); /* the session these are prepared in */
     rv = prepare_list(p, db, acp_sa_catalogue, 0, errmsg);
     return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, 1, errmsg) : rv;
 }
@@ -1054,6 +1187,7 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
         return rv;
     }
     db = acp_sa_wrap(p, drv, handle, NULL);
+    db->stmt_pool = p; /* what a reset session lost is prepared again there */
     apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
     acp_sa_tune(db);
     if (migrate) {

@@ -67,6 +67,11 @@ struct acp_db_t {
     apr_status_t (*reconnect)(acp_db_t *db, void *baton);
     void *reconnect_baton;
     int reconnects;         /* bound on reconnect calls for this handle */
+    /* PostgreSQL: the driver's connection check re-established the connection under
+     * the same handle (PQreset) after a failure: a new server session. Outside a
+     * transaction the statement runs again; inside, the transaction is gone with the old
+     * session and every statement fails until ROLLBACK (none may autocommit). */
+    int session_reset;
     apr_pool_t *pool;       /* the pool the handle was wrapped in */
 };
 

@@ -695,6 +695,9 @@ static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
         acp_sa_rollback(w->db);
     }
     if (r < 0) {
+        w->resp->log_note = apr_pstrcat(w->p, "spending a nonce failed: ",
+                                        acp_sa_error(w->db, w->p, 0), NULL);
+        w->resp->log_warn = 1;
         return acp_problem(w->p, acp_sa_unavailable(w->db) ? ACP_ERR_UNAVAILABLE
                                                           : ACP_ERR_SERVER_INTERNAL,
                            "database error");
