@@ -337,16 +337,18 @@ def db_sql(q):
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def pay_webhook(body, secret, t=None):
+def pay_webhook(body, secret, t=None, sig=None):
     """POST a payment webhook signed with secret (bytes) the way a provider does
-    (AcmePay-Signature: t=<unix>,v1=<HMAC-SHA256(secret, t "." body)>); (status, body)."""
+    (AcmePay-Signature: t=<unix>,v1=<HMAC-SHA256(secret, t "." body)>), or with the
+    AcmePay-Signature value sig when given; (status, body)."""
     import hmac
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     t = int(time.time()) if t is None else t
     mac = hmac.new(secret, str(t).encode() + b"." + raw, hashlib.sha256).hexdigest()
+    hdr = sig if sig is not None else "t=%d,v1=%s" % (t, mac)
     url = os.environ["ACME_DIRECTORY"].rsplit("/", 1)[0] + "/pay/webhook"
     req = urllib.request.Request(url, data=raw, method="POST", headers={
-        "Content-Type": "application/json", "AcmePay-Signature": "t=%d,v1=%s" % (t, mac)})
+        "Content-Type": "application/json", "AcmePay-Signature": hdr})
     ctx = ssl.create_default_context(cafile=os.environ["ACME_TRUST"])
     try:
         with urllib.request.urlopen(req, context=ctx, timeout=30) as r:

@@ -3,14 +3,9 @@ order made ready by http-01, a short finalize's invoice, acme-pay-admin, the boo
 import json, os, subprocess, sys, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, make_csr  # noqa: F401 (re-exported)
+from acme_client import db_sql as sql
 
 WEBROOT = os.environ.get("ACME_WEBROOT", "")
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def holder_of(acme):

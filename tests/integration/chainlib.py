@@ -3,9 +3,10 @@
 a real anvil node behind rpc_proxy.py, the test's database, the ACME client; environment
 set by the test_34x shell files: ANVIL_URL, RPC_PROXY, ETH_ADDR, ETH_WPM, ETH_CONF, T, REPO,
 ACME_DB_DRIVER, ACME_DB_PARAMS, ACME_KEY_FILE, ACME_WEBROOT."""
-import json, os, re, subprocess, sys, time, traceback, urllib.request, uuid
+import os, re, sys, time, traceback, urllib.request, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, make_csr  # noqa: F401 (re-exported)
+from billing_util import balance, holder_of, ledger_consistent, ready_order, sql  # noqa: F401 (re-exported)
 import evm
 
 WEBROOT = os.environ["ACME_WEBROOT"]
@@ -25,12 +26,6 @@ results, CASES, MEASURE = [], [], []
 def case(fn):
     CASES.append(fn)
     return fn
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def rpc(method, *params, url=ANVIL):
@@ -81,22 +76,6 @@ def wait_processed(block, timeout=30):
     wait_for(lambda: last_block() >= block, timeout, "the watcher to pass block %d" % block)
 
 
-def holder_of(acme):
-    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % acme.kid.rsplit("/", 1)[1])
-
-
-def balance(holder):
-    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % holder))
-
-
-def ledger_consistent():
-    rows = sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
-               "WHERE l.billing_id = b.id), 0) FROM billing b")
-    for line in rows.splitlines():
-        bid, bal, total = line.split("|")
-        assert int(bal) == int(total), "holder %s: balance %s but ledger sums to %s" % (bid, bal, total)
-
-
 def log_count(tag):
     with open(ERROR_LOG, errors="replace") as f:
         return sum(1 for line in f if tag in line)
@@ -108,15 +87,9 @@ def short_order(tag):
     a = Acme()
     a.new_account(Key())
     n = ["%s-%s.chain.test" % (tag, uuid.uuid4().hex[:8])]
-    o = a.new_order(n)
-    assert o.status == 201, o
-    for az in o.json()["authorizations"]:
-        a.answer_http01(az, WEBROOT)
-        assert a.poll(az).json()["status"] == "valid"
-    url = o.header("Location")
-    assert a.poll(url, until=("ready", "invalid")).json()["status"] == "ready"
+    url, order = ready_order(a, n)
     der, _ = make_csr(n)
-    r = a.post(o.json()["finalize"], {"csr": b64(der)})
+    r = a.post(order["finalize"], {"csr": b64(der)})
     assert r.status == 403 and r.json()["type"] == NS + "userActionRequired", r
     short_order.last = r.json()  # the payment request, for the tests that read it
     inv = r.json()["instance"].rsplit("/", 1)[1]
@@ -125,7 +98,7 @@ def short_order(tag):
     assert m and m.group(1) == ADDR, uri
     wei = int(m.group(2))
     assert wei // WPM == PRICE and 0 < wei % WPM <= 999999, wei
-    return a, url, o.json(), der, inv, wei
+    return a, url, order, der, inv, wei
 
 
 def credited(h, log_index=0):

@@ -3,16 +3,16 @@
 test_300_payment.sh (price 1000 CNY minor units, +200 per extra name, +500 per wildcard,
 webhook secret in $ACME_WEBHOOK_SECRET_FILE, test mode on). Prints one line per case and
 "N passed, N failed"."""
-import hashlib, hmac, json, os, ssl, subprocess, sys, threading, time, traceback, uuid
-import urllib.request, urllib.error
+import json, os, sys, threading, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from acme_client import Acme, Key, b64, make_csr
+from acme_client import Acme, Key, b64, make_csr, pay_webhook
+from billing_util import balance, holder_of, ledger_consistent, name, ready_order, run_cases, sql
 
 WEBROOT = os.environ["ACME_WEBROOT"]
 SECRET = open(os.environ["ACME_WEBHOOK_SECRET_FILE"], "rb").read().strip()
 NS = "urn:ietf:params:acme:error:"
 PRICE = 1000
-results, CASES = [], []
+CASES = []
 
 
 def case(fn):
@@ -20,57 +20,8 @@ def case(fn):
     return fn
 
 
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def holder_of(acme):
-    acct_id = acme.kid.rsplit("/", 1)[1]
-    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % acct_id)
-
-
-def balance(holder):
-    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % holder))
-
-
-def ledger_consistent():
-    rows = sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
-               "WHERE l.billing_id = b.id), 0) FROM billing b")
-    for line in rows.splitlines():
-        bid, bal, total = line.split("|")
-        assert int(bal) == int(total), "holder %s: balance %s but ledger sums to %s" % (bid, bal, total)
-
-
-def name(tag):
-    return "%s-%s.pay.test" % (tag, uuid.uuid4().hex[:8])
-
-
 def webhook(body, t=None, secret=SECRET, sig=None):
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    t = int(time.time()) if t is None else t
-    mac = hmac.new(secret, str(t).encode() + b"." + raw, hashlib.sha256).hexdigest()
-    hdr = sig if sig is not None else "t=%d,v1=%s" % (t, mac)
-    url = os.environ["ACME_DIRECTORY"].rsplit("/", 1)[0] + "/pay/webhook"
-    req = urllib.request.Request(url, data=raw, method="POST",
-                                 headers={"Content-Type": "application/json", "AcmePay-Signature": hdr})
-    ctx = ssl.create_default_context(cafile=os.environ["ACME_TRUST"])
-    try:
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def ready_order(acme, names):
-    o = acme.new_order(names)
-    assert o.status == 201, o
-    for az in o.json()["authorizations"]:
-        acme.answer_http01(az, WEBROOT)
-        assert acme.poll(az).json()["status"] == "valid"
-    assert acme.poll(o.header("Location"), until=("ready", "invalid")).json()["status"] == "ready"
-    return o.header("Location"), o.json()
+    return pay_webhook(body, secret, t, sig)
 
 
 def payment_problem(r):
@@ -286,15 +237,4 @@ def certbot_gets_the_request_on_the_challenge():
     ledger_consistent()
 
 
-for c in CASES:
-    try:
-        c()
-        results.append(None)
-        print("ok   " + c.__name__)
-    except Exception as e:
-        results.append(e)
-        print("FAIL %s: %s" % (c.__name__, e))
-        traceback.print_exc(limit=3)
-failed = sum(1 for e in results if e)
-print("%d passed, %d failed" % (len(results) - failed, failed))
-sys.exit(1 if failed else 0)
+run_cases(CASES)
