@@ -95,6 +95,9 @@ $(O)/unit/%: tests/unit/%.c tests/unit/acp_test.h $(O)/libacp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libacp.a $(LDLIBS)
 
+# the WeChat unit test shares its RSA test key with the fuzz harnesses
+$(O)/unit/test_wechat: tests/fuzz/fuzz_keys.h
+
 # make install: any distribution with apxs (module into apxs' LIBEXECDIR; no LoadModule
 # line is added: see README "Installing"). DESTDIR stages it; PREFIX for the admin tool.
 PREFIX ?= /usr/local

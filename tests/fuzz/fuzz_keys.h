@@ -16,7 +16,7 @@ static const char FUZZ_KEY_OTHER[] =
     "LfBSL1upVeIRRMR662BAX0UneszTDx0MBgmGAWwhnBNJtM/nSF4wLlGD\n"
     "-----END PRIVATE KEY-----\n"
     ;
-/* RSA 2048: the WeChat Pay platform key of fuzz_wechat (also tests/unit/test_wechat.c) */
+/* RSA 2048: the WeChat Pay platform key of fuzz_wechat and tests/unit/test_wechat.c */
 static const char FUZZ_KEY_RSA[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCjxkyT7M9Xa7Ot\n"
