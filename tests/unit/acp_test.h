@@ -4,9 +4,12 @@
 #define ACP_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 
 static int acp_t_pass, acp_t_fail;
 
@@ -20,6 +23,36 @@ static int acp_t_pass, acp_t_fail;
         else { acp_t_fail++; fprintf(stderr, "FAIL %s:%d: %s == \"%s\", want \"%s\"\n", \
                                      __FILE__, __LINE__, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } \
     } while (0)
+
+static inline apr_status_t acp_t_sqlite_remove(void *data)
+{
+    const char *path = data;
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    char buf[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s%s", path, suffix[i]);
+        unlink(buf);
+    }
+    return APR_SUCCESS;
+}
+
+/* A new, empty SQLite database file /tmp/acp-test-<tag>-XXXXXX. It is removed with its
+ * -wal, -shm and -journal files when p is destroyed: after a connection that was opened on
+ * p after this call has closed (pool cleanups run last registered first), so SQLite can
+ * checkpoint on close; a file unlinked under an open connection leaves its WAL behind. */
+static inline const char *acp_t_sqlite_db(apr_pool_t *p, const char *tag)
+{
+    char *path = apr_psprintf(p, "/tmp/acp-test-%s-XXXXXX", tag);
+    int fd = mkstemp(path);
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    apr_pool_cleanup_register(p, path, acp_t_sqlite_remove, apr_pool_cleanup_null);
+    return path;
+}
 
 /* Each test file defines: static void run_tests(apr_pool_t *p); */
 static void run_tests(apr_pool_t *p);

@@ -72,7 +72,8 @@ static void test_addr_key(apr_pool_t *p)
 
 static void test_db(apr_pool_t *p)
 {
-    char path[64], dir[64], cmd[128], runs[128];
+    const char *path;
+    char dir[64], cmd[128], runs[128];
     acp_db_t *db = NULL;
     const char *err = NULL, *h[8], **row = NULL;
     acp_billing_cfg_t cfg, eur;
@@ -85,8 +86,7 @@ static void test_db(apr_pool_t *p)
 
     memset(&charge, 0, sizeof(charge));
     APR_ARRAY_PUSH(names, const char *) = "a.example";
-    apr_snprintf(path, sizeof(path), "/tmp/acp-test-billing-%d.db", (int)getpid());
-    unlink(path);
+    path = acp_t_sqlite_db(p, "billing");
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
     if (!db) {
         fprintf(stderr, "open: %s\n", err);
@@ -219,9 +219,6 @@ static void test_db(apr_pool_t *p)
     unlink(cmd);
     unlink(runs);
     rmdir(dir);
-    unlink(path);
-    unlink(apr_pstrcat(p, path, "-wal", NULL));
-    unlink(apr_pstrcat(p, path, "-shm", NULL));
 }
 
 static void run_tests(apr_pool_t *p)

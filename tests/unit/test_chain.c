@@ -54,15 +54,13 @@ static void invoice(acp_db_t *db, apr_pool_t *p, const char *id, long long amoun
 
 static void matching(apr_pool_t *p)
 {
-    char path[] = "/tmp/acp-test-chain-XXXXXX";
-    int fd = mkstemp(path);
+    const char *path = acp_t_sqlite_db(p, "chain");
     acp_db_t *db = NULL;
     const char *err = NULL, *inv = NULL;
     long long minor = 0;
     acp_chain_cfg_t cfg = {NULL, NULL, 5, 1, ADDR, 31337, WPM, "CNY", NULL};
     unsigned __int128 wpm = 10000000000000ULL;
 
-    close(fd);
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
     if (!db) {
         return;
@@ -91,9 +89,6 @@ static void matching(apr_pool_t *p)
     CHECK(acp_chain_match(db, p, &cfg, 4242, &inv, &minor) == APR_SUCCESS && !inv);
     CHECK(acp_chain_match(db, p, &cfg, ~(unsigned __int128)0, &inv, &minor) == APR_SUCCESS &&
           !inv);
-    unlink(path);
-    unlink(apr_pstrcat(p, path, "-wal", NULL));
-    unlink(apr_pstrcat(p, path, "-shm", NULL));
 }
 
 static void run_tests(apr_pool_t *p)

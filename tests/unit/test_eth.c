@@ -88,15 +88,14 @@ static const char *option(apr_array_header_t *o, const char *sym, const char **u
 
 static void options(apr_pool_t *p)
 {
-    char path[] = "/tmp/acp-test-eth-XXXXXX";
-    int fd = mkstemp(path), i, n = 0;
+    const char *path = acp_t_sqlite_db(p, "eth");
+    int i, n = 0;
     acp_db_t *db = NULL;
     const char *err = NULL, *uri = NULL, *amt;
     apr_array_header_t *tokens = apr_array_make(p, 2, sizeof(acp_eth_token_t)), *o = NULL;
     acp_eth_token_t *t;
     apr_hash_t *seen = apr_hash_make(p);
 
-    close(fd);
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
     if (!db) {
         return;
@@ -137,7 +136,6 @@ static void options(apr_pool_t *p)
     CHECK_STR(option(o, "ETH", NULL), "0.010000000000000001");
     CHECK(option(o, "DAI", NULL) && !strncmp(option(o, "DAI", NULL), "1.4", 3));
     CHECK(acp_eth_invoice_options(db, p, "nope", &o) == APR_NOTFOUND);
-    unlink(path);
 }
 
 static void detail(apr_pool_t *p)

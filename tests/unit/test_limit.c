@@ -161,7 +161,7 @@ static acp_problem_t *new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
 
 static void test_ra(apr_pool_t *p)
 {
-    char path[64];
+    const char *path;
     acp_db_t *db = NULL;
     const char *err = NULL;
     acp_ra_cfg_t cfg;
@@ -170,8 +170,7 @@ static void test_ra(apr_pool_t *p)
     long long now = acp_now();
     acp_authz_t authz;
 
-    apr_snprintf(path, sizeof(path), "/tmp/acp-test-limit-%d.db", (int)getpid());
-    unlink(path);
+    path = acp_t_sqlite_db(p, "limit");
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
     if (!db) {
         fprintf(stderr, "open: %s\n", err);
@@ -283,9 +282,6 @@ static void test_ra(apr_pool_t *p)
                     "SELECT COUNT(*), MIN(failed) FROM authorizations WHERE account_id = 'x' "
                     "AND ident = 'y' AND failed > 5",
                     "authz_failed"));
-    unlink(path);
-    unlink(apr_pstrcat(p, path, "-wal", NULL));
-    unlink(apr_pstrcat(p, path, "-shm", NULL));
 }
 
 static void run_tests(apr_pool_t *p)

@@ -266,7 +266,7 @@ static int notify(apr_pool_t *p, const acp_wfe_t *wfe, const char *body, const c
 
 static void test_dispatch(apr_pool_t *p)
 {
-    char path[64];
+    const char *path;
     const char *err = NULL, *holder = NULL, *inv, *note = NULL, **row = NULL;
     acp_wfe_cfg_t cfg;
     acp_wfe_t wfe;
@@ -299,8 +299,7 @@ static void test_dispatch(apr_pool_t *p)
     wfe.cfg = &cfg;
     wfe.get_db = get_db;
 
-    apr_snprintf(path, sizeof(path), "/tmp/acp-test-provider-%d.db", (int)getpid());
-    unlink(path);
+    path = acp_t_sqlite_db(p, "provider");
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
     if (!db) {
         fprintf(stderr, "open: %s\n", err);
@@ -362,9 +361,6 @@ static void test_dispatch(apr_pool_t *p)
         req.body = "";
         CHECK(acp_wfe_pay_notify(p, &wfe, &req, &resp, "other") == 0);
     }
-    unlink(path);
-    unlink(apr_pstrcat(p, path, "-wal", NULL));
-    unlink(apr_pstrcat(p, path, "-shm", NULL));
 }
 
 static void run_tests(apr_pool_t *p)
