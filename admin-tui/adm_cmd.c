@@ -152,6 +152,23 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     return ADM_OK;
 }
 
+/* what answered a find, after its table (nothing when every part was searched) */
+static const char *find_step_note(json_object *obj, int all)
+{
+    const char *step = json_object_get_string(json_object_object_get(obj, "step"));
+
+    if (all || !step) {
+        return "";
+    }
+    if (!strcmp(step, "exact")) {
+        return "; exact keys (--all: any part of the text too)";
+    }
+    if (!strcmp(step, "words")) {
+        return "; whole words (--all: any part of the text too)";
+    }
+    return "";
+}
+
 int adm_cmd_find(adm_t *adm, int argc, char **argv)
 {
     const char *err = NULL, *lim = adm_opt(argc, argv, "--limit");
@@ -206,10 +223,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
                                                      more, JSON_C_TO_STRING_PLAIN),
                                                  " (--limit, or the lists' --search)", NULL)
                                    : "",
-                               json_object_get_boolean(json_object_object_get(obj, "exact")) &&
-                                       !adm_flag(argc, argv, "--all")
-                                   ? "; exact keys (--all: any part of the text too)"
-                                   : "",
+                               find_step_note(obj, adm_flag(argc, argv, "--all")),
                                "\n", NULL));
     return json_object_array_length(res) == 0 ? ADM_FAIL : ADM_OK;
 }

@@ -529,6 +529,66 @@ static int shape_fits(const find_kind_t *k, const char *text)
     return 1;
 }
 
+static void more_of(json_object *more, const char *kind)
+{
+    size_t j;
+
+    for (j = 0; j < json_object_array_length(more); j++) {
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(more, j)), kind)) {
+            return;
+        }
+    }
+    json_object_array_add(more, json_object_new_string(kind));
+}
+
+/* find's search of every kind whose text can hold the text (an e-mail address is in no
+ * name, id or serial), by words (the word indexes) or any part (the trigram indexes);
+ * certificates also by the serial as stored when it was typed otherwise. */
+static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *serial,
+                     int words, long long lim, json_object *res, json_object *more,
+                     apr_hash_t *seen, const char **err)
+{
+    const find_kind_t *k;
+    int pg = adm->db->pgsql;
+
+    for (k = find_kinds; k->kind; k++) {
+        const char *label = words ? apr_pstrcat(p, k->label, "_words", NULL) : k->label;
+        const char *texts[3] = {text, NULL, NULL};
+        int i, m = 0;
+
+        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
+            strlen(serial) >= ACP_SA_SEARCH_MIN) {
+            texts[1] = serial;
+        }
+        for (i = 0; texts[i]; i++) {
+            const char *args[3] = {NULL, NULL, NULL};
+            if (i == 0 && !shape_fits(k, text)) {
+                continue;
+            }
+            if (words) {
+                char *low = apr_pstrdup(p, texts[i]), *c;
+                for (c = low; *c; c++) {
+                    *c = (char)apr_tolower(*c);
+                }
+                if (!(args[0] = acp_sa_search_words(p, texts[i], pg))) {
+                    continue;
+                }
+                args[1] = low;
+            }
+            else {
+                args[0] = acp_sa_search_pattern(p, texts[i], pg);
+            }
+            if (find_kind(adm, p, k, label, args, lim, res, seen, &m, err) != ADM_OK) {
+                return ADM_FAIL;
+            }
+        }
+        if (m) {
+            more_of(more, k->kind);
+        }
+    }
+    return ADM_OK;
+}
+
 /* The exact key a text stands for: lowercase, without a "mailto:" or a DNS name's
  * trailing dot; an IP address as the names key marks it ("ip:" + canonical text). */
 static const char *exact_key(apr_pool_t *p, const char *text)
@@ -558,7 +618,6 @@ static const char *exact_key(apr_pool_t *p, const char *text)
 int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all,
              json_object **obj, const char **err)
 {
-    const find_kind_t *k;
     json_object *res, *more;
     apr_hash_t *seen = apr_hash_make(p);
     const char *serial, *key;
@@ -602,39 +661,23 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     exact = json_object_array_length(res) > 0;
     json_object_object_add(*obj, "exact", json_object_new_boolean(exact));
     if (exact && !all) {
+        json_object_object_add(*obj, "step", json_object_new_string("exact"));
         return ADM_OK;
     }
-    /* 2. any part of the text, through the trigram indexes, in the kinds whose text can
-     * hold it (an e-mail address is in no name, id or serial) */
-    for (k = find_kinds; k->kind; k++) {
-        int m = 0;
-        const char *args[2] = {acp_sa_search_pattern(p, text, adm->db->pgsql), NULL};
-        if (shape_fits(k, text) &&
-            find_kind(adm, p, k, k->label, args, lim, res, seen, &m, err) != ADM_OK) {
+    /* 2. the text as whole words (the last one may be unfinished): word indexes, whose
+     * lookups stay short where a fragment's trigrams are common to millions of rows */
+    if (!all) {
+        if (find_step(adm, p, text, serial, 1, lim, res, more, seen, err) != ADM_OK) {
             return ADM_FAIL;
         }
-        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
-            strlen(serial) >= ACP_SA_SEARCH_MIN) {
-            args[0] = acp_sa_search_pattern(p, serial, adm->db->pgsql);
-            if (find_kind(adm, p, k, k->label, args, lim, res, seen, &m, err) != ADM_OK) {
-                return ADM_FAIL;
-            }
-        }
-        if (m && !json_object_array_length(more)) {
-            json_object_array_add(more, json_object_new_string(k->kind));
-        }
-        else if (m) {
-            size_t j, dup = 0;
-            for (j = 0; j < json_object_array_length(more); j++) {
-                dup |= !strcmp(json_object_get_string(json_object_array_get_idx(more, j)),
-                               k->kind);
-            }
-            if (!dup) {
-                json_object_array_add(more, json_object_new_string(k->kind));
-            }
+        if (json_object_array_length(res) > 0) {
+            json_object_object_add(*obj, "step", json_object_new_string("words"));
+            return ADM_OK;
         }
     }
-    return ADM_OK;
+    /* 3. any part of the text, through the trigram indexes */
+    json_object_object_add(*obj, "step", json_object_new_string("any part"));
+    return find_step(adm, p, text, serial, 0, lim, res, more, seen, err);
 }
 
 static json_object *jstr_or_null(const char *s)

@@ -298,7 +298,9 @@ static void load(tui_t *t)
         if (t->findq[0]) {
             rc = adm_find(t->adm, t->data, t->findq, 50, t->findall, &obj, &err);
             if (rc == ADM_OK) {
+                const char *step = json_object_get_string(json_object_object_get(obj, "step"));
                 t->findexact = json_object_get_boolean(json_object_object_get(obj, "exact"));
+                t->findwords = step && !strcmp(step, "words");
                 t->rows = json_object_get(json_object_object_get(obj, "results"));
                 adm_jpool(t->data, t->rows);
             }
@@ -403,7 +405,8 @@ static const char *filter_label(tui_t *t)
                                       "match", "matches"),
                             t->findexact ? (t->findall ? " (exact first, then any part)"
                                                        : " (exact; a: any part)")
-                                         : "",
+                            : t->findwords ? " (whole words; a: any part)"
+                                           : "",
                             NULL);
         }
         return apr_pstrcat(t->data, " ", l, " ", NULL);

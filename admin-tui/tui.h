@@ -32,6 +32,7 @@ typedef struct tui_t {
     char findq[128];                  /* the Find screen's text */
     int findall;                      /* Find: any part even after exact matches */
     int findexact;                    /* Find: the rows are exact matches */
+    int findwords;                    /* Find: the rows hold the text as whole words */
     char q[TUI_S_COUNT][128];         /* search text per screen */
     int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */
     int unpaid;

@@ -33,6 +33,10 @@ const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql);
  * escaped ILIKE substring pattern (PostgreSQL). Texts under 3 characters match
  * nothing through the trigram indexes: callers ask for 3 or more. */
 const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql);
+/* text as a query of the word indexes (find's @W_x@ statements): its runs of ASCII letters
+ * and digits, lowercase, the last one a prefix; NULL when it has none, or a byte outside
+ * ASCII (then only the trigram indexes can answer). */
+const char *acp_sa_search_words(apr_pool_t *p, const char *text, int pgsql);
 #define ACP_SA_SEARCH_MIN 3
 
 /* A database handle: what mod_dbd's ap_dbd_t carries, or what acp_sa_open made. */

@@ -10,6 +10,7 @@
  * passes the last row's (time, time, time, id) as the cursor -- or a time beyond every
  * row and an id before every id -- then since, until and the limit. */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include "acp_sa.h"
 
@@ -87,7 +88,10 @@
     "ON b.id = o.billing_id WHERE (%s IS NULL OR o.billing_id = %s)"
 
 /* find: at most %lld matches of one kind (the pattern first) */
-#define FIND(label, sql) {label, sql}
+/* find's statement of a kind, twice: through the trigram index (@F_x@, any part of the
+ * text) and through the word index (@W_x@, whole words, migration 027) */
+#define FIND(label, head, kind, tail)                                                      \
+    {label, head "@F_" kind "@" tail}, {label "_words", head "@W_" kind "@" tail}
 
 const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
     /* revenue per profile: charges minus refunds of orders, since a time */
@@ -152,27 +156,27 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "WHERE org_id = %s ORDER BY seq"},
     FIND("adm_find_holder",
          "SELECT b.id, b.kind, b.label, b.balance, b.created FROM billing b "
-         "WHERE b.id IN (@F_HOLDER@) ORDER BY b.created DESC, b.id"),
+         "WHERE b.id IN (", "HOLDER", ") ORDER BY b.created DESC, b.id"),
     FIND("adm_find_account",
          "SELECT a.id, a.status, a.billing_id, a.contacts, a.created FROM accounts a "
-         "WHERE a.id IN (@F_ACCOUNT@) ORDER BY a.created DESC, a.id"),
+         "WHERE a.id IN (", "ACCOUNT", ") ORDER BY a.created DESC, a.id"),
     FIND("adm_find_order",
          "SELECT o.id, o.status, o.names_key, a.billing_id, o.created FROM orders o "
          "JOIN accounts a ON a.id = o.account_id "
-         "WHERE o.id IN (@F_ORDER@) ORDER BY o.created DESC, o.id"),
+         "WHERE o.id IN (", "ORDER", ") ORDER BY o.created DESC, o.id"),
     FIND("adm_find_invoice",
          "SELECT i.id, i.status, i.billing_id, i.amount, i.created FROM invoices i "
-         "WHERE i.id IN (@F_INVOICE@) ORDER BY i.created DESC, i.id"),
+         "WHERE i.id IN (", "INVOICE", ") ORDER BY i.created DESC, i.id"),
     FIND("adm_find_cert",
          "SELECT c.id, c.serial, c.names_key, c.billing_id, c.issued FROM certificates c "
-         "WHERE c.id IN (@F_CERT@) ORDER BY c.issued DESC, c.id"),
+         "WHERE c.id IN (", "CERT", ") ORDER BY c.issued DESC, c.id"),
     FIND("adm_find_eab",
          "SELECT e.kid, e.label, e.status, e.billing_id, e.created FROM eab_keys e "
-         "WHERE e.kid IN (@F_EAB@) ORDER BY e.created DESC, e.kid"),
+         "WHERE e.kid IN (", "EAB", ") ORDER BY e.created DESC, e.kid"),
     FIND("adm_find_payment",
          "SELECT p.reference, p.invoice_id, i.billing_id, p.amount, p.created FROM payments p "
          "JOIN invoices i ON i.id = p.invoice_id "
-         "WHERE p.reference IN (@F_PAYMENT@) ORDER BY p.created DESC, p.reference"),
+         "WHERE p.reference IN (", "PAYMENT", ") ORDER BY p.created DESC, p.reference"),
     /* find, exact keys first, every kind in one statement (one round trip): rows of
      * (kind, id, summary, holder, created, show_id), at most %lld per kind. The
      * parameters, per kind: holder (text, limit); account (text, key, limit); order
@@ -283,6 +287,17 @@ typedef struct {
 #define TRGM(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s OFFSET 0"
 #define TRGM_FIND(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s LIMIT %lld"
 
+/* the word indexes: SQLite FTS5 with unicode61 (a phrase, the last word a prefix);
+ * PostgreSQL a GIN index on the very expression below (tsquery: words ANDed) */
+#define WORD_FIND(tbl)                                                                     \
+    "SELECT ref FROM " tbl " WHERE " tbl " MATCH %s AND instr(lower(body), %s) > 0 "       \
+    "ORDER BY rowid DESC LIMIT %lld"
+#define WORDS_OF(expr)                                                                     \
+    "array_to_tsvector(array_remove(regexp_split_to_array(lower(" expr "), '[^a-z0-9]+'), ''))"
+#define WORDS_FIND(tbl, key, expr)                                                         \
+    "SELECT " key " FROM " tbl " WHERE " WORDS_OF(expr) " @@ CAST(%s AS tsquery) AND "     \
+    "strpos(lower(" expr "), %s) > 0 LIMIT %lld"
+
 #define E_HOLDER "id || ' ' || COALESCE(label, '')"
 #define E_ACCOUNT "id || ' ' || contacts"
 #define E_ORDER "id || ' ' || names_key"
@@ -309,6 +324,16 @@ static const frag_t frags[] = {
     {"F_CERT", FTS_FIND("search_cert"), TRGM_FIND("certificates", "id", E_CERT)},
     {"F_EAB", FTS_FIND("search_eab"), TRGM_FIND("eab_keys", "kid", E_EAB)},
     {"F_PAYMENT", FTS_FIND("search_payment"), TRGM_FIND("payments", "reference", E_PAYMENT)},
+    /* whole words (migration 027): the words query, then the lowercase text, which the
+     * row must contain as typed (the words only find the candidates), then the limit */
+    {"W_HOLDER", WORD_FIND("search_word_holder"), WORDS_FIND("billing", "id", E_HOLDER)},
+    {"W_ACCOUNT", WORD_FIND("search_word_account"), WORDS_FIND("accounts", "id", E_ACCOUNT)},
+    {"W_ORDER", WORD_FIND("search_word_order"), WORDS_FIND("orders", "id", E_ORDER)},
+    {"W_INVOICE", WORD_FIND("search_word_invoice"), WORDS_FIND("invoices", "id", E_INVOICE)},
+    {"W_CERT", WORD_FIND("search_word_cert"), WORDS_FIND("certificates", "id", E_CERT)},
+    {"W_EAB", WORD_FIND("search_word_eab"), WORDS_FIND("eab_keys", "kid", E_EAB)},
+    {"W_PAYMENT", WORD_FIND("search_word_payment"),
+     WORDS_FIND("payments", "reference", E_PAYMENT)},
     /* find's exact keys (migration 026): the key parameter once, used by the lookup */
     {"K_ACCOUNT", "a.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'account')",
      "lower(a.contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},
@@ -349,6 +374,69 @@ const char *acp_sa_admin_sql(apr_pool_t *p, const char *sql, int pgsql)
     }
     APR_ARRAY_PUSH(out, const char *) = sql;
     return apr_array_pstrcat(p, out, '\0');
+}
+
+const char *acp_sa_search_words(apr_pool_t *p, const char *text, int pgsql)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const unsigned char *c = (const unsigned char *)text;
+    char *q, *o;
+    apr_size_t n = 0;
+    int i;
+
+    for (;;) {
+        const unsigned char *start;
+        char *w;
+        while (*c && !apr_isalnum(*c)) {
+            if (*c >= 0x80) {
+                return NULL; /* the indexes and this split would not agree on it */
+            }
+            c++;
+        }
+        if (!*c) {
+            break;
+        }
+        for (start = c; apr_isalnum(*c); c++) {
+        }
+        if (*c >= 0x80) {
+            return NULL;
+        }
+        w = apr_pstrmemdup(p, (const char *)start, (apr_size_t)(c - start));
+        for (o = w; *o; o++) {
+            *o = (char)apr_tolower(*o);
+        }
+        APR_ARRAY_PUSH(words, const char *) = w;
+        n += (apr_size_t)(c - start) + 6;
+    }
+    if (words->nelts == 0) {
+        return NULL;
+    }
+    /* SQLite: "w1 w2 w3" * (a phrase whose last word is a prefix); PostgreSQL:
+     * 'w1' & 'w2' & 'w3':* (the words are letters and digits: nothing to escape) */
+    q = o = apr_palloc(p, n + 8);
+    if (!pgsql) {
+        *o++ = '"';
+    }
+    for (i = 0; i < words->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(words, i, const char *);
+        size_t len = strlen(w);
+        if (i > 0) {
+            memcpy(o, pgsql ? " & " : " ", pgsql ? 3 : 1);
+            o += pgsql ? 3 : 1;
+        }
+        if (pgsql) {
+            *o++ = '\'';
+        }
+        memcpy(o, w, len);
+        o += len;
+        if (pgsql) {
+            *o++ = '\'';
+        }
+    }
+    memcpy(o, pgsql ? ":*" : "\" *", pgsql ? 2 : 3);
+    o += pgsql ? 2 : 3;
+    *o = '\0';
+    return q;
 }
 
 const char *acp_sa_search_pattern(apr_pool_t *p, const char *text, int pgsql)

@@ -2,8 +2,8 @@
 # search.sh [N] [sqlite|pgsql|both] -- how fast staff find things on a big database:
 # N certificates (default 1,000,000) seeded as tests/bench/seed.sh does (one holder and
 # account per 4 certificates, a contact e-mail per account), plus N/10 invoices and N/10
-# payments, on SQLite (FTS5 trigram tables) and on a private PostgreSQL 15 cluster
-# (pg_trgm GIN indexes). Each query runs 5 times through `acme-pay-admin find --timing`;
+# payments, on SQLite (FTS5 trigram and word tables) and on a private PostgreSQL 15
+# cluster (pg_trgm and word GIN indexes). Each query runs 5 times through `acme-pay-admin find --timing`;
 # the median and the minimum of the queries' own wall time are printed (the process
 # start, the connection and preparing the catalogue are not in it), the tool's CPU time
 # in them (all of SQLite's work; PostgreSQL works in its server) and the wall time of the
@@ -35,6 +35,9 @@ queries=(
     "serial, fragment|${serial:20:8}"
     "name, complete|$(printf 'seed-%09d.bench.test' "$c_i")"
     "name, part|$(printf 'seed-%09d' "$c_i")"
+    "name, word start|$(printf 'seed-%07d' $((c_i / 100)))"
+    "name, in a word|$(printf 'eed-%09d' "$c_i")"
+    "address, domain|shop.example"
     "holder id|$(printf 'sb%09d' "$q_i")"
     "broad: every name|bench.test"
 )
@@ -72,7 +75,7 @@ measure() { # DRIVER PARAMS
         wall=$(sort -n "$W/wall" | sed -n 3p)
         printf '%-18s %-42s %9s %9s %9s %9s %9s %7s %s\n' "$label" "${text:0:42}" "${med:-error}" \
             "$min" "$cpu" "${srv:--}" "$wall" "$(jq '.results | length' "$W/out.json" 2>/dev/null)" \
-            "$(jq -r 'if .exact then "exact" else "any part" end' "$W/out.json" 2>/dev/null)"
+            "$(jq -r '.step // (if .exact then "exact" else "any part" end)' "$W/out.json" 2>/dev/null)"
     done
 }
 

@@ -69,6 +69,16 @@ expect_eq "true 1" "$(adm --json find "${n1^^}." | jq -r '"\(.exact) \([.results
 expect_eq "false 1" "$(adm --json find "${n1:1}" | jq -r '"\(.exact) \([.results[] | select(.kind == "order")] | length)"')" "part of a name: any part"
 expect_eq "true holder" "$(adm --json find "$holder" | jq -r '"\(.exact) \(.results[0].kind)"')" "a holder id is an exact key"
 expect_contains "$(adm find "$mail")" "exact keys (--all" "the table says the matches are exact"
+# then whole words (word indexes, the last word may be unfinished), then any part
+f=$(adm --json find "${mail:0:9}")
+expect_eq "words account" "$(jq -r '"\(.step) \(.results[0].kind)"' <<<"$f")" "the start of an address: whole words (${mail:0:9})"
+f=$(adm --json find "${mail#*@}")
+expect_eq "words account" "$(jq -r '"\(.step) \(.results[0].kind)"' <<<"$f")" "an address's domain: whole words"
+expect_contains "$(adm find "${mail#*@}")" "whole words (--all" "the table says the matches are whole words"
+expect_eq "words 1" "$(adm --json find "${n1%%.*}" | jq -r '"\(.step) \([.results[] | select(.kind == "order")] | length)"')" "a name's first label: whole words"
+expect_eq "any part" "$(adm --json find "${n1:1}" | jq -r .step)" "a fragment inside a word: any part"
+# the words only find candidates: a row must hold the text as typed
+expect_eq 1 "$(rc adm find "${mail%%-*}.${mail#*-}")" "the same words with another separator match nothing"
 f=$(adm --json find "${mail#*@}" --all)
 expect_eq "false account" "$(jq -r '"\(.exact) \(.results[0].kind)"' <<<"$f")" "--all: a domain finds the address"
 if [ "$ACME_DB_DRIVER" = pgsql ]; then

@@ -324,6 +324,20 @@ static void test_db(apr_pool_t *p)
 }
 
 /* DBDParams never reach a log line or an error with their password. */
+static void test_search_words(apr_pool_t *p)
+{
+    CHECK_STR(acp_sa_search_words(p, "Shop.Exam", 0), "\"shop exam\" *");
+    CHECK_STR(acp_sa_search_words(p, "Shop.Exam", 1), "'shop' & 'exam':*");
+    CHECK_STR(acp_sa_search_words(p, "ops-5e00ab12@x", 1), "'ops' & '5e00ab12' & 'x':*");
+    CHECK_STR(acp_sa_search_words(p, "  seed  ", 0), "\"seed\" *");
+    /* quotes and operators are separators, never syntax */
+    CHECK_STR(acp_sa_search_words(p, "a\"b' & c:*", 1), "'a' & 'b' & 'c':*");
+    CHECK_STR(acp_sa_search_words(p, "a\"b' OR c*", 0), "\"a b or c\" *");
+    CHECK(acp_sa_search_words(p, "-.@", 0) == NULL);
+    CHECK(acp_sa_search_words(p, "m\xc3\xbcller.de", 0) == NULL); /* not ASCII */
+    CHECK(acp_sa_search_words(p, "abc\xc3\xbc", 1) == NULL);
+}
+
 static void test_params_safe(apr_pool_t *p)
 {
     CHECK_STR(acp_sa_params_safe(p, "pgsql", "host=db port=5432 user=acme password=s3cret"),
@@ -389,6 +403,7 @@ static void run_tests(apr_pool_t *p)
 {
     test_random_id(p);
     test_params_safe(p);
+    test_search_words(p);
     test_db_faults(p);
     test_b64url(p);
     test_time(p);
