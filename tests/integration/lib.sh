@@ -604,6 +604,46 @@ run_client() {
     return 0
 }
 
+# lego_http_run NAME: lego (admin@example.com, its state in $T/lego, an EC P-256 key) gets a
+# certificate for NAME by http-01 in $ACME_WEBROOT: $T/lego/certificates/NAME.crt
+lego_http_run() {
+    LEGO_CA_CERTIFICATES=$ACME_TRUST lego --server "$ACME_DIRECTORY" --accept-tos \
+        --email admin@example.com --path "$T/lego" --key-type ec256 \
+        --http --http.webroot "$ACME_WEBROOT" -d "$1" run
+}
+
+# uacme_hook FILE: write uacme's hook script (-h FILE) that answers http-01 from $ACME_WEBROOT
+uacme_hook() {
+    cat > "$1" <<HOOK
+#!/bin/sh
+# uacme hook: METHOD TYPE IDENT TOKEN AUTH
+dir='$ACME_WEBROOT/.well-known/acme-challenge'
+case "\$1:\$2" in
+begin:http-01) printf '%s' "\$5" > "\$dir/\$4" && chmod 644 "\$dir/\$4" ;;
+done:http-01|failed:http-01) rm -f "\$dir/\$4" ;;
+*) exit 1 ;;
+esac
+HOOK
+    chmod 755 "$1"
+}
+
+# expect_one_charge HOLDER: after one paid issuance the holder has balance 0, exactly one
+# debit, and its ledger sums to its balance
+expect_one_charge() {
+    expect_eq 0 "$(db_query "SELECT balance FROM billing WHERE id = '$1'")" "balance after issuing"
+    expect_eq 1 "$(db_query "SELECT COUNT(*) FROM ledger WHERE billing_id = '$1' AND kind = 'debit'")" "debits"
+    expect_eq 0 "$(db_query "SELECT SUM(delta) FROM ledger WHERE billing_id = '$1'")" "ledger sum"
+}
+
+# provider_standin KIND PORT DIR: providers.py's stand-in of payment provider KIND (stripe,
+# alipay) on 127.0.0.1:PORT with its keys and state in DIR (output: DIR/standin.out), stopped
+# at exit
+provider_standin() {
+    /usr/bin/python3 "$IT_DIR/providers.py" serve "$1" "$2" "$3" > "$3/standin.out" 2>&1 &
+    at_exit "kill $! 2>/dev/null"
+    wait_port 127.0.0.1 "$2" 15 || die "the $1 stand-in (providers.py) did not start"
+}
+
 # ---- mod_md (Apache's own ACME client) ------------------------------------------------------
 
 # md_apache_start NAME [apache-conf.sh options…]: a second Apache in $T/md with mod_md managing NAME against the server
@@ -676,15 +716,17 @@ anvil_start() {
 }
 
 # ---- the console in tmux ---------------------------------------------------------------------
-# tui_start CMD…: run the console (acme-pay-admin … tui) in a private tmux server, 110x32.
-# Then: tui_screen (the pane as text), tui_wait_for TEXT [SECONDS] (bounded; fails and
-# prints the pane), tui_keys KEY… (tmux send-keys), tui_type LINE (literal text + Enter).
+# tui_start CMD…: run the console (acme-pay-admin … tui) in a private tmux server, 110x32
+# (or TUI_COLS x TUI_ROWS). Then: tui_screen (the pane as text), tui_wait_for TEXT [SECONDS]
+# (bounded; fails and prints the pane), tui_keys KEY… (tmux send-keys), tui_type LINE
+# (literal text + Enter), tui_tmux ARG… (any tmux command on that server).
 tui_start() {
     TUI_SOCK=acp-tui-$$-$RANDOM
     at_exit "tmux -L '$TUI_SOCK' kill-server"
-    tmux -L "$TUI_SOCK" new-session -d -s tui -x 110 -y 32 \
+    tmux -L "$TUI_SOCK" new-session -d -s tui -x "${TUI_COLS:-110}" -y "${TUI_ROWS:-32}" \
         "TERM=xterm-256color $(printf '%q ' "$@"); echo TUI-EXIT=\$?; sleep 30"
 }
+tui_tmux() { tmux -L "$TUI_SOCK" "$@"; }
 tui_screen() { tmux -L "$TUI_SOCK" capture-pane -p -t tui; }
 tui_wait_for() {
     local end=$((SECONDS + ${2:-8}))

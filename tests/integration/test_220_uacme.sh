@@ -9,17 +9,7 @@
 acme_setup --pebble-ok
 name=$(unique_name uacme)
 hook=$T/uacme-hook.sh
-cat > "$hook" <<HOOK
-#!/bin/sh
-# uacme hook: METHOD TYPE IDENT TOKEN AUTH
-dir='$ACME_WEBROOT/.well-known/acme-challenge'
-case "\$1:\$2" in
-begin:http-01) printf '%s' "\$5" > "\$dir/\$4" && chmod 644 "\$dir/\$4" ;;
-done:http-01|failed:http-01) rm -f "\$dir/\$4" ;;
-*) exit 1 ;;
-esac
-HOOK
-chmod 755 "$hook"
+uacme_hook "$hook"
 conf=$T/uacme
 mkdir -p "$conf"
 run_client "$T/uacme-new.log" with_system_trust "$ACME_TRUST" \

@@ -20,42 +20,25 @@ PY
 sub=$(adm --json subscriptions list | jq -r '.[0].id')
 [ -n "$sub" ] && [ "$sub" != null ] || fail "no subscription was bought"
 
-SOCK=acp-tui266-$$
-tm() { tmux -L "$SOCK" "$@"; }
-at_exit "tmux -L '$SOCK' kill-server"
-screen() { tm capture-pane -p -t tui; }
-wait_for() {
-    local end=$((SECONDS + ${2:-8}))
-    while [ $SECONDS -lt $end ]; do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    fail "screen never showed '$1'; it shows:"
-    screen
-    return 1
-}
-keys() { tm send-keys -t tui "$@"; }
 start_tui() {
-    local cmd
-    cmd=$(printf '%q ' "${ADM[@]}" --actor sam tui)
-    tm new-session -d -s tui -x 130 -y 30 "TERM=xterm-256color $cmd; echo TUI-EXIT=\$?; sleep 30"
-    wait_for "Certificates issued" || finish
+    TUI_COLS=130 TUI_ROWS=30 tui_start "${ADM[@]}" --actor sam tui
+    tui_wait_for "Certificates issued" || finish
 }
 start_tui
-keys 2; wait_for "Holders ·"
-keys Enter; wait_for "subscriptions (1):"
-page=$(screen)
+tui_keys 2; tui_wait_for "Holders ·"
+tui_keys Enter; tui_wait_for "subscriptions (1):"
+page=$(tui_screen)
 expect_contains "$page" "$sub" "the holder page names the subscription"
 expect_contains "$page" "$n1" "with its names"
 expect_contains "$page" "active" "running"
 expect_contains "$page" "sub " "under its profile"
-keys q; wait_for "TUI-EXIT=0"
-tm kill-session -t tui
+tui_keys q; tui_wait_for "TUI-EXIT=0"
+tui_tmux kill-session -t tui
 
 adm subscriptions cancel "$sub" --reason "moved to another CA" --yes >/dev/null || fail "cancel"
 start_tui
-keys 2; wait_for "Holders ·"
-keys Enter; wait_for "subscriptions (1):"
-expect_contains "$(screen)" "cancelled" "the page shows the cancellation"
-keys q; wait_for "TUI-EXIT=0"
+tui_keys 2; tui_wait_for "Holders ·"
+tui_keys Enter; tui_wait_for "subscriptions (1):"
+expect_contains "$(tui_screen)" "cancelled" "the page shows the cancellation"
+tui_keys q; tui_wait_for "TUI-EXIT=0"
 finish

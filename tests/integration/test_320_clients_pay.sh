@@ -37,12 +37,6 @@ expect_payment_request() {
         expect_contains "$out" "$QR_ROW" "$2 output (QR rows)"
     fi
 }
-# expect_one_charge HOLDER
-expect_one_charge() {
-    expect_eq 0 "$(db_query "SELECT balance FROM billing WHERE id = '$1'")" "balance after issuing"
-    expect_eq 1 "$(db_query "SELECT COUNT(*) FROM ledger WHERE billing_id = '$1' AND kind = 'debit'")" "debits"
-    expect_eq 0 "$(db_query "SELECT SUM(delta) FROM ledger WHERE billing_id = '$1'")" "ledger sum"
-}
 
 # ---- certbot
 name=$(unique_name pay-certbot)
@@ -66,11 +60,7 @@ holder=$(pay_open_invoice) && {
 
 # ---- lego (then again: free reissue)
 name=$(unique_name pay-lego)
-lego_cmd() {
-    LEGO_CA_CERTIFICATES=$ACME_TRUST lego --server "$ACME_DIRECTORY" --accept-tos \
-        --email admin@example.com --path "$T/lego" --key-type ec256 \
-        --http --http.webroot "$ACME_WEBROOT" -d "$name" run
-}
+lego_cmd() { lego_http_run "$name"; }
 lego_cmd > "$T/lego-1.log" 2>&1 && fail "lego issued without payment"
 expect_payment_request "$T/lego-1.log" lego yes
 holder=$(pay_open_invoice) && {
@@ -122,16 +112,7 @@ holder=$(pay_open_invoice) && {
 # ---- uacme (JSON strings printed raw: no QR, the link and amount still show)
 name=$(unique_name pay-uacme)
 hook=$T/uacme-hook.sh
-cat > "$hook" <<HOOK
-#!/bin/sh
-dir='$ACME_WEBROOT/.well-known/acme-challenge'
-case "\$1:\$2" in
-begin:http-01) printf '%s' "\$5" > "\$dir/\$4" && chmod 644 "\$dir/\$4" ;;
-done:http-01|failed:http-01) rm -f "\$dir/\$4" ;;
-*) exit 1 ;;
-esac
-HOOK
-chmod 755 "$hook"
+uacme_hook "$hook"
 uc=$T/uacme
 mkdir -p "$uc"
 with_system_trust "$ACME_TRUST" uacme -v -y -a "$ACME_DIRECTORY" -c "$uc" new > "$T/uacme-0.log" 2>&1 || fail "uacme new"

@@ -46,100 +46,83 @@ db_query "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i
  SELECT 'pg' || (100000 - i), 'pagingholder', 1, i, 'credit', 'seed', 'row ' || i,
  1600000000 + i / 100 FROM n" >/dev/null || fail "seeding the ledger"
 
-SOCK=acp-tui421-$$
-tm() { tmux -L "$SOCK" "$@"; }
-at_exit "tmux -L '$SOCK' kill-server"
-screen() { tm capture-pane -p -t tui; }
-wait_for() {
-    local end=$((SECONDS + ${2:-8}))
-    while [ $SECONDS -lt $end ]; do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    fail "screen never showed '$1'; it shows:"
-    screen
-    return 1
-}
-keys() { tm send-keys -t tui "$@"; }
-type_line() { tm send-keys -t tui -l -- "$1"; tm send-keys -t tui Enter; }
-cmd=$(printf '%q ' "${ADM[@]}" -f "$APACHE_CONF" --actor dora tui)
-tm new-session -d -s tui -x 110 -y 32 "TERM=xterm-256color $cmd; echo TUI-EXIT=\$?; sleep 30"
-wait_for "Certificates issued" || finish
-expect_contains "$(screen)" "$(printf 'Open invoices     %8d' 1)" "dashboard: the open invoice"
+tui_start "${ADM[@]}" -f "$APACHE_CONF" --actor dora tui
+tui_wait_for "Certificates issued" || finish
+expect_contains "$(tui_screen)" "$(printf 'Open invoices     %8d' 1)" "dashboard: the open invoice"
 
 # ---- Find from the dashboard: the contact e-mail --------------------------------------------
-keys /; wait_for "Find (e-mail"; type_line "$mail"
-wait_for "Find \"$mail\" · 1 match"
-expect_contains "$(screen)" "account" "the match is the account"
-keys Enter; wait_for "account:"
-wait_for "balance        0.00 CNY"
-expect_contains "$(screen)" "mailto:$mail" "the account page shows the contact"
-screen > "$T/account.txt"
+tui_keys /; tui_wait_for "Find (e-mail"; tui_type "$mail"
+tui_wait_for "Find \"$mail\" · 1 match"
+expect_contains "$(tui_screen)" "account" "the match is the account"
+tui_keys Enter; tui_wait_for "account:"
+tui_wait_for "balance        0.00 CNY"
+expect_contains "$(tui_screen)" "mailto:$mail" "the account page shows the contact"
+tui_screen > "$T/account.txt"
 # ---- Find: the invoice id a customer pastes; credit from its page -----------------------------
-keys f; wait_for "Find (e-mail"; type_line "$inv"
-wait_for "Find \"$inv\""
-keys Enter; wait_for "invoice:"
-expect_contains "$(screen)" "status         open" "invoice open"
-keys c; wait_for "Credit $holder, amount in CNY"
-type_line "10,00"; wait_for "is not an amount in CNY"
-type_line "10.001"; wait_for "more decimals than CNY has"
-type_line "1000"; wait_for "Reason (required):"; type_line "check 1000"
-wait_for "balance 0.00 CNY -> 1000.00 CNY?"
-keys Escape; wait_for "cancelled"
+tui_keys f; tui_wait_for "Find (e-mail"; tui_type "$inv"
+tui_wait_for "Find \"$inv\""
+tui_keys Enter; tui_wait_for "invoice:"
+expect_contains "$(tui_screen)" "status         open" "invoice open"
+tui_keys c; tui_wait_for "Credit $holder, amount in CNY"
+tui_type "10,00"; tui_wait_for "is not an amount in CNY"
+tui_type "10.001"; tui_wait_for "more decimals than CNY has"
+tui_type "1000"; tui_wait_for "Reason (required):"; tui_type "check 1000"
+tui_wait_for "balance 0.00 CNY -> 1000.00 CNY?"
+tui_keys Escape; tui_wait_for "cancelled"
 expect_eq 0 "$(adm --json balance "$holder" | jq .balance)" "Esc: nothing changed"
-keys c; wait_for "Credit $holder"; type_line "10.00"
-wait_for "Reason (required):"; type_line "bank transfer, ticket 4711"
-wait_for "Credit 10.00 CNY to $holder"
-expect_contains "$(screen)" "balance 0.00 CNY -> 10.00 CNY?" "confirmation: new balance"
-type_line n; wait_for "not confirmed; nothing changed"
+tui_keys c; tui_wait_for "Credit $holder"; tui_type "10.00"
+tui_wait_for "Reason (required):"; tui_type "bank transfer, ticket 4711"
+tui_wait_for "Credit 10.00 CNY to $holder"
+expect_contains "$(tui_screen)" "balance 0.00 CNY -> 10.00 CNY?" "confirmation: new balance"
+tui_type n; tui_wait_for "not confirmed; nothing changed"
 expect_eq 0 "$(adm --json balance "$holder" | jq .balance)" "n: nothing changed"
-keys c; wait_for "Credit $holder"; type_line "10.00"
-wait_for "Reason (required):"; type_line "bank transfer, ticket 4711"
-wait_for "[y/N]"; type_line y
-wait_for "credited $holder 10.00 CNY: balance 10.00 CNY"
-wait_for "status         superseded"
+tui_keys c; tui_wait_for "Credit $holder"; tui_type "10.00"
+tui_wait_for "Reason (required):"; tui_type "bank transfer, ticket 4711"
+tui_wait_for "[y/N]"; tui_type y
+tui_wait_for "credited $holder 10.00 CNY: balance 10.00 CNY"
+tui_wait_for "status         superseded"
 expect_eq 1000 "$(adm --json balance "$holder" | jq .balance)" "10.00 credited"
 expect_eq superseded "$(adm --json show invoice "$inv" | jq -r .invoice.status)" "the credit closed the invoice"
-screen > "$T/invoice.txt"
+tui_screen > "$T/invoice.txt"
 # ---- the order's page: its holder, and credit from there ---------------------------------------
-keys Escape; keys 4; wait_for "Orders ·"
-keys /; wait_for "Search:"; type_line "$n2"; wait_for "search \"$n2\" · 1 row"
-keys Enter; wait_for "holder:"
-expect_contains "$(screen)" "balance        10.00 CNY" "order page: the holder's balance"
-keys c; wait_for "Credit $holder"; type_line "0.50"
-wait_for "Reason (required):"; type_line "goodwill"; wait_for "[y/N]"; type_line y
-wait_for "credited $holder 0.50 CNY: balance 10.50 CNY"
+tui_keys Escape; tui_keys 4; tui_wait_for "Orders ·"
+tui_keys /; tui_wait_for "Search:"; tui_type "$n2"; tui_wait_for "search \"$n2\" · 1 row"
+tui_keys Enter; tui_wait_for "holder:"
+expect_contains "$(tui_screen)" "balance        10.00 CNY" "order page: the holder's balance"
+tui_keys c; tui_wait_for "Credit $holder"; tui_type "0.50"
+tui_wait_for "Reason (required):"; tui_type "goodwill"; tui_wait_for "[y/N]"; tui_type y
+tui_wait_for "credited $holder 0.50 CNY: balance 10.50 CNY"
 # ---- Find: a serial with colons, a payment reference --------------------------------------------
-keys f; wait_for "Find (e-mail"; type_line "$colons"
-wait_for "cert "
-keys Enter; wait_for "certificate:"
-expect_contains "$(screen)" "serial         $serial" "the certificate found by its serial with colons"
-keys f; wait_for "Find (e-mail"; type_line "$ref"
-wait_for "payment"
-keys Enter; wait_for "invoice:"
-expect_contains "$(screen)" "invpay0001" "the payment opens its invoice"
-keys G; wait_for "$ref"
+tui_keys f; tui_wait_for "Find (e-mail"; tui_type "$colons"
+tui_wait_for "cert "
+tui_keys Enter; tui_wait_for "certificate:"
+expect_contains "$(tui_screen)" "serial         $serial" "the certificate found by its serial with colons"
+tui_keys f; tui_wait_for "Find (e-mail"; tui_type "$ref"
+tui_wait_for "payment"
+tui_keys Enter; tui_wait_for "invoice:"
+expect_contains "$(tui_screen)" "invpay0001" "the payment opens its invoice"
+tui_keys G; tui_wait_for "$ref"
 # ---- Accounts screen ---------------------------------------------------------------------------------
-keys 3; wait_for "Accounts ·"
-keys /; wait_for "Search:"; type_line "${mail%@*}"
-wait_for "Accounts · search \"${mail%@*}\" · 1 row"
+tui_keys 3; tui_wait_for "Accounts ·"
+tui_keys /; tui_wait_for "Search:"; tui_type "${mail%@*}"
+tui_wait_for "Accounts · search \"${mail%@*}\" · 1 row"
 # ---- the ledger: 2,000 rows in insertion order, scrolled to the end --------------------------------
-keys 8; wait_for "Ledger ·"
-keys /; wait_for "Search:"; type_line pagingholder
-wait_for "200 rows, more below"
-expect_contains "$(screen | sed -n 5p)" "row 2000" "newest first"
-keys G; wait_for "2000 rows" 20
-[[ "$(screen)" == *"more below"* ]] && fail "End did not load every page"
-rows=$(screen | grep -o 'row [0-9]*$' | awk '{print $2}' | tr '\n' ' ')
+tui_keys 8; tui_wait_for "Ledger ·"
+tui_keys /; tui_wait_for "Search:"; tui_type pagingholder
+tui_wait_for "200 rows, more below"
+expect_contains "$(tui_screen | sed -n 5p)" "row 2000" "newest first"
+tui_keys G; tui_wait_for "2000 rows" 20
+[[ "$(tui_screen)" == *"more below"* ]] && fail "End did not load every page"
+rows=$(tui_screen | grep -o 'row [0-9]*$' | awk '{print $2}' | tr '\n' ' ')
 first=${rows%% *}
 expect_eq "$(seq -s ' ' "$first" -1 1) " "$rows" "the last screen: consecutive, down to row 1"
-keys o; wait_for "Ledger · oldest first · search \"pagingholder\" · 200 rows, more below"
-expect_contains "$(screen | sed -n 5p)" "row 1" "o: oldest first"
-keys o; wait_for "search \"pagingholder\" · 200 rows"
-keys g; wait_for "Ledger · search"
-keys Enter; wait_for "ledger:"
-expect_contains "$(screen)" "reason         row 2000" "Enter opens the ledger row"
-screen > "$T/ledger.txt"
-keys q; wait_for "TUI-EXIT=0"
+tui_keys o; tui_wait_for "Ledger · oldest first · search \"pagingholder\" · 200 rows, more below"
+expect_contains "$(tui_screen | sed -n 5p)" "row 1" "o: oldest first"
+tui_keys o; tui_wait_for "search \"pagingholder\" · 200 rows"
+tui_keys g; tui_wait_for "Ledger · search"
+tui_keys Enter; tui_wait_for "ledger:"
+expect_contains "$(tui_screen)" "reason         row 2000" "Enter opens the ledger row"
+tui_screen > "$T/ledger.txt"
+tui_keys q; tui_wait_for "TUI-EXIT=0"
 if [ -n "${TUI_CAPTURE_DIR:-}" ]; then cp "$T/account.txt" "$T/invoice.txt" "$T/ledger.txt" "$TUI_CAPTURE_DIR/"; fi
 finish
