@@ -744,6 +744,9 @@ apr_status_t acp_sa_begin(acp_db_t *db)
     int i;
 
     if (db->pgsql) {
+        /* a session mod_dbd's check opened anew when it handed the connection out is
+         * noticed here, not inside the transaction (where it would mean one lost) */
+        session_changed(db);
         while (raw_exec(db, "BEGIN") != APR_SUCCESS) {
             if (!reconnected(db)) {
                 return APR_EGENERAL;
