@@ -185,6 +185,14 @@ class Acme:
         r = self.post(ch["url"], {})
         return ch, r
 
+    def authorize_http01(self, order, webroot):
+        """Answers http-01 for each authorization of order (a newOrder response) that is
+        not valid yet; asserts each becomes valid."""
+        for az in order.json()["authorizations"]:
+            if self.get(az).json()["status"] != "valid":
+                self.answer_http01(az, webroot)
+                assert self.poll(az).json()["status"] == "valid"
+
     def issue(self, names, webroot, csr_key=None):
         """Full flow with http-01; returns (order json, pem)."""
         o = self.new_order(names)
@@ -334,6 +342,21 @@ def db_sql(q):
     """One statement against the test database (sqlite3 or psql CLI); its output, stripped."""
     drv, params = os.environ.get("ACME_DB_DRIVER", "sqlite3"), os.environ["ACME_DB_PARAMS"]
     cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def db_sql_owner(q):
+    """One statement against the test database the way lib.sh's db_query runs it: sqlite3
+    -batch as the SQLite file's owner (when run as root), psql -X -q with ON_ERROR_STOP;
+    its output, stripped."""
+    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
+    if drv == "sqlite3":
+        owner = subprocess.run(["stat", "-c", "%U", params], capture_output=True, text=True).stdout.strip()
+        cmd = ["sqlite3", "-batch", params, q]
+        if owner and owner != "root" and os.geteuid() == 0:
+            cmd = ["runuser", "-u", owner, "--"] + cmd
+    else:
+        cmd = ["psql", "-X", "-q", params, "-v", "ON_ERROR_STOP=1", "-tAc", q]
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 

@@ -2,9 +2,10 @@
 """Renewal information (RFC 9773) against the module configured by test_270_ari.sh
 (price 1000 minor units, free-reissue window off, AcmePayARIRetryAfter 3600). Prints one
 line per case and "N passed, N failed"."""
-import json, os, ssl, subprocess, sys, time, traceback, urllib.request, urllib.error, uuid
+import json, os, ssl, subprocess, sys, time, urllib.request, urllib.error, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, cert_id_of
+from billing_util import CASES, balance, case, holder_of, ledger_consistent, run_cases, sql
 from cryptography import x509
 
 WEBROOT = os.environ["ACME_WEBROOT"]
@@ -12,37 +13,10 @@ NS = "urn:ietf:params:acme:error:"
 PRICE = 1000
 ADMIN = [os.environ["ACME_ADMIN"], "--driver", os.environ["ACME_DB_DRIVER"],
          "--params", os.environ["ACME_DB_PARAMS"], "--actor", "carol"]
-CASES, results = [], []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def admin(*args):
     return subprocess.run(ADMIN + list(args), capture_output=True, text=True, stdin=subprocess.DEVNULL)
-
-
-def holder_of(acme):
-    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % acme.kid.rsplit("/", 1)[1])
-
-
-def balance(holder):
-    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % holder))
-
-
-def ledger_consistent():
-    for line in sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
-                    "WHERE l.billing_id = b.id), 0) FROM billing b").splitlines():
-        bid, bal, total = line.split("|")
-        assert int(bal) == int(total), "holder %s: balance %s, ledger %s" % (bid, bal, total)
 
 
 def name(tag):
@@ -76,10 +50,7 @@ def finalize_flow(a, names, extra=None):
     o = a.new_order(names, extra)
     if o.status != 201:
         return o, None
-    for az in o.json()["authorizations"]:
-        if a.get(az).json()["status"] != "valid":
-            a.answer_http01(az, WEBROOT)
-            assert a.poll(az).json()["status"] == "valid"
+    a.authorize_http01(o, WEBROOT)
     from acme_client import make_csr
     der, _ = make_csr(names)
     r = a.post(o.json()["finalize"], {"csr": b64(der)})
@@ -237,14 +208,4 @@ def books_balance():
     ledger_consistent()
 
 
-for fn in CASES:
-    try:
-        fn()
-        results.append(True)
-        print("ok", fn.__name__)
-    except Exception:
-        results.append(False)
-        print("FAIL", fn.__name__)
-        traceback.print_exc()
-print("%d passed, %d failed" % (results.count(True), results.count(False)))
-sys.exit(0 if all(results) else 1)
+run_cases(CASES)

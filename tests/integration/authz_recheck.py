@@ -7,6 +7,7 @@ order on the same account is issued and charged exactly once."""
 import os, subprocess, sys, time, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, make_csr
+from acme_client import db_sql_owner as sql
 
 WEBROOT = os.environ["ACME_WEBROOT"]
 NS = "urn:ietf:params:acme:error:"
@@ -19,19 +20,6 @@ def check(cond, what):
     print("%s %s" % ("ok  " if cond else "FAIL", what))
     if not cond:
         fails.append(what)
-
-
-def sql(q):
-    """A query against the test database (as the SQLite file's owner, like lib.sh)."""
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    if drv == "sqlite3":
-        owner = subprocess.run(["stat", "-c", "%U", params], capture_output=True, text=True).stdout.strip()
-        cmd = ["sqlite3", "-batch", params, q]
-        if owner and owner != "root" and os.geteuid() == 0:
-            cmd = ["runuser", "-u", owner, "--"] + cmd
-    else:
-        cmd = ["psql", "-X", "-q", params, "-v", "ON_ERROR_STOP=1", "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def name(tag):

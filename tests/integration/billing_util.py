@@ -6,6 +6,13 @@ from acme_client import Acme, Key, b64, make_csr  # noqa: F401 (re-exported)
 from acme_client import db_sql as sql
 
 WEBROOT = os.environ.get("ACME_WEBROOT", "")
+CASES = []
+
+
+def case(fn):
+    """A test function, registered in CASES for run_cases(CASES)."""
+    CASES.append(fn)
+    return fn
 
 
 def holder_of(acme):

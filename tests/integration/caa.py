@@ -3,9 +3,10 @@
 AcmePayResolver), driven with the project's ACME client. The server runs with
 AcmePayCAAIdentities ca.example.net. Every case uses fresh names under its own base, so
 one case's records never reach another's tree."""
-import base64, hashlib, json, os, subprocess, sys, time, urllib.request, uuid
+import base64, hashlib, json, os, sys, time, urllib.request, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, make_csr
+from acme_client import db_sql_owner as sql
 
 WEBROOT = os.environ["ACME_WEBROOT"]
 CTS = os.environ["CHALLTESTSRV"]
@@ -28,18 +29,6 @@ def cts(path, obj):
 
 def add_caa(host, *policies):
     cts("/add-caa", {"host": host + ".", "policies": [{"tag": t, "value": v} for t, v in policies]})
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    if drv == "sqlite3":
-        owner = subprocess.run(["stat", "-c", "%U", params], capture_output=True, text=True).stdout.strip()
-        cmd = ["sqlite3", "-batch", params, q]
-        if owner and owner != "root" and os.geteuid() == 0:
-            cmd = ["runuser", "-u", owner, "--"] + cmd
-    else:
-        cmd = ["psql", "-X", "-q", params, "-v", "ON_ERROR_STOP=1", "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def base():

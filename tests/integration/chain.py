@@ -5,8 +5,9 @@ $ETH_WPM, RPC through rpc_proxy.py ($RPC_PROXY), $ETH_CONF confirmations, poll 1
 Prints one line per case, the measurements, and "N passed, N failed"."""
 import json, os, subprocess, time
 from chainlib import (ADDR, ADM, CHAIN, MEASURE, N, PRICE, WPM, b64, balance, case, credited,
-                      ctl, head, holder_of, last_block, ledger_consistent, log_count, mine, pay,
-                      ref, rpc, run_cases, short_order, sql, wait_for, wait_processed, Acme, Key)
+                      ctl, holder_of, last_block, ledger_consistent, log_count, mine, pay,
+                      ref, restart_rewound, run_cases, sent_then_reorged_away, short_order, sql,
+                      unconfirmed_not_credited, wait_for, wait_processed, Acme, Key)
 
 
 @case
@@ -15,11 +16,7 @@ def eth_payment_credited_after_n_confirmations_then_the_same_finalize_issues():
     holder = holder_of(a)
     ctl("reset")
     h, blk = pay(wei)
-    mine(N - 2)                       # N - 1 confirmations: not yet
-    wait_processed(blk - 1)
-    time.sleep(2.5)
-    assert not credited(h), "credited before %d confirmations" % N
-    assert balance(holder) == 0
+    unconfirmed_not_credited(h, blk, holder)
     mine(1)                           # the Nth confirmation
     t0 = time.time()
     wait_for(lambda: credited(h), 30, "the credit")
@@ -52,12 +49,7 @@ def the_same_transfer_seen_again_after_a_restart_is_credited_once():
     mine(N - 1)
     wait_for(lambda: credited(h), 30, "the credit")
     assert balance(holder) == PRICE
-    conf = os.environ["APACHE_CONF"]
-    subprocess.run(["apache2", "-f", conf, "-k", "stop"], check=True)
-    pidfile = os.path.join(os.environ["T"], "httpd", "httpd.pid")
-    wait_for(lambda: not os.path.exists(pidfile), 20, "Apache to stop")
-    sql("UPDATE chain_watch SET last_block = %d, last_hash = NULL WHERE name = 'eth'" % (blk - 3))
-    subprocess.run(["apache2", "-f", conf, "-k", "start"], check=True)
+    restart_rewound(blk - 3)
     mine(2)
     wait_processed(blk + 1)
     assert balance(holder) == PRICE, "credited twice"
@@ -70,15 +62,7 @@ def the_same_transfer_seen_again_after_a_restart_is_credited_once():
 def a_reorg_that_removes_the_payment_before_n_confirmations_credits_nothing():
     a, url, order, der, inv, wei = short_order("e3")
     holder = holder_of(a)
-    snap = rpc("evm_snapshot")
-    h, blk = pay(wei)
-    mine(N - 2)
-    wait_processed(blk - 1)
-    time.sleep(1.5)
-    assert rpc("evm_revert", snap) is True
-    assert rpc("eth_getTransactionReceipt", h) is None, "the reorg kept the transaction"
-    mine(N + 3)
-    wait_processed(head() - N + 1)
+    h = sent_then_reorged_away(lambda: pay(wei))
     assert not credited(h)
     assert sql("SELECT COUNT(*) FROM chain_transfers WHERE tx_hash = '%s'" % h.lower()) == "0"
     assert balance(holder) == 0

@@ -7,7 +7,8 @@ import json, os, re, subprocess, time
 import evm
 from chainlib import (Acme, Key, ADDR, ADM, ANVIL, CHAIN, MEASURE, N, PAYER, PRICE, b64, balance, case,
                       credited, ctl, head, holder_of, last_block, ledger_consistent, log_count,
-                      mine, ref, rpc, run_cases, short_order, sql, wait_for, wait_processed)
+                      mine, ref, restart_rewound, rpc, run_cases, sent_then_reorged_away, short_order,
+                      sql, unconfirmed_not_credited, wait_for, wait_processed)
 
 TOKEN, DEC, UPM = os.environ["TOKEN"], int(os.environ["TOKEN_DECIMALS"]), int(os.environ["TOKEN_UPM"])
 with open(os.environ["TOKEN_JSON"]) as f:
@@ -63,11 +64,7 @@ def erc20_payment_credited_after_n_confirmations_then_the_same_finalize_issues()
     holder = holder_of(a)
     ctl("reset")
     h, blk = token_send(value)
-    mine(N - 2)                       # N - 1 confirmations: not yet
-    wait_processed(blk - 1)
-    time.sleep(2.5)
-    assert not credited(h), "credited before %d confirmations" % N
-    assert balance(holder) == 0
+    unconfirmed_not_credited(h, blk, holder)
     mine(1)
     t0 = time.time()
     wait_for(lambda: credited(h), 30, "the token credit")
@@ -97,12 +94,7 @@ def the_same_token_transfer_after_a_restart_is_credited_once():
     h, blk = token_send(value)
     mine(N - 1)
     wait_for(lambda: credited(h), 30, "the credit")
-    conf = os.environ["APACHE_CONF"]
-    subprocess.run(["apache2", "-f", conf, "-k", "stop"], check=True)
-    pidfile = os.path.join(os.environ["T"], "httpd", "httpd.pid")
-    wait_for(lambda: not os.path.exists(pidfile), 20, "Apache to stop")
-    sql("UPDATE chain_watch SET last_block = %d, last_hash = NULL WHERE name = 'eth'" % (blk - 3))
-    subprocess.run(["apache2", "-f", conf, "-k", "start"], check=True)
+    restart_rewound(blk - 3)
     mine(2)
     wait_processed(blk + 1)
     assert balance(holder) == PRICE, "credited twice"
@@ -115,15 +107,7 @@ def the_same_token_transfer_after_a_restart_is_credited_once():
 def a_reorg_that_removes_the_token_payment_before_n_confirmations_credits_nothing():
     a, url, order, der, inv, value, _ = token_order("t3")
     holder = holder_of(a)
-    snap = rpc("evm_snapshot")
-    h, blk = token_send(value)
-    mine(N - 2)
-    wait_processed(blk - 1)
-    time.sleep(1.5)
-    assert rpc("evm_revert", snap) is True
-    assert rpc("eth_getTransactionReceipt", h) is None
-    mine(N + 3)
-    wait_processed(head() - N + 1)
+    h = sent_then_reorged_away(lambda: token_send(value))
     assert sql("SELECT COUNT(*) FROM chain_transfers WHERE tx_hash = '%s'" % h.lower()) == "0"
     assert balance(holder) == 0
     assert sql("SELECT status FROM invoices WHERE id = '%s'" % inv) == "open"

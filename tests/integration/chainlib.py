@@ -3,7 +3,7 @@
 a real anvil node behind rpc_proxy.py, the test's database, the ACME client; environment
 set by the test_34x shell files: ANVIL_URL, RPC_PROXY, ETH_ADDR, ETH_WPM, ETH_CONF, T, REPO,
 ACME_DB_DRIVER, ACME_DB_PARAMS, ACME_KEY_FILE, ACME_WEBROOT."""
-import os, re, sys, time, traceback, urllib.request, uuid
+import os, re, subprocess, sys, time, traceback, urllib.request, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, b64, make_csr  # noqa: F401 (re-exported)
 from billing_util import balance, holder_of, ledger_consistent, ready_order, sql  # noqa: F401 (re-exported)
@@ -74,6 +74,42 @@ def wait_for(pred, timeout, what):
 
 def wait_processed(block, timeout=30):
     wait_for(lambda: last_block() >= block, timeout, "the watcher to pass block %d" % block)
+
+
+def unconfirmed_not_credited(h, blk, holder):
+    """After transfer h (mined in block blk) has N - 1 confirmations and the watcher has
+    passed blk - 1: nothing credited (h, the holder's balance still 0)."""
+    mine(N - 2)                       # N - 1 confirmations: not yet
+    wait_processed(blk - 1)
+    time.sleep(2.5)
+    assert not credited(h), "credited before %d confirmations" % N
+    assert balance(holder) == 0
+
+
+def sent_then_reorged_away(send):
+    """send() makes a transfer: (tx hash, block). With N - 1 confirmations a reorg removes
+    it, then N + 3 blocks are mined and the watcher is past them; the tx hash."""
+    snap = rpc("evm_snapshot")
+    h, blk = send()
+    mine(N - 2)
+    wait_processed(blk - 1)
+    time.sleep(1.5)
+    assert rpc("evm_revert", snap) is True
+    assert rpc("eth_getTransactionReceipt", h) is None, "the reorg kept the transaction"
+    mine(N + 3)
+    wait_processed(head() - N + 1)
+    return h
+
+
+def restart_rewound(block):
+    """Stop Apache, set the watcher's stored progress back to block, start Apache: the
+    watcher reads the blocks after it again."""
+    conf = os.environ["APACHE_CONF"]
+    subprocess.run(["apache2", "-f", conf, "-k", "stop"], check=True)
+    pidfile = os.path.join(os.environ["T"], "httpd", "httpd.pid")
+    wait_for(lambda: not os.path.exists(pidfile), 20, "Apache to stop")
+    sql("UPDATE chain_watch SET last_block = %d, last_hash = NULL WHERE name = 'eth'" % block)
+    subprocess.run(["apache2", "-f", conf, "-k", "start"], check=True)
 
 
 def log_count(tag):

@@ -7,6 +7,7 @@ AcmePayPricePerExtraName 10 and a welcome credit of 1000 (test_191_ip_identifier
 import ipaddress, os, subprocess, sys, uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, Key, TlsAlpnResponder, b64, make_csr
+from acme_client import db_sql_owner as sql
 
 WEBROOTS = [os.environ["ACME_WEBROOT"]] + ([os.environ["ACME_WEBROOT_V6"]]
                                            if os.environ.get("ACME_WEBROOT_V6") else [])
@@ -22,18 +23,6 @@ def check(cond, what):
     print("%s %s" % ("ok  " if cond else "FAIL", what))
     if not cond:
         fails.append(what)
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    if drv == "sqlite3":
-        owner = subprocess.run(["stat", "-c", "%U", params], capture_output=True, text=True).stdout.strip()
-        cmd = ["sqlite3", "-batch", params, q]
-        if owner and owner != "root" and os.geteuid() == 0:
-            cmd = ["runuser", "-u", owner, "--"] + cmd
-    else:
-        cmd = ["psql", "-X", "-q", params, "-v", "ON_ERROR_STOP=1", "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def account():

@@ -2,39 +2,21 @@
 """Profiles as products against the module configured by test_273_profiles.sh: short
 (7 days, 300, default), year (365 days, 8000, +500 per extra name). Prints one line per
 case and "N passed, N failed"."""
-import json, os, subprocess, sys, traceback, uuid, calendar
+import json, os, subprocess, sys, uuid, calendar
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Acme, b64, make_csr
+from billing_util import CASES, balance, case, holder_of, ledger_consistent, run_cases, sql
 from cryptography import x509
 
 WEBROOT = os.environ["ACME_WEBROOT"]
 NS = "urn:ietf:params:acme:error:"
 ADMIN = [os.environ["ACME_ADMIN"], "--driver", os.environ["ACME_DB_DRIVER"],
          "--params", os.environ["ACME_DB_PARAMS"], "--actor", "erin"]
-CASES, results, STATE = [], [], {}
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
-def sql(q):
-    drv, params = os.environ["ACME_DB_DRIVER"], os.environ["ACME_DB_PARAMS"]
-    cmd = ["sqlite3", params, q] if drv == "sqlite3" else ["psql", params, "-tAc", q]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+STATE = {}
 
 
 def admin(*args):
     return subprocess.run(ADMIN + list(args), capture_output=True, text=True, stdin=subprocess.DEVNULL)
-
-
-def holder_of(a):
-    return sql("SELECT billing_id FROM accounts WHERE id = '%s'" % a.kid.rsplit("/", 1)[1])
-
-
-def balance(h):
-    return int(sql("SELECT balance FROM billing WHERE id = '%s'" % h))
 
 
 def name(tag):
@@ -46,10 +28,7 @@ def issue(a, names, profile=None):
     o = a.new_order(names, {"profile": profile} if profile is not None else None)
     if o.status != 201:
         return o, None
-    for az in o.json()["authorizations"]:
-        if a.get(az).json()["status"] != "valid":
-            a.answer_http01(az, WEBROOT)
-            assert a.poll(az).json()["status"] == "valid"
+    a.authorize_http01(o, WEBROOT)
     der, _ = make_csr(names)
     r = a.post(o.json()["finalize"], {"csr": b64(der)})
     if r.status != 200:
@@ -154,20 +133,7 @@ def admin_shows_profiles_and_revenue():
 
 @case
 def books_balance():
-    for line in sql("SELECT b.id, b.balance, COALESCE((SELECT SUM(delta) FROM ledger l "
-                    "WHERE l.billing_id = b.id), 0) FROM billing b").splitlines():
-        bid, bal, total = line.split("|")
-        assert int(bal) == int(total), line
+    ledger_consistent()
 
 
-for fn in CASES:
-    try:
-        fn()
-        results.append(True)
-        print("ok", fn.__name__)
-    except Exception:
-        results.append(False)
-        print("FAIL", fn.__name__)
-        traceback.print_exc()
-print("%d passed, %d failed" % (results.count(True), results.count(False)))
-sys.exit(0 if all(results) else 1)
+run_cases(CASES)
