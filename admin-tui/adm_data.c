@@ -541,6 +541,38 @@ static void more_of(json_object *more, const char *kind)
     json_object_array_add(more, json_object_new_string(kind));
 }
 
+/* A kind's matches among its newest rows, taken into res when there are more than lim
+ * of them (they are then its newest lim): 1 taken, 0 not (res untouched), -1 error. */
+static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *low,
+                       long long lim, json_object *res, apr_hash_t *seen, const char **err)
+{
+    const char *args[3] = {low, NULL, NULL};
+    json_object *got = json_object_new_array();
+    apr_hash_t *seen2 = apr_hash_copy(p, seen);
+    int m = 0;
+    size_t i;
+
+    if (find_kind(adm, p, k, apr_pstrcat(p, k->label, "_recent", NULL), args, lim, got, seen2,
+                  &m, err) != ADM_OK) {
+        json_object_put(got);
+        return -1;
+    }
+    if (m) {
+        for (i = 0; i < json_object_array_length(got); i++) {
+            json_object_array_add(res, json_object_get(json_object_array_get_idx(got, i)));
+        }
+        apr_hash_index_t *hi;
+        for (hi = apr_hash_first(p, seen2); hi; hi = apr_hash_next(hi)) {
+            const void *key;
+            apr_ssize_t klen;
+            apr_hash_this(hi, &key, &klen, NULL);
+            apr_hash_set(seen, key, klen, "1");
+        }
+    }
+    json_object_put(got);
+    return m;
+}
+
 /* find's search of every kind whose text can hold the text (an e-mail address is in no
  * name, id or serial), by words (the word indexes) or any part (the trigram indexes);
  * certificates also by the serial as stored when it was typed otherwise. */
@@ -574,6 +606,20 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                     continue;
                 }
                 args[1] = low;
+                /* PostgreSQL: a text the newest rows already hold more than lim times is
+                 * answered from them; its index lookup would gather every row holding
+                 * it before the first could be returned (SQLite's FTS5 walks its index
+                 * newest first and stops at the limit) */
+                if (pg) {
+                    int r = recent_kind(adm, p, k, low, lim, res, seen, err);
+                    if (r < 0) {
+                        return ADM_FAIL;
+                    }
+                    if (r) {
+                        m = 1;
+                        continue;
+                    }
+                }
             }
             else {
                 args[0] = acp_sa_search_pattern(p, texts[i], pg);

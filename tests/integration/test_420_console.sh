@@ -237,4 +237,10 @@ expect_eq 3 "$(wc -l <<<"$csv")" "CSV: header and 2 rows"
 expect_contains "$(head -1 <<<"$csv")" "id,created,holder,kind,delta" "CSV header"
 expect_contains "$(adm ledger list --holder pagingholder --limit 5 2>&1 >/dev/null)" "more: --after" "a table says when there is more"
 expect_eq 2 "$(rc adm ledger list --after garbage)" "a bad cursor"
+# words most rows hold: the newest (PostgreSQL takes them from the newest rows, not the index)
+f=$(adm --json find "${DB}.it.test" --limit 1)
+expect_eq "words 1 true" "$(jq -r '"\(.step) \([.results[] | select(.kind == "order")] | length) \(.more | index("order") != null)"' <<<"$f")" "a common text, --limit 1: one order, more of them"
+v=$(jq '[.results[] | select(.kind == "order")][0].created' <<<"$f")
+[[ "$v" =~ ^[0-9]+$ ]] || fail "the order found has no time ('$v')"
+expect_eq "$(adm --json orders list --limit 500 | jq '[.[] | select(.names | test("\\.'"$DB"'\\.it\\.test")) | .created] | max')" "$v" "... the newest order"
 finish

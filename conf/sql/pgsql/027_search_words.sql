@@ -13,3 +13,8 @@ CREATE INDEX invoices_words ON invoices USING gin (array_to_tsvector(array_remov
 CREATE INDEX certificates_words ON certificates USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(serial || ' ' || names_key), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX eab_keys_words ON eab_keys USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(kid || ' ' || COALESCE(label, '')), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX payments_words ON payments USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(reference || ' ' || invoice_id), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
+-- find looks at the newest rows of a kind first (a text most rows hold): by time.
+CREATE INDEX IF NOT EXISTS billing_created ON billing (created);
+CREATE INDEX IF NOT EXISTS accounts_created ON accounts (created);
+CREATE INDEX IF NOT EXISTS eab_keys_created ON eab_keys (created);
+CREATE INDEX IF NOT EXISTS payments_created ON payments (created);
