@@ -612,6 +612,17 @@ lego_http_run() {
         --http --http.webroot "$ACME_WEBROOT" -d "$1" run
 }
 
+# lego_pay_request NAME: lego's first run for NAME ($T/lego-1.log) must stop at the payment
+# request of a provider's checkout (providers.py): its QR is the checkout URL of the newest
+# open invoice, and the amount 10.00 CNY shows. Sets inv (that invoice) and url (its URL).
+lego_pay_request() {
+    lego_http_run "$1" > "$T/lego-1.log" 2>&1 && fail "lego issued without payment"
+    inv=$(db_query "SELECT id FROM invoices WHERE status = 'open' ORDER BY created DESC LIMIT 1")
+    url=$(db_query "SELECT checkout_url FROM invoices WHERE id = '$inv'")
+    expect_eq "$url" "$(/usr/bin/python3 "$IT_DIR/providers.py" qr "$T/lego-1.log")" "the QR in lego's output"
+    expect_contains "$(cat "$T/lego-1.log")" "10.00 CNY" "lego output (amount)"
+}
+
 # uacme_hook FILE: write uacme's hook script (-h FILE) that answers http-01 from $ACME_WEBROOT
 uacme_hook() {
     cat > "$1" <<HOOK
