@@ -2,8 +2,8 @@
 # Tree rules that a compiler does not check; part of make test.
 #  1. modules/core stays Apache-free.
 #  2. No banned C functions (curl's habit): sprintf, strcpy, strcat, strtok, gets, …
-#  3. Every AcmePay* directive in mod_acme_pay.c is documented in conf/acme-pay.conf
-#     and in README.md.
+#  3. Every AcmePay* directive in the command table (modules/httpd/acp_httpd_directives.c)
+#     is documented in conf/acme-pay.conf and in README.md.
 #  4. No SQL outside the storage authority (acp_sa*.c) and conf/sql.
 #  5. README.md's reference tables are what docs/reference.md says (build/gen-docs.py).
 set -u
@@ -14,7 +14,7 @@ if [ -n "$hits" ]; then echo "check-style: httpd headers in modules/core: $hits"
 banned=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|strtok|gets|strncpy|atoi)[[:space:]]*\(' \
     mod_acme_pay.c modules/*/*.c admin-tui/*.c 2>/dev/null | grep -v 'apr_' )
 if [ -n "$banned" ]; then echo "check-style: banned functions:"; echo "$banned"; fail=1; fi
-for d in $(grep -oE '"AcmePay[A-Za-z0-9]+"' mod_acme_pay.c | tr -d '"' | sort -u); do
+for d in $(grep -oE '"AcmePay[A-Za-z0-9]+"' modules/httpd/acp_httpd_directives.c | tr -d '"' | sort -u); do
     grep -q "^[#[:space:]]*$d\b" conf/acme-pay.conf 2>/dev/null || { echo "check-style: $d not in conf/acme-pay.conf"; fail=1; }
     grep -q "$d" README.md 2>/dev/null || { echo "check-style: $d not in README.md"; fail=1; }
 done

@@ -27,8 +27,7 @@ typedef struct acp_srv_cfg_t {
     int db_ready, db_version;
     /* set-flags for merging */
     unsigned pay_set; /* ACP_PAY_* bits: the billing/payment directives given here */
-    int eab_set, http_port_set, alpn_port_set, validity_set, body_set, timeout_set;
-    int max_validity_set;        /* AcmePayMaxValidity given here */
+    unsigned cfg_set; /* ACP_SET_* bits: the other directives with a non-zero default */
     unsigned limits_set; /* ACP_LIMIT_* bits: the AcmePayLimit* directives given here */
 } acp_srv_cfg_t;
 
@@ -59,6 +58,15 @@ typedef struct acp_srv_cfg_t {
 #define ACP_LIMIT_FAILED (1u << 3)
 #define ACP_LIMIT_EAB (1u << 4)
 
+/* One bit per directive whose default is not zero (inherited when not given here). */
+#define ACP_SET_EAB (1u << 0)
+#define ACP_SET_HTTP_PORT (1u << 1)
+#define ACP_SET_ALPN_PORT (1u << 2)
+#define ACP_SET_VALIDITY (1u << 3)
+#define ACP_SET_MAX_VALIDITY (1u << 4)
+#define ACP_SET_BODY (1u << 5)
+#define ACP_SET_TIMEOUT (1u << 6)
+
 #define ACP_NONCE_SHM 1
 #define ACP_NONCE_DB 2
 
@@ -72,6 +80,12 @@ const char *acp_httpd_dbd_params(server_rec *s);
 
 /* The server-status section (modules/httpd/acp_httpd_status.c): registers its hooks. */
 void acp_httpd_status_hooks(void);
+
+/* The server config (modules/httpd/acp_httpd_config.c) and the directives
+ * (modules/httpd/acp_httpd_directives.c). */
+void *acp_httpd_create_srv_cfg(apr_pool_t *p, server_rec *s);
+void *acp_httpd_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv);
+extern const command_rec acp_httpd_cmds[];
 
 /* The abuse-limit directives (modules/httpd/acp_httpd_limits.c). */
 const char *acp_httpd_set_limit(cmd_parms *cmd, void *d, const char *max, const char *period);
