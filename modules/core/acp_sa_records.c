@@ -17,7 +17,38 @@ static apr_status_t one(acp_db_t *db, apr_pool_t *p, const char *label, const ch
     return *row ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-static acp_account_t *account_of(apr_pool_t *p, const char **r)
+/* A record from a row (account_of, authz_of, …). */
+typedef void *(*record_of_t)(apr_pool_t *p, const char **r);
+
+/* The record of the one row label finds for arg; NULL with *rv APR_NOTFOUND or an error. */
+static void *get_one(acp_db_t *db, apr_pool_t *p, const char *label, const char *arg,
+                     record_of_t of, apr_status_t *rv)
+{
+    const char **r;
+    *rv = one(db, p, label, arg, &r);
+    return *rv == APR_SUCCESS ? of(p, r) : NULL;
+}
+
+/* The records of every row label finds for arg, an array of pointers (*out NULL on error). */
+static apr_status_t get_all(acp_db_t *db, apr_pool_t *p, const char *label, const char *arg,
+                            record_of_t of, apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, label, &rows, ACP_SA_ARGS(arg));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, rows->nelts, sizeof(void *));
+    for (i = 0; i < rows->nelts; i++) {
+        APR_ARRAY_PUSH(*out, void *) = of(p, APR_ARRAY_IDX(rows, i, const char **));
+    }
+    return APR_SUCCESS;
+}
+
+static void *account_of(apr_pool_t *p, const char **r)
 {
     acp_account_t *a = apr_pcalloc(p, sizeof(*a));
     a->id = r[0];
@@ -34,18 +65,16 @@ static acp_account_t *account_of(apr_pool_t *p, const char **r)
 
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_acct_by_id", id, &r);
-    *out = rv == APR_SUCCESS ? account_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_acct_by_id", id, account_of, &rv);
     return rv;
 }
 
 apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const char *thumb,
                                           acp_account_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_acct_by_thumb", thumb, &r);
-    *out = rv == APR_SUCCESS ? account_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_acct_by_thumb", thumb, account_of, &rv);
     return rv;
 }
 
@@ -80,7 +109,7 @@ apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_o
     return APR_SUCCESS;
 }
 
-static acp_authz_t *authz_of(apr_pool_t *p, const char **r)
+static void *authz_of(apr_pool_t *p, const char **r)
 {
     acp_authz_t *a = apr_pcalloc(p, sizeof(*a));
     a->id = r[0];
@@ -95,26 +124,13 @@ static acp_authz_t *authz_of(apr_pool_t *p, const char **r)
 apr_status_t acp_sa_order_authzs(acp_db_t *db, apr_pool_t *p, const char *order_id,
                                  apr_array_header_t **out)
 {
-    apr_array_header_t *rows;
-    apr_status_t rv = acp_sa_rows(db, p, "acp_order_authzs", &rows, ACP_SA_ARGS(order_id));
-    int i;
-
-    *out = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, rows->nelts, sizeof(acp_authz_t *));
-    for (i = 0; i < rows->nelts; i++) {
-        APR_ARRAY_PUSH(*out, acp_authz_t *) = authz_of(p, APR_ARRAY_IDX(rows, i, const char **));
-    }
-    return APR_SUCCESS;
+    return get_all(db, p, "acp_order_authzs", order_id, authz_of, out);
 }
 
 apr_status_t acp_sa_authz_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_authz_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_authz_get", id, &r);
-    *out = rv == APR_SUCCESS ? authz_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_authz_get", id, authz_of, &rv);
     return rv;
 }
 
@@ -137,7 +153,7 @@ apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *acco
     return APR_SUCCESS;
 }
 
-static acp_chall_t *chall_of(apr_pool_t *p, const char **r)
+static void *chall_of(apr_pool_t *p, const char **r)
 {
     acp_chall_t *c = apr_pcalloc(p, sizeof(*c));
     c->id = r[0];
@@ -152,31 +168,18 @@ static acp_chall_t *chall_of(apr_pool_t *p, const char **r)
 
 apr_status_t acp_sa_chall_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_chall_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_chall_get", id, &r);
-    *out = rv == APR_SUCCESS ? chall_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_chall_get", id, chall_of, &rv);
     return rv;
 }
 
 apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_id,
                                  apr_array_header_t **out)
 {
-    apr_array_header_t *rows;
-    apr_status_t rv = acp_sa_rows(db, p, "acp_chall_by_authz", &rows, ACP_SA_ARGS(authz_id));
-    int i;
-
-    *out = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, rows->nelts, sizeof(acp_chall_t *));
-    for (i = 0; i < rows->nelts; i++) {
-        APR_ARRAY_PUSH(*out, acp_chall_t *) = chall_of(p, APR_ARRAY_IDX(rows, i, const char **));
-    }
-    return APR_SUCCESS;
+    return get_all(db, p, "acp_chall_by_authz", authz_id, chall_of, out);
 }
 
-static acp_cert_t *cert_of(apr_pool_t *p, const char **r)
+static void *cert_of(apr_pool_t *p, const char **r)
 {
     acp_cert_t *c = apr_pcalloc(p, sizeof(*c));
     c->id = r[0];
@@ -196,18 +199,16 @@ static acp_cert_t *cert_of(apr_pool_t *p, const char **r)
 
 apr_status_t acp_sa_cert_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_cert_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_cert_get", id, &r);
-    *out = rv == APR_SUCCESS ? cert_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_cert_get", id, cert_of, &rv);
     return rv;
 }
 
 apr_status_t acp_sa_cert_by_serial(acp_db_t *db, apr_pool_t *p, const char *serial,
                                    acp_cert_t **out)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_cert_by_serial", serial, &r);
-    *out = rv == APR_SUCCESS ? cert_of(p, r) : NULL;
+    apr_status_t rv;
+    *out = get_one(db, p, "acp_cert_by_serial", serial, cert_of, &rv);
     return rv;
 }
 

@@ -127,62 +127,61 @@ static const char *ssl_error(apr_pool_t *p, int fallback_errno)
     return "connection closed by peer";
 }
 
-/* RFC 8738 §6: exactly one subjectAltName entry, an iPAddress equal to ip's bytes. */
-static acp_problem_t *check_san_ip(const acp_va_int_t *va, X509 *cert, const acp_va_int_addr_t *ip,
-                                   const char *where)
+/* What the one subjectAltName entry gn names instead of ip (RFC 8738 §6: an iPAddress
+ * equal to ip's bytes), NULL when it is ip. */
+static const char *san_not_ip(const acp_va_int_t *va, const GENERAL_NAME *gn,
+                              const acp_va_int_addr_t *ip)
 {
-    GENERAL_NAMES *gens;
-    acp_problem_t *prob = NULL;
     const void *want = ip->family == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6;
-    int crit = 0, wlen = ip->family == AF_INET ? 4 : 16;
+    int wlen = ip->family == AF_INET ? 4 : 16;
+    const char *got = "(not an iPAddress)";
 
-    gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
-    if (!gens) {
-        return acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
-                           "Incorrect validation certificate for tls-alpn-01 challenge from %s: %s",
-                           where, crit == -2 ? "more than one subjectAltName extension"
-                                              : "no subjectAltName extension");
+    if (gn->type == GEN_IPADD && ASN1_STRING_length(gn->d.iPAddress) == wlen &&
+        memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), want, (size_t)wlen) == 0) {
+        return NULL;
     }
-    if (sk_GENERAL_NAME_num(gens) != 1) {
-        prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
-                           "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
-                           "subjectAltName has %d entries, want exactly one iPAddress %s",
-                           where, sk_GENERAL_NAME_num(gens), ip->str);
+    if (gn->type == GEN_IPADD) {
+        int glen = ASN1_STRING_length(gn->d.iPAddress);
+        got = acp_ident_ip_text(va->p, glen == 4 ? AF_INET : glen == 16 ? AF_INET6 : 0,
+                                ASN1_STRING_get0_data(gn->d.iPAddress));
+        got = got ? got : "(an iPAddress of a wrong length)";
     }
-    else {
-        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, 0);
-        if (gn->type != GEN_IPADD || ASN1_STRING_length(gn->d.iPAddress) != wlen ||
-            memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), want, (size_t)wlen) != 0) {
-            const char *got = "(not an iPAddress)";
-            if (gn->type == GEN_IPADD) {
-                int glen = ASN1_STRING_length(gn->d.iPAddress);
-                got = acp_ident_ip_text(va->p, glen == 4 ? AF_INET : glen == 16 ? AF_INET6 : 0,
-                                        ASN1_STRING_get0_data(gn->d.iPAddress));
-                got = got ? got : "(an iPAddress of a wrong length)";
-            }
-            else if (gn->type == GEN_DNS) {
-                got = apr_pstrcat(va->p, "dNSName ",
-                                  acp_va_int_quote(va->p,
-                                                   (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
-                                                   (size_t)ASN1_STRING_length(gn->d.dNSName)),
-                                  NULL);
-            }
-            prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
-                               "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
-                               "requested iPAddress %s, received certificate for %s",
-                               where, ip->str, got);
-        }
+    else if (gn->type == GEN_DNS) {
+        got = apr_pstrcat(va->p, "dNSName ",
+                          acp_va_int_quote(va->p, (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
+                                           (size_t)ASN1_STRING_length(gn->d.dNSName)),
+                          NULL);
     }
-    GENERAL_NAMES_free(gens);
-    return prob;
+    return got;
 }
 
-/* RFC 8737 §3: exactly one subjectAltName entry, a dNSName equal to domain. */
+/* What the one subjectAltName entry gn names instead of domain (RFC 8737 §3: a dNSName
+ * equal to domain), NULL when it is domain. */
+static const char *san_not_dns(const acp_va_int_t *va, const GENERAL_NAME *gn,
+                               const char *domain)
+{
+    const unsigned char *d = NULL;
+    int dlen = 0;
+
+    if (gn->type == GEN_DNS) {
+        d = ASN1_STRING_get0_data(gn->d.dNSName);
+        dlen = ASN1_STRING_length(gn->d.dNSName);
+    }
+    if (d && dlen >= 0 && (size_t)dlen == strlen(domain)
+        && strncasecmp((const char *)d, domain, (size_t)dlen) == 0) {
+        return NULL;
+    }
+    return d ? acp_va_int_quote(va->p, (const char *)d, (size_t)dlen) : "(not a dNSName)";
+}
+
+/* The validation certificate names exactly what is validated, in exactly one
+ * subjectAltName entry: an iPAddress (ip) or a dNSName (domain, ip NULL). */
 static acp_problem_t *check_san(const acp_va_int_t *va, X509 *cert, const char *domain,
-                                const char *where)
+                                const acp_va_int_addr_t *ip, const char *where)
 {
     GENERAL_NAMES *gens;
     acp_problem_t *prob = NULL;
+    const char *kind = ip ? "iPAddress" : "dNSName", *want = ip ? ip->str : domain;
     int crit = 0;
 
     gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
@@ -195,26 +194,17 @@ static acp_problem_t *check_san(const acp_va_int_t *va, X509 *cert, const char *
     if (sk_GENERAL_NAME_num(gens) != 1) {
         prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
                            "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
-                           "subjectAltName has %d entries, want exactly one dNSName %s",
-                           where, sk_GENERAL_NAME_num(gens), domain);
+                           "subjectAltName has %d entries, want exactly one %s %s",
+                           where, sk_GENERAL_NAME_num(gens), kind, want);
     }
     else {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, 0);
-        const unsigned char *d = NULL;
-        int dlen = 0;
-
-        if (gn->type == GEN_DNS) {
-            d = ASN1_STRING_get0_data(gn->d.dNSName);
-            dlen = ASN1_STRING_length(gn->d.dNSName);
-        }
-        if (!d || dlen < 0 || (size_t)dlen != strlen(domain)
-            || strncasecmp((const char *)d, domain, (size_t)dlen) != 0) {
+        const char *got = ip ? san_not_ip(va, gn, ip) : san_not_dns(va, gn, domain);
+        if (got) {
             prob = acp_problem(va->p, ACP_ERR_UNAUTHORIZED,
                                "Incorrect validation certificate for tls-alpn-01 challenge from %s: "
-                               "requested %s, received certificate for %s",
-                               where, domain,
-                               d ? acp_va_int_quote(va->p, (const char *)d, (size_t)dlen)
-                                 : "(not a dNSName)");
+                               "requested %s%s, received certificate for %s",
+                               where, ip ? "iPAddress " : "", want, got);
         }
     }
     GENERAL_NAMES_free(gens);
@@ -364,7 +354,7 @@ acp_problem_t *acp_va_tls_alpn01(const acp_va_int_t *va, const char *domain,
         prob = acp_problem(va->p, ACP_ERR_TLS, "%s presented no certificate", where);
         goto done;
     }
-    prob = ip ? check_san_ip(va, cert, ip, where) : check_san(va, cert, domain, where);
+    prob = check_san(va, cert, domain, ip, where);
     if (!prob) {
         prob = check_acme_ident(va, cert, key_authz, where);
     }
