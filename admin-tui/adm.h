@@ -100,6 +100,10 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int a
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
 /* The columns a list shows in a table (a subset of its JSON keys). */
 const char *adm_list_cols(const char *what);
+/* The rows of a catalogue statement as a JSON array of objects keyed by spec's names
+ * ("#name": a number; adm_data.c). */
+int adm_rows_json(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int nargs,
+                  const char *const *args, json_object **arr, const char **err);
 const char *adm_currency(adm_t *adm);
 
 /* ---- adm_ops.c: the actions (each a transaction; bad input changes nothing) --------- */
