@@ -313,11 +313,10 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                     continue;
                 }
                 args[1] = low;
-                /* PostgreSQL: a text the newest rows already hold more than lim times is
-                 * answered from them; its index lookup would gather every row holding
-                 * it before the first could be returned (SQLite's FTS5 walks its index
-                 * newest first and stops at the limit) */
-                if (pg) {
+                /* a text the newest rows already hold more than lim times is answered
+                 * from them: its index lookup would gather every row holding it before
+                 * the first could be returned (a PostgreSQL GIN bitmap, an FTS5 prefix) */
+                {
                     int r = recent_kind(adm, p, k, low, lim, res, seen, err);
                     if (r < 0) {
                         return ADM_FAIL;

@@ -303,13 +303,18 @@ typedef struct {
     WORDS_OF(expr) " @@ CAST(%s AS tsquery)) SELECT k FROM m WHERE strpos(lower(t), %s) > 0 " \
     "LIMIT %lld"
 /* the newest rows only (a text most rows hold, whose index lookup would gather them all):
- * the lowercase text, then the limit */
-#define RECENT_FIND(tbl, key, time, expr, has)                                             \
+ * the lowercase text, then the limit; PostgreSQL by time */
+#define RECENT_FIND(tbl, key, time, expr)                                                  \
     "SELECT k FROM (SELECT " key " AS k, " time " AS c, " expr " AS t FROM " tbl           \
-    " ORDER BY " time " DESC LIMIT 1000) r WHERE " has "(lower(t), %s) > 0 "               \
+    " ORDER BY " time " DESC LIMIT 1000) r WHERE strpos(lower(t), %s) > 0 "                \
     "ORDER BY c DESC LIMIT %lld"
-#define RECENT(tbl, key, time, expr)                                                       \
-    RECENT_FIND(tbl, key, time, expr, "instr"), RECENT_FIND(tbl, key, time, expr, "strpos")
+/* SQLite: the word table's newest rows (its rowid follows insertion); an FTS5 prefix
+ * query gathers the whole doclist of its prefix before the first row */
+#define RECENT_FTS(fts)                                                                    \
+    "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
+    "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
+#define RECENT(fts, tbl, key, time, expr)                                                  \
+    RECENT_FTS(fts), RECENT_FIND(tbl, key, time, expr)
 
 #define E_HOLDER "id || ' ' || COALESCE(label, '')"
 #define E_ACCOUNT "id || ' ' || contacts"
@@ -347,13 +352,13 @@ static const frag_t frags[] = {
     {"W_EAB", WORD_FIND("search_word_eab"), WORDS_FIND("eab_keys", "kid", E_EAB)},
     {"W_PAYMENT", WORD_FIND("search_word_payment"),
      WORDS_FIND("payments", "reference", E_PAYMENT)},
-    {"R_HOLDER", RECENT("billing", "id", "created", E_HOLDER)},
-    {"R_ACCOUNT", RECENT("accounts", "id", "created", E_ACCOUNT)},
-    {"R_ORDER", RECENT("orders", "id", "created", E_ORDER)},
-    {"R_INVOICE", RECENT("invoices", "id", "created", E_INVOICE)},
-    {"R_CERT", RECENT("certificates", "id", "issued", E_CERT)},
-    {"R_EAB", RECENT("eab_keys", "kid", "created", E_EAB)},
-    {"R_PAYMENT", RECENT("payments", "reference", "created", E_PAYMENT)},
+    {"R_HOLDER", RECENT("search_word_holder", "billing", "id", "created", E_HOLDER)},
+    {"R_ACCOUNT", RECENT("search_word_account", "accounts", "id", "created", E_ACCOUNT)},
+    {"R_ORDER", RECENT("search_word_order", "orders", "id", "created", E_ORDER)},
+    {"R_INVOICE", RECENT("search_word_invoice", "invoices", "id", "created", E_INVOICE)},
+    {"R_CERT", RECENT("search_word_cert", "certificates", "id", "issued", E_CERT)},
+    {"R_EAB", RECENT("search_word_eab", "eab_keys", "kid", "created", E_EAB)},
+    {"R_PAYMENT", RECENT("search_word_payment", "payments", "reference", "created", E_PAYMENT)},
     /* find's exact keys (migration 026): the key parameter once, used by the lookup */
     {"K_ACCOUNT", "a.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'account')",
      "lower(a.contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},
