@@ -17,7 +17,7 @@ typedef struct acp_srv_cfg_t {
     const char *ca_cert, *ca_key;
     const char *sign_command;   /* AcmePaySignCommand: a command signer instead */
     const char *key_file;       /* AcmePayKeyFile: seals EAB keys and the nonce key */
-    int workers;
+    int workers;                /* AcmePayWorkers; 0: unset (2) */
     int va_per_account;         /* AcmePayValidationPerAccount; 0: half the workers, >= 1 */
     acp_chain_cfg_t chain;      /* AcmePayEthereumRPC, …Confirmations, …PollInterval */
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */

@@ -14,7 +14,6 @@ void *acp_httpd_create_srv_cfg(apr_pool_t *p, server_rec *s)
 {
     acp_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     acp_wfe_cfg_defaults(&c->wfe);
-    c->workers = 2;
     return c;
 }
 
@@ -41,6 +40,7 @@ static const inherit_t inherited[] = {
     INHERIT(BY_VALUE, 0, wfe.ra.va.allow),
     INHERIT(BY_VALUE, 0, wfe.ra.va.max_host_conns),
     INHERIT(BY_VALUE, 0, va_per_account),
+    INHERIT(BY_VALUE, 0, workers),
     INHERIT(BY_VALUE, 0, sign_command),
     INHERIT(BY_VALUE, 0, key_file),
     INHERIT(BY_VALUE, 0, nonce_mode),

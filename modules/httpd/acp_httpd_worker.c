@@ -588,6 +588,9 @@ void acp_httpd_workers_start(apr_pool_t *pchild, server_rec *s, acp_srv_cfg_t *c
             w->chain_thread = NULL;
         }
     }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 ACPLOGNO(04900) "%d background worker threads in this child (AcmePayWorkers)",
+                 w->nthreads);
     workers = w;
     /* a pre-cleanup: the threads must stop before their subpools are destroyed */
     apr_pool_pre_cleanup_register(pchild, w, workers_stop);

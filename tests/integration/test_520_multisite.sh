@@ -8,7 +8,8 @@
 #   - start-up log: no AH02653 (statements registered once per database), no password
 #   - the ACME vhost overrides only AcmePayPrice and keeps the main server's webhook
 #     secret: a short balance is paid by a signed webhook and the same finalize issues
-#   - a vhost overriding AcmePayPrice without any webhook secret is reported at start
+#   - a vhost overriding AcmePayPrice without any webhook secret is reported at start;
+#     it keeps the main server's AcmePayWorkers (it had the default 2 instead)
 . "$(dirname "$0")/lib.sh"
 make_tmpdir
 gen_ca "$T/ca"
@@ -211,7 +212,8 @@ apache_stop "$T/httpd"
 mkdir -p "$T/h2"
 sh "$REPO/build/apache-conf.sh" --run-dir "$T/h2" --ca-dir "$T/ca" --module "$ACME_MODULE" \
     --acme-port "$ACME_PORT" --http01-vhost-port none --db-driver "$ACME_DB_DRIVER" \
-    --db-params "$ACME_DB_PARAMS" --directive "AcmePayPrice 500" > "$T/h2/httpd.conf"
+    --db-params "$ACME_DB_PARAMS" --directive "AcmePayPrice 500" \
+    --global "AcmePayWorkers 3" > "$T/h2/httpd.conf"
 apache2 -f "$T/h2/httpd.conf" -k start > "$T/h2/start.log" 2>&1 || { cat "$T/h2/start.log"; die "h2 start"; }
 at_exit "apache_stop '$T/h2'"
 end=$((SECONDS + 20))
@@ -221,6 +223,13 @@ until [ -s "$T/h2/httpd.pid" ] &&
     sleep 0.3
 done
 expect_contains "$(cat "$T/h2/logs/error.log")" "ACP03404" "warning: prices without a webhook secret"
+# AcmePayWorkers of the main server in every child of the vhost with directives of its own
+# (a notice of child_init, before the child answered the directory request above)
+expect_contains "$(grep ACP04900 "$T/h2/logs/error.log")" "ACP04900: 3 background worker threads" \
+    "the ACME vhost inherits AcmePayWorkers 3"
+if grep ACP04900 "$T/h2/logs/error.log" | grep -qv "ACP04900: 3 "; then
+    fail "a child with another worker count: $(grep ACP04900 "$T/h2/logs/error.log")"
+fi
 apache_stop "$T/h2"
 # ---- the shipped sample site passes `apache2 -t` (only its paths swapped for ours) and
 # switches nothing on that points at example.com ----
