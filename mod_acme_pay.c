@@ -28,7 +28,6 @@
 #include "acp_secret.h"
 #include "acp_profile.h"
 
-
 /* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
 #define DB_MUTEX_TYPE "acme-pay-db"
 static apr_global_mutex_t *db_mutex;

@@ -18,6 +18,8 @@
 #include <apr_strings.h>
 #include "acp_httpd.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 /* May the user Apache's children run as (User/Group; this process itself when not
  * started as root) do `want` (R_OK, W_OK, X_OK bits) on a file with this stat? */
 static int user_may(apr_pool_t *p, const struct stat *st, int want)

@@ -15,6 +15,8 @@
 #include <apr_strings.h>
 #include "acp_httpd.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 typedef struct {
     request_rec *r;
     acp_db_t *db;

@@ -15,6 +15,8 @@
 #include "acp_httpd.h"
 #include "acp_secret.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 static acp_secret_key_t *secret_key;
 
 void acp_httpd_secrets_reset(void)

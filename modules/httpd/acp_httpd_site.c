@@ -19,6 +19,8 @@
 #include "acp_httpd.h"
 #include "acp_util.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 struct acp_site_t {
     apr_pool_t *p;
     apr_hash_t *servers;   /* server_rec* -> "file:line" of its SetHandler acme-pay */

@@ -20,6 +20,8 @@
 #include "acp_httpd.h"
 #include "acp_util.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 

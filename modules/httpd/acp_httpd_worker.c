@@ -18,6 +18,8 @@
 #include "acp_util.h"
 #include "acp_va.h"
 
+APLOG_USE_MODULE(acme_pay); /* LogLevel acme_pay:… applies to these lines */
+
 #define IDLE_WAIT apr_time_from_sec(2)
 #define PRUNE_EVERY 60
 #define NONCE_PRUNE_MARGIN 600 /* seconds of clock difference between nodes tolerated */
