@@ -116,7 +116,7 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
     {"adm_subscription_ledger",
      "SELECT l.id, l.created, l.kind, l.delta, l.actor, l.reason, l.order_id FROM ledger l "
      "WHERE l.reference = %s OR (l.order_id = %s AND l.kind = 'debit') "
-     "ORDER BY l.created, l.id"},
+     "ORDER BY l.created, @SEQ@"},
     /* revenue by profile: sold (not void), running now, ending within 30 days, charged,
      * refunded on cancellation */
     {"adm_subscription_revenue",
