@@ -156,6 +156,10 @@ def failed_validations_per_name():
     orders = []
     for i in range(3):
         r = twin(a, i).new_order([n])
+        if r.status == 429 and "new orders" in r.json()["detail"]:
+            # this account's order of the previous case may still be in the 10 s window
+            wait(int(r.header("Retry-After")))
+            r = twin(a, i).new_order([n])
         assert r.status == 201, r
         orders.append(r.json())
     # answer http-01 without the file: the check fails, once on each node
@@ -180,9 +184,11 @@ def failed_validations_per_name():
     b = state["accounts"][2]
     assert b.new_order([n]).status == 201
     wait(max(ra1, ra2))
-    assert a.post(ch["url"], {}).status == 200, "challenge after Retry-After"
+    # the oldest failure has left the window: one order for the name, then one more
+    # validation (which fails again, and would count against an order sent after it)
     r = a.new_order([n])
     assert r.status == 201, "after Retry-After: %r" % r
+    assert a.post(ch["url"], {}).status == 200, "challenge after Retry-After"
 
 
 @case
