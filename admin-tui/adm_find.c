@@ -280,6 +280,17 @@ static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const ch
     return m;
 }
 
+/* s in lowercase (ASCII: the indexes fold case so), a copy in p */
+static char *lowercase(apr_pool_t *p, const char *s)
+{
+    char *out = apr_pstrdup(p, s), *c;
+
+    for (c = out; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return out;
+}
+
 /* find's search of every kind whose text can hold the text (an e-mail address is in no
  * name, id or serial), by words (the word indexes) or any part (the trigram indexes);
  * certificates also by the serial as stored when it was typed otherwise. */
@@ -305,14 +316,11 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                 continue;
             }
             if (words) {
-                char *low = apr_pstrdup(p, texts[i]), *c;
-                for (c = low; *c; c++) {
-                    *c = (char)apr_tolower(*c);
-                }
+                const char *low;
                 if (!(args[0] = acp_sa_search_words(p, texts[i], pg))) {
                     continue;
                 }
-                args[1] = low;
+                args[1] = low = lowercase(p, texts[i]);
                 /* a text the newest rows already hold more than lim times is answered
                  * from them: its index lookup would gather every row holding it before
                  * the first could be returned (a PostgreSQL GIN bitmap, an FTS5 prefix) */
@@ -351,10 +359,8 @@ static const char *exact_key(apr_pool_t *p, const char *text)
     if (!strncasecmp(text, "mailto:", 7)) {
         text += 7;
     }
-    k = apr_pstrdup(p, text);
-    for (c = k; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
+    k = lowercase(p, text);
+    c = k + strlen(k);
     if (c > k + 1 && c[-1] == '.') {
         c[-1] = '\0';
     }
