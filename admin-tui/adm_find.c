@@ -291,15 +291,39 @@ static char *lowercase(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* The text after its first word, when the text starts inside a word and has another
+ * word after it ("eed-000777777" -> "000777777"); NULL otherwise. Those later words are
+ * whole words (the last one may be unfinished) even where the first is the end of a
+ * longer word, so the word indexes can still find the candidates. */
+static const char *after_first_word(const char *text)
+{
+    const char *c = text;
+
+    if (!apr_isalnum(*c)) {
+        return NULL; /* the first word starts a word: the words step looked for it */
+    }
+    while (apr_isalnum(*c)) {
+        c++;
+    }
+    while (*c && !apr_isalnum(*c)) {
+        c++;
+    }
+    return *c ? c : NULL;
+}
+
+/* find's steps after the exact keys */
+enum { STEP_ANY, STEP_WORDS, STEP_LATER_WORDS };
+
 /* find's search of every kind whose text can hold the text (an e-mail address is in no
- * name, id or serial), by words (the word indexes) or any part (the trigram indexes);
- * certificates also by the serial as stored when it was typed otherwise. */
+ * name, id or serial), by words (the word indexes; STEP_LATER_WORDS: the words after
+ * the first) or any part (the trigram indexes); certificates also by the serial as
+ * stored when it was typed otherwise. */
 static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *serial,
-                     int words, long long lim, json_object *res, json_object *more,
+                     int step, long long lim, json_object *res, json_object *more,
                      apr_hash_t *seen, const char **err)
 {
     const find_kind_t *k;
-    int pg = adm->db->pgsql;
+    int pg = adm->db->pgsql, words = step != STEP_ANY;
 
     for (k = find_kinds; k->kind; k++) {
         const char *label = words ? apr_pstrcat(p, k->label, "_words", NULL) : k->label;
@@ -317,7 +341,11 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
             }
             if (words) {
                 const char *low;
-                if (!(args[0] = acp_sa_search_words(p, texts[i], pg))) {
+                const char *w = texts[i];
+                if (step == STEP_LATER_WORDS && !(w = after_first_word(w))) {
+                    continue;
+                }
+                if (!(args[0] = acp_sa_search_words(p, w, pg))) {
                     continue;
                 }
                 args[1] = low = lowercase(p, texts[i]);
@@ -425,7 +453,15 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     /* 2. the text as whole words (the last one may be unfinished): word indexes, whose
      * lookups stay short where a fragment's trigrams are common to millions of rows */
     if (!all) {
-        if (find_step(adm, p, text, serial, 1, lim, res, more, seen, err) != ADM_OK) {
+        if (find_step(adm, p, text, serial, STEP_WORDS, lim, res, more, seen, err) !=
+            ADM_OK) {
+            return ADM_FAIL;
+        }
+        /* ... and a text that starts inside a word: its later words (a name's number
+         * after a cut-off label), whose trigrams may be common to millions of rows */
+        if (json_object_array_length(res) == 0 &&
+            find_step(adm, p, text, serial, STEP_LATER_WORDS, lim, res, more, seen, err) !=
+                ADM_OK) {
             return ADM_FAIL;
         }
         if (json_object_array_length(res) > 0) {
@@ -435,5 +471,5 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     }
     /* 3. any part of the text, through the trigram indexes */
     json_object_object_add(*obj, "step", json_object_new_string("any part"));
-    return find_step(adm, p, text, serial, 0, lim, res, more, seen, err);
+    return find_step(adm, p, text, serial, STEP_ANY, lim, res, more, seen, err);
 }

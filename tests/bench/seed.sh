@@ -5,7 +5,9 @@
 # within the last 25 days (inside the 30-day free-reissue window). Run with Apache stopped.
 # Row i: billing sb<i/4*4>, account sa<i/4*4>, order so<i>, certificate sc<i>,
 # names_key seed-<i>.bench.test, contact mailto:ops-<i>@shop.example (so lookups can
-# address any row).
+# address any row). Serials look like a CA's (random 128 bits, as the local CA makes them):
+# a multiplicative hash of i, unique (the second word is i times an odd number mod 2^32);
+# tests/bench/search.sh computes the same.
 set -eu
 db=$1 from=$2 to=$3
 now=$(date +%s)
@@ -33,7 +35,8 @@ SELECT printf('so%09d', i), printf('sa%09d', i / 4 * 4), 'valid', $now - (i % 21
 WITH RECURSIVE s(i) AS (SELECT $from UNION ALL SELECT i + 1 FROM s WHERE i + 1 < $to)
 INSERT INTO certificates (id, serial, order_id, account_id, billing_id, names_key, pem, not_before,
                           not_after, issued, revoked, revoked_reason)
-SELECT printf('sc%09d', i), printf('5e%030x', i), printf('so%09d', i), printf('sa%09d', i / 4 * 4),
+SELECT printf('sc%09d', i), printf('5e%06x%08x%08x%08x', ((i * 2246822519) >> 8) % 16777216, (i * 2654435761) % 4294967296,
+              ((i * 3266489917) >> 8) % 4294967296, ((i * 668265263) >> 8) % 4294967296), printf('so%09d', i), printf('sa%09d', i / 4 * 4),
        printf('sb%09d', i / 4 * 4), printf('seed-%09d.bench.test', i),
        '-----BEGIN CERTIFICATE-----' || char(10) || substr(hex(zeroblob(700)), 1, 1400) || char(10) || '-----END CERTIFICATE-----' || char(10),
        $now - (i % 2160000), $now - (i % 2160000) + 7776000, $now - (i % 2160000), NULL, NULL FROM s;
