@@ -489,10 +489,19 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
                                 acp_sa_ll(p, now))) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "creating an authorization");
     }
-    for (i = 0; i < ntypes; i++) {
-        if (acp_sa_exec(db, p, "acp_chall_insert", NULL,
-                        ACP_SA_ARGS(acp_random_id(p, 12), id, types[i], acp_random_id(p, 32))) !=
-            APR_SUCCESS) {
+    /* the challenges in one statement (one to three rows) */
+    {
+        static const char *const labels[] = {"acp_chall_insert", "acp_chall_insert2",
+                                              "acp_chall_insert3"};
+        const char *args[12];
+        for (i = 0; i < ntypes; i++) {
+            args[i * 4] = acp_random_id(p, 12);
+            args[i * 4 + 1] = id;
+            args[i * 4 + 2] = types[i];
+            args[i * 4 + 3] = acp_random_id(p, 32);
+        }
+        if (ntypes < 1 || ntypes > 3 ||
+            acp_sa_exec(db, p, labels[ntypes - 1], NULL, ntypes * 4, args) != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "creating a challenge");
         }
     }
@@ -758,7 +767,10 @@ static acp_problem_t *order_due(acp_db_t *db, apr_pool_t *p, const acp_order_t *
     }
     /* a ready order too: an authorization may have expired or been deactivated since
      * (RFC 8555 §7.1.6: the order is then invalid) */
-    if (acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
+    if (order->authzs) {
+        authzs = order->authzs; /* read with the order */
+    }
+    else if (acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading authorizations");
     }
     for (i = 0; i < authzs->nelts; i++) {

@@ -21,25 +21,22 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
 {
     acp_chall_t *chall = NULL;
     acp_authz_t *authz = NULL;
-    acp_account_t *acct = NULL;
     acp_problem_t *prob;
-    const char *errtext = NULL, *key_authz;
+    const char *errtext = NULL, *key_authz, *thumbprint = NULL;
     long long now;
 
-    if (acp_sa_chall_get(db, p, job->ref, &chall) != APR_SUCCESS ||
-        strcmp(chall->status, "processing") != 0 ||
-        acp_sa_authz_get(db, p, chall->authz_id, &authz) != APR_SUCCESS ||
-        acp_sa_account_get(db, p, authz->account_id, &acct) != APR_SUCCESS) {
+    if (acp_sa_chall_authz(db, p, job->ref, &chall, &authz, &thumbprint) != APR_SUCCESS ||
+        strcmp(chall->status, "processing") != 0 || !thumbprint) {
         /* nothing left to do for this job */
         acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
         return APR_SUCCESS;
     }
-    key_authz = apr_pstrcat(p, chall->token, ".", acct->thumbprint, NULL);
+    key_authz = apr_pstrcat(p, chall->token, ".", thumbprint, NULL);
     prob = acp_va_validate(p, &cfg->va, chall->type, authz->ident, chall->token, key_authz);
     if (!prob) {
         /* RFC 8659: CAA for every name, when its control is established */
         prob = acp_va_caa_check(p, &cfg->va, authz->ident, authz->wildcard, chall->type,
-                                acct->id);
+                                authz->account_id);
     }
     now = acp_now();
     if (prob) {

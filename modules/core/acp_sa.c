@@ -63,6 +63,16 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "not_before, not_after, created, updated, profile) "
      "VALUES (%s, %s, %s, %lld, %s, %s, %lld, %lld, %lld, %lld, %s)"},
     {"acp_order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = %s"},
+    /* an order with its authorizations, one row each (none: one row of NULLs after the
+     * order's columns); the long texts (identifiers, error, CSR) only in the first row */
+    {"acp_order_authz_get",
+     "SELECT o.id, o.account_id, o.status, o.expires, "
+     "CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.identifiers END, o.names_key, "
+     "o.not_before, o.not_after, CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.error END, "
+     "CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.csr END, o.cert_id, o.price, o.created, "
+     "o.replaces, o.profile, a.id, a.account_id, a.ident, a.wildcard, a.status, a.expires "
+     "FROM orders o LEFT JOIN order_authz oa ON oa.order_id = o.id "
+     "LEFT JOIN authorizations a ON a.id = oa.authz_id WHERE o.id = %s ORDER BY oa.pos"},
     {"acp_order_status",
      "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
     {"acp_order_processing",
@@ -110,12 +120,32 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_authz_valid",
      "UPDATE authorizations SET status = 'valid', expires = %lld "
      "WHERE id = %s AND status = 'pending'"},
+    /* an authorization's challenges, one statement for one, two or three */
     {"acp_chall_insert",
      "INSERT INTO challenges (id, authz_id, type, token, status) "
      "VALUES (%s, %s, %s, %s, 'pending')"},
+    {"acp_chall_insert2",
+     "INSERT INTO challenges (id, authz_id, type, token, status) "
+     "VALUES (%s, %s, %s, %s, 'pending'), (%s, %s, %s, %s, 'pending')"},
+    {"acp_chall_insert3",
+     "INSERT INTO challenges (id, authz_id, type, token, status) "
+     "VALUES (%s, %s, %s, %s, 'pending'), (%s, %s, %s, %s, 'pending'), "
+     "(%s, %s, %s, %s, 'pending')"},
     {"acp_chall_get", "SELECT " CHALL_COLS " FROM challenges WHERE id = %s"},
     {"acp_chall_by_authz",
      "SELECT " CHALL_COLS " FROM challenges WHERE authz_id = %s ORDER BY type"},
+    /* a challenge with its authorization and the account's key thumbprint (a challenge
+     * answer, a validation): one round trip instead of three */
+    {"acp_chall_authz",
+     "SELECT c.id, c.authz_id, c.type, c.token, c.status, c.validated, c.error, a.id, "
+     "a.account_id, a.ident, a.wildcard, a.status, a.expires, u.thumbprint FROM challenges c "
+     "JOIN authorizations a ON a.id = c.authz_id LEFT JOIN accounts u ON u.id = a.account_id "
+     "WHERE c.id = %s"},
+    /* an authorization with its challenges (none: one row of NULL challenge columns) */
+    {"acp_authz_challs",
+     "SELECT a.id, a.account_id, a.ident, a.wildcard, a.status, a.expires, c.id, c.authz_id, "
+     "c.type, c.token, c.status, c.validated, c.error FROM authorizations a "
+     "LEFT JOIN challenges c ON c.authz_id = a.id WHERE a.id = %s ORDER BY c.type"},
     {"acp_chall_status",
      "UPDATE challenges SET status = %s, validated = %lld, error = %s "
      "WHERE id = %s AND status = %s"},
@@ -186,6 +216,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_nonce_epoch_bump",
      "UPDATE settings SET value = %s WHERE name = 'nonce_epoch' AND value = %s"},
     {"acp_nonce_prune", "DELETE FROM nonce_spent WHERE expires < %lld"},
+    {"acp_nonce_unspend", "DELETE FROM nonce_spent WHERE nonce = %s"},
     {"acp_job_insert",
      "INSERT INTO jobs (id, kind, ref, run_after, claimed_until, attempts, created) "
      "VALUES (%s, %s, %s, %lld, %lld, 0, %lld)"},
@@ -407,6 +438,19 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_order_org_get", "SELECT org_id FROM orders WHERE id = %s"},
     {NULL, NULL}};
 
+/* PostgreSQL only (statements SQLite cannot parse; prepared on PostgreSQL alone). A
+ * data-modifying WITH runs once whatever the outer query reads: a POST signed with a kid
+ * spends its nonce in the unlogged table (as acp_nonce_spend) and reads its account in
+ * one round trip; the first column says whether the nonce was spent now. */
+static const acp_sa_stmt_t pg_catalogue[] = {
+    {"acp_acct_spend",
+     "WITH s AS (INSERT INTO nonce_spent (nonce, expires) SELECT %s, %lld WHERE EXISTS "
+     "(SELECT 1 FROM nonce_spent WHERE nonce = %s) ON CONFLICT (nonce) DO NOTHING "
+     "RETURNING 1) SELECT (SELECT COUNT(*) FROM s), a.id, a.thumbprint, a.jwk, a.status, "
+     "a.contacts, a.tos_agreed, a.eab_kid, a.billing_id, a.created FROM (SELECT 1) o "
+     "LEFT JOIN accounts a ON a.id = %s"},
+    {NULL, NULL}};
+
 const char *acp_sa_ll(apr_pool_t *p, long long v)
 {
     /* apr_psprintf has no %lld; APR_INT64_T_FMT is its spelling */
@@ -487,6 +531,7 @@ static void forget_list(acp_db_t *db, const acp_sa_stmt_t *list)
 static void forget_prepared(acp_db_t *db)
 {
     forget_list(db, acp_sa_catalogue);
+    forget_list(db, pg_catalogue);
     forget_list(db, acp_sa_admin_catalogue);
 }
 
@@ -811,10 +856,16 @@ apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name)
     return raw_exec(db, sql);
 }
 
-static const acp_sa_stmt_t *catalogue_entry(const char *label, int *admin)
+static const acp_sa_stmt_t *catalogue_entry(const acp_db_t *db, const char *label, int *admin)
 {
     const acp_sa_stmt_t *s;
 
+    for (s = db->pgsql ? pg_catalogue : NULL; s && s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 0;
+            return s;
+        }
+    }
     for (s = acp_sa_catalogue; s->label; s++) {
         if (!strcmp(s->label, label)) {
             *admin = 0;
@@ -866,7 +917,7 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
         return NULL;
     }
     st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
-    if (st || !db->prepared || !db->stmt_pool || !(s = catalogue_entry(label, &admin))) {
+    if (st || !db->prepared || !db->stmt_pool || !(s = catalogue_entry(db, label, &admin))) {
         return st;
     }
     rv = apr_dbd_prepare(db->driver, db->stmt_pool, db->handle,
@@ -1007,6 +1058,9 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
     }
     session_changed(db); /* the session these are prepared in */
     rv = prepare_list(p, db, acp_sa_catalogue, 0, errmsg);
+    if (rv == APR_SUCCESS && db->pgsql) {
+        rv = prepare_list(p, db, pg_catalogue, 0, errmsg);
+    }
     return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, 1, errmsg) : rv;
 }
 

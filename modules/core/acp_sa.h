@@ -118,6 +118,11 @@ apr_status_t acp_sa_sync_commit(acp_db_t *db);
  * acp_sa_nonce_spend: 1 spent now, 0 used already or its epoch is gone, -1 error. */
 int acp_sa_nonce_spend(acp_db_t *db, apr_pool_t *p, const char *nonce, long long expires,
                        apr_uint32_t epoch);
+/* The row of an epoch in nonce_spent ("epoch:<N>"): while it is there, nonces of the
+ * epoch can be spent. */
+const char *acp_sa_nonce_epoch_row(apr_pool_t *p, apr_uint32_t epoch);
+/* A nonce spent by a request that was then refused, given back (spendable again). */
+apr_status_t acp_sa_nonce_unspend(acp_db_t *db, apr_pool_t *p, const char *nonce);
 /* 1 when the row of epoch is there, 0 when not, -1 on error. */
 int acp_sa_nonce_epoch_live(acp_db_t *db, apr_pool_t *p, apr_uint32_t epoch);
 /* The live epoch: settings.nonce_epoch when its row is there, else the next one,
@@ -159,12 +164,14 @@ typedef struct acp_order_t {
     const char *profile;       /* the profile it was placed under, or NULL */
     long long expires, not_before, not_after, price, created;
     int has_price;
+    apr_array_header_t *authzs; /* acp_authz_t *: read with it (acp_sa_order_with_authzs), or NULL */
 } acp_order_t;
 
 typedef struct acp_authz_t {
     const char *id, *account_id, *ident, *status;
     int wildcard;
     long long expires;
+    apr_array_header_t *challs; /* acp_chall_t *: read with it (acp_sa_authz_with_challs), or NULL */
 } acp_authz_t;
 
 typedef struct acp_chall_t {
@@ -188,13 +195,30 @@ typedef struct acp_job_t {
 
 /* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out);
+/* PostgreSQL: acp_sa_account_get and acp_sa_nonce_spend in one round trip; *spent as
+ * acp_sa_nonce_spend's answer (1 spent now, 0 not), also when the account is not found
+ * (APR_NOTFOUND). */
+apr_status_t acp_sa_account_spend(acp_db_t *db, apr_pool_t *p, const char *id,
+                                  const char *nonce, long long expires, apr_uint32_t epoch,
+                                  acp_account_t **out, int *spent);
 apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const char *thumb,
                                           acp_account_t **out);
 apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_order_t **out);
+/* An order and its authorizations (order->authzs, in the order's order) in one round
+ * trip. */
+apr_status_t acp_sa_order_with_authzs(acp_db_t *db, apr_pool_t *p, const char *id,
+                                      acp_order_t **out);
 /* Authorizations of an order, in identifier order (array of acp_authz_t*). */
 apr_status_t acp_sa_order_authzs(acp_db_t *db, apr_pool_t *p, const char *order_id,
                                  apr_array_header_t **out);
 apr_status_t acp_sa_authz_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_authz_t **out);
+/* An authorization and its challenges (authz->challs, by type) in one round trip. */
+apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *id,
+                                      acp_authz_t **out);
+/* A challenge, its authorization and (thumbprint, may be NULL) its account's key
+ * thumbprint in one round trip. */
+apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                acp_chall_t **chall, acp_authz_t **authz, const char **thumbprint);
 apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
                                    const char *ident, int wildcard, long long min_expires,
                                    acp_authz_t **out);

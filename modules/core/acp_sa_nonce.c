@@ -8,7 +8,7 @@
 #define EPOCH_ROW_EXPIRES 4611686018427387904LL /* 2^62: never pruned */
 #define EPOCH_TRIES 8                           /* bound on lost races with other nodes */
 
-static const char *epoch_row(apr_pool_t *p, apr_uint32_t epoch)
+const char *acp_sa_nonce_epoch_row(apr_pool_t *p, apr_uint32_t epoch)
 {
     return apr_psprintf(p, "epoch:%u", (unsigned)epoch);
 }
@@ -22,11 +22,16 @@ int acp_sa_nonce_spend(acp_db_t *db, apr_pool_t *p, const char *nonce, long long
         return 0; /* made before this node knew an epoch: never good */
     }
     if (acp_sa_exec(db, p, "acp_nonce_spend", &n,
-                    ACP_SA_ARGS(nonce, acp_sa_ll(p, expires), epoch_row(p, epoch))) !=
+                    ACP_SA_ARGS(nonce, acp_sa_ll(p, expires), acp_sa_nonce_epoch_row(p, epoch))) !=
         APR_SUCCESS) {
         return -1;
     }
     return n == 1 ? 1 : 0;
+}
+
+apr_status_t acp_sa_nonce_unspend(acp_db_t *db, apr_pool_t *p, const char *nonce)
+{
+    return acp_sa_exec(db, p, "acp_nonce_unspend", NULL, ACP_SA_ARGS(nonce));
 }
 
 int acp_sa_nonce_epoch_live(acp_db_t *db, apr_pool_t *p, apr_uint32_t epoch)
@@ -36,7 +41,7 @@ int acp_sa_nonce_epoch_live(acp_db_t *db, apr_pool_t *p, apr_uint32_t epoch)
     if (epoch == 0) {
         return 0;
     }
-    if (acp_sa_row(db, p, "acp_nonce_epoch_live", &row, ACP_SA_ARGS(epoch_row(p, epoch))) !=
+    if (acp_sa_row(db, p, "acp_nonce_epoch_live", &row, ACP_SA_ARGS(acp_sa_nonce_epoch_row(p, epoch))) !=
         APR_SUCCESS) {
         return -1;
     }
@@ -96,7 +101,7 @@ apr_status_t acp_sa_nonce_epoch(acp_db_t *db, apr_pool_t *p, apr_uint32_t *epoch
             continue;
         }
         if (acp_sa_exec(db, p, "acp_nonce_epoch_mark", NULL,
-                        ACP_SA_ARGS(epoch_row(p, (apr_uint32_t)(cur + 1)),
+                        ACP_SA_ARGS(acp_sa_nonce_epoch_row(p, (apr_uint32_t)(cur + 1)),
                                     acp_sa_ll(p, EPOCH_ROW_EXPIRES))) != APR_SUCCESS) {
             acp_sa_rollback(db);
             return APR_EGENERAL;

@@ -70,6 +70,31 @@ apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp
     return rv;
 }
 
+apr_status_t acp_sa_account_spend(acp_db_t *db, apr_pool_t *p, const char *id,
+                                  const char *nonce, long long expires, apr_uint32_t epoch,
+                                  acp_account_t **out, int *spent)
+{
+    const char **r = NULL;
+    apr_status_t rv = acp_sa_row(db, p, "acp_acct_spend", &r,
+                                 ACP_SA_ARGS(nonce, acp_sa_ll(p, expires),
+                                             acp_sa_nonce_epoch_row(p, epoch), id));
+
+    *out = NULL;
+    *spent = 0;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!r) {
+        return APR_EGENERAL; /* the statement always answers one row */
+    }
+    *spent = r[0] && !strcmp(r[0], "1");
+    if (!r[1]) {
+        return APR_NOTFOUND;
+    }
+    *out = account_of(p, r + 1);
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const char *thumb,
                                           acp_account_t **out)
 {
@@ -78,17 +103,10 @@ apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const cha
     return rv;
 }
 
-apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_order_t **out)
+static acp_order_t *order_of(apr_pool_t *p, const char **r)
 {
-    const char **r;
-    acp_order_t *o;
-    apr_status_t rv = one(db, p, "acp_order_get", id, &r);
+    acp_order_t *o = apr_pcalloc(p, sizeof(*o));
 
-    *out = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    o = apr_pcalloc(p, sizeof(*o));
     o->id = r[0];
     o->account_id = r[1];
     o->status = r[2];
@@ -105,7 +123,42 @@ apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_o
     o->created = LL(r[12]);
     o->replaces = r[13];
     o->profile = r[14];
-    *out = o;
+    return o;
+}
+
+apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_order_t **out)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_order_get", id, &r);
+
+    *out = rv == APR_SUCCESS ? order_of(p, r) : NULL;
+    return rv;
+}
+
+static void *authz_of(apr_pool_t *p, const char **r);
+
+apr_status_t acp_sa_order_with_authzs(acp_db_t *db, apr_pool_t *p, const char *id,
+                                      acp_order_t **out)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, "acp_order_authz_get", &rows, ACP_SA_ARGS(id));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = order_of(p, APR_ARRAY_IDX(rows, 0, const char **));
+    (*out)->authzs = apr_array_make(p, rows->nelts, sizeof(void *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (r[15]) {
+            APR_ARRAY_PUSH((*out)->authzs, void *) = authz_of(p, r + 15);
+        }
+    }
     return APR_SUCCESS;
 }
 
@@ -177,6 +230,50 @@ apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_
                                  apr_array_header_t **out)
 {
     return get_all(db, p, "acp_chall_by_authz", authz_id, chall_of, out);
+}
+
+apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *id,
+                                      acp_authz_t **out)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, "acp_authz_challs", &rows, ACP_SA_ARGS(id));
+    int i;
+
+    *out = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = authz_of(p, APR_ARRAY_IDX(rows, 0, const char **));
+    (*out)->challs = apr_array_make(p, rows->nelts, sizeof(void *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (r[6]) {
+            APR_ARRAY_PUSH((*out)->challs, void *) = chall_of(p, r + 6);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                acp_chall_t **chall, acp_authz_t **authz, const char **thumbprint)
+{
+    const char **r;
+    apr_status_t rv = one(db, p, "acp_chall_authz", chall_id, &r);
+
+    *chall = NULL;
+    *authz = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *chall = chall_of(p, r);
+    *authz = authz_of(p, r + 7);
+    if (thumbprint) {
+        *thumbprint = r[13];
+    }
+    return APR_SUCCESS;
 }
 
 static void *cert_of(apr_pool_t *p, const char **r)

@@ -113,9 +113,13 @@ static acp_problem_t *h_key_change(wfe_req_t *w)
     return NULL;
 }
 
-static acp_problem_t *own_order(wfe_req_t *w, const char *id, acp_order_t **order)
+/* The order this request's account owns (with its authorizations when asked: a
+ * POST-as-GET checks and renders them, and one statement reads both). */
+static acp_problem_t *own_order(wfe_req_t *w, const char *id, int with_authzs,
+                                acp_order_t **order)
 {
-    apr_status_t rv = acp_sa_order_get(w->db, w->p, id, order);
+    apr_status_t rv = with_authzs ? acp_sa_order_with_authzs(w->db, w->p, id, order)
+                                  : acp_sa_order_get(w->db, w->p, id, order);
     if (rv == APR_NOTFOUND) {
         return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such order");
     }
@@ -162,7 +166,7 @@ static acp_problem_t *h_order(wfe_req_t *w)
     acp_order_t *order = NULL;
     acp_problem_t *prob = need_empty(w);
 
-    if (prob || (prob = own_order(w, w->id, &order))) {
+    if (prob || (prob = own_order(w, w->id, 1, &order))) {
         return prob;
     }
     if (!w->read_only) {
@@ -173,7 +177,7 @@ static acp_problem_t *h_order(wfe_req_t *w)
         if (acp_sa_begin(w->db) != APR_SUCCESS) {
             return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database busy");
         }
-        if ((prob = own_order(w, w->id, &order)) ||
+        if ((prob = own_order(w, w->id, 1, &order)) ||
             (prob = acp_ra_order_refresh(w->db, w->p, order))) {
             acp_sa_rollback(w->db);
             return prob;
@@ -199,7 +203,7 @@ static int finalize_precheck(wfe_req_t *w)
         w->pre_prob = acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
         return w->nonce_spent;
     }
-    w->pre_prob = own_order(w, w->id, &order);
+    w->pre_prob = own_order(w, w->id, 0, &order);
     if (w->pre_prob) {
         return w->nonce_spent;
     }
@@ -216,7 +220,7 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
     if (w->pre_prob) {
         return w->pre_prob;
     }
-    if ((prob = own_order(w, w->id, &order)) ||
+    if ((prob = own_order(w, w->id, 1, &order)) ||
         (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin,
                                    acp_wfe_pay_base(w->req)))) {
         return prob;
@@ -229,9 +233,13 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
     return answer_order(w, order, 200);
 }
 
-static acp_problem_t *own_authz(wfe_req_t *w, const char *id, acp_authz_t **authz)
+/* The authorization this request's account owns (with its challenges when asked: a
+ * POST-as-GET renders them, and one statement reads both). */
+static acp_problem_t *own_authz(wfe_req_t *w, const char *id, int with_challs,
+                                acp_authz_t **authz)
 {
-    apr_status_t rv = acp_sa_authz_get(w->db, w->p, id, authz);
+    apr_status_t rv = with_challs ? acp_sa_authz_with_challs(w->db, w->p, id, authz)
+                                  : acp_sa_authz_get(w->db, w->p, id, authz);
     if (rv == APR_NOTFOUND) {
         return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such authorization");
     }
@@ -248,7 +256,8 @@ static acp_problem_t *h_authz(wfe_req_t *w)
 {
     acp_authz_t *authz = NULL;
     json_object *o = NULL;
-    acp_problem_t *prob = own_authz(w, w->id, &authz);
+    /* an update (deactivation) changes what is rendered: read the challenges after it */
+    acp_problem_t *prob = own_authz(w, w->id, !w->payload, &authz);
 
     if (!prob && w->payload) {
         prob = acp_ra_authz_update_tx(w->db, w->p, authz, w->payload);
@@ -268,7 +277,7 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     acp_chall_t *chall = NULL;
     acp_authz_t *authz = NULL;
     acp_problem_t *prob;
-    apr_status_t rv = acp_sa_chall_get(w->db, w->p, w->id, &chall);
+    apr_status_t rv = acp_sa_chall_authz(w->db, w->p, w->id, &chall, &authz, NULL);
 
     if (rv == APR_NOTFOUND) {
         return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such challenge");
@@ -276,8 +285,8 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     if (rv != APR_SUCCESS) {
         return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error");
     }
-    if ((prob = own_authz(w, chall->authz_id, &authz))) {
-        return prob;
+    if (strcmp(authz->account_id, w->acct->id) != 0) {
+        return acp_problem(w->p, ACP_ERR_UNAUTHORIZED, "this authorization is another account's");
     }
     if (w->payload) {
         if (!json_object_is_type(w->payload, json_type_object)) {
@@ -491,12 +500,15 @@ static int media_type_is(const char *ct, const char *want)
 }
 
 static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx);
+static void nonce_epoch_check(wfe_req_t *w);
 
-static acp_problem_t *authenticate(wfe_req_t *w)
+/* authenticate's checks; *spent_early: the nonce was spent now, with the account read */
+static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
 {
     const acp_req_t *req = w->req;
     acp_problem_t *prob;
     const char *acct_prefix;
+    int checked = 0, spent = 0; /* the nonce was spent with the account read (spent: now) */
 
     if (req->body_too_large) {
         return acp_problem(w->p, ACP_ERR_TOO_LARGE, "request body larger than %lu bytes",
@@ -534,7 +546,18 @@ static acp_problem_t *authenticate(wfe_req_t *w)
             return acp_problem(w->p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "unknown kid '%s'",
                                w->jws->kid);
         }
-        rv = acp_sa_account_get(w->db, w->p, w->jws->kid + strlen(acct_prefix), &w->acct);
+        if (!w->cfg->nonce_store && w->db->pgsql) {
+            /* the nonce spent and the account read in one round trip (authenticate
+             * gives the nonce back when a later check fails) */
+            rv = acp_sa_account_spend(w->db, w->p, w->jws->kid + strlen(acct_prefix),
+                                      w->jws->nonce, w->nonce.expires, w->nonce.epoch,
+                                      &w->acct, &spent);
+            checked = rv == APR_SUCCESS || rv == APR_NOTFOUND;
+            *spent_early = checked && spent;
+        }
+        else {
+            rv = acp_sa_account_get(w->db, w->p, w->jws->kid + strlen(acct_prefix), &w->acct);
+        }
         if (rv == APR_NOTFOUND) {
             return acp_problem(w->p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "unknown kid '%s'",
                                w->jws->kid);
@@ -568,18 +591,25 @@ static acp_problem_t *authenticate(wfe_req_t *w)
     }
     /* spent only now that the signature is good: a forged request burns nothing. With
      * PostgreSQL its own INSERT into the unlogged table (no WAL, no flush), before the
-     * handler's transaction: no savepoint to keep it spent when the handler rolls back.
-     * SQLite without a shared store: inside the handler's transaction (dispatch_tx). */
-    if (w->cfg->nonce_store) {
+     * handler's transaction: no savepoint to keep it spent when the handler rolls back;
+     * with a kid, together with the account read above. SQLite without a shared store:
+     * inside the handler's transaction (dispatch_tx). */
+    if (checked) {
+        if (!spent) {
+            nonce_epoch_check(w);
+            return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+        }
+        w->nonce_spent = 1;
+    }
+    else if (w->cfg->nonce_store) {
         if (acp_nonce_redeem(w->cfg->nonce_store, &w->nonce) != 0) {
             return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
         }
         w->nonce_spent = 1;
     }
     else if (w->db->pgsql) {
-        acp_problem_t *spent = spend_in_db(w, 0);
-        if (spent) {
-            return spent;
+        if ((prob = spend_in_db(w, 0)) != NULL) {
+            return prob;
         }
         w->nonce_spent = 1;
     }
@@ -746,6 +776,24 @@ static int dispatch_tx(wfe_req_t *w, acp_problem_t **probp)
         return -1;
     }
     return 0;
+}
+
+/* Checks a POST's JWS, its account and its nonce. With PostgreSQL the nonce of a kid
+ * request is spent together with the account read; when a later check then fails (the
+ * signature, the account's status, the payload) it is given back, as if never spent: a
+ * forged request burns nothing. (Giving it back lets it pass once more; it has not
+ * passed yet, and whoever spends it must still sign.) */
+static acp_problem_t *authenticate(wfe_req_t *w)
+{
+    int spent_early = 0;
+    acp_problem_t *prob = authenticate_checks(w, &spent_early);
+
+    if (prob && spent_early && !w->nonce_spent &&
+        acp_sa_nonce_unspend(w->db, w->p, w->jws->nonce) != APR_SUCCESS) {
+        w->resp->log_note = "giving back the nonce of a refused request failed";
+        w->resp->log_warn = 1;
+    }
+    return prob;
 }
 
 static void handle_post(wfe_req_t *w)

@@ -153,7 +153,10 @@ acp_problem_t *acp_wfe_render_order(wfe_req_t *w, acp_order_t *order, json_objec
     apr_array_header_t *list = NULL;
     int i;
 
-    if (acp_sa_order_authzs(w->db, w->p, order->id, &list) != APR_SUCCESS) {
+    if (order->authzs) {
+        list = order->authzs; /* read with the order */
+    }
+    else if (acp_sa_order_authzs(w->db, w->p, order->id, &list) != APR_SUCCESS) {
         json_object_put(o);
         json_object_put(authzs);
         return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading the order");
@@ -239,7 +242,10 @@ acp_problem_t *acp_wfe_render_authz(wfe_req_t *w, const acp_authz_t *a, json_obj
     long long now = acp_now();
     int i;
 
-    if (acp_sa_authz_challs(w->db, w->p, a->id, &challs) != APR_SUCCESS) {
+    if (a->challs) {
+        challs = a->challs; /* read with the authorization */
+    }
+    else if (acp_sa_authz_challs(w->db, w->p, a->id, &challs) != APR_SUCCESS) {
         json_object_put(o);
         json_object_put(id);
         return acp_problem(w->p, ACP_ERR_SERVER_INTERNAL, "database error reading challenges");
