@@ -82,37 +82,40 @@ static apr_status_t move_order_tx(acp_db_t *db, apr_pool_t *p, const char *billi
                                   long long *balance_after)
 {
     long long after = 0;
-    const char *held = NULL;
-    int n = 0;
-    apr_status_t rv = holder_get(db, p, billing_id, &after, &held);
+    const char *held = NULL, **row = NULL;
+    apr_status_t rv = APR_SUCCESS;
 
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     if (!currency) {
+        /* the holder's own currency */
+        if ((rv = holder_get(db, p, billing_id, &after, &held)) != APR_SUCCESS) {
+            return rv;
+        }
         currency = held;
     }
+    /* the balance and currency after come back with the update */
     if (delta >= 0) {
-        rv = acp_sa_exec(db, p, "acp_billing_add", &n,
-                         ACP_SA_ARGS(LL(p, delta), currency, billing_id, currency));
+        rv = acp_sa_row(db, p, "acp_billing_add_ret", &row,
+                        ACP_SA_ARGS(LL(p, delta), currency, billing_id, currency));
     }
     else {
-        rv = acp_sa_exec(db, p, "acp_billing_debit", &n,
-                         ACP_SA_ARGS(LL(p, -delta), currency, billing_id, currency,
-                                     LL(p, -delta)));
+        rv = acp_sa_row(db, p, "acp_billing_debit_ret", &row,
+                        ACP_SA_ARGS(LL(p, -delta), currency, billing_id, currency,
+                                    LL(p, -delta)));
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (n != 1) {
-        /* other currency, or a debit below zero */
+    if (!row) {
+        /* an unknown holder, another currency, or a debit below zero */
+        if ((rv = holder_get(db, p, billing_id, &after, &held)) != APR_SUCCESS) {
+            return rv;
+        }
         return held && currency && strcmp(held, currency) != 0 ? APR_EMISMATCH : APR_EINVAL;
     }
-    rv = holder_get(db, p, billing_id, &after, &held);
-    if (rv == APR_SUCCESS) {
-        rv = ledger(db, p, billing_id, delta, after, held, kind, order_id, invoice_id, NULL,
-                    reference, actor, reason);
-    }
+    after = acp_sa_atoll(row[0]);
+    held = row[1];
+    rv = ledger(db, p, billing_id, delta, after, held, kind, order_id, invoice_id, NULL,
+                reference, actor, reason);
     if (rv == APR_SUCCESS && delta > 0) {
         /* a credit by any route answers the open invoices the balance now covers */
         rv = acp_sa_exec(db, p, "acp_invoice_close_covered", NULL,
@@ -236,6 +239,11 @@ const char *acp_billing_addr_key(apr_pool_t *p, const char *client_addr)
     return apr_psprintf(p, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 }
 
+apr_status_t acp_billing_welcome_prune(acp_db_t *db, apr_pool_t *p)
+{
+    return acp_sa_exec(db, p, "acp_welcome_prune", NULL, ACP_SA_ARGS(LL(p, acp_now())));
+}
+
 apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
                                            const acp_billing_cfg_t *cfg,
                                            const char *client_addr, const char **id,
@@ -253,12 +261,11 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
     }
     /* a new key costs nothing: the credit is bounded per client address and window */
     win = now / cfg->free_period;
-    rv = acp_sa_exec(db, p, "acp_welcome_prune", NULL, ACP_SA_ARGS(LL(p, now)));
-    if (rv == APR_SUCCESS) {
-        rv = acp_sa_exec(db, p, "acp_welcome_take", &n,
-                         ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
-                                     LL(p, cfg->free_limit)));
-    }
+    /* rows of past windows are never counted again (a window is part of the key): the
+     * workers prune them (acp_billing_welcome_prune), not every new account */
+    rv = acp_sa_exec(db, p, "acp_welcome_take", &n,
+                     ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
+                                 LL(p, cfg->free_limit)));
     if (rv == APR_SUCCESS && n == 1) {
         rv = welcome_tx(db, p, cfg, *id, welcomed);
     }
@@ -669,7 +676,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
 {
     const char **row = NULL, *held = NULL;
     long long balance = 0, after = 0;
-    int n = 0;
+    int have_after = 0;
     const char *reason = "certificate";
     acp_charge_t in = *charge;
     int term = cfg->term > 0 && cfg->profile, covered = 0;
@@ -717,12 +724,19 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     }
     if (!charge->reissue_of && !covered && charge->price > 0) {
         /* only in the holder's currency, only down to zero */
-        if (acp_sa_exec(db, p, "acp_billing_debit", &n,
-                        ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
-                                    cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
+        const char **drow = NULL;
+        if (acp_sa_row(db, p, "acp_billing_debit_ret", &drow,
+                       ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
+                                   cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
         }
-        if (n != 1) {
+        if (drow) {
+            /* the balance after, for the ledger row */
+            after = acp_sa_atoll(drow[0]);
+            held = drow[1];
+            have_after = 1;
+        }
+        else {
             if (holder_get(db, p, billing_id, &balance, &held) != APR_SUCCESS) {
                 return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "unknown billing holder");
             }
@@ -759,7 +773,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                            : apr_pstrcat(p, "subscription ", charge->subscription, " bought",
                                          NULL);
     }
-    if (holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS ||
+    if ((!have_after && holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS) ||
         ledger(db, p, billing_id, -charge->charged, after, held,
                covered ? "subscription" : charge->reissue_of ? "reissue" : "debit", order_id,
                NULL, charge->reissue_of, covered ? charge->subscription : NULL, "acme",

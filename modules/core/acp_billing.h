@@ -65,6 +65,10 @@ apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_bi
 apr_status_t acp_billing_eab_welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                         const char *billing_id, int *given);
 
+/* Deletes the welcome-credit counters of windows that have ended (the workers, now and
+ * then). */
+apr_status_t acp_billing_welcome_prune(acp_db_t *db, apr_pool_t *p);
+
 /* The holder of a new account without EAB. The welcome credit only while the client
  * address (IPv4, or the /64 of IPv6) has had fewer than cfg->free_limit in the current
  * window of cfg->free_period seconds (counted in the database: holds across nodes).

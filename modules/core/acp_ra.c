@@ -692,7 +692,8 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
                     ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "updating the order");
     }
-    if (acp_sa_order_get(db, p, id, order) != APR_SUCCESS) {
+    /* with its authorizations: the answer lists them */
+    if (acp_sa_order_with_authzs(db, p, id, order) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "reading the new order");
     }
     return NULL;

@@ -241,6 +241,14 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_billing_debit",
      "UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
      "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld"},
+    /* the same, answering the balance and currency after (no second read) */
+    {"acp_billing_add_ret",
+     "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
+     "WHERE id = %s AND (currency IS NULL OR currency = %s) RETURNING balance, currency"},
+    {"acp_billing_debit_ret",
+     "UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
+     "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld "
+     "RETURNING balance, currency"},
     {"acp_ledger_insert",
      "INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, invoice_id, "
      "cert_id, reference, actor, reason, created, currency) "

@@ -270,6 +270,7 @@ static void scan(workers_t *w, apr_pool_t *p)
          * we count as expired is still good -- its spent row must stay */
         acp_sa_exec(db, p, "acp_nonce_prune", NULL,
                     ACP_SA_ARGS(acp_sa_ll(p, acp_now() - NONCE_PRUNE_MARGIN)));
+        acp_billing_welcome_prune(db, p);
     }
     acp_httpd_db_outcome(w->s, db);
 }
