@@ -10,7 +10,8 @@
 #   BENCH_DB=sqlite|pgsql      pgsql: also a PostgreSQL node (default sqlite)
 #   BENCH_MODE=single|cluster  cluster: also two nodes behind HAProxy (implies pgsql)
 #   BENCH_TARGETS="…"  columns of the comparison (default: pebble sqlite [pgsql] [cluster];
-#                      also sqlite-event: the SQLite node on the event MPM as Debian ships it);
+#                      also sqlite-event: the SQLite node on the event MPM as Debian ships it,
+#                      and pgsql-sock: the PostgreSQL node over the server's Unix socket);
 #                      a target NAME@base runs BENCH_BASE_MODULE (another build of
 #                      mod_acme_pay.so, e.g. main's) instead: before/after in one run
 #   BENCH_RATIOS="a/b …"  ratio columns (default: sqlite/pebble pgsql/sqlite cluster/pgsql
@@ -246,8 +247,9 @@ measure_module() {
         if [ "$mdrv" = pgsql ]; then
             set -- $pg_per
             echo "pg_wal_syncs=$1"; echo "pg_commits=$2"; echo "pg_wal_bytes=$3"
-            [ -f "$out/pgstat-$ml.txt" ] && [ "${BENCH_PG_STATS:-0}" = 1 ] &&
+            if [ -f "$out/pgstat-$ml.txt" ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
                 echo "pg_statements=$(awk -F'|' -v n="$nok" '$1 == "statements" { printf "%.1f", $2 / n }' "$out/pgstat-$ml.txt")"
+            fi
         fi
     } > "$T/r-$ml"
 }
@@ -258,7 +260,7 @@ pg_counts() {
 }
 
 case " $skip " in *" compare "*) : > "$T/table" ;; *)
-case " $targets " in *" pgsql "*|*" cluster "*)
+case " $targets " in *" pgsql"*|*" cluster"*)
     PG_DIR=$T/pg
     bench_pg_start "$PG_DIR" "$pg_port" || die "PostgreSQL did not start"
     log "PostgreSQL on 127.0.0.1:$pg_port (fsync on, synchronous_commit on)"
@@ -295,13 +297,18 @@ for tg in $targets; do
         M_SYNC=$(sqlite3 "$T/d-$tg/db/acme.db" "PRAGMA journal_mode" 2>/dev/null || echo "?")
         apache_stop "$T/d-$tg"
         ;;
-    pgsql)
+    pgsql|pgsql-sock)
+        # pgsql-sock: the same node over PostgreSQL's Unix socket, as a single host whose
+        # database is local connects (Debian: host=/var/run/postgresql); pgsql over TCP,
+        # as to a database server of its own
         bench_psql "$PG_DIR" "DROP DATABASE IF EXISTS acme WITH (FORCE)" >/dev/null
         bench_psql "$PG_DIR" "CREATE DATABASE acme OWNER acme" >/dev/null
         [ "${BENCH_PG_STATS:-0}" = 1 ] && bench_psql "$PG_DIR" "CREATE EXTENSION pg_stat_statements" acme >/dev/null
-        A_DRIVER=pgsql A_PARAMS=$PG_PARAMS apache_start "$T/d-$tg" --directive "$money"
+        prm=$PG_PARAMS
+        [ "${tg%@base}" = pgsql-sock ] && prm="host=$PG_SOCK port=$PG_PORT dbname=acme user=acme"
+        A_DRIVER=pgsql A_PARAMS=$prm apache_start "$T/d-$tg" --directive "$money"
         measure_module "$tg" "https://localhost:$acme_port/acme/directory" \
-            "$(apache_pid "$T/d-$tg"),$(bench_pg_pid "$PG_DIR")" pgsql "$PG_PARAMS"
+            "$(apache_pid "$T/d-$tg"),$(bench_pg_pid "$PG_DIR")" pgsql "$prm"
         apache_stop "$T/d-$tg"
         ;;
     cluster)
@@ -326,7 +333,7 @@ UseCanonicalName On"
         apache_stop "$T/d-${tg}2"
         apache_stop "$T/d-${tg}1"
         ;;
-    *) die "unknown target $tg (pebble sqlite sqlite-event pgsql cluster)" ;;
+    *) die "unknown target $tg (pebble sqlite sqlite-event pgsql pgsql-sock cluster)" ;;
     esac
 done
 [ -n "$PG_DIR" ] && { bench_pg_stop "$PG_DIR"; PG_DIR=; }
@@ -339,6 +346,7 @@ done
     pr=""
     case " $targets " in *" sqlite "*) case " $targets " in *" pebble "*) pr="$pr sqlite/pebble" ;; esac ;; esac
     case " $targets " in *" pgsql "*) case " $targets " in *" sqlite "*) pr="$pr pgsql/sqlite" ;; esac ;; esac
+    case " $targets " in *" pgsql-sock "*) case " $targets " in *" sqlite "*) pr="$pr pgsql-sock/sqlite" ;; esac ;; esac
     case " $targets " in *" cluster "*) case " $targets " in *" pgsql "*) pr="$pr cluster/pgsql" ;; esac ;; esac
     for tg in $targets; do
         case $tg in *@base) case " $targets " in *" ${tg%@base} "*) pr="$pr ${tg%@base}/$tg" ;; esac ;; esac
@@ -392,6 +400,9 @@ done
     fi
     if [ -f "$T/r-pgsql" ] && [ -f "$T/r-sqlite" ]; then
         r=$(ratio pgsql sqlite srv_cpu_ms_per_cert); echo "  server CPU/cert pgsql <= 1.3x sqlite    : ${r}x  $(verdict "$r" 1.3 le)"
+    fi
+    if [ -f "$T/r-pgsql-sock" ] && [ -f "$T/r-sqlite" ]; then
+        r=$(ratio pgsql-sock sqlite srv_cpu_ms_per_cert); echo "  (Unix socket) pgsql-sock <= 1.3x sqlite : ${r}x  $(verdict "$r" 1.3 le)"
     fi
     if [ -f "$T/r-cluster" ] && [ -f "$T/r-pgsql" ]; then
         r=$(ratio cluster pgsql srv_cpu_ms_per_cert); echo "  server CPU/cert cluster <= 1.1x pgsql   : ${r}x  $(verdict "$r" 1.1 le)"
