@@ -131,7 +131,6 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "INSERT INTO challenges (id, authz_id, type, token, status) "
      "VALUES (%s, %s, %s, %s, 'pending'), (%s, %s, %s, %s, 'pending'), "
      "(%s, %s, %s, %s, 'pending')"},
-    {"acp_chall_get", "SELECT " CHALL_COLS " FROM challenges WHERE id = %s"},
     {"acp_chall_by_authz",
      "SELECT " CHALL_COLS " FROM challenges WHERE authz_id = %s ORDER BY type"},
     /* a challenge with its authorization and the account's key thumbprint (a challenge
@@ -238,10 +237,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_billing_add",
      "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
      "WHERE id = %s AND (currency IS NULL OR currency = %s)"},
-    {"acp_billing_debit",
-     "UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
-     "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld"},
-    /* the same, answering the balance and currency after (no second read) */
+    /* the same, answering the balance and currency after (no second read); a debit only
+     * down to zero */
     {"acp_billing_add_ret",
      "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
      "WHERE id = %s AND (currency IS NULL OR currency = %s) RETURNING balance, currency"},

@@ -222,7 +222,6 @@ apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_i
 apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
                                    const char *ident, int wildcard, long long min_expires,
                                    acp_authz_t **out);
-apr_status_t acp_sa_chall_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_chall_t **out);
 /* Challenges of an authorization (array of acp_chall_t*). */
 apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_id,
                                  apr_array_header_t **out);

@@ -219,13 +219,6 @@ static void *chall_of(apr_pool_t *p, const char **r)
     return c;
 }
 
-apr_status_t acp_sa_chall_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_chall_t **out)
-{
-    apr_status_t rv;
-    *out = get_one(db, p, "acp_chall_get", id, chall_of, &rv);
-    return rv;
-}
-
 apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_id,
                                  apr_array_header_t **out)
 {

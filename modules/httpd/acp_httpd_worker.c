@@ -231,8 +231,7 @@ static void scan(workers_t *w, apr_pool_t *p)
                 continue;
             }
             if (strcmp(job->kind, "validate") == 0
-                && acp_sa_chall_get(db, p, job->ref, &chall) == APR_SUCCESS
-                && acp_sa_authz_get(db, p, chall->authz_id, &authz) == APR_SUCCESS) {
+                && acp_sa_chall_authz(db, p, job->ref, &chall, &authz, NULL) == APR_SUCCESS) {
                 owner = authz->account_id;
                 target = authz->ident;
             }
