@@ -1,6 +1,7 @@
 /* Storage authority: SQL catalogue, connections, transactions, migrations.
  * No other unit contains SQL. Statements use apr_dbd's portable placeholders
- * (%s text, %lld bigint, %d integer), so one text serves SQLite and PostgreSQL. */
+ * (%s text, %lld bigint, %d integer), so one text serves SQLite and PostgreSQL; the few
+ * that SQLite cannot parse are in pg_catalogue, used on PostgreSQL only. */
 #include <dlfcn.h>
 #include <string.h>
 #include <stdlib.h>
