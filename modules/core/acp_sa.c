@@ -19,6 +19,8 @@
 #define CERT_COLS \
     "id, serial, order_id, account_id, billing_id, names_key, pem, not_before, not_after, " \
     "issued, revoked, revoked_reason"
+/* a column of an order read with its authorizations, in the first row only */
+#define FIRST_ROW(col) "CASE WHEN ROW_NUMBER() OVER (ORDER BY oa.pos) = 1 THEN " col " END"
 #define ORG_COLS \
     "id, billing_id, legal_name, locality, state, country, evidence, vetted_by, vetted_at, " \
     "valid_until, revoked_at, revoked_by, revoked_reason, created, updated"
@@ -65,14 +67,14 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "VALUES (%s, %s, %s, %lld, %s, %s, %lld, %lld, %lld, %lld, %s)"},
     {"acp_order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = %s"},
     /* an order with its authorizations, one row each (none: one row of NULLs after the
-     * order's columns); the long texts (identifiers, error, CSR) only in the first row */
+     * order's columns); the texts that grow with the names (identifiers, names, error,
+     * CSR) only in the first row, so an order of many names is not read once per name */
     {"acp_order_authz_get",
-     "SELECT o.id, o.account_id, o.status, o.expires, "
-     "CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.identifiers END, o.names_key, "
-     "o.not_before, o.not_after, CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.error END, "
-     "CASE WHEN oa.pos IS NULL OR oa.pos = 0 THEN o.csr END, o.cert_id, o.price, o.created, "
-     "o.replaces, o.profile, a.id, a.account_id, a.ident, a.wildcard, a.status, a.expires "
-     "FROM orders o LEFT JOIN order_authz oa ON oa.order_id = o.id "
+     "SELECT o.id, o.account_id, o.status, o.expires, " FIRST_ROW("o.identifiers") ", "
+     FIRST_ROW("o.names_key") ", o.not_before, o.not_after, " FIRST_ROW("o.error") ", "
+     FIRST_ROW("o.csr") ", o.cert_id, o.price, o.created, o.replaces, o.profile, a.id, "
+     "a.account_id, a.ident, a.wildcard, a.status, a.expires FROM orders o "
+     "LEFT JOIN order_authz oa ON oa.order_id = o.id "
      "LEFT JOIN authorizations a ON a.id = oa.authz_id WHERE o.id = %s ORDER BY oa.pos"},
     {"acp_order_status",
      "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
