@@ -48,6 +48,36 @@ static apr_status_t get_all(acp_db_t *db, apr_pool_t *p, const char *label, cons
     return APR_SUCCESS;
 }
 
+/* A record and its children from one statement (a LEFT JOIN: a row per child; without
+ * children one row whose child columns are NULL): the parent from the first row, a child
+ * from each row's columns from col on. */
+static apr_status_t get_with_children(acp_db_t *db, apr_pool_t *p, const char *label,
+                                      const char *arg, record_of_t parent_of,
+                                      record_of_t child_of, int col, void **parent,
+                                      apr_array_header_t **children)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv = acp_sa_rows(db, p, label, &rows, ACP_SA_ARGS(arg));
+    int i;
+
+    *parent = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts == 0) {
+        return APR_NOTFOUND;
+    }
+    *parent = parent_of(p, APR_ARRAY_IDX(rows, 0, const char **));
+    *children = apr_array_make(p, rows->nelts, sizeof(void *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (r[col]) {
+            APR_ARRAY_PUSH(*children, void *) = child_of(p, r + col);
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static void *account_of(apr_pool_t *p, const char **r)
 {
     acp_account_t *a = apr_pcalloc(p, sizeof(*a));
@@ -103,7 +133,7 @@ apr_status_t acp_sa_account_by_thumbprint(acp_db_t *db, apr_pool_t *p, const cha
     return rv;
 }
 
-static acp_order_t *order_of(apr_pool_t *p, const char **r)
+static void *order_of(apr_pool_t *p, const char **r)
 {
     acp_order_t *o = apr_pcalloc(p, sizeof(*o));
 
@@ -140,26 +170,16 @@ static void *authz_of(apr_pool_t *p, const char **r);
 apr_status_t acp_sa_order_with_authzs(acp_db_t *db, apr_pool_t *p, const char *id,
                                       acp_order_t **out)
 {
-    apr_array_header_t *rows;
-    apr_status_t rv = acp_sa_rows(db, p, "acp_order_authz_get", &rows, ACP_SA_ARGS(id));
-    int i;
+    void *o = NULL;
+    apr_array_header_t *authzs = NULL;
+    apr_status_t rv = get_with_children(db, p, "acp_order_authz_get", id, order_of, authz_of,
+                                        15, &o, &authzs);
 
-    *out = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
+    *out = o;
+    if (o) {
+        (*out)->authzs = authzs;
     }
-    if (rows->nelts == 0) {
-        return APR_NOTFOUND;
-    }
-    *out = order_of(p, APR_ARRAY_IDX(rows, 0, const char **));
-    (*out)->authzs = apr_array_make(p, rows->nelts, sizeof(void *));
-    for (i = 0; i < rows->nelts; i++) {
-        const char **r = APR_ARRAY_IDX(rows, i, const char **);
-        if (r[15]) {
-            APR_ARRAY_PUSH((*out)->authzs, void *) = authz_of(p, r + 15);
-        }
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
 static void *authz_of(apr_pool_t *p, const char **r)
@@ -228,26 +248,16 @@ apr_status_t acp_sa_authz_challs(acp_db_t *db, apr_pool_t *p, const char *authz_
 apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *id,
                                       acp_authz_t **out)
 {
-    apr_array_header_t *rows;
-    apr_status_t rv = acp_sa_rows(db, p, "acp_authz_challs", &rows, ACP_SA_ARGS(id));
-    int i;
+    void *a = NULL;
+    apr_array_header_t *challs = NULL;
+    apr_status_t rv = get_with_children(db, p, "acp_authz_challs", id, authz_of, chall_of, 6,
+                                        &a, &challs);
 
-    *out = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
+    *out = a;
+    if (a) {
+        (*out)->challs = challs;
     }
-    if (rows->nelts == 0) {
-        return APR_NOTFOUND;
-    }
-    *out = authz_of(p, APR_ARRAY_IDX(rows, 0, const char **));
-    (*out)->challs = apr_array_make(p, rows->nelts, sizeof(void *));
-    for (i = 0; i < rows->nelts; i++) {
-        const char **r = APR_ARRAY_IDX(rows, i, const char **);
-        if (r[6]) {
-            APR_ARRAY_PUSH((*out)->challs, void *) = chall_of(p, r + 6);
-        }
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
