@@ -812,8 +812,8 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
 {
     apr_array_header_t *rows = NULL;
     long long debit = 0, after = 0;
-    const char *billing_id = NULL, *held = NULL, *debit_currency = NULL;
-    int i, refunded = 0, n = 0;
+    const char *billing_id = NULL, *held = NULL, *debit_currency = NULL, **row = NULL;
+    int i, refunded = 0;
     apr_status_t rv = acp_sa_rows(db, p, "acp_ledger_order", &rows, ACP_SA_ARGS(order_id));
 
     if (rv != APR_SUCCESS) {
@@ -842,15 +842,15 @@ apr_status_t acp_billing_refund_tx(acp_db_t *db, apr_pool_t *p, const char *orde
     if (!debit_currency) {
         debit_currency = held;
     }
-    rv = acp_sa_exec(db, p, "acp_billing_add", &n,
-                     ACP_SA_ARGS(LL(p, debit), debit_currency, billing_id, debit_currency));
-    if (rv == APR_SUCCESS && n != 1) {
+    /* the balance and currency after come back with the update */
+    rv = acp_sa_row(db, p, "acp_billing_add_ret", &row,
+                    ACP_SA_ARGS(LL(p, debit), debit_currency, billing_id, debit_currency));
+    if (rv == APR_SUCCESS && !row) {
         rv = APR_EMISMATCH;
     }
     if (rv == APR_SUCCESS) {
-        rv = holder_get(db, p, billing_id, &after, &held);
-    }
-    if (rv == APR_SUCCESS) {
+        after = acp_sa_atoll(row[0]);
+        held = row[1];
         rv = ledger(db, p, billing_id, debit, after, held, "refund", order_id, NULL, NULL, NULL,
                     "system", reason);
     }

@@ -237,11 +237,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT id, kind, label, balance, created, currency FROM billing WHERE id = %s"},
     /* money moves only in the holder's currency (a holder from before schema 4 takes the
      * currency of its first movement): zero rows = unknown holder, other currency, short */
-    {"acp_billing_add",
-     "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
-     "WHERE id = %s AND (currency IS NULL OR currency = %s)"},
-    /* the same, answering the balance and currency after (no second read); a debit only
-     * down to zero */
+    /* a balance move in the holder's currency (set on its first move), answering the
+     * balance and currency after; a debit only down to zero */
     {"acp_billing_add_ret",
      "UPDATE billing SET balance = balance + %lld, currency = COALESCE(currency, %s) "
      "WHERE id = %s AND (currency IS NULL OR currency = %s) RETURNING balance, currency"},

@@ -500,7 +500,7 @@ static int media_type_is(const char *ct, const char *want)
 }
 
 static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx);
-static void nonce_epoch_check(wfe_req_t *w);
+static acp_problem_t *spend_outcome(wfe_req_t *w, int r, int in_tx);
 
 /* authenticate's checks; *spent_early: the nonce was spent now, with the account read */
 static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
@@ -595,9 +595,8 @@ static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
      * with a kid, together with the account read above. SQLite without a shared store:
      * inside the handler's transaction (dispatch_tx). */
     if (checked) {
-        if (!spent) {
-            nonce_epoch_check(w);
-            return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+        if ((prob = spend_outcome(w, spent, 0)) != NULL) {
+            return prob;
         }
         w->nonce_spent = 1;
     }
@@ -712,12 +711,11 @@ static void nonce_epoch_check(wfe_req_t *w)
     }
 }
 
-/* Spends the request's nonce in the database (its own statement, or inside the
- * transaction the caller opened). NULL when spent now. */
-static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
+/* The answer to a spend of the request's nonce in the database (r as
+ * acp_sa_nonce_spend's: 1 spent now, 0 used already or its epoch gone, -1 error); NULL
+ * when spent now. in_tx: the caller's transaction is rolled back otherwise. */
+static acp_problem_t *spend_outcome(wfe_req_t *w, int r, int in_tx)
 {
-    int r = acp_sa_nonce_spend(w->db, w->p, w->jws->nonce, w->nonce.expires, w->nonce.epoch);
-
     if (r == 1) {
         return NULL;
     }
@@ -734,6 +732,16 @@ static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
     }
     nonce_epoch_check(w);
     return acp_problem(w->p, ACP_ERR_BAD_NONCE, "JWS nonce was already used");
+}
+
+/* Spends the request's nonce in the database (its own statement, or inside the
+ * transaction the caller opened). NULL when spent now. */
+static acp_problem_t *spend_in_db(wfe_req_t *w, int in_tx)
+{
+    return spend_outcome(w,
+                         acp_sa_nonce_spend(w->db, w->p, w->jws->nonce, w->nonce.expires,
+                                            w->nonce.epoch),
+                         in_tx);
 }
 
 /* Runs the handler inside one write transaction. Returns 0 when the answer stands,
@@ -788,7 +796,7 @@ static acp_problem_t *authenticate(wfe_req_t *w)
     int spent_early = 0;
     acp_problem_t *prob = authenticate_checks(w, &spent_early);
 
-    if (prob && spent_early && !w->nonce_spent &&
+    if (prob && spent_early &&
         acp_sa_nonce_unspend(w->db, w->p, w->jws->nonce) != APR_SUCCESS) {
         w->resp->log_note = "giving back the nonce of a refused request failed";
         w->resp->log_warn = 1;
