@@ -290,6 +290,7 @@ static void http01_start(int port, int nthreads)
 
 typedef struct {
     double cpu_s;  /* utime+stime+cutime+cstime over the tree */
+    double root_cpu_s[MAX_ROOTS]; /* the same per --pid root's tree */
     long rss_kb;   /* sum of RSS over the tree */
     int nproc;
 } tree_t;
@@ -326,12 +327,13 @@ static int read_stat(int pid, int *ppid, unsigned long long *ticks, long *rss_pa
     return 0;
 }
 
+/* 1 + the index of pid in --pid's roots, 0 when it is none of them */
 static int is_root(int pid)
 {
     int i;
     for (i = 0; i < opt_nroots; i++) {
         if (opt_roots[i] == pid) {
-            return 1;
+            return i + 1;
         }
     }
     return 0;
@@ -342,7 +344,7 @@ static void tree_sample(int root, tree_t *t)
     static int pids[65536], ppids[65536];
     static unsigned long long ticks[65536];
     static long rss[65536];
-    static char in[65536];
+    static unsigned char in[65536]; /* 1 + the root's index, 0: outside every tree */
     int n = 0, i, changed = 1, rounds = 0;
     DIR *d;
     struct dirent *e;
@@ -356,7 +358,7 @@ static void tree_sample(int root, tree_t *t)
         int pid = atoi(e->d_name);
         if (pid > 0 && read_stat(pid, &ppids[n], &ticks[n], &rss[n]) == 0) {
             pids[n] = pid;
-            in[n] = is_root(pid);
+            in[n] = (unsigned char)is_root(pid);
             n++;
         }
     }
@@ -370,7 +372,7 @@ static void tree_sample(int root, tree_t *t)
             }
             for (j = 0; j < n; j++) {
                 if (in[j] && pids[j] == ppids[i]) {
-                    in[i] = 1;
+                    in[i] = in[j];
                     changed = 1;
                     break;
                 }
@@ -380,6 +382,7 @@ static void tree_sample(int root, tree_t *t)
     for (i = 0; i < n; i++) {
         if (in[i]) {
             t->cpu_s += (double)ticks[i] / (double)tck;
+            t->root_cpu_s[in[i] - 1] += (double)ticks[i] / (double)tck;
             t->rss_kb += rss[i] * pg;
             t->nproc++;
         }
@@ -1025,6 +1028,17 @@ int main(int argc, char **argv)
                pct(lat_flow, n_lat, 0.99), pct(lat_order, n_lat, 0.5), pct(lat_order, n_lat, 0.99),
                srv_cpu, srv_cpu * 1000.0 / ok, srv_cpu / wall, (double)g_peak_rss_kb / 1024.0,
                g_peak_nproc, gen_cpu, gen_cpu * 1000.0 / ok, gen_cpu / wall, g_http01_served);
+    }
+    {
+        /* each --pid root's share (node, database, balancer…), ms per certificate */
+        char by[MAX_ROOTS * 16] = "";
+        size_t o = 0;
+        int ok = g_ok > 0 ? g_ok : 1;
+        for (i = 0; i < opt_nroots && o < sizeof(by) - 16; i++) {
+            o += (size_t)snprintf(by + o, sizeof(by) - o, "%s%.2f", i ? "/" : "",
+                                  (after.root_cpu_s[i] - before.root_cpu_s[i]) * 1000.0 / ok);
+        }
+        printf("RESULT_BY_ROOT label=%s srv_cpu_ms_per_cert_by_root=%s\n", opt_label, by[0] ? by : "-");
     }
     fflush(stdout);
     curl_global_cleanup();

@@ -389,6 +389,15 @@ done
     for tg in $targets; do printf ' %s %s' "$tg" "$(val "$tg" nonce_bad)"; done
     [ -f "$T/r-cluster" ] && printf '; cluster POSTs per node: %s / %s' "$(val cluster node1_posts)" "$(val cluster node2_posts)"
     echo ")"
+    echo "Server CPU ms/cert by process tree:"
+    for tg in $targets; do
+        case ${tg%@base} in
+        pebble) parts="pebble" ;; sqlite|sqlite-event) parts="apache" ;;
+        pgsql|pgsql-sock) parts="apache/postgresql" ;; cluster) parts="node1/node2/postgresql/haproxy" ;;
+        *) parts="?" ;;
+        esac
+        printf '  %-14s %-32s %s\n' "$tg" "$parts" "$(val "$tg" srv_cpu_ms_per_cert_by_root)"
+    done
     echo
     echo "Targets:"
     ratio() { awk -v a="$(val "$1" "$3")" -v b="$(val "$2" "$3")" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "nan" }'; }
