@@ -31,6 +31,8 @@
 /* SQLite writers of all children queue on this lock (see acp_db_t.write_lock). */
 #define DB_MUTEX_TYPE "acme-pay-db"
 static apr_global_mutex_t *db_mutex;
+/* AcmePaySQLiteMmapSize: bytes of the database each SQLite connection maps (0: none) */
+apr_int64_t acp_httpd_sqlite_mmap = 0;
 /* Nonce redemption table shared by all children (AcmePayNonceStore shm). */
 static apr_shm_t *nonce_shm;
 static acp_nonce_store_t *nonce_store;
@@ -118,7 +120,7 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
     /* mod_dbd opens connections on its own; tune each once, marked in its pool */
     apr_pool_userdata_get(&tuned, "acme-pay-tuned", dbd->pool);
     if (!tuned) {
-        acp_sa_tune(db);
+        acp_sa_tune(db, acp_httpd_sqlite_mmap);
         apr_pool_userdata_setn((void *)1, "acme-pay-tuned", NULL, dbd->pool);
     }
     db->secrets = acp_httpd_secrets();
@@ -330,6 +332,7 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     epoch_shm = NULL;
     nonce_epoch = NULL;
     acp_httpd_db_state_reset();
+    acp_httpd_sqlite_mmap = 0; /* AcmePaySQLiteMmapSize sets it again if still there */
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 

@@ -759,15 +759,21 @@ const char *acp_sa_params_safe(apr_pool_t *p, const char *driver, const char *pa
     return out;
 }
 
-apr_status_t acp_sa_tune(acp_db_t *db)
+apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size)
 {
-    if (db->pgsql) {
+    char sql[64];
+
+    if (db->pgsql || mmap_size <= 0) {
         return APR_SUCCESS;
     }
     /* WAL mode discards a connection's page cache whenever another connection has
-     * committed, so nearly every read comes from the file: mapped, it costs no pread
-     * (SQLite caps the size at its compile-time maximum, 2 GB on Debian) */
-    return raw_exec(db, "PRAGMA mmap_size = " ACP_SA_MMAP_SIZE);
+     * committed, so nearly every read comes from the file: mapped, it costs no pread.
+     * But the mapping is discarded too (munmap, and page faults to map it again), which
+     * costs more than the preads on a server with many connections (docs/PERFORMANCE.md,
+     * "SQLite: reads"): the module's connections leave it off unless configured. */
+    apr_snprintf(sql, sizeof(sql), "PRAGMA mmap_size = %" APR_INT64_T_FMT,
+                 (apr_int64_t)(mmap_size < ACP_SA_MMAP_MAX ? mmap_size : ACP_SA_MMAP_MAX));
+    return raw_exec(db, sql);
 }
 
 /* SQLite: apr_dbd_sqlite3 holds one process-wide mutex around every sqlite3 call and
@@ -1251,7 +1257,9 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
     db = acp_sa_wrap(p, drv, handle, NULL);
     db->stmt_pool = p; /* what a reset session lost is prepared again there */
     apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
-    acp_sa_tune(db);
+    /* one connection of its own (the staff tool, start-up): no other connection of this
+     * process discards its mapping, and the staff tool's searches read much */
+    acp_sa_tune(db, ACP_SA_MMAP_MAX);
     if (migrate) {
         rv = acp_sa_migrate(p, db, NULL, errmsg);
         if (rv != APR_SUCCESS) {

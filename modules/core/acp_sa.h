@@ -89,10 +89,10 @@ int acp_sa_unavailable(const acp_db_t *db);
  * and prepare the catalogue. The connection closes with pool p. */
 apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, int migrate,
                          acp_db_t **out, const char **errmsg);
-/* Per-connection settings, once for every new connection (SQLite: memory-mapped
- * reads of up to ACP_SA_MMAP_SIZE bytes). */
-#define ACP_SA_MMAP_SIZE "2147418112"
-apr_status_t acp_sa_tune(acp_db_t *db);
+/* Per-connection settings, once for every new connection. SQLite: memory-mapped reads
+ * of up to mmap_size bytes (0: none, SQLite's default; at most ACP_SA_MMAP_MAX). */
+#define ACP_SA_MMAP_MAX 2147418112LL
+apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size);
 /* Wrap an existing connection (mod_dbd's), with its prepared-statement hash. */
 acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                       apr_hash_t *prepared);

@@ -74,6 +74,9 @@ extern module AP_MODULE_DECLARE_DATA acme_pay_module;
 
 /* A core database handle over a mod_dbd connection, with the SQLite write lock. */
 acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
+/* AcmePaySQLiteMmapSize (one value for the whole server): PRAGMA mmap_size of each
+ * SQLite connection mod_dbd opens; 0, the default, maps nothing */
+extern apr_int64_t acp_httpd_sqlite_mmap;
 
 /* DBDParams of server s (mod_dbd's configuration), NULL when unset. */
 const char *acp_httpd_dbd_params(server_rec *s);

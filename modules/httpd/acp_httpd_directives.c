@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include "acp_httpd.h"
 #include "acp_va.h"
 #include "acp_pay.h"
@@ -242,6 +243,24 @@ static const char *set_nonce_store(cmd_parms *cmd, void *d, const char *arg)
     else {
         return "AcmePayNonceStore: shm or database";
     }
+    return NULL;
+}
+
+static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
+{
+    apr_off_t n = 0;
+    char *end = NULL;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (!apr_isdigit(*arg) || apr_strtoff(&n, arg, &end, 10) != APR_SUCCESS || *end ||
+        n > (apr_off_t)ACP_SA_MMAP_MAX) {
+        return apr_psprintf(cmd->pool, "%s: bytes from 0 to %lld", cmd->cmd->name,
+                            (long long)ACP_SA_MMAP_MAX);
+    }
+    acp_httpd_sqlite_mmap = (apr_int64_t)n;
     return NULL;
 }
 
@@ -663,6 +682,9 @@ const command_rec acp_httpd_cmds[] = {
     AP_INIT_TAKE1("AcmePayNonceStore", set_nonce_store, NULL, RSRC_CONF,
                   "where spent nonces are kept: shm (one host) or database (several nodes); "
                   "default shm with sqlite3, database with pgsql"),
+    AP_INIT_TAKE1("AcmePaySQLiteMmapSize", set_sqlite_mmap, NULL, RSRC_CONF,
+                  "bytes of the database each SQLite connection memory-maps (server-wide; "
+                  "default 0: none, reads through the page cache with pread)"),
     AP_INIT_TAKE1("AcmePayValidationTimeout", set_slot,
                   INT_SLOT(wfe.ra.va.timeout_ms, 1, 300, .scale = 1000,
                            .cfg_bit = ACP_SET_TIMEOUT),

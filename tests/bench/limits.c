@@ -104,7 +104,6 @@ int main(void)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    acp_sa_tune(db);
     acp_ra_cfg_defaults(&on);
     off = on;
     off.limits.dflt.accounts.max = off.limits.dflt.orders.max = 0;
@@ -171,7 +170,6 @@ int main(void)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    acp_sa_tune(db);
 
     jws.jwk = acp_jwk_from_pkey(p, k2); /* a key without an account: newAccount creates */
     for (i = 0; i < (getenv("ACP_BENCH_KEEP") ? 1 : 10); i++) {
