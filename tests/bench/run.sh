@@ -224,6 +224,8 @@ measure_module() {
         bench_psql "$PG_DIR" "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 60" acme \
             > "$out/pgstat-$ml.txt" 2>&1 || true
         bench_psql "$PG_DIR" "SELECT 'statements', sum(calls) FROM pg_stat_statements" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
+        # updates that had to add index entries (not HOT), per table, warm-up included
+        bench_psql "$PG_DIR" "SELECT 'updates', relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE n_tup_upd > 0 ORDER BY n_tup_upd DESC" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
     fi
     if [ "$mdrv" = pgsql ]; then
         psql "$mpar" -tAc "SELECT pem FROM certificates ORDER BY issued DESC LIMIT 1" > "$T/one.pem"
