@@ -12,7 +12,10 @@
 # time of the whole command; on PostgreSQL also the server's own time for the second
 # find's statements (its log's durations). The machine's load average is printed first: on a shared machine the
 # wall times wait for a CPU.
-# Uses ACME_PORT_OFFSET like the tests (PostgreSQL on 15432 + offset).
+# Uses ACME_PORT_OFFSET like the tests (PostgreSQL on 15432 + offset). SEARCH_AFTER=FILE
+# runs `sh FILE` with PRM (the seeded database's connection parameters) and PGLOG (its
+# server log) before the
+# PostgreSQL cluster is removed.
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-1000000}
@@ -170,11 +173,17 @@ SQL
         # the plans of the find's statements that take 20 ms or more, into the server's log
         printf '%s\n' "session_preload_libraries = 'auto_explain'" \
             "auto_explain.log_min_duration = '20ms'" "auto_explain.log_analyze = on" \
+            "auto_explain.log_buffers = on" \
             >> "$W/pg/data/postgresql.conf"
     fi
     pg_super "SELECT pg_reload_conf()" > /dev/null
     PGLOG=$W/pg/pg.log
     measure pgsql "$prm"
+fi
+if [ "$WHICH" != sqlite ] && [ -n "${SEARCH_AFTER:-}" ]; then
+    # a script of one's own against the seeded PostgreSQL database (plans, experiments),
+    # with PRM set to its connection parameters, before the cluster is removed
+    PRM=$prm PGLOG=$PGLOG sh "$SEARCH_AFTER" || true
 fi
 if [ "$WHICH" != sqlite ] && [ -n "${EXPLAIN:-}" ]; then
     grep -A40 'Query Text: .*\(x1\|search\)' "$W/pg/pg.log" | grep -v 'statement: PREPARE' | head -300 || true
