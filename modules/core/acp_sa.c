@@ -1094,17 +1094,54 @@ static int raw_int(acp_db_t *db, apr_pool_t *p, const char *sql, int *val)
     return found ? 0 : -1;
 }
 
+/* The first ';' at or after s that is outside a $$-quoted body (PostgreSQL's function
+ * bodies hold statements of their own); NULL: none. */
+static char *semi_outside_dollars(char *s)
+{
+    int quoted = 0;
+
+    for (; *s; s++) {
+        if (s[0] == '$' && s[1] == '$') {
+            quoted = !quoted;
+            s++;
+        }
+        else if (*s == ';' && !quoted) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Whether the word w (uppercase) stands between s and end, in any case. */
+static int has_word_before(const char *s, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+    const char *c;
+
+    for (c = s; c + n <= end; c++) {
+        if (strncasecmp(c, w, n) == 0 && (c == s || (!apr_isalnum(c[-1]) && c[-1] != '_')) &&
+            (c + n == end || (!apr_isalnum(c[n]) && c[n] != '_'))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The end of the statement that starts at s: its ';' -- for a CREATE TRIGGER, the ';'
- * after its END (a trigger's body holds statements of its own). NULL: no end. */
+ * after its END (a SQLite trigger's body holds statements of its own); a ';' inside $$
+ * does not count. NULL: no end. */
 static char *stmt_end(char *s)
 {
-    char *semi = strchr(s, ';');
+    char *semi = semi_outside_dollars(s);
     int trigger;
 
     while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') {
         s++;
     }
-    trigger = strncasecmp(s, "CREATE TRIGGER", 14) == 0;
+    /* a SQLite trigger: a BEGIN … END body before the first ';' (PostgreSQL's CREATE
+     * TRIGGER … EXECUTE FUNCTION f() ends at its own ';') */
+    trigger = strncasecmp(s, "CREATE TRIGGER", 14) == 0 && semi &&
+              has_word_before(s, semi, "BEGIN");
     while (trigger && semi) {
         char *e = semi;
         while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) {
@@ -1114,7 +1151,7 @@ static char *stmt_end(char *s)
             !apr_isalnum(e[-4]) && e[-4] != '_') {
             break;
         }
-        semi = strchr(semi + 1, ';');
+        semi = semi_outside_dollars(semi + 1);
     }
     return semi;
 }

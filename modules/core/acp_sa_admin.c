@@ -283,10 +283,12 @@ typedef struct {
 
 #define FTS(tbl) "SELECT ref FROM " tbl " WHERE " tbl " MATCH %s"
 #define FTS_FIND(tbl) FTS(tbl) " ORDER BY rowid DESC LIMIT %lld"
-/* OFFSET 0 keeps PostgreSQL from flattening the subquery: the trigram index finds the
- * matches, then the (small) set is sorted */
-#define TRGM(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s OFFSET 0"
-#define TRGM_FIND(tbl, key, expr) "SELECT " key " FROM " tbl " WHERE (" expr ") ILIKE %s LIMIT %lld"
+/* PostgreSQL (migration 028): each kind's search text in a narrow table of its own
+ * (search_<kind>: ref, body, created; filled by triggers), with a pg_trgm index and a
+ * word index on body. OFFSET 0 keeps PostgreSQL from flattening the subquery: the
+ * trigram index finds the matches, then the (small) set is sorted */
+#define TRGM(kind) "SELECT ref FROM search_" kind " WHERE body ILIKE %s OFFSET 0"
+#define TRGM_FIND(kind) "SELECT ref FROM search_" kind " WHERE body ILIKE %s LIMIT %lld"
 
 /* the word indexes: SQLite FTS5 with unicode61 (a phrase, the last word a prefix);
  * PostgreSQL a GIN index on the very expression below (tsquery: words ANDed) */
@@ -298,67 +300,38 @@ typedef struct {
 /* a MATERIALIZED CTE keeps the planner on the index: it cannot estimate a prefix's
  * rows, and with the LIMIT it chose a scan of the whole table that computes every row's
  * words (seconds at 1,000,000 rows) */
-#define WORDS_FIND(tbl, key, expr)                                                         \
-    "WITH m AS MATERIALIZED (SELECT " key " AS k, " expr " AS t FROM " tbl " WHERE "       \
-    WORDS_OF(expr) " @@ CAST(%s AS tsquery)) SELECT k FROM m WHERE strpos(lower(t), %s) > 0 " \
+#define WORDS_FIND(kind)                                                                   \
+    "WITH m AS MATERIALIZED (SELECT ref AS k, body AS t FROM search_" kind " WHERE "        \
+    WORDS_OF("body") " @@ CAST(%s AS tsquery)) SELECT k FROM m WHERE strpos(lower(t), %s) > 0 " \
     "LIMIT %lld"
 /* the newest rows only (a text most rows hold, whose index lookup would gather them all):
  * the lowercase text, then the limit; PostgreSQL by time */
-#define RECENT_FIND(tbl, key, time, expr)                                                  \
-    "SELECT k FROM (SELECT " key " AS k, " time " AS c, " expr " AS t FROM " tbl           \
-    " ORDER BY " time " DESC LIMIT 1000) r WHERE strpos(lower(t), %s) > 0 "                \
+#define RECENT_FIND(kind)                                                                  \
+    "SELECT k FROM (SELECT ref AS k, created AS c, body AS t FROM search_" kind            \
+    " ORDER BY created DESC LIMIT 1000) r WHERE strpos(lower(t), %s) > 0 "                 \
     "ORDER BY c DESC LIMIT %lld"
 /* SQLite: the word table's newest rows (its rowid follows insertion); an FTS5 prefix
  * query gathers the whole doclist of its prefix before the first row */
 #define RECENT_FTS(fts)                                                                    \
     "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
     "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
-#define RECENT(fts, tbl, key, time, expr)                                                  \
-    RECENT_FTS(fts), RECENT_FIND(tbl, key, time, expr)
-
-#define E_HOLDER "id || ' ' || COALESCE(label, '')"
-#define E_ACCOUNT "id || ' ' || contacts"
-#define E_ORDER "id || ' ' || names_key"
-#define E_INVOICE "id"
-#define E_CERT "serial || ' ' || names_key"
-#define E_EAB "kid || ' ' || COALESCE(label, '')"
-#define E_PAYMENT "reference || ' ' || invoice_id"
+/* one kind's four fragments: M_ (a list's filter), F_ (any part), W_ (words), R_ (newest) */
+#define SEARCH_FRAGS(K, kind, col)                                                         \
+    {"M_" K, col " IN (" FTS("search_" kind) ")", col " IN (" TRGM(kind) ")"},             \
+        {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
+        {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \
+        {"R_" K, RECENT_FTS("search_word_" kind), RECENT_FIND(kind)}
 
 static const frag_t frags[] = {
-    {"M_HOLDER", "b.id IN (" FTS("search_holder") ")",
-     "b.id IN (" TRGM("billing", "id", E_HOLDER) ")"},
-    {"M_ACCOUNT", "a.id IN (" FTS("search_account") ")",
-     "a.id IN (" TRGM("accounts", "id", E_ACCOUNT) ")"},
-    {"M_ORDER", "o.id IN (" FTS("search_order") ")", "o.id IN (" TRGM("orders", "id", E_ORDER) ")"},
-    {"M_INVOICE", "i.id IN (" FTS("search_invoice") ")",
-     "i.id IN (" TRGM("invoices", "id", E_INVOICE) ")"},
-    {"M_CERT", "c.id IN (" FTS("search_cert") ")",
-     "c.id IN (" TRGM("certificates", "id", E_CERT) ")"},
-    {"M_EAB", "e.kid IN (" FTS("search_eab") ")", "e.kid IN (" TRGM("eab_keys", "kid", E_EAB) ")"},
-    {"F_HOLDER", FTS_FIND("search_holder"), TRGM_FIND("billing", "id", E_HOLDER)},
-    {"F_ACCOUNT", FTS_FIND("search_account"), TRGM_FIND("accounts", "id", E_ACCOUNT)},
-    {"F_ORDER", FTS_FIND("search_order"), TRGM_FIND("orders", "id", E_ORDER)},
-    {"F_INVOICE", FTS_FIND("search_invoice"), TRGM_FIND("invoices", "id", E_INVOICE)},
-    {"F_CERT", FTS_FIND("search_cert"), TRGM_FIND("certificates", "id", E_CERT)},
-    {"F_EAB", FTS_FIND("search_eab"), TRGM_FIND("eab_keys", "kid", E_EAB)},
-    {"F_PAYMENT", FTS_FIND("search_payment"), TRGM_FIND("payments", "reference", E_PAYMENT)},
-    /* whole words (migration 027): the words query, then the lowercase text, which the
-     * row must contain as typed (the words only find the candidates), then the limit */
-    {"W_HOLDER", WORD_FIND("search_word_holder"), WORDS_FIND("billing", "id", E_HOLDER)},
-    {"W_ACCOUNT", WORD_FIND("search_word_account"), WORDS_FIND("accounts", "id", E_ACCOUNT)},
-    {"W_ORDER", WORD_FIND("search_word_order"), WORDS_FIND("orders", "id", E_ORDER)},
-    {"W_INVOICE", WORD_FIND("search_word_invoice"), WORDS_FIND("invoices", "id", E_INVOICE)},
-    {"W_CERT", WORD_FIND("search_word_cert"), WORDS_FIND("certificates", "id", E_CERT)},
-    {"W_EAB", WORD_FIND("search_word_eab"), WORDS_FIND("eab_keys", "kid", E_EAB)},
-    {"W_PAYMENT", WORD_FIND("search_word_payment"),
-     WORDS_FIND("payments", "reference", E_PAYMENT)},
-    {"R_HOLDER", RECENT("search_word_holder", "billing", "id", "created", E_HOLDER)},
-    {"R_ACCOUNT", RECENT("search_word_account", "accounts", "id", "created", E_ACCOUNT)},
-    {"R_ORDER", RECENT("search_word_order", "orders", "id", "created", E_ORDER)},
-    {"R_INVOICE", RECENT("search_word_invoice", "invoices", "id", "created", E_INVOICE)},
-    {"R_CERT", RECENT("search_word_cert", "certificates", "id", "issued", E_CERT)},
-    {"R_EAB", RECENT("search_word_eab", "eab_keys", "kid", "created", E_EAB)},
-    {"R_PAYMENT", RECENT("search_word_payment", "payments", "reference", "created", E_PAYMENT)},
+    /* W_: the words query, then the lowercase text, which the row must contain as typed
+     * (the words only find the candidates), then the limit */
+    SEARCH_FRAGS("HOLDER", "holder", "b.id"),
+    SEARCH_FRAGS("ACCOUNT", "account", "a.id"),
+    SEARCH_FRAGS("ORDER", "order", "o.id"),
+    SEARCH_FRAGS("INVOICE", "invoice", "i.id"),
+    SEARCH_FRAGS("CERT", "cert", "c.id"),
+    SEARCH_FRAGS("EAB", "eab", "e.kid"),
+    SEARCH_FRAGS("PAYMENT", "payment", "p.reference"),
     /* find's exact keys (migration 026): the key parameter once, used by the lookup */
     {"K_ACCOUNT", "a.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'account')",
      "lower(a.contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},

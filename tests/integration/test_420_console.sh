@@ -247,4 +247,24 @@ expect_eq "words 1 true" "$(jq -r '"\(.step) \([.results[] | select(.kind == "or
 v=$(jq '[.results[] | select(.kind == "order")][0].created' <<<"$f")
 [[ "$v" =~ ^[0-9]+$ ]] || fail "the order found has no time ('$v')"
 expect_eq "$(adm --json orders list --limit 500 | jq '[.[] | select(.names | test("\\.'"$DB"'\\.it\\.test")) | .created] | max')" "$v" "... the newest order"
+# the client changes its contact: find follows (SQLite: the word and trigram tables'
+# update triggers; PostgreSQL: search_account's trigger, migration 028)
+mail2="new-$(openssl rand -hex 3)@moved.example"
+export mail2
+/usr/bin/python3 - <<'PY' || fail "contact update through ACME"
+import json, os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme, Key
+from cryptography.hazmat.primitives import serialization
+d = json.load(open(os.path.join(os.environ["T"], "a.json")))
+a = Acme()
+k = Key(); k.priv = serialization.load_pem_private_key(open(os.path.join(os.environ["T"], "acct.pem"), "rb").read(), None)
+a.key = k; a.kid = d["kid"]
+r = a.post(d["kid"], {"contact": ["mailto:" + os.environ["mail2"]]})
+assert r.status == 200 and r.json()["contact"] == ["mailto:" + os.environ["mail2"]], r
+PY
+f=$(adm --json find "${mail2%@*}")
+expect_eq "words account" "$(jq -r '"\(.step) \(.results[0].kind)"' <<<"$f")" "the new contact's local part, by words"
+expect_eq "any part account" "$(adm --json find "${mail2:5:4}" | jq -r '"\(.step) \([.results[] | select(.kind == "account")][0].kind)"')" "a part of the new contact"
+expect_eq 1 "$(rc adm find "${mail%@*}")" "the old contact is found no more"
 finish

@@ -1,0 +1,3 @@
+-- mod_acme_pay schema, version 28 (SQLite): nothing to do. PostgreSQL's staff search moves
+-- to narrow tables of its own in this version; SQLite's FTS tables (versions 9 and 27)
+-- always were.
