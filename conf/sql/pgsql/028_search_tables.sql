@@ -99,6 +99,17 @@ BEGIN
 END
 $$;
 CREATE TRIGGER search_payment_fill AFTER INSERT ON payments FOR EACH ROW EXECUTE FUNCTION search_payment_fill();
+-- Rows another node inserted while the copy above and the index builds ran (its
+-- snapshot did not see them, the triggers did not exist yet): the triggers' locks
+-- have waited for those writers, so the newest rows copied once more catch them all
+-- (an hour's margin for the nodes' clocks).
+INSERT INTO search_holder (ref, body, created) SELECT id, id || ' ' || COALESCE(label, ''), created FROM billing WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_holder) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_account (ref, body, created) SELECT id, id || ' ' || contacts, created FROM accounts WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_account) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_order (ref, body, created) SELECT id, id || ' ' || names_key, created FROM orders WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_order) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_invoice (ref, body, created) SELECT id, id, created FROM invoices WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_invoice) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_cert (ref, body, created) SELECT id, serial || ' ' || names_key, issued FROM certificates WHERE issued >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_cert) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_eab (ref, body, created) SELECT kid, kid || ' ' || COALESCE(label, ''), created FROM eab_keys WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_eab) ON CONFLICT (ref) DO NOTHING;
+INSERT INTO search_payment (ref, body, created) SELECT reference, reference || ' ' || invoice_id, created FROM payments WHERE created >= (SELECT COALESCE(MAX(created), 0) - 3600 FROM search_payment) ON CONFLICT (ref) DO NOTHING;
 DROP INDEX billing_search;
 DROP INDEX accounts_search;
 DROP INDEX orders_search;
