@@ -165,7 +165,8 @@ INSERT INTO payments (reference, invoice_id, amount, currency, source, created)
 SELECT 'BANK-' || lpad(i::text, 7, '0'), 'iv' || lpad(to_hex(i), 8, '0'), 1000, 'CNY', 'bench', $now - i
 FROM generate_series(0, $N / 10 - 1) i;
 COMMIT;
-VACUUM ANALYZE billing, accounts, orders, certificates, invoices, payments;
+VACUUM ANALYZE billing, accounts, orders, certificates, invoices, payments, search_holder,
+    search_account, search_order, search_invoice, search_cert, search_eab, search_payment;
 SQL
     log "PostgreSQL: seeded $N certificates in $((SECONDS - t0)) s; $(psql -X -tA "$prm" -c "SELECT pg_database_size(current_database()) / 1048576") MB"
     pg_super "ALTER SYSTEM SET log_min_duration_statement = 0" > /dev/null

@@ -7,7 +7,10 @@
 -- before) is now a row of search_<kind> (ref, body, time), filled by a trigger on insert
 -- (and on a change of an account's contacts); the indexes are on body. The wide tables
 -- lose their trigram and word indexes, so an order's status change (never HOT: the
--- status is indexed) no longer inserts into those two GIN indexes.
+-- status is indexed) no longer inserts into those two GIN indexes. fastupdate = off on
+-- every index here: a lookup never walks a pending list (up to 4 MB after a burst of
+-- inserts: a trigram lookup at 1,000,000 rows took 39 ms with it, 9 without), and no
+-- ACME request that happens to fill the list pays for merging it.
 CREATE TABLE search_holder (ref TEXT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL);
 CREATE TABLE search_account (ref TEXT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL);
 CREATE TABLE search_order (ref TEXT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL);
@@ -22,25 +25,25 @@ INSERT INTO search_invoice (ref, body, created) SELECT id, id, created FROM invo
 INSERT INTO search_cert (ref, body, created) SELECT id, serial || ' ' || names_key, issued FROM certificates;
 INSERT INTO search_eab (ref, body, created) SELECT kid, kid || ' ' || COALESCE(label, ''), created FROM eab_keys;
 INSERT INTO search_payment (ref, body, created) SELECT reference, reference || ' ' || invoice_id, created FROM payments;
-CREATE INDEX search_holder_trgm ON search_holder USING gin (body gin_trgm_ops);
+CREATE INDEX search_holder_trgm ON search_holder USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_holder_words ON search_holder USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_holder_created ON search_holder (created);
-CREATE INDEX search_account_trgm ON search_account USING gin (body gin_trgm_ops);
+CREATE INDEX search_account_trgm ON search_account USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_account_words ON search_account USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_account_created ON search_account (created);
-CREATE INDEX search_order_trgm ON search_order USING gin (body gin_trgm_ops);
+CREATE INDEX search_order_trgm ON search_order USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_order_words ON search_order USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_order_created ON search_order (created);
-CREATE INDEX search_invoice_trgm ON search_invoice USING gin (body gin_trgm_ops);
+CREATE INDEX search_invoice_trgm ON search_invoice USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_invoice_words ON search_invoice USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_invoice_created ON search_invoice (created);
-CREATE INDEX search_cert_trgm ON search_cert USING gin (body gin_trgm_ops);
+CREATE INDEX search_cert_trgm ON search_cert USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_cert_words ON search_cert USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_cert_created ON search_cert (created);
-CREATE INDEX search_eab_trgm ON search_eab USING gin (body gin_trgm_ops);
+CREATE INDEX search_eab_trgm ON search_eab USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_eab_words ON search_eab USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_eab_created ON search_eab (created);
-CREATE INDEX search_payment_trgm ON search_payment USING gin (body gin_trgm_ops);
+CREATE INDEX search_payment_trgm ON search_payment USING gin (body gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX search_payment_words ON search_payment USING gin (array_to_tsvector(array_remove(regexp_split_to_array(lower(body), '[^a-z0-9]+'), ''))) WITH (fastupdate = off);
 CREATE INDEX search_payment_created ON search_payment (created);
 CREATE FUNCTION search_holder_fill() RETURNS trigger LANGUAGE plpgsql AS $$
