@@ -1294,8 +1294,9 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
     db = acp_sa_wrap(p, drv, handle, NULL);
     db->stmt_pool = p; /* what a reset session lost is prepared again there */
     apr_pool_cleanup_register(p, db, db_close, apr_pool_cleanup_null);
-    /* one connection of its own (the staff tool, start-up): no other connection of this
-     * process discards its mapping, and the staff tool's searches read much */
+    /* a connection of its own (the staff tool, start-up): one thread, so remapping after
+     * the server's commits costs no other thread's TLB (the shoot-downs that made it dear
+     * in Apache's children), and the staff tool's searches read much */
     acp_sa_tune(db, ACP_SA_MMAP_MAX);
     if (migrate) {
         rv = acp_sa_migrate(p, db, NULL, errmsg);
