@@ -35,6 +35,21 @@ open(os.path.join(os.environ["T"], "acct.pem"), "wb").write(k.priv.private_bytes
 print(json.dumps({"kid": a.kid, "order": o.header("Location"), "finalize": o.json()["finalize"],
                   "pay": r.json()["instance"]}))
 PY
+# as_account <<'PY' …: Python with the account above signed in (a: Acme with its key and
+# kid, d: a.json) before the script from stdin
+as_account() {
+    { cat <<'PRE'
+import json, os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme, Key, b64, make_csr
+from cryptography.hazmat.primitives import serialization
+d = json.load(open(os.path.join(os.environ["T"], "a.json")))
+a = Acme()
+k = Key(); k.priv = serialization.load_pem_private_key(open(os.path.join(os.environ["T"], "acct.pem"), "rb").read(), None)
+a.key = k; a.kid = d["kid"]
+PRE
+      cat; } | /usr/bin/python3 -
+}
 pay=$(jq -r .pay "$T/a.json")
 inv=${pay##*/}
 holder=$(adm --json holders list | jq -r '.[0].id')
@@ -135,15 +150,7 @@ expect_contains "$page" "Nothing to pay" "the invoice page says so"
 expect_contains "$page" "superseded" "the page's status"
 [[ "$page" == *"Pay this invoice"* ]] && fail "the closed invoice's page still asks for payment"
 # the client finalizes again: charged from the balance, the invoice stays closed
-/usr/bin/python3 - <<'PY' || fail "finalize after the credit"
-import json, os, sys
-sys.path.insert(0, os.environ["IT_DIR"])
-from acme_client import Acme, Key, b64, make_csr
-from cryptography.hazmat.primitives import serialization
-d = json.load(open(os.path.join(os.environ["T"], "a.json")))
-a = Acme()
-k = Key(); k.priv = serialization.load_pem_private_key(open(os.path.join(os.environ["T"], "acct.pem"), "rb").read(), None)
-a.key = k; a.kid = d["kid"]
+as_account <<'PY' || fail "finalize after the credit"
 der, _ = make_csr([os.environ["n1"]])
 r = a.post(d["finalize"], {"csr": b64(der)})
 assert r.status == 200, r
@@ -251,15 +258,7 @@ expect_eq "$(adm --json orders list --limit 500 | jq '[.[] | select(.names | tes
 # update triggers; PostgreSQL: search_account's trigger, migration 028)
 mail2="new-$(openssl rand -hex 3)@moved.example"
 export mail2
-/usr/bin/python3 - <<'PY' || fail "contact update through ACME"
-import json, os, sys
-sys.path.insert(0, os.environ["IT_DIR"])
-from acme_client import Acme, Key
-from cryptography.hazmat.primitives import serialization
-d = json.load(open(os.path.join(os.environ["T"], "a.json")))
-a = Acme()
-k = Key(); k.priv = serialization.load_pem_private_key(open(os.path.join(os.environ["T"], "acct.pem"), "rb").read(), None)
-a.key = k; a.kid = d["kid"]
+as_account <<'PY' || fail "contact update through ACME"
 r = a.post(d["kid"], {"contact": ["mailto:" + os.environ["mail2"]]})
 assert r.status == 200 and r.json()["contact"] == ["mailto:" + os.environ["mail2"]], r
 PY
