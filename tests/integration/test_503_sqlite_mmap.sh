@@ -3,11 +3,11 @@
 # database (in WAL mode every commit of another connection makes each connection drop
 # its mapping and fault it in again, which measured dearer than reading through the page
 # cache: docs/PERFORMANCE.md, "SQLite: reads"); with the directive they map it. A bad
-# value or a use inside a virtual host is refused at configuration time.
+# value or a use inside a virtual host is refused at configuration time. With PostgreSQL
+# the directive changes nothing (no PRAGMA reaches the server; requests work).
 . "$(dirname "$0")/lib.sh"
-[ "$DB" = pgsql ] && { log "skip: SQLite only"; exit 77; }
 
-# the number of the Apache children's mappings of the database file, after some
+# the number of the Apache children's mappings of the database file (SQLite), after some
 # requests that read it (newAccount, newOrder, POST-as-GET of the order); $1: the
 # Apache's run directory
 db_maps() {
@@ -49,7 +49,10 @@ apache_start "$T/httpd2" --ca-dir "$T/ca" --module "$ACME_MODULE" \
     die "Apache with AcmePaySQLiteMmapSize did not start"
 n=$(db_maps "$T/httpd2")
 log "AcmePaySQLiteMmapSize 268435456: $n mappings"
-[ "$n" -ge 1 ] || fail "AcmePaySQLiteMmapSize set, but no child maps the database"
+# (PostgreSQL: the requests above answered as they should with the directive set)
+if [ "$ACME_DB_DRIVER" = sqlite3 ]; then
+    [ "$n" -ge 1 ] || fail "AcmePaySQLiteMmapSize set, but no child maps the database"
+fi
 apache_stop "$T/httpd2"
 
 # refused: not a number, over SQLite's maximum, inside a virtual host
