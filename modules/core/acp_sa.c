@@ -1112,15 +1112,24 @@ static char *semi_outside_dollars(char *s)
     return NULL;
 }
 
-/* Whether the word w (uppercase) stands between s and end, in any case. */
-static int has_word_before(const char *s, const char *end, const char *w)
+/* Whether the word w stands at c (any case), inside the text s..end: not part of a
+ * longer name on either side. */
+static int word_at(const char *s, const char *c, const char *end, const char *w)
 {
     size_t n = strlen(w);
+
+    return c >= s && c + n <= end && strncasecmp(c, w, n) == 0 &&
+           (c == s || (!apr_isalnum(c[-1]) && c[-1] != '_')) &&
+           (c + n == end || (!apr_isalnum(c[n]) && c[n] != '_'));
+}
+
+/* Whether the word w stands anywhere between s and end. */
+static int has_word_before(const char *s, const char *end, const char *w)
+{
     const char *c;
 
-    for (c = s; c + n <= end; c++) {
-        if (strncasecmp(c, w, n) == 0 && (c == s || (!apr_isalnum(c[-1]) && c[-1] != '_')) &&
-            (c + n == end || (!apr_isalnum(c[n]) && c[n] != '_'))) {
+    for (c = s; c < end; c++) {
+        if (word_at(s, c, end, w)) {
             return 1;
         }
     }
@@ -1147,8 +1156,7 @@ static char *stmt_end(char *s)
         while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) {
             e--;
         }
-        if (e - s >= 4 && strncasecmp(e - 3, "END", 3) == 0 &&
-            !apr_isalnum(e[-4]) && e[-4] != '_') {
+        if (word_at(s, e - 3, e, "END")) {
             break;
         }
         semi = semi_outside_dollars(semi + 1);

@@ -4,8 +4,8 @@
  * Optional filters are written "(%s IS NULL OR col = %s)": the caller passes the value
  * twice, or NULL twice. One text serves SQLite and PostgreSQL except where the
  * databases' own search differs: "@NAME@" marks a fragment acp_sa_admin_sql() fills in
- * per driver (SQLite: FTS5 trigram tables kept by triggers, migration 009; PostgreSQL:
- * pg_trgm GIN indexes on the very expressions below).
+ * per driver (SQLite: FTS5 tables kept by triggers, migrations 009 and 027; PostgreSQL:
+ * search_<kind> tables kept by triggers with pg_trgm and word GIN indexes, migration 028).
  * Lists page by keyset, newest first (or oldest first, the *_asc twins): the caller
  * passes the last row's (time, time, time, id) as the cursor -- or a time beyond every
  * row and an id before every id -- then since, until and the limit. */
@@ -291,7 +291,8 @@ typedef struct {
 #define TRGM_FIND(kind) "SELECT ref FROM search_" kind " WHERE body ILIKE %s LIMIT %lld"
 
 /* the word indexes: SQLite FTS5 with unicode61 (a phrase, the last word a prefix);
- * PostgreSQL a GIN index on the very expression below (tsquery: words ANDed) */
+ * PostgreSQL a GIN index on search_<kind>'s words, the very expression below (tsquery:
+ * words ANDed) */
 #define WORD_FIND(tbl)                                                                     \
     "SELECT ref FROM " tbl " WHERE " tbl " MATCH %s AND instr(lower(body), %s) > 0 "       \
     "ORDER BY rowid DESC LIMIT %lld"
