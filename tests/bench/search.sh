@@ -125,8 +125,21 @@ if [ "$WHICH" != sqlite ]; then
     "$ADMIN" --driver pgsql --params "$prm" migrate > /dev/null || die "migrate"
     t0=$SECONDS
     now=$(date +%s)
+    # In bulk, as an upgrade's migration 028 fills the search tables: the records first with
+    # the search triggers off and the search tables' GIN and time indexes dropped, then the
+    # migration's own copy statements, then the indexes built again from their definitions
+    # (row by row through the triggers, 1,000,000 took 628 s against 146 s).
+    mig=$(ls "$REPO"/conf/sql/pgsql/028_*.sql) || die "migration 028"
+    psql -X -tA "$prm" -v ON_ERROR_STOP=1 -c "SELECT indexname || '|' || indexdef || ';' FROM pg_indexes
+        WHERE tablename LIKE 'search\_%' AND indexname NOT LIKE '%\_pkey'" > "$W/sidx" || die "indexes"
+    [ "$(wc -l < "$W/sidx")" -ge 21 ] || die "search indexes: $(wc -l < "$W/sidx")"
     psql -X -q "$prm" -v ON_ERROR_STOP=1 <<SQL || die "seed (PostgreSQL)"
 SET synchronous_commit = off;
+SET maintenance_work_mem = '1GB';
+$(for t in billing accounts orders invoices certificates payments; do
+    echo "ALTER TABLE $t DISABLE TRIGGER USER;"
+done)
+$(cut -d'|' -f1 "$W/sidx" | sed 's/.*/DROP INDEX &;/')
 BEGIN;
 INSERT INTO billing (id, kind, label, balance, created)
 SELECT format('sb%s', lpad(i::text, 9, '0')), 'account', NULL, 0, $now - (i % 2160000)
@@ -165,6 +178,11 @@ INSERT INTO payments (reference, invoice_id, amount, currency, source, created)
 SELECT 'BANK-' || lpad(i::text, 7, '0'), 'iv' || lpad(to_hex(i), 8, '0'), 1000, 'CNY', 'bench', $now - i
 FROM generate_series(0, $N / 10 - 1) i;
 COMMIT;
+$(sed -n '/^INSERT INTO search_/{/ WHERE /!p}' "$mig")
+$(cut -d'|' -f2- "$W/sidx")
+$(for t in billing accounts orders invoices certificates payments; do
+    echo "ALTER TABLE $t ENABLE TRIGGER USER;"
+done)
 VACUUM ANALYZE billing, accounts, orders, certificates, invoices, payments, search_holder,
     search_account, search_order, search_invoice, search_cert, search_eab, search_payment;
 SQL
