@@ -21,6 +21,11 @@
 #   ACME_PORT_OFFSET=N added to every port below (as in tests/integration/lib.sh)
 #   BENCH_QUICK=1      small sizes (~1 minute): 150 flows, wrk 3 s, growth 1k/10k/30k, soak 2000
 #   BENCH_FLOWS=N      issuance flows per server (default 1500; quick 150)
+#   BENCH_ROUNDS=N     run the columns N times, interleaved (every column, then every column
+#                      again…); the table shows each figure's median over the rounds (failed
+#                      flows and certificates summed, books balanced only if every round's
+#                      were) and each round's CPU per certificate, so one burst of load on
+#                      a shared machine moves one round, not a ratio (default 1)
 #   BENCH_CONC=N       concurrent flows (default 8)
 #   BENCH_SIZES="…"    growth sizes (default "10000 100000 1000000")
 #   BENCH_SOAK=N       soak requests (default 10000)
@@ -274,7 +279,12 @@ case " $targets " in *" pgsql"*|*" cluster"*)
     bench_pg_start "$PG_DIR" "$pg_port" || die "PostgreSQL did not start"
     log "PostgreSQL on 127.0.0.1:$pg_port (fsync on, synchronous_commit on)"
 ;; esac
+rounds=${BENCH_ROUNDS:-1}
+case $rounds in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a positive number" ;; esac
+for round in $(seq 1 "$rounds"); do
+[ "$rounds" -gt 1 ] && log "round $round of $rounds"
 for tg in $targets; do
+    rm -rf "$T/d-$tg" "$T/d-${tg}1" "$T/d-${tg}2"
     A_MODULE=
     case $tg in *@base)
         [ -f "${BENCH_BASE_MODULE:-}" ] || die "$tg: set BENCH_BASE_MODULE to a mod_acme_pay.so"
@@ -344,12 +354,56 @@ UseCanonicalName On"
         ;;
     *) die "unknown target $tg (pebble sqlite sqlite-event pgsql pgsql-sock cluster)" ;;
     esac
+    mv "$T/r-$tg" "$T/r-$tg.$round"
+done
+done
+# each target's figures over the rounds: the median of a number (the lower middle one for
+# an even count), the sum of ok and fail, books UNBALANCED if any round was, and
+# srv_cpu_rounds listing every round's CPU per certificate
+for tg in $targets; do
+    cat "$T/r-$tg".* | awk -F= -v n="$rounds" '
+        function median(a, m,    i, j, x) {
+            for (i = 2; i <= m; i++) { x = a[i]; j = i - 1; while (j > 0 && a[j] + 0 > x + 0) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
+            return a[int((m + 1) / 2)]
+        }
+        !($1 in seen) { seen[$1] = 1; keys[++nk] = $1 }
+        { v[$1, ++c[$1]] = $2 }
+        END {
+            for (k = 1; k <= nk; k++) {
+                key = keys[k]; m = c[key]
+                if (key == "ok" || key == "fail") {
+                    t = 0; for (i = 1; i <= m; i++) t += v[key, i]; print key "=" t; continue
+                }
+                if (key == "books") {
+                    b = v[key, 1]; for (i = 1; i <= m; i++) if (v[key, i] != "balanced") b = v[key, i]
+                    print key "=" b; continue
+                }
+                if (key == "srv_cpu_ms_per_cert_by_root") { # a/b/c: the median of each part
+                    np = split(v[key, 1], p0, "/"); out = ""
+                    for (q = 1; q <= np; q++) {
+                        for (i = 1; i <= m; i++) { split(v[key, i], pi, "/"); a[i] = pi[q] }
+                        out = out (q > 1 ? "/" : "") median(a, m)
+                    }
+                    print key "=" out; continue
+                }
+                num = 1
+                for (i = 1; i <= m; i++) { a[i] = v[key, i]; if (a[i] !~ /^-?[0-9]+(\.[0-9]+)?$/) num = 0 }
+                if (!num || m == 1) { print key "=" v[key, 1]; continue }
+                print key "=" median(a, m)
+            }
+            r = ""; for (i = 1; i <= c["srv_cpu_ms_per_cert"]; i++) r = r (i > 1 ? "/" : "") v["srv_cpu_ms_per_cert", i]
+            print "srv_cpu_rounds=" r
+        }' > "$T/r-$tg"
 done
 [ -n "$PG_DIR" ] && { bench_pg_stop "$PG_DIR"; PG_DIR=; }
 
 {
     echo
-    echo "== full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator, one run =="
+    if [ "$rounds" -gt 1 ]; then
+        echo "== full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator, one run of $rounds interleaved rounds: medians =="
+    else
+        echo "== full issuance flows (http-01; module $flows, Pebble $pflows), $conc concurrent, same generator, one run =="
+    fi
     printf '%-26s' ""
     for tg in $targets; do printf ' %12s' "$tg"; done
     pr=""
@@ -398,7 +452,11 @@ done
     for tg in $targets; do printf ' %s %s' "$tg" "$(val "$tg" nonce_bad)"; done
     [ -f "$T/r-cluster" ] && printf '; cluster POSTs per node: %s / %s' "$(val cluster node1_posts)" "$(val cluster node2_posts)"
     echo ")"
-    echo "Server CPU ms/cert by process tree:"
+    if [ "$rounds" -gt 1 ]; then
+        echo "Server CPU ms/cert in each round:"
+        for tg in $targets; do printf '  %-14s %s\n' "$tg" "$(val "$tg" srv_cpu_rounds)"; done
+    fi
+    if [ "$rounds" -gt 1 ]; then echo "Server CPU ms/cert by process tree (medians):"; else echo "Server CPU ms/cert by process tree:"; fi
     for tg in $targets; do
         case ${tg%@base} in
         pebble) parts="pebble" ;; sqlite|sqlite-event) parts="apache" ;;
