@@ -25,6 +25,8 @@ typedef struct acp_sa_stmt_t {
 
 /* The catalogue, terminated by {NULL, NULL}: what the module prepares. */
 extern const acp_sa_stmt_t acp_sa_catalogue[];
+/* PostgreSQL only: statements SQLite cannot parse (acp_sa_catalogue.c). */
+extern const acp_sa_stmt_t acp_sa_pg_catalogue[];
 /* Statements only acme-pay-admin uses (acp_sa_admin.c); acp_sa_open prepares both. */
 extern const acp_sa_stmt_t acp_sa_admin_catalogue[];
 /* An admin statement with its per-driver search fragments ("@NAME@") filled in. */
@@ -100,6 +102,9 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
 /* Bring the schema to the newest version; idempotent and safe against concurrent
  * callers (SQLite: BEGIN IMMEDIATE; PostgreSQL: advisory lock). */
 apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const char **errmsg);
+/* A statement's text run as is, no parameters, no rows (BEGIN, PRAGMA, a migration's
+ * DDL); inside a transaction whose session was reset it refuses all but ROLLBACK. */
+apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql);
 
 /* Transactions. SQLite uses BEGIN IMMEDIATE (take the write lock up front so a
  * busy database waits in busy_timeout instead of failing on lock upgrade). */
