@@ -249,15 +249,15 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
                                            const char *client_addr, const char **id,
                                            int *welcomed)
 {
-    const char *key = acp_billing_addr_key(p, client_addr);
+    const char *key = acp_billing_addr_key(p, client_addr), *bid;
     long long now = acp_now(), win;
     int n = 0;
-    apr_status_t rv = insert_holder(db, p, cfg, "account", NULL, id);
+    apr_status_t rv;
 
     *welcomed = 0;
-    if (rv != APR_SUCCESS || cfg->free_balance <= 0 || cfg->free_limit <= 0 || !key ||
-        cfg->free_period <= 0) {
-        return rv;
+    *id = NULL;
+    if (cfg->free_balance <= 0 || cfg->free_limit <= 0 || !key || cfg->free_period <= 0) {
+        return insert_holder(db, p, cfg, "account", NULL, id);
     }
     /* a new key costs nothing: the credit is bounded per client address and window */
     win = now / cfg->free_period;
@@ -266,11 +266,27 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
     rv = acp_sa_exec(db, p, "acp_welcome_take", &n,
                      ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
                                  LL(p, cfg->free_limit)));
-    if (rv == APR_SUCCESS && n == 1) {
-        rv = welcome_tx(db, p, cfg, *id, welcomed);
-    }
     if (rv != APR_SUCCESS) {
-        *id = NULL;
+        return rv;
+    }
+    if (n != 1) {
+        return insert_holder(db, p, cfg, "account", NULL, id);
+    }
+    /* the welcome credit written with the new holder: its row is born with the balance
+     * and marked welcomed, and the credit's ledger row follows (what welcome_tx does to
+     * a holder that exists, in two round trips instead of five: no update of a row just
+     * inserted, and no open invoice a holder this new could have) */
+    bid = acp_random_id(p, 12);
+    rv = acp_sa_exec(db, p, "acp_billing_insert_welcomed", NULL,
+                     ACP_SA_ARGS(bid, "account", NULL, LL(p, cfg->free_balance), LL(p, now),
+                                 cfg->currency, LL(p, now)));
+    if (rv == APR_SUCCESS) {
+        rv = ledger(db, p, bid, cfg->free_balance, cfg->free_balance, cfg->currency, "credit",
+                    NULL, NULL, NULL, NULL, "system", "welcome credit");
+    }
+    if (rv == APR_SUCCESS) {
+        *id = bid;
+        *welcomed = 1;
     }
     return rv;
 }

@@ -27,6 +27,10 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_billing_insert",
      "INSERT INTO billing (id, kind, label, balance, created, currency) "
      "VALUES (%s, %s, %s, %lld, %lld, %s)"},
+    /* a new account's holder born with its welcome credit (acp_billing.c) */
+    {"acp_billing_insert_welcomed",
+     "INSERT INTO billing (id, kind, label, balance, created, currency, welcomed) "
+     "VALUES (%s, %s, %s, %lld, %lld, %s, %lld)"},
     {"acp_eab_get", "SELECT kid, hmac_key, label, billing_id, status FROM eab_keys WHERE kid = %s"},
     {"acp_eab_disable", "UPDATE eab_keys SET status = 'disabled' WHERE kid = %s AND status = 'active'"},
     {"acp_eab_list",
@@ -106,6 +110,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT COUNT(*), MIN(created) FROM accounts WHERE reg_addr = %s AND created > %lld"},
     {"acp_limit_orders",
      "SELECT COUNT(*), MIN(created) FROM orders WHERE account_id = %s AND created > %lld"},
+    /* acp_limit_orders and acp_limit_pending in one round trip */
+    {"acp_limit_orders_pending",
+     "SELECT o.n, o.m, a.n, a.m FROM (SELECT COUNT(*) AS n, MIN(created) AS m FROM orders "
+     "WHERE account_id = %s AND created > %lld) o, (SELECT COUNT(*) AS n, MIN(expires) AS m "
+     "FROM authorizations WHERE account_id = %s AND status = 'pending' AND expires > %lld) a"},
     {"acp_limit_pending",
      "SELECT COUNT(*), MIN(expires) FROM authorizations "
      "WHERE account_id = %s AND status = 'pending' AND expires > %lld"},

@@ -21,6 +21,9 @@ bench_pg_start() {
     if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
         _o="$_o -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
     fi
+    # BENCH_PG_OPTS: more server settings, e.g. "-c log_statement=all" (a flow's statements
+    # in DIR/pg.log, kept with KEEP=1)
+    _o="$_o ${BENCH_PG_OPTS:-}"
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$_d/data" -l "$_d/pg.log" -w -t 60 -o "$_o" \
         start > "$_d/pg_ctl.log" 2>&1 || { cat "$_d/pg_ctl.log" "$_d/pg.log" >&2; return 1; }
     bench_psql "$_d" "CREATE ROLE acme LOGIN PASSWORD 'acme'" >/dev/null &&

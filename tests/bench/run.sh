@@ -18,6 +18,8 @@
 #                      and X/X@base for every X@base target)
 #   BENCH_PG_STATS=1   pg_stat_statements in the PostgreSQL cluster; the per-statement
 #                      census of each PostgreSQL target lands in out/bench/pgstat-<target>.txt
+#   BENCH_PG_OPTS="-c …"  more PostgreSQL settings (e.g. -c log_statement=all; with KEEP=1
+#                      the statements stay in the temp dir's pg/pg.log)
 #   ACME_PORT_OFFSET=N added to every port below (as in tests/integration/lib.sh)
 #   BENCH_QUICK=1      small sizes (~1 minute): 150 flows, wrk 3 s, growth 1k/10k/30k, soak 2000
 #   BENCH_FLOWS=N      issuance flows per server (default 1500; quick 150)
