@@ -808,17 +808,12 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error closing invoices");
     }
     {
+        /* the caller stores it on the order with the charge (acp_order_processing) */
         long long na = default_not_after;
         if (charge->not_after_cap && (!na || na > charge->not_after_cap)) {
             na = charge->not_after_cap;
         }
         charge->not_after = na;
-        if (acp_sa_exec(db, p, "acp_order_charge", NULL,
-                        ACP_SA_ARGS(LL(p, charge->price), LL(p, charge->charged),
-                                    charge->reissue_of, na ? LL(p, na) : NULL, order_id)) !=
-            APR_SUCCESS) {
-            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
-        }
     }
     return NULL;
 }

@@ -51,7 +51,7 @@ typedef struct acp_charge_t {
     long long charged;             /* what was debited (0 for a free reissue) */
     const char *reissue_of;        /* certificate id when free */
     long long not_after_cap;       /* a reissue must not outlive the original (0: none) */
-    long long not_after;           /* the order's notAfter as now stored (0: the default) */
+    long long not_after;           /* the order's notAfter to store (0: the default) */
     const char *subscription;      /* the subscription that covered (or was opened by) it */
 } acp_charge_t;
 
@@ -97,7 +97,9 @@ apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing
  * that certificate's notAfter), otherwise a debit of the price. The ledger row of a free
  * replacement names the replaced certificate. Short balance: an invoice for the shortfall (an open one for the same amount is
  * reused) and a userActionRequired problem carrying the payment request, whose writes
- * the caller must commit (prob->commit). base_url: for the built-in invoice page link. */
+ * the caller must commit (prob->commit). base_url: for the built-in invoice page link.
+ * The order's own row is the caller's to write, in the same transaction: price, charged,
+ * reissue_of and not_after as *charge says (with its move to processing). */
 acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                      const char *billing_id, const char *order_id,
                                      const char *names_key, const apr_array_header_t *names,

@@ -411,7 +411,10 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         return prob;
     }
     if (acp_sa_exec(db, p, "acp_order_processing", &n,
-                    ACP_SA_ARGS(fin->b64, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS) {
+                    ACP_SA_ARGS(fin->b64, acp_sa_ll(p, acp_now()), acp_sa_ll(p, charge.price),
+                                acp_sa_ll(p, charge.charged), charge.reissue_of,
+                                charge.not_after ? acp_sa_ll(p, charge.not_after) : NULL,
+                                order->id)) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "updating the order");
     }
     if (n != 1) {

@@ -77,9 +77,10 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "LEFT JOIN authorizations a ON a.id = oa.authz_id WHERE o.id = %s ORDER BY oa.pos"},
     {"acp_order_status",
      "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
+    /* finalize: the CSR and what the charge decided (acp_billing_charge_tx), one write */
     {"acp_order_processing",
-     "UPDATE orders SET status = 'processing', csr = %s, updated = %lld "
-     "WHERE id = %s AND status = 'ready'"},
+     "UPDATE orders SET status = 'processing', csr = %s, updated = %lld, price = %lld, "
+     "charged = %lld, reissue_of = %s, not_after = %lld WHERE id = %s AND status = 'ready'"},
     {"acp_order_valid",
      "UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
      "WHERE id = %s AND status = 'processing'"},
@@ -308,9 +309,6 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "WHERE id = %s AND cancelled IS NULL AND ends > starts"},
     /* issuance failed for good and was refunded: the purchase never started */
     {"acp_subscription_void", "UPDATE subscriptions SET ends = starts - 1 WHERE order_id = %s"},
-    {"acp_order_charge",
-     "UPDATE orders SET price = %lld, charged = %lld, reissue_of = %s, not_after = %lld "
-     "WHERE id = %s"},
     {"acp_invoice_open",
      "SELECT id, pay_url, eth_wei, checkout_url, checkout_state FROM invoices "
      "WHERE billing_id = %s AND status = 'open' "
