@@ -462,8 +462,7 @@ static acp_problem_t *ip_policy(apr_pool_t *p, const acp_ra_cfg_t *cfg, const ch
 
 static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                 const acp_account_t *acct, const char *name, long long now,
-                                acp_ra_pending_budget_t *budget, const char **authz_id,
-                                int *valid)
+                                acp_ra_pending_budget_t *budget, acp_authz_t **out)
 {
     int wildcard = acp_ident_is_wildcard(name);
     const char *ident = wildcard ? name + 2 : name;
@@ -480,8 +479,7 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
 
     rv = acp_sa_authz_reusable(db, p, acct->id, ident, wildcard, now + 86400, &reuse);
     if (rv == APR_SUCCESS) {
-        *authz_id = reuse->id;
-        *valid = 1;
+        *out = reuse;
         return NULL;
     }
     if (rv != APR_NOTFOUND) {
@@ -516,8 +514,17 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
             return acp_ra_int_db_problem(p, "creating a challenge");
         }
     }
-    *authz_id = id;
-    *valid = 0;
+    {
+        /* the row as inserted (acp_authz_insert) */
+        acp_authz_t *a = apr_pcalloc(p, sizeof(*a));
+        a->id = id;
+        a->account_id = acct->id;
+        a->ident = ident;
+        a->wildcard = wildcard ? 1 : 0;
+        a->status = "pending";
+        a->expires = now + cfg->authz_pending_lifetime;
+        *out = a;
+    }
     return NULL;
 }
 
@@ -533,10 +540,10 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
                                       int defer_ov, acp_order_t **order)
 {
     json_object *idents, *stored;
-    apr_array_header_t *names;
+    apr_array_header_t *names, *authzs;
     long long nb = 0, na = 0, now = acp_now();
     acp_problem_t *prob;
-    const char *id, *names_key, *replaces = NULL;
+    const char *id, *names_key, *replaces = NULL, *idtext;
     acp_ari_cert_t *replaced = NULL;
     const acp_profile_t *profile = NULL;
     size_t i, n;
@@ -668,9 +675,9 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
         json_object_object_add(o, "value", json_object_new_string(nm));
         json_object_array_add(stored, o);
     }
+    idtext = acp_ra_int_json_text(p, stored);
+    json_object_put(stored);
     {
-        const char *idtext = acp_ra_int_json_text(p, stored);
-        json_object_put(stored);
         if (acp_sa_exec(db, p, "acp_order_insert", NULL,
                         ACP_SA_ARGS(id, acct->id, "pending",
                                     acp_sa_ll(p, now + cfg->order_lifetime), idtext, names_key,
@@ -684,28 +691,44 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
                                 ACP_SA_ARGS(replaces, replaced->id, id)) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "recording what the order replaces");
     }
+    authzs = apr_array_make(p, names->nelts, sizeof(acp_authz_t *));
     for (i = 0; i < (size_t)names->nelts; i++) {
-        const char *authz_id = NULL;
-        int valid = 0;
+        acp_authz_t *a = NULL;
         prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &budget,
-                         &authz_id, &valid);
+                         &a);
         if (prob) {
             return prob;
         }
-        all_valid = all_valid && valid;
+        /* a reused authorization is valid (acp_sa_authz_reusable), a new one pending */
+        all_valid = all_valid && !strcmp(a->status, "valid");
         if (acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
-                        ACP_SA_ARGS(id, authz_id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
+                        ACP_SA_ARGS(id, a->id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "linking an authorization");
         }
+        APR_ARRAY_PUSH(authzs, acp_authz_t *) = a;
     }
     if (all_valid &&
         acp_sa_exec(db, p, "acp_order_status", NULL,
                     ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "updating the order");
     }
-    /* with its authorizations: the answer lists them */
-    if (acp_sa_order_with_authzs(db, p, id, order) != APR_SUCCESS) {
-        return acp_ra_int_db_problem(p, "reading the new order");
+    {
+        /* the order as written above, with its authorizations in order (the answer lists
+         * them), not read back: one round trip less per order */
+        acp_order_t *o = apr_pcalloc(p, sizeof(*o));
+        o->id = id;
+        o->account_id = acct->id;
+        o->status = all_valid ? "ready" : "pending";
+        o->expires = now + cfg->order_lifetime;
+        o->identifiers = idtext;
+        o->names_key = names_key;
+        o->not_before = nb;
+        o->not_after = na;
+        o->created = now;
+        o->replaces = replaced ? replaces : NULL;
+        o->profile = profile ? profile->name : NULL;
+        o->authzs = authzs;
+        *order = o;
     }
     return NULL;
 }
