@@ -61,6 +61,14 @@ acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *
  * loaded); when it changed, our labels are forgotten and prepared again on first use. */
 #define SESSION_KEY "acme-pay-pg-session"
 
+/* PostgreSQL compiles a plan whose estimated cost passes jit_above_cost (100,000 by
+ * default) with LLVM first: 15-40 ms before the first row, which a big database's
+ * estimates reach for index lookups that then run in a millisecond (the staff search's
+ * exact keys at 10,000,000 certificates: 30 ms each, nearly all of it compiling). Every
+ * statement here is such a lookup or a short write; none is an analytic scan JIT pays
+ * for. Set on each new session (acp_sa_tune, and again when a session was reset). */
+#define PG_SESSION_SQL "SET jit = off"
+
 typedef int (*backend_pid_fn_t)(const void *conn);
 
 static backend_pid_fn_t backend_pid_fn(void)
@@ -118,6 +126,12 @@ static int session_changed(acp_db_t *db)
     }
     *seen = pid;
     forget_prepared(db);
+    {
+        /* the new session's settings, as acp_sa_tune gave the first (not through
+         * acp_sa_raw_exec: this runs inside its failure handling) */
+        int nrows = 0;
+        (void)apr_dbd_query(db->driver, db->handle, &nrows, PG_SESSION_SQL);
+    }
     return 1;
 }
 
@@ -316,7 +330,10 @@ apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size)
 {
     char sql[64];
 
-    if (db->pgsql || mmap_size <= 0) {
+    if (db->pgsql) {
+        return acp_sa_raw_exec(db, PG_SESSION_SQL);
+    }
+    if (mmap_size <= 0) {
         return APR_SUCCESS;
     }
     /* WAL mode discards a connection's page cache whenever another connection has

@@ -92,7 +92,8 @@ int acp_sa_unavailable(const acp_db_t *db);
 apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, int migrate,
                          acp_db_t **out, const char **errmsg);
 /* Per-connection settings, once for every new connection. SQLite: memory-mapped reads
- * of up to mmap_size bytes (0: none, SQLite's default; at most ACP_SA_MMAP_MAX). */
+ * of up to mmap_size bytes (0: none, SQLite's default; at most ACP_SA_MMAP_MAX).
+ * PostgreSQL: no JIT compilation (jit = off; acp_sa.c says why). */
 #define ACP_SA_MMAP_MAX 2147418112LL
 apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size);
 /* Wrap an existing connection (mod_dbd's), with its prepared-statement hash. */
