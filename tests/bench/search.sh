@@ -12,7 +12,8 @@
 # time of the whole command; on PostgreSQL also the server's own time for the second
 # find's statements (its log's durations). The machine's load average is printed first: on a shared machine the
 # wall times wait for a CPU.
-# Uses ACME_PORT_OFFSET like the tests (PostgreSQL on 15432 + offset). SEARCH_AFTER=FILE
+# Uses ACME_PORT_OFFSET like the tests (PostgreSQL on 15432 + offset). SEARCH_PG_MEMORY=6GB
+# gives PostgreSQL that much shared_buffers after seeding (default: PostgreSQL's 128 MB). SEARCH_AFTER=FILE
 # runs `sh FILE` with PRM (the seeded database's connection parameters) and PGLOG (its
 # server log) before the
 # PostgreSQL cluster is removed.
@@ -187,6 +188,14 @@ VACUUM ANALYZE billing, accounts, orders, certificates, invoices, payments, sear
     search_account, search_order, search_invoice, search_cert, search_eab, search_payment;
 SQL
     log "PostgreSQL: seeded $N certificates in $((SECONDS - t0)) s; $(psql -X -tA "$prm" -c "SELECT pg_database_size(current_database()) / 1048576") MB"
+    if [ -n "${SEARCH_PG_MEMORY:-}" ]; then
+        # memory as a server for this database would be given it (PostgreSQL's default
+        # shared_buffers is 128 MB): SEARCH_PG_MEMORY=6GB, then a restart
+        pg_super "ALTER SYSTEM SET shared_buffers = '$SEARCH_PG_MEMORY'" > /dev/null &&
+            pg_super "ALTER SYSTEM SET effective_cache_size = '16GB'" > /dev/null &&
+            pg_cluster_stop "$W/pg" && pg_cluster_resume "$W/pg" || die "PostgreSQL with $SEARCH_PG_MEMORY"
+        log "PostgreSQL: shared_buffers $(pg_super "SHOW shared_buffers")"
+    fi
     pg_super "ALTER SYSTEM SET log_min_duration_statement = 0" > /dev/null
     if [ -n "${EXPLAIN:-}" ]; then
         # the plans of the find's statements that take 20 ms or more, into the server's log
