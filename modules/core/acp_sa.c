@@ -61,13 +61,17 @@ acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *
  * loaded); when it changed, our labels are forgotten and prepared again on first use. */
 #define SESSION_KEY "acme-pay-pg-session"
 
-/* PostgreSQL compiles a plan whose estimated cost passes jit_above_cost (100,000 by
- * default) with LLVM first: 15-40 ms before the first row, which a big database's
- * estimates reach for index lookups that then run in a millisecond (the staff search's
- * exact keys at 10,000,000 certificates: 30 ms each, nearly all of it compiling). Every
- * statement here is such a lookup or a short write; none is an analytic scan JIT pays
- * for. Set on each new session (acp_sa_tune, and again when a session was reset). */
-#define PG_SESSION_SQL "SET jit = off"
+/* Each PostgreSQL session's settings (one statement, as set_config). At 10,000,000
+ * certificates the planner's estimates for the staff search's lookups (1-3 ms of index
+ * work) passed two thresholds meant for analytic scans: jit_above_cost, so PostgreSQL
+ * compiled each plan with LLVM first (30 ms; hundreds of ms with inlining), and the
+ * parallel-query costs, so a word lookup started two parallel workers for one row (70
+ * ms of starting and stopping them on this machine). Every statement here is such a
+ * lookup or a short write: no JIT, no parallel workers. Set on each new session
+ * (acp_sa_tune, and again when a session was reset). */
+#define PG_SESSION_SQL                                                                     \
+    "SELECT set_config('jit', 'off', false), "                                            \
+    "set_config('max_parallel_workers_per_gather', '0', false)"
 
 typedef int (*backend_pid_fn_t)(const void *conn);
 

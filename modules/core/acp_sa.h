@@ -93,7 +93,7 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
                          acp_db_t **out, const char **errmsg);
 /* Per-connection settings, once for every new connection. SQLite: memory-mapped reads
  * of up to mmap_size bytes (0: none, SQLite's default; at most ACP_SA_MMAP_MAX).
- * PostgreSQL: no JIT compilation (jit = off; acp_sa.c says why). */
+ * PostgreSQL: no JIT compilation and no parallel workers (acp_sa.c says why). */
 #define ACP_SA_MMAP_MAX 2147418112LL
 apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size);
 /* Wrap an existing connection (mod_dbd's), with its prepared-statement hash. */
