@@ -246,7 +246,6 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
 {
     acp_limit_set_t s = acp_limits_for(&cfg->limits, acct->eab_kid);
     long long n = 0, oldest = 0;
-    acp_problem_t *prob;
 
     budget->left = -1;
     /* the most specific limit first: a name that keeps failing */
@@ -272,10 +271,9 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
             }
         }
     }
-    if (s.orders.max > 0 && s.pending.max > 0) {
-        /* both counts in one round trip (the common configuration) */
+    if (s.orders.max > 0 || s.pending.max > 0) {
+        /* the orders and pending-authorization counts in one round trip */
         const char **row = NULL;
-        long long pn, poldest;
         if (acp_sa_row(db, p, "acp_limit_orders_pending", &row,
                        ACP_SA_ARGS(acct->id, acp_sa_ll(p, now - s.orders.period), acct->id,
                                    acp_sa_ll(p, now))) != APR_SUCCESS) {
@@ -283,39 +281,17 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
         }
         n = row ? acp_sa_atoll(row[0]) : 0;
         oldest = row ? acp_sa_atoll(row[1]) : 0;
-        pn = row ? acp_sa_atoll(row[2]) : 0;
-        poldest = row ? acp_sa_atoll(row[3]) : 0;
-        if (n >= s.orders.max) {
+        if (s.orders.max > 0 && n >= s.orders.max) {
             return acp_limit_problem(p, now, oldest + s.orders.period,
                                      "new orders from this account", s.orders.max,
                                      s.orders.period, NULL);
         }
-        budget->left = pn >= s.pending.max ? 0 : (int)(s.pending.max - pn);
-        budget->max = s.pending.max;
-        budget->free_at = poldest;
-        return NULL;
-    }
-    if (s.orders.max > 0) {
-        prob = count(db, p, "acp_limit_orders",
-                     ACP_SA_ARGS(acct->id, acp_sa_ll(p, now - s.orders.period)), &n, &oldest);
-        if (prob) {
-            return prob;
+        if (s.pending.max > 0) {
+            long long pn = row ? acp_sa_atoll(row[2]) : 0;
+            budget->left = pn >= s.pending.max ? 0 : (int)(s.pending.max - pn);
+            budget->max = s.pending.max;
+            budget->free_at = row ? acp_sa_atoll(row[3]) : 0;
         }
-        if (n >= s.orders.max) {
-            return acp_limit_problem(p, now, oldest + s.orders.period,
-                                     "new orders from this account", s.orders.max,
-                                     s.orders.period, NULL);
-        }
-    }
-    if (s.pending.max > 0) {
-        prob = count(db, p, "acp_limit_pending", ACP_SA_ARGS(acct->id, acp_sa_ll(p, now)), &n,
-                     &oldest);
-        if (prob) {
-            return prob;
-        }
-        budget->left = n >= s.pending.max ? 0 : (int)(s.pending.max - n);
-        budget->max = s.pending.max;
-        budget->free_at = oldest;
     }
     return NULL;
 }

@@ -109,16 +109,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     /* abuse limits (acp_ra_limit.c): each count is one range of a (partial) index */
     {"acp_limit_accounts",
      "SELECT COUNT(*), MIN(created) FROM accounts WHERE reg_addr = %s AND created > %lld"},
-    {"acp_limit_orders",
-     "SELECT COUNT(*), MIN(created) FROM orders WHERE account_id = %s AND created > %lld"},
-    /* acp_limit_orders and acp_limit_pending in one round trip */
+    /* newOrder's order and pending-authorization counts, one round trip */
     {"acp_limit_orders_pending",
      "SELECT o.n, o.m, a.n, a.m FROM (SELECT COUNT(*) AS n, MIN(created) AS m FROM orders "
      "WHERE account_id = %s AND created > %lld) o, (SELECT COUNT(*) AS n, MIN(expires) AS m "
      "FROM authorizations WHERE account_id = %s AND status = 'pending' AND expires > %lld) a"},
-    {"acp_limit_pending",
-     "SELECT COUNT(*), MIN(expires) FROM authorizations "
-     "WHERE account_id = %s AND status = 'pending' AND expires > %lld"},
     {"acp_limit_failed",
      "SELECT ident, COUNT(*), MIN(failed) FROM authorizations "
      "WHERE account_id = %s AND failed > %lld GROUP BY ident HAVING COUNT(*) >= CAST(%lld AS BIGINT)"},
