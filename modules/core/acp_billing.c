@@ -158,12 +158,13 @@ apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *bill
 }
 
 static apr_status_t insert_holder(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
-                                  const char *kind, const char *label, const char **id)
+                                  const char *kind, const char *label, long long balance,
+                                  const char *welcomed, const char **id)
 {
     const char *bid = acp_random_id(p, 12);
     apr_status_t rv = acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                                  ACP_SA_ARGS(bid, kind, label, "0", LL(p, acp_now()),
-                                              cfg ? cfg->currency : NULL));
+                                  ACP_SA_ARGS(bid, kind, label, LL(p, balance), LL(p, acp_now()),
+                                              cfg ? cfg->currency : NULL, welcomed));
 
     *id = rv == APR_SUCCESS ? bid : NULL;
     return rv;
@@ -190,7 +191,7 @@ static apr_status_t welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cf
 apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                        const char *kind, const char *label, const char **id)
 {
-    return insert_holder(db, p, cfg, kind, label, id);
+    return insert_holder(db, p, cfg, kind, label, 0, NULL, id);
 }
 
 apr_status_t acp_billing_eab_welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
@@ -257,7 +258,7 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
     *welcomed = 0;
     *id = NULL;
     if (cfg->free_balance <= 0 || cfg->free_limit <= 0 || !key || cfg->free_period <= 0) {
-        return insert_holder(db, p, cfg, "account", NULL, id);
+        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, id);
     }
     /* a new key costs nothing: the credit is bounded per client address and window */
     win = now / cfg->free_period;
@@ -270,16 +271,13 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
         return rv;
     }
     if (n != 1) {
-        return insert_holder(db, p, cfg, "account", NULL, id);
+        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, id);
     }
     /* the welcome credit written with the new holder: its row is born with the balance
      * and marked welcomed, and the credit's ledger row follows (what welcome_tx does to
      * a holder that exists, in two round trips instead of five: no update of a row just
      * inserted, and no open invoice a holder this new could have) */
-    bid = acp_random_id(p, 12);
-    rv = acp_sa_exec(db, p, "acp_billing_insert_welcomed", NULL,
-                     ACP_SA_ARGS(bid, "account", NULL, LL(p, cfg->free_balance), LL(p, now),
-                                 cfg->currency, LL(p, now)));
+    rv = insert_holder(db, p, cfg, "account", NULL, cfg->free_balance, LL(p, now), &bid);
     if (rv == APR_SUCCESS) {
         rv = ledger(db, p, bid, cfg->free_balance, cfg->free_balance, cfg->currency, "credit",
                     NULL, NULL, NULL, NULL, "system", "welcome credit");

@@ -24,11 +24,8 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_setting_get", "SELECT value FROM settings WHERE name = %s"},
     {"acp_setting_put",
      "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"},
+    /* a holder; a new account's is born with its welcome credit (acp_billing.c) */
     {"acp_billing_insert",
-     "INSERT INTO billing (id, kind, label, balance, created, currency) "
-     "VALUES (%s, %s, %s, %lld, %lld, %s)"},
-    /* a new account's holder born with its welcome credit (acp_billing.c) */
-    {"acp_billing_insert_welcomed",
      "INSERT INTO billing (id, kind, label, balance, created, currency, welcomed) "
      "VALUES (%s, %s, %s, %lld, %lld, %s, %lld)"},
     {"acp_eab_get", "SELECT kid, hmac_key, label, billing_id, status FROM eab_keys WHERE kid = %s"},
