@@ -43,7 +43,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
 SQL_FILES:= $(sort $(wildcard conf/sql/*/*.sql))
 
 .PHONY: all module lib admin unit man docs install deb deps test run stop bench clean format check-style
-all: module admin unit man
+all: module admin unit man $(O)/stmt-nargs
 
 lib: $(O)/libacp.a
 module: $(O)/mod_acme_pay.so
@@ -94,6 +94,10 @@ $(O)/acme-pay-admin: $(ADMIN_OBJ) $(O)/libacp.a
 $(O)/unit/%: tests/unit/%.c tests/unit/acp_test.h $(O)/libacp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libacp.a $(LDLIBS)
+
+# every catalogue statement's argument count, for build/check-stmt-args.py (check-style)
+$(O)/stmt-nargs: build/stmt-nargs.c $(O)/libacp.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libacp.a $(LDLIBS)
 
 # the WeChat unit test shares its RSA test key with the fuzz harnesses
 $(O)/unit/test_wechat: tests/fuzz/fuzz_keys.h

@@ -6,6 +6,8 @@
 #     is documented in conf/acme-pay.conf and in README.md.
 #  4. No SQL outside the storage authority (acp_sa*.c) and conf/sql.
 #  5. README.md's reference tables are what docs/reference.md says (build/gen-docs.py).
+#  6. Every call of a catalogue statement by name gives the arguments it takes
+#     (build/check-stmt-args.py with the counts out/stmt-nargs prints).
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -21,5 +23,10 @@ done
 sql=$(grep -nE '"(SELECT|INSERT|UPDATE|DELETE) ' modules/core/*.c admin-tui/*.c mod_acme_pay.c modules/httpd/*.c 2>/dev/null | grep -vE '^modules/core/acp_sa[a-z_]*\.c:')
 if [ -n "$sql" ]; then echo "check-style: SQL outside acp_sa*.c:"; echo "$sql"; fail=1; fi
 python3 build/gen-docs.py check || fail=1
+if make -s out/stmt-nargs >/dev/null && out/stmt-nargs > out/stmt-nargs.txt; then
+    python3 build/check-stmt-args.py out/stmt-nargs.txt || fail=1
+else
+    echo "check-style: out/stmt-nargs could not be built"; fail=1
+fi
 if [ $fail = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail

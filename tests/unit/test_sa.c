@@ -270,7 +270,7 @@ static void test_db(apr_pool_t *p)
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                      ACP_SA_ARGS("b1", "account", NULL, "0", "1", "CNY")) == APR_SUCCESS);
+                      ACP_SA_ARGS("b1", "account", NULL, "0", "1", "CNY", NULL)) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_acct_insert", NULL,
                       ACP_SA_ARGS("a1", "thumb1", "{}", "[]", "1", NULL, "b1", "5", NULL)) ==
           APR_SUCCESS);
@@ -370,9 +370,27 @@ static void test_db_faults(apr_pool_t *p)
         return;
     }
     CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                      ACP_SA_ARGS("f1", "account", "x", "0", "1")) == APR_SUCCESS);
+                      ACP_SA_ARGS("f1", "account", "x", "0", "1", NULL, NULL)) == APR_SUCCESS);
     CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                      ACP_SA_ARGS("f1", "account", "x", "0", "1")) != APR_SUCCESS);
+                      ACP_SA_ARGS("f1", "account", "x", "0", "1", NULL, NULL)) != APR_SUCCESS);
+    CHECK(!acp_sa_unavailable(db));
+    /* a call with fewer (or more) arguments than the statement takes is refused before
+     * the driver reads past the array, and changes nothing */
+    CHECK(acp_sa_stmt_nargs(0, "acp_billing_insert") == 7);
+    CHECK(acp_sa_stmt_nargs(1, "acp_billing_insert") == 7);
+    CHECK(acp_sa_stmt_nargs(0, "no_such_statement") == -1);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("f2", "account", "x", "0", "1")) == APR_EINVAL);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("f2", "account", "x", "0", "1", NULL, NULL, "8")) == APR_EINVAL);
+    {
+        const char **row = NULL;
+        CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_NOARGS) == APR_EINVAL);
+        CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS("f2")) == APR_SUCCESS &&
+              row == NULL);
+        CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS("f1")) == APR_SUCCESS &&
+              row != NULL);
+    }
     CHECK(!acp_sa_unavailable(db));
     unlink(path);
     apr_snprintf(path, sizeof(path), "/tmp/acp-test-fault-%d.db-wal", (int)getpid());
