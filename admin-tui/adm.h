@@ -95,7 +95,13 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
  * "exact"}. Exact keys first (an id, a serial, an e-mail address, a complete name, a
  * payment reference: index lookups); any part of the text only when nothing matched
  * exactly, or with all. */
-int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int all,
+#define ADM_FIND_ALL 1      /* any part of the text even after exact matches */
+#define ADM_FIND_COMPLETE 2 /* wait for every match, however long the lookups take */
+/* Without ADM_FIND_COMPLETE the any-part step's lookups share ADM_FIND_BUDGET_MS: a kind
+ * whose lookup is stopped there is answered from its newest rows and listed in
+ * "partial" (a fragment whose trigrams most rows hold, "7777777", has to check them all). */
+#define ADM_FIND_BUDGET_MS 30
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int flags,
              json_object **obj, const char **err);
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
 /* The columns a list shows in a table (a subset of its JSON keys). */
@@ -104,6 +110,10 @@ const char *adm_list_cols(const char *what);
  * ("#name": a number; adm_data.c). */
 int adm_rows_json(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int nargs,
                   const char *const *args, json_object **arr, const char **err);
+/* The same, stopped after ms milliseconds (acp_sa_rows_within): *stopped = 1, no rows. */
+int adm_rows_json_within(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int ms,
+                         int *stopped, int nargs, const char *const *args, json_object **arr,
+                         const char **err);
 const char *adm_currency(adm_t *adm);
 
 /* ---- adm_ops.c: the actions (each a transaction; bad input changes nothing) --------- */

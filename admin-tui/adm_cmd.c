@@ -169,15 +169,31 @@ static const char *find_step_note(json_object *obj, int all)
     return "";
 }
 
+/* the kinds whose any-part lookup stopped at the budget: what was searched, the way out */
+static const char *find_partial_note(apr_pool_t *p, json_object *obj)
+{
+    json_object *partial = json_object_object_get(obj, "partial");
+
+    if (!partial || json_object_array_length(partial) == 0) {
+        return "";
+    }
+    return apr_psprintf(p,
+                        "; only the newest records of: %s (looking through every one takes "
+                        "over %d ms for this text: type more of it, or --complete to wait)",
+                        json_object_to_json_string_ext(partial, JSON_C_TO_STRING_PLAIN),
+                        ADM_FIND_BUDGET_MS);
+}
+
 int adm_cmd_find(adm_t *adm, int argc, char **argv)
 {
     const char *err = NULL, *lim = adm_opt(argc, argv, "--limit");
     json_object *obj = NULL, *res, *more;
     long long n = 20;
-    int rc;
+    int rc, flags = (adm_flag(argc, argv, "--all") ? ADM_FIND_ALL : 0) |
+                    (adm_flag(argc, argv, "--complete") ? ADM_FIND_COMPLETE : 0);
 
     if (argc < 1 || (argv[0][0] == '-' && argv[0][1] == '-')) {
-        return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--all] [--limit N]");
+        return adm_fail(adm, ADM_USAGE, "usage: find TEXT [--all] [--complete] [--limit N]");
     }
     if (lim) {
         char *end = NULL;
@@ -198,7 +214,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
             apr_time_t t0 = apr_time_now();
             struct rusage r0, r1;
             getrusage(RUSAGE_SELF, &r0);
-            rc = adm_find(adm, adm->pool, argv[0], n, adm_flag(argc, argv, "--all"), &obj,
+            rc = adm_find(adm, adm->pool, argv[0], n, flags, &obj,
                           &err);
             if (rc != ADM_OK) {
                 return adm_fail(adm, rc, err);
@@ -212,7 +228,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
                               r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1000.0));
         }
     }
-    else if ((rc = adm_find(adm, adm->pool, argv[0], n, adm_flag(argc, argv, "--all"), &obj,
+    else if ((rc = adm_find(adm, adm->pool, argv[0], n, flags, &obj,
                             &err)) != ADM_OK) {
         return adm_fail(adm, rc, err);
     }
@@ -220,7 +236,8 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
     more = json_object_object_get(obj, "more");
     adm_emit(adm, obj,
              json_object_array_length(res) == 0
-                 ? apr_psprintf(adm->pool, "nothing matches '%s'\n", argv[0])
+                 ? apr_psprintf(adm->pool, "nothing matches '%s'%s\n", argv[0],
+                                find_partial_note(adm->pool, obj))
                  : apr_pstrcat(adm->pool,
                                adm_table(adm, adm->pool, res, "kind,id,summary,holder,created"),
                                adm_count(adm->pool, (long long)json_object_array_length(res),
@@ -232,7 +249,7 @@ int adm_cmd_find(adm_t *adm, int argc, char **argv)
                                                  " (--limit, or the lists' --search)", NULL)
                                    : "",
                                find_step_note(obj, adm_flag(argc, argv, "--all")),
-                               "\n", NULL));
+                               find_partial_note(adm->pool, obj), "\n", NULL));
     return json_object_array_length(res) == 0 ? ADM_FAIL : ADM_OK;
 }
 

@@ -109,10 +109,20 @@ static json_object *row_obj(apr_pool_t *p, const char *spec, const char **row)
 int adm_rows_json(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int nargs,
                   const char *const *args, json_object **arr, const char **err)
 {
+    int stopped;
+
+    return adm_rows_json_within(adm, p, label, spec, 0, &stopped, nargs, args, arr, err);
+}
+
+int adm_rows_json_within(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int ms,
+                         int *stopped, int nargs, const char *const *args, json_object **arr,
+                         const char **err)
+{
     apr_array_header_t *rows = NULL;
     int i;
 
-    if (acp_sa_rows(adm->db, p, label, &rows, nargs, args) != APR_SUCCESS) {
+    if (acp_sa_rows_within(adm->db, p, label, ms, stopped, &rows, nargs, args) !=
+        APR_SUCCESS) {
         *err = apr_psprintf(p, "%s: %s", label, acp_sa_error(adm->db, p, 1));
         return ADM_FAIL;
     }

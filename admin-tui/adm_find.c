@@ -81,9 +81,11 @@ static const char *serial_variant(apr_pool_t *p, const char *q)
 
 /* One kind's rows (at most lim; *more when there are others) into out. args: the
  * statement's parameters before its limit. */
-static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *label,
-                     const char **args, long long lim, json_object *out, apr_hash_t *seen,
-                     int *more, const char **err)
+/* One kind's matches into out (at most lim; *more = 1 when there are more). ms > 0: the
+ * lookup may take that long, and *stopped says it was stopped there (nothing added). */
+static int find_kind_within(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *label,
+                            const char **args, long long lim, int ms, int *stopped,
+                            json_object *out, apr_hash_t *seen, int *more, const char **err)
 {
     json_object *arr = NULL;
     const char *a[5] = {NULL, NULL, NULL, NULL, NULL};
@@ -94,9 +96,9 @@ static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char
         a[n] = args[n];
     }
     a[n] = LL(p, lim + 1);
-    rc = adm_rows_json(adm, p, label, k->cols, (int)n + 1, a, &arr, err);
+    rc = adm_rows_json_within(adm, p, label, k->cols, ms, stopped, (int)n + 1, a, &arr, err);
 
-    if (rc != ADM_OK) {
+    if (rc != ADM_OK || *stopped) {
         return rc;
     }
     if ((long long)json_object_array_length(arr) > lim) {
@@ -154,6 +156,15 @@ static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char
         json_object_array_add(out, o);
     }
     return ADM_OK;
+}
+
+static int find_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *label,
+                     const char **args, long long lim, json_object *out, apr_hash_t *seen,
+                     int *more, const char **err)
+{
+    int stopped = 0;
+
+    return find_kind_within(adm, p, k, label, args, lim, 0, &stopped, out, seen, more, err);
 }
 
 /* Exact keys, every kind at once (adm_exact): rows into out as find_kind makes them. */
@@ -249,9 +260,11 @@ static void more_of(json_object *more, const char *kind)
 }
 
 /* A kind's matches among its newest rows, taken into res when there are more than lim
- * of them (they are then its newest lim): 1 taken, 0 not (res untouched), -1 error. */
+ * of them (they are then its newest lim), or always: 1 taken, 0 not (res untouched), -1
+ * error. *more = 1: there were more than lim. */
 static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *low,
-                       long long lim, json_object *res, apr_hash_t *seen, const char **err)
+                       long long lim, int always, int *more, json_object *res,
+                       apr_hash_t *seen, const char **err)
 {
     const char *args[3] = {low, NULL, NULL};
     json_object *got = json_object_new_array();
@@ -265,6 +278,9 @@ static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const ch
         return -1;
     }
     if (m) {
+        *more = 1;
+    }
+    if (m || always) {
         for (i = 0; i < json_object_array_length(got); i++) {
             json_object_array_add(res, json_object_get(json_object_array_get_idx(got, i)));
         }
@@ -277,7 +293,7 @@ static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const ch
         }
     }
     json_object_put(got);
-    return m;
+    return m || always;
 }
 
 /* s in lowercase (ASCII: the indexes fold case so), a copy in p */
@@ -319,11 +335,14 @@ enum { STEP_ANY, STEP_WORDS, STEP_LATER_WORDS };
  * the first) or any part (the trigram indexes); certificates also by the serial as
  * stored when it was typed otherwise. */
 static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *serial,
-                     int step, long long lim, json_object *res, json_object *more,
-                     apr_hash_t *seen, const char **err)
+                     int step, long long lim, int complete, json_object *res,
+                     json_object *more, json_object *partial, apr_hash_t *seen,
+                     const char **err)
 {
     const find_kind_t *k;
     int pg = adm->db->pgsql, words = step != STEP_ANY;
+    /* the any-part step's lookups share one budget (ADM_FIND_BUDGET_MS) */
+    apr_time_t deadline = apr_time_now() + apr_time_from_msec(ADM_FIND_BUDGET_MS);
 
     for (k = find_kinds; k->kind; k++) {
         const char *label = words ? apr_pstrcat(p, k->label, "_words", NULL) : k->label;
@@ -353,12 +372,11 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                  * from them: its index lookup would gather every row holding it before
                  * the first could be returned (a PostgreSQL GIN bitmap, an FTS5 prefix) */
                 {
-                    int r = recent_kind(adm, p, k, low, lim, res, seen, err);
+                    int r = recent_kind(adm, p, k, low, lim, 0, &m, res, seen, err);
                     if (r < 0) {
                         return ADM_FAIL;
                     }
                     if (r) {
-                        m = 1;
                         continue;
                     }
                 }
@@ -366,8 +384,22 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
             else {
                 args[0] = acp_sa_search_pattern(p, texts[i], pg);
             }
-            if (find_kind(adm, p, k, label, args, lim, res, seen, &m, err) != ADM_OK) {
-                return ADM_FAIL;
+            {
+                /* any part: within what is left of the budget (at least 5 ms); stopped,
+                 * the kind is answered from its newest rows and listed as partial */
+                long long left = (long long)apr_time_as_msec(deadline - apr_time_now());
+                int ms = words || complete ? 0 : (int)(left < 5 ? 5 : left), stopped = 0;
+                if (find_kind_within(adm, p, k, label, args, lim, ms, &stopped, res, seen, &m,
+                                     err) != ADM_OK) {
+                    return ADM_FAIL;
+                }
+                if (stopped) {
+                    if (recent_kind(adm, p, k, lowercase(p, texts[i]), lim, 1, &m, res, seen,
+                                    err) < 0) {
+                        return ADM_FAIL;
+                    }
+                    more_of(partial, k->kind);
+                }
             }
         }
         if (m) {
@@ -401,10 +433,11 @@ static const char *exact_key(apr_pool_t *p, const char *text)
     return k;
 }
 
-int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all,
+int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int flags,
              json_object **obj, const char **err)
 {
-    json_object *res, *more;
+    json_object *res, *more, *partial;
+    int all = (flags & ADM_FIND_ALL) != 0, complete = (flags & ADM_FIND_COMPLETE) != 0;
     apr_hash_t *seen = apr_hash_make(p);
     const char *serial, *key;
     char *t;
@@ -435,6 +468,9 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     json_object_object_add(*obj, "query", json_object_new_string(text));
     json_object_object_add(*obj, "results", res);
     json_object_object_add(*obj, "more", more);
+    /* kinds whose any-part lookup was stopped at the budget: their newest rows only */
+    partial = json_object_new_array();
+    json_object_object_add(*obj, "partial", partial);
     serial = serial_variant(p, text);
     key = exact_key(p, text);
     /* 1. exact keys: what staff paste (an id, a serial in any format, an e-mail
@@ -453,15 +489,15 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     /* 2. the text as whole words (the last one may be unfinished): word indexes, whose
      * lookups stay short where a fragment's trigrams are common to millions of rows */
     if (!all) {
-        if (find_step(adm, p, text, serial, STEP_WORDS, lim, res, more, seen, err) !=
-            ADM_OK) {
+        if (find_step(adm, p, text, serial, STEP_WORDS, lim, complete, res, more, partial,
+                      seen, err) != ADM_OK) {
             return ADM_FAIL;
         }
         /* ... and a text that starts inside a word: its later words (a name's number
          * after a cut-off label), whose trigrams may be common to millions of rows */
         if (json_object_array_length(res) == 0 &&
-            find_step(adm, p, text, serial, STEP_LATER_WORDS, lim, res, more, seen, err) !=
-                ADM_OK) {
+            find_step(adm, p, text, serial, STEP_LATER_WORDS, lim, complete, res, more,
+                      partial, seen, err) != ADM_OK) {
             return ADM_FAIL;
         }
         if (json_object_array_length(res) > 0) {
@@ -471,5 +507,6 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int all
     }
     /* 3. any part of the text, through the trigram indexes */
     json_object_object_add(*obj, "step", json_object_new_string("any part"));
-    return find_step(adm, p, text, serial, STEP_ANY, lim, res, more, seen, err);
+    return find_step(adm, p, text, serial, STEP_ANY, lim, complete, res, more, partial, seen,
+                     err);
 }

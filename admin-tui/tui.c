@@ -296,9 +296,21 @@ static void load(tui_t *t)
     if (t->screen == TUI_S_FIND && !t->detail) {
         json_object *obj = NULL;
         if (t->findq[0]) {
-            rc = adm_find(t->adm, t->data, t->findq, 50, t->findall, &obj, &err);
+            rc = adm_find(t->adm, t->data, t->findq, 50,
+                          (t->findall ? ADM_FIND_ALL : 0) |
+                              (t->findcomplete ? ADM_FIND_COMPLETE : 0),
+                          &obj, &err);
+            t->findpartial = NULL;
             if (rc == ADM_OK) {
                 const char *step = json_object_get_string(json_object_object_get(obj, "step"));
+                json_object *part = json_object_object_get(obj, "partial");
+                size_t j;
+                for (j = 0; part && j < json_object_array_length(part); j++) {
+                    const char *k = json_object_get_string(json_object_array_get_idx(part, j));
+                    t->findpartial = t->findpartial
+                                         ? apr_pstrcat(t->data, t->findpartial, ", ", k, NULL)
+                                         : apr_pstrdup(t->data, k);
+                }
                 t->findexact = json_object_get_boolean(json_object_object_get(obj, "exact"));
                 t->findwords = step && !strcmp(step, "words");
                 t->rows = json_object_get(json_object_object_get(obj, "results"));
@@ -407,6 +419,11 @@ static const char *filter_label(tui_t *t)
                                                        : " (exact; a: any part)")
                             : t->findwords ? " (whole words; a: any part)"
                                            : "",
+                            t->findpartial ? apr_psprintf(t->data,
+                                                          " · newest only: %s (e: every match)",
+                                                          t->findpartial)
+                            : t->findcomplete ? " · every match"
+                                              : "",
                             NULL);
         }
         return apr_pstrcat(t->data, " ", l, " ", NULL);
@@ -742,6 +759,12 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
     case TUI_K_ANY:
         if (t->screen == TUI_S_FIND) {
             t->findall = !t->findall;
+            t->sel = t->top = 0;
+        }
+        return TUI_HANDLED | TUI_RELOAD;
+    case TUI_K_EVERY:
+        if (t->screen == TUI_S_FIND) {
+            t->findcomplete = !t->findcomplete;
             t->sel = t->top = 0;
         }
         return TUI_HANDLED | TUI_RELOAD;

@@ -2,7 +2,6 @@
  * catalogue (acp_sa_catalogue.c) run by label, prepared on first use. The migration
  * runner is acp_sa_migrate.c. */
 #include <dlfcn.h>
-#include <pthread.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,107 +515,6 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
     }
     apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
     return st;
-}
-
-/* ---- how many arguments each statement takes -------------------------------------
- * apr_dbd's drivers read as many arguments as the statement has placeholders, whatever
- * count the caller gives: a call with one argument too few reads past its array. Every
- * run of a catalogue statement is checked against the count apr_dbd_prepare will see
- * ('%' that is not "%%"), taken once per process from the catalogue, per driver. */
-typedef struct {
-    const char *label;
-    int nargs;
-} nargs_entry_t;
-
-static nargs_entry_t *nargs_index[2]; /* [pgsql] */
-static size_t nargs_count[2];
-static pthread_once_t nargs_once = PTHREAD_ONCE_INIT;
-
-static int placeholders(const char *sql)
-{
-    int n = 0;
-
-    for (; (sql = strchr(sql, '%')) != NULL; sql++) {
-        if (sql[1] == '%') {
-            sql++;
-        }
-        else {
-            n++;
-        }
-    }
-    return n;
-}
-
-static int nargs_cmp(const void *a, const void *b)
-{
-    return strcmp(((const nargs_entry_t *)a)->label, ((const nargs_entry_t *)b)->label);
-}
-
-static size_t nargs_add(nargs_entry_t *out, size_t n, apr_pool_t *p, const acp_sa_stmt_t *list,
-                        int admin, int pgsql)
-{
-    const acp_sa_stmt_t *s;
-
-    for (s = list; s->label; s++) {
-        size_t i;
-        for (i = 0; i < n && strcmp(out[i].label, s->label); i++) {
-        }
-        if (i == n) { /* the first list naming a label wins, as in catalogue_entry */
-            out[n].label = s->label;
-            out[n++].nargs = placeholders(admin ? acp_sa_admin_sql(p, s->sql, pgsql) : s->sql);
-        }
-    }
-    return n;
-}
-
-static size_t list_len(const acp_sa_stmt_t *list)
-{
-    size_t n = 0;
-
-    while (list[n].label) {
-        n++;
-    }
-    return n;
-}
-
-static void nargs_build(void)
-{
-    apr_pool_t *p = NULL;
-    size_t total = list_len(acp_sa_pg_catalogue) + list_len(acp_sa_catalogue) +
-                   list_len(acp_sa_admin_catalogue);
-    int pg;
-
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
-        return; /* no index: no check */
-    }
-    for (pg = 0; pg < 2; pg++) {
-        nargs_entry_t *out = calloc(total, sizeof(*out));
-        size_t n = 0;
-        if (!out) {
-            continue;
-        }
-        if (pg) {
-            n = nargs_add(out, n, p, acp_sa_pg_catalogue, 0, 1);
-        }
-        n = nargs_add(out, n, p, acp_sa_catalogue, 0, pg);
-        n = nargs_add(out, n, p, acp_sa_admin_catalogue, 1, pg);
-        qsort(out, n, sizeof(*out), nargs_cmp);
-        nargs_index[pg] = out;
-        nargs_count[pg] = n;
-    }
-    apr_pool_destroy(p);
-}
-
-int acp_sa_stmt_nargs(int pgsql, const char *label)
-{
-    nargs_entry_t key, *e;
-
-    pthread_once(&nargs_once, nargs_build);
-    key.label = label;
-    e = nargs_index[!!pgsql] ? bsearch(&key, nargs_index[!!pgsql], nargs_count[!!pgsql],
-                                       sizeof(key), nargs_cmp)
-                             : NULL;
-    return e ? e->nargs : -1;
 }
 
 /* 0 when nargs is what label takes; else says so on stderr (the error log) */

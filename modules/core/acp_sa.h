@@ -150,6 +150,13 @@ const char *acp_sa_error(acp_db_t *db, apr_pool_t *p, int rv);
 /* The number of arguments catalogue statement label takes on this driver; -1: not in the
  * catalogue. acp_sa_exec and acp_sa_rows refuse (APR_EINVAL) a call giving another count. */
 int acp_sa_stmt_nargs(int pgsql, const char *label);
+/* acp_sa_rows, stopped after ms milliseconds (PostgreSQL: statement_timeout in a
+ * transaction of its own; SQLite: a progress handler). *stopped = 1 and no rows when it
+ * was: a result cut short is never returned as if it were whole. ms <= 0, or inside a
+ * transaction: no limit. (acp_sa_bounds.c) */
+apr_status_t acp_sa_rows_within(acp_db_t *db, apr_pool_t *p, const char *label, int ms,
+                                int *stopped, apr_array_header_t **rows, int nargs,
+                                const char *const *args);
 
 #define ACP_SA_ARGS(...) \
     (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \

@@ -320,6 +320,22 @@ db_query() {
     fi
 }
 
+# search_decoys FRAGMENT N: N old rows in the certificates' search table, each holding every
+# trigram of FRAGMENT (12+ characters) but not FRAGMENT itself: the trigram index yields them
+# all as candidates for FRAGMENT, and each must be checked (a slow any-part lookup, as a
+# fragment of one common trigram is at 10,000,000 certificates)
+search_decoys() {
+    local f=$1 n=$2 decoy
+    decoy="${f:0:6}-${f:3:6}-${f:6:6}"
+    if [ "$ACME_DB_DRIVER" = sqlite3 ]; then
+        db_query "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $n)
+                  INSERT INTO search_cert (ref, body) SELECT 'decoy' || i, '$decoy' FROM n;"
+    else
+        db_query "INSERT INTO search_cert (ref, body, created)
+                  SELECT 'decoy' || i, '$decoy', 1 FROM generate_series(1, $n) i;"
+    fi
+}
+
 # ---- Apache ----------------------------------------------------------------------------------
 
 # apache_start DIR [apache-conf.sh options…]: generate DIR/httpd.conf, check it, start,

@@ -266,4 +266,20 @@ f=$(adm --json find "${mail2%@*}")
 expect_eq "words account" "$(jq -r '"\(.step) \(.results[0].kind)"' <<<"$f")" "the new contact's local part, by words"
 expect_eq "any part account" "$(adm --json find "${mail2:5:4}" | jq -r '"\(.step) \([.results[] | select(.kind == "account")][0].kind)"')" "a part of the new contact"
 expect_eq 1 "$(rc adm find "${mail%@*}")" "the old contact is found no more"
+
+# ---- a fragment whose trigrams most rows hold: the lookup stops at its budget -----------------
+# 200,000 older search rows each hold every trigram of a part of the serial but not the part
+# itself, so the trigram index yields all of them and each must be checked (as "7777777"
+# does at 10,000,000 certificates). find stops that lookup after ADM_FIND_BUDGET_MS (30 ms),
+# answers the certificates from their newest rows and says so; --complete waits.
+frag=${serial:4:12}
+search_decoys "$frag" 200000 || fail "decoy rows"
+f=$(adm --json find "$frag" --timing 2> "$T/timing")
+expect_eq '"any part" ["cert"]' "$(jq -c -r '"\"\(.step)\" \(.partial)"' <<<"$f")" "the certificates' lookup stopped at its budget"
+expect_eq "$serial" "$(jq -r '[.results[] | select(.kind == "cert")][0].show_id' <<<"$f")" "... and the certificate found among the newest"
+expect_contains "$(adm find "$frag")" "only the newest records of: [\"cert\"]" "the table says what was searched"
+log "with the budget: $(tail -n 1 "$T/timing")"
+f=$(adm --json find "$frag" --complete --timing 2> "$T/timing")
+log "--complete: $(tail -n 1 "$T/timing")"
+expect_eq '[] 1' "$(jq -c -r '"\(.partial) \([.results[] | select(.kind == "cert")] | length)"' <<<"$f")" "--complete: every row checked, the certificate found"
 finish
