@@ -77,8 +77,17 @@ typedef struct adm_filter_t {
     const char *after;    /* cursor: the page after the row it names ("TIME.KEY") */
     long long since, until; /* time range [since, until) in unix seconds, 0: open */
     int asc;              /* oldest first */
+    int complete;         /* a search waits for every match (no time budget) */
     const char *next;     /* out: the cursor of the next page, NULL on the last */
+    int partial;          /* out: the search stopped at its budget, the page is empty */
+    const char *path;     /* out: how the search ran: "index", "scan", "stopped" (NULL: none) */
 } adm_filter_t;
+
+/* A list's search runs through the index within this many ms; stopped (a text most rows
+ * hold), the list is scanned newest first checking each row, within as many again. */
+#define ADM_LIST_BUDGET_MS 20
+/* s in lowercase (ASCII: the indexes fold case so), a copy in p */
+char *adm_lowercase(apr_pool_t *p, const char *s);
 
 /* what: holders|accounts|orders|certs|invoices|ledger|eab|expiring. Newest first (time,
  * then insertion), one page; f->next says where the next one starts. */

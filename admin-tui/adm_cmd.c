@@ -87,7 +87,7 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     const char *what = argv[0], *err = NULL, *lim = adm_opt(argc, argv, "--limit"), *d;
     adm_filter_t f;
     json_object *arr = NULL;
-    int rc;
+    int rc, run;
 
     memset(&f, 0, sizeof(f));
     if (!strcmp(what, "holders") || !strcmp(what, "holder")) {
@@ -108,6 +108,7 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     f.unpaid = adm_flag(argc, argv, "--unpaid");
     f.after = adm_opt(argc, argv, "--after");
     f.asc = adm_flag(argc, argv, "--oldest-first");
+    f.complete = adm_flag(argc, argv, "--complete");
     if (lim) {
         char *end = NULL;
         f.limit = apr_strtoi64(lim, &end, 10);
@@ -135,9 +136,17 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     if ((rc = open_or_fail(adm))) {
         return rc;
     }
-    rc = adm_list(adm, adm->pool, what, &f, &arr, &err);
-    if (rc != ADM_OK) {
-        return adm_fail(adm, rc, err);
+    /* --timing: the list twice, as find --timing (the first prepares its statements) */
+    for (run = 0; run < (adm_flag(argc, argv, "--timing") ? 2 : 1); run++) {
+        apr_time_t t0 = apr_time_now();
+        rc = adm_list(adm, adm->pool, what, &f, &arr, &err);
+        if (rc != ADM_OK) {
+            return adm_fail(adm, rc, err);
+        }
+        if (adm_flag(argc, argv, "--timing")) {
+            fprintf(stderr, "list: %s%.2f ms wall, search %s\n", run ? "" : "first ",
+                    (double)(apr_time_now() - t0) / 1000.0, f.path ? f.path : "none");
+        }
     }
     if (adm_flag(argc, argv, "--csv")) {
         fputs(adm_csv(adm, adm->pool, arr, NULL), stdout);
@@ -148,6 +157,12 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     if (f.next) {
         /* on stderr: stdout stays one clean JSON array / CSV / table */
         fprintf(stderr, "more: --after %s\n", f.next);
+    }
+    if (f.partial) {
+        fprintf(stderr,
+                "the search stopped after %d ms (the index and a scan of the newest rows): "
+                "type more of the text, or --complete to wait\n",
+                2 * ADM_LIST_BUDGET_MS);
     }
     return ADM_OK;
 }

@@ -3,6 +3,7 @@
  * objects; the console renders the very same ones. */
 #include <string.h>
 #include <time.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include "adm.h"
 #include "acp_util.h"
@@ -186,39 +187,23 @@ static const char *pattern(adm_t *adm, apr_pool_t *p, const char *q, const char 
     return acp_sa_search_pattern(p, q, adm->db->pgsql);
 }
 
-int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_object **arr,
-             const char **err)
+char *adm_lowercase(apr_pool_t *p, const char *s)
 {
-    const view_t *v = view_of(what);
-    long long lim = f->limit > 0 ? f->limit : 100, at = f->asc ? -1 : T_MAX;
-    const char *hold = nz(f->holder), *now = LL(p, acp_now()), *key = v && v->knum ? "0" : "";
-    const char *q = NULL, *label;
-    args_t a;
-    int rc, n;
+    char *out = apr_pstrdup(p, s), *c;
 
-    f->next = NULL;
-    if (!v || !v->label) {
-        *err = apr_psprintf(p, "unknown list '%s'", what);
-        return ADM_USAGE;
+    for (c = out; *c; c++) {
+        *c = (char)apr_tolower(*c);
     }
-    if (!strcmp(what, "chain")) { /* the transfers the chain watcher saw, newest first */
-        const char *st = nz(f->status) ? f->status : "all";
-        return adm_rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(st, st, LL(p, lim)), arr, err);
-    }
-    if (!strcmp(what, "expiring")) {
-        return adm_rows_json(adm, p, v->label, v->cols,
-                         ACP_SA_ARGS(now, LL(p, acp_now() + 30 * DAY), LL(p, lim)), arr, err);
-    }
-    if (f->after && adm_cursor_parse(p, f->after, &at, &key) != 0) {
-        *err = apr_psprintf(p, "--after '%s' is not a cursor this tool printed", f->after);
-        return ADM_USAGE;
-    }
-    if (strcmp(what, "ledger") != 0) {
-        q = pattern(adm, p, f->q, err);
-        if (q && !*q) {
-            return ADM_USAGE;
-        }
-    }
+    return out;
+}
+
+/* A list statement's arguments, the search text q as the statement's form takes it */
+static apr_array_header_t *list_args(apr_pool_t *p, const char *what, const adm_filter_t *f,
+                                     const char *q, const char *now, const char *hold,
+                                     long long at, const char *key, long long lim)
+{
+    args_t a;
+
     a.p = p;
     a.a = apr_array_make(p, 24, sizeof(const char *));
     if (!strcmp(what, "holders")) {
@@ -278,8 +263,70 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
     arg(&a, LL(p, f->since > 0 ? f->since : 0));
     arg(&a, LL(p, f->until > 0 ? f->until : T_MAX));
     arg(&a, LL(p, lim + 1));
+    return a.a;
+}
+
+int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_object **arr,
+             const char **err)
+{
+    const view_t *v = view_of(what);
+    long long lim = f->limit > 0 ? f->limit : 100, at = f->asc ? -1 : T_MAX;
+    const char *hold = nz(f->holder), *now = LL(p, acp_now()), *key = v && v->knum ? "0" : "";
+    const char *q = NULL, *label;
+    int rc, n;
+
+    f->next = NULL;
+    f->partial = 0;
+    f->path = NULL;
+    if (!v || !v->label) {
+        *err = apr_psprintf(p, "unknown list '%s'", what);
+        return ADM_USAGE;
+    }
+    if (!strcmp(what, "chain")) { /* the transfers the chain watcher saw, newest first */
+        const char *st = nz(f->status) ? f->status : "all";
+        return adm_rows_json(adm, p, v->label, v->cols, ACP_SA_ARGS(st, st, LL(p, lim)), arr, err);
+    }
+    if (!strcmp(what, "expiring")) {
+        return adm_rows_json(adm, p, v->label, v->cols,
+                         ACP_SA_ARGS(now, LL(p, acp_now() + 30 * DAY), LL(p, lim)), arr, err);
+    }
+    if (f->after && adm_cursor_parse(p, f->after, &at, &key) != 0) {
+        *err = apr_psprintf(p, "--after '%s' is not a cursor this tool printed", f->after);
+        return ADM_USAGE;
+    }
+    if (strcmp(what, "ledger") != 0) {
+        q = pattern(adm, p, f->q, err);
+        if (q && !*q) {
+            return ADM_USAGE;
+        }
+    }
+    /* a search: through the index within ADM_LIST_BUDGET_MS; a text most rows hold makes
+     * the index gather them all, so then the list is scanned newest first with the text
+     * checked on each row (the same rows, another way), within the same again; when both
+     * stop, the page is empty and f->partial says why. f->complete: the index, no limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
-    rc = adm_rows_json(adm, p, label, v->cols, a.a->nelts, (const char *const *)a.a->elts, arr, err);
+    if (q && !f->complete) {
+        int stopped = 0;
+        apr_array_header_t *args = list_args(p, what, f, q, now, hold, at, key, lim);
+        rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
+                                  args->nelts, (const char *const *)args->elts, arr, err);
+        f->path = "index";
+        if (rc == ADM_OK && stopped) {
+            label = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
+            args = list_args(p, what, f, adm_lowercase(p, f->q), now, hold, at, key, lim);
+            rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
+                                      args->nelts, (const char *const *)args->elts, arr,
+                                      err);
+            f->partial = stopped;
+            f->path = stopped ? "stopped" : "scan";
+        }
+    }
+    else {
+        apr_array_header_t *args = list_args(p, what, f, q, now, hold, at, key, lim);
+        f->path = q ? "index" : NULL;
+        rc = adm_rows_json(adm, p, label, v->cols, args->nelts, (const char *const *)args->elts,
+                           arr, err);
+    }
     if (rc != ADM_OK) {
         return rc;
     }

@@ -296,17 +296,6 @@ static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const ch
     return m || always;
 }
 
-/* s in lowercase (ASCII: the indexes fold case so), a copy in p */
-static char *lowercase(apr_pool_t *p, const char *s)
-{
-    char *out = apr_pstrdup(p, s), *c;
-
-    for (c = out; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
-    return out;
-}
-
 /* The text after its first word, when the text starts inside a word and has another
  * word after it ("eed-000777777" -> "000777777"); NULL otherwise. Those later words are
  * whole words (the last one may be unfinished) even where the first is the end of a
@@ -367,7 +356,7 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                 if (!(args[0] = acp_sa_search_words(p, w, pg))) {
                     continue;
                 }
-                args[1] = low = lowercase(p, texts[i]);
+                args[1] = low = adm_lowercase(p, texts[i]);
                 /* a text the newest rows already hold more than lim times is answered
                  * from them: its index lookup would gather every row holding it before
                  * the first could be returned (a PostgreSQL GIN bitmap, an FTS5 prefix) */
@@ -394,7 +383,7 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                     return ADM_FAIL;
                 }
                 if (stopped) {
-                    if (recent_kind(adm, p, k, lowercase(p, texts[i]), lim, 1, &m, res, seen,
+                    if (recent_kind(adm, p, k, adm_lowercase(p, texts[i]), lim, 1, &m, res, seen,
                                     err) < 0) {
                         return ADM_FAIL;
                     }
@@ -419,7 +408,7 @@ static const char *exact_key(apr_pool_t *p, const char *text)
     if (!strncasecmp(text, "mailto:", 7)) {
         text += 7;
     }
-    k = lowercase(p, text);
+    k = adm_lowercase(p, text);
     c = k + strlen(k);
     if (c > k + 1 && c[-1] == '.') {
         c[-1] = '\0';

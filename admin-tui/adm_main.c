@@ -136,7 +136,10 @@ static const char common[] =
 static const char list_opts[] =
     "list options: --limit N (default 100) --after CURSOR (printed when there is more)\n"
     "              --since DATE --until DATE (YYYY-MM-DD[ HH:MM], UTC) --oldest-first\n"
-    "              --csv --json\n";
+    "              --csv --json\n"
+    "              --search: the index within 20 ms, then a scan of the newest rows within\n"
+    "              20 ms more (a text most rows hold); --complete waits for the index;\n"
+    "              --timing prints how long and which way on stderr\n";
 
 static void print_help(FILE *f)
 {

@@ -245,6 +245,7 @@ static void fill_filter(tui_t *t, adm_filter_t *f)
     f->unpaid = t->screen == TUI_S_ORDERS && t->unpaid;
     f->limit = PAGE_ROWS;
     f->asc = t->asc[t->screen];
+    f->complete = t->findcomplete;
 }
 
 static void load(tui_t *t)
@@ -322,6 +323,7 @@ static void load(tui_t *t)
         fill_filter(t, &f);
         rc = adm_list(t->adm, t->data, s->list, &f, &t->rows, &err);
         t->next = f.next;
+        t->listpartial = f.partial;
     }
     if (rc != ADM_OK) {
         tui_say(t, 1, "%s", err ? err : "database error");
@@ -439,7 +441,11 @@ static const char *filter_label(tui_t *t)
         l = apr_pstrcat(t->data, l, " · oldest first", NULL);
     }
     if (t->q[t->screen][0]) {
-        l = apr_psprintf(t->data, "%s · search \"%s\"", l, t->q[t->screen]);
+        l = apr_psprintf(t->data, "%s · search \"%s\"%s", l, t->q[t->screen],
+                         t->listpartial ? apr_psprintf(t->data, " stopped after %d ms (e: every match)",
+                                                       2 * ADM_LIST_BUDGET_MS)
+                         : t->findcomplete ? " (every match)"
+                                           : "");
     }
     if (t->rows) {
         l = apr_pstrcat(t->data, l, " · ",
@@ -762,11 +768,9 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
             t->sel = t->top = 0;
         }
         return TUI_HANDLED | TUI_RELOAD;
-    case TUI_K_EVERY:
-        if (t->screen == TUI_S_FIND) {
-            t->findcomplete = !t->findcomplete;
-            t->sel = t->top = 0;
-        }
+    case TUI_K_EVERY: /* Find and the lists' search */
+        t->findcomplete = !t->findcomplete;
+        t->sel = t->top = 0;
         return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_UNPAID: t->unpaid = !t->unpaid; t->sel = 0; return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_ORDER:

@@ -33,7 +33,8 @@ typedef struct tui_t {
     int findall;                      /* Find: any part even after exact matches */
     int findexact;                    /* Find: the rows are exact matches */
     int findwords;                    /* Find: the rows hold the text as whole words */
-    int findcomplete;                 /* Find: wait for every match (no time budget) */
+    int findcomplete;                 /* Find, lists: wait for every match (no budget) */
+    int listpartial;                  /* the list's search stopped at its budget */
     const char *findpartial;          /* Find: kinds answered from their newest rows */
     char q[TUI_S_COUNT][128];         /* search text per screen */
     int status[TUI_S_COUNT];          /* index into the screen's status cycle, 0 = all */

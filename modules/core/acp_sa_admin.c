@@ -30,19 +30,24 @@
     " >= %lld AND " t " < %lld ORDER BY " t ", " k " LIMIT %lld"
 #define LIST(label, sql, t, k, kp)                                                         \
     {label, sql PAGE_DESC(t, k, kp)}, {label "_asc", sql PAGE_ASC(t, k, kp)}
+/* a list with a search: through the search index (@M_x@), and the same list scanned
+ * newest first with the text checked on each row (@S_x@, label_scan): the way a text most
+ * rows hold is answered (the index would gather every row holding it first) */
+#define LIST_SEARCH(label, sqlf, t, k, kp)                                                 \
+    LIST(label, sqlf("M"), t, k, kp), LIST(label "_scan", sqlf("S"), t, k, kp)
 
-#define HOLDERS_SQL                                                                        \
+#define HOLDERS_SQL(S)                                                                        \
     "SELECT b.id, b.kind, b.label, b.balance, "                                            \
     "(SELECT COUNT(*) FROM accounts a WHERE a.billing_id = b.id), "                        \
     "(SELECT MIN(e.kid) FROM eab_keys e WHERE e.billing_id = b.id), b.created "            \
-    "FROM billing b WHERE (%s IS NULL OR @M_HOLDER@)"
-#define ACCOUNTS_SQL                                                                       \
+    "FROM billing b WHERE (%s IS NULL OR @" S "_HOLDER@)"
+#define ACCOUNTS_SQL(S)                                                                       \
     "SELECT a.id, a.status, a.billing_id, a.eab_kid, a.contacts, "                         \
     "(SELECT COUNT(*) FROM orders o WHERE o.account_id = a.id), a.created "                \
     "FROM accounts a WHERE (%s IS NULL OR a.billing_id = %s) "                             \
-    "AND (%s IS NULL OR @M_ACCOUNT@)"
+    "AND (%s IS NULL OR @" S "_ACCOUNT@)"
 /* orders: status, unpaid (an open invoice waits), q */
-#define ORDERS_SQL                                                                         \
+#define ORDERS_SQL(S)                                                                         \
     "SELECT o.id, o.status, o.names_key, a.billing_id, o.price, o.charged, o.cert_id, "    \
     "(SELECT MAX(i.id) FROM invoices i WHERE i.order_id = o.id), o.created, "              \
     "(SELECT COUNT(*) FROM invoices i WHERE i.order_id = o.id AND i.status = 'open' "      \
@@ -51,19 +56,19 @@
     "WHERE (%s IS NULL OR o.status = %s) "                                                 \
     "AND (%s IS NULL OR EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id "         \
     "AND i.status = 'open')) "                                                             \
-    "AND (%s IS NULL OR @M_ORDER@) AND (%s IS NULL OR a.billing_id = %s)"
-#define CERTS_SQL                                                                          \
+    "AND (%s IS NULL OR @" S "_ORDER@) AND (%s IS NULL OR a.billing_id = %s)"
+#define CERTS_SQL(S)                                                                          \
     "SELECT c.id, c.serial, c.names_key, c.billing_id, c.order_id, c.issued, c.not_after, " \
     "c.revoked, c.revoked_reason, (SELECT po.profile FROM orders po WHERE po.id = c.order_id) " \
     "FROM certificates c "                                                                 \
-    "WHERE (%s IS NULL OR @M_CERT@) AND (%s IS NULL OR (c.serial >= %s AND c.serial < %s)) "                  \
+    "WHERE (%s IS NULL OR @" S "_CERT@) AND (%s IS NULL OR (c.serial >= %s AND c.serial < %s)) "                  \
     "AND (%s IS NULL OR c.billing_id = %s)"
-#define INVOICES_SQL                                                                       \
+#define INVOICES_SQL(S)                                                                       \
     "SELECT i.id, " INV_STATUS ", i.billing_id, i.order_id, i.amount, i.paid, i.currency, " \
     "i.created, i.expires, i.pay_url, i.closed, i.closed_by, i.closed_reason "             \
     "FROM invoices i "                                                                     \
     "WHERE (%s IS NULL OR " INV_STATUS " = %s) AND (%s IS NULL OR i.billing_id = %s) "     \
-    "AND (%s IS NULL OR i.order_id = %s) AND (%s IS NULL OR @M_INVOICE@)"
+    "AND (%s IS NULL OR i.order_id = %s) AND (%s IS NULL OR @" S "_INVOICE@)"
 /* ledger: holder, order (its rows, and staff reissues naming it), certificate, invoice,
  * q: an exact id, reference, invoice, order or holder (each indexed) */
 #define LEDGER_SQL                                                                         \
@@ -74,11 +79,11 @@
     "AND (%s IS NULL OR l.cert_id = %s) AND (%s IS NULL OR l.invoice_id = %s) "            \
     "AND (%s IS NULL OR l.id = %s OR l.reference = %s OR l.invoice_id = %s "               \
     "OR l.order_id = %s OR l.billing_id = %s)"
-#define EAB_SQL                                                                            \
+#define EAB_SQL(S)                                                                            \
     "SELECT e.kid, e.label, e.status, e.billing_id, b.balance, "                           \
     "(SELECT COUNT(*) FROM accounts a WHERE a.eab_kid = e.kid), e.created "                \
     "FROM eab_keys e JOIN billing b ON b.id = e.billing_id "                               \
-    "WHERE (%s IS NULL OR e.billing_id = %s) AND (%s IS NULL OR @M_EAB@)"
+    "WHERE (%s IS NULL OR e.billing_id = %s) AND (%s IS NULL OR @" S "_EAB@)"
 
 /* organizations (OV) with their holder's label */
 #define ORGS_SQL                                                                           \
@@ -131,13 +136,13 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "ari_start, ari_end, ari_reason, ari_url FROM certificates "
      "WHERE revoked IS NULL AND not_after > %lld AND (%s IS NULL OR billing_id = %s) "
      "AND issued < %lld ORDER BY issued, id"},
-    LIST("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
-    LIST("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
-    LIST("adm_orders", ORDERS_SQL, "o.created", "o.id", "%s"),
-    LIST("adm_certs", CERTS_SQL, "c.issued", "c.id", "%s"),
-    LIST("adm_invoices", INVOICES_SQL, "i.created", "i.id", "%s"),
+    LIST_SEARCH("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
+    LIST_SEARCH("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
+    LIST_SEARCH("adm_orders", ORDERS_SQL, "o.created", "o.id", "%s"),
+    LIST_SEARCH("adm_certs", CERTS_SQL, "c.issued", "c.id", "%s"),
+    LIST_SEARCH("adm_invoices", INVOICES_SQL, "i.created", "i.id", "%s"),
     LIST("adm_ledger", LEDGER_SQL, "l.created", "@SEQ@", "%lld"),
-    LIST("adm_eab", EAB_SQL, "e.created", "e.kid", "%s"),
+    LIST_SEARCH("adm_eab", EAB_SQL, "e.created", "e.kid", "%s"),
     LIST("adm_orgs", ORGS_SQL, "o.created", "o.id", "%s"),
     /* organizations: every change is one statement over the whole row, guarded by the
      * updated time read in the same transaction, and an org_audit row beside it */
@@ -316,9 +321,12 @@ typedef struct {
 #define RECENT_FTS(fts)                                                                    \
     "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
     "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
-/* one kind's four fragments: M_ (a list's filter), F_ (any part), W_ (words), R_ (newest) */
-#define SEARCH_FRAGS(K, kind, col)                                                         \
+/* one kind's five fragments: M_ (a list's filter), S_ (the same, checked on the row: the
+ * lowercase text in the very text the search tables hold, body), F_ (any part), W_
+ * (words), R_ (newest) */
+#define SEARCH_FRAGS(K, kind, col, body)                                                   \
     {"M_" K, col " IN (" FTS("search_" kind) ")", col " IN (" TRGM(kind) ")"},             \
+        {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \
         {"R_" K, RECENT_FTS("search_word_" kind), RECENT_FIND(kind)}
@@ -326,13 +334,13 @@ typedef struct {
 static const frag_t frags[] = {
     /* W_: the words query, then the lowercase text, which the row must contain as typed
      * (the words only find the candidates), then the limit */
-    SEARCH_FRAGS("HOLDER", "holder", "b.id"),
-    SEARCH_FRAGS("ACCOUNT", "account", "a.id"),
-    SEARCH_FRAGS("ORDER", "order", "o.id"),
-    SEARCH_FRAGS("INVOICE", "invoice", "i.id"),
-    SEARCH_FRAGS("CERT", "cert", "c.id"),
-    SEARCH_FRAGS("EAB", "eab", "e.kid"),
-    SEARCH_FRAGS("PAYMENT", "payment", "p.reference"),
+    SEARCH_FRAGS("HOLDER", "holder", "b.id", "b.id || ' ' || COALESCE(b.label, '')"),
+    SEARCH_FRAGS("ACCOUNT", "account", "a.id", "a.id || ' ' || a.contacts"),
+    SEARCH_FRAGS("ORDER", "order", "o.id", "o.id || ' ' || o.names_key"),
+    SEARCH_FRAGS("INVOICE", "invoice", "i.id", "i.id"),
+    SEARCH_FRAGS("CERT", "cert", "c.id", "c.serial || ' ' || c.names_key"),
+    SEARCH_FRAGS("EAB", "eab", "e.kid", "e.kid || ' ' || COALESCE(e.label, '')"),
+    SEARCH_FRAGS("PAYMENT", "payment", "p.reference", "p.reference || ' ' || p.invoice_id"),
     /* find's exact keys (migration 026): the key parameter once, used by the lookup */
     {"K_ACCOUNT", "a.id IN (SELECT ref FROM search_key WHERE key = %s AND kind = 'account')",
      "lower(a.contacts)::jsonb @> jsonb_build_array('mailto:' || %s)"},

@@ -46,24 +46,26 @@ queries=(
     "name, word start|$(printf 'seed-%07d' $((c_i / 100)))"
     "name, cut start|$(printf 'eed-%09d' "$c_i")"
     "name, inside word|$(printf '%09d' "$c_i" | cut -c3-)"
+    "inside, --complete|$(printf '%09d' "$c_i" | cut -c3-)|--complete"
     "address, domain|shop.example"
     "holder id|$(printf 'sb%09d' "$q_i")"
     "broad: every name|bench.test"
 )
 
 measure() { # DRIVER PARAMS
-    local drv=$1 prm=$2 q label text i med min cpu wall srv off
+    local drv=$1 prm=$2 q label text flags i med min cpu wall srv off
     log "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
     printf '%-18s %-42s %9s %9s %9s %9s %9s %7s %s\n' "query ($drv)" "text" "med ms" "first ms" \
-        "cpu ms" "server ms" "cmd ms" "matches" "path"
+        "cpu ms" "server ms" "cmd ms" "matches" "path (partial: kinds stopped at the budget)"
     for q in "${queries[@]}"; do
-        label=${q%%|*} text=${q#*|}
+        IFS='|' read -r label text flags <<< "$q"
         : > "$W/ms"; : > "$W/first"; : > "$W/cpu"; : > "$W/wall"; : > "$W/srv"
         off=$(stat -c %s "${PGLOG:-/dev/null}")
         for i in 1 2 3 4 5; do
             local t0 t1
             t0=$(date +%s%N)
-            "$ADMIN" --driver "$drv" --params "$prm" --json find "$text" --timing \
+            # shellcheck disable=SC2086 # flags: none or one word
+            "$ADMIN" --driver "$drv" --params "$prm" --json find "$text" --timing $flags \
                 > "$W/out.json" 2> "$W/err" || true
             t1=$(date +%s%N)
             sed -n 's/^find: \([0-9.]*\) ms wall.*/\1/p' "$W/err" >> "$W/ms"
@@ -86,7 +88,38 @@ measure() { # DRIVER PARAMS
         wall=$(sort -n "$W/wall" | sed -n 3p)
         printf '%-18s %-42s %9s %9s %9s %9s %9s %7s %s\n' "$label" "${text:0:42}" "${med:-error}" \
             "$first" "$cpu" "${srv:--}" "$wall" "$(jq '.results | length' "$W/out.json" 2>/dev/null)" \
-            "$(jq -r '.step // (if .exact then "exact" else "any part" end)' "$W/out.json" 2>/dev/null)"
+            "$(jq -r '(.step // (if .exact then "exact" else "any part" end)) +
+                (if (.partial // []) | length > 0 then " partial: " + (.partial | join(",")) else "" end)' \
+                "$W/out.json" 2>/dev/null)"
+    done
+}
+
+# the lists' search (certs list --search, one page of 100): a text every row holds, one a
+# few rows hold, a fragment of one common trigram; wall ms of the second run (the first
+# prepares), medians of 5, and which way the search ran (index, scan, stopped)
+list_queries=(
+    "certs, every row|bench.test"
+    "certs, one name|$(printf 'seed-%09d' "$c_i")"
+    "certs, serial part|${serial:20:8}"
+    "certs, inside word|$(printf '%09d' "$c_i" | cut -c3-)"
+    "certs, --complete|$(printf '%09d' "$c_i" | cut -c3-)|--complete"
+)
+measure_lists() { # DRIVER PARAMS
+    local drv=$1 prm=$2 q label text flags i med
+    printf '%-18s %-42s %9s %7s %s\n' "list ($drv)" "text" "med ms" "rows" "search"
+    for q in "${list_queries[@]}"; do
+        IFS='|' read -r label text flags <<< "$q"
+        : > "$W/ms"
+        for i in 1 2 3 4 5; do
+            # shellcheck disable=SC2086 # flags: none or one word
+            "$ADMIN" --driver "$drv" --params "$prm" --json certs list --search "$text" \
+                --timing $flags > "$W/out.json" 2> "$W/err" || true
+            sed -n 's/^list: \([0-9.]*\) ms wall.*/\1/p' "$W/err" >> "$W/ms"
+        done
+        med=$(sort -n "$W/ms" | sed -n 3p)
+        printf '%-18s %-42s %9s %7s %s\n' "$label" "${text:0:42}" "${med:-error}" \
+            "$(jq 'length' "$W/out.json" 2>/dev/null)" \
+            "$(sed -n 's/^list: [0-9.]* ms wall, search \(.*\)/\1/p' "$W/err" | tail -n 1)"
     done
 }
 
@@ -116,6 +149,7 @@ if [ "$WHICH" != pgsql ]; then
     extra_sqlite "$db" || die "invoices"
     log "SQLite: seeded $N certificates in $((SECONDS - t0)) s; $(du -m "$db" | cut -f1) MB"
     measure sqlite3 "$db"
+    measure_lists sqlite3 "$db"
 fi
 
 if [ "$WHICH" != sqlite ]; then
@@ -207,6 +241,7 @@ SQL
     pg_super "SELECT pg_reload_conf()" > /dev/null
     PGLOG=$W/pg/pg.log
     measure pgsql "$prm"
+    measure_lists pgsql "$prm"
 fi
 if [ "$WHICH" != sqlite ] && [ -n "${SEARCH_AFTER:-}" ]; then
     # a script of one's own against the seeded PostgreSQL database (plans, experiments),

@@ -282,4 +282,14 @@ log "with the budget: $(tail -n 1 "$T/timing")"
 f=$(adm --json find "$frag" --complete --timing 2> "$T/timing")
 log "--complete: $(tail -n 1 "$T/timing")"
 expect_eq '[] 1' "$(jq -c -r '"\(.partial) \([.results[] | select(.kind == "cert")] | length)"' <<<"$f")" "--complete: every row checked, the certificate found"
+# a list's search: the index stopped at its budget, the list scanned newest first finds the
+# same rows (complete: every certificate row was checked)
+l=$(adm --json certs list --search "${frag^^}" --timing 2> "$T/timing")
+expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search: the certificate, through the scan"
+expect_contains "$(tail -n 1 "$T/timing")" "search scan" "... the index lookup stopped, the scan answered"
+log "certs --search: $(tail -n 1 "$T/timing")"
+l=$(adm --json certs list --search "$frag" --complete --timing 2> "$T/timing")
+expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search --complete: the certificate, through the index"
+expect_contains "$(tail -n 1 "$T/timing")" "search index" "... --complete waits for the index"
+log "certs --search --complete: $(tail -n 1 "$T/timing")"
 finish
