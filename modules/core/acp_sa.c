@@ -76,16 +76,22 @@ acp_db_t *acp_sa_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *
 
 typedef int (*backend_pid_fn_t)(const void *conn);
 
+void *acp_sa_driver_symbol(void **cache, const char *name)
+{
+    void *fn = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+
+    if (!fn) { /* a race only stores the same value twice */
+        fn = dlsym(RTLD_DEFAULT, name);
+        __atomic_store_n(cache, fn, __ATOMIC_RELEASE);
+    }
+    return fn;
+}
+
 static backend_pid_fn_t backend_pid_fn(void)
 {
-    static void *resolved; /* a race only stores the same value twice */
-    void *fn = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);
+    static void *resolved;
 
-    if (!fn) {
-        fn = dlsym(RTLD_DEFAULT, "PQbackendPID");
-        __atomic_store_n(&resolved, fn, __ATOMIC_RELEASE);
-    }
-    return (backend_pid_fn_t)fn;
+    return (backend_pid_fn_t)acp_sa_driver_symbol(&resolved, "PQbackendPID");
 }
 
 static void forget_list(acp_db_t *db, const acp_sa_stmt_t *list)

@@ -147,6 +147,9 @@ apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const ch
 apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
                          apr_array_header_t **rows, int nargs, const char *const *args);
 const char *acp_sa_error(acp_db_t *db, apr_pool_t *p, int rv);
+/* A function of the database library the apr_dbd driver loaded (libpq, libsqlite3), by
+ * name, looked up once into *cache; NULL when that library is not loaded. */
+void *acp_sa_driver_symbol(void **cache, const char *name);
 /* The number of arguments catalogue statement label takes on this driver; -1: not in the
  * catalogue. acp_sa_exec and acp_sa_rows refuse (APR_EINVAL) a call giving another count. */
 int acp_sa_stmt_nargs(int pgsql, const char *label);

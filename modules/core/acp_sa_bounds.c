@@ -1,7 +1,6 @@
 /* Bounds a statement respects: the number of arguments it takes (checked at every run:
  * apr_dbd's drivers read as many as the statement has placeholders) and, for the staff
  * console's searches, the time it may take (acp_sa_rows_within). */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,14 +134,9 @@ static int budget_spent(void *baton)
 
 static progress_fn_t progress_fn(void)
 {
-    static void *resolved; /* a race only stores the same value twice */
-    void *fn = __atomic_load_n(&resolved, __ATOMIC_ACQUIRE);
+    static void *resolved;
 
-    if (!fn) {
-        fn = dlsym(RTLD_DEFAULT, "sqlite3_progress_handler");
-        __atomic_store_n(&resolved, fn, __ATOMIC_RELEASE);
-    }
-    return (progress_fn_t)fn;
+    return (progress_fn_t)acp_sa_driver_symbol(&resolved, "sqlite3_progress_handler");
 }
 
 static apr_status_t rows_within_pg(acp_db_t *db, apr_pool_t *p, const char *label, int ms,

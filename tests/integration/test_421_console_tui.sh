@@ -110,6 +110,14 @@ expect_contains "$(tui_screen)" "cert " "the certificate found among the newest"
 tui_keys e; tui_wait_for "· every match" 30
 expect_contains "$(tui_screen)" "cert " "every match: the certificate"
 tui_keys e; tui_wait_for "newest only: cert"
+# the Certs list's search for the same text: the index stops, the list scanned newest first
+# finds the certificate (no "stopped"); e: the index, waited for
+tui_keys Escape; tui_keys 5; tui_wait_for "Certs ·"
+tui_keys /; tui_wait_for "Search:"; tui_type "${serial:4:12}"
+tui_wait_for "search \"${serial:4:12}\" · 1 row"
+expect_contains "$(tui_screen)" "$serial" "Certs search: the certificate, through the scan"
+tui_keys e; tui_wait_for "search \"${serial:4:12}\" (every match) · 1 row" 30
+tui_keys e; tui_wait_for "search \"${serial:4:12}\" · 1 row"
 # ---- Accounts screen ---------------------------------------------------------------------------------
 tui_keys 3; tui_wait_for "Accounts ·"
 tui_keys /; tui_wait_for "Search:"; tui_type "${mail%@*}"
