@@ -272,7 +272,7 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
     const view_t *v = view_of(what);
     long long lim = f->limit > 0 ? f->limit : 100, at = f->asc ? -1 : T_MAX;
     const char *hold = nz(f->holder), *now = LL(p, acp_now()), *key = v && v->knum ? "0" : "";
-    const char *q = NULL, *label;
+    const char *q = NULL, *label, *scan;
     int rc, n;
 
     f->next = NULL;
@@ -305,16 +305,16 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
      * checked on each row (the same rows, another way), within the same again; when both
      * stop, the page is empty and f->partial says why. f->complete: the index, no limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
-    if (q && !f->complete) {
+    scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
+    if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
         int stopped = 0;
         apr_array_header_t *args = list_args(p, what, f, q, now, hold, at, key, lim);
         rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
                                   args->nelts, (const char *const *)args->elts, arr, err);
         f->path = "index";
         if (rc == ADM_OK && stopped) {
-            label = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
             args = list_args(p, what, f, adm_lowercase(p, f->q), now, hold, at, key, lim);
-            rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
+            rc = adm_rows_json_within(adm, p, scan, v->cols, ADM_LIST_BUDGET_MS, &stopped,
                                       args->nelts, (const char *const *)args->elts, arr,
                                       err);
             f->partial = stopped;

@@ -79,10 +79,9 @@ static const char *serial_variant(apr_pool_t *p, const char *q)
     return NULL;
 }
 
-/* One kind's rows (at most lim; *more when there are others) into out. args: the
- * statement's parameters before its limit. */
-/* One kind's matches into out (at most lim; *more = 1 when there are more). ms > 0: the
- * lookup may take that long, and *stopped says it was stopped there (nothing added). */
+/* One kind's rows (at most lim; *more = 1 when there are others) into out. args: the
+ * statement's parameters before its limit. ms > 0: the lookup may take that long, and
+ * *stopped says it was stopped there (nothing added). */
 static int find_kind_within(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *label,
                             const char **args, long long lim, int ms, int *stopped,
                             json_object *out, apr_hash_t *seen, int *more, const char **err)
