@@ -96,9 +96,13 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
                                        acp_chall_t *chall, int claim, const acp_job_t **queued);
 
 /* Before a challenge response queues a validation: the failed-validations limit of this
- * account and name (rateLimited with Retry-After when reached). */
-acp_problem_t *acp_ra_limit_challenge_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                         const acp_account_t *acct, const acp_authz_t *authz);
+ * account and name (rateLimited with Retry-After when reached), from the count of failed
+ * validations since acp_ra_limit_failed_since (acp_sa_chall_authz_failed read it). */
+long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t *acct,
+                                    long long now);
+acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct, const acp_authz_t *authz,
+                                      long long failed, long long oldest, long long now);
 
 /* For clients that cannot show a finalize problem: would the pending order this
  * authorization belongs to be paid for at finalize? NULL if so (or if there is no such

@@ -246,25 +246,39 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
 {
     acp_limit_set_t s = acp_limits_for(&cfg->limits, acct->eab_kid);
     long long n = 0, oldest = 0;
+    const char **row = NULL;
+    int i;
 
     budget->left = -1;
-    /* the most specific limit first: a name that keeps failing */
-    if (s.failed.max > 0) {
-        apr_array_header_t *rows = NULL;
-        int i, j;
-        if (acp_sa_rows(db, p, "acp_limit_failed", &rows,
-                        ACP_SA_ARGS(acct->id, acp_sa_ll(p, now - s.failed.period),
-                                    acp_sa_ll(p, s.failed.max))) != APR_SUCCESS) {
-            return acp_ra_int_db_problem(p, "counting failed validations");
-        }
-        for (i = 0; i < rows->nelts; i++) {
-            const char **r = APR_ARRAY_IDX(rows, i, const char **);
-            for (j = 0; j < names->nelts; j++) {
-                const char *name = APR_ARRAY_IDX(names, j, const char *);
+    if (s.failed.max <= 0 && s.orders.max <= 0 && s.pending.max <= 0) {
+        return NULL;
+    }
+    /* every count in one round trip; a limit that is off counts an empty window */
+    if (acp_sa_row(db, p, "acp_limit_new_order", &row,
+                   ACP_SA_ARGS(acct->id,
+                               acp_sa_ll(p, s.orders.max > 0 ? now - s.orders.period : now),
+                               acct->id, acp_sa_ll(p, now), acct->id,
+                               acp_sa_ll(p, s.failed.max > 0 ? now - s.failed.period : now),
+                               acp_sa_ll(p, s.failed.max > 0 ? s.failed.max : 1))) !=
+        APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "counting for a rate limit");
+    }
+    /* the most specific limit first: a name that keeps failing ("ident/oldest ...") */
+    if (s.failed.max > 0 && row && row[4]) {
+        char *last = NULL, *tok;
+        for (tok = apr_strtok(apr_pstrdup(p, row[4]), " ", &last); tok;
+             tok = apr_strtok(NULL, " ", &last)) {
+            char *slash = strrchr(tok, '/');
+            if (!slash) {
+                continue;
+            }
+            *slash = '\0';
+            for (i = 0; i < names->nelts; i++) {
+                const char *name = APR_ARRAY_IDX(names, i, const char *);
                 const char *ident = !strncmp(name, "*.", 2) ? name + 2 : name;
-                if (r[0] && strcmp(r[0], ident) == 0) {
+                if (strcmp(tok, ident) == 0) {
                     return acp_limit_problem(
-                        p, now, acp_sa_atoll(r[2]) + s.failed.period,
+                        p, now, acp_sa_atoll(slash + 1) + s.failed.period,
                         apr_psprintf(p, "failed validations for %s on this account", ident),
                         s.failed.max, s.failed.period, name);
                 }
@@ -272,13 +286,6 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
         }
     }
     if (s.orders.max > 0 || s.pending.max > 0) {
-        /* the orders and pending-authorization counts in one round trip */
-        const char **row = NULL;
-        if (acp_sa_row(db, p, "acp_limit_orders_pending", &row,
-                       ACP_SA_ARGS(acct->id, acp_sa_ll(p, now - s.orders.period), acct->id,
-                                   acp_sa_ll(p, now))) != APR_SUCCESS) {
-            return acp_ra_int_db_problem(p, "counting for a rate limit");
-        }
         n = row ? acp_sa_atoll(row[0]) : 0;
         oldest = row ? acp_sa_atoll(row[1]) : 0;
         if (s.orders.max > 0 && n >= s.orders.max) {
@@ -312,21 +319,22 @@ acp_problem_t *acp_ra_limit_pending_spend(apr_pool_t *p, acp_ra_pending_budget_t
     return NULL;
 }
 
-acp_problem_t *acp_ra_limit_challenge_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                         const acp_account_t *acct, const acp_authz_t *authz)
+long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t *acct,
+                                    long long now)
 {
     acp_limit_set_t s = acp_limits_for(&cfg->limits, acct->eab_kid);
-    long long n = 0, oldest = 0, now = acp_now();
-    acp_problem_t *prob;
 
-    if (s.failed.max <= 0) {
+    return s.failed.max > 0 ? now - s.failed.period : now; /* off: an empty window */
+}
+
+acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct, const acp_authz_t *authz,
+                                      long long n, long long oldest, long long now)
+{
+    acp_limit_set_t s = acp_limits_for(&cfg->limits, acct->eab_kid);
+
+    if (s.failed.max <= 0 || n < s.failed.max) {
         return NULL;
-    }
-    prob = count(db, p, "acp_limit_failed_name",
-                 ACP_SA_ARGS(acct->id, authz->ident, acp_sa_ll(p, now - s.failed.period)), &n,
-                 &oldest);
-    if (prob || n < s.failed.max) {
-        return prob;
     }
     return acp_limit_problem(
         p, now, oldest + s.failed.period,

@@ -642,13 +642,27 @@ apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const ch
     return rv;
 }
 
+static int in_list(const acp_sa_stmt_t *list, const char *label)
+{
+    for (; list && list->label; list++) {
+        if (!strcmp(list->label, label)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* list's statements; those named in over are skipped (PostgreSQL's own twins) */
 static apr_status_t prepare_list(apr_pool_t *p, acp_db_t *db, const acp_sa_stmt_t *list,
-                                 int fill, const char **errmsg)
+                                 const acp_sa_stmt_t *over, int fill, const char **errmsg)
 {
     const acp_sa_stmt_t *s;
 
     for (s = list; s->label; s++) {
         apr_dbd_prepared_t *st = NULL;
+        if (in_list(over, s->label)) {
+            continue;
+        }
         const char *sql = fill ? acp_sa_admin_sql(p, s->sql, db->pgsql) : s->sql;
         int rv = apr_dbd_prepare(db->driver, p, db->handle, sql, s->label, &st);
         if (rv != 0) {
@@ -668,11 +682,12 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
         db->prepared = apr_hash_make(p);
     }
     session_changed(db); /* the session these are prepared in */
-    rv = prepare_list(p, db, acp_sa_catalogue, 0, errmsg);
+    rv = prepare_list(p, db, acp_sa_catalogue, db->pgsql ? acp_sa_pg_catalogue : NULL, 0,
+                      errmsg);
     if (rv == APR_SUCCESS && db->pgsql) {
-        rv = prepare_list(p, db, acp_sa_pg_catalogue, 0, errmsg);
+        rv = prepare_list(p, db, acp_sa_pg_catalogue, NULL, 0, errmsg);
     }
-    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, 1, errmsg) : rv;
+    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, NULL, 1, errmsg) : rv;
 }
 
 static apr_status_t db_close(void *data)

@@ -238,6 +238,12 @@ apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *i
  * thumbprint in one round trip. */
 apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                 acp_chall_t **chall, acp_authz_t **authz, const char **thumbprint);
+/* The same for a challenge answer, with the account's failed validations of the
+ * authorization's name since failed_since (*failed) and the oldest of them. */
+apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                       long long failed_since, acp_chall_t **chall,
+                                       acp_authz_t **authz, long long *failed,
+                                       long long *failed_oldest);
 apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
                                    const char *ident, int wildcard, long long min_expires,
                                    acp_authz_t **out);

@@ -20,6 +20,20 @@
     "id, billing_id, legal_name, locality, state, country, evidence, vetted_by, vetted_at, " \
     "valid_until, revoked_at, revoked_by, revoked_reason, created, updated"
 
+#define CHALL_AUTHZ(more)                                                                  \
+    "SELECT c.id, c.authz_id, c.type, c.token, c.status, c.validated, c.error, a.id, "      \
+    "a.account_id, a.ident, a.wildcard, a.status, a.expires, u.thumbprint" more " FROM "    \
+    "challenges c JOIN authorizations a ON a.id = c.authz_id "                             \
+    "LEFT JOIN accounts u ON u.id = a.account_id "
+
+#define LIMIT_NEW_ORDER(agg)                                                               \
+    "SELECT o.n, o.m, a.n, a.m, f.x FROM (SELECT COUNT(*) AS n, MIN(created) AS m FROM orders " \
+    "WHERE account_id = %s AND created > %lld) o, (SELECT COUNT(*) AS n, MIN(expires) AS m "  \
+    "FROM authorizations WHERE account_id = %s AND status = 'pending' AND expires > %lld) a, " \
+    "(SELECT " agg "(ident || '/' || m, ' ') AS x FROM (SELECT ident, MIN(failed) AS m "      \
+    "FROM authorizations WHERE account_id = %s AND failed > %lld GROUP BY ident "             \
+    "HAVING COUNT(*) >= CAST(%lld AS BIGINT)) g) f"
+
 const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_setting_get", "SELECT value FROM settings WHERE name = %s"},
     {"acp_setting_put",
@@ -107,17 +121,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_limit_accounts",
      "SELECT COUNT(*), MIN(created) FROM accounts WHERE reg_addr = %s AND created > %lld"},
     /* newOrder's order and pending-authorization counts, one round trip */
-    {"acp_limit_orders_pending",
-     "SELECT o.n, o.m, a.n, a.m FROM (SELECT COUNT(*) AS n, MIN(created) AS m FROM orders "
-     "WHERE account_id = %s AND created > %lld) o, (SELECT COUNT(*) AS n, MIN(expires) AS m "
-     "FROM authorizations WHERE account_id = %s AND status = 'pending' AND expires > %lld) a"},
-    {"acp_limit_failed",
-     "SELECT ident, COUNT(*), MIN(failed) FROM authorizations "
-     "WHERE account_id = %s AND failed > %lld GROUP BY ident HAVING COUNT(*) >= CAST(%lld AS BIGINT)"},
-    {"acp_limit_failed_name",
-     "SELECT COUNT(*), MIN(failed) FROM authorizations "
-     "WHERE account_id = %s AND ident = %s AND failed > %lld"},
-    {"acp_authz_valid",
+    /* newOrder's limits in one round trip: the account's orders in the window, its
+     * pending authorizations, and the names whose validations failed too often
+     * ("name/oldest" joined by spaces; PostgreSQL's twin below) */
+    {"acp_limit_new_order", LIMIT_NEW_ORDER("group_concat")},
+        {"acp_authz_valid",
      "UPDATE authorizations SET status = 'valid', expires = %lld "
      "WHERE id = %s AND status = 'pending'"},
     /* an authorization's challenges, one statement for one, two or three */
@@ -135,11 +143,14 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT " CHALL_COLS " FROM challenges WHERE authz_id = %s ORDER BY type"},
     /* a challenge with its authorization and the account's key thumbprint (a challenge
      * answer, a validation): one round trip instead of three */
-    {"acp_chall_authz",
-     "SELECT c.id, c.authz_id, c.type, c.token, c.status, c.validated, c.error, a.id, "
-     "a.account_id, a.ident, a.wildcard, a.status, a.expires, u.thumbprint FROM challenges c "
-     "JOIN authorizations a ON a.id = c.authz_id LEFT JOIN accounts u ON u.id = a.account_id "
-     "WHERE c.id = %s"},
+    {"acp_chall_authz", CHALL_AUTHZ("") "WHERE c.id = %s"},
+    /* the same for a challenge answer, with the failed-validations limit's count of the
+     * account and name since %lld (and the oldest counted), so the answer reads once */
+    {"acp_chall_authz_failed",
+     CHALL_AUTHZ(", (SELECT COUNT(*) FROM authorizations f WHERE f.account_id = a.account_id "
+                 "AND f.ident = a.ident AND f.failed > %lld), (SELECT MIN(f.failed) FROM "
+                 "authorizations f WHERE f.account_id = a.account_id AND f.ident = a.ident "
+                 "AND f.failed > %lld) ") "WHERE c.id = %s"},
     /* an authorization with its challenges (none: one row of NULL challenge columns) */
     {"acp_authz_challs",
      "SELECT a.id, a.account_id, a.ident, a.wildcard, a.status, a.expires, c.id, c.authz_id, "
@@ -442,6 +453,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
  * spends its nonce in the unlogged table (as acp_nonce_spend) and reads its account in
  * one round trip; the first column says whether the nonce was spent now. */
 const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
+    {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
     {"acp_acct_spend",
      "WITH s AS (INSERT INTO nonce_spent (nonce, expires) SELECT %s, %lld WHERE EXISTS "
      "(SELECT 1 FROM nonce_spent WHERE nonce = %s) ON CONFLICT (nonce) DO NOTHING "

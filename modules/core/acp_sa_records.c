@@ -260,6 +260,31 @@ apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *i
     return rv;
 }
 
+apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                       long long failed_since, acp_chall_t **chall,
+                                       acp_authz_t **authz, long long *failed,
+                                       long long *failed_oldest)
+{
+    const char **r = NULL;
+    const char *since = acp_sa_ll(p, failed_since);
+    apr_status_t rv = acp_sa_row(db, p, "acp_chall_authz_failed", &r,
+                                 ACP_SA_ARGS(since, since, chall_id));
+
+    *chall = NULL;
+    *authz = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!r) {
+        return APR_NOTFOUND;
+    }
+    *chall = chall_of(p, r);
+    *authz = authz_of(p, r + 7);
+    *failed = acp_sa_atoll(r[14]);
+    *failed_oldest = acp_sa_atoll(r[15]);
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                 acp_chall_t **chall, acp_authz_t **authz, const char **thumbprint)
 {

@@ -277,7 +277,13 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     acp_chall_t *chall = NULL;
     acp_authz_t *authz = NULL;
     acp_problem_t *prob;
-    apr_status_t rv = acp_sa_chall_authz(w->db, w->p, w->id, &chall, &authz, NULL);
+    long long now = acp_now(), failed = 0, oldest = 0;
+    /* an answer reads the failed-validations limit's count with the challenge */
+    apr_status_t rv =
+        w->payload ? acp_sa_chall_authz_failed(w->db, w->p, w->id,
+                                               acp_ra_limit_failed_since(&w->cfg->ra, w->acct, now),
+                                               &chall, &authz, &failed, &oldest)
+                   : acp_sa_chall_authz(w->db, w->p, w->id, &chall, &authz, NULL);
 
     if (rv == APR_NOTFOUND) {
         return acp_problem(w->p, ACP_ERR_NOT_FOUND, "no such challenge");
@@ -293,7 +299,8 @@ static acp_problem_t *h_chall(wfe_req_t *w)
             return acp_problem(w->p, ACP_ERR_MALFORMED, "challenge response must be an object");
         }
         if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&
-            (prob = acp_ra_limit_challenge_tx(w->db, w->p, &w->cfg->ra, w->acct, authz))) {
+            (prob = acp_ra_limit_challenge(w->p, &w->cfg->ra, w->acct, authz, failed, oldest,
+                                           now))) {
             return prob;
         }
         if (!strcmp(chall->status, "pending") && !strcmp(authz->status, "pending") &&

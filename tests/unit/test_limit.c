@@ -112,6 +112,48 @@ static int plan_uses(acp_db_t *db, apr_pool_t *p, const char *sql, const char *i
     return 1;
 }
 
+/* the id of a challenge of acct's newest authorization for ident (NULL: none) */
+static const char *chall_of(acp_db_t *db, apr_pool_t *p, const char *acct, const char *ident)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *id = NULL;
+
+    if (apr_dbd_select(db->driver, p, db->handle, &res,
+                       apr_psprintf(p, "SELECT c.id FROM challenges c JOIN authorizations a "
+                                       "ON a.id = c.authz_id WHERE a.account_id = '%s' AND "
+                                       "a.ident = '%s' ORDER BY a.rowid DESC",
+                                    acct, ident),
+                       0) != 0) {
+        return NULL;
+    }
+    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        if (!id) {
+            id = apr_pstrdup(p, apr_dbd_get_entry(db->driver, row, 0));
+        }
+    }
+    return id;
+}
+
+/* the failed-validations limit as a challenge answer meets it: the count read with the
+ * challenge (acp_sa_chall_authz_failed), then the check */
+static acp_problem_t *answer_limit(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_account_t *acct, const char *ident)
+{
+    const char *cid = chall_of(db, p, acct->id, ident);
+    acp_chall_t *chall = NULL;
+    acp_authz_t *authz = NULL;
+    long long now = acp_now(), n = -1, oldest = -1;
+
+    CHECK(cid != NULL);
+    CHECK(acp_sa_chall_authz_failed(db, p, cid, acp_ra_limit_failed_since(cfg, acct, now),
+                                    &chall, &authz, &n, &oldest) == APR_SUCCESS);
+    CHECK(authz && !strcmp(authz->ident, ident) && chall && !strcmp(chall->id, cid));
+    CHECK(n >= 0 && (n == 0 || oldest > 0));
+    return authz ? acp_ra_limit_challenge(p, cfg, acct, authz, n, oldest, now)
+                 : acp_problem(p, ACP_ERR_SERVER_INTERNAL, "no authorization");
+}
+
 static acp_problem_t *new_account(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                   const char *ip, acp_account_t **acct)
 {
@@ -168,7 +210,6 @@ static void test_ra(apr_pool_t *p)
     acp_account_t *a1 = NULL, *a2 = NULL, *a3 = NULL;
     acp_problem_t *prob;
     long long now = acp_now();
-    acp_authz_t authz;
 
     path = acp_t_sqlite_db(p, "limit");
     CHECK(acp_sa_open(p, "sqlite3", path, 1, &db, &err) == APR_SUCCESS);
@@ -251,15 +292,13 @@ static void test_ra(apr_pool_t *p)
           !strcmp(prob->ident, "*.o1.example.com"));
     CHECK(prob && prob->retry_after > 3400 && prob->retry_after <= 3500);
     CHECK(new_order(db, p, &cfg, a1, ID("o2.example.com")) == NULL); /* one failure only */
-    memset(&authz, 0, sizeof(authz));
-    authz.ident = "o1.example.com";
-    prob = acp_ra_limit_challenge_tx(db, p, &cfg, a1, &authz);
+    prob = answer_limit(db, p, &cfg, a1, "o1.example.com"); /* 2 failures */
     CHECK(prob && prob->kind == ACP_ERR_RATE_LIMITED);
-    authz.ident = "o2.example.com";
-    CHECK(acp_ra_limit_challenge_tx(db, p, &cfg, a1, &authz) == NULL);
+    CHECK(prob && prob->retry_after > 3400 && prob->retry_after <= 3500);
+    CHECK(answer_limit(db, p, &cfg, a1, "o2.example.com") == NULL);
+    CHECK(answer_limit(db, p, &cfg, a2, "p1.example.com") == NULL); /* none */
     cfg.limits.dflt.failed.max = 0;
-    authz.ident = "o1.example.com";
-    CHECK(acp_ra_limit_challenge_tx(db, p, &cfg, a1, &authz) == NULL);
+    CHECK(answer_limit(db, p, &cfg, a1, "o1.example.com") == NULL);
 
     /* each count is one index range, never a table scan */
     CHECK(plan_uses(db, p,
