@@ -49,6 +49,16 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
         errtext = acp_ra_int_json_text(p, o);
         json_object_put(o);
     }
+    if (db->pgsql) {
+        /* one statement, atomic by itself: 1 round trip instead of 5 */
+        return prob ? acp_sa_exec(db, p, "acp_validation_invalid", NULL,
+                                  ACP_SA_ARGS(acp_sa_ll(p, now), errtext, chall->id,
+                                              acp_sa_ll(p, now), authz->id, job->id))
+                    : acp_sa_exec(db, p, "acp_validation_valid", NULL,
+                                  ACP_SA_ARGS(acp_sa_ll(p, now), chall->id,
+                                              acp_sa_ll(p, now + cfg->authz_valid_lifetime),
+                                              authz->id, job->id));
+    }
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }

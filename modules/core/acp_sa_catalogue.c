@@ -120,12 +120,11 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     /* abuse limits (acp_ra_limit.c): each count is one range of a (partial) index */
     {"acp_limit_accounts",
      "SELECT COUNT(*), MIN(created) FROM accounts WHERE reg_addr = %s AND created > %lld"},
-    /* newOrder's order and pending-authorization counts, one round trip */
     /* newOrder's limits in one round trip: the account's orders in the window, its
      * pending authorizations, and the names whose validations failed too often
      * ("name/oldest" joined by spaces; PostgreSQL's twin below) */
     {"acp_limit_new_order", LIMIT_NEW_ORDER("group_concat")},
-        {"acp_authz_valid",
+    {"acp_authz_valid",
      "UPDATE authorizations SET status = 'valid', expires = %lld "
      "WHERE id = %s AND status = 'pending'"},
     /* an authorization's challenges, one statement for one, two or three */
@@ -452,7 +451,20 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
  * data-modifying WITH runs once whatever the outer query reads: a POST signed with a kid
  * spends its nonce in the unlogged table (as acp_nonce_spend) and reads its account in
  * one round trip; the first column says whether the nonce was spent now. */
+/* a validation's outcome, atomic as one statement (no BEGIN/COMMIT round trips): the
+ * challenge, its authorization, the job gone (SQLite: the same three in a transaction) */
+#define VALIDATION_DONE(chall_set, authz_set)                                              \
+    "WITH c AS (UPDATE challenges SET " chall_set " WHERE id = %s AND status = 'processing'), " \
+    "a AS (UPDATE authorizations SET " authz_set " WHERE id = %s AND status = 'pending') "      \
+    "DELETE FROM jobs WHERE id = %s"
+
 const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
+    {"acp_validation_valid",
+     VALIDATION_DONE("status = 'valid', validated = %lld, error = NULL",
+                     "status = 'valid', expires = %lld")},
+    {"acp_validation_invalid",
+     VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
+                     "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
     {"acp_acct_spend",
      "WITH s AS (INSERT INTO nonce_spent (nonce, expires) SELECT %s, %lld WHERE EXISTS "
