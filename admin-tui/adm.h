@@ -83,8 +83,9 @@ typedef struct adm_filter_t {
     const char *path;     /* out: how the search ran: "index", "scan", "stopped" (NULL: none) */
 } adm_filter_t;
 
-/* A list's search runs through the index within this many ms; stopped (a text most rows
- * hold), the list is scanned newest first checking each row, within as many again. */
+/* A list's search runs each of its steps within this many ms: the word index (where the
+ * text starts a word), the trigram index, and when that stops (a text most rows hold) the
+ * list scanned newest first checking each row (adm_list). */
 #define ADM_LIST_BUDGET_MS 20
 /* s in lowercase (ASCII: the indexes fold case so), a copy in p */
 char *adm_lowercase(apr_pool_t *p, const char *s);

@@ -160,9 +160,9 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     }
     if (f.partial) {
         fprintf(stderr,
-                "the search stopped after %d ms (the index and a scan of the newest rows): "
-                "type more of the text, or --complete to wait\n",
-                2 * ADM_LIST_BUDGET_MS);
+                "the search stopped at its time budget (%d ms for the index, as much for a "
+                "scan of the newest rows): type more of the text, or --complete to wait\n",
+                ADM_LIST_BUDGET_MS);
     }
     return ADM_OK;
 }

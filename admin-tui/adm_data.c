@@ -157,6 +157,16 @@ static void arg2(args_t *a, const char *v)
     arg(a, v);
 }
 
+/* a list's search text: "(%s IS NULL OR <filter>)", the filter taking q, and then low
+ * (the lowercase text) where it is the words form */
+static void argq(args_t *a, const char *q, const char *low)
+{
+    arg2(a, q);
+    if (q && low) {
+        arg(a, low);
+    }
+}
+
 int adm_cursor_parse(apr_pool_t *p, const char *cursor, long long *t, const char **key)
 {
     const char *dot = cursor ? strchr(cursor, '.') : NULL;
@@ -199,30 +209,31 @@ char *adm_lowercase(apr_pool_t *p, const char *s)
 
 /* A list statement's arguments, the search text q as the statement's form takes it */
 static apr_array_header_t *list_args(apr_pool_t *p, const char *what, const adm_filter_t *f,
-                                     const char *q, const char *now, const char *hold,
-                                     long long at, const char *key, long long lim)
+                                     const char *q, const char *low, const char *now,
+                                     const char *hold, long long at, const char *key,
+                                     long long lim)
 {
     args_t a;
 
     a.p = p;
     a.a = apr_array_make(p, 24, sizeof(const char *));
     if (!strcmp(what, "holders")) {
-        arg2(&a, q);
+        argq(&a, q, low);
     }
     else if (!strcmp(what, "accounts")) {
         arg2(&a, hold);
-        arg2(&a, q);
+        argq(&a, q, low);
     }
     else if (!strcmp(what, "orders")) {
         arg(&a, now);
         arg2(&a, nz(f->status));
         arg(&a, f->unpaid ? "1" : NULL);
-        arg2(&a, q);
+        argq(&a, q, low);
         arg2(&a, hold);
     }
     else if (!strcmp(what, "certs")) {
         const char *se = nz(f->serial);
-        arg2(&a, q);
+        argq(&a, q, low);
         arg(&a, se);
         arg(&a, se);
         arg(&a, se ? apr_pstrcat(p, se, "~", NULL) : NULL);
@@ -236,7 +247,7 @@ static apr_array_header_t *list_args(apr_pool_t *p, const char *what, const adm_
         arg(&a, st);
         arg2(&a, hold);
         arg2(&a, nz(f->order));
-        arg2(&a, q);
+        argq(&a, q, low);
     }
     else if (!strcmp(what, "ledger")) {
         const char *ord = nz(f->order), *lq = nz(f->q);
@@ -251,7 +262,7 @@ static apr_array_header_t *list_args(apr_pool_t *p, const char *what, const adm_
     }
     else if (!strcmp(what, "eab")) {
         arg2(&a, hold);
-        arg2(&a, q);
+        argq(&a, q, low);
     }
     else if (!strcmp(what, "orgs")) {
         arg2(&a, hold);
@@ -300,20 +311,42 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
             return ADM_USAGE;
         }
     }
-    /* a search: through the index within ADM_LIST_BUDGET_MS; a text most rows hold makes
-     * the index gather them all, so then the list is scanned newest first with the text
-     * checked on each row (the same rows, another way), within the same again; when both
-     * stop, the page is empty and f->partial says why. f->complete: the index, no limit */
+    /* a search, as find's steps (each within ADM_LIST_BUDGET_MS): where the text starts a
+     * word, the word index (when it finds rows, those are the answer); else the trigram
+     * index; and when that stops (a text whose trigrams most rows hold), the list scanned
+     * newest first with the text checked on each row (the same rows, another way). When
+     * the last stops too, the page is empty and f->partial says why. f->complete: the
+     * trigram index, without a limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
     scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
     if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
+        const char *low = adm_lowercase(p, f->q), *words = acp_sa_search_words(p, f->q,
+                                                                                adm->db->pgsql);
         int stopped = 0;
-        apr_array_header_t *args = list_args(p, what, f, q, now, hold, at, key, lim);
-        rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
-                                  args->nelts, (const char *const *)args->elts, arr, err);
-        f->path = "index";
+        apr_array_header_t *args;
+        *arr = NULL;
+        if (words) {
+            args = list_args(p, what, f, words, low, now, hold, at, key, lim);
+            rc = adm_rows_json_within(
+                adm, p, apr_pstrcat(p, v->label, "_words", f->asc ? "_asc" : "", NULL), v->cols,
+                ADM_LIST_BUDGET_MS, &stopped, args->nelts, (const char *const *)args->elts, arr,
+                err);
+            if (rc != ADM_OK) {
+                return rc;
+            }
+            f->path = "words";
+            if (json_object_array_length(*arr) == 0) {
+                *arr = NULL;
+            }
+        }
+        if (!*arr) {
+            args = list_args(p, what, f, q, NULL, now, hold, at, key, lim);
+            rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
+                                      args->nelts, (const char *const *)args->elts, arr, err);
+            f->path = "index";
+        }
         if (rc == ADM_OK && stopped) {
-            args = list_args(p, what, f, adm_lowercase(p, f->q), now, hold, at, key, lim);
+            args = list_args(p, what, f, low, NULL, now, hold, at, key, lim);
             rc = adm_rows_json_within(adm, p, scan, v->cols, ADM_LIST_BUDGET_MS, &stopped,
                                       args->nelts, (const char *const *)args->elts, arr,
                                       err);
@@ -322,7 +355,7 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
         }
     }
     else {
-        apr_array_header_t *args = list_args(p, what, f, q, now, hold, at, key, lim);
+        apr_array_header_t *args = list_args(p, what, f, q, NULL, now, hold, at, key, lim);
         f->path = q ? "index" : NULL;
         rc = adm_rows_json(adm, p, label, v->cols, args->nelts, (const char *const *)args->elts,
                            arr, err);

@@ -137,8 +137,9 @@ static const char list_opts[] =
     "list options: --limit N (default 100) --after CURSOR (printed when there is more)\n"
     "              --since DATE --until DATE (YYYY-MM-DD[ HH:MM], UTC) --oldest-first\n"
     "              --csv --json\n"
-    "              --search: the index within 20 ms, then a scan of the newest rows within\n"
-    "              20 ms more (a text most rows hold); --complete waits for the index;\n"
+    "              --search: whole words first (the word index), else any part (the\n"
+    "              trigram index), each within 20 ms, then a scan of the newest rows\n"
+    "              within 20 ms more; --complete waits for any part through the index;\n"
     "              --timing prints how long and which way on stderr\n";
 
 static void print_help(FILE *f)

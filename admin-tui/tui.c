@@ -442,8 +442,7 @@ static const char *filter_label(tui_t *t)
     }
     if (t->q[t->screen][0]) {
         l = apr_psprintf(t->data, "%s · search \"%s\"%s", l, t->q[t->screen],
-                         t->listpartial ? apr_psprintf(t->data, " stopped after %d ms (e: every match)",
-                                                       2 * ADM_LIST_BUDGET_MS)
+                         t->listpartial ? " stopped at its time budget (e: every match)"
                          : t->findcomplete ? " (every match)"
                                            : "");
     }

@@ -30,11 +30,13 @@
     " >= %lld AND " t " < %lld ORDER BY " t ", " k " LIMIT %lld"
 #define LIST(label, sql, t, k, kp)                                                         \
     {label, sql PAGE_DESC(t, k, kp)}, {label "_asc", sql PAGE_ASC(t, k, kp)}
-/* a list with a search: through the search index (@M_x@), and the same list scanned
- * newest first with the text checked on each row (@S_x@, label_scan): the way a text most
- * rows hold is answered (the index would gather every row holding it first) */
+/* a list with a search: through the trigram index (@M_x@), through the word index
+ * (@L_x@, label_words: the text where it starts a word), and the same list scanned newest
+ * first with the text checked on each row (@S_x@, label_scan: a text most rows hold,
+ * which the index would gather whole first) */
 #define LIST_SEARCH(label, sqlf, t, k, kp)                                                 \
-    LIST(label, sqlf("M"), t, k, kp), LIST(label "_scan", sqlf("S"), t, k, kp)
+    LIST(label, sqlf("M"), t, k, kp), LIST(label "_words", sqlf("L"), t, k, kp),           \
+        LIST(label "_scan", sqlf("S"), t, k, kp)
 
 #define HOLDERS_SQL(S)                                                                        \
     "SELECT b.id, b.kind, b.label, b.balance, "                                            \
@@ -321,11 +323,16 @@ typedef struct {
 #define RECENT_FTS(fts)                                                                    \
     "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
     "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
-/* one kind's five fragments: M_ (a list's filter), S_ (the same, checked on the row: the
- * lowercase text in the very text the search tables hold, body), F_ (any part), W_
- * (words), R_ (newest) */
+/* one kind's six fragments: M_ (a list's filter), L_ (the same by words: the words
+ * query, then the lowercase text), S_ (the same, checked on the row: the lowercase text
+ * in the very text the search tables hold, body), F_ (any part), W_ (words), R_ (newest) */
 #define SEARCH_FRAGS(K, kind, col, body)                                                   \
     {"M_" K, col " IN (" FTS("search_" kind) ")", col " IN (" TRGM(kind) ")"},             \
+        {"L_" K,                                                                           \
+         col " IN (SELECT ref FROM search_word_" kind " WHERE search_word_" kind " MATCH %s " \
+             "AND instr(lower(body), %s) > 0)",                                            \
+         col " IN (SELECT ref FROM search_" kind " WHERE " WORDS_OF("body")                \
+             " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0)"},                  \
         {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \

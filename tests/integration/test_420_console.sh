@@ -288,6 +288,10 @@ l=$(adm --json certs list --search "${frag^^}" --timing 2> "$T/timing")
 expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search: the certificate, through the scan"
 expect_contains "$(tail -n 1 "$T/timing")" "search scan" "... the index lookup stopped, the scan answered"
 log "certs --search: $(tail -n 1 "$T/timing")"
+# the start of the serial starts a word: the word index answers
+l=$(adm --json certs list --search "${serial:0:12}" --timing 2> "$T/timing")
+expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search, a word's start: the certificate"
+expect_contains "$(tail -n 1 "$T/timing")" "search words" "... through the word index"
 l=$(adm --json certs list --search "$frag" --complete --timing 2> "$T/timing")
 expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search --complete: the certificate, through the index"
 expect_contains "$(tail -n 1 "$T/timing")" "search index" "... --complete waits for the index"
