@@ -373,10 +373,11 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                 args[0] = acp_sa_search_pattern(p, texts[i], pg);
             }
             {
-                /* any part: within what is left of the budget (at least 5 ms); stopped,
-                 * the kind is answered from its newest rows and listed as partial */
+                /* any part: within what is left of the budget (at least 2 ms, time for
+                 * an index lookup); stopped, the kind is answered from its newest rows
+                 * and listed as partial */
                 long long left = (long long)apr_time_as_msec(deadline - apr_time_now());
-                int ms = words || complete ? 0 : (int)(left < 5 ? 5 : left), stopped = 0;
+                int ms = words || complete ? 0 : (int)(left < 2 ? 2 : left), stopped = 0;
                 if (find_kind_within(adm, p, k, label, args, lim, ms, &stopped, res, seen, &m,
                                      err) != ADM_OK) {
                     return ADM_FAIL;

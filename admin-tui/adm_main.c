@@ -28,7 +28,7 @@ static const help_t helps[] = {
      "pastes), certificates (names; serials as hex with or without colons, 0x, or decimal), "
      "EAB keys and payment references at once. TEXT: 3 characters or more. Exact keys "
      "first, then whole words, then any part of the text (--all: any part even after exact "
-     "or word matches). The any-part lookups share 30 ms; a kind stopped there is answered "
+     "or word matches). The any-part lookups share 20 ms; a kind stopped there is answered "
      "from its newest records and named as partial (--complete: wait for every match)."},
     {"dashboard", "dashboard",
      "Totals, open invoices (only those still waiting), revenue (payments received minus "

@@ -323,16 +323,22 @@ typedef struct {
 #define RECENT_FTS(fts)                                                                    \
     "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
     "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
+/* PostgreSQL's list filters are "= ANY(ARRAY(matches))": the matches are gathered first
+ * (an InitPlan) and the list reads its rows by key. As "IN (matches)" the planner took the
+ * prefix's default estimate (200,001 rows of 10,000,000), read the list newest first
+ * probing a hash of the matches, and for a text two rows hold read every row (the lists'
+ * search at 10,000,000, docs/PERFORMANCE.md). A text most rows hold makes a long array:
+ * the time budget stops it and the newest-first scan answers (adm_list). */
 /* one kind's six fragments: M_ (a list's filter), L_ (the same by words: the words
  * query, then the lowercase text), S_ (the same, checked on the row: the lowercase text
  * in the very text the search tables hold, body), F_ (any part), W_ (words), R_ (newest) */
 #define SEARCH_FRAGS(K, kind, col, body)                                                   \
-    {"M_" K, col " IN (" FTS("search_" kind) ")", col " IN (" TRGM(kind) ")"},             \
+    {"M_" K, col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"},     \
         {"L_" K,                                                                           \
          col " IN (SELECT ref FROM search_word_" kind " WHERE search_word_" kind " MATCH %s " \
              "AND instr(lower(body), %s) > 0)",                                            \
-         col " IN (SELECT ref FROM search_" kind " WHERE " WORDS_OF("body")                \
-             " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0)"},                  \
+         col " = ANY(ARRAY(SELECT ref FROM search_" kind " WHERE " WORDS_OF("body")        \
+             " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0))"},                 \
         {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \

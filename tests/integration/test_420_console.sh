@@ -270,7 +270,7 @@ expect_eq 1 "$(rc adm find "${mail%@*}")" "the old contact is found no more"
 # ---- a fragment whose trigrams most rows hold: the lookup stops at its budget -----------------
 # 200,000 older search rows each hold every trigram of a part of the serial but not the part
 # itself, so the trigram index yields all of them and each must be checked (as "7777777"
-# does at 10,000,000 certificates). find stops that lookup after ADM_FIND_BUDGET_MS (30 ms),
+# does at 10,000,000 certificates). find stops that lookup after ADM_FIND_BUDGET_MS (20 ms),
 # answers the certificates from their newest rows and says so; --complete waits.
 frag=${serial:4:12}
 search_decoys "$frag" 200000 || fail "decoy rows"

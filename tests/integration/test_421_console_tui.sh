@@ -102,7 +102,7 @@ tui_wait_for "payment"
 tui_keys Enter; tui_wait_for "invoice:"
 expect_contains "$(tui_screen)" "invpay0001" "the payment opens its invoice"
 tui_keys G; tui_wait_for "$ref"
-# ---- Find: a fragment whose lookup stops at its budget (30 ms); e waits for every match -------
+# ---- Find: a fragment whose lookup stops at its budget (20 ms); e waits for every match -------
 search_decoys "${serial:4:12}" 200000 || fail "decoy rows"
 tui_keys f; tui_wait_for "Find (e-mail"; tui_type "${serial:4:12}"
 tui_wait_for "newest only: cert (e: every match)"
