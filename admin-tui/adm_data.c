@@ -277,6 +277,15 @@ static apr_array_header_t *list_args(apr_pool_t *p, const char *what, const adm_
     return a.a;
 }
 
+/* One form of a list's statement on args, within ms (0: no limit) */
+static int run_page(adm_t *adm, apr_pool_t *p, const view_t *v, const char *label, int ms,
+                    int *stopped, const apr_array_header_t *args, json_object **arr,
+                    const char **err)
+{
+    return adm_rows_json_within(adm, p, label, v->cols, ms, stopped, args->nelts,
+                                (const char *const *)args->elts, arr, err);
+}
+
 int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_object **arr,
              const char **err)
 {
@@ -323,14 +332,12 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
         const char *low = adm_lowercase(p, f->q), *words = acp_sa_search_words(p, f->q,
                                                                                 adm->db->pgsql);
         int stopped = 0;
-        apr_array_header_t *args;
         *arr = NULL;
         if (words) {
-            args = list_args(p, what, f, words, low, now, hold, at, key, lim);
-            rc = adm_rows_json_within(
-                adm, p, apr_pstrcat(p, v->label, "_words", f->asc ? "_asc" : "", NULL), v->cols,
-                ADM_LIST_BUDGET_MS, &stopped, args->nelts, (const char *const *)args->elts, arr,
-                err);
+            rc = run_page(adm, p, v,
+                          apr_pstrcat(p, v->label, "_words", f->asc ? "_asc" : "", NULL),
+                          ADM_LIST_BUDGET_MS, &stopped,
+                          list_args(p, what, f, words, low, now, hold, at, key, lim), arr, err);
             if (rc != ADM_OK) {
                 return rc;
             }
@@ -340,25 +347,22 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
             }
         }
         if (!*arr) {
-            args = list_args(p, what, f, q, NULL, now, hold, at, key, lim);
-            rc = adm_rows_json_within(adm, p, label, v->cols, ADM_LIST_BUDGET_MS, &stopped,
-                                      args->nelts, (const char *const *)args->elts, arr, err);
+            rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS, &stopped,
+                          list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
             f->path = "index";
         }
         if (rc == ADM_OK && stopped) {
-            args = list_args(p, what, f, low, NULL, now, hold, at, key, lim);
-            rc = adm_rows_json_within(adm, p, scan, v->cols, ADM_LIST_BUDGET_MS, &stopped,
-                                      args->nelts, (const char *const *)args->elts, arr,
-                                      err);
+            rc = run_page(adm, p, v, scan, ADM_LIST_BUDGET_MS, &stopped,
+                          list_args(p, what, f, low, NULL, now, hold, at, key, lim), arr, err);
             f->partial = stopped;
             f->path = stopped ? "stopped" : "scan";
         }
     }
     else {
-        apr_array_header_t *args = list_args(p, what, f, q, NULL, now, hold, at, key, lim);
+        int stopped = 0;
         f->path = q ? "index" : NULL;
-        rc = adm_rows_json(adm, p, label, v->cols, args->nelts, (const char *const *)args->elts,
-                           arr, err);
+        rc = run_page(adm, p, v, label, 0, &stopped,
+                      list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
     }
     if (rc != ADM_OK) {
         return rc;

@@ -245,7 +245,7 @@ static void fill_filter(tui_t *t, adm_filter_t *f)
     f->unpaid = t->screen == TUI_S_ORDERS && t->unpaid;
     f->limit = PAGE_ROWS;
     f->asc = t->asc[t->screen];
-    f->complete = t->findcomplete;
+    f->complete = t->complete;
 }
 
 static void load(tui_t *t)
@@ -299,7 +299,7 @@ static void load(tui_t *t)
         if (t->findq[0]) {
             rc = adm_find(t->adm, t->data, t->findq, 50,
                           (t->findall ? ADM_FIND_ALL : 0) |
-                              (t->findcomplete ? ADM_FIND_COMPLETE : 0),
+                              (t->complete ? ADM_FIND_COMPLETE : 0),
                           &obj, &err);
             t->findpartial = NULL;
             if (rc == ADM_OK) {
@@ -424,7 +424,7 @@ static const char *filter_label(tui_t *t)
                             t->findpartial ? apr_psprintf(t->data,
                                                           " · newest only: %s (e: every match)",
                                                           t->findpartial)
-                            : t->findcomplete ? " · every match"
+                            : t->complete ? " · every match"
                                               : "",
                             NULL);
         }
@@ -443,7 +443,7 @@ static const char *filter_label(tui_t *t)
     if (t->q[t->screen][0]) {
         l = apr_psprintf(t->data, "%s · search \"%s\"%s", l, t->q[t->screen],
                          t->listpartial ? " stopped at its time budget (e: every match)"
-                         : t->findcomplete ? " (every match)"
+                         : t->complete ? " (every match)"
                                            : "");
     }
     if (t->rows) {
@@ -768,7 +768,7 @@ static int common_key(tui_t *t, int ch, tui_key_t k)
         }
         return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_EVERY: /* Find and the lists' search */
-        t->findcomplete = !t->findcomplete;
+        t->complete = !t->complete;
         t->sel = t->top = 0;
         return TUI_HANDLED | TUI_RELOAD;
     case TUI_K_UNPAID: t->unpaid = !t->unpaid; t->sel = 0; return TUI_HANDLED | TUI_RELOAD;

@@ -33,7 +33,7 @@ typedef struct tui_t {
     int findall;                      /* Find: any part even after exact matches */
     int findexact;                    /* Find: the rows are exact matches */
     int findwords;                    /* Find: the rows hold the text as whole words */
-    int findcomplete;                 /* Find, lists: wait for every match (no budget) */
+    int complete;                     /* Find, lists: wait for every match (no budget) */
     int listpartial;                  /* the list's search stopped at its budget */
     const char *findpartial;          /* Find: kinds answered from their newest rows */
     char q[TUI_S_COUNT][128];         /* search text per screen */

@@ -448,11 +448,11 @@ apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name)
     return acp_sa_raw_exec(db, sql);
 }
 
-static const acp_sa_stmt_t *catalogue_entry(const acp_db_t *db, const char *label, int *admin)
+const acp_sa_stmt_t *acp_sa_stmt_find(int pgsql, const char *label, int *admin)
 {
     const acp_sa_stmt_t *s;
 
-    for (s = db->pgsql ? acp_sa_pg_catalogue : NULL; s && s->label; s++) {
+    for (s = pgsql ? acp_sa_pg_catalogue : NULL; s && s->label; s++) {
         if (!strcmp(s->label, label)) {
             *admin = 0;
             return s;
@@ -509,7 +509,7 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
         return NULL;
     }
     st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
-    if (st || !db->prepared || !db->stmt_pool || !(s = catalogue_entry(db, label, &admin))) {
+    if (st || !db->prepared || !db->stmt_pool || !(s = acp_sa_stmt_find(db->pgsql, label, &admin))) {
         return st;
     }
     rv = apr_dbd_prepare(db->driver, db->stmt_pool, db->handle,
@@ -642,29 +642,22 @@ apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const ch
     return rv;
 }
 
-static int in_list(const acp_sa_stmt_t *list, const char *label)
-{
-    for (; list && list->label; list++) {
-        if (!strcmp(list->label, label)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* list's statements; those named in over are skipped (PostgreSQL's own twins) */
+/* list's statements, each where it is the one acp_sa_stmt_find picks on this driver
+ * (a generic statement with a PostgreSQL twin is not prepared on PostgreSQL) */
 static apr_status_t prepare_list(apr_pool_t *p, acp_db_t *db, const acp_sa_stmt_t *list,
-                                 const acp_sa_stmt_t *over, int fill, const char **errmsg)
+                                 const char **errmsg)
 {
     const acp_sa_stmt_t *s;
 
     for (s = list; s->label; s++) {
         apr_dbd_prepared_t *st = NULL;
-        if (in_list(over, s->label)) {
+        int admin = 0, rv;
+        const char *sql;
+        if (acp_sa_stmt_find(db->pgsql, s->label, &admin) != s) {
             continue;
         }
-        const char *sql = fill ? acp_sa_admin_sql(p, s->sql, db->pgsql) : s->sql;
-        int rv = apr_dbd_prepare(db->driver, p, db->handle, sql, s->label, &st);
+        sql = admin ? acp_sa_admin_sql(p, s->sql, db->pgsql) : s->sql;
+        rv = apr_dbd_prepare(db->driver, p, db->handle, sql, s->label, &st);
         if (rv != 0) {
             *errmsg = apr_psprintf(p, "preparing %s: %s", s->label, acp_sa_error(db, p, rv));
             return APR_EGENERAL;
@@ -682,12 +675,11 @@ apr_status_t acp_sa_prepare_all(apr_pool_t *p, acp_db_t *db, const char **errmsg
         db->prepared = apr_hash_make(p);
     }
     session_changed(db); /* the session these are prepared in */
-    rv = prepare_list(p, db, acp_sa_catalogue, db->pgsql ? acp_sa_pg_catalogue : NULL, 0,
-                      errmsg);
+    rv = prepare_list(p, db, acp_sa_catalogue, errmsg);
     if (rv == APR_SUCCESS && db->pgsql) {
-        rv = prepare_list(p, db, acp_sa_pg_catalogue, NULL, 0, errmsg);
+        rv = prepare_list(p, db, acp_sa_pg_catalogue, errmsg);
     }
-    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, NULL, 1, errmsg) : rv;
+    return rv == APR_SUCCESS ? prepare_list(p, db, acp_sa_admin_catalogue, errmsg) : rv;
 }
 
 static apr_status_t db_close(void *data)

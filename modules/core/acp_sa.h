@@ -153,6 +153,10 @@ void *acp_sa_driver_symbol(void **cache, const char *name);
 /* The number of arguments catalogue statement label takes on this driver; -1: not in the
  * catalogue. acp_sa_exec and acp_sa_rows refuse (APR_EINVAL) a call giving another count. */
 int acp_sa_stmt_nargs(int pgsql, const char *label);
+/* The catalogue entry label runs as on this driver: PostgreSQL's own twin first, then
+ * the module's catalogue, then the staff tool's (*admin = 1: its @NAME@ fragments are
+ * filled by acp_sa_admin_sql); NULL when none names it. */
+const acp_sa_stmt_t *acp_sa_stmt_find(int pgsql, const char *label, int *admin);
 /* acp_sa_rows, stopped after ms milliseconds (PostgreSQL: statement_timeout in a
  * transaction of its own; SQLite: a progress handler). *stopped = 1 and no rows when it
  * was: a result cut short is never returned as if it were whole. ms <= 0, or inside a

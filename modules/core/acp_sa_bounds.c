@@ -41,16 +41,15 @@ static int nargs_cmp(const void *a, const void *b)
     return strcmp(((const nargs_entry_t *)a)->label, ((const nargs_entry_t *)b)->label);
 }
 
+/* list's statements that run on this driver (acp_sa_stmt_find picks them), counted */
 static size_t nargs_add(nargs_entry_t *out, size_t n, apr_pool_t *p, const acp_sa_stmt_t *list,
-                        int admin, int pgsql)
+                        int pgsql)
 {
     const acp_sa_stmt_t *s;
 
     for (s = list; s->label; s++) {
-        size_t i;
-        for (i = 0; i < n && strcmp(out[i].label, s->label); i++) {
-        }
-        if (i == n) { /* the first list naming a label wins, as in catalogue_entry */
+        int admin = 0;
+        if (acp_sa_stmt_find(pgsql, s->label, &admin) == s) {
             out[n].label = s->label;
             out[n++].nargs = placeholders(admin ? acp_sa_admin_sql(p, s->sql, pgsql) : s->sql);
         }
@@ -84,11 +83,9 @@ static void nargs_build(void)
         if (!out) {
             continue;
         }
-        if (pg) {
-            n = nargs_add(out, n, p, acp_sa_pg_catalogue, 0, 1);
-        }
-        n = nargs_add(out, n, p, acp_sa_catalogue, 0, pg);
-        n = nargs_add(out, n, p, acp_sa_admin_catalogue, 1, pg);
+        n = nargs_add(out, n, p, acp_sa_pg_catalogue, pg);
+        n = nargs_add(out, n, p, acp_sa_catalogue, pg);
+        n = nargs_add(out, n, p, acp_sa_admin_catalogue, pg);
         qsort(out, n, sizeof(*out), nargs_cmp);
         nargs_index[pg] = out;
         nargs_count[pg] = n;

@@ -260,6 +260,27 @@ apr_status_t acp_sa_authz_with_challs(acp_db_t *db, apr_pool_t *p, const char *i
     return rv;
 }
 
+/* A challenge and its authorization from the row a CHALL_AUTHZ statement finds (*r: the
+ * row, for the columns after them). */
+static apr_status_t chall_authz_read(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                                     const char *const *args, acp_chall_t **chall,
+                                     acp_authz_t **authz, const char ***r)
+{
+    apr_status_t rv = acp_sa_row(db, p, label, r, nargs, args);
+
+    *chall = NULL;
+    *authz = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!*r) {
+        return APR_NOTFOUND;
+    }
+    *chall = chall_of(p, *r);
+    *authz = authz_of(p, *r + 7);
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                        long long failed_since, acp_chall_t **chall,
                                        acp_authz_t **authz, long long *failed,
@@ -267,41 +288,27 @@ apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *
 {
     const char **r = NULL;
     const char *since = acp_sa_ll(p, failed_since);
-    apr_status_t rv = acp_sa_row(db, p, "acp_chall_authz_failed", &r,
-                                 ACP_SA_ARGS(since, since, chall_id));
+    apr_status_t rv = chall_authz_read(db, p, "acp_chall_authz_failed",
+                                       ACP_SA_ARGS(since, since, chall_id), chall, authz, &r);
 
-    *chall = NULL;
-    *authz = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (rv == APR_SUCCESS) {
+        *failed = acp_sa_atoll(r[14]);
+        *failed_oldest = acp_sa_atoll(r[15]);
     }
-    if (!r) {
-        return APR_NOTFOUND;
-    }
-    *chall = chall_of(p, r);
-    *authz = authz_of(p, r + 7);
-    *failed = acp_sa_atoll(r[14]);
-    *failed_oldest = acp_sa_atoll(r[15]);
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t acp_sa_chall_authz(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                 acp_chall_t **chall, acp_authz_t **authz, const char **thumbprint)
 {
-    const char **r;
-    apr_status_t rv = one(db, p, "acp_chall_authz", chall_id, &r);
+    const char **r = NULL;
+    apr_status_t rv = chall_authz_read(db, p, "acp_chall_authz", ACP_SA_ARGS(chall_id), chall,
+                                       authz, &r);
 
-    *chall = NULL;
-    *authz = NULL;
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *chall = chall_of(p, r);
-    *authz = authz_of(p, r + 7);
-    if (thumbprint) {
+    if (rv == APR_SUCCESS && thumbprint) {
         *thumbprint = r[13];
     }
-    return APR_SUCCESS;
+    return rv;
 }
 
 static void *cert_of(apr_pool_t *p, const char **r)
