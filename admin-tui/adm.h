@@ -79,13 +79,15 @@ typedef struct adm_filter_t {
     int asc;              /* oldest first */
     int complete;         /* a search waits for every match (no time budget) */
     const char *next;     /* out: the cursor of the next page, NULL on the last */
-    int partial;          /* out: the search stopped at its budget, the page is empty */
-    const char *path;     /* out: how the search ran: "index", "scan", "stopped" (NULL: none) */
+    int partial;          /* out: the search stopped at its budget: the page holds only the
+                           * matches among the newest 1,000 records (maybe none) */
+    const char *path;     /* out: how the search ran: "words", "index", "scan", "newest"
+                           * (NULL: none) */
 } adm_filter_t;
 
-/* A list's search runs each of its steps within this many ms: the word index (where the
- * text starts a word), the trigram index, and when that stops (a text most rows hold) the
- * list scanned newest first checking each row (adm_list). */
+/* A list's search runs each of its steps within this many ms: the newest 1,000 records,
+ * the word index (where the text starts a word), the trigram index, and the list scanned
+ * newest first checking each row (a text most rows hold; adm_list). */
 #define ADM_LIST_BUDGET_MS 20
 /* s in lowercase (ASCII: the indexes fold case so), a copy in p */
 char *adm_lowercase(apr_pool_t *p, const char *s);

@@ -160,8 +160,8 @@ int adm_cmd_list(adm_t *adm, int argc, char **argv)
     }
     if (f.partial) {
         fprintf(stderr,
-                "the search stopped at its time budget (%d ms for the index, as much for a "
-                "scan of the newest rows): type more of the text, or --complete to wait\n",
+                "only the newest records searched: looking through every one takes over %d "
+                "ms for this text (type more of it, or --complete to wait)\n",
                 ADM_LIST_BUDGET_MS);
     }
     return ADM_OK;

@@ -320,42 +320,65 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
             return ADM_USAGE;
         }
     }
-    /* a search, as find's steps (each within ADM_LIST_BUDGET_MS): where the text starts a
-     * word, the word index (when it finds rows, those are the answer); else the trigram
-     * index; and when that stops (a text whose trigrams most rows hold), the list scanned
-     * newest first with the text checked on each row (the same rows, another way). When
-     * the last stops too, the page is empty and f->partial says why. f->complete: the
-     * trigram index, without a limit */
+    /* a search, as find's steps, each within ADM_LIST_BUDGET_MS. First the page among the
+     * kind's newest 1,000 search records (bounded, a few ms at any size): when it fills the
+     * page, the text is common and the list scanned newest first with the text checked on
+     * each row finds the page at once (the indexes would gather every match first). Else:
+     * where the text starts a word, the word index (when it finds rows, those are the
+     * answer); then the trigram index; when that stops (a text whose trigrams most rows
+     * hold), the scan, unless the newest records held no match (a scan within the budget
+     * reads some tens of thousands of rows: a text none of the newest 1,000 holds would not
+     * fill a page in it). When every step stopped, the answer is the probe's page, named
+     * partial (f->partial). f->complete: the trigram index, without a limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
     scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
     if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
         const char *low = adm_lowercase(p, f->q), *words = acp_sa_search_words(p, f->q,
                                                                                 adm->db->pgsql);
+        const apr_array_header_t *largs = list_args(p, what, f, low, NULL, now, hold, at, key,
+                                                    lim);
+        json_object *newest = NULL;
+        long long seen = 0;
         int stopped = 0;
+        rc = run_page(adm, p, v, apr_pstrcat(p, v->label, "_newest", f->asc ? "_asc" : "", NULL),
+                      ADM_LIST_BUDGET_MS, &stopped, largs, &newest, err);
+        if (rc != ADM_OK) {
+            return rc;
+        }
+        seen = stopped ? 0 : (long long)json_object_array_length(newest);
         *arr = NULL;
-        if (words) {
-            rc = run_page(adm, p, v,
-                          apr_pstrcat(p, v->label, "_words", f->asc ? "_asc" : "", NULL),
-                          ADM_LIST_BUDGET_MS, &stopped,
-                          list_args(p, what, f, words, low, now, hold, at, key, lim), arr, err);
-            if (rc != ADM_OK) {
-                return rc;
+        stopped = 1;
+        rc = ADM_OK;
+        if (seen > lim) {
+            rc = run_page(adm, p, v, scan, ADM_LIST_BUDGET_MS, &stopped, largs, arr, err);
+            f->path = "scan";
+        }
+        else {
+            if (words) {
+                rc = run_page(adm, p, v,
+                              apr_pstrcat(p, v->label, "_words", f->asc ? "_asc" : "", NULL),
+                              ADM_LIST_BUDGET_MS, &stopped,
+                              list_args(p, what, f, words, low, now, hold, at, key, lim), arr,
+                              err);
+                f->path = "words";
+                if (rc == ADM_OK && json_object_array_length(*arr) == 0) {
+                    *arr = NULL;
+                }
             }
-            f->path = "words";
-            if (json_object_array_length(*arr) == 0) {
-                *arr = NULL;
+            if (rc == ADM_OK && !*arr) {
+                rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS, &stopped,
+                              list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
+                f->path = "index";
+            }
+            if (rc == ADM_OK && stopped && seen > 0) {
+                rc = run_page(adm, p, v, scan, ADM_LIST_BUDGET_MS, &stopped, largs, arr, err);
+                f->path = "scan";
             }
         }
-        if (!*arr) {
-            rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS, &stopped,
-                          list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
-            f->path = "index";
-        }
-        if (rc == ADM_OK && stopped) {
-            rc = run_page(adm, p, v, scan, ADM_LIST_BUDGET_MS, &stopped,
-                          list_args(p, what, f, low, NULL, now, hold, at, key, lim), arr, err);
-            f->partial = stopped;
-            f->path = stopped ? "stopped" : "scan";
+        if (rc == ADM_OK && stopped) { /* (the arrays belong to p) */
+            *arr = newest;
+            f->partial = 1;
+            f->path = "newest";
         }
     }
     else {

@@ -137,9 +137,11 @@ static const char list_opts[] =
     "list options: --limit N (default 100) --after CURSOR (printed when there is more)\n"
     "              --since DATE --until DATE (YYYY-MM-DD[ HH:MM], UTC) --oldest-first\n"
     "              --csv --json\n"
-    "              --search: whole words first (the word index), else any part (the\n"
-    "              trigram index), each within 20 ms, then a scan of the newest rows\n"
-    "              within 20 ms more; --complete waits for any part through the index;\n"
+    "              --search: the newest 1,000 records first (a text they hold more\n"
+    "              than a page of: the list scanned newest first), else whole words\n"
+    "              (the word index), else any part (the trigram index), then the scan;\n"
+    "              each within 20 ms; when all stop, the newest records' matches, named\n"
+    "              partial; --complete waits for any part through the index;\n"
     "              --timing prints how long and which way on stderr\n";
 
 static void print_help(FILE *f)

@@ -442,7 +442,7 @@ static const char *filter_label(tui_t *t)
     }
     if (t->q[t->screen][0]) {
         l = apr_psprintf(t->data, "%s · search \"%s\"%s", l, t->q[t->screen],
-                         t->listpartial ? " stopped at its time budget (e: every match)"
+                         t->listpartial ? ", newest only (e: every match)"
                          : t->complete ? " (every match)"
                                            : "");
     }

@@ -31,12 +31,14 @@
 #define LIST(label, sql, t, k, kp)                                                         \
     {label, sql PAGE_DESC(t, k, kp)}, {label "_asc", sql PAGE_ASC(t, k, kp)}
 /* a list with a search: through the trigram index (@M_x@), through the word index
- * (@L_x@, label_words: the text where it starts a word), and the same list scanned newest
+ * (@L_x@, label_words: the text where it starts a word), the same list scanned newest
  * first with the text checked on each row (@S_x@, label_scan: a text most rows hold,
- * which the index would gather whole first) */
+ * which the index would gather whole first), and the list among the kind's newest
+ * NEWEST search records only (@N_x@, label_newest: a bounded probe of how common the
+ * text is, and the answer named partial when every other step stopped) */
 #define LIST_SEARCH(label, sqlf, t, k, kp)                                                 \
     LIST(label, sqlf("M"), t, k, kp), LIST(label "_words", sqlf("L"), t, k, kp),           \
-        LIST(label "_scan", sqlf("S"), t, k, kp)
+        LIST(label "_scan", sqlf("S"), t, k, kp), LIST(label "_newest", sqlf("N"), t, k, kp)
 
 #define HOLDERS_SQL(S)                                                                        \
     "SELECT b.id, b.kind, b.label, b.balance, "                                            \
@@ -314,24 +316,27 @@ typedef struct {
     "LIMIT %lld"
 /* the newest rows only (a text most rows hold, whose index lookup would gather them all):
  * the lowercase text, then the limit; PostgreSQL by time */
+#define NEWEST "1000"
 #define RECENT_FIND(kind)                                                                  \
     "SELECT k FROM (SELECT ref AS k, created AS c, body AS t FROM search_" kind            \
-    " ORDER BY created DESC LIMIT 1000) r WHERE strpos(lower(t), %s) > 0 "                 \
+    " ORDER BY created DESC LIMIT " NEWEST ") r WHERE strpos(lower(t), %s) > 0 "           \
     "ORDER BY c DESC LIMIT %lld"
 /* SQLite: the word table's newest rows (its rowid follows insertion); an FTS5 prefix
  * query gathers the whole doclist of its prefix before the first row */
 #define RECENT_FTS(fts)                                                                    \
     "SELECT ref FROM (SELECT rowid AS r, ref, body FROM " fts " ORDER BY rowid DESC "      \
-    "LIMIT 1000) WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
+    "LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0 ORDER BY r DESC LIMIT %lld"
 /* PostgreSQL's list filters are "= ANY(ARRAY(matches))": the matches are gathered first
  * (an InitPlan) and the list reads its rows by key. As "IN (matches)" the planner took the
  * prefix's default estimate (200,001 rows of 10,000,000), read the list newest first
  * probing a hash of the matches, and for a text two rows hold read every row (the lists'
  * search at 10,000,000, docs/PERFORMANCE.md). A text most rows hold makes a long array:
  * the time budget stops it and the newest-first scan answers (adm_list). */
-/* one kind's six fragments: M_ (a list's filter), L_ (the same by words: the words
+/* one kind's seven fragments: M_ (a list's filter), L_ (the same by words: the words
  * query, then the lowercase text), S_ (the same, checked on the row: the lowercase text
- * in the very text the search tables hold, body), F_ (any part), W_ (words), R_ (newest) */
+ * in the very text the search tables hold, body), N_ (the same among the kind's NEWEST
+ * newest search records: the lowercase text), F_ (any part), W_ (words), R_ (find among
+ * the newest) */
 #define SEARCH_FRAGS(K, kind, col, body)                                                   \
     {"M_" K, col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"},     \
         {"L_" K,                                                                           \
@@ -340,6 +345,11 @@ typedef struct {
          col " = ANY(ARRAY(SELECT ref FROM search_" kind " WHERE " WORDS_OF("body")        \
              " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0))"},                 \
         {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
+        {"N_" K,                                                                           \
+         col " IN (SELECT ref FROM (SELECT ref, body FROM search_word_" kind               \
+             " ORDER BY rowid DESC LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0)",   \
+         col " = ANY(ARRAY(SELECT ref FROM (SELECT ref, body FROM search_" kind            \
+             " ORDER BY created DESC LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0))"}, \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \
         {"R_" K, RECENT_FTS("search_word_" kind), RECENT_FIND(kind)}

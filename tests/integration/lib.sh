@@ -329,10 +329,10 @@ search_decoys() {
     decoy="${f:0:6}-${f:3:6}-${f:6:6}"
     if [ "$ACME_DB_DRIVER" = sqlite3 ]; then
         db_query "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $n)
-                  INSERT INTO search_cert (ref, body) SELECT 'decoy' || i, '$decoy' FROM n;"
+                  INSERT INTO search_cert (ref, body) SELECT 'decoy-$f-' || i, '$decoy' FROM n;"
     else
         db_query "INSERT INTO search_cert (ref, body, created)
-                  SELECT 'decoy' || i, '$decoy', 1 FROM generate_series(1, $n) i;"
+                  SELECT 'decoy-$f-' || i, '$decoy', 1 FROM generate_series(1, $n) i;"
     fi
 }
 

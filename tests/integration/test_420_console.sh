@@ -296,4 +296,25 @@ l=$(adm --json certs list --search "$frag" --complete --timing 2> "$T/timing")
 expect_eq "$serial" "$(jq -r '.[0].serial' <<<"$l")" "certs --search --complete: the certificate, through the index"
 expect_contains "$(tail -n 1 "$T/timing")" "search index" "... --complete waits for the index"
 log "certs --search --complete: $(tail -n 1 "$T/timing")"
+# a text more than a page of the newest records hold: the probe of the newest 1,000 fills the
+# page, so the list is scanned newest first at once (a word prefix every row holds makes the
+# word index gather every row first: 159 ms at 10,000,000)
+l=$(adm --json orders list --search "it.test" --limit 1 --timing 2> "$T/timing")
+expect_eq 1 "$(jq length <<<"$l")" "orders --search a common text --limit 1: one row"
+expect_eq "$(adm --json orders list --limit 1 | jq -r '.[0].id')" "$(jq -r '.[0].id' <<<"$l")" "... the newest order"
+expect_contains "$(grep '^list:' "$T/timing" | tail -n 1)" "search scan" "... found by the scan, straight after the newest records"
+expect_contains "$(cat "$T/timing")" "more: --after" "... and there is more"
+# a text no record holds whose trigrams 200,000 search rows hold: the trigram index stops
+# at its budget, the newest records held none (no scan): the page is theirs, named partial
+gone=$(openssl rand -hex 6)
+search_decoys "$gone" 200000 || fail "decoy rows"
+l=$(adm --json certs list --search "$gone" --timing 2> "$T/timing")
+expect_eq '[]' "$(jq -c . <<<"$l")" "certs --search, a text no record holds: no rows"
+expect_contains "$(grep '^list:' "$T/timing" | tail -n 1)" "search newest" "... the index stopped, the newest records answered"
+expect_contains "$(cat "$T/timing")" "only the newest records searched" "... and stderr says so"
+log "certs --search, stopped: $(grep '^list:' "$T/timing" | tail -n 1)"
+l=$(adm --json certs list --search "$gone" --complete --timing 2> "$T/timing")
+expect_eq '[]' "$(jq -c . <<<"$l")" "... --complete: no rows either"
+expect_contains "$(grep '^list:' "$T/timing" | tail -n 1)" "search index" "... every candidate checked through the index"
+expect_eq "" "$(grep 'only the newest' "$T/timing")" "... and not named partial"
 finish
