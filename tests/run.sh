@@ -26,7 +26,8 @@
 #                  (acme_setup --pebble-ok) against Pebble once (see tests/integration/
 #                  lib.sh); the module-only tests exit 77 = skip; *.py tests skipped
 #   TEST_TIMEOUT=900           seconds per test file / unit binary (a bound, not a speed target;
-#                  a test file may set its own with a line "# acp-test: timeout SECONDS")
+#                  a test file may set its own with a line "# acp-test: timeout SECONDS";
+#                  "# acp-test: db pgsql" runs a file with that driver only)
 #   ACME_PORT_OFFSET=N         shift every loopback port the integration tests use by N
 #                  (two suites on one machine; see tests/integration/lib.sh); slot k of
 #                  the parallel run adds k * 2000 more
@@ -216,6 +217,9 @@ if [ -n "$todo" ]; then
     : > "$q/ser"
     for db in $dbs; do
         for f in $todo; do
+            # a file with a line "# acp-test: db pgsql" runs with that driver only
+            only=$(sed -n 's/^# acp-test: db \([a-z0-9]*\)$/\1/p' "$f" | head -n 1)
+            [ -z "$only" ] || [ "$only" = "$db" ] || continue
             if grep -q '^# acp-test: serial' "$f"; then
                 echo "$f $db" >> "$q/ser"
             else

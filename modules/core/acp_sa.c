@@ -232,12 +232,108 @@ static int tx_gone(const acp_db_t *db)
     return db->in_tx && db->session_reset;
 }
 
+/* ---- PostgreSQL: BEGIN with the first statement --------------------------------------
+ * A transaction's BEGIN was a round trip of its own: a wake-up of the server and of the
+ * Apache thread for a statement that does nothing (on this kind of machine most of a
+ * statement's cost; docs/PERFORMANCE.md). acp_sa_begin only notes it (begin_pending);
+ * the first statement then goes as one simple-query message, "BEGIN; EXECUTE label(…)"
+ * (the prepared statement, its arguments as escaped literals) or "BEGIN; <sql>", and the
+ * server runs both in order, as it would two messages. A transaction that ends before
+ * any statement sends nothing. Until that first message nothing has happened on the
+ * connection, so a connection found dead there is replaced and the message sent again,
+ * as a failed BEGIN was. */
+
+static int in_real_tx(const acp_db_t *db)
+{
+    return db->in_tx && !db->begin_pending;
+}
+
+/* "BEGIN; EXECUTE label('a', NULL, …)" in p */
+static const char *begin_execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                                     const char *const *args)
+{
+    apr_array_header_t *out = apr_array_make(p, nargs * 4 + 4, sizeof(const char *));
+    int i;
+
+    APR_ARRAY_PUSH(out, const char *) = "BEGIN; EXECUTE ";
+    APR_ARRAY_PUSH(out, const char *) = label;
+    for (i = 0; i < nargs; i++) {
+        APR_ARRAY_PUSH(out, const char *) = i ? ", " : "(";
+        if (!args[i]) {
+            APR_ARRAY_PUSH(out, const char *) = "NULL";
+            continue;
+        }
+        APR_ARRAY_PUSH(out, const char *) = "'";
+        APR_ARRAY_PUSH(out, const char *) = apr_dbd_escape(db->driver, p, args[i], db->handle);
+        APR_ARRAY_PUSH(out, const char *) = "'";
+    }
+    if (nargs > 0) {
+        APR_ARRAY_PUSH(out, const char *) = ")";
+    }
+    return apr_array_pstrcat(p, out, '\0');
+}
+
+static int statement_missing(acp_db_t *db);
+static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label);
+
+/* Sends the pending BEGIN with sql (a statement of its own, or with label: the
+ * prepared statement on args), for rows (res) or a count (n). Ends the pending state:
+ * on failure the transaction is open and aborted, or the connection is gone; either
+ * way the caller's ROLLBACK follows. */
+static int run_with_begin(acp_db_t *db, apr_pool_t *p, const char *sql, const char *label,
+                          int nargs, const char *const *args, apr_dbd_results_t **res, int *n)
+{
+    int rv, missed = 0, dummy = 0;
+
+    for (;;) {
+        const char *text = label ? begin_execute_sql(db, p, label, nargs, args)
+                                 : apr_pstrcat(p, "BEGIN; ", sql, NULL);
+        rv = res ? apr_dbd_select(db->driver, p, db->handle, res, text, 1)
+                 : apr_dbd_query(db->driver, db->handle, n ? n : &dummy, text);
+        if (rv == 0) {
+            break;
+        }
+        /* nothing of the transaction has happened: what may be done outside one */
+        db->in_tx = 0;
+        if (label && !missed && statement_missing(db)) {
+            missed = 1; /* the session lost its statements: prepare again, once */
+            (void)apr_dbd_query(db->driver, db->handle, &dummy, "ROLLBACK");
+            if (stmt_of(db, label)) {
+                db->in_tx = 1;
+                continue;
+            }
+        }
+        note_failure(db, rv);
+        if (reconnected(db) && (!label || stmt_of(db, label))) {
+            db->in_tx = 1;
+            continue;
+        }
+        db->in_tx = 1;
+        break;
+    }
+    db->begin_pending = 0;
+    return rv;
+}
+
 apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
 {
     int nrows = 0, rv;
 
     if (tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
         return APR_EGENERAL;
+    }
+    if (db->begin_pending) {
+        apr_pool_t *tmp = NULL;
+        if (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK")) {
+            db->begin_pending = 0; /* a transaction without a statement: nothing to send */
+            return APR_SUCCESS;
+        }
+        if (apr_pool_create(&tmp, db->pool) != APR_SUCCESS) {
+            return APR_ENOMEM;
+        }
+        rv = run_with_begin(db, tmp, sql, NULL, 0, NULL, NULL, &nrows);
+        apr_pool_destroy(tmp);
+        return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
     }
     rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
     if (rv != 0) {
@@ -374,6 +470,7 @@ static void unlock_writers(acp_db_t *db)
         db->session_reset = 0; /* what it took away has been answered for */
     }
     db->in_tx = 0;
+    db->begin_pending = 0;
 }
 
 apr_status_t acp_sa_begin(acp_db_t *db)
@@ -382,15 +479,12 @@ apr_status_t acp_sa_begin(acp_db_t *db)
 
     if (db->pgsql) {
         /* a session mod_dbd's check opened anew when it handed the connection out is
-         * noticed here, not inside the transaction (where it would mean one lost) */
+         * noticed here, not inside the transaction (where it would mean one lost); BEGIN
+         * goes with the first statement (run_with_begin) */
         session_changed(db);
-        while (acp_sa_raw_exec(db, "BEGIN") != APR_SUCCESS) {
-            if (!reconnected(db)) {
-                return APR_EGENERAL;
-            }
-        }
         db->session_reset = 0;
         db->in_tx = 1;
+        db->begin_pending = 1;
         return APR_SUCCESS;
     }
     if (db->write_lock && db->write_lock(db->lock_baton) != APR_SUCCESS) {
@@ -415,6 +509,10 @@ apr_status_t acp_sa_commit(acp_db_t *db)
 {
     apr_status_t rv = APR_SUCCESS;
 
+    if (db->begin_pending) { /* nothing was sent: nothing to commit */
+        unlock_writers(db);
+        return APR_SUCCESS;
+    }
     if (acp_sa_raw_exec(db, "COMMIT") != APR_SUCCESS) {
         /* never hand a connection back with a transaction (and its locks) open */
         acp_sa_raw_exec(db, "ROLLBACK");
@@ -503,7 +601,7 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
     const acp_sa_stmt_t *s;
     int admin = 0, rv;
 
-    if (session_changed(db) && db->in_tx) {
+    if (session_changed(db) && in_real_tx(db)) {
         db->session_reset = 1; /* the transaction went with the old session */
         db->unavailable = 1;
         return NULL;
@@ -548,7 +646,12 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     if (!st) {
         return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
-    rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    if (db->begin_pending) {
+        rv = run_with_begin(db, p, NULL, label, nargs, args, NULL, &n);
+    }
+    else {
+        rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
+    }
     if (rv != 0 && statement_missing(db) && (st = stmt_of(db, label)) != NULL) {
         rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
     }
@@ -603,6 +706,13 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
             return APR_ENOENT;
         }
         if (st) {
+            if (db->begin_pending) {
+                rv = run_with_begin(db, p, NULL, label, nargs, args, &res, NULL);
+                if (rv != 0) {
+                    return APR_EGENERAL; /* (retried there where it could be) */
+                }
+                break;
+            }
             rv = apr_dbd_pselect(db->driver, p, db->handle, &res, st, db->pgsql ? 1 : 0, nargs,
                                  (const char **)args);
             if (rv == 0) {

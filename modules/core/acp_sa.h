@@ -79,6 +79,9 @@ struct acp_db_t {
      * session and every statement fails until ROLLBACK (none may autocommit). */
     int session_reset;
     apr_pool_t *pool;       /* the pool the handle was wrapped in */
+    /* PostgreSQL: acp_sa_begin sent nothing yet; BEGIN travels with the transaction's
+     * first statement, in one message (a COMMIT or ROLLBACK before any is no round trip) */
+    int begin_pending;
 };
 
 /* DBDParams for a log line or an error: passwords replaced by "***" (key=value

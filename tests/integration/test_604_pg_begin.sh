@@ -1,0 +1,53 @@
+#!/bin/bash
+# acp-test: db pgsql
+# PostgreSQL: a transaction's BEGIN travels with its first statement, in one message
+# ("BEGIN; EXECUTE acp_…(…)"), never as a round trip of its own; a transaction that ends
+# before any statement sends nothing. Seen in the server's own statement log while a
+# client issues a certificate (newAccount, newOrder, the challenge and finalize each write
+# in a transaction) and while the staff tool runs a money action and a time-bounded search.
+. "$(dirname "$0")/lib.sh"
+
+[ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
+acme_setup
+dbname=$(sed -n 's/.*dbname=\([^ ]*\).*/\1/p' <<<"$ACME_DB_PARAMS")
+pglog=$(dirname "$ACME_PG_SOCKDIR")/pg.log
+[ -f "$pglog" ] || die "no PostgreSQL log at $pglog"
+# every statement of this database logged from the next session on; Apache starts again,
+# so that its connections are such sessions
+pg_super "ALTER DATABASE \"$dbname\" SET log_statement = 'all'" || die "log_statement"
+apache_stop "$T/httpd"
+apache_resume "$T/httpd" || die "Apache did not start again"
+from=$(($(wc -l < "$pglog") + 1))
+
+name=$(unique_name begin)
+export name IT_DIR
+/usr/bin/python3 - <<'PY' || fail "a certificate through the module"
+import os, sys
+sys.path.insert(0, os.environ["IT_DIR"])
+from acme_client import Acme
+a = Acme()
+r = a.new_account(None, {"termsOfServiceAgreed": True})
+assert r.status == 201, r
+_, pem = a.issue([os.environ["name"]], os.environ["ACME_WEBROOT"])
+assert "BEGIN CERTIFICATE" in pem, pem
+PY
+ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --actor dora)
+holder=$("${ADM[@]}" --json holders list | jq -r '.[0].id')
+"${ADM[@]}" credit "$holder" 5.00 --reason "round trips" --yes > /dev/null || fail "staff credit"
+"${ADM[@]}" --json find "${name:3:9}" --all > /dev/null || fail "find"
+sleep 1 # the server writes its log asynchronously
+
+# (only this database logs its statements: "statement: …" lines are ours)
+ours=$(tail -n +"$from" "$pglog" | grep -a 'LOG:  statement: ' || true)
+alone=$(grep -ac 'statement: BEGIN$' <<<"$ours" || true)
+with=$(grep -ac 'statement: BEGIN; EXECUTE acp_' <<<"$ours" || true)
+bounded=$(grep -ac 'statement: BEGIN; SET LOCAL statement_timeout' <<<"$ours" || true)
+log "BEGIN alone: $alone, with the first statement: $with, with a search's time budget: $bounded"
+expect_eq 0 "$alone" "no BEGIN sent as a message of its own"
+[ "$with" -ge 4 ] || fail "BEGIN with the first statement: $with (newAccount, newOrder, challenge, finalize: 4 at least)"
+[ "$bounded" -ge 1 ] || fail "find's bounded lookups: BEGIN with SET LOCAL ($bounded)"
+expect_eq "$(grep -ac 'statement: COMMIT' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was committed (none failed here)"
+# the money moved as one transaction: the credit's ledger row and the balance agree
+expect_eq "$("${ADM[@]}" --json ledger list --holder "$holder" | jq -r '.[0].balance_after')" \
+    "$(db_query "SELECT balance FROM billing WHERE id = '$holder'")" "the credit's ledger row and the balance"
+finish
