@@ -884,23 +884,18 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
         return acp_problem(p, ACP_ERR_MALFORMED, "the authorization is %s",
                            authz->expires < acp_now() ? "expired" : authz->status);
     }
-    if (acp_sa_exec(db, p, "acp_chall_status", &n,
-                    ACP_SA_ARGS("processing", NULL, NULL, chall->id, "pending")) != APR_SUCCESS) {
-        return acp_ra_int_db_problem(p, "updating the challenge");
+    job = apr_pcalloc(p, sizeof(*job));
+    /* claimed as it is queued: no second write to claim it; should this process die
+     * first, the lease runs out and any worker takes it */
+    if (acp_sa_chall_respond(db, p, chall->id, claim ? acp_now() + ACP_JOB_LEASE : 0, &n,
+                             &job->id) != APR_SUCCESS) {
+        return acp_ra_int_db_problem(p, "queueing the validation");
     }
     if (n == 1) {
-        job = apr_pcalloc(p, sizeof(*job));
         job->kind = "validate";
         job->ref = chall->id;
         job->owner = authz->account_id; /* for fair queueing in the workers */
         job->target = authz->ident;
-        /* claimed as it is queued: no second write to claim it; should this process
-         * die first, the lease runs out and any worker takes it */
-        if (acp_sa_job_add_claimed(db, p, job->kind, job->ref, 0,
-                                   claim ? acp_now() + ACP_JOB_LEASE : 0, &job->id) !=
-            APR_SUCCESS) {
-            return acp_ra_int_db_problem(p, "queueing the validation");
-        }
         chall->status = "processing";
         *queued = job;
     }

@@ -266,6 +266,11 @@ apr_status_t acp_sa_jobs_due(acp_db_t *db, apr_pool_t *p, long long now,
 /* Insert a job row; *id set to its new id. */
 apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
                             long long run_after, const char **id);
+/* A challenge answered: pending -> processing, with its validation job queued claimed
+ * until claimed_until (0: unclaimed). *moved 0 when it was no longer pending (nothing
+ * written); *job_id the job's id. One statement on PostgreSQL. */
+apr_status_t acp_sa_chall_respond(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                  long long claimed_until, int *moved, const char **job_id);
 /* The same, already claimed until claimed_until (0: unclaimed) by the caller. */
 apr_status_t acp_sa_job_add_claimed(acp_db_t *db, apr_pool_t *p, const char *kind,
                                     const char *ref, long long run_after, long long claimed_until,

@@ -466,6 +466,13 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* a challenge answered: pending -> processing and its validation job queued, one
+     * statement (SQLite: acp_chall_status, then acp_job_insert); a row when it moved */
+    {"acp_chall_respond",
+     "WITH c AS (UPDATE challenges SET status = 'processing', validated = NULL, error = NULL "
+     "WHERE id = %s AND status = 'pending' RETURNING id) "
+     "INSERT INTO jobs (id, kind, ref, run_after, claimed_until, attempts, created) "
+     "SELECT %s, 'validate', c.id, 0, %lld, 0, %lld FROM c"},
     {"acp_acct_spend",
      "WITH s AS (INSERT INTO nonce_spent (nonce, expires) SELECT %s, %lld WHERE EXISTS "
      "(SELECT 1 FROM nonce_spent WHERE nonce = %s) ON CONFLICT (nonce) DO NOTHING "

@@ -383,6 +383,29 @@ apr_status_t acp_sa_job_add_claimed(acp_db_t *db, apr_pool_t *p, const char *kin
     return rv;
 }
 
+apr_status_t acp_sa_chall_respond(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                  long long claimed_until, int *moved, const char **job_id)
+{
+    apr_status_t rv;
+
+    *moved = 0;
+    *job_id = NULL;
+    if (db->pgsql) {
+        const char *jid = acp_random_id(p, 12);
+        rv = acp_sa_exec(db, p, "acp_chall_respond", moved,
+                         ACP_SA_ARGS(chall_id, jid, acp_sa_ll(p, claimed_until),
+                                     acp_sa_ll(p, acp_now())));
+        *job_id = rv == APR_SUCCESS && *moved == 1 ? jid : NULL;
+        return rv;
+    }
+    rv = acp_sa_exec(db, p, "acp_chall_status", moved,
+                     ACP_SA_ARGS("processing", NULL, NULL, chall_id, "pending"));
+    if (rv != APR_SUCCESS || *moved != 1) {
+        return rv;
+    }
+    return acp_sa_job_add_claimed(db, p, "validate", chall_id, 0, claimed_until, job_id);
+}
+
 apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const char *ref,
                             long long run_after, const char **id)
 {
