@@ -176,15 +176,26 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
         return prob;
     }
     cert_id = acp_random_id(p, 12);
-    if (acp_sa_exec(db, p, "acp_cert_insert", NULL,
-                    ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id, acct->billing_id,
-                                order->names_key, res->pem_chain, acp_sa_ll(p, res->not_before),
-                                acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()),
-                                res->aki_hex, apr_itoa(p, res->crl_shard))) !=
-            APR_SUCCESS ||
-        acp_sa_exec(db, p, "acp_order_valid", &n,
-                    ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id)) != APR_SUCCESS ||
-        n != 1) {
+    if (db->pgsql) { /* the order's move and the certificate, one statement */
+        rv = acp_sa_exec(db, p, "acp_cert_issued", &n,
+                         ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id, cert_id,
+                                     res->serial_hex, acct->id, acct->billing_id,
+                                     order->names_key, res->pem_chain,
+                                     acp_sa_ll(p, res->not_before), acp_sa_ll(p, res->not_after),
+                                     acp_sa_ll(p, acp_now()), res->aki_hex,
+                                     apr_itoa(p, res->crl_shard)));
+    }
+    else if ((rv = acp_sa_exec(db, p, "acp_cert_insert", NULL,
+                               ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id,
+                                           acct->billing_id, order->names_key, res->pem_chain,
+                                           acp_sa_ll(p, res->not_before),
+                                           acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()),
+                                           res->aki_hex, apr_itoa(p, res->crl_shard)))) ==
+             APR_SUCCESS) {
+        rv = acp_sa_exec(db, p, "acp_order_valid", &n,
+                         ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id));
+    }
+    if (rv != APR_SUCCESS || n != 1) {
         return acp_ra_int_db_problem(p, "storing the certificate");
     }
     order->status = "valid";

@@ -466,6 +466,13 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* a certificate signed: processing -> valid and the certificate stored, one statement
+     * (SQLite: acp_cert_insert, then acp_order_valid); a row when the order moved */
+    {"acp_cert_issued",
+     "WITH o AS (UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
+     "WHERE id = %s AND status = 'processing' RETURNING id) "
+     "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "
+     "SELECT %s, %s, o.id, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d FROM o"},
     /* a challenge answered: pending -> processing and its validation job queued, one
      * statement (SQLite: acp_chall_status, then acp_job_insert); a row when it moved */
     {"acp_chall_respond",
