@@ -258,41 +258,51 @@ static void more_of(json_object *more, const char *kind)
     json_object_array_add(more, json_object_new_string(kind));
 }
 
+/* a kind's matches among its newest rows for one text, as read once in a find (the
+ * words step asks, and the any-part step asks again for a kind stopped at its budget) */
+typedef struct {
+    json_object *got; /* every match read (at most lim), each as find_kind makes it */
+    int more;         /* there were more than lim */
+} recent_t;
+
 /* A kind's matches among its newest rows, taken into res when there are more than lim
  * of them (they are then its newest lim), or always: 1 taken, 0 not (res untouched), -1
- * error. *more = 1: there were more than lim. */
+ * error. *more = 1: there were more than lim. cache: what this find read already. */
 static int recent_kind(adm_t *adm, apr_pool_t *p, const find_kind_t *k, const char *low,
                        long long lim, int always, int *more, json_object *res,
-                       apr_hash_t *seen, const char **err)
+                       apr_hash_t *seen, apr_hash_t *cache, const char **err)
 {
-    const char *args[3] = {low, NULL, NULL};
-    json_object *got = json_object_new_array();
-    apr_hash_t *seen2 = apr_hash_copy(p, seen);
-    int m = 0;
+    const char *key = apr_pstrcat(p, k->kind, ":", low, NULL);
+    recent_t *r = apr_hash_get(cache, key, APR_HASH_KEY_STRING);
     size_t i;
 
-    if (find_kind(adm, p, k, apr_pstrcat(p, k->label, "_recent", NULL), args, lim, got, seen2,
-                  &m, err) != ADM_OK) {
-        json_object_put(got);
-        return -1;
+    if (!r) {
+        const char *args[3] = {low, NULL, NULL};
+        r = apr_pcalloc(p, sizeof(*r));
+        r->got = adm_jpool(p, json_object_new_array());
+        if (find_kind(adm, p, k, apr_pstrcat(p, k->label, "_recent", NULL), args, lim, r->got,
+                      apr_hash_make(p), &r->more, err) != ADM_OK) {
+            return -1;
+        }
+        apr_hash_set(cache, key, APR_HASH_KEY_STRING, r);
     }
-    if (m) {
+    if (r->more) {
         *more = 1;
     }
-    if (m || always) {
-        for (i = 0; i < json_object_array_length(got); i++) {
-            json_object_array_add(res, json_object_get(json_object_array_get_idx(got, i)));
-        }
-        apr_hash_index_t *hi;
-        for (hi = apr_hash_first(p, seen2); hi; hi = apr_hash_next(hi)) {
-            const void *key;
-            apr_ssize_t klen;
-            apr_hash_this(hi, &key, &klen, NULL);
-            apr_hash_set(seen, key, klen, "1");
+    if (!r->more && !always) {
+        return 0;
+    }
+    for (i = 0; i < json_object_array_length(r->got); i++) {
+        json_object *o = json_object_array_get_idx(r->got, i);
+        const char *sid = apr_pstrcat(p, k->kind, ":",
+                                      json_object_get_string(json_object_object_get(o, "id")),
+                                      NULL);
+        if (!apr_hash_get(seen, sid, APR_HASH_KEY_STRING)) {
+            apr_hash_set(seen, sid, APR_HASH_KEY_STRING, "1");
+            json_object_array_add(res, json_object_get(o));
         }
     }
-    json_object_put(got);
-    return m || always;
+    return 1;
 }
 
 /* The text after its first word, when the text starts inside a word and has another
@@ -322,30 +332,48 @@ enum { STEP_ANY, STEP_WORDS, STEP_LATER_WORDS };
  * name, id or serial), by words (the word indexes; STEP_LATER_WORDS: the words after
  * the first) or any part (the trigram indexes); certificates also by the serial as
  * stored when it was typed otherwise. */
+/* the texts a kind is searched for: the text where the kind's alphabet fits it, and for
+ * certificates the serial as stored when it was typed otherwise; how many in n */
+static void kind_texts(const find_kind_t *k, const char *text, const char *serial,
+                       const char *texts[3], int *n)
+{
+    int i = 0;
+
+    if (shape_fits(k, text)) {
+        texts[i++] = text;
+    }
+    if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
+        strlen(serial) >= ACP_SA_SEARCH_MIN) {
+        texts[i++] = serial;
+    }
+    texts[i] = NULL;
+    *n += i;
+}
+
 static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *serial,
                      int step, long long lim, int complete, json_object *res,
                      json_object *more, json_object *partial, apr_hash_t *seen,
-                     const char **err)
+                     apr_hash_t *cache, const char **err)
 {
     const find_kind_t *k;
-    int pg = adm->db->pgsql, words = step != STEP_ANY;
-    /* the any-part step's lookups share one budget (ADM_FIND_BUDGET_MS) */
+    int pg = adm->db->pgsql, words = step != STEP_ANY, todo = 0;
+    /* the any-part step's lookups share one budget (ADM_FIND_BUDGET_MS); each may take
+     * what is left less 2 ms for every lookup after it, so that one slow kind leaves
+     * the others time for an index lookup and the step ends near the budget */
     apr_time_t deadline = apr_time_now() + apr_time_from_msec(ADM_FIND_BUDGET_MS);
 
     for (k = find_kinds; k->kind; k++) {
+        const char *texts[3];
+        kind_texts(k, text, serial, texts, &todo);
+    }
+    for (k = find_kinds; k->kind; k++) {
         const char *label = words ? apr_pstrcat(p, k->label, "_words", NULL) : k->label;
-        const char *texts[3] = {text, NULL, NULL};
-        int i, m = 0;
+        const char *texts[3];
+        int i, m = 0, none = 0;
 
-        if (!strcmp(k->kind, "cert") && serial && strcmp(serial, text) != 0 &&
-            strlen(serial) >= ACP_SA_SEARCH_MIN) {
-            texts[1] = serial;
-        }
+        kind_texts(k, text, serial, texts, &none);
         for (i = 0; texts[i]; i++) {
             const char *args[3] = {NULL, NULL, NULL};
-            if (i == 0 && !shape_fits(k, text)) {
-                continue;
-            }
             if (words) {
                 const char *low;
                 const char *w = texts[i];
@@ -360,7 +388,7 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                  * from them: its index lookup would gather every row holding it before
                  * the first could be returned (a PostgreSQL GIN bitmap, an FTS5 prefix) */
                 {
-                    int r = recent_kind(adm, p, k, low, lim, 0, &m, res, seen, err);
+                    int r = recent_kind(adm, p, k, low, lim, 0, &m, res, seen, cache, err);
                     if (r < 0) {
                         return ADM_FAIL;
                     }
@@ -373,10 +401,11 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                 args[0] = acp_sa_search_pattern(p, texts[i], pg);
             }
             {
-                /* any part: within what is left of the budget (at least 2 ms, time for
-                 * an index lookup); stopped, the kind is answered from its newest rows
-                 * and listed as partial */
-                long long left = (long long)apr_time_as_msec(deadline - apr_time_now());
+                /* any part: within what is left of the budget less 2 ms for each later
+                 * lookup (at least 2 ms, time for an index lookup); stopped, the kind is
+                 * answered from its newest rows and listed as partial */
+                long long left = (long long)apr_time_as_msec(deadline - apr_time_now()) -
+                                 2 * (long long)(--todo);
                 int ms = words || complete ? 0 : (int)(left < 2 ? 2 : left), stopped = 0;
                 if (find_kind_within(adm, p, k, label, args, lim, ms, &stopped, res, seen, &m,
                                      err) != ADM_OK) {
@@ -384,7 +413,7 @@ static int find_step(adm_t *adm, apr_pool_t *p, const char *text, const char *se
                 }
                 if (stopped) {
                     if (recent_kind(adm, p, k, adm_lowercase(p, texts[i]), lim, 1, &m, res, seen,
-                                    err) < 0) {
+                                    cache, err) < 0) {
                         return ADM_FAIL;
                     }
                     more_of(partial, k->kind);
@@ -427,7 +456,7 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int fla
 {
     json_object *res, *more, *partial;
     int all = (flags & ADM_FIND_ALL) != 0, complete = (flags & ADM_FIND_COMPLETE) != 0;
-    apr_hash_t *seen = apr_hash_make(p);
+    apr_hash_t *seen = apr_hash_make(p), *cache = apr_hash_make(p);
     const char *serial, *key;
     char *t;
     int exact = 0;
@@ -479,14 +508,14 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int fla
      * lookups stay short where a fragment's trigrams are common to millions of rows */
     if (!all) {
         if (find_step(adm, p, text, serial, STEP_WORDS, lim, complete, res, more, partial,
-                      seen, err) != ADM_OK) {
+                      seen, cache, err) != ADM_OK) {
             return ADM_FAIL;
         }
         /* ... and a text that starts inside a word: its later words (a name's number
          * after a cut-off label), whose trigrams may be common to millions of rows */
         if (json_object_array_length(res) == 0 &&
             find_step(adm, p, text, serial, STEP_LATER_WORDS, lim, complete, res, more,
-                      partial, seen, err) != ADM_OK) {
+                      partial, seen, cache, err) != ADM_OK) {
             return ADM_FAIL;
         }
         if (json_object_array_length(res) > 0) {
@@ -497,5 +526,5 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int fla
     /* 3. any part of the text, through the trigram indexes */
     json_object_object_add(*obj, "step", json_object_new_string("any part"));
     return find_step(adm, p, text, serial, STEP_ANY, lim, complete, res, more, partial, seen,
-                     err);
+                     cache, err);
 }
