@@ -262,6 +262,20 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
     }
     /* a new key costs nothing: the credit is bounded per client address and window */
     win = now / cfg->free_period;
+    if (db->pgsql) {
+        /* the grant, the holder and the credit's ledger row in one statement */
+        bid = acp_random_id(p, 12);
+        rv = acp_sa_exec(db, p, "acp_welcome_holder", &n,
+                         ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
+                                     LL(p, cfg->free_limit), bid, LL(p, cfg->free_balance),
+                                     LL(p, now), cfg->currency, LL(p, now),
+                                     acp_random_id(p, 12)));
+        if (rv == APR_SUCCESS) {
+            *id = bid;
+            *welcomed = n == 1;
+        }
+        return rv;
+    }
     /* rows of past windows are never counted again (a window is part of the key): the
      * workers prune them (acp_billing_welcome_prune), not every new account */
     rv = acp_sa_exec(db, p, "acp_welcome_take", &n,

@@ -466,6 +466,22 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* a new account's holder, one statement: the address's welcome grant taken when its
+     * window has one left, the holder born with the credit (balance, welcomed) or
+     * without, and the credit's ledger row when it was given (SQLite: acp_welcome_take,
+     * acp_billing_insert, acp_ledger_insert). A row when the credit was given */
+    {"acp_welcome_holder",
+     "WITH w AS (INSERT INTO welcome_grants (addr, win, n, expires) VALUES (%s, %lld, 1, %lld) "
+     "ON CONFLICT (addr, win) DO UPDATE SET n = welcome_grants.n + 1 "
+     "WHERE welcome_grants.n < %lld RETURNING 1), "
+     "b AS (INSERT INTO billing (id, kind, label, balance, created, currency, welcomed) "
+     "SELECT %s, 'account', NULL, CASE WHEN g.n > 0 THEN %lld ELSE 0 END, %lld, %s, "
+     "CASE WHEN g.n > 0 THEN %lld END FROM (SELECT COUNT(*) AS n FROM w) g "
+     "RETURNING id, balance, welcomed, created, currency) "
+     "INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, invoice_id, "
+     "cert_id, reference, actor, reason, created, currency) "
+     "SELECT %s, b.id, b.balance, b.balance, 'credit', NULL, NULL, NULL, NULL, 'system', "
+     "'welcome credit', b.created, b.currency FROM b WHERE b.welcomed IS NOT NULL"},
     /* a certificate signed: processing -> valid and the certificate stored, one statement
      * (SQLite: acp_cert_insert, then acp_order_valid); a row when the order moved */
     {"acp_cert_issued",
