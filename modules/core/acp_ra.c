@@ -460,9 +460,13 @@ static acp_problem_t *ip_policy(apr_pool_t *p, const acp_ra_cfg_t *cfg, const ch
                        "this CA does not issue for %s: %s", name, why);
 }
 
+/* The authorization of name for order_id at position pos: a valid one reused, or a new
+ * one with its challenges. *linked: it was linked to the order too (PostgreSQL: a new
+ * authorization, its challenges and the link are one statement). */
 static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                 const acp_account_t *acct, const char *name, long long now,
-                                acp_ra_pending_budget_t *budget, acp_authz_t **out)
+                                acp_ra_pending_budget_t *budget, const char *order_id, int pos,
+                                acp_authz_t **out, int *linked)
 {
     int wildcard = acp_ident_is_wildcard(name);
     const char *ident = wildcard ? name + 2 : name;
@@ -477,6 +481,7 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
     apr_status_t rv;
     const char *id;
 
+    *linked = 0;
     rv = acp_sa_authz_reusable(db, p, acct->id, ident, wildcard, now + 86400, &reuse);
     if (rv == APR_SUCCESS) {
         *out = reuse;
@@ -492,26 +497,41 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
         }
     }
     id = acp_random_id(p, 12);
-    if (acp_sa_exec(db, p, "acp_authz_insert", NULL,
-                    ACP_SA_ARGS(id, acct->id, ident, wildcard ? "1" : "0",
-                                acp_sa_ll(p, now + cfg->authz_pending_lifetime),
-                                acp_sa_ll(p, now))) != APR_SUCCESS) {
-        return acp_ra_int_db_problem(p, "creating an authorization");
-    }
-    /* the challenges in one statement (one to three rows) */
     {
+        /* the authorization's row, then its challenges' (one to three) */
         static const char *const labels[] = {"acp_chall_insert", "acp_chall_insert2",
                                               "acp_chall_insert3"};
-        const char *args[12];
+        static const char *const pg_labels[] = {"acp_authz_new1", "acp_authz_new2",
+                                                 "acp_authz_new3"};
+        const char *args[6 + 12 + 2];
+        args[0] = id;
+        args[1] = acct->id;
+        args[2] = ident;
+        args[3] = wildcard ? "1" : "0";
+        args[4] = acp_sa_ll(p, now + cfg->authz_pending_lifetime);
+        args[5] = acp_sa_ll(p, now);
         for (i = 0; i < ntypes; i++) {
-            args[i * 4] = acp_random_id(p, 12);
-            args[i * 4 + 1] = id;
-            args[i * 4 + 2] = types[i];
-            args[i * 4 + 3] = acp_random_id(p, 32);
+            args[6 + i * 4] = acp_random_id(p, 12);
+            args[6 + i * 4 + 1] = id;
+            args[6 + i * 4 + 2] = types[i];
+            args[6 + i * 4 + 3] = acp_random_id(p, 32);
         }
-        if (ntypes < 1 || ntypes > 3 ||
-            acp_sa_exec(db, p, labels[ntypes - 1], NULL, ntypes * 4, args) != APR_SUCCESS) {
+        if (ntypes < 1 || ntypes > 3) {
             return acp_ra_int_db_problem(p, "creating a challenge");
+        }
+        if (db->pgsql) {
+            args[6 + ntypes * 4] = order_id;
+            args[6 + ntypes * 4 + 1] = apr_itoa(p, pos);
+            if (acp_sa_exec(db, p, pg_labels[ntypes - 1], NULL, 6 + ntypes * 4 + 2, args) !=
+                APR_SUCCESS) {
+                return acp_ra_int_db_problem(p, "creating an authorization");
+            }
+            *linked = 1;
+        }
+        else if (acp_sa_exec(db, p, "acp_authz_insert", NULL, 6, args) != APR_SUCCESS ||
+                 acp_sa_exec(db, p, labels[ntypes - 1], NULL, ntypes * 4, args + 6) !=
+                     APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "creating an authorization");
         }
     }
     {
@@ -694,15 +714,16 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
     authzs = apr_array_make(p, names->nelts, sizeof(acp_authz_t *));
     for (i = 0; i < (size_t)names->nelts; i++) {
         acp_authz_t *a = NULL;
+        int linked = 0;
         prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &budget,
-                         &a);
+                         id, (int)i, &a, &linked);
         if (prob) {
             return prob;
         }
         /* a reused authorization is valid (acp_sa_authz_reusable), a new one pending */
         all_valid = all_valid && !strcmp(a->status, "valid");
-        if (acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
-                        ACP_SA_ARGS(id, a->id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
+        if (!linked && acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
+                                   ACP_SA_ARGS(id, a->id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "linking an authorization");
         }
         APR_ARRAY_PUSH(authzs, acp_authz_t *) = a;

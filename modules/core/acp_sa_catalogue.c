@@ -458,6 +458,13 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     "a AS (UPDATE authorizations SET " authz_set " WHERE id = %s AND status = 'pending') "      \
     "DELETE FROM jobs WHERE id = %s"
 
+#define CHALL_VALUES "(%s, %s, %s, %s, 'pending')"
+#define AUTHZ_NEW(challs)                                                                  \
+    "WITH a AS (INSERT INTO authorizations (id, account_id, ident, wildcard, status, "     \
+    "expires, created) VALUES (%s, %s, %s, %d, 'pending', %lld, %lld) RETURNING id), "    \
+    "c AS (INSERT INTO challenges (id, authz_id, type, token, status) VALUES " challs ") " \
+    "INSERT INTO order_authz (order_id, authz_id, pos) SELECT %s, a.id, %d FROM a"
+
 const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
     {"acp_validation_valid",
      VALIDATION_DONE("status = 'valid', validated = %lld, error = NULL",
@@ -466,6 +473,12 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* a new authorization with its one to three challenges, linked to its order at its
+     * position, one statement (SQLite: acp_authz_insert, acp_chall_insertN,
+     * acp_order_authz_insert) */
+    {"acp_authz_new1", AUTHZ_NEW(CHALL_VALUES)},
+    {"acp_authz_new2", AUTHZ_NEW(CHALL_VALUES ", " CHALL_VALUES)},
+    {"acp_authz_new3", AUTHZ_NEW(CHALL_VALUES ", " CHALL_VALUES ", " CHALL_VALUES)},
     /* a new account's holder, one statement: the address's welcome grant taken when its
      * window has one left, the holder born with the credit (balance, welcomed) or
      * without, and the credit's ledger row when it was given (SQLite: acp_welcome_take,
