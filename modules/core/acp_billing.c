@@ -704,7 +704,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
 {
     const char **row = NULL, *held = NULL;
     long long balance = 0, after = 0;
-    int have_after = 0;
+    int have_after = 0, booked = 0;
     const char *reason = "certificate";
     acp_charge_t in = *charge;
     int term = cfg->term > 0 && cfg->profile, covered = 0;
@@ -753,9 +753,26 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     if (!charge->reissue_of && !covered && charge->price > 0) {
         /* only in the holder's currency, only down to zero */
         const char **drow = NULL;
-        if (acp_sa_row(db, p, "acp_billing_debit_ret", &drow,
-                       ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
-                                   cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
+        if (db->pgsql && !term) {
+            /* the debit, its ledger row and the open invoices closed, one statement */
+            long long now = acp_now();
+            if (acp_sa_row(db, p, "acp_billing_charge", &drow,
+                           ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
+                                       cfg->currency, LL(p, charge->price),
+                                       acp_random_id(p, 12), LL(p, -charge->price), order_id,
+                                       LL(p, now), LL(p, now), order_id)) != APR_SUCCESS) {
+                const char *m = acp_sa_error(db, p, 1);
+                if (m && strstr(m, "duplicate key")) {
+                    /* the unique (order, kind) index: a second charge of one order */
+                    return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
+                }
+                return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
+            }
+            booked = drow != NULL;
+        }
+        else if (acp_sa_row(db, p, "acp_billing_debit_ret", &drow,
+                            ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
+                                        cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
         }
         if (drow) {
@@ -801,23 +818,25 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                            : apr_pstrcat(p, "subscription ", charge->subscription, " bought",
                                          NULL);
     }
-    if ((!have_after && holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS) ||
-        ledger(db, p, billing_id, -charge->charged, after, held,
-               covered ? "subscription" : charge->reissue_of ? "reissue" : "debit", order_id,
-               NULL, charge->reissue_of, covered ? charge->subscription : NULL, "acme",
-               reason) !=
-            APR_SUCCESS) {
-        /* the unique (order, kind) index refuses a second charge of one order */
-        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
-    }
-    /* the order's money question is answered: its open invoices are closed */
-    if (acp_sa_exec(db, p, "acp_invoice_close_order", NULL,
-                    ACP_SA_ARGS(LL(p, acp_now()), "acme",
-                                covered ? "covered by a subscription"
-                                : charge->reissue_of ? "free reissue within the window"
-                                                   : "order charged from the balance",
-                                order_id)) != APR_SUCCESS) {
-        return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error closing invoices");
+    /* (acp_billing_charge wrote the ledger row and closed the invoices already) */
+    if (!booked) {
+        if ((!have_after && holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS) ||
+            ledger(db, p, billing_id, -charge->charged, after, held,
+                   covered ? "subscription" : charge->reissue_of ? "reissue" : "debit",
+                   order_id, NULL, charge->reissue_of, covered ? charge->subscription : NULL,
+                   "acme", reason) != APR_SUCCESS) {
+            /* the unique (order, kind) index refuses a second charge of one order */
+            return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
+        }
+        /* the order's money question is answered: its open invoices are closed */
+        if (acp_sa_exec(db, p, "acp_invoice_close_order", NULL,
+                        ACP_SA_ARGS(LL(p, acp_now()), "acme",
+                                    covered ? "covered by a subscription"
+                                    : charge->reissue_of ? "free reissue within the window"
+                                                       : "order charged from the balance",
+                                    order_id)) != APR_SUCCESS) {
+            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error closing invoices");
+        }
     }
     {
         /* the caller stores it on the order with the charge (acp_order_processing) */

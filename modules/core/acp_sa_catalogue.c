@@ -473,6 +473,23 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* finalize's charge from the balance, one statement: the debit (in the holder's
+     * currency, down to zero at most), its ledger row and the order's open invoices
+     * closed; no row when the balance is short (SQLite: acp_billing_debit_ret,
+     * acp_ledger_insert, acp_invoice_close_order). The ledger's unique (order, kind)
+     * index refuses a second charge of one order: the statement fails whole */
+    {"acp_billing_charge",
+     "WITH b AS (UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
+     "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld "
+     "RETURNING id, balance, currency), "
+     "l AS (INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, "
+     "invoice_id, cert_id, reference, actor, reason, created, currency) "
+     "SELECT %s, b.id, %lld, b.balance, 'debit', %s, NULL, NULL, NULL, 'acme', 'certificate', "
+     "%lld, b.currency FROM b), "
+     "i AS (UPDATE invoices SET status = 'superseded', closed = %lld, closed_by = 'acme', "
+     "closed_reason = 'order charged from the balance' WHERE order_id = %s AND status = 'open' "
+     "AND EXISTS (SELECT 1 FROM b)) "
+     "SELECT balance, currency FROM b"},
     /* a new authorization with its one to three challenges, linked to its order at its
      * position, one statement (SQLite: acp_authz_insert, acp_chall_insertN,
      * acp_order_authz_insert) */
