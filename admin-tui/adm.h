@@ -112,7 +112,7 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
 /* Without ADM_FIND_COMPLETE the any-part step's lookups share ADM_FIND_BUDGET_MS: a kind
  * whose lookup is stopped there is answered from its newest rows and listed in
  * "partial" (a fragment whose trigrams most rows hold, "7777777", has to check them all). */
-#define ADM_FIND_BUDGET_MS 20
+#define ADM_FIND_BUDGET_MS 25
 int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int flags,
              json_object **obj, const char **err);
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);

@@ -320,16 +320,17 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
             return ADM_USAGE;
         }
     }
-    /* a search, as find's steps, each within ADM_LIST_BUDGET_MS. First the page among the
-     * kind's newest 1,000 search records (bounded, a few ms at any size): when it fills the
-     * page, the text is common and the list scanned newest first with the text checked on
-     * each row finds the page at once (the indexes would gather every match first). Else:
-     * where the text starts a word, the word index (when it finds rows, those are the
-     * answer); then the trigram index; when that stops (a text whose trigrams most rows
-     * hold), the scan, unless the newest records held no match (a scan within the budget
-     * reads some tens of thousands of rows: a text none of the newest 1,000 holds would not
-     * fill a page in it). When every step stopped, the answer is the probe's page, named
-     * partial (f->partial). f->complete: the trigram index, without a limit */
+    /* a search, as find's steps, each within a budget. First how many of the kind's
+     * newest 1,000 search records hold the text (the narrow search table alone: a few ms
+     * at any size). More than a page: the text is common, and the list scanned newest
+     * first with the text checked on each row finds the page at once (the indexes would
+     * gather every match first). Else: where the text starts a word, the word index (when
+     * it finds rows, those are the answer); then the trigram index; when that stops (a
+     * text whose trigrams most rows hold), the scan, unless none of the newest records
+     * held the text (a scan within the budget reads some tens of thousands of rows: such
+     * a text would not fill a page there), and then the index had the scan's time too.
+     * When every step stopped, the page holds the newest records' matches, named partial
+     * (f->partial). f->complete: the trigram index, without a limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
     scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
     if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
@@ -337,18 +338,20 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
                                                                                 adm->db->pgsql);
         const apr_array_header_t *largs = list_args(p, what, f, low, NULL, now, hold, at, key,
                                                     lim);
-        json_object *newest = NULL;
+        json_object *dense = NULL;
         long long seen = 0;
         int stopped = 0;
-        rc = run_page(adm, p, v, apr_pstrcat(p, v->label, "_newest", f->asc ? "_asc" : "", NULL),
-                      ADM_LIST_BUDGET_MS, &stopped, largs, &newest, err);
+        rc = adm_rows_json_within(adm, p, apr_pstrcat(p, v->label, "_dense", NULL), "#n",
+                                  ADM_LIST_BUDGET_MS, &stopped, 1, &low, &dense, err);
         if (rc != ADM_OK) {
             return rc;
         }
-        seen = stopped ? 0 : (long long)json_object_array_length(newest);
+        if (!stopped && json_object_array_length(dense) == 1) {
+            json_object *c = json_object_object_get(json_object_array_get_idx(dense, 0), "n");
+            seen = c ? json_object_get_int64(c) : 0;
+        }
         *arr = NULL;
         stopped = 1;
-        rc = ADM_OK;
         if (seen > lim) {
             rc = run_page(adm, p, v, scan, ADM_LIST_BUDGET_MS, &stopped, largs, arr, err);
             f->path = "scan";
@@ -366,7 +369,7 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
                 }
             }
             if (rc == ADM_OK && !*arr) {
-                rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS, &stopped,
+                rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS * (seen > 0 ? 2 : 3) / 2, &stopped,
                               list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
                 f->path = "index";
             }
@@ -375,8 +378,14 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
                 f->path = "scan";
             }
         }
-        if (rc == ADM_OK && stopped) { /* (the arrays belong to p) */
-            *arr = newest;
+        if (rc == ADM_OK && stopped) {
+            /* the page among the newest records' matches (at most a page and one of them) */
+            int late = 0;
+            rc = run_page(adm, p, v,
+                          apr_pstrcat(p, v->label, "_newest", f->asc ? "_asc" : "", NULL),
+                          ADM_LIST_BUDGET_MS, &late,
+                          list_args(p, what, f, low, LL(p, lim + 1), now, hold, at, key, lim),
+                          arr, err);
             f->partial = 1;
             f->path = "newest";
         }

@@ -28,7 +28,7 @@ static const help_t helps[] = {
      "pastes), certificates (names; serials as hex with or without colons, 0x, or decimal), "
      "EAB keys and payment references at once. TEXT: 3 characters or more. Exact keys "
      "first, then whole words, then any part of the text (--all: any part even after exact "
-     "or word matches). The any-part lookups share 20 ms; a kind stopped there is answered "
+     "or word matches). The any-part lookups share 25 ms; a kind stopped there is answered "
      "from its newest records and named as partial (--complete: wait for every match)."},
     {"dashboard", "dashboard",
      "Totals, open invoices (only those still waiting), revenue (payments received minus "
@@ -140,8 +140,8 @@ static const char list_opts[] =
     "              --search: the newest 1,000 records first (a text they hold more\n"
     "              than a page of: the list scanned newest first), else whole words\n"
     "              (the word index), else any part (the trigram index), then the scan;\n"
-    "              each within 20 ms; when all stop, the newest records' matches, named\n"
-    "              partial; --complete waits for any part through the index;\n"
+    "              each within 20 to 30 ms; when all stop, the newest records' matches,\n"
+    "              named partial; --complete waits for any part through the index;\n"
     "              --timing prints how long and which way on stderr\n";
 
 static void print_help(FILE *f)

@@ -39,7 +39,7 @@ enum { TUI_SCREENS(TUI_SCREEN_ENUM) TUI_S_COUNT };
     X(ANY, 'a', 0, "a", "Any part", S(FIND), \
       "toggle: exact keys only (fast; an id, serial, e-mail, complete name) / any part of the text") \
     X(EVERY, 'e', 0, "e", NULL, TUI_LISTS, \
-      "toggle: searches wait for every match (otherwise a text most records hold is looked up for 20 ms or so; Find then answers from the newest records)") \
+      "toggle: searches wait for every match (otherwise a text most records hold is looked up for 20 to 30 ms; Find then answers from the newest records)") \
     X(ORDER, 'o', 0, "o", NULL, TUI_LISTS & ~S(FIND), "toggle: oldest first / newest first") \
     X(REFRESH, KEY_F(5), 0, "F5", "Refresh", TUI_ALL, "reload from the database") \
     X(CREDIT, 'c', 0, "c", "Credit", TUI_MONEY, \

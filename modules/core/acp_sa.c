@@ -621,6 +621,14 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
     return st;
 }
 
+apr_status_t acp_sa_prepared(acp_db_t *db, const char *label)
+{
+    if (tx_gone(db)) {
+        return APR_EGENERAL;
+    }
+    return stmt_of(db, label) ? APR_SUCCESS : db->unavailable ? APR_EGENERAL : APR_ENOENT;
+}
+
 /* 0 when nargs is what label takes; else says so on stderr (the error log) */
 static int nargs_wrong(const acp_db_t *db, const char *label, int nargs)
 {

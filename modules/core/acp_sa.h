@@ -139,6 +139,10 @@ int acp_sa_nonce_epoch_live(acp_db_t *db, apr_pool_t *p, apr_uint32_t epoch);
  * one node wins a race, the others adopt its epoch). */
 apr_status_t acp_sa_nonce_epoch(acp_db_t *db, apr_pool_t *p, apr_uint32_t *epoch);
 
+/* Prepares label on this connection now, if it is not yet (it is otherwise on first
+ * use): APR_ENOENT when no catalogue has it. */
+apr_status_t acp_sa_prepared(acp_db_t *db, const char *label);
+
 /* Generic statement execution by label. args: nargs strings (NULL = SQL NULL). */
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
                          int nargs, const char *const *args);

@@ -33,9 +33,10 @@
 /* a list with a search: through the trigram index (@M_x@), through the word index
  * (@L_x@, label_words: the text where it starts a word), the same list scanned newest
  * first with the text checked on each row (@S_x@, label_scan: a text most rows hold,
- * which the index would gather whole first), and the list among the kind's newest
- * NEWEST search records only (@N_x@, label_newest: a bounded probe of how common the
- * text is, and the answer named partial when every other step stopped) */
+ * which the index would gather whole first), and the list among the newest matches of
+ * the kind's NEWEST newest search records (@N_x@, label_newest: the answer named partial
+ * when every other step stopped). label_dense (@D_x@) counts those matches: how common
+ * the text is, read from the narrow search table alone */
 #define LIST_SEARCH(label, sqlf, t, k, kp)                                                 \
     LIST(label, sqlf("M"), t, k, kp), LIST(label "_words", sqlf("L"), t, k, kp),           \
         LIST(label "_scan", sqlf("S"), t, k, kp), LIST(label "_newest", sqlf("N"), t, k, kp)
@@ -141,12 +142,18 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "WHERE revoked IS NULL AND not_after > %lld AND (%s IS NULL OR billing_id = %s) "
      "AND issued < %lld ORDER BY issued, id"},
     LIST_SEARCH("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
+    {"adm_holders_dense", "@D_HOLDER@"},
     LIST_SEARCH("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
+    {"adm_accounts_dense", "@D_ACCOUNT@"},
     LIST_SEARCH("adm_orders", ORDERS_SQL, "o.created", "o.id", "%s"),
+    {"adm_orders_dense", "@D_ORDER@"},
     LIST_SEARCH("adm_certs", CERTS_SQL, "c.issued", "c.id", "%s"),
+    {"adm_certs_dense", "@D_CERT@"},
     LIST_SEARCH("adm_invoices", INVOICES_SQL, "i.created", "i.id", "%s"),
+    {"adm_invoices_dense", "@D_INVOICE@"},
     LIST("adm_ledger", LEDGER_SQL, "l.created", "@SEQ@", "%lld"),
     LIST_SEARCH("adm_eab", EAB_SQL, "e.created", "e.kid", "%s"),
+    {"adm_eab_dense", "@D_EAB@"},
     LIST("adm_orgs", ORGS_SQL, "o.created", "o.id", "%s"),
     /* organizations: every change is one statement over the whole row, guarded by the
      * updated time read in the same transaction, and an org_audit row beside it */
@@ -332,10 +339,11 @@ typedef struct {
  * probing a hash of the matches, and for a text two rows hold read every row (the lists'
  * search at 10,000,000, docs/PERFORMANCE.md). A text most rows hold makes a long array:
  * the time budget stops it and the newest-first scan answers (adm_list). */
-/* one kind's seven fragments: M_ (a list's filter), L_ (the same by words: the words
+/* one kind's eight fragments: M_ (a list's filter), L_ (the same by words: the words
  * query, then the lowercase text), S_ (the same, checked on the row: the lowercase text
- * in the very text the search tables hold, body), N_ (the same among the kind's NEWEST
- * newest search records: the lowercase text), F_ (any part), W_ (words), R_ (find among
+ * in the very text the search tables hold, body), N_ (the same among the newest matches
+ * of the kind's NEWEST newest search records: the lowercase text, then how many), D_ (a
+ * statement: how many of those records match), F_ (any part), W_ (words), R_ (find among
  * the newest) */
 #define SEARCH_FRAGS(K, kind, col, body)                                                   \
     {"M_" K, col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"},     \
@@ -346,10 +354,17 @@ typedef struct {
              " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0))"},                 \
         {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
         {"N_" K,                                                                           \
-         col " IN (SELECT ref FROM (SELECT ref, body FROM search_word_" kind               \
-             " ORDER BY rowid DESC LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0)",   \
-         col " = ANY(ARRAY(SELECT ref FROM (SELECT ref, body FROM search_" kind            \
-             " ORDER BY created DESC LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0))"}, \
+         col " IN (SELECT ref FROM (SELECT rowid AS n, ref, body FROM search_word_" kind   \
+             " ORDER BY rowid DESC LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0 "    \
+             "ORDER BY n DESC LIMIT %lld)",                                                \
+         col " = ANY(ARRAY(SELECT ref FROM (SELECT ref, body, created FROM search_" kind   \
+             " ORDER BY created DESC LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0 " \
+             "ORDER BY created DESC LIMIT %lld))"},                                        \
+        {"D_" K,                                                                           \
+         "SELECT COUNT(*) FROM (SELECT body FROM search_word_" kind " ORDER BY rowid DESC " \
+         "LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0",                             \
+         "SELECT COUNT(*) FROM (SELECT body FROM search_" kind " ORDER BY created DESC "   \
+         "LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0"},                         \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \
         {"R_" K, RECENT_FTS("search_word_" kind), RECENT_FIND(kind)}

@@ -177,6 +177,10 @@ apr_status_t acp_sa_rows_within(acp_db_t *db, apr_pool_t *p, const char *label, 
     if (ms <= 0 || db->in_tx) {
         return acp_sa_rows(db, p, label, rows, nargs, args);
     }
+    /* the budget is the lookup's: a statement this connection has not prepared yet is
+     * prepared first (on PostgreSQL a round trip with parsing and planning, which a
+     * command line's first find pays for every statement it runs) */
+    (void)acp_sa_prepared(db, label);
     if (db->pgsql) {
         return rows_within_pg(db, p, label, ms, stopped, rows, nargs, args);
     }

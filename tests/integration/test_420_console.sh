@@ -270,14 +270,17 @@ expect_eq 1 "$(rc adm find "${mail%@*}")" "the old contact is found no more"
 # ---- a fragment whose trigrams most rows hold: the lookup stops at its budget -----------------
 # 200,000 older search rows each hold every trigram of a part of the serial but not the part
 # itself, so the trigram index yields all of them and each must be checked (as "7777777"
-# does at 10,000,000 certificates). find stops that lookup after ADM_FIND_BUDGET_MS (20 ms),
+# does at 10,000,000 certificates). find stops that lookup after ADM_FIND_BUDGET_MS (30 ms),
 # answers the certificates from their newest rows and says so; --complete waits.
 frag=${serial:4:12}
 search_decoys "$frag" 200000 || fail "decoy rows"
 f=$(adm --json find "$frag" --timing 2> "$T/timing")
-expect_eq '"any part" ["cert"]' "$(jq -c -r '"\"\(.step)\" \(.partial)"' <<<"$f")" "the certificates' lookup stopped at its budget"
+# (on a loaded machine another kind's lookup may stop too: the certificates' must)
+expect_eq '"any part" true' "$(jq -c -r '"\"\(.step)\" \(.partial | index("cert") != null)"' <<<"$f")" "the certificates' lookup stopped at its budget"
 expect_eq "$serial" "$(jq -r '[.results[] | select(.kind == "cert")][0].show_id' <<<"$f")" "... and the certificate found among the newest"
-expect_contains "$(adm find "$frag")" "only the newest records of: [\"cert\"]" "the table says what was searched"
+out=$(adm find "$frag")
+expect_contains "$out" "only the newest records of: [" "the table says what was searched"
+expect_contains "$(grep 'only the newest' <<<"$out")" '"cert"' "... naming the certificates"
 log "with the budget: $(tail -n 1 "$T/timing")"
 f=$(adm --json find "$frag" --complete --timing 2> "$T/timing")
 log "--complete: $(tail -n 1 "$T/timing")"

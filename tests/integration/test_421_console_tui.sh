@@ -102,14 +102,16 @@ tui_wait_for "payment"
 tui_keys Enter; tui_wait_for "invoice:"
 expect_contains "$(tui_screen)" "invpay0001" "the payment opens its invoice"
 tui_keys G; tui_wait_for "$ref"
-# ---- Find: a fragment whose lookup stops at its budget (20 ms); e waits for every match -------
+# ---- Find: a fragment whose lookup stops at its budget (30 ms); e waits for every match -------
 search_decoys "${serial:4:12}" 200000 || fail "decoy rows"
 tui_keys f; tui_wait_for "Find (e-mail"; tui_type "${serial:4:12}"
-tui_wait_for "newest only: cert (e: every match)"
+tui_wait_for "(e: every match)"
+# (on a loaded machine another kind's lookup may stop too: the certificates' must)
+tui_screen | grep -qE 'newest only: ([a-z]+, )*cert' || fail "the header names the certificates as newest only"
 expect_contains "$(tui_screen)" "cert " "the certificate found among the newest"
 tui_keys e; tui_wait_for "· every match" 30
 expect_contains "$(tui_screen)" "cert " "every match: the certificate"
-tui_keys e; tui_wait_for "newest only: cert"
+tui_keys e; tui_wait_for "newest only: "
 # the Certs list's search for the same text: the index stops, the list scanned newest first
 # finds the certificate (no "stopped"); e: the index, waited for
 tui_keys Escape; tui_keys 5; tui_wait_for "Certs ·"
