@@ -333,6 +333,10 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
      * (f->partial). f->complete: the trigram index, without a limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
     scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
+    if (q && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
+        /* the trigram index's form that always has a text (label_index) */
+        label = apr_pstrcat(p, v->label, "_index", f->asc ? "_asc" : "", NULL);
+    }
     if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
         const char *low = adm_lowercase(p, f->q), *words = acp_sa_search_words(p, f->q,
                                                                                 adm->db->pgsql);
