@@ -293,7 +293,7 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
     long long lim = f->limit > 0 ? f->limit : 100, at = f->asc ? -1 : T_MAX;
     const char *hold = nz(f->holder), *now = LL(p, acp_now()), *key = v && v->knum ? "0" : "";
     const char *q = NULL, *label, *scan;
-    int rc, n;
+    int rc, n, searched;
 
     f->next = NULL;
     f->partial = 0;
@@ -328,16 +328,17 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
      * it finds rows, those are the answer); then the trigram index; when that stops (a
      * text whose trigrams most rows hold), the scan, unless none of the newest records
      * held the text (a scan within the budget reads some tens of thousands of rows: such
-     * a text would not fill a page there), and then the index had the scan's time too.
+     * a text would not fill a page there), and then the index has half as long again.
      * When every step stopped, the page holds the newest records' matches, named partial
      * (f->partial). f->complete: the trigram index, without a limit */
     label = f->asc ? apr_pstrcat(p, v->label, "_asc", NULL) : v->label;
     scan = apr_pstrcat(p, v->label, "_scan", f->asc ? "_asc" : "", NULL);
-    if (q && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
+    searched = q && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0;
+    if (searched) {
         /* the trigram index's form that always has a text (label_index) */
         label = apr_pstrcat(p, v->label, "_index", f->asc ? "_asc" : "", NULL);
     }
-    if (q && !f->complete && acp_sa_stmt_nargs(adm->db->pgsql, scan) >= 0) {
+    if (searched && !f->complete) {
         const char *low = adm_lowercase(p, f->q), *words = acp_sa_search_words(p, f->q,
                                                                                 adm->db->pgsql);
         const apr_array_header_t *largs = list_args(p, what, f, low, NULL, now, hold, at, key,
@@ -373,7 +374,8 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
                 }
             }
             if (rc == ADM_OK && !*arr) {
-                rc = run_page(adm, p, v, label, ADM_LIST_BUDGET_MS * (seen > 0 ? 2 : 3) / 2, &stopped,
+                int ms = seen > 0 ? ADM_LIST_BUDGET_MS : ADM_LIST_BUDGET_MS * 3 / 2;
+                rc = run_page(adm, p, v, label, ms, &stopped,
                               list_args(p, what, f, q, NULL, now, hold, at, key, lim), arr, err);
                 f->path = "index";
             }
