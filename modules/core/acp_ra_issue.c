@@ -176,27 +176,25 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
         return prob;
     }
     cert_id = acp_random_id(p, 12);
-    if (db->pgsql) { /* the order's move and the certificate, one statement */
-        rv = acp_sa_exec(db, p, "acp_cert_issued", &n,
-                         ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id, cert_id,
-                                     res->serial_hex, acct->id, acct->billing_id,
-                                     order->names_key, res->pem_chain,
-                                     acp_sa_ll(p, res->not_before), acp_sa_ll(p, res->not_after),
-                                     acp_sa_ll(p, acp_now()), res->aki_hex,
-                                     apr_itoa(p, res->crl_shard)));
-    }
-    else if ((rv = acp_sa_exec(db, p, "acp_cert_insert", NULL,
-                               ACP_SA_ARGS(cert_id, res->serial_hex, order->id, acct->id,
-                                           acct->billing_id, order->names_key, res->pem_chain,
-                                           acp_sa_ll(p, res->not_before),
-                                           acp_sa_ll(p, res->not_after), acp_sa_ll(p, acp_now()),
-                                           res->aki_hex, apr_itoa(p, res->crl_shard)))) ==
-             APR_SUCCESS) {
-        rv = acp_sa_exec(db, p, "acp_order_valid", &n,
-                         ACP_SA_ARGS(cert_id, acp_sa_ll(p, acp_now()), order->id));
-    }
-    if (rv != APR_SUCCESS || n != 1) {
-        return acp_ra_int_db_problem(p, "storing the certificate");
+    {
+        /* acp_order_valid's arguments, then acp_cert_insert's: acp_cert_issued takes
+         * both, one statement on PostgreSQL; SQLite runs the two */
+        const char *now = acp_sa_ll(p, acp_now());
+        const char *a[] = {cert_id, now, order->id,
+                           cert_id, res->serial_hex, order->id, acct->id, acct->billing_id,
+                           order->names_key, res->pem_chain, acp_sa_ll(p, res->not_before),
+                           acp_sa_ll(p, res->not_after), now, res->aki_hex,
+                           apr_itoa(p, res->crl_shard)};
+        apr_status_t st;
+        if (db->pgsql) {
+            st = acp_sa_exec(db, p, "acp_cert_issued", &n, 15, a);
+        }
+        else if ((st = acp_sa_exec(db, p, "acp_cert_insert", NULL, 12, a + 3)) == APR_SUCCESS) {
+            st = acp_sa_exec(db, p, "acp_order_valid", &n, 3, a);
+        }
+        if (st != APR_SUCCESS || n != 1) {
+            return acp_ra_int_db_problem(p, "storing the certificate");
+        }
     }
     order->status = "valid";
     order->cert_id = cert_id;

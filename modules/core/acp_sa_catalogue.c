@@ -513,12 +513,13 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      "SELECT %s, b.id, b.balance, b.balance, 'credit', NULL, NULL, NULL, NULL, 'system', "
      "'welcome credit', b.created, b.currency FROM b WHERE b.welcomed IS NOT NULL"},
     /* a certificate signed: processing -> valid and the certificate stored, one statement
-     * (SQLite: acp_cert_insert, then acp_order_valid); a row when the order moved */
+     * (SQLite: acp_order_valid's and acp_cert_insert's arguments, those two in turn); a
+     * row when the order moved */
     {"acp_cert_issued",
      "WITH o AS (UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
      "WHERE id = %s AND status = 'processing' RETURNING id) "
      "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "
-     "SELECT %s, %s, o.id, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d FROM o"},
+     "SELECT %s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d FROM o"},
     /* a challenge answered: pending -> processing and its validation job queued, one
      * statement (SQLite: acp_chall_status, then acp_job_insert); a row when it moved */
     {"acp_chall_respond",
