@@ -29,6 +29,9 @@
 #                      were) and each round's CPU per certificate, so one burst of load on
 #                      a shared machine moves one round, not a ratio (default 1)
 #   BENCH_CONC=N       concurrent flows (default 8)
+#   BENCH_WARM_FLOWS=N flows of each column's warm-up (default 200, at least 3 x BENCH_CONC):
+#                      enough rows that PostgreSQL's statistics, taken after it, describe
+#                      tables of several pages (see "Warm-up" in docs/PERFORMANCE.md)
 #   BENCH_SIZES="…"    growth sizes (default "10000 100000 1000000")
 #   BENCH_SOAK=N       soak requests (default 10000)
 #   BENCH_SOAK_WARM=N  requests before the soak's first reading (default 30000; quick 6000)
@@ -57,6 +60,8 @@ else
     soak_warm=${BENCH_SOAK_WARM:-30000}
 fi
 conc=${BENCH_CONC:-8}
+warm=${BENCH_WARM_FLOWS:-200}
+[ "$warm" -ge $((conc * 3)) ] 2>/dev/null || warm=$((conc * 3))
 # Debian's Pebble stops answering (internal lock-up: newAccount and validations hang, no error)
 # after a few hundred flows at 8 concurrent; it runs at most this many flows.
 pflows=${BENCH_PEBBLE_FLOWS:-250}
@@ -211,9 +216,13 @@ log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure_module() {
     ml=$1 mu=$2 mp=$3 mdrv=$4 mpar=$5
     mbase=${mu%/directory}
-    log "$ml: warm-up, then $flows flows"
-    # at full concurrency, so every Apache thread has its database connection already
-    run_gen "$ml-warm" "$mu" "$mp" --flows $((conc * 3)) --conc "$conc" >/dev/null || die "warm-up failed on $ml"
+    log "$ml: warm-up ($warm flows), then $flows flows"
+    # at full concurrency, so every Apache thread has its database connection already; and
+    # long enough that the tables are past a few pages when PostgreSQL's statistics are
+    # taken below: a statement planned on one-page tables keeps its whole-table scan while
+    # the flows grow the table (until autovacuum's next ANALYZE, which in a production
+    # database comes long before the table has grown twenty-fold)
+    run_gen "$ml-warm" "$mu" "$mp" --flows "$warm" --conc "$conc" >/dev/null || die "warm-up failed on $ml"
     if [ "$mdrv" = pgsql ]; then
         # as pgbench does before a run: the warm-up's dead rows vacuumed and a checkpoint
         # taken now, so neither autovacuum nor a timed checkpoint (every 5 minutes) lands
@@ -222,24 +231,29 @@ measure_module() {
         bench_psql "$PG_DIR" "CHECKPOINT" >/dev/null
     fi
     if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
-        bench_psql "$PG_DIR" "SELECT pg_stat_statements_reset()" acme >/dev/null
+        bench_psql "$PG_DIR" "SELECT pg_stat_statements_reset(), pg_stat_reset()" acme >/dev/null
     fi
     [ "$mdrv" = pgsql ] && w0=$(pg_counts)
     R=$(run_gen "$ml" "$mu" "$mp" --flows "$flows" --conc "$conc") || die "generator failed against $ml"
     log "$R"
     if [ "$mdrv" = pgsql ]; then
-        # what the database did per certificate: WAL flushes, commits, WAL bytes (counts,
-        # not times: they do not depend on what else the machine runs)
+        # what the database did per certificate: WAL flushes, commits, WAL bytes, rows read by
+        # whole-table scans (counts, not times: they do not depend on what else the machine
+        # runs). A backend hands in its counters at most once a second while busy and within
+        # 10 s of going idle (PostgreSQL 15's PGSTAT_IDLE_INTERVAL): wait for the last ones.
+        sleep 11
         set -- $w0 $(pg_counts)
         nok=$(printf '%s\n' "$R" | tr ' ' '\n' | sed -n 's/^ok=//p')
-        pg_per="$(awk -v a="$1" -v b="$4" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$2" -v b="$5" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$3" -v b="$6" -v n="$nok" 'BEGIN { printf "%.0f", (b - a) / n }')"
+        pg_per="$(awk -v a="$1" -v b="$5" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$2" -v b="$6" -v n="$nok" 'BEGIN { printf "%.1f", (b - a) / n }') $(awk -v a="$3" -v b="$7" -v n="$nok" 'BEGIN { printf "%.0f", (b - a) / n }') $(awk -v a="$4" -v b="$8" -v n="$nok" 'BEGIN { printf "%.0f", (b - a) / n }')"
     fi
     if [ "$mdrv" = pgsql ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
         bench_psql "$PG_DIR" "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 60" acme \
             > "$out/pgstat-$ml.txt" 2>&1 || true
         bench_psql "$PG_DIR" "SELECT 'statements', sum(calls) FROM pg_stat_statements" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
-        # updates that had to add index entries (not HOT), per table, warm-up included
+        # updates that had to add index entries (not HOT), per table, the measured flows only
         bench_psql "$PG_DIR" "SELECT 'updates', relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE n_tup_upd > 0 ORDER BY n_tup_upd DESC" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
+        # whole-table reads, per table, the measured flows only
+        bench_psql "$PG_DIR" "SELECT 'seqscans', relname, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables WHERE seq_scan > 0 ORDER BY seq_tup_read DESC" acme >> "$out/pgstat-$ml.txt" 2>&1 || true
     fi
     if [ "$mdrv" = pgsql ]; then
         psql "$mpar" -tAc "SELECT pem FROM certificates ORDER BY issued DESC LIMIT 1" > "$T/one.pem"
@@ -262,7 +276,7 @@ measure_module() {
         echo "certs_rows=$(sed -n 's/^books: \([0-9]*\) certificates.*/\1/p' "$T/books-$ml")"
         if [ "$mdrv" = pgsql ]; then
             set -- $pg_per
-            echo "pg_wal_syncs=$1"; echo "pg_commits=$2"; echo "pg_wal_bytes=$3"
+            echo "pg_wal_syncs=$1"; echo "pg_commits=$2"; echo "pg_wal_bytes=$3"; echo "pg_seq_rows=$4"
             if [ -f "$out/pgstat-$ml.txt" ] && [ "${BENCH_PG_STATS:-0}" = 1 ]; then
                 echo "pg_statements=$(awk -F'|' -v n="$nok" '$1 == "statements" { printf "%.1f", $2 / n }' "$out/pgstat-$ml.txt")"
             fi
@@ -270,9 +284,10 @@ measure_module() {
     } > "$T/r-$ml"
 }
 val() { sed -n "s/^$2=//p" "$T/r-$1" 2>/dev/null | head -n 1; }
-# "wal_sync commits wal_bytes" of the bench database so far
+# "wal_sync commits wal_bytes seq_rows" of the bench database so far (seq_rows: rows read by
+# whole-table scans)
 pg_counts() {
-    bench_psql "$PG_DIR" "SELECT (SELECT wal_sync FROM pg_stat_wal), (SELECT xact_commit FROM pg_stat_database WHERE datname = 'acme'), (SELECT wal_bytes FROM pg_stat_wal)" acme | tr '|' ' '
+    bench_psql "$PG_DIR" "SELECT (SELECT wal_sync FROM pg_stat_wal), (SELECT xact_commit FROM pg_stat_database WHERE datname = 'acme'), (SELECT wal_bytes FROM pg_stat_wal), (SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables)" acme | tr '|' ' '
 }
 
 case " $skip " in *" compare "*) : > "$T/table" ;; *)
@@ -446,6 +461,7 @@ done
     row "PG WAL flushes/cert" pg_wal_syncs
     row "PG transactions/cert" pg_commits
     row "PG WAL bytes/cert" pg_wal_bytes
+    row "PG rows scanned/cert" pg_seq_rows
     row "PG statements/cert" pg_statements
     row "books" books
     echo "(server CPU: every process of Apache (both nodes), PostgreSQL and HAProxy; SQLite"

@@ -1,0 +1,3 @@
+-- mod_acme_pay schema, version 29 (SQLite): nothing to do. PostgreSQL's search indexes
+-- take new entries into a pending list in this version; SQLite's FTS5 tables buffer
+-- their own writes.
