@@ -57,7 +57,8 @@ static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg
                     : acp_sa_exec(db, p, "acp_validation_valid", NULL,
                                   ACP_SA_ARGS(acp_sa_ll(p, now), chall->id,
                                               acp_sa_ll(p, now + cfg->authz_valid_lifetime),
-                                              authz->id, job->id));
+                                              authz->id, acp_sa_ll(p, now), authz->id,
+                                              acp_sa_ll(p, now), acp_sa_ll(p, now), job->id));
     }
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;

@@ -5,6 +5,8 @@
 # before any statement sends nothing. Seen in the server's own statement log while a
 # client issues a certificate (newAccount, newOrder, the challenge and finalize each write
 # in a transaction) and while the staff tool runs a money action and a time-bounded search.
+# And an order becomes ready in the statement that validates its last authorization, so
+# finalize has no status of its own to write (no acp_order_status in the log).
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
@@ -30,6 +32,19 @@ r = a.new_account(None, {"termsOfServiceAgreed": True})
 assert r.status == 201, r
 _, pem = a.issue([os.environ["name"]], os.environ["ACME_WEBROOT"])
 assert "BEGIN CERTIFICATE" in pem, pem
+# two names: the order is ready once the second authorization is valid, not before
+from acme_client import db_sql
+o = a.new_order(["one-" + os.environ["name"], "two-" + os.environ["name"]])
+assert o.status == 201, o
+oid = o.header("Location").rsplit("/", 1)[1]
+azs = o.json()["authorizations"]
+seen = []
+for az in azs:
+    _, r = a.answer_http01(az, os.environ["ACME_WEBROOT"])
+    assert r.status == 200, r
+    assert a.poll(az).json()["status"] == "valid"
+    seen.append(db_sql("SELECT status FROM orders WHERE id = '%s'" % oid))
+assert seen == ["pending", "ready"], seen
 PY
 ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --actor dora)
 holder=$("${ADM[@]}" --json holders list | jq -r '.[0].id')
@@ -46,6 +61,9 @@ log "BEGIN alone: $alone, with the first statement: $with, with a search's time 
 expect_eq 0 "$alone" "no BEGIN sent as a message of its own"
 [ "$with" -ge 4 ] || fail "BEGIN with the first statement: $with (newAccount, newOrder, challenge, finalize: 4 at least)"
 [ "$bounded" -ge 1 ] || fail "find's bounded lookups: BEGIN with SET LOCAL ($bounded)"
+# the orders were ready before finalize: no status write of their own
+expect_eq 0 "$(tail -n +"$from" "$pglog" | grep -ac 'execute acp_order_status:' || true)" \
+    "acp_order_status statements (orders made ready with their last authorization)"
 # every transaction begun ended (a lookup stopped at its budget rolls back)
 expect_eq "$(grep -acE 'statement: (COMMIT|ROLLBACK)$' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was ended"
 # the money moved as one transaction: the credit's ledger row and the balance agree
