@@ -203,9 +203,18 @@ static int finalize_precheck(wfe_req_t *w)
         w->pre_prob = acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
         return w->nonce_spent;
     }
-    w->pre_prob = own_order(w, w->id, 0, &order);
+    /* PostgreSQL: with its authorizations, for the transaction too. Read committed, the
+     * isolation the module's sessions run at, gives a read inside the transaction no
+     * more than one just before it (every statement sees what was committed when it
+     * started; nothing here locks the row), and each write of finalize checks the
+     * status it changes from. SQLite's transaction holds the writer lock, under which
+     * the order is read again. */
+    w->pre_prob = own_order(w, w->id, w->db->pgsql, &order);
     if (w->pre_prob) {
         return w->nonce_spent;
+    }
+    if (w->db->pgsql) {
+        w->pre_order = order;
     }
     acp_ra_finalize_csr(w->p, w->acct, order, w->payload, &w->fin);
     acp_ra_finalize_caa(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin);
@@ -220,7 +229,8 @@ static acp_problem_t *h_finalize(wfe_req_t *w)
     if (w->pre_prob) {
         return w->pre_prob;
     }
-    if ((prob = own_order(w, w->id, 1, &order)) ||
+    order = w->pre_order;
+    if ((!order && (prob = own_order(w, w->id, 1, &order))) ||
         (prob = acp_ra_finalize_tx(w->db, w->p, &w->cfg->ra, w->acct, order, &w->fin,
                                    acp_wfe_pay_base(w->req)))) {
         return prob;

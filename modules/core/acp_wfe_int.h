@@ -51,6 +51,8 @@ typedef struct {
                                 * INSERT with PostgreSQL): a rollback leaves it spent */
     const char *error_location; /* Location kept on an error answer (409 keyChange) */
     acp_problem_t *pre_prob;   /* finalize: found before the transaction, answered in it */
+    acp_order_t *pre_order;    /* finalize on PostgreSQL: the order (with its authorizations)
+                                * read before the transaction, used in it */
     acp_ra_csr_t fin;          /* finalize: the CSR, checked before the transaction */
 } wfe_req_t;
 

@@ -6,7 +6,8 @@
 # client issues a certificate (newAccount, newOrder, the challenge and finalize each write
 # in a transaction) and while the staff tool runs a money action and a time-bounded search.
 # And an order becomes ready in the statement that validates its last authorization, so
-# finalize has no status of its own to write (no acp_order_status in the log).
+# finalize has no status of its own to write (no acp_order_status in the log); finalize
+# reads its order once, before its transaction (no acp_order_get in the client's part).
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
@@ -46,6 +47,8 @@ for az in azs:
     seen.append(db_sql("SELECT status FROM orders WHERE id = '%s'" % oid))
 assert seen == ["pending", "ready"], seen
 PY
+sleep 1 # the server writes its log asynchronously
+client_end=$(wc -l < "$pglog")
 ADM=("$REPO/out/acme-pay-admin" --driver "$ACME_DB_DRIVER" --params "$ACME_DB_PARAMS" --actor dora)
 holder=$("${ADM[@]}" --json holders list | jq -r '.[0].id')
 "${ADM[@]}" credit "$holder" 5.00 --reason "round trips" --yes > /dev/null || fail "staff credit"
@@ -64,6 +67,8 @@ expect_eq 0 "$alone" "no BEGIN sent as a message of its own"
 # the orders were ready before finalize: no status write of their own
 expect_eq 0 "$(tail -n +"$from" "$pglog" | grep -ac 'execute acp_order_status:' || true)" \
     "acp_order_status statements (orders made ready with their last authorization)"
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_order_get:' || true)" \
+    "acp_order_get statements in the client's part (finalize's order read once, with its authorizations)"
 # every transaction begun ended (a lookup stopped at its budget rolls back)
 expect_eq "$(grep -acE 'statement: (COMMIT|ROLLBACK)$' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was ended"
 # the money moved as one transaction: the credit's ledger row and the balance agree
