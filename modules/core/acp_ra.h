@@ -130,8 +130,9 @@ typedef struct acp_ra_csr_t {
 #define ACP_CAA_RECHECK_AFTER (8 * 3600)
 
 /* Finalize, before the transaction (it waits on DNS): for every valid authorization of
- * a ready order whose challenge was validated more than ACP_CAA_RECHECK_AFTER ago, CAA
- * again; the first refusal is fin->caa (NULL: none). Reads only. */
+ * a ready or pending order (a stored pending may be ready: it is refreshed when read)
+ * whose challenge was validated more than ACP_CAA_RECHECK_AFTER ago, CAA again; the
+ * first refusal is fin->caa (NULL: none). Reads only; uses order->authzs when set. */
 void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                          const acp_account_t *acct, const acp_order_t *order,
                          acp_ra_csr_t *fin);

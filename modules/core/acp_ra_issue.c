@@ -311,9 +311,15 @@ void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
     int i, k;
 
     fin->caa = NULL;
-    if (strcmp(order->status, "ready") != 0 ||
-        acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
+    /* a pending order too: its stored status stays pending after its authorizations
+     * became valid until something refreshes it (a GET of the order; finalize's own
+     * transaction), and a client may finalize without reading the order first */
+    if (strcmp(order->status, "ready") != 0 && strcmp(order->status, "pending") != 0) {
         return; /* finalize answers these from its transaction */
+    }
+    authzs = order->authzs; /* read with the order (PostgreSQL) */
+    if (!authzs && acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
+        return; /* finalize answers a database fault from its transaction */
     }
     for (i = 0; i < authzs->nelts && !fin->caa; i++) {
         const acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);

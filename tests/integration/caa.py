@@ -237,6 +237,23 @@ check(sql("SELECT COUNT(*) FROM ledger WHERE order_id = '%s'" % oid) == "0",
 check(sql("SELECT balance FROM billing WHERE id = (SELECT billing_id FROM accounts WHERE id = '%s')"
           % A.kid.rsplit("/", 1)[1]) == balance_before_recheck,
       "recheck after 9 h: the balance is unchanged")
+# the same for a client that finalizes as soon as its authorizations are valid, without
+# reading the order first (certbot does): the order's stored status may still be pending
+b = base()
+o = A.new_order(["r." + b])
+assert o.status == 201, o
+url, order = o.header("Location"), o.json()
+azs = [answer(A, u, "http-01") for u in order["authorizations"]]
+check(all(a["status"] == "valid" for a in azs), "recheck, no order read: authorized")
+add_caa("r." + b, ("issue", "letsencrypt.org"))
+oid = url.rsplit("/", 1)[1]
+sql("UPDATE challenges SET validated = validated - 9 * 3600 WHERE authz_id IN "
+    "(SELECT authz_id FROM order_authz WHERE order_id = '%s')" % oid)
+r = finalize(url, order, ["r." + b])
+check(r.status == 403 and r.json().get("type") == CAA,
+      "recheck after 9 h, no order read before finalize: refused with caa (%s %s)" % (r.status, r.body[:300]))
+check(sql("SELECT COUNT(*) FROM ledger WHERE order_id = '%s'" % oid) == "0",
+      "recheck after 9 h, no order read before finalize: nothing charged")
 # within 8 hours the earlier check stands (CA/B BR: CAA may be reused for 8 hours); this
 # finalize is charged, which shows the price is in force for the refusal above
 b = base()
