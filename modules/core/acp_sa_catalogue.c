@@ -464,7 +464,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
  * status to write, one round trip less. The other authorizations are read as they were
  * before this statement (a data-modifying WITH's snapshot), so two of one order's
  * authorizations validated at the same moment each leave the order pending, and
- * finalize's refresh makes it ready as before. Arguments: now, the authorization, now. */
+ * finalize's refresh makes it ready as before. Arguments: now, the authorization, now, now. */
 #define VALIDATION_ORDERS_READY                                                             \
     ", o AS (UPDATE orders SET status = 'ready', error = NULL, updated = %lld "                \
     "WHERE status = 'pending' AND id IN (SELECT x.order_id FROM order_authz x, a "              \
