@@ -347,27 +347,30 @@ typedef struct {
  * of the kind's NEWEST newest search records: the lowercase text, then how many), D_ (a
  * statement: how many of those records match), F_ (any part), W_ (words), R_ (find among
  * the newest) */
+/* a kind's matches for any part of the text (M_, I_), and its NEWEST newest search
+ * records (N_, D_): SQLite, PostgreSQL */
+#define ANY_PART(kind, col)                                                                \
+    col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"
+#define NEWEST_FTS(kind)                                                                   \
+    "(SELECT rowid AS n, ref, body FROM search_word_" kind " ORDER BY rowid DESC LIMIT " NEWEST ")"
+#define NEWEST_PG(kind)                                                                    \
+    "(SELECT ref, body, created FROM search_" kind " ORDER BY created DESC LIMIT " NEWEST ") r"
 #define SEARCH_FRAGS(K, kind, col, body)                                                   \
-    {"M_" K, col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"},     \
+    {"M_" K, ANY_PART(kind, col)},                                                         \
         {"L_" K,                                                                           \
          col " IN (SELECT ref FROM search_word_" kind " WHERE search_word_" kind " MATCH %s " \
              "AND instr(lower(body), %s) > 0)",                                            \
          col " = ANY(ARRAY(SELECT ref FROM search_" kind " WHERE " WORDS_OF("body")        \
              " @@ CAST(%s AS tsquery) AND strpos(lower(body), %s) > 0))"},                 \
-        {"I_" K, col " IN (" FTS("search_" kind) ")", col " = ANY(ARRAY(" TRGM(kind) "))"},     \
+        {"I_" K, ANY_PART(kind, col)},                                                     \
         {"S_" K, "instr(lower(" body "), %s) > 0", "strpos(lower(" body "), %s) > 0"},     \
         {"N_" K,                                                                           \
-         col " IN (SELECT ref FROM (SELECT rowid AS n, ref, body FROM search_word_" kind   \
-             " ORDER BY rowid DESC LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0 "    \
+         col " IN (SELECT ref FROM " NEWEST_FTS(kind) " WHERE instr(lower(body), %s) > 0 "  \
              "ORDER BY n DESC LIMIT %lld)",                                                \
-         col " = ANY(ARRAY(SELECT ref FROM (SELECT ref, body, created FROM search_" kind   \
-             " ORDER BY created DESC LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0 " \
+         col " = ANY(ARRAY(SELECT ref FROM " NEWEST_PG(kind) " WHERE strpos(lower(body), %s) > 0 " \
              "ORDER BY created DESC LIMIT %lld))"},                                        \
-        {"D_" K,                                                                           \
-         "SELECT COUNT(*) FROM (SELECT body FROM search_word_" kind " ORDER BY rowid DESC " \
-         "LIMIT " NEWEST ") WHERE instr(lower(body), %s) > 0",                             \
-         "SELECT COUNT(*) FROM (SELECT body FROM search_" kind " ORDER BY created DESC "   \
-         "LIMIT " NEWEST ") r WHERE strpos(lower(body), %s) > 0"},                         \
+        {"D_" K, "SELECT COUNT(*) FROM " NEWEST_FTS(kind) " WHERE instr(lower(body), %s) > 0", \
+         "SELECT COUNT(*) FROM " NEWEST_PG(kind) " WHERE strpos(lower(body), %s) > 0"},    \
         {"F_" K, FTS_FIND("search_" kind), TRGM_FIND(kind)},                               \
         {"W_" K, WORD_FIND("search_word_" kind), WORDS_FIND(kind)},                        \
         {"R_" K, RECENT_FTS("search_word_" kind), RECENT_FIND(kind)}
