@@ -317,7 +317,7 @@ void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
     if (strcmp(order->status, "ready") != 0 && strcmp(order->status, "pending") != 0) {
         return; /* finalize answers these from its transaction */
     }
-    authzs = order->authzs; /* read with the order (PostgreSQL) */
+    authzs = order->authzs; /* read with the order */
     if (!authzs && acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
         return; /* finalize answers a database fault from its transaction */
     }

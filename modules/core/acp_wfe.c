@@ -203,13 +203,13 @@ static int finalize_precheck(wfe_req_t *w)
         w->pre_prob = acp_problem(w->p, ACP_ERR_MALFORMED, "finalize needs a payload with a csr");
         return w->nonce_spent;
     }
-    /* PostgreSQL: with its authorizations, for the transaction too. Read committed, the
-     * isolation the module's sessions run at, gives a read inside the transaction no
-     * more than one just before it (every statement sees what was committed when it
-     * started; nothing here locks the row), and each write of finalize checks the
-     * status it changes from. SQLite's transaction holds the writer lock, under which
-     * the order is read again. */
-    w->pre_prob = own_order(w, w->id, w->db->pgsql, &order);
+    /* with its authorizations (the CAA recheck reads them), and on PostgreSQL for the
+     * transaction too. Read committed, the isolation the module's sessions run at, gives
+     * a read inside the transaction no more than one just before it (every statement
+     * sees what was committed when it started; nothing here locks the row), and each
+     * write of finalize checks the status it changes from. SQLite's transaction holds
+     * the writer lock, under which the order is read again. */
+    w->pre_prob = own_order(w, w->id, 1, &order);
     if (w->pre_prob) {
         return w->nonce_spent;
     }
