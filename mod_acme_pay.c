@@ -3,6 +3,7 @@
  * are modules/httpd/acp_httpd_directives.c and acp_httpd_config.c; the request path and
  * the rest of the glue the other files of modules/httpd/. Everything ACME lives in
  * modules/core (Apache-free). */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,8 @@
 static apr_global_mutex_t *db_mutex;
 /* AcmePaySQLiteMmapSize: bytes of the database each SQLite connection maps (0: none) */
 apr_int64_t acp_httpd_sqlite_mmap = 0;
+/* AcmePayMallocTrimThreshold (0: glibc's own) */
+apr_int64_t acp_httpd_malloc_trim = ACP_HTTPD_MALLOC_TRIM_DEFAULT;
 /* Nonce redemption table shared by all children (AcmePayNonceStore shm). */
 static apr_shm_t *nonce_shm;
 static acp_nonce_store_t *nonce_store;
@@ -333,6 +336,7 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     nonce_epoch = NULL;
     acp_httpd_db_state_reset();
     acp_httpd_sqlite_mmap = 0; /* AcmePaySQLiteMmapSize sets it again if still there */
+    acp_httpd_malloc_trim = ACP_HTTPD_MALLOC_TRIM_DEFAULT;
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
@@ -409,10 +413,38 @@ static int setup_site(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *sp, acp_
     return OK;
 }
 
+/* glibc gives a thread arena's free top back to the kernel once it passes the trim
+ * threshold (128 kB, raised only when a mapped chunk larger than it is freed), with
+ * madvise: on a multi-core machine each call flushes the other cores' TLBs. A child's
+ * threads free and allocate SQLite's page caches and temporary tables and OpenSSL's
+ * buffers around that size all the time: 1.6 madvise calls per issued certificate,
+ * with page faults to get the memory back (docs/PERFORMANCE.md, "SQLite without the
+ * driver's mutex"). A fixed threshold keeps up to that much free memory per arena; the
+ * mmap threshold is fixed with it (a fixed trim threshold stops glibc's raising of both),
+ * at a quarter. Left alone where the environment sets glibc's malloc already. */
+static void malloc_setup(server_rec *s)
+{
+#ifdef M_TRIM_THRESHOLD
+    if (acp_httpd_malloc_trim <= 0 || getenv("MALLOC_TRIM_THRESHOLD_") ||
+        getenv("MALLOC_MMAP_THRESHOLD_") || getenv("GLIBC_TUNABLES")) {
+        return;
+    }
+    if (!mallopt(M_TRIM_THRESHOLD, (int)acp_httpd_malloc_trim) ||
+        !mallopt(M_MMAP_THRESHOLD, (int)(acp_httpd_malloc_trim / 4))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     ACPLOGNO(02004) "AcmePayMallocTrimThreshold: mallopt refused %" APR_INT64_T_FMT,
+                     acp_httpd_malloc_trim);
+    }
+#else
+    (void)s;
+#endif
+}
+
 static void acp_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *sp;
 
+    malloc_setup(s);
     if (db_mutex &&
         apr_global_mutex_child_init(&db_mutex, apr_global_mutex_lockfile(db_mutex), pchild) !=
             APR_SUCCESS) {

@@ -335,7 +335,10 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
         apr_pool_destroy(tmp);
         return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
     }
-    rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    rv = db->pgsql ? ACP_SQ_OFF : acp_sa_sq_exec_text(db, sql);
+    if (rv == ACP_SQ_OFF) {
+        rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    }
     if (rv != 0) {
         note_failure(db, rv);
     }
@@ -623,8 +626,17 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
 
 apr_status_t acp_sa_prepared(acp_db_t *db, const char *label)
 {
+    int rc;
+
     if (tx_gone(db)) {
         return APR_EGENERAL;
+    }
+    rc = db->pgsql ? ACP_SQ_OFF : acp_sa_sq_prepare(db, label);
+    if (rc != ACP_SQ_OFF) {
+        if (rc > 0) {
+            note_failure(db, rc);
+        }
+        return rc == 0 ? APR_SUCCESS : rc > 0 && db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
     return stmt_of(db, label) ? APR_SUCCESS : db->unavailable ? APR_EGENERAL : APR_ENOENT;
 }
@@ -641,6 +653,24 @@ static int nargs_wrong(const acp_db_t *db, const char *label, int nargs)
     return 1;
 }
 
+/* What acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c (rc), as they did
+ * through apr_dbd: a statement no catalogue has, or one that failed to prepare on a usable
+ * database, APR_ENOENT; any other failure APR_EGENERAL. */
+static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, int n)
+{
+    if (nrows) {
+        *nrows = n;
+    }
+    if (rc == ACP_SQ_UNKNOWN) {
+        return APR_ENOENT;
+    }
+    if (rc != 0) {
+        note_failure(db, rc);
+        return unprepared && !db->unavailable ? APR_ENOENT : APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows, int nargs,
                          const char *const *args)
 {
@@ -649,6 +679,13 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
 
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
+    }
+    if (!db->pgsql) {
+        int unprepared = 0;
+        rv = acp_sa_sq_run(db, p, label, nargs, args, NULL, &n, &unprepared);
+        if (rv != ACP_SQ_OFF) {
+            return sq_status(db, rv, unprepared, nrows, n);
+        }
     }
     st = tx_gone(db) ? NULL : stmt_of(db, label);
     if (!st) {
@@ -699,6 +736,13 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     *rows = NULL;
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
+    }
+    if (!db->pgsql) {
+        int unprepared = 0;
+        rv = acp_sa_sq_run(db, p, label, nargs, args, rows, NULL, &unprepared);
+        if (rv != ACP_SQ_OFF) {
+            return sq_status(db, rv, unprepared, NULL, 0);
+        }
     }
     /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
      * empty result set with apr_sleep(100 ms) before it asks libpq again, so every select
@@ -822,6 +866,9 @@ apr_status_t acp_sa_open(apr_pool_t *p, const char *driver, const char *params, 
         *errmsg = apr_psprintf(p, "no apr_dbd driver '%s' (is libaprutil1-dbd-%s installed?)",
                                driver, driver);
         return rv;
+    }
+    if (!strcmp(driver, "sqlite3")) {
+        acp_sa_sq_setup(); /* the driver has loaded the library; no connection yet */
     }
     rv = apr_dbd_open_ex(drv, p, params, &handle, &err);
     if (rv != APR_SUCCESS) {

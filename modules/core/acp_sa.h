@@ -82,6 +82,10 @@ struct acp_db_t {
     /* PostgreSQL: acp_sa_begin sent nothing yet; BEGIN travels with the transaction's
      * first statement, in one message (a COMMIT or ROLLBACK before any is no round trip) */
     int begin_pending;
+    /* SQLite: the connection's statements run on its own handle (acp_sa_sqlite.c): label
+     * or text -> sqlite3_stmt, kept in sq_pool (the stmt_pool they were found in) */
+    apr_hash_t *sq_cache;
+    apr_pool_t *sq_pool;
 };
 
 /* DBDParams for a log line or an error: passwords replaced by "***" (key=value
@@ -171,6 +175,25 @@ const acp_sa_stmt_t *acp_sa_stmt_find(int pgsql, const char *label, int *admin);
 apr_status_t acp_sa_rows_within(acp_db_t *db, apr_pool_t *p, const char *label, int ms,
                                 int *stopped, apr_array_header_t **rows, int nargs,
                                 const char *const *args);
+
+/* SQLite statements on the connection's own handle, without apr_dbd_sqlite3's process-wide
+ * mutex (acp_sa_sqlite.c; acp_sa.c's calls go there first on SQLite). Each returns 0, an
+ * SQLite result code (its message: acp_sa_error), ACP_SQ_OFF when apr_dbd must run it
+ * (PostgreSQL, no statement pool, or a library without thread safety), or ACP_SQ_UNKNOWN
+ * when no catalogue has label. */
+#define ACP_SQ_OFF (-1)
+#define ACP_SQ_UNKNOWN (-2)
+int acp_sa_sq_prepare(acp_db_t *db, const char *label);
+/* label's statement on nargs text arguments; rows (NULL: none wanted) as acp_sa_rows gives
+ * them, in p; nrows (NULL: not wanted) the rows it changed; *unprepared = 1 when it failed
+ * before running (preparing it) */
+int acp_sa_sq_run(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                  const char *const *args, apr_array_header_t **rows, int *nrows,
+                  int *unprepared);
+/* Before the process's first SQLite connection (acp_sa_open): no memory statistics */
+void acp_sa_sq_setup(void);
+/* sql run as is (acp_sa_raw_exec): its statements one after another, rows ignored */
+int acp_sa_sq_exec_text(acp_db_t *db, const char *sql);
 
 #define ACP_SA_ARGS(...) \
     (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \

@@ -77,6 +77,11 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 /* AcmePaySQLiteMmapSize (one value for the whole server): PRAGMA mmap_size of each
  * SQLite connection mod_dbd opens; 0, the default, maps nothing */
 extern apr_int64_t acp_httpd_sqlite_mmap;
+/* AcmePayMallocTrimThreshold (server-wide): glibc's trim threshold in each child, the mmap
+ * threshold a quarter of it; 0 leaves glibc's defaults */
+#define ACP_HTTPD_MALLOC_TRIM_DEFAULT 4194304
+#define ACP_HTTPD_MALLOC_TRIM_MAX 134217728
+extern apr_int64_t acp_httpd_malloc_trim;
 
 /* DBDParams of server s (mod_dbd's configuration), NULL when unset. */
 const char *acp_httpd_dbd_params(server_rec *s);

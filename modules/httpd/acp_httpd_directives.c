@@ -264,6 +264,24 @@ static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_malloc_trim(cmd_parms *cmd, void *d, const char *arg)
+{
+    apr_off_t n = 0;
+    char *end = NULL;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (!apr_isdigit(*arg) || apr_strtoff(&n, arg, &end, 10) != APR_SUCCESS || *end ||
+        n > (apr_off_t)ACP_HTTPD_MALLOC_TRIM_MAX) {
+        return apr_psprintf(cmd->pool, "%s: bytes from 0 (glibc's default) to %d",
+                            cmd->cmd->name, ACP_HTTPD_MALLOC_TRIM_MAX);
+    }
+    acp_httpd_malloc_trim = (apr_int64_t)n;
+    return NULL;
+}
+
 static const char *add_va_allow(cmd_parms *cmd, void *d, const char *arg)
 {
     acp_srv_cfg_t *c = srv_cfg(cmd);
@@ -685,6 +703,9 @@ const command_rec acp_httpd_cmds[] = {
     AP_INIT_TAKE1("AcmePaySQLiteMmapSize", set_sqlite_mmap, NULL, RSRC_CONF,
                   "bytes of the database each SQLite connection memory-maps (server-wide; "
                   "default 0: none, reads through the page cache with pread)"),
+    AP_INIT_TAKE1("AcmePayMallocTrimThreshold", set_malloc_trim, NULL, RSRC_CONF,
+                  "free memory each thread arena of a child keeps before giving it back to the "
+                  "kernel (server-wide; default 4194304; 0: glibc's default)"),
     AP_INIT_TAKE1("AcmePayValidationTimeout", set_slot,
                   INT_SLOT(wfe.ra.va.timeout_ms, 1, 300, .scale = 1000,
                            .cfg_bit = ACP_SET_TIMEOUT),

@@ -5,6 +5,8 @@
 #   callgrind apache2 -X (one process) under valgrind --tool=callgrind, PROF_FLOWS (default 30)
 #             flows one at a time; callgrind_annotate output in out/bench/callgrind.txt
 #   nonce     perf on the children while wrk hammers GET newNonce for 10 s
+#             PROF_PERF_ARGS replaces perf record's event and call-graph options, e.g.
+#             "-e syscalls:sys_enter_madvise --call-graph dwarf" (KEEP=1 keeps perf.data)
 # Needs: linux-perf (perf) or valgrind -- neither is in build/install-deps.sh.
 # Ports: BENCH_PORT_BASE (default 19 here, so it can run beside make bench's 18).
 set -eu
@@ -71,7 +73,7 @@ perf|nonce)
     APID=$(cat "$T/httpd/httpd.pid")
     "$gen" --dir "$dir" --cacert "$T/ca/trust.pem" --flows 20 --conc 4 --http01 "$http01_port" >/dev/null 2>&1
     pids=$(ps -o pid= --ppid "$APID" | tr -d ' ' | paste -sd, -)
-    perf record -e cpu-clock -F 4000 -g -o "$T/perf.data" -p "$pids,$APID" > "$T/perf.log" 2>&1 &
+    perf record ${PROF_PERF_ARGS:--e cpu-clock -F 4000 -g} -o "$T/perf.data" -p "$pids,$APID" > "$T/perf.log" 2>&1 &
     PERF=$!
     sleep 1
     if [ "$mode" = perf ]; then

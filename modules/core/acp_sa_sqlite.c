@@ -1,0 +1,366 @@
+/* SQLite: the catalogue's statements run on the connection's own sqlite3 handle.
+ *
+ * apr_dbd_sqlite3 holds one process-wide mutex around every sqlite3 call, so the threads
+ * of an Apache child took turns at SQLite even on connections of their own (WAL lets
+ * readers run beside the writer): `make bench` counted about 33 futex calls per issued
+ * certificate on that mutex, each a sleep and a wake-up (docs/PERFORMANCE.md, "SQLite
+ * without the driver's mutex"). Here each statement is prepared once per connection
+ * (kept in the connection's pool, finalized before the connection closes), its
+ * arguments bound as text as apr_dbd_sqlite3 binds them, and stepped on the handle
+ * apr_dbd_native_handle gives; SQLite's own per-connection mutex (Debian builds it
+ * serialized) is all the locking a connection used by one thread at a time needs.
+ * SQLITE_BUSY is retried as the driver did (16 tries, 100 ms apart); a statement is
+ * always reset after its run, so no cached statement keeps a read snapshot open.
+ *
+ * The library is the one the driver loaded, found by name (acp_sa_driver_symbol);
+ * without it, or with a library built without thread safety, every call answers
+ * ACP_SQ_OFF and acp_sa.c uses apr_dbd as before. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include "acp_sa.h"
+
+#define SQ_OK 0
+#define SQ_BUSY 5
+#define SQ_MISUSE 21
+#define SQ_ROW 100
+#define SQ_DONE 101
+#define SQ_NULL 5 /* sqlite3_column_type */
+#define SQ_PREPARE_PERSISTENT 0x01
+#define BUSY_TRIES 16
+#define BUSY_SLEEP_MS 100
+#define CACHE_KEY "acme-pay-sqlite-stmts"
+#define SQ_CONFIG_MEMSTATUS 9
+
+typedef struct sq_api_t {
+    int (*prepare)(void *h, const char *sql, int n, unsigned flags, void **stmt,
+                   const char **tail);
+    int (*step)(void *stmt);
+    int (*reset)(void *stmt);
+    int (*finalize)(void *stmt);
+    int (*bind_text)(void *stmt, int i, const char *v, int n, void (*destructor)(void *));
+    int (*bind_null)(void *stmt, int i);
+    int (*bind_count)(void *stmt);
+    int (*column_count)(void *stmt);
+    int (*column_type)(void *stmt, int i);
+    const unsigned char *(*column_text)(void *stmt, int i);
+    int (*column_bytes)(void *stmt, int i);
+    int (*changes)(void *h);
+} sq_api_t;
+
+static sq_api_t api;
+static int api_state; /* 0 unknown, 1 usable, -1 not */
+
+static const sq_api_t *sq_api(void)
+{
+    static void *c[13];
+    int state = __atomic_load_n(&api_state, __ATOMIC_ACQUIRE);
+    int (*threadsafe)(void);
+    sq_api_t a;
+
+    if (state) {
+        return state > 0 ? &api : NULL;
+    }
+    *(void **)&a.prepare = acp_sa_driver_symbol(&c[0], "sqlite3_prepare_v3");
+    *(void **)&a.step = acp_sa_driver_symbol(&c[1], "sqlite3_step");
+    *(void **)&a.reset = acp_sa_driver_symbol(&c[2], "sqlite3_reset");
+    *(void **)&a.finalize = acp_sa_driver_symbol(&c[3], "sqlite3_finalize");
+    *(void **)&a.bind_text = acp_sa_driver_symbol(&c[4], "sqlite3_bind_text");
+    *(void **)&a.bind_null = acp_sa_driver_symbol(&c[5], "sqlite3_bind_null");
+    *(void **)&a.bind_count = acp_sa_driver_symbol(&c[6], "sqlite3_bind_parameter_count");
+    *(void **)&a.column_count = acp_sa_driver_symbol(&c[7], "sqlite3_column_count");
+    *(void **)&a.column_type = acp_sa_driver_symbol(&c[8], "sqlite3_column_type");
+    *(void **)&a.column_text = acp_sa_driver_symbol(&c[9], "sqlite3_column_text");
+    *(void **)&a.column_bytes = acp_sa_driver_symbol(&c[10], "sqlite3_column_bytes");
+    *(void **)&a.changes = acp_sa_driver_symbol(&c[11], "sqlite3_changes");
+    *(void **)&threadsafe = acp_sa_driver_symbol(&c[12], "sqlite3_threadsafe");
+    if (!a.prepare || !a.step || !a.reset || !a.finalize || !a.bind_text || !a.bind_null ||
+        !a.bind_count || !a.column_count || !a.column_type || !a.column_text ||
+        !a.column_bytes || !a.changes || !threadsafe) {
+        /* the library is not loaded (yet): ask again next time, the driver may load it */
+        return NULL;
+    }
+    state = threadsafe() ? 1 : -1; /* 0: built without mutexes, apr_dbd's is needed */
+    if (state > 0) {
+        api = a; /* a race writes the same values twice */
+    }
+    __atomic_store_n(&api_state, state, __ATOMIC_RELEASE);
+    return state > 0 ? &api : NULL;
+}
+
+static apr_status_t finalize_all(void *data)
+{
+    apr_hash_t *cache = data;
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, cache); hi; hi = apr_hash_next(hi)) {
+        void *stmt = apr_hash_this_val(hi);
+        if (stmt && api_state > 0) {
+            api.finalize(stmt);
+        }
+    }
+    apr_hash_clear(cache);
+    return APR_SUCCESS;
+}
+
+/* db's statements (label or SQL text -> sqlite3_stmt), kept in the connection's pool;
+ * NULL when this path is not taken for db. */
+static apr_hash_t *cache_of(acp_db_t *db)
+{
+    void *cache = NULL;
+    const char *key;
+
+    if (db->pgsql || !db->stmt_pool || !sq_api()) {
+        return NULL;
+    }
+    if (db->sq_cache && db->sq_pool == db->stmt_pool) {
+        return db->sq_cache;
+    }
+    /* one pool may hold several connections (acp_sa_open's caller's): by handle */
+    key = apr_psprintf(db->pool, CACHE_KEY "-%pp", (void *)db->handle);
+    apr_pool_userdata_get(&cache, key, db->stmt_pool);
+    if (!cache) {
+        /* registered after the connection was opened in this pool, so it runs before the
+         * connection closes (cleanups run in reverse): sqlite3_close fails while any
+         * statement of the connection is left */
+        cache = apr_hash_make(db->stmt_pool);
+        apr_pool_cleanup_register(db->stmt_pool, cache, finalize_all, apr_pool_cleanup_null);
+        apr_pool_userdata_set(cache, key, NULL, db->stmt_pool); /* the key is copied */
+    }
+    db->sq_cache = cache;
+    db->sq_pool = db->stmt_pool;
+    return cache;
+}
+
+/* The catalogue's text with SQLite's numbered placeholders for apr_dbd's: %s, %d, %u,
+ * %ld, %lu, %lld, %llu become ?1, ?2, …; %% becomes %. Every argument is bound as text,
+ * whatever its placeholder says, as apr_dbd_sqlite3 does. NULL: another placeholder
+ * (then the statement is left to apr_dbd). */
+static const char *numbered(apr_pool_t *p, const char *sql)
+{
+    static const char *const specs[] = {"lld", "llu", "ld", "lu", "s", "d", "u", NULL};
+    size_t len = strlen(sql);
+    char *out = apr_palloc(p, len * 2 + 16), *o = out;
+    int n = 0;
+
+    while (*sql) {
+        int i;
+        if (sql[0] != '%') {
+            *o++ = *sql++;
+            continue;
+        }
+        if (sql[1] == '%') {
+            *o++ = '%';
+            sql += 2;
+            continue;
+        }
+        if (!apr_isalpha(sql[1])) {
+            *o++ = *sql++;
+            continue;
+        }
+        for (i = 0; specs[i] && strncmp(sql + 1, specs[i], strlen(specs[i])) != 0; i++) {
+        }
+        if (!specs[i]) {
+            return NULL;
+        }
+        sql += 1 + strlen(specs[i]);
+        o += apr_snprintf(o, 16, "?%d", ++n);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* label's statement (label: a catalogue label; else sql, a text of its own, kept when
+ * keep). *rc: SQLite's code when preparing failed, ACP_SQ_OFF when apr_dbd must run it,
+ * ACP_SQ_UNKNOWN when no catalogue has label. */
+static void *stmt_get(acp_db_t *db, apr_hash_t *cache, const char *label, const char *sql,
+                      int keep, int *rc)
+{
+    const char *key = label ? label : sql, *text = sql;
+    void *stmt = apr_hash_get(cache, key, APR_HASH_KEY_STRING);
+    void *h;
+    int prc;
+
+    *rc = 0;
+    if (stmt) {
+        return stmt;
+    }
+    if (label) {
+        int admin = 0;
+        const acp_sa_stmt_t *s = acp_sa_stmt_find(0, label, &admin);
+        if (!s) {
+            *rc = ACP_SQ_UNKNOWN;
+            return NULL;
+        }
+        text = numbered(db->stmt_pool, admin ? acp_sa_admin_sql(db->stmt_pool, s->sql, 0)
+                                             : s->sql);
+        if (!text) {
+            *rc = ACP_SQ_OFF;
+            return NULL;
+        }
+    }
+    h = apr_dbd_native_handle(db->driver, db->handle);
+    if (!h) {
+        *rc = ACP_SQ_OFF;
+        return NULL;
+    }
+    prc = api.prepare(h, text, -1, keep ? SQ_PREPARE_PERSISTENT : 0, &stmt, NULL);
+    if (prc != SQ_OK || !stmt) {
+        if (stmt) {
+            api.finalize(stmt);
+        }
+        *rc = prc != SQ_OK ? prc : SQ_MISUSE; /* an empty text */
+        return NULL;
+    }
+    if (keep) {
+        apr_hash_set(cache, label ? label : apr_pstrdup(db->stmt_pool, sql), APR_HASH_KEY_STRING,
+                     stmt);
+    }
+    return stmt;
+}
+
+/* Steps stmt to its end: rows into *rows (p) when rows is given; *nrows the changes. */
+static int run(acp_db_t *db, apr_pool_t *p, void *stmt, int nargs, const char *const *args,
+               apr_array_header_t **rows, int *nrows)
+{
+    int i, rc = SQ_OK, tries = 0, nparams = api.bind_count(stmt), ncols;
+    apr_array_header_t *out = rows ? apr_array_make(p, 4, sizeof(const char **)) : NULL;
+
+    for (i = 0; i < nparams; i++) {
+        /* SQLITE_STATIC (NULL): the caller's strings outlive the run, and the statement
+         * is reset before this returns */
+        rc = i < nargs && args[i] ? api.bind_text(stmt, i + 1, args[i], -1, NULL)
+                                  : api.bind_null(stmt, i + 1);
+        if (rc != SQ_OK) {
+            api.reset(stmt);
+            return rc;
+        }
+    }
+    ncols = out ? api.column_count(stmt) : 0;
+    for (;;) {
+        rc = api.step(stmt);
+        if (rc == SQ_ROW) {
+            const char **cols;
+            if (!out) {
+                continue;
+            }
+            cols = apr_palloc(p, sizeof(char *) * (size_t)(ncols + 1));
+            for (i = 0; i < ncols; i++) {
+                const unsigned char *v;
+                if (api.column_type(stmt, i) == SQ_NULL ||
+                    !(v = api.column_text(stmt, i))) {
+                    cols[i] = NULL;
+                    continue;
+                }
+                cols[i] = apr_pstrmemdup(p, (const char *)v, (apr_size_t)api.column_bytes(stmt, i));
+            }
+            cols[ncols] = NULL;
+            APR_ARRAY_PUSH(out, const char **) = cols;
+            continue;
+        }
+        if (rc == SQ_BUSY && ++tries < BUSY_TRIES) {
+            apr_sleep(apr_time_from_msec(BUSY_SLEEP_MS));
+            continue;
+        }
+        break;
+    }
+    if (rc == SQ_DONE) {
+        rc = SQ_OK;
+        if (nrows) {
+            *nrows = api.changes(apr_dbd_native_handle(db->driver, db->handle));
+        }
+    }
+    /* a failed step's code is in its return (prepare_v3); reset repeats it: ignored */
+    api.reset(stmt);
+    if (rc == SQ_OK && rows) {
+        *rows = out;
+    }
+    return rc;
+}
+
+int acp_sa_sq_prepare(acp_db_t *db, const char *label)
+{
+    apr_hash_t *cache = cache_of(db);
+    int rc;
+
+    if (!cache) {
+        return ACP_SQ_OFF;
+    }
+    return stmt_get(db, cache, label, NULL, 1, &rc) ? 0 : rc;
+}
+
+int acp_sa_sq_run(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                  const char *const *args, apr_array_header_t **rows, int *nrows,
+                  int *unprepared)
+{
+    apr_hash_t *cache = cache_of(db);
+    void *stmt;
+    int rc;
+
+    *unprepared = 0;
+    if (!cache) {
+        return ACP_SQ_OFF;
+    }
+    stmt = stmt_get(db, cache, label, NULL, 1, &rc);
+    if (!stmt) {
+        *unprepared = 1;
+        return rc;
+    }
+    return run(db, p, stmt, nargs, args, rows, nrows);
+}
+
+/* Transaction control and savepoints come back on every request: kept. Anything else
+ * (start-up's PRAGMAs and DDL) is prepared, run and finalized, one statement at a time. */
+static int kept_text(const char *sql)
+{
+    return strlen(sql) < 64 &&
+           (!strncmp(sql, "BEGIN", 5) || !strcmp(sql, "COMMIT") || !strncmp(sql, "ROLLBACK", 8) ||
+            !strncmp(sql, "SAVEPOINT ", 10) || !strncmp(sql, "RELEASE ", 8));
+}
+
+int acp_sa_sq_exec_text(acp_db_t *db, const char *sql)
+{
+    apr_hash_t *cache = cache_of(db);
+    void *stmt, *h;
+    const char *tail = sql;
+    int rc = SQ_OK;
+
+    if (!cache) {
+        return ACP_SQ_OFF;
+    }
+    if (kept_text(sql)) {
+        stmt = stmt_get(db, cache, NULL, sql, 1, &rc);
+        return stmt ? run(db, NULL, stmt, 0, NULL, NULL, NULL) : rc;
+    }
+    if (!(h = apr_dbd_native_handle(db->driver, db->handle))) {
+        return ACP_SQ_OFF;
+    }
+    while (rc == SQ_OK && tail && *tail) {
+        stmt = NULL;
+        rc = api.prepare(h, tail, -1, 0, &stmt, &tail);
+        if (rc == SQ_OK && stmt) { /* NULL: only white space or a comment was left */
+            rc = run(db, NULL, stmt, 0, NULL, NULL, NULL);
+        }
+        if (stmt) {
+            api.finalize(stmt);
+        }
+    }
+    return rc;
+}
+
+/* SQLite keeps statistics of its memory by default: then every allocation and free of
+ * every connection in the process takes one global mutex (sqlite3Malloc). With apr_dbd's
+ * mutex gone, that mutex was where the threads met: about 12 futex calls per issued
+ * certificate in `make bench`. The setting can only be made before SQLite initializes,
+ * i.e. before the process's first connection (the Apache parent's start-up connection,
+ * inherited by every child); later it answers SQLITE_MISUSE and stays as it is. */
+void acp_sa_sq_setup(void)
+{
+    static void *c;
+    int (*config)(int, ...);
+
+    *(void **)&config = acp_sa_driver_symbol(&c, "sqlite3_config");
+    if (config) {
+        (void)config(SQ_CONFIG_MEMSTATUS, 0);
+    }
+}
