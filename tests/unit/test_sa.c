@@ -1,4 +1,8 @@
 /* Storage authority, nonces and base64url against a real SQLite file. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -243,6 +247,104 @@ static void test_db_nonces(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
     CHECK(acp_sa_nonce_spend(db, p, "abg", 200, e1) == 0);
 }
 
+/* Two connections of one process run statements at the same time (acp_sa_sqlite.c): a
+ * statement of db held inside sqlite3_step (its progress handler waits for a signal) does
+ * not stop one of db2. Through apr_dbd_sqlite3 it did: the driver's process-wide mutex
+ * made db2's statement wait until db's ended, and the handler's wait ran out (5 s). */
+typedef struct par_t {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered, released, timed_out;
+    acp_db_t *db;
+    apr_pool_t *p;
+    apr_status_t rv;
+} par_t;
+
+/* waits on s->cv until *flag or 5 s; 0 when the time ran out */
+static int par_wait(par_t *s, const int *flag)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (!*flag) {
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int par_progress(void *arg)
+{
+    par_t *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    if (!s->entered) {
+        s->entered = 1;
+        pthread_cond_broadcast(&s->cv);
+        s->timed_out = !par_wait(s, &s->released);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void *par_reader(void *arg)
+{
+    par_t *s = arg;
+    const char **row = NULL;
+
+    s->rv = acp_sa_row(s->db, s->p, "acp_setting_get", &row, ACP_SA_ARGS("held"));
+    return NULL;
+}
+
+static void test_db_parallel(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
+{
+    void (*progress)(void *, int, int (*)(void *), void *);
+    void *h = apr_dbd_native_handle(db->driver, db->handle);
+    const char **row = NULL;
+    apr_pool_t *tp = NULL;
+    pthread_t t;
+    par_t s;
+    int entered;
+
+    *(void **)&progress = dlsym(RTLD_DEFAULT, "sqlite3_progress_handler");
+    CHECK(progress != NULL && h != NULL);
+    if (!progress || !h) {
+        return;
+    }
+    /* each connection's statement prepared here first: the thread allocates from its own
+     * pool only */
+    CHECK(acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("x")) == APR_SUCCESS);
+    CHECK(acp_sa_row(db2, p, "acp_setting_get", &row, ACP_SA_ARGS("x")) == APR_SUCCESS);
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    apr_pool_create(&tp, NULL);
+    s.db = db;
+    s.p = tp;
+    progress(h, 1, par_progress, &s);
+    CHECK(pthread_create(&t, NULL, par_reader, &s) == 0);
+    pthread_mutex_lock(&s.mu);
+    entered = par_wait(&s, &s.entered);
+    pthread_mutex_unlock(&s.mu);
+    CHECK(entered);
+    /* db's statement is inside sqlite3_step now */
+    CHECK(acp_sa_row(db2, p, "acp_setting_get", &row, ACP_SA_ARGS("beside")) == APR_SUCCESS &&
+          row == NULL);
+    pthread_mutex_lock(&s.mu);
+    s.released = 1;
+    pthread_cond_broadcast(&s.cv);
+    pthread_mutex_unlock(&s.mu);
+    pthread_join(t, NULL);
+    progress(h, 0, NULL, NULL);
+    CHECK(s.rv == APR_SUCCESS);
+    CHECK(!s.timed_out); /* db2's statement ran while db's was held */
+    apr_pool_destroy(tp);
+    pthread_cond_destroy(&s.cv);
+    pthread_mutex_destroy(&s.mu);
+}
+
 static void test_db(apr_pool_t *p)
 {
     char path[64];
@@ -266,6 +368,7 @@ static void test_db(apr_pool_t *p)
 
     /* nonce redemption is single-use */
     test_db_nonces(p, db, db2);
+    test_db_parallel(p, db, db2);
 
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
