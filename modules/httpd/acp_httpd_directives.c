@@ -246,7 +246,9 @@ static const char *set_nonce_store(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
+/* A server-wide byte count from 0 to max into *out (note: what 0 means, for the refusal) */
+static const char *global_bytes(cmd_parms *cmd, const char *arg, apr_int64_t max,
+                                const char *zero, apr_int64_t *out)
 {
     apr_off_t n = 0;
     char *end = NULL;
@@ -256,30 +258,23 @@ static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
         return err;
     }
     if (!apr_isdigit(*arg) || apr_strtoff(&n, arg, &end, 10) != APR_SUCCESS || *end ||
-        n > (apr_off_t)ACP_SA_MMAP_MAX) {
-        return apr_psprintf(cmd->pool, "%s: bytes from 0 to %lld", cmd->cmd->name,
-                            (long long)ACP_SA_MMAP_MAX);
+        n > (apr_off_t)max) {
+        return apr_psprintf(cmd->pool, "%s: bytes from 0%s to %" APR_INT64_T_FMT, cmd->cmd->name,
+                            zero, max);
     }
-    acp_httpd_sqlite_mmap = (apr_int64_t)n;
+    *out = (apr_int64_t)n;
     return NULL;
+}
+
+static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
+{
+    return global_bytes(cmd, arg, ACP_SA_MMAP_MAX, "", &acp_httpd_sqlite_mmap);
 }
 
 static const char *set_malloc_trim(cmd_parms *cmd, void *d, const char *arg)
 {
-    apr_off_t n = 0;
-    char *end = NULL;
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    if (err) {
-        return err;
-    }
-    if (!apr_isdigit(*arg) || apr_strtoff(&n, arg, &end, 10) != APR_SUCCESS || *end ||
-        n > (apr_off_t)ACP_HTTPD_MALLOC_TRIM_MAX) {
-        return apr_psprintf(cmd->pool, "%s: bytes from 0 (glibc's default) to %d",
-                            cmd->cmd->name, ACP_HTTPD_MALLOC_TRIM_MAX);
-    }
-    acp_httpd_malloc_trim = (apr_int64_t)n;
-    return NULL;
+    return global_bytes(cmd, arg, ACP_HTTPD_MALLOC_TRIM_MAX, " (glibc's default)",
+                        &acp_httpd_malloc_trim);
 }
 
 static const char *add_va_allow(cmd_parms *cmd, void *d, const char *arg)

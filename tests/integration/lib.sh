@@ -91,6 +91,24 @@ expect_file() {
     fail "${2:-file} $1 missing or empty"
 }
 
+# expect_refused NAME "OPTION|LINE"...: each apache-conf.sh OPTION (--global, --directive)
+# with LINE makes a configuration that apache2 -t refuses, naming directive NAME
+expect_refused() {
+    local name=$1 bad out
+    shift
+    for bad in "$@"; do
+        mkdir -p "$T/bad"
+        sh "$REPO/build/apache-conf.sh" --run-dir "$T/bad" --ca-dir "$T/ca" --module "$ACME_MODULE" \
+            --acme-port "$ACME_PORT" --db-driver "$ACME_DB_DRIVER" --db-params "$ACME_DB_PARAMS" \
+            "${bad%%|*}" "${bad#*|}" > "$T/bad/httpd.conf"
+        if out=$(apache2 -f "$T/bad/httpd.conf" -t 2>&1); then
+            fail "'${bad#*|}' (${bad%%|*}) accepted"
+        else
+            expect_contains "$out" "$name" "the refusal of '${bad#*|}'"
+        fi
+    done
+}
+
 # finish: last call of a test file
 finish() {
     if [ "$FAILS" -eq 0 ]; then
@@ -545,6 +563,18 @@ acme_setup() {
     export ACME_DIRECTORY ACME_TRUST ACME_ISSUER_CA ACME_WEBROOT ACME_DB_DRIVER ACME_DB_PARAMS
     export ACME_KEY_FILE
     log "server=$ACME_SERVER db=$DB directory=$ACME_DIRECTORY tmp=$T"
+}
+
+# apache_again DIR [apache-conf.sh args]: the module's Apache as acme_setup started it (the
+# same database, ports, CA and key file), in run directory DIR, with more settings
+apache_again() {
+    local d=$1
+    shift
+    apache_start "$d" --ca-dir "$T/ca" --module "$ACME_MODULE" \
+        --acme-port "$ACME_PORT" --webroot "$ACME_WEBROOT" --http01-vhost-port "$HTTP01_PORT" \
+        --db-driver "$ACME_DB_DRIVER" --db-params "$ACME_DB_PARAMS" \
+        --resolver "127.0.0.1:$DNS_PORT" --http01-port $HTTP01_PORT \
+        --tlsalpn01-port $TLSALPN01_PORT --key-file "$ACME_KEY_FILE" "$@"
 }
 
 # server_log: the server's log for failure output
