@@ -432,8 +432,8 @@ static void malloc_setup(server_rec *s)
     if (!mallopt(M_TRIM_THRESHOLD, (int)acp_httpd_malloc_trim) ||
         !mallopt(M_MMAP_THRESHOLD, (int)(acp_httpd_malloc_trim / 4))) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     ACPLOGNO(02004) "AcmePayMallocTrimThreshold: mallopt refused %" APR_INT64_T_FMT,
-                     acp_httpd_malloc_trim);
+                     ACPLOGNO(02004) "AcmePayMallocTrimThreshold: mallopt refused %"
+                     APR_INT64_T_FMT, acp_httpd_malloc_trim);
     }
 #else
     (void)s;
