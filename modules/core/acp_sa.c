@@ -624,6 +624,24 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
     return st;
 }
 
+/* What acp_sa_prepared, acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c
+ * (rc), as they did through apr_dbd: a statement no catalogue has, or one that failed to
+ * prepare on a usable database, APR_ENOENT; any other failure APR_EGENERAL. */
+static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, int n)
+{
+    if (nrows) {
+        *nrows = n;
+    }
+    if (rc == ACP_SQ_UNKNOWN) {
+        return APR_ENOENT;
+    }
+    if (rc != 0) {
+        note_failure(db, rc);
+        return unprepared && !db->unavailable ? APR_ENOENT : APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_prepared(acp_db_t *db, const char *label)
 {
     int rc;
@@ -633,10 +651,7 @@ apr_status_t acp_sa_prepared(acp_db_t *db, const char *label)
     }
     rc = db->pgsql ? ACP_SQ_OFF : acp_sa_sq_prepare(db, label);
     if (rc != ACP_SQ_OFF) {
-        if (rc > 0) {
-            note_failure(db, rc);
-        }
-        return rc == 0 ? APR_SUCCESS : rc > 0 && db->unavailable ? APR_EGENERAL : APR_ENOENT;
+        return sq_status(db, rc, 1, NULL, 0);
     }
     return stmt_of(db, label) ? APR_SUCCESS : db->unavailable ? APR_EGENERAL : APR_ENOENT;
 }
@@ -651,24 +666,6 @@ static int nargs_wrong(const acp_db_t *db, const char *label, int nargs)
     }
     fprintf(stderr, "acme_pay: statement %s given %d arguments, takes %d\n", label, nargs, want);
     return 1;
-}
-
-/* What acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c (rc), as they did
- * through apr_dbd: a statement no catalogue has, or one that failed to prepare on a usable
- * database, APR_ENOENT; any other failure APR_EGENERAL. */
-static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, int n)
-{
-    if (nrows) {
-        *nrows = n;
-    }
-    if (rc == ACP_SQ_UNKNOWN) {
-        return APR_ENOENT;
-    }
-    if (rc != 0) {
-        note_failure(db, rc);
-        return unprepared && !db->unavailable ? APR_ENOENT : APR_EGENERAL;
-    }
-    return APR_SUCCESS;
 }
 
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows, int nargs,

@@ -15,6 +15,7 @@
  * The library is the one the driver loaded, found by name (acp_sa_driver_symbol);
  * without it, or with a library built without thread safety, every call answers
  * ACP_SQ_OFF and acp_sa.c uses apr_dbd as before. */
+#include <stddef.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -51,33 +52,46 @@ typedef struct sq_api_t {
 static sq_api_t api;
 static int api_state; /* 0 unknown, 1 usable, -1 not */
 
+/* each function of sq_api_t, by name */
+static const struct {
+    const char *name;
+    size_t off;
+} api_syms[] = {
+    {"sqlite3_prepare_v3", offsetof(sq_api_t, prepare)},
+    {"sqlite3_step", offsetof(sq_api_t, step)},
+    {"sqlite3_reset", offsetof(sq_api_t, reset)},
+    {"sqlite3_finalize", offsetof(sq_api_t, finalize)},
+    {"sqlite3_bind_text", offsetof(sq_api_t, bind_text)},
+    {"sqlite3_bind_null", offsetof(sq_api_t, bind_null)},
+    {"sqlite3_bind_parameter_count", offsetof(sq_api_t, bind_count)},
+    {"sqlite3_column_count", offsetof(sq_api_t, column_count)},
+    {"sqlite3_column_type", offsetof(sq_api_t, column_type)},
+    {"sqlite3_column_text", offsetof(sq_api_t, column_text)},
+    {"sqlite3_column_bytes", offsetof(sq_api_t, column_bytes)},
+    {"sqlite3_changes", offsetof(sq_api_t, changes)},
+};
+#define API_SYMS (sizeof(api_syms) / sizeof(api_syms[0]))
+
 static const sq_api_t *sq_api(void)
 {
-    static void *c[13];
+    static void *c[API_SYMS + 1];
     int state = __atomic_load_n(&api_state, __ATOMIC_ACQUIRE);
     int (*threadsafe)(void);
     sq_api_t a;
+    size_t i;
 
     if (state) {
         return state > 0 ? &api : NULL;
     }
-    *(void **)&a.prepare = acp_sa_driver_symbol(&c[0], "sqlite3_prepare_v3");
-    *(void **)&a.step = acp_sa_driver_symbol(&c[1], "sqlite3_step");
-    *(void **)&a.reset = acp_sa_driver_symbol(&c[2], "sqlite3_reset");
-    *(void **)&a.finalize = acp_sa_driver_symbol(&c[3], "sqlite3_finalize");
-    *(void **)&a.bind_text = acp_sa_driver_symbol(&c[4], "sqlite3_bind_text");
-    *(void **)&a.bind_null = acp_sa_driver_symbol(&c[5], "sqlite3_bind_null");
-    *(void **)&a.bind_count = acp_sa_driver_symbol(&c[6], "sqlite3_bind_parameter_count");
-    *(void **)&a.column_count = acp_sa_driver_symbol(&c[7], "sqlite3_column_count");
-    *(void **)&a.column_type = acp_sa_driver_symbol(&c[8], "sqlite3_column_type");
-    *(void **)&a.column_text = acp_sa_driver_symbol(&c[9], "sqlite3_column_text");
-    *(void **)&a.column_bytes = acp_sa_driver_symbol(&c[10], "sqlite3_column_bytes");
-    *(void **)&a.changes = acp_sa_driver_symbol(&c[11], "sqlite3_changes");
-    *(void **)&threadsafe = acp_sa_driver_symbol(&c[12], "sqlite3_threadsafe");
-    if (!a.prepare || !a.step || !a.reset || !a.finalize || !a.bind_text || !a.bind_null ||
-        !a.bind_count || !a.column_count || !a.column_type || !a.column_text ||
-        !a.column_bytes || !a.changes || !threadsafe) {
-        /* the library is not loaded (yet): ask again next time, the driver may load it */
+    for (i = 0; i < API_SYMS; i++) {
+        void *fn = acp_sa_driver_symbol(&c[i], api_syms[i].name);
+        if (!fn) {
+            return NULL; /* the library is not loaded (yet): asked again next time */
+        }
+        memcpy((char *)&a + api_syms[i].off, &fn, sizeof(fn));
+    }
+    *(void **)&threadsafe = acp_sa_driver_symbol(&c[API_SYMS], "sqlite3_threadsafe");
+    if (!threadsafe) {
         return NULL;
     }
     state = threadsafe() ? 1 : -1; /* 0: built without mutexes, apr_dbd's is needed */
