@@ -115,6 +115,11 @@ int adm_show(adm_t *adm, apr_pool_t *p, const char *what, const char *id, json_o
 #define ADM_FIND_BUDGET_MS 25
 int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long limit, int flags,
              json_object **obj, const char **err);
+/* Before a search of the trigram and word indexes: SQLite's newest search rows wait in
+ * search_queue until a batch of them is indexed (migration 030); they are indexed now,
+ * so the search sees every record committed before it. A write, only when rows wait; a
+ * database this tool may not write is searched as it is. */
+void adm_search_current(adm_t *adm, apr_pool_t *p);
 int adm_dashboard(adm_t *adm, apr_pool_t *p, json_object **obj, const char **err);
 /* The columns a list shows in a table (a subset of its JSON keys). */
 const char *adm_list_cols(const char *what);

@@ -319,6 +319,9 @@ int adm_list(adm_t *adm, apr_pool_t *p, const char *what, adm_filter_t *f, json_
         if (q && !*q) {
             return ADM_USAGE;
         }
+        if (q) {
+            adm_search_current(adm, p);
+        }
     }
     /* a search, as find's steps, each within a budget. First how many of the kind's
      * newest 1,000 search records hold the text (the narrow search table alone: a few ms

@@ -451,6 +451,18 @@ static const char *exact_key(apr_pool_t *p, const char *text)
     return k;
 }
 
+void adm_search_current(adm_t *adm, apr_pool_t *p)
+{
+    const char **row = NULL;
+
+    if (adm->db->pgsql ||
+        acp_sa_row(adm->db, p, "adm_search_queued", &row, ACP_SA_NOARGS) != APR_SUCCESS ||
+        !row || !row[0] || !strcmp(row[0], "0")) {
+        return;
+    }
+    (void)acp_sa_exec(adm->db, p, "adm_search_drain", NULL, ACP_SA_NOARGS);
+}
+
 int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int flags,
              json_object **obj, const char **err)
 {
@@ -506,6 +518,7 @@ int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int fla
     }
     /* 2. the text as whole words (the last one may be unfinished): word indexes, whose
      * lookups stay short where a fragment's trigrams are common to millions of rows */
+    adm_search_current(adm, p);
     if (!all) {
         if (find_step(adm, p, text, serial, STEP_WORDS, lim, complete, res, more, partial,
                       seen, cache, err) != ADM_OK) {

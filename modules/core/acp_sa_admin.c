@@ -143,6 +143,11 @@ const acp_sa_stmt_t acp_sa_admin_catalogue[] = {
      "ari_start, ari_end, ari_reason, ari_url FROM certificates "
      "WHERE revoked IS NULL AND not_after > %lld AND (%s IS NULL OR billing_id = %s) "
      "AND issued < %lld ORDER BY issued, id"},
+    /* SQLite's search rows waiting to be indexed (migration 030): whether any wait, and
+     * the move of every one into the FTS5 tables (the queue's delete triggers).
+     * PostgreSQL indexes them in the writing transaction: nothing waits */
+    {"adm_search_queued", "@QUEUED@"},
+    {"adm_search_drain", "@DRAIN@"},
     LIST_SEARCH("adm_holders", HOLDERS_SQL, "b.created", "b.id", "%s"),
     {"adm_holders_dense", "@D_HOLDER@"},
     LIST_SEARCH("adm_accounts", ACCOUNTS_SQL, "a.created", "a.id", "%s"),
@@ -402,6 +407,9 @@ static const frag_t frags[] = {
     {"L_Q", "%s IS NOT NULL AND", "%s IS NOT NULL AND"},
     {"S_Q", "%s IS NOT NULL AND", "%s IS NOT NULL AND"},
     {"N_Q", "%s IS NOT NULL AND", "%s IS NOT NULL AND"},
+    /* the search queue (migration 030) */
+    {"QUEUED", "SELECT EXISTS (SELECT 1 FROM search_queue)", "SELECT 0"},
+    {"DRAIN", "DELETE FROM search_queue", "SELECT 0 WHERE false"},
     /* the ledger's insertion order */
     {"SEQ", "l.rowid", "l.seq"},
     {NULL, NULL, NULL}};

@@ -345,6 +345,60 @@ static void test_db_parallel(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
     pthread_mutex_destroy(&s.mu);
 }
 
+/* SQLite's search rows wait in search_queue and reach the FTS5 tables in batches
+ * (migration 030): by the insert that finds 256 rows queued, or by a search's drain */
+static long long dense_holders(acp_db_t *db, apr_pool_t *p, const char *text)
+{
+    const char **row = NULL;
+    if (acp_sa_row(db, p, "adm_holders_dense", &row, ACP_SA_ARGS(text)) != APR_SUCCESS ||
+        !row || !row[0]) {
+        return -1;
+    }
+    return atoll(row[0]);
+}
+
+static const char *queued(acp_db_t *db, apr_pool_t *p)
+{
+    const char **row = NULL;
+    if (acp_sa_row(db, p, "adm_search_queued", &row, ACP_SA_NOARGS) != APR_SUCCESS || !row) {
+        return "error";
+    }
+    return row[0] ? row[0] : "NULL";
+}
+
+static void test_db_search_queue(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
+{
+    int i;
+
+    CHECK_STR(queued(db, p), "0");
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS("hq0", "account", "Queued Shop", "0", "1", NULL, "0")) ==
+          APR_SUCCESS);
+    /* committed, queued, not yet in the word table */
+    CHECK_STR(queued(db2, p), "1");
+    CHECK(dense_holders(db2, p, "queued shop") == 0);
+    CHECK(acp_sa_exec(db2, p, "adm_search_drain", NULL, ACP_SA_NOARGS) == APR_SUCCESS);
+    CHECK_STR(queued(db, p), "0");
+    CHECK(dense_holders(db, p, "queued shop") == 1);
+    /* 255 rows wait; the 256th moves all of them, in one transaction */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    for (i = 1; i <= 256; i++) {
+        char id[16], label[32];
+        apr_snprintf(id, sizeof(id), "hq%d", i);
+        apr_snprintf(label, sizeof(label), "Batch Holder %d", i);
+        CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                          ACP_SA_ARGS(id, "account", label, "0", "1", NULL, "0")) == APR_SUCCESS);
+        if (i == 255) {
+            CHECK(dense_holders(db, p, "batch holder") == 0);
+        }
+    }
+    CHECK(dense_holders(db, p, "batch holder") == 256);
+    CHECK_STR(queued(db, p), "0");
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(dense_holders(db2, p, "batch holder 256") == 1);
+    CHECK(dense_holders(db2, p, "queued shop") == 1);
+}
+
 static void test_db(apr_pool_t *p)
 {
     char path[64];
@@ -369,6 +423,7 @@ static void test_db(apr_pool_t *p)
     /* nonce redemption is single-use */
     test_db_nonces(p, db, db2);
     test_db_parallel(p, db, db2);
+    test_db_search_queue(p, db, db2);
 
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);

@@ -1,0 +1,3 @@
+-- mod_acme_pay schema, version 30 (PostgreSQL): nothing to do. SQLite's search rows wait
+-- in a queue in this version and reach its FTS5 tables in batches; PostgreSQL's GIN
+-- indexes batch their own entries (version 29's pending lists).
