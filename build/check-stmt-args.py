@@ -99,9 +99,11 @@ def main():
     bad, checked = [], 0
     for path in files:
         src = strip_comments(open(path).read())
-        for m in re.finditer(r'\bacp_sa_(?:exec|rows|row)\s*\(', src):
+        for m in re.finditer(r'\bacp_sa_(exec|rows|row|exec_later)\s*\(', src):
             line = src.count('\n', 0, m.start()) + 1
             args = split_args(call_text(src, m.end()))
+            if m.group(1) == 'exec_later' and len(args) == 4:
+                args.insert(3, None)  # (db, p, label, args): no count of rows
             if len(args) != 5:
                 continue  # the definitions themselves
             # the statement: a literal, or literals chosen by a condition (each checked);

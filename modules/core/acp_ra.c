@@ -309,9 +309,10 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         a->billing_id = billing_id;
         a->created = now;
         if (!a->jwk ||
-            acp_sa_exec(db, p, "acp_acct_insert", NULL,
-                        ACP_SA_ARGS(id, thumb, a->jwk, contacts, tos ? "1" : "0", eab_kid,
-                                    billing_id, acp_sa_ll(p, now), addr)) != APR_SUCCESS) {
+            acp_sa_exec_later(db, p, "acp_acct_insert",
+                              ACP_SA_ARGS(id, thumb, a->jwk, contacts, tos ? "1" : "0",
+                                          eab_kid, billing_id, acp_sa_ll(p, now), addr)) !=
+                APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "creating the account");
         }
         *acct = a;
@@ -522,7 +523,7 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
         if (db->pgsql) {
             args[6 + ntypes * 4] = order_id;
             args[6 + ntypes * 4 + 1] = apr_itoa(p, pos);
-            if (acp_sa_exec(db, p, pg_labels[ntypes - 1], NULL, 6 + ntypes * 4 + 2, args) !=
+            if (acp_sa_exec_later(db, p, pg_labels[ntypes - 1], 6 + ntypes * 4 + 2, args) !=
                 APR_SUCCESS) {
                 return acp_ra_int_db_problem(p, "creating an authorization");
             }
@@ -698,7 +699,9 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
     idtext = acp_ra_int_json_text(p, stored);
     json_object_put(stored);
     {
-        if (acp_sa_exec(db, p, "acp_order_insert", NULL,
+        /* sent with the next statement (the order's authorizations follow; nothing reads
+         * the order back before the commit) */
+        if (acp_sa_exec_later(db, p, "acp_order_insert",
                         ACP_SA_ARGS(id, acct->id, "pending",
                                     acp_sa_ll(p, now + cfg->order_lifetime), idtext, names_key,
                                     nb ? acp_sa_ll(p, nb) : NULL, na ? acp_sa_ll(p, na) : NULL,
@@ -707,8 +710,8 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
             return acp_ra_int_db_problem(p, "creating the order");
         }
     }
-    if (replaced && acp_sa_exec(db, p, "acp_order_replaces", NULL,
-                                ACP_SA_ARGS(replaces, replaced->id, id)) != APR_SUCCESS) {
+    if (replaced && acp_sa_exec_later(db, p, "acp_order_replaces",
+                                      ACP_SA_ARGS(replaces, replaced->id, id)) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "recording what the order replaces");
     }
     authzs = apr_array_make(p, names->nelts, sizeof(acp_authz_t *));
@@ -722,8 +725,9 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
         }
         /* a reused authorization is valid (acp_sa_authz_reusable), a new one pending */
         all_valid = all_valid && !strcmp(a->status, "valid");
-        if (!linked && acp_sa_exec(db, p, "acp_order_authz_insert", NULL,
-                                   ACP_SA_ARGS(id, a->id, apr_itoa(p, (int)i))) != APR_SUCCESS) {
+        if (!linked && acp_sa_exec_later(db, p, "acp_order_authz_insert",
+                                         ACP_SA_ARGS(id, a->id, apr_itoa(p, (int)i))) !=
+                           APR_SUCCESS) {
             return acp_ra_int_db_problem(p, "linking an authorization");
         }
         APR_ARRAY_PUSH(authzs, acp_authz_t *) = a;

@@ -515,7 +515,7 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
     prob = record_issue_tx(db, p, acct, order, rv, &res, err);
     if (!prob || prob->commit) {
         /* the intent record is done with (only this background path writes one) */
-        if (acp_sa_exec(db, p, "acp_job_delete_ref", NULL, ACP_SA_ARGS("issue", order->id)) !=
+        if (acp_sa_exec_later(db, p, "acp_job_delete_ref", ACP_SA_ARGS("issue", order->id)) !=
             APR_SUCCESS) {
             prob = acp_ra_int_db_problem(p, "removing the issuance job");
         }

@@ -248,14 +248,14 @@ static int in_real_tx(const acp_db_t *db)
     return db->in_tx && !db->begin_pending;
 }
 
-/* "BEGIN; EXECUTE label('a', NULL, …)" in p */
-static const char *begin_execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
-                                     const char *const *args)
+/* "EXECUTE label('a', NULL, …)" in p */
+static const char *execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                               const char *const *args)
 {
     apr_array_header_t *out = apr_array_make(p, nargs * 4 + 4, sizeof(const char *));
     int i;
 
-    APR_ARRAY_PUSH(out, const char *) = "BEGIN; EXECUTE ";
+    APR_ARRAY_PUSH(out, const char *) = "EXECUTE ";
     APR_ARRAY_PUSH(out, const char *) = label;
     for (i = 0; i < nargs; i++) {
         APR_ARRAY_PUSH(out, const char *) = i ? ", " : "(";
@@ -275,36 +275,98 @@ static const char *begin_execute_sql(acp_db_t *db, apr_pool_t *p, const char *la
 
 static int statement_missing(acp_db_t *db);
 static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label);
+static int nargs_wrong(const acp_db_t *db, const char *label, int nargs);
 
-/* Sends the pending BEGIN with sql (a statement of its own, or with label: the
- * prepared statement on args), for rows (res) or a count (n). Ends the pending state:
- * on failure the transaction is open and aborted, or the connection is gone; either
- * way the caller's ROLLBACK follows. */
-static int run_with_begin(acp_db_t *db, apr_pool_t *p, const char *sql, const char *label,
-                          int nargs, const char *const *args, apr_dbd_results_t **res, int *n)
+/* ---- PostgreSQL: writes sent with what follows them ----------------------------------
+ * The same saving for a transaction's writes whose results nobody reads (a new row's
+ * INSERT): acp_sa_exec_later keeps "EXECUTE label(…)" (db->later) and the next message
+ * of the transaction carries it before its own statement: "EXECUTE a(…); EXECUTE
+ * b(…); COMMIT". The server runs them in order and stops at the first error, which
+ * leaves the transaction aborted: the caller's ROLLBACK follows, as after any failure. */
+typedef struct {
+    const char *label, *text;
+} later_t;
+
+static int has_later(const acp_db_t *db)
 {
-    int rv, missed = 0, dummy = 0;
+    return db->later && db->later->nelts > 0;
+}
+
+static void drop_later(acp_db_t *db)
+{
+    if (has_later(db)) {
+        apr_array_clear(db->later);
+        apr_pool_clear(db->later_pool);
+    }
+}
+
+/* What the next message of the transaction starts with: "BEGIN; " when nothing was sent
+ * yet, then the waiting writes, each with its "; " */
+static const char *tx_prefix(acp_db_t *db, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 2 + (db->later ? db->later->nelts * 2 : 0),
+                                             sizeof(const char *));
+    int i;
+
+    if (db->begin_pending) {
+        APR_ARRAY_PUSH(out, const char *) = "BEGIN; ";
+    }
+    for (i = 0; db->later && i < db->later->nelts; i++) {
+        APR_ARRAY_PUSH(out, const char *) = APR_ARRAY_IDX(db->later, i, later_t).text;
+        APR_ARRAY_PUSH(out, const char *) = "; ";
+    }
+    return apr_array_pstrcat(p, out, '\0');
+}
+
+/* After the session was found new (its statements gone): the waiting writes' statements
+ * prepared again. 0 when one could not be. */
+static int later_prepared(acp_db_t *db)
+{
+    int i;
+
+    for (i = 0; db->later && i < db->later->nelts; i++) {
+        if (!stmt_of(db, APR_ARRAY_IDX(db->later, i, later_t).label)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Sends what the transaction holds back (its pending BEGIN, its waiting writes) with sql
+ * (a statement of its own, or with label: the prepared statement on args), for rows
+ * (res) or a count (n). Ends both: on failure the transaction is open and aborted, or
+ * the connection is gone; either way the caller's ROLLBACK follows. Only while nothing
+ * of the transaction had been sent is a lost session or connection met by sending the
+ * message again (what had happened was nothing). */
+static int run_with_prefix(acp_db_t *db, apr_pool_t *p, const char *sql, const char *label,
+                           int nargs, const char *const *args, apr_dbd_results_t **res, int *n)
+{
+    int rv, missed = 0, dummy = 0, first = db->begin_pending;
 
     for (;;) {
-        const char *text = label ? begin_execute_sql(db, p, label, nargs, args)
-                                 : apr_pstrcat(p, "BEGIN; ", sql, NULL);
+        const char *text = apr_pstrcat(p, tx_prefix(db, p),
+                                       label ? execute_sql(db, p, label, nargs, args) : sql,
+                                       NULL);
         rv = res ? apr_dbd_select(db->driver, p, db->handle, res, text, 1)
                  : apr_dbd_query(db->driver, db->handle, n ? n : &dummy, text);
-        if (rv == 0) {
+        if (rv == 0 || !first) {
+            if (rv != 0) {
+                note_failure(db, rv);
+            }
             break;
         }
         /* nothing of the transaction has happened: what may be done outside one */
         db->in_tx = 0;
-        if (label && !missed && statement_missing(db)) {
+        if (!missed && statement_missing(db)) {
             missed = 1; /* the session lost its statements: prepare again, once */
             (void)apr_dbd_query(db->driver, db->handle, &dummy, "ROLLBACK");
-            if (stmt_of(db, label)) {
+            if ((!label || stmt_of(db, label)) && later_prepared(db)) {
                 db->in_tx = 1;
                 continue;
             }
         }
         note_failure(db, rv);
-        if (reconnected(db) && (!label || stmt_of(db, label))) {
+        if (reconnected(db) && (!label || stmt_of(db, label)) && later_prepared(db)) {
             db->in_tx = 1;
             continue;
         }
@@ -312,7 +374,37 @@ static int run_with_begin(acp_db_t *db, apr_pool_t *p, const char *sql, const ch
         break;
     }
     db->begin_pending = 0;
+    drop_later(db);
     return rv;
+}
+
+apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                               const char *const *args)
+{
+    later_t *l;
+
+    if (!db->pgsql || !db->in_tx) {
+        return acp_sa_exec(db, p, label, NULL, nargs, args);
+    }
+    if (nargs_wrong(db, label, nargs)) {
+        return APR_EINVAL;
+    }
+    if (tx_gone(db)) {
+        return APR_EGENERAL;
+    }
+    if (!stmt_of(db, label)) { /* prepared now, on this session, if it is not yet */
+        return db->unavailable ? APR_EGENERAL : APR_ENOENT;
+    }
+    if (!db->later) {
+        if (apr_pool_create(&db->later_pool, db->pool) != APR_SUCCESS) {
+            return APR_ENOMEM;
+        }
+        db->later = apr_array_make(db->pool, 4, sizeof(later_t));
+    }
+    l = &APR_ARRAY_PUSH(db->later, later_t);
+    l->label = apr_pstrdup(db->later_pool, label);
+    l->text = execute_sql(db, db->later_pool, label, nargs, args);
+    return APR_SUCCESS;
 }
 
 apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
@@ -322,16 +414,21 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
     if (tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
         return APR_EGENERAL;
     }
-    if (db->begin_pending) {
+    if (!strcmp(sql, "ROLLBACK") || !strncmp(sql, "ROLLBACK TO ", 12)) {
+        /* what waits was after the savepoint (a SAVEPOINT carries what waited before it) */
+        drop_later(db);
+    }
+    if (db->begin_pending || has_later(db)) {
         apr_pool_t *tmp = NULL;
-        if (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK")) {
+        if (db->begin_pending && !has_later(db) &&
+            (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))) {
             db->begin_pending = 0; /* a transaction without a statement: nothing to send */
             return APR_SUCCESS;
         }
         if (apr_pool_create(&tmp, db->pool) != APR_SUCCESS) {
             return APR_ENOMEM;
         }
-        rv = run_with_begin(db, tmp, sql, NULL, 0, NULL, NULL, &nrows);
+        rv = run_with_prefix(db, tmp, sql, NULL, 0, NULL, NULL, &nrows);
         apr_pool_destroy(tmp);
         return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
     }
@@ -474,6 +571,7 @@ static void unlock_writers(acp_db_t *db)
     }
     db->in_tx = 0;
     db->begin_pending = 0;
+    drop_later(db); /* (sent with the COMMIT, or dropped with the transaction) */
 }
 
 apr_status_t acp_sa_begin(acp_db_t *db)
@@ -483,7 +581,7 @@ apr_status_t acp_sa_begin(acp_db_t *db)
     if (db->pgsql) {
         /* a session mod_dbd's check opened anew when it handed the connection out is
          * noticed here, not inside the transaction (where it would mean one lost); BEGIN
-         * goes with the first statement (run_with_begin) */
+         * goes with the first statement (run_with_prefix) */
         session_changed(db);
         db->session_reset = 0;
         db->in_tx = 1;
@@ -512,7 +610,7 @@ apr_status_t acp_sa_commit(acp_db_t *db)
 {
     apr_status_t rv = APR_SUCCESS;
 
-    if (db->begin_pending) { /* nothing was sent: nothing to commit */
+    if (db->begin_pending && !has_later(db)) { /* nothing was sent: nothing to commit */
         unlock_writers(db);
         return APR_SUCCESS;
     }
@@ -688,8 +786,12 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     if (!st) {
         return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
-    if (db->begin_pending) {
-        rv = run_with_begin(db, p, NULL, label, nargs, args, NULL, &n);
+    if (db->begin_pending || has_later(db)) {
+        rv = run_with_prefix(db, p, NULL, label, nargs, args, NULL, &n);
+        if (nrows) {
+            *nrows = n;
+        }
+        return rv == 0 ? APR_SUCCESS : APR_EGENERAL; /* (retried there where it could be) */
     }
     else {
         rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
@@ -755,8 +857,8 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
             return APR_ENOENT;
         }
         if (st) {
-            if (db->begin_pending) {
-                rv = run_with_begin(db, p, NULL, label, nargs, args, &res, NULL);
+            if (db->begin_pending || has_later(db)) {
+                rv = run_with_prefix(db, p, NULL, label, nargs, args, &res, NULL);
                 if (rv != 0) {
                     return APR_EGENERAL; /* (retried there where it could be) */
                 }

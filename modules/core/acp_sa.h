@@ -82,6 +82,12 @@ struct acp_db_t {
     /* PostgreSQL: acp_sa_begin sent nothing yet; BEGIN travels with the transaction's
      * first statement, in one message (a COMMIT or ROLLBACK before any is no round trip) */
     int begin_pending;
+    /* PostgreSQL: writes of the open transaction not sent yet (acp_sa_exec_later), each
+     * "EXECUTE label(…)" with its label; they go in one message with the transaction's
+     * next statement or its COMMIT. later_pool (a subpool of pool) holds them until then
+     * and is cleared when they were sent or dropped */
+    apr_array_header_t *later;
+    apr_pool_t *later_pool;
     /* SQLite: the connection's statements run on its own handle (acp_sa_sqlite.c): label
      * or text -> sqlite3_stmt, kept in sq_pool (the stmt_pool they were found in) */
     apr_hash_t *sq_cache;
@@ -113,6 +119,16 @@ apr_status_t acp_sa_migrate(apr_pool_t *p, acp_db_t *db, int *version, const cha
 /* A statement's text run as is, no parameters, no rows (BEGIN, PRAGMA, a migration's
  * DDL); inside a transaction whose session was reset it refuses all but ROLLBACK. */
 apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql);
+
+/* A write inside a transaction whose count of rows the caller does not read and whose
+ * failure fails the transaction (the caller would roll back and answer 500 either way):
+ * on PostgreSQL it is sent in one message with the transaction's next statement or its
+ * COMMIT, a round trip less. Its failure is then that statement's or the commit's, and
+ * the transaction is rolled back as for any other failure; a ROLLBACK (or ROLLBACK TO a
+ * savepoint set before it) drops it unsent. Elsewhere (SQLite; outside a transaction)
+ * it is acp_sa_exec. */
+apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                               const char *const *args);
 
 /* Transactions. SQLite uses BEGIN IMMEDIATE (take the write lock up front so a
  * busy database waits in busy_timeout instead of failing on lock upgrade). */

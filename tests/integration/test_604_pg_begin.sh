@@ -8,6 +8,8 @@
 # And an order becomes ready in the statement that validates its last authorization, so
 # finalize has no status of its own to write (no acp_order_status in the log); finalize
 # reads its order once, before its transaction (no acp_order_get in the client's part).
+# New rows nothing reads back before the commit travel with the transaction's next
+# statement or its COMMIT (the account's, the order's, its authorizations').
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
@@ -69,8 +71,20 @@ expect_eq 0 "$(tail -n +"$from" "$pglog" | grep -ac 'execute acp_order_status:' 
     "acp_order_status statements (orders made ready with their last authorization)"
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_order_get:' || true)" \
     "acp_order_get statements in the client's part (finalize's order read once, with its authorizations)"
+# writes nothing reads back travel with what follows them: the new account's row with
+# the COMMIT, the new order's with the next statement, its authorizations' with the COMMIT
+# (acp_sa_exec_later); none of them is a round trip of its own
+client=$(sed -n "${from},${client_end}p" "$pglog" | grep -a 'LOG:  statement: ' || true)
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp_(acct_insert|order_insert|authz_new[123]):' || true)" \
+    "new accounts, orders and authorizations sent as statements of their own"
+[ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_acct_insert\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
+    fail "the new account's row with the COMMIT: $(grep -a 'acp_acct_insert' <<<"$client" | head -2)"
+[ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_order_insert\(.*\); EXECUTE acp_' <<<"$client")" -ge 2 ] ||
+    fail "the new orders' rows with the next statement: $(grep -a 'acp_order_insert' <<<"$client" | head -2)"
+[ "$(grep -acE 'statement: EXECUTE acp_authz_new[123]\(.*\); COMMIT$' <<<"$client")" -ge 2 ] ||
+    fail "the new orders' last authorization with the COMMIT: $(grep -a 'acp_authz_new' <<<"$client" | head -3)"
 # every transaction begun ended (a lookup stopped at its budget rolls back)
-expect_eq "$(grep -acE 'statement: (COMMIT|ROLLBACK)$' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was ended"
+expect_eq "$(grep -acE 'statement: (.*; )?(COMMIT|ROLLBACK)$' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was ended"
 # the money moved as one transaction: the credit's ledger row and the balance agree
 expect_eq "$("${ADM[@]}" --json ledger list --holder "$holder" | jq -r '.[0].balance_after')" \
     "$(db_query "SELECT balance FROM billing WHERE id = '$holder'")" "the credit's ledger row and the balance"

@@ -575,6 +575,101 @@ static void test_random_id(apr_pool_t *p)
     CHECK(bad == 0);
 }
 
+/* PostgreSQL, when ACP_TEST_PG names a database (test_605 runs this so): writes kept
+ * back by acp_sa_exec_later go with the transaction's next statement or its COMMIT, their
+ * failure fails that, and a ROLLBACK (or ROLLBACK TO a savepoint before them) drops them */
+static const char *later_run; /* this run's part of the ids */
+
+static const char *holder_id(apr_pool_t *p, const char *n)
+{
+    return apr_pstrcat(p, "later-", later_run, "-", n, NULL);
+}
+
+static int holder_there(acp_db_t *db, apr_pool_t *p, const char *n)
+{
+    const char **row = NULL, *id = holder_id(p, n);
+    return acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(id)) == APR_SUCCESS && row;
+}
+
+static apr_status_t holder_later(acp_db_t *db, apr_pool_t *p, const char *n)
+{
+    const char *id = holder_id(p, n);
+    return acp_sa_exec_later(db, p, "acp_billing_insert",
+                             ACP_SA_ARGS(id, "account", "later", "0", "1", NULL, "0"));
+}
+
+static void test_pg_later(apr_pool_t *p)
+{
+    const char *params = getenv("ACP_TEST_PG"), *err = NULL, *id3, *id5, *id1;
+    const char **row = NULL;
+    acp_db_t *db = NULL, *db2 = NULL;
+    apr_pool_t *p1 = NULL, *p2 = NULL;
+
+    if (!params || !*params) {
+        return;
+    }
+    later_run = acp_random_id(p, 6);
+    id1 = holder_id(p, "1");
+    id3 = holder_id(p, "3");
+    id5 = holder_id(p, "5");
+    /* a pool each: a connection's pool records its server session (acp_sa.c) */
+    apr_pool_create(&p1, p);
+    apr_pool_create(&p2, p);
+    CHECK(acp_sa_open(p1, "pgsql", params, 1, &db, &err) == APR_SUCCESS);
+    CHECK(acp_sa_open(p2, "pgsql", params, 0, &db2, &err) == APR_SUCCESS);
+    if (!db || !db2) {
+        fprintf(stderr, "open: %s\n", err ? err : "?");
+        return;
+    }
+    /* kept until the COMMIT, which carries it */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "1") == APR_SUCCESS);
+    CHECK(db->later && db->later->nelts == 1);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "1"));
+    /* dropped by a ROLLBACK, unsent */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "2") == APR_SUCCESS);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
+    CHECK(!holder_there(db2, p, "2"));
+    /* its failure (a second row with id 1) is the commit's; nothing of the transaction
+     * stays, and the connection serves the next one */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS(id3, "account", NULL, "0", "1", NULL, "0")) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "1") == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) != APR_SUCCESS);
+    CHECK(!holder_there(db2, p, "3"));
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "4") == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "4"));
+    /* sent before the transaction's next statement, which sees it; a failure among them
+     * is that statement's */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "5") == APR_SUCCESS);
+    CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(id5)) == APR_SUCCESS &&
+          row && !strcmp(row[2], "later"));
+    CHECK(!db->later || db->later->nelts == 0);
+    CHECK(holder_later(db, p, "6") == APR_SUCCESS);
+    CHECK(holder_later(db, p, "5") == APR_SUCCESS);
+    CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(id1)) != APR_SUCCESS);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
+    CHECK(!holder_there(db2, p, "5") && !holder_there(db2, p, "6"));
+    /* ROLLBACK TO a savepoint drops what was kept after it; what was kept before it went
+     * with the SAVEPOINT */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "7") == APR_SUCCESS);
+    CHECK(acp_sa_savepoint(db, "h") == APR_SUCCESS);
+    CHECK(holder_later(db, p, "8") == APR_SUCCESS);
+    CHECK(acp_sa_rollback_to(db, "h") == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "7") && !holder_there(db2, p, "8"));
+    /* outside a transaction it runs at once */
+    CHECK(holder_later(db, p, "9") == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "9"));
+}
+
 static void run_tests(apr_pool_t *p)
 {
     test_random_id(p);
@@ -588,4 +683,5 @@ static void run_tests(apr_pool_t *p)
     test_nonce_store(p);
     test_nonce_store_race(p);
     test_db(p);
+    test_pg_later(p);
 }

@@ -1,0 +1,23 @@
+#!/bin/bash
+# acp-test: db pgsql
+# PostgreSQL: writes nothing reads back before the commit (acp_sa_exec_later) travel with
+# the transaction's next statement or its COMMIT. test_sa's PostgreSQL part, against a
+# database of this test: kept until the COMMIT, dropped by ROLLBACK and by ROLLBACK TO a
+# savepoint before them, their failure the commit's (nothing of the transaction stays),
+# sent before the next statement (which sees them), at once outside a transaction.
+# (test_604 sees them ride along in the server's statement log during a real issuance.)
+. "$(dirname "$0")/lib.sh"
+
+[ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
+db_setup
+for bin in "$REPO/out/unit/test_sa" "$REPO/out/asan/unit/test_sa"; do
+    [ -x "$bin" ] || continue
+    out=$(ACP_TEST_PG="$ACME_DB_PARAMS" "$bin" 2>&1)
+    last=$(tail -n 1 <<<"$out")
+    log "${bin#"$REPO"/}: $last"
+    [[ "$last" =~ ^[0-9]+\ passed,\ 0\ failed$ ]] || fail "${bin#"$REPO"/}: $(grep -a FAIL <<<"$out" | head -5)"
+    # the PostgreSQL part ran: its rows are in the test's database
+    expect_eq 1 "$(db_query "SELECT COUNT(*) FROM billing WHERE id LIKE 'later-%-9'" | tail -n 1)" "${bin##*/}: the part ran"
+    db_query "DELETE FROM billing WHERE id LIKE 'later-%'" > /dev/null
+done
+finish
