@@ -71,6 +71,9 @@ expect_eq 0 "$(tail -n +"$from" "$pglog" | grep -ac 'execute acp_order_status:' 
     "acp_order_status statements (orders made ready with their last authorization)"
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_order_get:' || true)" \
     "acp_order_get statements in the client's part (finalize's order read once, with its authorizations)"
+# the messages the client's part cost (each a round trip: simple-query statements and
+# EXECUTEs of prepared statements; preparations of a new connection included)
+log "messages while the client worked: $(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'LOG:  (statement|execute [^:]*): ' || true)"
 # writes nothing reads back travel with what follows them: the new account's row with
 # the COMMIT, the new order's with the next statement, its authorizations' with the COMMIT
 # (acp_sa_exec_later); none of them is a round trip of its own
