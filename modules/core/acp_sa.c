@@ -337,11 +337,13 @@ static int later_prepared(acp_db_t *db)
  * (res) or a count (n). Ends both: on failure the transaction is open and aborted, or
  * the connection is gone; either way the caller's ROLLBACK follows. Only while nothing
  * of the transaction had been sent is a lost session or connection met by sending the
- * message again (what had happened was nothing). */
+ * message again (what had happened was nothing), and never a message with the COMMIT:
+ * the server may have committed it before the connection went, and a second time would
+ * run its writes twice (a failed COMMIT is reported, as one sent alone is). */
 static int run_with_prefix(acp_db_t *db, apr_pool_t *p, const char *sql, const char *label,
                            int nargs, const char *const *args, apr_dbd_results_t **res, int *n)
 {
-    int rv, missed = 0, dummy = 0, first = db->begin_pending;
+    int rv, missed = 0, dummy = 0, first = db->begin_pending && !(sql && !strcmp(sql, "COMMIT"));
 
     for (;;) {
         const char *text = apr_pstrcat(p, tx_prefix(db, p),
