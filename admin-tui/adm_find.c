@@ -460,7 +460,16 @@ void adm_search_current(adm_t *adm, apr_pool_t *p)
         !row || !row[0] || !strcmp(row[0], "0")) {
         return;
     }
-    (void)acp_sa_exec(adm->db, p, "adm_search_drain", NULL, ACP_SA_NOARGS);
+    {
+        /* a database this tool may only read: searched as it is, and not reported as
+         * unavailable by the steps that follow */
+        int unavailable = adm->db->unavailable;
+        const char *fault = adm->db->fault;
+        if (acp_sa_exec(adm->db, p, "adm_search_drain", NULL, ACP_SA_NOARGS) != APR_SUCCESS) {
+            adm->db->unavailable = unavailable;
+            adm->db->fault = fault;
+        }
+    }
 }
 
 int adm_find(adm_t *adm, apr_pool_t *p, const char *text, long long lim, int flags,
