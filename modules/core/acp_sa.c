@@ -292,6 +292,12 @@ static int has_later(const acp_db_t *db)
     return db->later && db->later->nelts > 0;
 }
 
+/* The next message of the transaction carries more than its own statement */
+static int held_back(const acp_db_t *db)
+{
+    return db->begin_pending || has_later(db);
+}
+
 static void drop_later(acp_db_t *db)
 {
     if (has_later(db)) {
@@ -420,7 +426,7 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
         /* what waits was after the savepoint (a SAVEPOINT carries what waited before it) */
         drop_later(db);
     }
-    if (db->begin_pending || has_later(db)) {
+    if (held_back(db)) {
         apr_pool_t *tmp = NULL;
         if (db->begin_pending && !has_later(db) &&
             (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))) {
@@ -788,16 +794,14 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     if (!st) {
         return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
-    if (db->begin_pending || has_later(db)) {
+    if (held_back(db)) {
         rv = run_with_prefix(db, p, NULL, label, nargs, args, NULL, &n);
         if (nrows) {
             *nrows = n;
         }
         return rv == 0 ? APR_SUCCESS : APR_EGENERAL; /* (retried there where it could be) */
     }
-    else {
-        rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
-    }
+    rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
     if (rv != 0 && statement_missing(db) && (st = stmt_of(db, label)) != NULL) {
         rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
     }
@@ -859,7 +863,7 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
             return APR_ENOENT;
         }
         if (st) {
-            if (db->begin_pending || has_later(db)) {
+            if (held_back(db)) {
                 rv = run_with_prefix(db, p, NULL, label, nargs, args, &res, NULL);
                 if (rv != 0) {
                     return APR_EGENERAL; /* (retried there where it could be) */
