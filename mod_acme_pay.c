@@ -445,6 +445,7 @@ static void acp_child_init(apr_pool_t *pchild, server_rec *s)
     server_rec *sp;
 
     malloc_setup(s);
+    acp_httpd_request_child_init();
     if (db_mutex &&
         apr_global_mutex_child_init(&db_mutex, apr_global_mutex_lockfile(db_mutex), pchild) !=
             APR_SUCCESS) {

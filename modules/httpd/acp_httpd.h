@@ -21,6 +21,7 @@ typedef struct acp_srv_cfg_t {
     int va_per_account;         /* AcmePayValidationPerAccount; 0: half the workers, >= 1 */
     acp_chain_cfg_t chain;      /* AcmePayEthereumRPC, …Confirmations, …PollInterval */
     int nonce_mode;             /* AcmePayNonceStore: 0 unset (by driver), ACP_NONCE_* */
+    int keepalive_thread;       /* AcmePayKeepAliveThread (default on) */
     /* the database (acp_httpd_db.c): mod_dbd's DBDriver/DBDParams, and whether the schema
      * and nonce key are there (0 after a start without the database: answer 503) */
     const char *db_driver, *db_params;
@@ -66,6 +67,7 @@ typedef struct acp_srv_cfg_t {
 #define ACP_SET_MAX_VALIDITY (1u << 4)
 #define ACP_SET_BODY (1u << 5)
 #define ACP_SET_TIMEOUT (1u << 6)
+#define ACP_SET_KEEPALIVE (1u << 7)
 
 #define ACP_NONCE_SHM 1
 #define ACP_NONCE_DB 2
@@ -85,6 +87,9 @@ extern apr_int64_t acp_httpd_malloc_trim;
 
 /* DBDParams of server s (mod_dbd's configuration), NULL when unset. */
 const char *acp_httpd_dbd_params(server_rec *s);
+
+/* Each child's MPM facts for AcmePayKeepAliveThread (acp_httpd_request.c). */
+void acp_httpd_request_child_init(void);
 
 /* The server-status section (modules/httpd/acp_httpd_status.c): registers its hooks. */
 void acp_httpd_status_hooks(void);

@@ -14,6 +14,7 @@ void *acp_httpd_create_srv_cfg(apr_pool_t *p, server_rec *s)
 {
     acp_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     acp_wfe_cfg_defaults(&c->wfe);
+    c->keepalive_thread = 1;
     return c;
 }
 
@@ -63,6 +64,7 @@ static const inherit_t inherited[] = {
     INHERIT(BY_CFG, ACP_SET_MAX_VALIDITY, wfe.ra.max_validity),
     INHERIT(BY_CFG, ACP_SET_BODY, wfe.max_body),
     INHERIT(BY_CFG, ACP_SET_TIMEOUT, wfe.ra.va.timeout_ms),
+    INHERIT(BY_CFG, ACP_SET_KEEPALIVE, keepalive_thread),
     INHERIT(BY_PAY, ACP_PAY_CURRENCY, wfe.ra.billing.currency),
     INHERIT(BY_PAY, ACP_PAY_PRICE, wfe.ra.billing.price.base),
     INHERIT(BY_PAY, ACP_PAY_PRICE_EXTRA, wfe.ra.billing.price.per_extra_name),

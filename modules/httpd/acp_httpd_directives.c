@@ -653,6 +653,10 @@ const command_rec acp_httpd_cmds[] = {
     AP_INIT_TAKE1("AcmePayTLSALPN01Port", set_slot,
                   INT_SLOT(wfe.ra.va.tlsalpn_port, 1, 65535, .cfg_bit = ACP_SET_ALPN_PORT),
                   RSRC_CONF, "port tls-alpn-01 challenges are checked on (default 443)"),
+    AP_INIT_FLAG("AcmePayKeepAliveThread", set_flag_slot,
+                 FLAG_SLOT(keepalive_thread, .cfg_bit = ACP_SET_KEEPALIVE), RSRC_CONF,
+                 "event MPM: an ACME client's keep-alive connection stays with its thread "
+                 "while half of the child's threads are idle (default on)"),
     AP_INIT_FLAG("AcmePayEABRequired", set_flag_slot,
                  FLAG_SLOT(wfe.ra.eab_required, .cfg_bit = ACP_SET_EAB), RSRC_CONF,
                  "require External Account Binding on newAccount (default off)"),

@@ -10,7 +10,8 @@
 #   BENCH_DB=sqlite|pgsql      pgsql: also a PostgreSQL node (default sqlite)
 #   BENCH_MODE=single|cluster  cluster: also two nodes behind HAProxy (implies pgsql)
 #   BENCH_TARGETS="…"  columns of the comparison (default: pebble sqlite [pgsql] [cluster];
-#                      also sqlite-event: the SQLite node on the event MPM as Debian ships it,
+#                      also sqlite-event: the SQLite node on the event MPM as Debian ships it
+#                      (with the sample site's MaxKeepAliveRequests 1000 in the vhost),
 #                      and pgsql-sock: the PostgreSQL node over the server's Unix socket);
 #                      a target NAME@base runs BENCH_BASE_MODULE (another build of
 #                      mod_acme_pay.so, e.g. main's) instead: before/after in one run
@@ -324,9 +325,11 @@ for tg in $targets; do
           echo "ari_rps=-"; echo "books=-"; } > "$T/r-pebble"
         ;;
     sqlite|sqlite-event)
-        # sqlite-event: Apache as Debian ships it (event MPM, MaxKeepAliveRequests 100)
+        # sqlite-event: Apache as Debian ships it (event MPM, MaxKeepAliveRequests 100), with
+        # what the sample site (conf/acme-pay.conf) sets in its <VirtualHost>
         set --
-        [ "${tg%@base}" = sqlite-event ] && set -- --mpm event --global "MaxKeepAliveRequests 100"
+        [ "${tg%@base}" = sqlite-event ] && set -- --mpm event --global "MaxKeepAliveRequests 100" \
+            --directive "MaxKeepAliveRequests 1000"
         apache_start "$T/d-$tg" --directive "$money" "$@"
         measure_module "$tg" "https://localhost:$acme_port/acme/directory" "$(apache_pid "$T/d-$tg")" \
             sqlite3 "$T/d-$tg/db/acme.db"
