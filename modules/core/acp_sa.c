@@ -394,6 +394,7 @@ apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, i
     if (!db->pgsql || !db->in_tx) {
         return acp_sa_exec(db, p, label, NULL, nargs, args);
     }
+    db->pf = NULL;
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
     }
@@ -418,6 +419,8 @@ apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, i
 apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
 {
     int nrows = 0, rv;
+
+    db->pf = NULL; /* a noted read answers only a read that follows at once */
 
     if (tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
         return APR_EGENERAL;
@@ -783,6 +786,12 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
     }
+    if (db->pf && acp_sa_pf_next(db, p, label, nargs, args, NULL, &n)) {
+        if (nrows) {
+            *nrows = n;
+        }
+        return APR_SUCCESS; /* ran with the read noted before it (acp_sa_prefetch.c) */
+    }
     if (!db->pgsql) {
         int unprepared = 0;
         rv = acp_sa_sq_run(db, p, label, nargs, args, NULL, &n, &unprepared);
@@ -841,6 +850,9 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     *rows = NULL;
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
+    }
+    if (db->pf && acp_sa_pf_next(db, p, label, nargs, args, rows, NULL)) {
+        return APR_SUCCESS; /* the noted read's rows, or run with it (acp_sa_prefetch.c) */
     }
     if (!db->pgsql) {
         int unprepared = 0;

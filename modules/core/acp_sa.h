@@ -92,6 +92,9 @@ struct acp_db_t {
      * or text -> sqlite3_stmt, kept in sq_pool (the stmt_pool they were found in) */
     apr_hash_t *sq_cache;
     apr_pool_t *sq_pool;
+    /* PostgreSQL: a read noted by acp_sa_prefetch, to travel with the next statement
+     * (acp_sa_prefetch.c), then its rows for the statement after that */
+    struct acp_sa_pf_t *pf;
 };
 
 /* DBDParams for a log line or an error: passwords replaced by "***" (key=value
@@ -162,6 +165,19 @@ apr_status_t acp_sa_nonce_epoch(acp_db_t *db, apr_pool_t *p, apr_uint32_t *epoch
 /* Prepares label on this connection now, if it is not yet (it is otherwise on first
  * use): APR_ENOENT when no catalogue has it. */
 apr_status_t acp_sa_prepared(acp_db_t *db, const char *label);
+
+/* PostgreSQL, outside a transaction: the read label(args) travels in one round trip with
+ * the next statement, and its rows answer the statement after that if it is the same read
+ * (nothing else may come between; anything else drops them). Elsewhere nothing happens
+ * and the read runs when it is asked for. (acp_sa_prefetch.c) */
+typedef struct acp_sa_pf_t acp_sa_pf_t;
+apr_status_t acp_sa_prefetch(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                             const char *const *args);
+/* acp_sa.c's statements meet the noted read: 1 when this statement was answered (from the
+ * read's rows, or run together with it: rows for a read, *nrows for a write), 0 when it
+ * still has to run; the read is then dropped. */
+int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                   const char *const *args, apr_array_header_t **rows, int *nrows);
 
 /* Generic statement execution by label. args: nargs strings (NULL = SQL NULL). */
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
@@ -263,6 +279,17 @@ typedef struct acp_job_t {
 } acp_job_t;
 
 /* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */
+/* The records' reads a request can name before it has its account (acp_sa_prefetch):
+ * what acp_sa_authz_with_challs, acp_sa_order_with_authzs, acp_sa_cert_get,
+ * acp_sa_chall_authz (no count) and acp_sa_account_by_thumbprint read for key */
+typedef enum {
+    ACP_READ_AUTHZ_CHALLS,
+    ACP_READ_ORDER_AUTHZS,
+    ACP_READ_CERT,
+    ACP_READ_CHALL_AUTHZ,
+    ACP_READ_ACCT_BY_THUMB
+} acp_sa_read_t;
+void acp_sa_prefetch_read(acp_db_t *db, apr_pool_t *p, acp_sa_read_t read, const char *key);
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out);
 /* PostgreSQL: acp_sa_account_get and acp_sa_nonce_spend in one round trip; *spent as
  * acp_sa_nonce_spend's answer (1 spent now, 0 not), also when the account is not found

@@ -177,6 +177,7 @@ apr_status_t acp_sa_rows_within(acp_db_t *db, apr_pool_t *p, const char *label, 
     if (ms <= 0 || db->in_tx) {
         return acp_sa_rows(db, p, label, rows, nargs, args);
     }
+    db->pf = NULL; /* a transaction of its own comes first */
     /* the budget is the lookup's: a statement this connection has not prepared yet is
      * prepared first (on PostgreSQL a round trip with parsing and planning, which a
      * command line's first find pays for every statement it runs) */

@@ -93,6 +93,21 @@ static void *account_of(apr_pool_t *p, const char **r)
     return a;
 }
 
+void acp_sa_prefetch_read(acp_db_t *db, apr_pool_t *p, acp_sa_read_t read, const char *key)
+{
+    static const char *const labels[] = {
+        [ACP_READ_AUTHZ_CHALLS] = "acp_authz_challs",
+        [ACP_READ_ORDER_AUTHZS] = "acp_order_authz_get",
+        [ACP_READ_CERT] = "acp_cert_get",
+        [ACP_READ_CHALL_AUTHZ] = "acp_chall_authz",
+        [ACP_READ_ACCT_BY_THUMB] = "acp_acct_by_thumb",
+    };
+
+    if (key && (unsigned)read < sizeof(labels) / sizeof(labels[0])) {
+        (void)acp_sa_prefetch(db, p, labels[read], ACP_SA_ARGS(key));
+    }
+}
+
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out)
 {
     apr_status_t rv;

@@ -598,6 +598,8 @@ static apr_status_t holder_later(acp_db_t *db, apr_pool_t *p, const char *n)
                              ACP_SA_ARGS(id, "account", "later", "0", "1", NULL, "0"));
 }
 
+static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
+
 static void test_pg_later(apr_pool_t *p)
 {
     const char *params = getenv("ACP_TEST_PG"), *err = NULL, *id3, *id5, *id1;
@@ -668,6 +670,85 @@ static void test_pg_later(apr_pool_t *p)
     /* outside a transaction it runs at once */
     CHECK(holder_later(db, p, "9") == APR_SUCCESS);
     CHECK(holder_there(db2, p, "9"));
+    test_pg_prefetch(db, db2, p);
+}
+
+/* PostgreSQL (ACP_TEST_PG): a read noted by acp_sa_prefetch runs with the next statement
+ * (outside a transaction) and answers the statement after it if that is the same read;
+ * the label changed by another connection in between shows which run answered */
+static const char *pf_label(acp_db_t *db, apr_pool_t *p, const char *n)
+{
+    const char **row = NULL, *id = holder_id(p, n);
+    if (acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(id)) != APR_SUCCESS || !row) {
+        return "(none)";
+    }
+    return row[2] ? row[2] : "(null)";
+}
+
+static void pf_relabel(acp_db_t *db, apr_pool_t *p, const char *n, const char *label)
+{
+    CHECK(acp_sa_raw_exec(db, apr_psprintf(p, "UPDATE billing SET label = '%s' WHERE id = '%s'",
+                                           label, holder_id(p, n))) == APR_SUCCESS);
+}
+
+static void pf_note(acp_db_t *db, apr_pool_t *p, const char *n)
+{
+    const char *id = holder_id(p, n);
+    CHECK(acp_sa_prefetch(db, p, "acp_billing_get", ACP_SA_ARGS(id)) == APR_SUCCESS);
+    CHECK(db->pf != NULL);
+}
+
+static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
+{
+    const char *idw = holder_id(p, "pw"), *idp = holder_id(p, "p");
+    int n = 0;
+
+    CHECK(holder_later(db2, p, "p") == APR_SUCCESS); /* label "later" */
+    /* carried by a read: the rows are those of when it ran */
+    pf_note(db, p, "p");
+    CHECK(strcmp(pf_label(db, p, "1"), "later") == 0); /* the carrier */
+    pf_relabel(db2, p, "p", "one");
+    CHECK(strcmp(pf_label(db, p, "p"), "later") == 0); /* answered by the noted read */
+    CHECK(strcmp(pf_label(db, p, "p"), "one") == 0);   /* once */
+    /* carried by a write, which ran (its count) */
+    pf_note(db, p, "p");
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", &n,
+                      ACP_SA_ARGS(idw, "account", "w", "0", "1", NULL, "0")) == APR_SUCCESS);
+    CHECK(n == 1);
+    CHECK(holder_there(db2, p, "pw"));
+    pf_relabel(db2, p, "p", "two");
+    CHECK(strcmp(pf_label(db, p, "p"), "one") == 0);
+    /* another statement between: the noted rows are dropped */
+    pf_note(db, p, "p");
+    CHECK(strcmp(pf_label(db, p, "1"), "later") == 0);
+    pf_relabel(db2, p, "p", "three");
+    CHECK(strcmp(pf_label(db, p, "1"), "later") == 0);
+    CHECK(strcmp(pf_label(db, p, "p"), "three") == 0);
+    /* a carrier that fails fails as it would alone; nothing of it stays, no rows kept */
+    pf_note(db, p, "p");
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", &n,
+                      ACP_SA_ARGS(idp, "account", "dup", "0", "1", NULL, "0")) != APR_SUCCESS);
+    CHECK(db->pf == NULL);
+    pf_relabel(db2, p, "p", "four");
+    CHECK(strcmp(pf_label(db, p, "p"), "four") == 0);
+    /* a transaction begun in between (nothing sent yet) may take the rows; BEGIN then goes
+     * with the transaction's first statement */
+    pf_note(db, p, "p");
+    CHECK(strcmp(pf_label(db, p, "1"), "later") == 0);
+    pf_relabel(db2, p, "p", "five");
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(strcmp(pf_label(db, p, "p"), "four") == 0);
+    CHECK(db->begin_pending);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS(holder_id(p, "pt"), "account", "t", "0", "1", NULL, "0")) ==
+          APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "pt"));
+    /* inside a transaction nothing is noted */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_prefetch(db, p, "acp_billing_get", ACP_SA_ARGS(idp)) == APR_SUCCESS);
+    CHECK(db->pf == NULL);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
 }
 
 static void run_tests(apr_pool_t *p)

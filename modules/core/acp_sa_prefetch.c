@@ -1,0 +1,238 @@
+/* PostgreSQL: a read that travels with the statement before it.
+ *
+ * A POST-as-GET spends its nonce and reads its account in one statement (acp_acct_spend),
+ * then reads what it asks for: its authorization, order or certificate. newAccount spends
+ * its nonce, then looks for the key's account. The second statement's arguments are known
+ * before the first is sent (the URL names the resource, the JWS the key), and on this
+ * kind of machine each round trip costs more than the statement it carries
+ * (docs/PERFORMANCE.md). acp_sa_prefetch notes such a read; the next statement, when it
+ * runs outside a transaction, goes with it in one libpq pipeline (two Bind/Execute and one
+ * Sync: one round trip, one implicit transaction, the prepared statements as they are),
+ * and the read's rows are kept for the statement after it:
+ *  - they answer only the very next statement of the handle, and only when that is the
+ *    same read with the same arguments; anything else drops them. So nothing this request
+ *    does comes between the read and its use: taking it a moment earlier is the same as
+ *    the request having come a moment earlier (every statement reads what was committed
+ *    when it started; a transaction begun in between had sent nothing yet).
+ *  - a failure of the pipeline (a dead connection, a session that lost its statements)
+ *    leaves nothing done (one implicit transaction: a failed read rolls the statement
+ *    before it back) and the statement runs on its own as it did before, with its retries.
+ * libpq's pipeline functions (14 and later) are looked up in the library the pgsql driver
+ * loaded; without them nothing is carried. SQLite has no round trips: nothing here. */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_dbd.h>
+#include "acp_sa.h"
+
+/* libpq's values (libpq-fe.h; stable since they were added) */
+#define PG_CONNECTION_OK 0
+#define PG_TRANS_IDLE 0
+#define PG_COMMAND_OK 1
+#define PG_TUPLES_OK 2
+#define PG_PIPELINE_SYNC 10
+
+typedef struct {
+    int (*status)(const void *conn);
+    int (*tx_status)(const void *conn);
+    int (*enter)(void *conn);
+    int (*exit)(void *conn);
+    int (*sync)(void *conn);
+    int (*send)(void *conn, const char *name, int n, const char *const *values,
+                const int *lengths, const int *formats, int result_format);
+    void *(*get)(void *conn);
+    int (*res_status)(const void *res);
+    int (*ntuples)(const void *res);
+    int (*nfields)(const void *res);
+    char *(*value)(const void *res, int row, int col);
+    int (*isnull)(const void *res, int row, int col);
+    char *(*cmd_tuples)(void *res);
+    void (*clear)(void *res);
+} pq_t;
+
+static const pq_t *pq(void)
+{
+    static void *c[14];
+    static pq_t f;
+    static int state; /* 0 unknown, 1 there, -1 missing (a race looks up twice) */
+    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+
+    if (s) {
+        return s > 0 ? &f : NULL;
+    }
+    f.status = (int (*)(const void *))acp_sa_driver_symbol(&c[0], "PQstatus");
+    f.tx_status = (int (*)(const void *))acp_sa_driver_symbol(&c[1], "PQtransactionStatus");
+    f.enter = (int (*)(void *))acp_sa_driver_symbol(&c[2], "PQenterPipelineMode");
+    f.exit = (int (*)(void *))acp_sa_driver_symbol(&c[3], "PQexitPipelineMode");
+    f.sync = (int (*)(void *))acp_sa_driver_symbol(&c[4], "PQpipelineSync");
+    f.send = (int (*)(void *, const char *, int, const char *const *, const int *, const int *,
+                      int))acp_sa_driver_symbol(&c[5], "PQsendQueryPrepared");
+    f.get = (void *(*)(void *))acp_sa_driver_symbol(&c[6], "PQgetResult");
+    f.res_status = (int (*)(const void *))acp_sa_driver_symbol(&c[7], "PQresultStatus");
+    f.ntuples = (int (*)(const void *))acp_sa_driver_symbol(&c[8], "PQntuples");
+    f.nfields = (int (*)(const void *))acp_sa_driver_symbol(&c[9], "PQnfields");
+    f.value = (char *(*)(const void *, int, int))acp_sa_driver_symbol(&c[10], "PQgetvalue");
+    f.isnull = (int (*)(const void *, int, int))acp_sa_driver_symbol(&c[11], "PQgetisnull");
+    f.cmd_tuples = (char *(*)(void *))acp_sa_driver_symbol(&c[12], "PQcmdTuples");
+    f.clear = (void (*)(void *))acp_sa_driver_symbol(&c[13], "PQclear");
+    s = f.status && f.tx_status && f.enter && f.exit && f.sync && f.send && f.get &&
+                f.res_status && f.ntuples && f.nfields && f.value && f.isnull &&
+                f.cmd_tuples && f.clear
+            ? 1
+            : -1;
+    __atomic_store_n(&state, s, __ATOMIC_RELEASE);
+    return s > 0 ? &f : NULL;
+}
+
+struct acp_sa_pf_t {
+    apr_pool_t *pool; /* the request's: holds the read's arguments and rows */
+    const char *label;
+    int nargs;
+    const char **args;
+    apr_array_header_t *rows; /* NULL: not sent yet */
+};
+
+apr_status_t acp_sa_prefetch(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                             const char *const *args)
+{
+    acp_sa_pf_t *pf;
+    int i;
+
+    db->pf = NULL;
+    if (!db->pgsql || db->in_tx || !pq() || acp_sa_stmt_nargs(1, label) != nargs) {
+        return APR_SUCCESS; /* nothing to save: the read runs when it is asked for */
+    }
+    pf = apr_pcalloc(p, sizeof(*pf));
+    pf->pool = p;
+    pf->label = apr_pstrdup(p, label);
+    pf->nargs = nargs;
+    pf->args = apr_pcalloc(p, sizeof(char *) * (size_t)(nargs + 1));
+    for (i = 0; i < nargs; i++) {
+        pf->args[i] = args[i] ? apr_pstrdup(p, args[i]) : NULL;
+    }
+    db->pf = pf;
+    return APR_SUCCESS;
+}
+
+static int same_read(const acp_sa_pf_t *pf, const char *label, int nargs,
+                     const char *const *args)
+{
+    int i;
+
+    if (strcmp(pf->label, label) != 0 || pf->nargs != nargs) {
+        return 0;
+    }
+    for (i = 0; i < nargs; i++) {
+        if (!pf->args[i] != !args[i] || (args[i] && strcmp(pf->args[i], args[i]) != 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* a result's rows as acp_sa_rows gives them (NULL for SQL NULL), in p */
+static apr_array_header_t *rows_of(const pq_t *f, apr_pool_t *p, void *res)
+{
+    int n = f->ntuples(res), cols = f->nfields(res), i, j;
+    apr_array_header_t *out = apr_array_make(p, n > 0 ? n : 1, sizeof(const char **));
+
+    for (i = 0; i < n; i++) {
+        const char **r = apr_pcalloc(p, sizeof(char *) * (size_t)(cols + 1));
+        for (j = 0; j < cols; j++) {
+            r[j] = f->isnull(res, i, j) ? NULL : apr_pstrdup(p, f->value(res, i, j));
+        }
+        APR_ARRAY_PUSH(out, const char **) = r;
+    }
+    return out;
+}
+
+/* label(args) and the noted read in one pipeline. 1 when both ran: label's rows in *rows
+ * (a read) or its count in *nrows (a write), the read's in pf->rows; 0 when nothing was
+ * done (the pipeline failed whole: one implicit transaction) */
+static int carry(acp_db_t *db, apr_pool_t *p, acp_sa_pf_t *pf, const char *label, int nargs,
+                 const char *const *args, apr_array_header_t **rows, int *nrows)
+{
+    const pq_t *f = pq();
+    void *conn = apr_dbd_native_handle(db->driver, db->handle), *res;
+    int q = 0, nulls = 0, good = 1, done = 0, guard;
+
+    if (!conn || f->status(conn) != PG_CONNECTION_OK || f->tx_status(conn) != PG_TRANS_IDLE ||
+        acp_sa_prepared(db, label) != APR_SUCCESS ||
+        acp_sa_prepared(db, pf->label) != APR_SUCCESS || !f->enter(conn)) {
+        return 0;
+    }
+    if (!f->send(conn, label, nargs, args, NULL, NULL, 0) ||
+        !f->send(conn, pf->label, pf->nargs, (const char *const *)pf->args, NULL, NULL, 0)) {
+        good = 0; /* what was sent is read below, after the Sync that sends it */
+    }
+    if (!f->sync(conn)) {
+        (void)f->exit(conn); /* the connection is gone: the statement's own run finds out */
+        return 0;
+    }
+    /* each statement's result, a NULL after each, then the Sync's: a bounded read (a
+     * dead connection answers NULL from then on) */
+    for (guard = 0; guard < 16 && !done; guard++) {
+        res = f->get(conn);
+        if (!res) {
+            if (++nulls > 2) {
+                good = 0;
+                break;
+            }
+            q++;
+            continue;
+        }
+        nulls = 0;
+        switch (f->res_status(res)) {
+        case PG_PIPELINE_SYNC:
+            done = 1;
+            break;
+        case PG_TUPLES_OK:
+        case PG_COMMAND_OK:
+            if (q == 0 && rows) {
+                *rows = rows_of(f, p, res);
+            }
+            else if (q == 0 && nrows) {
+                *nrows = atoi(f->cmd_tuples(res));
+            }
+            else if (q == 1) {
+                pf->rows = rows_of(f, pf->pool, res);
+            }
+            break;
+        default:
+            good = 0;
+        }
+        f->clear(res);
+    }
+    if (!f->exit(conn)) {
+        good = 0;
+    }
+    return good && done && q == 2 && pf->rows;
+}
+
+int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                   const char *const *args, apr_array_header_t **rows, int *nrows)
+{
+    acp_sa_pf_t *pf = db->pf;
+    int i;
+
+    db->pf = NULL; /* whatever happens, a noted read answers at most this statement */
+    if (!pf) {
+        return 0;
+    }
+    if (pf->rows) { /* sent with the statement before: this statement, if it is the read */
+        if (!rows || !same_read(pf, label, nargs, args)) {
+            return 0;
+        }
+        *rows = apr_array_make(p, pf->rows->nelts > 0 ? pf->rows->nelts : 1,
+                               sizeof(const char **));
+        for (i = 0; i < pf->rows->nelts; i++) {
+            APR_ARRAY_PUSH(*rows, const char **) = APR_ARRAY_IDX(pf->rows, i, const char **);
+        }
+        return 1;
+    }
+    if (db->in_tx || !carry(db, p, pf, label, nargs, args, rows, nrows)) {
+        return 0;
+    }
+    db->pf = pf; /* for the next statement */
+    return 1;
+}
