@@ -3,23 +3,22 @@
  * A POST-as-GET spends its nonce and reads its account in one statement (acp_acct_spend),
  * then reads what it asks for: its authorization, order or certificate. newAccount spends
  * its nonce, then looks for the key's account. The second statement's arguments are known
- * before the first is sent (the URL names the resource, the JWS the key), and on this
- * kind of machine each round trip costs more than the statement it carries
- * (docs/PERFORMANCE.md). acp_sa_prefetch notes such a read; the next statement, when it
- * runs outside a transaction, goes with it in one libpq pipeline (two Bind/Execute and one
- * Sync: one round trip, one implicit transaction, the prepared statements as they are),
- * and the read's rows are kept for the statement after it:
+ * before the first is sent (the URL names the resource, the JWS the key), and each round
+ * trip is two wake-ups and a TCP exchange (docs/PERFORMANCE.md). acp_sa_prefetch notes
+ * such a read; the next statement, when it runs outside a transaction, goes with it in
+ * one libpq pipeline (Bind/Execute/Sync twice: one round trip, each statement in its own
+ * implicit transaction as before, the prepared statements as they are), and the read's
+ * rows are kept for the statement after it:
  *  - they answer only the very next statement of the handle, and only when that is the
  *    same read with the same arguments; anything else drops them. So nothing this request
  *    does comes between the read and its use: taking it a moment earlier is the same as
  *    the request having come a moment earlier (every statement reads what was committed
  *    when it started; a transaction begun in between had sent nothing yet).
- *  - a failure of the pipeline (a dead connection, a session that lost its statements)
- *    leaves nothing done (one implicit transaction: a failed read rolls the statement
- *    before it back) and the statement runs on its own as it did before, with its retries.
+ *  - when the statement fails in the pipeline (or the connection goes before its end is
+ *    known) it runs again on its own, as it did before, with its retries; a failed
+ *    statement changed nothing. When only the read fails, nothing is kept.
  * libpq's pipeline functions (14 and later) are looked up in the library the pgsql driver
  * loaded; without them nothing is carried. SQLite has no round trips: nothing here. */
-#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_dbd.h>
@@ -146,67 +145,67 @@ static apr_array_header_t *rows_of(const pq_t *f, apr_pool_t *p, void *res)
     return out;
 }
 
-/* label(args) and the noted read in one pipeline. 1 when both ran: label's rows in *rows
- * (a read) or its count in *nrows (a write), the read's in pf->rows; 0 when nothing was
- * done (the pipeline failed whole: one implicit transaction) */
+/* label(args) and the noted read in one pipeline, each in a transaction of its own (a
+ * Sync after each: the statement commits as it would alone, and a read that pruned a
+ * page (WAL) never makes the spend's commit wait for a flush). 1 when label ran: its
+ * rows in *rows (a read) or its count in *nrows (a write), and the read's rows in
+ * pf->rows when it ran too; 0 when label did not run or its end is unknown (the caller
+ * runs it on its own, as always: a failed statement changed nothing) */
 static int carry(acp_db_t *db, apr_pool_t *p, acp_sa_pf_t *pf, const char *label, int nargs,
                  const char *const *args, apr_array_header_t **rows, int *nrows)
 {
     const pq_t *f = pq();
     void *conn = apr_dbd_native_handle(db->driver, db->handle), *res;
-    int q = 0, nulls = 0, good = 1, done = 0, guard;
+    int seg = 0, nulls = 0, ran = 0, read = 0, guard, sent;
 
     if (!conn || f->status(conn) != PG_CONNECTION_OK || f->tx_status(conn) != PG_TRANS_IDLE ||
         acp_sa_prepared(db, label) != APR_SUCCESS ||
         acp_sa_prepared(db, pf->label) != APR_SUCCESS || !f->enter(conn)) {
         return 0;
     }
-    if (!f->send(conn, label, nargs, args, NULL, NULL, 0) ||
-        !f->send(conn, pf->label, pf->nargs, (const char *const *)pf->args, NULL, NULL, 0)) {
-        good = 0; /* what was sent is read below, after the Sync that sends it */
-    }
-    if (!f->sync(conn)) {
-        (void)f->exit(conn); /* the connection is gone: the statement's own run finds out */
-        return 0;
-    }
-    /* each statement's result, a NULL after each, then the Sync's: a bounded read (a
-     * dead connection answers NULL from then on) */
-    for (guard = 0; guard < 16 && !done; guard++) {
+    sent = f->send(conn, label, nargs, args, NULL, NULL, 0) && f->sync(conn) &&
+           f->send(conn, pf->label, pf->nargs, (const char *const *)pf->args, NULL, NULL, 0) &&
+           f->sync(conn);
+    /* per statement: its result, a NULL, the Sync's result. Bounded (a dead connection
+     * answers NULL from then on) */
+    for (guard = 0; sent && guard < 16 && seg < 2; guard++) {
         res = f->get(conn);
         if (!res) {
             if (++nulls > 2) {
-                good = 0;
                 break;
             }
-            q++;
             continue;
         }
         nulls = 0;
         switch (f->res_status(res)) {
         case PG_PIPELINE_SYNC:
-            done = 1;
+            seg++;
             break;
         case PG_TUPLES_OK:
         case PG_COMMAND_OK:
-            if (q == 0 && rows) {
-                *rows = rows_of(f, p, res);
+            if (seg == 0) {
+                ran = 1;
+                if (rows) {
+                    *rows = rows_of(f, p, res);
+                }
+                else if (nrows) {
+                    *nrows = (int)acp_sa_atoll(f->cmd_tuples(res));
+                }
             }
-            else if (q == 0 && nrows) {
-                *nrows = atoi(f->cmd_tuples(res));
-            }
-            else if (q == 1) {
+            else {
+                read = 1;
                 pf->rows = rows_of(f, pf->pool, res);
             }
             break;
         default:
-            good = 0;
+            break;
         }
         f->clear(res);
     }
-    if (!f->exit(conn)) {
-        good = 0;
+    if (!f->exit(conn) || seg < 2 || !read) {
+        pf->rows = NULL;
     }
-    return good && done && q == 2 && pf->rows;
+    return ran && seg >= 1; /* its Sync came back: it committed */
 }
 
 int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
@@ -233,6 +232,6 @@ int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
     if (db->in_tx || !carry(db, p, pf, label, nargs, args, rows, nrows)) {
         return 0;
     }
-    db->pf = pf; /* for the next statement */
+    db->pf = pf->rows ? pf : NULL; /* for the next statement */
     return 1;
 }
