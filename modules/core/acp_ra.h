@@ -100,6 +100,9 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
  * validations since acp_ra_limit_failed_since (acp_sa_chall_authz_failed read it). */
 long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t *acct,
                                     long long now);
+/* The same before the account is read: 1 and *since when no AcmePayLimit… of an EAB key
+ * can change it (then it is the same for every account), else 0. */
+int acp_ra_limit_failed_since_any(const acp_ra_cfg_t *cfg, long long now, long long *since);
 acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct, const acp_authz_t *authz,
                                       long long failed, long long oldest, long long now);

@@ -327,6 +327,18 @@ long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t
     return s.failed.max > 0 ? now - s.failed.period : now; /* off: an empty window */
 }
 
+int acp_ra_limit_failed_since_any(const acp_ra_cfg_t *cfg, long long now, long long *since)
+{
+    acp_account_t none;
+
+    if (cfg->limits.eab && cfg->limits.eab->nelts > 0) {
+        return 0;
+    }
+    memset(&none, 0, sizeof(none));
+    *since = acp_ra_limit_failed_since(cfg, &none, now);
+    return 1;
+}
+
 acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct, const acp_authz_t *authz,
                                       long long n, long long oldest, long long now)

@@ -290,6 +290,9 @@ typedef enum {
     ACP_READ_ACCT_BY_THUMB
 } acp_sa_read_t;
 void acp_sa_prefetch_read(acp_db_t *db, apr_pool_t *p, acp_sa_read_t read, const char *key);
+/* acp_sa_chall_authz_failed's read, noted the same way */
+void acp_sa_prefetch_chall_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                  long long failed_since);
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out);
 /* PostgreSQL: acp_sa_account_get and acp_sa_nonce_spend in one round trip; *spent as
  * acp_sa_nonce_spend's answer (1 spent now, 0 not), also when the account is not found

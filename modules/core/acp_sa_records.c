@@ -296,6 +296,13 @@ static apr_status_t chall_authz_read(acp_db_t *db, apr_pool_t *p, const char *la
     return APR_SUCCESS;
 }
 
+void acp_sa_prefetch_chall_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
+                                  long long failed_since)
+{
+    const char *since = acp_sa_ll(p, failed_since);
+    (void)acp_sa_prefetch(db, p, "acp_chall_authz_failed", ACP_SA_ARGS(since, since, chall_id));
+}
+
 apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                        long long failed_since, acp_chall_t **chall,
                                        acp_authz_t **authz, long long *failed,

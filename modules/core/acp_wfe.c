@@ -287,7 +287,7 @@ static acp_problem_t *h_chall(wfe_req_t *w)
     acp_chall_t *chall = NULL;
     acp_authz_t *authz = NULL;
     acp_problem_t *prob;
-    long long now = acp_now(), failed = 0, oldest = 0;
+    long long now = w->chall_now ? w->chall_now : acp_now(), failed = 0, oldest = 0;
     /* an answer reads the failed-validations limit's count with the challenge */
     apr_status_t rv =
         w->payload ? acp_sa_chall_authz_failed(w->db, w->p, w->id,
@@ -539,11 +539,17 @@ static void prefetch_route_read(wfe_req_t *w)
     case R_CERT:
         acp_sa_prefetch_read(w->db, w->p, ACP_READ_CERT, w->id);
         break;
-    case R_CHALL:
+    case R_CHALL: {
+        long long now = acp_now(), since = 0;
         if (empty) {
             acp_sa_prefetch_read(w->db, w->p, ACP_READ_CHALL_AUTHZ, w->id);
         }
+        else if (w->db->pgsql && acp_ra_limit_failed_since_any(&w->cfg->ra, now, &since)) {
+            w->chall_now = now; /* the answer's count, read for this instant */
+            acp_sa_prefetch_chall_failed(w->db, w->p, w->id, since);
+        }
         break;
+    }
     case R_NEW_ACCOUNT:
         acp_sa_prefetch_read(w->db, w->p, ACP_READ_ACCT_BY_THUMB,
                              acp_jwk_thumbprint(w->p, w->jws->jwk));

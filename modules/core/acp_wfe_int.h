@@ -54,6 +54,8 @@ typedef struct {
     acp_order_t *pre_order;    /* finalize on PostgreSQL: the order (with its authorizations)
                                 * read before the transaction, used in it */
     acp_ra_csr_t fin;          /* finalize: the CSR, checked before the transaction */
+    long long chall_now;       /* a challenge answer: the time its limit count was read for
+                                * before the account (prefetch_route_read); 0: not */
 } wfe_req_t;
 
 const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);
