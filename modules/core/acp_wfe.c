@@ -526,6 +526,9 @@ static void prefetch_route_read(wfe_req_t *w)
 {
     int empty = w->jws->payload_len == 0; /* POST-as-GET: no update comes first */
 
+    if (!w->db->pgsql) {
+        return; /* SQLite: no round trips to save */
+    }
     switch (w->route) {
     case R_AUTHZ:
         if (empty) {
@@ -544,7 +547,7 @@ static void prefetch_route_read(wfe_req_t *w)
         if (empty) {
             acp_sa_prefetch_read(w->db, w->p, ACP_READ_CHALL_AUTHZ, w->id);
         }
-        else if (w->db->pgsql && acp_ra_limit_failed_since_any(&w->cfg->ra, now, &since)) {
+        else if (acp_ra_limit_failed_since_any(&w->cfg->ra, now, &since)) {
             w->chall_now = now; /* the answer's count, read for this instant */
             acp_sa_prefetch_chall_failed(w->db, w->p, w->id, since);
         }
