@@ -58,6 +58,12 @@ typedef struct {
                                 * before the account (prefetch_route_read); 0: not */
 } wfe_req_t;
 
+/* acp_wfe_auth.c: a POST's JWS, account and nonce checked (the nonce spent unless the
+ * handler's transaction spends it), NULL when it may go on; and the spend in the
+ * database, inside the caller's transaction when in_tx (rolled back when refused) */
+acp_problem_t *acp_wfe_authenticate(wfe_req_t *w);
+acp_problem_t *acp_wfe_spend_in_db(wfe_req_t *w, int in_tx);
+
 const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);
 /* Where payment links point: the configured server name, never the request's Host. */
 const char *acp_wfe_pay_base(const acp_req_t *req);
