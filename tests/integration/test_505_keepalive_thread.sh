@@ -60,6 +60,7 @@ for i in range(3):
     nonce(c)
     conns.append(c)
     print(status(), flush=True)
+    time.sleep(0.5)  # the status request's thread back to idle before the next client
 for c in conns:
     nonce(c)
     c.close()
