@@ -278,7 +278,6 @@ typedef struct acp_job_t {
     const char *owner, *target;
 } acp_job_t;
 
-/* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */
 /* The records' reads a request can name before it has its account (acp_sa_prefetch):
  * what acp_sa_authz_with_challs, acp_sa_order_with_authzs, acp_sa_cert_get,
  * acp_sa_chall_authz (no count) and acp_sa_account_by_thumbprint read for key */
@@ -293,6 +292,8 @@ void acp_sa_prefetch_read(acp_db_t *db, apr_pool_t *p, acp_sa_read_t read, const
 /* acp_sa_chall_authz_failed's read, noted the same way */
 void acp_sa_prefetch_chall_failed(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                   long long failed_since);
+
+/* Getters: APR_SUCCESS with *out set, APR_NOTFOUND when absent, else a db error. */
 apr_status_t acp_sa_account_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_account_t **out);
 /* PostgreSQL: acp_sa_account_get and acp_sa_nonce_spend in one round trip; *spent as
  * acp_sa_nonce_spend's answer (1 spent now, 0 not), also when the account is not found
