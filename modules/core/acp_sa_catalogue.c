@@ -3,6 +3,7 @@
  * apr_dbd's portable placeholders (%s text, %lld bigint, %d integer), so one text serves
  * SQLite and PostgreSQL; the few that SQLite cannot parse are in acp_sa_pg_catalogue,
  * prepared on PostgreSQL only. */
+#include <string.h>
 #include "acp_sa.h"
 
 #define ACCT_COLS "id, thumbprint, jwk, status, contacts, tos_agreed, eab_kid, billing_id, created"
@@ -549,3 +550,28 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      "a.contacts, a.tos_agreed, a.eab_kid, a.billing_id, a.created FROM (SELECT 1) o "
      "LEFT JOIN accounts a ON a.id = %s"},
     {NULL, NULL}};
+
+const acp_sa_stmt_t *acp_sa_stmt_find(int pgsql, const char *label, int *admin)
+{
+    const acp_sa_stmt_t *s;
+
+    for (s = pgsql ? acp_sa_pg_catalogue : NULL; s && s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 0;
+            return s;
+        }
+    }
+    for (s = acp_sa_catalogue; s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 0;
+            return s;
+        }
+    }
+    for (s = acp_sa_admin_catalogue; s->label; s++) {
+        if (!strcmp(s->label, label)) {
+            *admin = 1;
+            return s;
+        }
+    }
+    return NULL;
+}
