@@ -19,6 +19,7 @@
  *    statement changed nothing. When only the read fails, nothing is kept.
  * libpq's pipeline functions (14 and later) are looked up in the library the pgsql driver
  * loaded; without them nothing is carried. SQLite has no round trips: nothing here. */
+#include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_dbd.h>
@@ -49,38 +50,50 @@ typedef struct {
     void (*clear)(void *res);
 } pq_t;
 
+static pq_t pq_fns;
+static int pq_there;
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+
+/* once per process, on the first PostgreSQL prefetch (libpq is loaded by then) */
+static void pq_load(void)
+{
+    static const char *const names[] = {
+        "PQstatus",          "PQtransactionStatus", "PQenterPipelineMode", "PQexitPipelineMode",
+        "PQpipelineSync",    "PQsendQueryPrepared", "PQgetResult",         "PQresultStatus",
+        "PQntuples",         "PQnfields",           "PQgetvalue",          "PQgetisnull",
+        "PQcmdTuples",       "PQclear"};
+    void *sym[sizeof(names) / sizeof(names[0])];
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        void *none = NULL; /* looked up here once: no cache of its own */
+        if (!(sym[i] = acp_sa_driver_symbol(&none, names[i]))) {
+            return;
+        }
+    }
+    pq_fns.status = (int (*)(const void *))sym[0];
+    pq_fns.tx_status = (int (*)(const void *))sym[1];
+    pq_fns.enter = (int (*)(void *))sym[2];
+    pq_fns.exit = (int (*)(void *))sym[3];
+    pq_fns.sync = (int (*)(void *))sym[4];
+    pq_fns.send = (int (*)(void *, const char *, int, const char *const *, const int *,
+                           const int *, int))sym[5];
+    pq_fns.get = (void *(*)(void *))sym[6];
+    pq_fns.res_status = (int (*)(const void *))sym[7];
+    pq_fns.ntuples = (int (*)(const void *))sym[8];
+    pq_fns.nfields = (int (*)(const void *))sym[9];
+    pq_fns.value = (char *(*)(const void *, int, int))sym[10];
+    pq_fns.isnull = (int (*)(const void *, int, int))sym[11];
+    pq_fns.cmd_tuples = (char *(*)(void *))sym[12];
+    pq_fns.clear = (void (*)(void *))sym[13];
+    pq_there = 1;
+}
+
+/* libpq's pipeline functions, NULL when the loaded libpq lacks one */
 static const pq_t *pq(void)
 {
-    static void *c[14];
-    static pq_t f;
-    static int state; /* 0 unknown, 1 there, -1 missing (a race looks up twice) */
-    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-
-    if (s) {
-        return s > 0 ? &f : NULL;
-    }
-    f.status = (int (*)(const void *))acp_sa_driver_symbol(&c[0], "PQstatus");
-    f.tx_status = (int (*)(const void *))acp_sa_driver_symbol(&c[1], "PQtransactionStatus");
-    f.enter = (int (*)(void *))acp_sa_driver_symbol(&c[2], "PQenterPipelineMode");
-    f.exit = (int (*)(void *))acp_sa_driver_symbol(&c[3], "PQexitPipelineMode");
-    f.sync = (int (*)(void *))acp_sa_driver_symbol(&c[4], "PQpipelineSync");
-    f.send = (int (*)(void *, const char *, int, const char *const *, const int *, const int *,
-                      int))acp_sa_driver_symbol(&c[5], "PQsendQueryPrepared");
-    f.get = (void *(*)(void *))acp_sa_driver_symbol(&c[6], "PQgetResult");
-    f.res_status = (int (*)(const void *))acp_sa_driver_symbol(&c[7], "PQresultStatus");
-    f.ntuples = (int (*)(const void *))acp_sa_driver_symbol(&c[8], "PQntuples");
-    f.nfields = (int (*)(const void *))acp_sa_driver_symbol(&c[9], "PQnfields");
-    f.value = (char *(*)(const void *, int, int))acp_sa_driver_symbol(&c[10], "PQgetvalue");
-    f.isnull = (int (*)(const void *, int, int))acp_sa_driver_symbol(&c[11], "PQgetisnull");
-    f.cmd_tuples = (char *(*)(void *))acp_sa_driver_symbol(&c[12], "PQcmdTuples");
-    f.clear = (void (*)(void *))acp_sa_driver_symbol(&c[13], "PQclear");
-    s = f.status && f.tx_status && f.enter && f.exit && f.sync && f.send && f.get &&
-                f.res_status && f.ntuples && f.nfields && f.value && f.isnull &&
-                f.cmd_tuples && f.clear
-            ? 1
-            : -1;
-    __atomic_store_n(&state, s, __ATOMIC_RELEASE);
-    return s > 0 ? &f : NULL;
+    pthread_once(&pq_once, pq_load);
+    return pq_there ? &pq_fns : NULL;
 }
 
 struct acp_sa_pf_t {
@@ -212,7 +225,6 @@ int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
                    const char *const *args, apr_array_header_t **rows, int *nrows)
 {
     acp_sa_pf_t *pf = db->pf;
-    int i;
 
     db->pf = NULL; /* whatever happens, a noted read answers at most this statement */
     if (!pf) {
@@ -222,11 +234,7 @@ int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
         if (!rows || !same_read(pf, label, nargs, args)) {
             return 0;
         }
-        *rows = apr_array_make(p, pf->rows->nelts > 0 ? pf->rows->nelts : 1,
-                               sizeof(const char **));
-        for (i = 0; i < pf->rows->nelts; i++) {
-            APR_ARRAY_PUSH(*rows, const char **) = APR_ARRAY_IDX(pf->rows, i, const char **);
-        }
+        *rows = pf->rows; /* in the request's pool, as the caller's own read would be */
         return 1;
     }
     if (db->in_tx || !carry(db, p, pf, label, nargs, args, rows, nrows)) {

@@ -45,17 +45,18 @@ static void prefetch_route_read(wfe_req_t *w)
     case R_CERT:
         acp_sa_prefetch_read(w->db, w->p, ACP_READ_CERT, w->id);
         break;
-    case R_CHALL: {
-        long long now = acp_now(), since = 0;
+    case R_CHALL:
         if (empty) {
             acp_sa_prefetch_read(w->db, w->p, ACP_READ_CHALL_AUTHZ, w->id);
         }
-        else if (acp_ra_limit_failed_since_any(&w->cfg->ra, now, &since)) {
-            w->chall_now = now; /* the answer's count, read for this instant */
-            acp_sa_prefetch_chall_failed(w->db, w->p, w->id, since);
+        else {
+            long long now = acp_now(), since = 0;
+            if (acp_ra_limit_failed_since_any(&w->cfg->ra, now, &since)) {
+                w->chall_now = now; /* the answer's count, read for this instant */
+                acp_sa_prefetch_chall_failed(w->db, w->p, w->id, since);
+            }
         }
         break;
-    }
     case R_NEW_ACCOUNT:
         acp_sa_prefetch_read(w->db, w->p, ACP_READ_ACCT_BY_THUMB,
                              acp_jwk_thumbprint(w->p, w->jws->jwk));
