@@ -248,8 +248,7 @@ static int in_real_tx(const acp_db_t *db)
     return db->in_tx && !db->begin_pending;
 }
 
-/* "EXECUTE label('a', NULL, …)" in p */
-static const char *execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+const char *acp_sa_execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
                                const char *const *args)
 {
     apr_array_header_t *out = apr_array_make(p, nargs * 4 + 4, sizeof(const char *));
@@ -353,7 +352,7 @@ static int run_with_prefix(acp_db_t *db, apr_pool_t *p, const char *sql, const c
 
     for (;;) {
         const char *text = apr_pstrcat(p, tx_prefix(db, p),
-                                       label ? execute_sql(db, p, label, nargs, args) : sql,
+                                       label ? acp_sa_execute_sql(db, p, label, nargs, args) : sql,
                                        NULL);
         rv = res ? apr_dbd_select(db->driver, p, db->handle, res, text, 1)
                  : apr_dbd_query(db->driver, db->handle, n ? n : &dummy, text);
@@ -412,7 +411,7 @@ apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, i
     }
     l = &APR_ARRAY_PUSH(db->later, later_t);
     l->label = apr_pstrdup(db->later_pool, label);
-    l->text = execute_sql(db, db->later_pool, label, nargs, args);
+    l->text = acp_sa_execute_sql(db, db->later_pool, label, nargs, args);
     return APR_SUCCESS;
 }
 

@@ -166,6 +166,11 @@ apr_status_t acp_sa_nonce_epoch(acp_db_t *db, apr_pool_t *p, apr_uint32_t *epoch
  * use): APR_ENOENT when no catalogue has it. */
 apr_status_t acp_sa_prepared(acp_db_t *db, const char *label);
 
+/* PostgreSQL: "EXECUTE label('a', NULL, …)" in p (the prepared statement, its arguments
+ * as escaped literals), for a simple-query message that carries more than one statement */
+const char *acp_sa_execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
+                               const char *const *args);
+
 /* PostgreSQL, outside a transaction: the read label(args) travels in one round trip with
  * the next statement, and its rows answer the statement after that if it is the same read
  * (nothing else may come between; anything else drops them). Elsewhere nothing happens

@@ -6,19 +6,19 @@
  * before the first is sent (the URL names the resource, the JWS the key), and each round
  * trip is two wake-ups and a TCP exchange (docs/PERFORMANCE.md). acp_sa_prefetch notes
  * such a read; the next statement, when it runs outside a transaction, goes with it in
- * one libpq pipeline (Bind/Execute/Sync twice: one round trip, each statement in its own
- * implicit transaction as before, the prepared statements as they are), and the read's
+ * one simple-query message (one round trip, one packet each way; each statement in a
+ * transaction of its own as before, the prepared statements as they are), and the read's
  * rows are kept for the statement after it:
  *  - they answer only the very next statement of the handle, and only when that is the
  *    same read with the same arguments; anything else drops them. So nothing this request
  *    does comes between the read and its use: taking it a moment earlier is the same as
  *    the request having come a moment earlier (every statement reads what was committed
  *    when it started; a transaction begun in between had sent nothing yet).
- *  - when the statement fails in the pipeline (or the connection goes before its end is
+ *  - when the statement fails in the message (or the connection goes before its end is
  *    known) it runs again on its own, as it did before, with its retries; a failed
  *    statement changed nothing. When only the read fails, nothing is kept.
- * libpq's pipeline functions (14 and later) are looked up in the library the pgsql driver
- * loaded; without them nothing is carried. SQLite has no round trips: nothing here. */
+ * libpq's functions are looked up in the library the pgsql driver loaded; without them
+ * nothing is carried. SQLite has no round trips: nothing here. */
 #include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -30,16 +30,11 @@
 #define PG_TRANS_IDLE 0
 #define PG_COMMAND_OK 1
 #define PG_TUPLES_OK 2
-#define PG_PIPELINE_SYNC 10
 
 typedef struct {
     int (*status)(const void *conn);
     int (*tx_status)(const void *conn);
-    int (*enter)(void *conn);
-    int (*exit)(void *conn);
-    int (*sync)(void *conn);
-    int (*send)(void *conn, const char *name, int n, const char *const *values,
-                const int *lengths, const int *formats, int result_format);
+    int (*send)(void *conn, const char *query);
     void *(*get)(void *conn);
     int (*res_status)(const void *res);
     int (*ntuples)(const void *res);
@@ -47,6 +42,7 @@ typedef struct {
     char *(*value)(const void *res, int row, int col);
     int (*isnull)(const void *res, int row, int col);
     char *(*cmd_tuples)(void *res);
+    char *(*cmd_status)(void *res);
     void (*clear)(void *res);
 } pq_t;
 
@@ -58,10 +54,9 @@ static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static void pq_load(void)
 {
     static const char *const names[] = {
-        "PQstatus",          "PQtransactionStatus", "PQenterPipelineMode", "PQexitPipelineMode",
-        "PQpipelineSync",    "PQsendQueryPrepared", "PQgetResult",         "PQresultStatus",
-        "PQntuples",         "PQnfields",           "PQgetvalue",          "PQgetisnull",
-        "PQcmdTuples",       "PQclear"};
+        "PQstatus",   "PQtransactionStatus", "PQsendQuery", "PQgetResult",
+        "PQresultStatus", "PQntuples",       "PQnfields",   "PQgetvalue",
+        "PQgetisnull", "PQcmdTuples",        "PQcmdStatus", "PQclear"};
     void *sym[sizeof(names) / sizeof(names[0])];
     size_t i;
 
@@ -73,23 +68,20 @@ static void pq_load(void)
     }
     pq_fns.status = (int (*)(const void *))sym[0];
     pq_fns.tx_status = (int (*)(const void *))sym[1];
-    pq_fns.enter = (int (*)(void *))sym[2];
-    pq_fns.exit = (int (*)(void *))sym[3];
-    pq_fns.sync = (int (*)(void *))sym[4];
-    pq_fns.send = (int (*)(void *, const char *, int, const char *const *, const int *,
-                           const int *, int))sym[5];
-    pq_fns.get = (void *(*)(void *))sym[6];
-    pq_fns.res_status = (int (*)(const void *))sym[7];
-    pq_fns.ntuples = (int (*)(const void *))sym[8];
-    pq_fns.nfields = (int (*)(const void *))sym[9];
-    pq_fns.value = (char *(*)(const void *, int, int))sym[10];
-    pq_fns.isnull = (int (*)(const void *, int, int))sym[11];
-    pq_fns.cmd_tuples = (char *(*)(void *))sym[12];
-    pq_fns.clear = (void (*)(void *))sym[13];
+    pq_fns.send = (int (*)(void *, const char *))sym[2];
+    pq_fns.get = (void *(*)(void *))sym[3];
+    pq_fns.res_status = (int (*)(const void *))sym[4];
+    pq_fns.ntuples = (int (*)(const void *))sym[5];
+    pq_fns.nfields = (int (*)(const void *))sym[6];
+    pq_fns.value = (char *(*)(const void *, int, int))sym[7];
+    pq_fns.isnull = (int (*)(const void *, int, int))sym[8];
+    pq_fns.cmd_tuples = (char *(*)(void *))sym[9];
+    pq_fns.cmd_status = (char *(*)(void *))sym[10];
+    pq_fns.clear = (void (*)(void *))sym[11];
     pq_there = 1;
 }
 
-/* libpq's pipeline functions, NULL when the loaded libpq lacks one */
+/* libpq's functions, NULL when the loaded libpq lacks one */
 static const pq_t *pq(void)
 {
     pthread_once(&pq_once, pq_load);
@@ -158,67 +150,67 @@ static apr_array_header_t *rows_of(const pq_t *f, apr_pool_t *p, void *res)
     return out;
 }
 
-/* label(args) and the noted read in one pipeline, each in a transaction of its own (a
- * Sync after each: the statement commits as it would alone, and a read that pruned a
- * page (WAL) never makes the spend's commit wait for a flush). 1 when label ran: its
- * rows in *rows (a read) or its count in *nrows (a write), and the read's rows in
- * pf->rows when it ran too; 0 when label did not run or its end is unknown (the caller
- * runs it on its own, as always: a failed statement changed nothing) */
+/* label(args) and the noted read in one message, "BEGIN; EXECUTE label(…); COMMIT;
+ * EXECUTE read(…)": one round trip, each in a transaction of its own (the statement
+ * commits as it would alone, and a read that pruned a page (WAL) never makes the spend's
+ * commit wait for a flush), and one packet each way: the server sends the four results
+ * together when the message is done. 1 when label ran and committed: its rows in *rows
+ * (a read) or its count in *nrows (a write), and the read's rows in pf->rows when it ran
+ * too; 0 when label did not run or its end is unknown (the caller runs it on its own, as
+ * always: a failed statement changed nothing) */
 static int carry(acp_db_t *db, apr_pool_t *p, acp_sa_pf_t *pf, const char *label, int nargs,
                  const char *const *args, apr_array_header_t **rows, int *nrows)
 {
     const pq_t *f = pq();
     void *conn = apr_dbd_native_handle(db->driver, db->handle), *res;
-    int seg = 0, nulls = 0, ran = 0, read = 0, guard, sent;
+    int idx, ran = 0, committed = 0, read = 0, dummy;
+    const char *text;
 
     if (!conn || f->status(conn) != PG_CONNECTION_OK || f->tx_status(conn) != PG_TRANS_IDLE ||
         acp_sa_prepared(db, label) != APR_SUCCESS ||
-        acp_sa_prepared(db, pf->label) != APR_SUCCESS || !f->enter(conn)) {
+        acp_sa_prepared(db, pf->label) != APR_SUCCESS) {
         return 0;
     }
-    sent = f->send(conn, label, nargs, args, NULL, NULL, 0) && f->sync(conn) &&
-           f->send(conn, pf->label, pf->nargs, (const char *const *)pf->args, NULL, NULL, 0) &&
-           f->sync(conn);
-    /* per statement: its result, a NULL, the Sync's result. Bounded (a dead connection
-     * answers NULL from then on) */
-    for (guard = 0; sent && guard < 16 && seg < 2; guard++) {
-        res = f->get(conn);
-        if (!res) {
-            if (++nulls > 2) {
-                break;
+    text = apr_pstrcat(p, "BEGIN; ", acp_sa_execute_sql(db, p, label, nargs, args), "; COMMIT; ",
+                       acp_sa_execute_sql(db, p, pf->label, pf->nargs,
+                                          (const char *const *)pf->args),
+                       NULL);
+    if (!f->send(conn, text)) {
+        return 0;
+    }
+    /* BEGIN, the statement, COMMIT, the read; the server stops at the first error. Read to
+     * the end (NULL); bounded: a lost connection answers NULL */
+    for (idx = 0; idx < 16 && (res = f->get(conn)); idx++) {
+        int st = f->res_status(res);
+        int ok = st == PG_TUPLES_OK || st == PG_COMMAND_OK;
+
+        if (idx == 1 && ok) {
+            ran = 1;
+            if (rows) {
+                *rows = rows_of(f, p, res);
             }
-            continue;
+            else if (nrows) {
+                *nrows = (int)acp_sa_atoll(f->cmd_tuples(res));
+            }
         }
-        nulls = 0;
-        switch (f->res_status(res)) {
-        case PG_PIPELINE_SYNC:
-            seg++;
-            break;
-        case PG_TUPLES_OK:
-        case PG_COMMAND_OK:
-            if (seg == 0) {
-                ran = 1;
-                if (rows) {
-                    *rows = rows_of(f, p, res);
-                }
-                else if (nrows) {
-                    *nrows = (int)acp_sa_atoll(f->cmd_tuples(res));
-                }
-            }
-            else {
-                read = 1;
-                pf->rows = rows_of(f, pf->pool, res);
-            }
-            break;
-        default:
-            break;
+        else if (idx == 2 && ok && ran) {
+            const char *tag = f->cmd_status(res);
+            committed = tag && strcmp(tag, "COMMIT") == 0;
+        }
+        else if (idx == 3 && ok && committed) {
+            read = 1;
+            pf->rows = rows_of(f, pf->pool, res);
         }
         f->clear(res);
     }
-    if (!f->exit(conn) || seg < 2 || !read) {
+    if (f->tx_status(conn) != PG_TRANS_IDLE) {
+        /* the statement failed inside the BEGIN: the transaction is open and aborted */
+        (void)apr_dbd_query(db->driver, db->handle, &dummy, "ROLLBACK");
+    }
+    if (!read) {
         pf->rows = NULL;
     }
-    return ran && seg >= 1; /* its Sync came back: it committed */
+    return ran && committed;
 }
 
 int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,

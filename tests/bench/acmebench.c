@@ -293,6 +293,11 @@ typedef struct {
     double root_cpu_s[MAX_ROOTS]; /* the same per --pid root's tree */
     long rss_kb;   /* sum of RSS over the tree */
     int nproc;
+    /* context switches of every thread in the trees: voluntary (a thread that waits for a
+     * peer or the disk: a round trip to the database is one on each side) and not (taken
+     * off the CPU for another); threads that ended in between are not counted */
+    unsigned long long sleeps, preempts;
+    unsigned long long root_sleeps[MAX_ROOTS];
 } tree_t;
 
 static int read_stat(int pid, int *ppid, unsigned long long *ticks, long *rss_pages)
@@ -339,7 +344,46 @@ static int is_root(int pid)
     return 0;
 }
 
-static void tree_sample(int root, tree_t *t)
+/* the voluntary context switches of every thread of pid; the others added to *preempts */
+static unsigned long long sleeps_of(int pid, unsigned long long *preempts)
+{
+    char path[64], line[256];
+    unsigned long long sum = 0, v;
+    DIR *d;
+    struct dirent *e;
+    int tasks = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    if (!(d = opendir(path))) {
+        return 0;
+    }
+    while ((e = readdir(d)) && tasks++ < 4096) {
+        FILE *f;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", pid, e->d_name);
+        if (!(f = fopen(path, "r"))) {
+            continue;
+        }
+        while (fgets(line, sizeof(line), f)) {
+            if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1) {
+                sum += v;
+            }
+            else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1) {
+                *preempts += v;
+                break;
+            }
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return sum;
+}
+
+/* the trees' CPU, RSS and process count; with_sleeps: their threads' voluntary context
+ * switches too (only before and after the flows: it reads every thread's status) */
+static void tree_sample(int root, tree_t *t, int with_sleeps)
 {
     static int pids[65536], ppids[65536];
     static unsigned long long ticks[65536];
@@ -385,6 +429,11 @@ static void tree_sample(int root, tree_t *t)
             t->root_cpu_s[in[i] - 1] += (double)ticks[i] / (double)tck;
             t->rss_kb += rss[i] * pg;
             t->nproc++;
+            if (with_sleeps) {
+                unsigned long long v = sleeps_of(pids[i], &t->preempts);
+                t->sleeps += v;
+                t->root_sleeps[in[i] - 1] += v;
+            }
         }
     }
 }
@@ -397,7 +446,7 @@ static void *sampler_thread(void *arg)
     (void)arg;
     while (!g_stop) {
         tree_t t;
-        tree_sample(opt_pid, &t);
+        tree_sample(opt_pid, &t, 0);
         if (t.rss_kb > g_peak_rss_kb) {
             g_peak_rss_kb = t.rss_kb;
         }
@@ -983,7 +1032,7 @@ int main(int argc, char **argv)
     fetch_directory();
 
     g_deadline = now_s() + opt_deadline;
-    tree_sample(opt_pid, &before);
+    tree_sample(opt_pid, &before, 1);
     g_peak_rss_kb = before.rss_kb;
     g_requests = 0;
     pthread_create(&samp, NULL, sampler_thread, NULL);
@@ -998,7 +1047,7 @@ int main(int argc, char **argv)
     }
     wall = now_s() - t0;
     getrusage(RUSAGE_SELF, &ru1);
-    tree_sample(opt_pid, &after);
+    tree_sample(opt_pid, &after, 1);
     g_stop = 1;
     pthread_join(samp, NULL);
     if (after.rss_kb > g_peak_rss_kb) {
@@ -1038,7 +1087,17 @@ int main(int argc, char **argv)
             o += (size_t)snprintf(by + o, sizeof(by) - o, "%s%.2f", i ? "/" : "",
                                   (after.root_cpu_s[i] - before.root_cpu_s[i]) * 1000.0 / ok);
         }
-        printf("RESULT_BY_ROOT label=%s srv_cpu_ms_per_cert_by_root=%s\n", opt_label, by[0] ? by : "-");
+        printf("RESULT_BY_ROOT label=%s srv_cpu_ms_per_cert_by_root=%s", opt_label, by[0] ? by : "-");
+        /* the same for the threads' voluntary context switches */
+        o = 0;
+        by[0] = '\0';
+        for (i = 0; i < opt_nroots && o < sizeof(by) - 16; i++) {
+            o += (size_t)snprintf(by + o, sizeof(by) - o, "%s%.1f", i ? "/" : "",
+                                  (double)(after.root_sleeps[i] - before.root_sleeps[i]) / ok);
+        }
+        printf(" srv_sleeps_per_cert=%.1f srv_sleeps_per_cert_by_root=%s srv_preempts_per_cert=%.1f\n",
+               (double)(after.sleeps - before.sleeps) / ok, by[0] ? by : "-",
+               (double)(after.preempts - before.preempts) / ok);
     }
     fflush(stdout);
     curl_global_cleanup();

@@ -398,7 +398,7 @@ for tg in $targets; do
                     b = v[key, 1]; for (i = 1; i <= m; i++) if (v[key, i] != "balanced") b = v[key, i]
                     print key "=" b; continue
                 }
-                if (key == "srv_cpu_ms_per_cert_by_root") { # a/b/c: the median of each part
+                if (key ~ /_by_root$/) { # a/b/c: the median of each part
                     np = split(v[key, 1], p0, "/"); out = ""
                     for (q = 1; q <= np; q++) {
                         for (i = 1; i <= m; i++) { split(v[key, i], pi, "/"); a[i] = pi[q] }
@@ -456,6 +456,8 @@ done
     row "requests/cert" req_per_cert
     row "server CPU ms/cert" srv_cpu_ms_per_cert
     row "server CPU (cores busy)" srv_cpu_util
+    row "server sleeps/cert" srv_sleeps_per_cert
+    row "server preemptions/cert" srv_preempts_per_cert
     row "server peak RSS MB" peak_rss_mb
     row "generator CPU ms/cert" gen_cpu_ms_per_cert
     row "wrk newNonce req/s" nonce_rps
@@ -477,14 +479,22 @@ done
         echo "Server CPU ms/cert in each round:"
         for tg in $targets; do printf '  %-14s %s\n' "$tg" "$(val "$tg" srv_cpu_rounds)"; done
     fi
+    parts_of() { # TARGET: the process trees its figures are split into
+        case ${1%@base} in
+        pebble) echo "pebble" ;; sqlite|sqlite-event) echo "apache" ;;
+        pgsql|pgsql-sock) echo "apache/postgresql" ;; cluster) echo "node1/node2/postgresql/haproxy" ;;
+        *) echo "?" ;;
+        esac
+    }
     if [ "$rounds" -gt 1 ]; then echo "Server CPU ms/cert by process tree (medians):"; else echo "Server CPU ms/cert by process tree:"; fi
     for tg in $targets; do
-        case ${tg%@base} in
-        pebble) parts="pebble" ;; sqlite|sqlite-event) parts="apache" ;;
-        pgsql|pgsql-sock) parts="apache/postgresql" ;; cluster) parts="node1/node2/postgresql/haproxy" ;;
-        *) parts="?" ;;
-        esac
+        parts=$(parts_of "$tg")
         printf '  %-14s %-32s %s\n' "$tg" "$parts" "$(val "$tg" srv_cpu_ms_per_cert_by_root)"
+    done
+    if [ "$rounds" -gt 1 ]; then echo "Server sleeps/cert by process tree (medians):"; else echo "Server sleeps/cert by process tree:"; fi
+    for tg in $targets; do
+        parts=$(parts_of "$tg")
+        printf '  %-14s %-32s %s\n' "$tg" "$parts" "$(val "$tg" srv_sleeps_per_cert_by_root)"
     done
     echo
     echo "Targets:"

@@ -744,6 +744,16 @@ static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
           APR_SUCCESS);
     CHECK(acp_sa_commit(db) == APR_SUCCESS);
     CHECK(holder_there(db2, p, "pt"));
+    /* the arguments travel as escaped literals: a quote in one is data */
+    {
+        const char *odd = holder_id(p, "q'); DELETE FROM billing; --"), **row = NULL;
+        CHECK(acp_sa_prefetch(db, p, "acp_billing_get", ACP_SA_ARGS(odd)) == APR_SUCCESS);
+        CHECK(strcmp(pf_label(db, p, "1"), "later") == 0);
+        CHECK(db->pf != NULL); /* the read ran too: its (no) rows kept */
+        CHECK(acp_sa_row(db, p, "acp_billing_get", &row, ACP_SA_ARGS(odd)) == APR_SUCCESS);
+        CHECK(row == NULL);
+        CHECK(holder_there(db2, p, "p"));
+    }
     /* inside a transaction nothing is noted */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
     CHECK(acp_sa_prefetch(db, p, "acp_billing_get", ACP_SA_ARGS(idp)) == APR_SUCCESS);
