@@ -86,8 +86,16 @@ expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp
     fail "the new orders' rows with the next statement: $(grep -a 'acp_order_insert' <<<"$client" | head -2)"
 [ "$(grep -acE 'statement: EXECUTE acp_authz_new[123]\(.*\); COMMIT$' <<<"$client")" -ge 2 ] ||
     fail "the new orders' last authorization with the COMMIT: $(grep -a 'acp_authz_new' <<<"$client" | head -3)"
-# every transaction begun ended (a lookup stopped at its budget rolls back)
-expect_eq "$(grep -acE 'statement: (.*; )?(COMMIT|ROLLBACK)$' <<<"$ours")" "$(grep -ac 'statement: BEGIN' <<<"$ours")" "every transaction begun was ended"
+# a request's first read travels with its nonce spend (and account read) in one message,
+# each in a transaction of its own (acp_sa_prefetch): newAccount's look-up of the key, the
+# authorizations' and orders' reads, the challenge's, the certificate's
+carried=$(grep -acE 'statement: BEGIN; EXECUTE acp_(acct|nonce)_spend\(.*\); COMMIT; EXECUTE acp_[a-z_]+\(' <<<"$client" || true)
+log "reads carried by the nonce spend: $carried"
+[ "$carried" -ge 6 ] || fail "reads carried by the nonce spend: $carried (6 at least)"
+# every transaction begun ended (a lookup stopped at its budget rolls back), counted per
+# statement: a message may hold more than one transaction
+expect_eq "$(grep -aoE '(statement: |; )(COMMIT|ROLLBACK)(;|$)' <<<"$ours" | wc -l)" \
+    "$(grep -aoE '(statement: |; )BEGIN(;|$)' <<<"$ours" | wc -l)" "every transaction begun was ended"
 # the money moved as one transaction: the credit's ledger row and the balance agree
 expect_eq "$("${ADM[@]}" --json ledger list --holder "$holder" | jq -r '.[0].balance_after')" \
     "$(db_query "SELECT balance FROM billing WHERE id = '$holder'")" "the credit's ledger row and the balance"
