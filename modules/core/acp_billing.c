@@ -157,14 +157,16 @@ apr_status_t acp_billing_adjust_tx(acp_db_t *db, apr_pool_t *p, const char *bill
                    balance_after);
 }
 
+/* later: the INSERT may wait for the transaction's next message (acp_sa_exec_later) */
 static apr_status_t insert_holder(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                   const char *kind, const char *label, long long balance,
-                                  const char *welcomed, const char **id)
+                                  const char *welcomed, int later, const char **id)
 {
     const char *bid = acp_random_id(p, 12);
-    apr_status_t rv = acp_sa_exec(db, p, "acp_billing_insert", NULL,
-                                  ACP_SA_ARGS(bid, kind, label, LL(p, balance), LL(p, acp_now()),
-                                              cfg ? cfg->currency : NULL, welcomed));
+    const char *const args[] = {bid, kind, label, LL(p, balance), LL(p, acp_now()),
+                                cfg ? cfg->currency : NULL, welcomed};
+    apr_status_t rv = later ? acp_sa_exec_later(db, p, "acp_billing_insert", 7, args)
+                            : acp_sa_exec(db, p, "acp_billing_insert", NULL, 7, args);
 
     *id = rv == APR_SUCCESS ? bid : NULL;
     return rv;
@@ -191,7 +193,7 @@ static apr_status_t welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cf
 apr_status_t acp_billing_new_holder_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                        const char *kind, const char *label, const char **id)
 {
-    return insert_holder(db, p, cfg, kind, label, 0, NULL, id);
+    return insert_holder(db, p, cfg, kind, label, 0, NULL, 0, id);
 }
 
 apr_status_t acp_billing_eab_welcome_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
@@ -255,24 +257,28 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
     int n = 0;
     apr_status_t rv;
 
-    *welcomed = 0;
+    if (welcomed) {
+        *welcomed = 0;
+    }
     *id = NULL;
     if (cfg->free_balance <= 0 || cfg->free_limit <= 0 || !key || cfg->free_period <= 0) {
-        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, id);
+        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, !welcomed, id);
     }
     /* a new key costs nothing: the credit is bounded per client address and window */
     win = now / cfg->free_period;
     if (db->pgsql) {
         /* the grant, the holder and the credit's ledger row in one statement */
-        bid = acp_random_id(p, 12);
-        rv = acp_sa_exec(db, p, "acp_welcome_holder", &n,
-                         ACP_SA_ARGS(key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
-                                     LL(p, cfg->free_limit), bid, LL(p, cfg->free_balance),
-                                     LL(p, now), cfg->currency, LL(p, now),
-                                     acp_random_id(p, 12)));
+        const char *const args[] = {key, LL(p, win), LL(p, (win + 1) * cfg->free_period),
+                                    LL(p, cfg->free_limit), (bid = acp_random_id(p, 12)),
+                                    LL(p, cfg->free_balance), LL(p, now), cfg->currency,
+                                    LL(p, now), acp_random_id(p, 12)};
+        rv = welcomed ? acp_sa_exec(db, p, "acp_welcome_holder", &n, 10, args)
+                      : acp_sa_exec_later(db, p, "acp_welcome_holder", 10, args);
         if (rv == APR_SUCCESS) {
             *id = bid;
-            *welcomed = n == 1;
+            if (welcomed) {
+                *welcomed = n == 1;
+            }
         }
         return rv;
     }
@@ -285,20 +291,22 @@ apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
         return rv;
     }
     if (n != 1) {
-        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, id);
+        return insert_holder(db, p, cfg, "account", NULL, 0, NULL, !welcomed, id);
     }
     /* the welcome credit written with the new holder: its row is born with the balance
      * and marked welcomed, and the credit's ledger row follows (what welcome_tx does to
      * a holder that exists, in two round trips instead of five: no update of a row just
      * inserted, and no open invoice a holder this new could have) */
-    rv = insert_holder(db, p, cfg, "account", NULL, cfg->free_balance, LL(p, now), &bid);
+    rv = insert_holder(db, p, cfg, "account", NULL, cfg->free_balance, LL(p, now), 0, &bid);
     if (rv == APR_SUCCESS) {
         rv = ledger(db, p, bid, cfg->free_balance, cfg->free_balance, cfg->currency, "credit",
                     NULL, NULL, NULL, NULL, "system", "welcome credit");
     }
     if (rv == APR_SUCCESS) {
         *id = bid;
-        *welcomed = 1;
+        if (welcomed) {
+            *welcomed = 1;
+        }
     }
     return rv;
 }

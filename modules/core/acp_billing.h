@@ -72,7 +72,9 @@ apr_status_t acp_billing_welcome_prune(acp_db_t *db, apr_pool_t *p);
 /* The holder of a new account without EAB. The welcome credit only while the client
  * address (IPv4, or the /64 of IPv6) has had fewer than cfg->free_limit in the current
  * window of cfg->free_period seconds (counted in the database: holds across nodes).
- * *welcomed = 1 when it was given. */
+ * *welcomed = 1 when it was given. welcomed NULL: not asked, and on PostgreSQL the
+ * holder's statement then waits for the transaction's next message (acp_sa_exec_later:
+ * nothing reads its count, and its failure fails the transaction). */
 apr_status_t acp_billing_account_holder_tx(acp_db_t *db, apr_pool_t *p,
                                            const acp_billing_cfg_t *cfg,
                                            const char *client_addr, const char **id,

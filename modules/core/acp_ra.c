@@ -290,8 +290,8 @@ acp_problem_t *acp_ra_new_account_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_c
         return prob;
     }
     if (!billing_id &&
-        acp_billing_account_holder_tx(db, p, &cfg->billing, client_ip, &billing_id,
-                                      &welcomed) != APR_SUCCESS) {
+        acp_billing_account_holder_tx(db, p, &cfg->billing, client_ip, &billing_id, NULL) !=
+            APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "creating a billing holder");
     }
     id = acp_random_id(p, 12);

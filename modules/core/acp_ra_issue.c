@@ -156,9 +156,10 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
     return acp_ca_sign(cfg->signer, p, &req, res, err);
 }
 
-/* In the caller's transaction: the signed certificate and processing -> valid, or,
- * when signing failed (rv), processing -> invalid and the charge refunded. The
- * failure comes back as a problem marked to commit. */
+/* In the caller's transaction: the signed certificate and processing -> valid (on
+ * PostgreSQL the transaction's last write, sent with its COMMIT), or, when signing
+ * failed (rv), processing -> invalid and the charge refunded. The failure comes back
+ * as a problem marked to commit. */
 static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
                                       acp_order_t *order, apr_status_t rv,
                                       const acp_sign_result_t *res, const char *err)
@@ -188,7 +189,10 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
                            apr_itoa(p, res->crl_shard)};
         apr_status_t st;
         if (db->pgsql) {
-            st = acp_sa_exec(db, p, "acp_cert_issued", &n, 15, a);
+            /* finalize's last write: it goes with the COMMIT (in a worker's issuance
+             * too; the row count is 1 here: this transaction moved the order to
+             * processing, and the row stays locked until the commit) */
+            st = acp_sa_exec_commit(db, p, "acp_cert_issued", &n, 15, a);
         }
         else if ((st = acp_sa_exec(db, p, "acp_cert_insert", NULL, 12, a + 3)) == APR_SUCCESS) {
             st = acp_sa_exec(db, p, "acp_order_valid", &n, 3, a);
@@ -512,13 +516,14 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
     if (acp_sa_begin(db) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "starting a transaction");
     }
-    prob = record_issue_tx(db, p, acct, order, rv, &res, err);
-    if (!prob || prob->commit) {
-        /* the intent record is done with (only this background path writes one) */
-        if (acp_sa_exec_later(db, p, "acp_job_delete_ref", ACP_SA_ARGS("issue", order->id)) !=
-            APR_SUCCESS) {
-            prob = acp_ra_int_db_problem(p, "removing the issuance job");
-        }
+    /* the intent record is done with (only this background path writes one); it goes
+     * with the record's statements, and is rolled back with them should they fail */
+    if (acp_sa_exec_later(db, p, "acp_job_delete_ref", ACP_SA_ARGS("issue", order->id)) !=
+        APR_SUCCESS) {
+        prob = acp_ra_int_db_problem(p, "removing the issuance job");
+    }
+    else {
+        prob = record_issue_tx(db, p, acct, order, rv, &res, err);
     }
     if (prob && !prob->commit) {
         acp_sa_rollback(db);

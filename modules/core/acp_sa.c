@@ -397,7 +397,7 @@ apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, i
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
     }
-    if (tx_gone(db)) {
+    if (tx_gone(db) || db->tx_done) {
         return APR_EGENERAL;
     }
     if (!stmt_of(db, label)) { /* prepared now, on this session, if it is not yet */
@@ -412,6 +412,61 @@ apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, i
     l = &APR_ARRAY_PUSH(db->later, later_t);
     l->label = apr_pstrdup(db->later_pool, label);
     l->text = acp_sa_execute_sql(db, db->later_pool, label, nargs, args);
+    return APR_SUCCESS;
+}
+
+apr_status_t acp_sa_exec_commit(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
+                                int nargs, const char *const *args)
+{
+    apr_status_t rv;
+    int n = 0, ok;
+
+    if (!db->pgsql || !db->in_tx || db->tx_done || tx_gone(db)) {
+        return db->tx_done ? APR_EGENERAL : acp_sa_exec(db, p, label, nrows, nargs, args);
+    }
+    db->pf = NULL;
+    if (nargs_wrong(db, label, nargs)) {
+        return APR_EINVAL;
+    }
+    if (db->begin_pending && !has_later(db)) {
+        /* nothing of the transaction was sent: this statement alone is the transaction
+         * (with the usual retries of a statement outside one) */
+        db->in_tx = 0;
+        db->begin_pending = 0;
+        rv = acp_sa_exec(db, p, label, nrows, nargs, args);
+        db->in_tx = 1;
+        if (rv == APR_SUCCESS) {
+            db->tx_done = 1;
+            db->committed = 1;
+        }
+        else {
+            db->begin_pending = 1; /* nothing happened: the ROLLBACK sends nothing either */
+        }
+        return rv;
+    }
+    if (!stmt_of(db, label)) { /* prepared now, on this session, if it is not yet */
+        return db->unavailable ? APR_EGENERAL : APR_ENOENT;
+    }
+    ok = acp_sa_pg_commit_message(
+        db, apr_pstrcat(p, tx_prefix(db, p), acp_sa_execute_sql(db, p, label, nargs, args),
+                        "; COMMIT", NULL),
+        &n);
+    if (ok < 0) { /* nothing sent: the write as usual, its COMMIT from acp_sa_commit */
+        return acp_sa_exec(db, p, label, nrows, nargs, args);
+    }
+    db->begin_pending = 0;
+    drop_later(db);
+    if (ok != 1) {
+        /* a failed COMMIT is reported, never sent again: the server may have committed
+         * before the connection went (run_with_prefix) */
+        note_failure(db, 1);
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = n;
+    }
+    db->tx_done = 1;
+    db->committed = 1;
     return APR_SUCCESS;
 }
 
@@ -497,6 +552,7 @@ apr_status_t acp_sa_begin(acp_db_t *db)
 {
     int i;
 
+    db->tx_done = 0;
     if (db->pgsql) {
         /* a session mod_dbd's check opened anew when it handed the connection out is
          * noticed here, not inside the transaction (where it would mean one lost); BEGIN
@@ -529,6 +585,11 @@ apr_status_t acp_sa_commit(acp_db_t *db)
 {
     apr_status_t rv = APR_SUCCESS;
 
+    if (db->tx_done) { /* committed with its last write (acp_sa_exec_commit) */
+        db->tx_done = 0;
+        unlock_writers(db);
+        return APR_SUCCESS;
+    }
     if (db->begin_pending && !has_later(db)) { /* nothing was sent: nothing to commit */
         unlock_writers(db);
         return APR_SUCCESS;
@@ -547,7 +608,14 @@ apr_status_t acp_sa_commit(acp_db_t *db)
 
 apr_status_t acp_sa_rollback(acp_db_t *db)
 {
-    apr_status_t rv = acp_sa_raw_exec(db, "ROLLBACK");
+    apr_status_t rv;
+
+    if (db->tx_done) { /* committed already: nothing is open to roll back */
+        db->tx_done = 0;
+        unlock_writers(db);
+        return APR_SUCCESS;
+    }
+    rv = acp_sa_raw_exec(db, "ROLLBACK");
     unlock_writers(db);
     return rv;
 }
@@ -562,6 +630,10 @@ apr_status_t acp_sa_savepoint(acp_db_t *db, const char *name)
 apr_status_t acp_sa_rollback_to(acp_db_t *db, const char *name)
 {
     char sql[64];
+
+    if (db->tx_done) {
+        return APR_SUCCESS; /* committed already (acp_sa_exec_commit) */
+    }
     apr_snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT %s", name);
     return acp_sa_raw_exec(db, sql);
 }
@@ -668,6 +740,9 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
 
     if (nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
+    }
+    if (db->tx_done) {
+        return APR_EGENERAL; /* its transaction committed with its last write */
     }
     if (db->pf && acp_sa_pf_next(db, p, label, nargs, args, NULL, &n)) {
         if (nrows) {

@@ -95,6 +95,9 @@ struct acp_db_t {
     /* PostgreSQL: a read noted by acp_sa_prefetch, to travel with the next statement
      * (acp_sa_prefetch.c), then its rows for the statement after that */
     struct acp_sa_pf_t *pf;
+    /* PostgreSQL: the transaction's last write went with its COMMIT (acp_sa_exec_commit):
+     * acp_sa_commit has nothing left to send, and nothing may be written any more */
+    int tx_done;
 };
 
 /* DBDParams for a log line or an error: passwords replaced by "***" (key=value
@@ -183,6 +186,16 @@ apr_status_t acp_sa_prefetch(acp_db_t *db, apr_pool_t *p, const char *label, int
  * still has to run; the read is then dropped. */
 int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
                    const char *const *args, apr_array_header_t **rows, int *nrows);
+
+/* The transaction's last write: on PostgreSQL it goes with the COMMIT, in one message
+ * after what the transaction holds back (or, when nothing of the transaction was sent,
+ * alone: one statement is a transaction), and acp_sa_commit then sends nothing. For a
+ * write after which the caller commits whatever its count says; a failure leaves the
+ * transaction to roll back, as any failure does. SQLite, or outside a transaction: as
+ * acp_sa_exec. (acp_sa_prefetch.c reads the message's results.) */
+apr_status_t acp_sa_exec_commit(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
+                                int nargs, const char *const *args);
+int acp_sa_pg_commit_message(acp_db_t *db, const char *text, int *nrows);
 
 /* Generic statement execution by label. args: nargs strings (NULL = SQL NULL). */
 apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
@@ -347,7 +360,8 @@ apr_status_t acp_sa_job_add(acp_db_t *db, apr_pool_t *p, const char *kind, const
                             long long run_after, const char **id);
 /* A challenge answered: pending -> processing, with its validation job queued claimed
  * until claimed_until (0: unclaimed). *moved 0 when it was no longer pending (nothing
- * written); *job_id the job's id. One statement on PostgreSQL. */
+ * written); *job_id the job's id. One statement on PostgreSQL, the transaction's last
+ * write: it goes with the COMMIT (acp_sa_exec_commit). */
 apr_status_t acp_sa_chall_respond(acp_db_t *db, apr_pool_t *p, const char *chall_id,
                                   long long claimed_until, int *moved, const char **job_id);
 /* The same, already claimed until claimed_until (0: unclaimed) by the caller. */

@@ -213,6 +213,42 @@ static int carry(acp_db_t *db, apr_pool_t *p, acp_sa_pf_t *pf, const char *label
     return ran && committed;
 }
 
+/* acp_sa_exec_commit's message: what the transaction held back, the write, "COMMIT".
+ * 1 when every statement ran and the COMMIT committed (*nrows: the write's count, the
+ * result before the COMMIT's); 0 when not, or when that is unknown (the connection
+ * went): the transaction is then aborted or gone, and the caller's ROLLBACK follows;
+ * -1 when nothing was sent (no libpq functions, or the connection is not up). */
+int acp_sa_pg_commit_message(acp_db_t *db, const char *text, int *nrows)
+{
+    const pq_t *f = pq();
+    void *conn = f ? apr_dbd_native_handle(db->driver, db->handle) : NULL, *res;
+    int idx, failed = 0, committed = 0;
+
+    if (!conn || f->status(conn) != PG_CONNECTION_OK) {
+        return -1;
+    }
+    if (!f->send(conn, text)) {
+        return 0;
+    }
+    /* read to the end (NULL); the server stops at the first error. Bounded: a lost
+     * connection answers NULL */
+    for (idx = 0; idx < 64 && (res = f->get(conn)); idx++) {
+        int st = f->res_status(res);
+        if (st != PG_TUPLES_OK && st != PG_COMMAND_OK) {
+            failed = 1;
+        }
+        else if (!failed) {
+            const char *tag = f->cmd_status(res);
+            committed = tag && strcmp(tag, "COMMIT") == 0;
+            if (!committed) {
+                *nrows = (int)acp_sa_atoll(f->cmd_tuples(res));
+            }
+        }
+        f->clear(res);
+    }
+    return !failed && committed && f->tx_status(conn) == PG_TRANS_IDLE;
+}
+
 int acp_sa_pf_next(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
                    const char *const *args, apr_array_header_t **rows, int *nrows)
 {

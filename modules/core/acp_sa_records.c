@@ -413,8 +413,10 @@ apr_status_t acp_sa_chall_respond(acp_db_t *db, apr_pool_t *p, const char *chall
     *moved = 0;
     *job_id = NULL;
     if (db->pgsql) {
+        /* the answer's last write: it goes with the COMMIT (or alone, as its own
+         * transaction, when it is the only one) */
         const char *jid = acp_random_id(p, 12);
-        rv = acp_sa_exec(db, p, "acp_chall_respond", moved,
+        rv = acp_sa_exec_commit(db, p, "acp_chall_respond", moved,
                          ACP_SA_ARGS(chall_id, jid, acp_sa_ll(p, claimed_until),
                                      acp_sa_ll(p, acp_now())));
         *job_id = rv == APR_SUCCESS && *moved == 1 ? jid : NULL;

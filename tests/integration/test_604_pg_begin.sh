@@ -9,7 +9,9 @@
 # finalize has no status of its own to write (no acp_order_status in the log); finalize
 # reads its order once, before its transaction (no acp_order_get in the client's part).
 # New rows nothing reads back before the commit travel with the transaction's next
-# statement or its COMMIT (the account's, the order's, its authorizations').
+# statement or its COMMIT (the holder's and the account's, the order's, its
+# authorizations'); a transaction's last write goes with its COMMIT (the certificate's
+# record), and a challenge answer's only write is sent alone (its own transaction).
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
@@ -58,7 +60,10 @@ holder=$("${ADM[@]}" --json holders list | jq -r '.[0].id')
 sleep 1 # the server writes its log asynchronously
 
 # (only this database logs its statements: "statement: …" lines are ours)
-ours=$(tail -n +"$from" "$pglog" | grep -a 'LOG:  statement: ' || true)
+# one line per logged message: a statement's text may hold newlines (a certificate's PEM)
+joined() { awk '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (l != "") print l; l = $0; next }
+                { l = l "\\n" $0 } END { if (l != "") print l }'; }
+ours=$(tail -n +"$from" "$pglog" | joined | grep -a 'LOG:  statement: ' || true)
 alone=$(grep -ac 'statement: BEGIN$' <<<"$ours" || true)
 with=$(grep -ac 'statement: BEGIN; EXECUTE acp_' <<<"$ours" || true)
 bounded=$(grep -ac 'statement: BEGIN; SET LOCAL statement_timeout' <<<"$ours" || true)
@@ -77,11 +82,19 @@ log "messages while the client worked: $(sed -n "${from},${client_end}p" "$pglog
 # writes nothing reads back travel with what follows them: the new account's row with
 # the COMMIT, the new order's with the next statement, its authorizations' with the COMMIT
 # (acp_sa_exec_later); none of them is a round trip of its own
-client=$(sed -n "${from},${client_end}p" "$pglog" | grep -a 'LOG:  statement: ' || true)
+client=$(sed -n "${from},${client_end}p" "$pglog" | joined | grep -a 'LOG:  statement: ' || true)
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp_(acct_insert|order_insert|authz_new[123]):' || true)" \
     "new accounts, orders and authorizations sent as statements of their own"
-[ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_acct_insert\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
-    fail "the new account's row with the COMMIT: $(grep -a 'acp_acct_insert' <<<"$client" | head -2)"
+# newAccount's transaction is one message: its holder, its account, the COMMIT
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_(billing_insert|welcome_holder)\(.*\); EXECUTE acp_acct_insert\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
+    fail "the new account's holder and row with the COMMIT: $(grep -a 'acp_acct_insert' <<<"$client" | head -2)"
+# a transaction's last write goes with its COMMIT (acp_sa_exec_commit): the certificate's
+# record; a challenge's answer, the only write of its transaction, is sent alone
+[ "$(grep -acE 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
+    fail "the certificate's record with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
+expect_eq 0 "$(grep -ac 'acp_chall_respond(' <<<"$client" || true)" "challenge answers inside a BEGIN … COMMIT"
+expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_chall_respond:' || true)" \
+    "challenge answers sent alone (three challenges)"
 [ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_order_insert\(.*\); EXECUTE acp_' <<<"$client")" -ge 2 ] ||
     fail "the new orders' rows with the next statement: $(grep -a 'acp_order_insert' <<<"$client" | head -2)"
 [ "$(grep -acE 'statement: EXECUTE acp_authz_new[123]\(.*\); COMMIT$' <<<"$client")" -ge 2 ] ||
