@@ -99,7 +99,7 @@ def main():
     bad, checked = [], 0
     for path in files:
         src = strip_comments(open(path).read())
-        for m in re.finditer(r'\bacp_sa_(exec|rows|row|exec_later)\s*\(', src):
+        for m in re.finditer(r'\bacp_sa_(exec|rows|row|exec_later|exec_commit)\s*\(', src):
             line = src.count('\n', 0, m.start()) + 1
             args = split_args(call_text(src, m.end()))
             if m.group(1) == 'exec_later' and len(args) == 4:
