@@ -103,6 +103,12 @@ long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t
 /* The same before the account is read: 1 and *since when no AcmePayLimit… of an EAB key
  * can change it (then it is the same for every account), else 0. */
 int acp_ra_limit_failed_since_any(const acp_ra_cfg_t *cfg, long long now, long long *since);
+/* newOrder's counts read (acp_limit_new_order) before the account is read: 1 and its 7
+ * arguments in *args when it will run (a limit is on) and no EAB key's limits can change
+ * them, else 0. For acp_sa_prefetch; the same read as acp_ra_limit_new_order's at now. */
+int acp_ra_limit_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                    const char *acct_id, long long now,
+                                    const char *const **args);
 acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct, const acp_authz_t *authz,
                                       long long failed, long long oldest, long long now);

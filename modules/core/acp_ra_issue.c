@@ -307,6 +307,19 @@ void acp_ra_finalize_csr(apr_pool_t *p, const acp_account_t *acct, const acp_ord
     }
 }
 
+/* CAA again for a name validated by a challenge of type long ago: the refusal, or NULL */
+static acp_problem_t *caa_recheck(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                  const acp_account_t *acct, const acp_authz_t *a,
+                                  const char *type)
+{
+    acp_problem_t *caa = acp_va_caa_check(p, &cfg->va, a->ident, a->wildcard, type, acct->id);
+
+    if (caa) {
+        caa->ident = a->wildcard ? apr_pstrcat(p, "*.", a->ident, NULL) : a->ident;
+    }
+    return caa;
+}
+
 void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                          const acp_account_t *acct, const acp_order_t *order, acp_ra_csr_t *fin)
 {
@@ -329,8 +342,17 @@ void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
         const acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);
         apr_array_header_t *challs = NULL;
 
-        if (strcmp(a->status, "valid") != 0 ||
-            acp_sa_authz_challs(db, p, a->id, &challs) != APR_SUCCESS) {
+        if (strcmp(a->status, "valid") != 0) {
+            continue;
+        }
+        if (a->valid_known) {
+            /* its oldest valid challenge came with the order: no read per name */
+            if (a->valid_type && now - a->valid_at > ACP_CAA_RECHECK_AFTER) {
+                fin->caa = caa_recheck(p, cfg, acct, a, a->valid_type);
+            }
+            continue;
+        }
+        if (acp_sa_authz_challs(db, p, a->id, &challs) != APR_SUCCESS) {
             continue;
         }
         for (k = 0; k < challs->nelts; k++) {
@@ -338,10 +360,7 @@ void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
             if (strcmp(c->status, "valid") != 0 || now - c->validated <= ACP_CAA_RECHECK_AFTER) {
                 continue;
             }
-            fin->caa = acp_va_caa_check(p, &cfg->va, a->ident, a->wildcard, c->type, acct->id);
-            if (fin->caa) {
-                fin->caa->ident = a->wildcard ? apr_pstrcat(p, "*.", a->ident, NULL) : a->ident;
-            }
+            fin->caa = caa_recheck(p, cfg, acct, a, c->type);
             break;
         }
     }

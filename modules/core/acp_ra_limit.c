@@ -239,6 +239,45 @@ acp_problem_t *acp_ra_limit_new_account(acp_db_t *db, apr_pool_t *p, const acp_r
                              s.accounts.period, NULL);
 }
 
+/* acp_limit_new_order's arguments: every count in one statement; a limit that is off
+ * counts an empty window */
+static const char *const *new_order_args(apr_pool_t *p, const acp_limit_set_t *s,
+                                         const char *acct_id, long long now)
+{
+    const char **a = apr_pcalloc(p, 8 * sizeof(*a));
+
+    a[0] = acct_id;
+    a[1] = acp_sa_ll(p, s->orders.max > 0 ? now - s->orders.period : now);
+    a[2] = acct_id;
+    a[3] = acp_sa_ll(p, now);
+    a[4] = acct_id;
+    a[5] = acp_sa_ll(p, s->failed.max > 0 ? now - s->failed.period : now);
+    a[6] = acp_sa_ll(p, s->failed.max > 0 ? s->failed.max : 1);
+    return a;
+}
+
+static int new_order_counted(const acp_limit_set_t *s)
+{
+    return s->failed.max > 0 || s->orders.max > 0 || s->pending.max > 0;
+}
+
+int acp_ra_limit_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                    const char *acct_id, long long now,
+                                    const char *const **args)
+{
+    acp_limit_set_t s;
+
+    if (cfg->limits.eab && cfg->limits.eab->nelts > 0) {
+        return 0;
+    }
+    s = acp_limits_for(&cfg->limits, NULL);
+    if (!new_order_counted(&s)) {
+        return 0;
+    }
+    *args = new_order_args(p, &s, acct_id, now);
+    return 1;
+}
+
 acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct,
                                       const apr_array_header_t *names, long long now,
@@ -250,16 +289,12 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
     int i;
 
     budget->left = -1;
-    if (s.failed.max <= 0 && s.orders.max <= 0 && s.pending.max <= 0) {
+    if (!new_order_counted(&s)) {
         return NULL;
     }
-    /* every count in one round trip; a limit that is off counts an empty window */
-    if (acp_sa_row(db, p, "acp_limit_new_order", &row,
-                   ACP_SA_ARGS(acct->id,
-                               acp_sa_ll(p, s.orders.max > 0 ? now - s.orders.period : now),
-                               acct->id, acp_sa_ll(p, now), acct->id,
-                               acp_sa_ll(p, s.failed.max > 0 ? now - s.failed.period : now),
-                               acp_sa_ll(p, s.failed.max > 0 ? s.failed.max : 1))) !=
+    /* every count in one round trip (on PostgreSQL it may have come with the account
+     * read: acp_ra_limit_new_order_read_any) */
+    if (acp_sa_row(db, p, "acp_limit_new_order", &row, 7, new_order_args(p, &s, acct->id, now)) !=
         APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "counting for a rate limit");
     }

@@ -275,6 +275,11 @@ typedef struct acp_authz_t {
     int wildcard;
     long long expires;
     apr_array_header_t *challs; /* acp_chall_t *: read with it (acp_sa_authz_with_challs), or NULL */
+    /* read with its order (acp_sa_order_with_authzs): valid_known = 1, and its oldest
+     * valid challenge's type and validation time (valid_type NULL: none) */
+    int valid_known;
+    const char *valid_type;
+    long long valid_at;
 } acp_authz_t;
 
 typedef struct acp_chall_t {

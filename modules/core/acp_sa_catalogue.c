@@ -84,8 +84,12 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT o.id, o.account_id, o.status, o.expires, " FIRST_ROW("o.identifiers") ", "
      FIRST_ROW("o.names_key") ", o.not_before, o.not_after, " FIRST_ROW("o.error") ", "
      FIRST_ROW("o.csr") ", o.cert_id, o.price, o.created, o.replaces, o.profile, a.id, "
-     "a.account_id, a.ident, a.wildcard, a.status, a.expires FROM orders o "
-     "LEFT JOIN order_authz oa ON oa.order_id = o.id "
+     "a.account_id, a.ident, a.wildcard, a.status, a.expires, "
+     /* the oldest valid challenge's type and time (finalize's CAA recheck) */
+     "(SELECT c.type FROM challenges c WHERE c.authz_id = a.id AND c.status = 'valid' "
+     "ORDER BY c.validated, c.id LIMIT 1), "
+     "(SELECT MIN(c.validated) FROM challenges c WHERE c.authz_id = a.id AND c.status = 'valid') "
+     "FROM orders o LEFT JOIN order_authz oa ON oa.order_id = o.id "
      "LEFT JOIN authorizations a ON a.id = oa.authz_id WHERE o.id = %s ORDER BY oa.pos"},
     {"acp_order_status",
      "UPDATE orders SET status = %s, error = %s, updated = %lld WHERE id = %s AND status = %s"},
@@ -530,12 +534,15 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      "'welcome credit', b.created, b.currency FROM b WHERE b.welcomed IS NOT NULL"},
     /* a certificate signed: processing -> valid and the certificate stored, one statement
      * (SQLite: acp_order_valid's and acp_cert_insert's arguments, those two in turn); a
-     * row when the order moved */
+     * row when the order moved, an error (division by zero) when it did not: the
+     * statement goes with its transaction's COMMIT (acp_sa_exec_commit), which must then
+     * not commit the charge without the certificate */
     {"acp_cert_issued",
      "WITH o AS (UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
      "WHERE id = %s AND status = 'processing' RETURNING id) "
      "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "
-     "SELECT %s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d FROM o"},
+     "SELECT %s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d "
+     "FROM o CROSS JOIN (SELECT 1 / COUNT(*) AS moved FROM o) AS m"},
     /* a challenge answered: pending -> processing and its validation job queued, one
      * statement (SQLite: acp_chall_status, then acp_job_insert); a row when it moved */
     {"acp_chall_respond",

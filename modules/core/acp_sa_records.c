@@ -182,12 +182,23 @@ apr_status_t acp_sa_order_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_o
 
 static void *authz_of(apr_pool_t *p, const char **r);
 
+/* an authorization as acp_order_authz_get gives it: with its oldest valid challenge */
+static void *authz_valid_of(apr_pool_t *p, const char **r)
+{
+    acp_authz_t *a = authz_of(p, r);
+
+    a->valid_known = 1;
+    a->valid_type = r[6];
+    a->valid_at = LL(r[7]);
+    return a;
+}
+
 apr_status_t acp_sa_order_with_authzs(acp_db_t *db, apr_pool_t *p, const char *id,
                                       acp_order_t **out)
 {
     void *o = NULL;
     apr_array_header_t *authzs = NULL;
-    apr_status_t rv = get_with_children(db, p, "acp_order_authz_get", id, order_of, authz_of,
+    apr_status_t rv = get_with_children(db, p, "acp_order_authz_get", id, order_of, authz_valid_of,
                                         15, &o, &authzs);
 
     *out = o;

@@ -22,10 +22,11 @@ static int media_type_is(const char *ct, const char *want)
 
 static acp_problem_t *spend_outcome(wfe_req_t *w, int r, int in_tx);
 
-/* PostgreSQL: the read the route's handler starts with, when the URL (or the JWS key)
- * names it, travels with the account's read or the nonce's spend: one round trip less
- * (acp_sa_prefetch). A request refused before it gets there leaves it unused. */
-static void prefetch_route_read(wfe_req_t *w)
+/* PostgreSQL: the read the route's handler starts with, when the URL (or the JWS key, or
+ * the kid's account: acct_id, NULL for a jwk) names it, travels with the account's read
+ * or the nonce's spend: one round trip less (acp_sa_prefetch). A request refused before
+ * it gets there leaves it unused. */
+static void prefetch_route_read(wfe_req_t *w, const char *acct_id)
 {
     int empty = w->jws->payload_len == 0; /* POST-as-GET: no update comes first */
 
@@ -61,6 +62,15 @@ static void prefetch_route_read(wfe_req_t *w)
         acp_sa_prefetch_read(w->db, w->p, ACP_READ_ACCT_BY_THUMB,
                              acp_jwk_thumbprint(w->p, w->jws->jwk));
         break;
+    case R_NEW_ORDER: {
+        /* its transaction starts with the rate limits' counts of the account */
+        const char *const *args = NULL;
+        if (acct_id && acp_ra_limit_new_order_read_any(w->p, &w->cfg->ra, acct_id, acp_now(),
+                                                       &args)) {
+            acp_sa_prefetch(w->db, w->p, "acp_limit_new_order", 7, args);
+        }
+        break;
+    }
     default:
         break;
     }
@@ -110,7 +120,7 @@ static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
             return acp_problem(w->p, ACP_ERR_ACCOUNT_DOES_NOT_EXIST, "unknown kid '%s'",
                                w->jws->kid);
         }
-        prefetch_route_read(w);
+        prefetch_route_read(w, w->jws->kid + strlen(acct_prefix));
         if (!w->cfg->nonce_store && w->db->pgsql) {
             /* the nonce spent and the account read in one round trip (authenticate
              * gives the nonce back when a later check fails) */
@@ -172,7 +182,7 @@ static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
         w->nonce_spent = 1;
     }
     else if (w->db->pgsql) {
-        prefetch_route_read(w);
+        prefetch_route_read(w, NULL);
         if ((prob = acp_wfe_spend_in_db(w, 0)) != NULL) {
             return prob;
         }

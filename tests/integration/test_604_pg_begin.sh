@@ -7,7 +7,8 @@
 # in a transaction) and while the staff tool runs a money action and a time-bounded search.
 # And an order becomes ready in the statement that validates its last authorization, so
 # finalize has no status of its own to write (no acp_order_status in the log); finalize
-# reads its order once, before its transaction (no acp_order_get in the client's part).
+# reads its order once, before its transaction (no acp_order_get in the client's part),
+# and with it each name's oldest valid challenge (its CAA recheck reads nothing more).
 # New rows nothing reads back before the commit travel with the transaction's next
 # statement or its COMMIT (the holder's and the account's, the order's, its
 # authorizations'); a transaction's last write goes with its COMMIT (the certificate's
@@ -104,6 +105,13 @@ expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_
 # authorizations' and orders' reads, the challenge's, the certificate's
 carried=$(grep -acE 'statement: BEGIN; EXECUTE acp_(acct|nonce)_spend\(.*\); COMMIT; EXECUTE acp_[a-z_]+\(' <<<"$client" || true)
 log "reads carried by the nonce spend: $carried"
+# newOrder's rate-limit counts among them (no EAB key has limits of its own here); and
+# finalize's CAA recheck finds each name's validation in the order's read (no read of an
+# authorization's challenges)
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_acct_spend\(.*\); COMMIT; EXECUTE acp_limit_new_order\(' <<<"$client" || true)" -ge 2 ] ||
+    fail "newOrder's limit counts carried by the nonce spend: $(grep -a 'acp_limit_new_order' <<<"$client" | head -2)"
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'acp_chall_by_authz' || true)" \
+    "reads of an authorization's challenges in the client's part"
 [ "$carried" -ge 6 ] || fail "reads carried by the nonce spend: $carried (6 at least)"
 # every transaction begun ended (a lookup stopped at its budget rolls back), counted per
 # statement: a message may hold more than one transaction

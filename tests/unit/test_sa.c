@@ -600,6 +600,59 @@ static apr_status_t holder_later(acp_db_t *db, apr_pool_t *p, const char *n)
 
 static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
 
+/* PostgreSQL: a transaction's last write with its COMMIT (acp_sa_exec_commit) */
+static void test_pg_exec_commit(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
+{
+    const char *ida = holder_id(p, "ca"), *idb = holder_id(p, "cb");
+    int n = -1;
+
+    /* after what the transaction held back, in one message: its count, committed */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "c1") == APR_SUCCESS);
+    CHECK(acp_sa_exec_commit(db, p, "acp_billing_insert", &n,
+                             ACP_SA_ARGS(ida, "account", NULL, "0", "1", NULL, "0")) ==
+          APR_SUCCESS);
+    CHECK(n == 1);
+    CHECK(holder_there(db2, p, "c1") && holder_there(db2, p, "ca")); /* before acp_sa_commit */
+    /* nothing more may be written; the ROLLBACK of a caller has nothing left to undo */
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS(idb, "account", NULL, "0", "1", NULL, "0")) != APR_SUCCESS);
+    CHECK(holder_later(db, p, "c2") != APR_SUCCESS);
+    CHECK(acp_sa_rollback_to(db, "h") == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(!holder_there(db2, p, "cb") && !holder_there(db2, p, "c2"));
+    /* the only write: alone, its own transaction */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    n = -1;
+    CHECK(acp_sa_exec_commit(db, p, "acp_billing_insert", &n,
+                             ACP_SA_ARGS(idb, "account", NULL, "0", "1", NULL, "0")) ==
+          APR_SUCCESS);
+    CHECK(n == 1 && db->tx_done);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "cb"));
+    /* its failure (id ca again) is the transaction's: what it held back is gone too, the
+     * caller's ROLLBACK ends it, and the connection serves the next one */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(holder_later(db, p, "c3") == APR_SUCCESS);
+    CHECK(acp_sa_exec_commit(db, p, "acp_billing_insert", NULL,
+                             ACP_SA_ARGS(ida, "account", NULL, "0", "1", NULL, "0")) !=
+          APR_SUCCESS);
+    CHECK(!db->tx_done);
+    CHECK(acp_sa_rollback(db) == APR_SUCCESS);
+    CHECK(!holder_there(db2, p, "c3"));
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                      ACP_SA_ARGS(holder_id(p, "c4"), "account", NULL, "0", "1", NULL, "0")) ==
+          APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "c4"));
+    /* outside a transaction: a plain statement */
+    CHECK(acp_sa_exec_commit(db, p, "acp_billing_insert", &n,
+                             ACP_SA_ARGS(holder_id(p, "c5"), "account", NULL, "0", "1", NULL,
+                                         "0")) == APR_SUCCESS);
+    CHECK(holder_there(db2, p, "c5") && !db->tx_done);
+}
+
 static void test_pg_later(apr_pool_t *p)
 {
     const char *params = getenv("ACP_TEST_PG"), *err = NULL, *id3, *id5, *id1;
@@ -670,6 +723,7 @@ static void test_pg_later(apr_pool_t *p)
     /* outside a transaction it runs at once */
     CHECK(holder_later(db, p, "9") == APR_SUCCESS);
     CHECK(holder_there(db2, p, "9"));
+    test_pg_exec_commit(db, db2, p);
     test_pg_prefetch(db, db2, p);
 }
 
