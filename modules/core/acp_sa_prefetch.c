@@ -18,7 +18,9 @@
  *    known) it runs again on its own, as it did before, with its retries; a failed
  *    statement changed nothing. When only the read fails, nothing is kept.
  * libpq's functions are looked up in the library the pgsql driver loaded; without them
- * nothing is carried. SQLite has no round trips: nothing here. */
+ * nothing is carried. SQLite has no round trips: nothing here.
+ * The same libpq functions read acp_sa_exec_commit's message (a transaction's last write
+ * with its COMMIT), whose write's count is the result before the COMMIT's. */
 #include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
