@@ -307,25 +307,12 @@ void acp_ra_finalize_csr(apr_pool_t *p, const acp_account_t *acct, const acp_ord
     }
 }
 
-/* CAA again for a name validated by a challenge of type long ago: the refusal, or NULL */
-static acp_problem_t *caa_recheck(apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                  const acp_account_t *acct, const acp_authz_t *a,
-                                  const char *type)
-{
-    acp_problem_t *caa = acp_va_caa_check(p, &cfg->va, a->ident, a->wildcard, type, acct->id);
-
-    if (caa) {
-        caa->ident = a->wildcard ? apr_pstrcat(p, "*.", a->ident, NULL) : a->ident;
-    }
-    return caa;
-}
-
 void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                          const acp_account_t *acct, const acp_order_t *order, acp_ra_csr_t *fin)
 {
     apr_array_header_t *authzs = NULL;
     long long now = acp_now();
-    int i, k;
+    int i;
 
     fin->caa = NULL;
     /* a pending order too: its stored status stays pending after its authorizations
@@ -334,34 +321,28 @@ void acp_ra_finalize_caa(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
     if (strcmp(order->status, "ready") != 0 && strcmp(order->status, "pending") != 0) {
         return; /* finalize answers these from its transaction */
     }
-    authzs = order->authzs; /* read with the order */
-    if (!authzs && acp_sa_order_authzs(db, p, order->id, &authzs) != APR_SUCCESS) {
-        return; /* finalize answers a database fault from its transaction */
+    /* read with the order, each with its oldest valid challenge (not newOrder's answer,
+     * whose reused authorizations were read without) */
+    authzs = order->authzs;
+    if (!authzs ||
+        (authzs->nelts > 0 && !APR_ARRAY_IDX(authzs, 0, const acp_authz_t *)->valid_known)) {
+        acp_order_t *again = NULL;
+        if (acp_sa_order_with_authzs(db, p, order->id, &again) != APR_SUCCESS || !again ||
+            !again->authzs) {
+            return; /* finalize answers a database fault from its transaction */
+        }
+        authzs = again->authzs;
     }
     for (i = 0; i < authzs->nelts && !fin->caa; i++) {
         const acp_authz_t *a = APR_ARRAY_IDX(authzs, i, acp_authz_t *);
-        apr_array_header_t *challs = NULL;
 
-        if (strcmp(a->status, "valid") != 0) {
+        if (strcmp(a->status, "valid") != 0 || !a->valid_type ||
+            now - a->valid_at <= ACP_CAA_RECHECK_AFTER) {
             continue;
         }
-        if (a->valid_known) {
-            /* its oldest valid challenge came with the order: no read per name */
-            if (a->valid_type && now - a->valid_at > ACP_CAA_RECHECK_AFTER) {
-                fin->caa = caa_recheck(p, cfg, acct, a, a->valid_type);
-            }
-            continue;
-        }
-        if (acp_sa_authz_challs(db, p, a->id, &challs) != APR_SUCCESS) {
-            continue;
-        }
-        for (k = 0; k < challs->nelts; k++) {
-            const acp_chall_t *c = APR_ARRAY_IDX(challs, k, acp_chall_t *);
-            if (strcmp(c->status, "valid") != 0 || now - c->validated <= ACP_CAA_RECHECK_AFTER) {
-                continue;
-            }
-            fin->caa = caa_recheck(p, cfg, acct, a, c->type);
-            break;
+        fin->caa = acp_va_caa_check(p, &cfg->va, a->ident, a->wildcard, a->valid_type, acct->id);
+        if (fin->caa) {
+            fin->caa->ident = a->wildcard ? apr_pstrcat(p, "*.", a->ident, NULL) : a->ident;
         }
     }
 }

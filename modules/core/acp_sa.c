@@ -422,7 +422,7 @@ apr_status_t acp_sa_exec_commit(acp_db_t *db, apr_pool_t *p, const char *label, 
     int n = 0, ok;
 
     if (!db->pgsql || !db->in_tx || db->tx_done || tx_gone(db)) {
-        return db->tx_done ? APR_EGENERAL : acp_sa_exec(db, p, label, nrows, nargs, args);
+        return acp_sa_exec(db, p, label, nrows, nargs, args); /* (refuses after tx_done) */
     }
     db->pf = NULL;
     if (nargs_wrong(db, label, nargs)) {
