@@ -1,4 +1,5 @@
 /* Billing: holders, free reissues, debit/refund, invoices, payments; ledger rows always. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -655,6 +656,24 @@ static apr_status_t reissue_match(acp_db_t *db, apr_pool_t *p, const acp_billing
                                   LL(p, now)));
 }
 
+/* PostgreSQL, a priced order outside a term product: acp_billing_charge_ready (the order
+ * locked while ready, the free-reissue look-up and the debit, one statement). *m: its row,
+ * always one (see the catalogue). */
+static apr_status_t charge_ready(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
+                                 const char *billing_id, const char *order_id,
+                                 const char *names_key, long long price, const char ***m)
+{
+    long long now = acp_now(),
+              /* no window: a start no certificate was issued after */
+        from = cfg->reissue_window > 0 ? now - cfg->reissue_window : LLONG_MAX;
+
+    return acp_sa_row(db, p, "acp_billing_charge_ready", m,
+                      ACP_SA_ARGS(order_id, billing_id, names_key, LL(p, from), LL(p, now),
+                                  cfg->profile, cfg->profile, LL(p, price), cfg->currency,
+                                  billing_id, cfg->currency, LL(p, price), acp_random_id(p, 12),
+                                  LL(p, -price), order_id, LL(p, now), LL(p, now), order_id));
+}
+
 /* Under a term profile: what covers this finalize now (acp_subscription_cover). */
 static apr_status_t sub_cover(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                               const char *billing_id, const char *names_key,
@@ -710,12 +729,12 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                                      long long default_not_after, const char *base_url,
                                      acp_charge_t *charge)
 {
-    const char **row = NULL, *held = NULL;
+    const char **row = NULL, **drow = NULL, *held = NULL;
     long long balance = 0, after = 0;
     int have_after = 0, booked = 0;
     const char *reason = "certificate";
     acp_charge_t in = *charge;
-    int term = cfg->term > 0 && cfg->profile, covered = 0;
+    int term = cfg->term > 0 && cfg->profile, covered = 0, merged;
     acp_sub_cover_t cov;
 
     memset(charge, 0, sizeof(*charge));
@@ -725,7 +744,28 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
     charge->replaces_not_after = in.replaces_not_after;
     charge->replaces_free = in.replaces_free;
     charge->price = acp_price(&cfg->price, names);
-    if (term) {
+    merged = db->pgsql && !term && !in.replaces_free && charge->price > 0;
+    if (merged) {
+        /* PostgreSQL: the order locked while ready, the reissue look-up and the debit */
+        const char **m = NULL;
+        if (charge_ready(db, p, cfg, billing_id, order_id, names_key, charge->price, &m) !=
+            APR_SUCCESS) {
+            const char *e = acp_sa_error(db, p, 1);
+            if (e && strstr(e, "duplicate key")) {
+                /* the unique (order, kind) index: a second charge of one order */
+                return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
+            }
+            return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
+        }
+        if (!m || acp_sa_atoll(m[0]) != 1) {
+            return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+        }
+        charge->order_locked = 1;
+        row = m[1] ? m + 1 : NULL;  /* the reissued certificate: id, notAfter */
+        drow = m[3] ? m + 3 : NULL; /* the debit: balance and currency after */
+        booked = drow != NULL;
+    }
+    else if (term) {
         /* a subscription product: covered while one runs for these names (or more);
          * the holder's row lock first, so a racing first purchase waits and then sees it */
         if (acp_sa_exec(db, p, "acp_billing_lock", NULL, ACP_SA_ARGS(billing_id)) !=
@@ -759,28 +799,11 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                              in.replaces_serial ? in.replaces_serial : in.replaces_cert_id, NULL);
     }
     if (!charge->reissue_of && !covered && charge->price > 0) {
-        /* only in the holder's currency, only down to zero */
-        const char **drow = NULL;
-        if (db->pgsql && !term) {
-            /* the debit, its ledger row and the open invoices closed, one statement */
-            long long now = acp_now();
-            if (acp_sa_row(db, p, "acp_billing_charge", &drow,
-                           ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
-                                       cfg->currency, LL(p, charge->price),
-                                       acp_random_id(p, 12), LL(p, -charge->price), order_id,
-                                       LL(p, now), LL(p, now), order_id)) != APR_SUCCESS) {
-                const char *m = acp_sa_error(db, p, 1);
-                if (m && strstr(m, "duplicate key")) {
-                    /* the unique (order, kind) index: a second charge of one order */
-                    return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order was already charged");
-                }
-                return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
-            }
-            booked = drow != NULL;
-        }
-        else if (acp_sa_row(db, p, "acp_billing_debit_ret", &drow,
-                            ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
-                                        cfg->currency, LL(p, charge->price))) != APR_SUCCESS) {
+        /* only in the holder's currency, only down to zero (merged: done above) */
+        if (!merged && acp_sa_row(db, p, "acp_billing_debit_ret", &drow,
+                                  ACP_SA_ARGS(LL(p, charge->price), cfg->currency, billing_id,
+                                              cfg->currency, LL(p, charge->price))) !=
+                           APR_SUCCESS) {
             return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error debiting");
         }
         if (drow) {
@@ -826,7 +849,7 @@ acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_bill
                            : apr_pstrcat(p, "subscription ", charge->subscription, " bought",
                                          NULL);
     }
-    /* (acp_billing_charge wrote the ledger row and closed the invoices already) */
+    /* (acp_billing_charge_ready wrote the ledger row and closed the invoices already) */
     if (!booked) {
         if ((!have_after && holder_get(db, p, billing_id, &after, &held) != APR_SUCCESS) ||
             ledger(db, p, billing_id, -charge->charged, after, held,

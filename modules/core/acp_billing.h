@@ -53,6 +53,9 @@ typedef struct acp_charge_t {
     long long not_after_cap;       /* a reissue must not outlive the original (0: none) */
     long long not_after;           /* the order's notAfter to store (0: the default) */
     const char *subscription;      /* the subscription that covered (or was opened by) it */
+    int order_locked;              /* the order is locked in this transaction while ready
+                                    * (PostgreSQL's one-statement charge): moving it to
+                                    * processing cannot miss */
 } acp_charge_t;
 
 /* A new billing holder (kind "account" or "eab") keeping cfg->currency (NULL: the currency
@@ -101,7 +104,9 @@ apr_status_t acp_billing_checkout(acp_db_t *db, apr_pool_t *p, const acp_billing
  * reused) and a userActionRequired problem carrying the payment request, whose writes
  * the caller must commit (prob->commit). base_url: for the built-in invoice page link.
  * The order's own row is the caller's to write, in the same transaction: price, charged,
- * reissue_of and not_after as *charge says (with its move to processing). */
+ * reissue_of and not_after as *charge says (with its move to processing). On PostgreSQL a
+ * priced order outside a term product is locked here while ready (charge->order_locked;
+ * an order no longer ready: orderNotReady, nothing written). */
 acp_problem_t *acp_billing_charge_tx(acp_db_t *db, apr_pool_t *p, const acp_billing_cfg_t *cfg,
                                      const char *billing_id, const char *order_id,
                                      const char *names_key, const apr_array_header_t *names,

@@ -440,15 +440,24 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (prob) {
         return prob;
     }
-    if (acp_sa_exec(db, p, "acp_order_processing", &n,
-                    ACP_SA_ARGS(fin->b64, acp_sa_ll(p, acp_now()), acp_sa_ll(p, charge.price),
-                                acp_sa_ll(p, charge.charged), charge.reissue_of,
-                                charge.not_after ? acp_sa_ll(p, charge.not_after) : NULL,
-                                order->id)) != APR_SUCCESS) {
-        return acp_ra_int_db_problem(p, "updating the order");
-    }
-    if (n != 1) {
-        return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+    {
+        const char *a[] = {fin->b64, acp_sa_ll(p, acp_now()), acp_sa_ll(p, charge.price),
+                           acp_sa_ll(p, charge.charged), charge.reissue_of,
+                           charge.not_after ? acp_sa_ll(p, charge.not_after) : NULL,
+                           order->id};
+        if (charge.order_locked) {
+            /* the charge locked the order while ready: the move cannot miss, and it goes
+             * with the transaction's next statement (the certificate's record) */
+            if (acp_sa_exec_later(db, p, "acp_order_processing", 7, a) != APR_SUCCESS) {
+                return acp_ra_int_db_problem(p, "updating the order");
+            }
+        }
+        else if (acp_sa_exec(db, p, "acp_order_processing", &n, 7, a) != APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "updating the order");
+        }
+        else if (n != 1) {
+            return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+        }
     }
     if (org && acp_sa_exec(db, p, "acp_order_org", NULL, ACP_SA_ARGS(org->id, order->id)) !=
                    APR_SUCCESS) {

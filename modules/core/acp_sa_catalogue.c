@@ -493,14 +493,27 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld", "")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
-    /* finalize's charge from the balance, one statement: the debit (in the holder's
-     * currency, down to zero at most), its ledger row and the order's open invoices
-     * closed; no row when the balance is short (SQLite: acp_billing_debit_ret,
-     * acp_ledger_insert, acp_invoice_close_order). The ledger's unique (order, kind)
-     * index refuses a second charge of one order: the statement fails whole */
-    {"acp_billing_charge",
-     "WITH b AS (UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
+    /* finalize's charge, one statement: the order locked while it is ready (FOR UPDATE:
+     * a concurrent finalize waits, then finds it no longer ready), the holder's
+     * certificate for the same names within the free-reissue window (issued from the
+     * window's start, alive now; with a profile name, only one of that profile), and
+     * when there is none the debit (in the holder's currency, down to zero at most), its
+     * ledger row and the order's open invoices closed. One row: orders locked (0 or 1),
+     * the reissued certificate's id and notAfter, the balance and currency after the
+     * debit (NULL when nothing was debited: a reissue, or a short balance). SQLite:
+     * acp_cert_reissue_match, acp_billing_debit_ret, acp_ledger_insert,
+     * acp_invoice_close_order. The ledger's unique (order, kind) index refuses a second
+     * charge of one order: the statement fails whole */
+    {"acp_billing_charge_ready",
+     "WITH o AS (SELECT id FROM orders WHERE id = %s AND status = 'ready' FOR UPDATE), "
+     "r AS (SELECT c.id, c.not_after FROM certificates c WHERE c.billing_id = %s "
+     "AND c.names_key = %s AND c.revoked IS NULL AND c.issued >= %lld AND c.not_after > %lld "
+     "AND (CAST(%s AS VARCHAR) IS NULL OR EXISTS (SELECT 1 FROM orders po "
+     "WHERE po.id = c.order_id AND COALESCE(po.profile, '') = %s)) "
+     "AND EXISTS (SELECT 1 FROM o) ORDER BY c.issued DESC LIMIT 1), "
+     "b AS (UPDATE billing SET balance = balance - %lld, currency = COALESCE(currency, %s) "
      "WHERE id = %s AND (currency IS NULL OR currency = %s) AND balance >= %lld "
+     "AND EXISTS (SELECT 1 FROM o) AND NOT EXISTS (SELECT 1 FROM r) "
      "RETURNING id, balance, currency), "
      "l AS (INSERT INTO ledger (id, billing_id, delta, balance_after, kind, order_id, "
      "invoice_id, cert_id, reference, actor, reason, created, currency) "
@@ -509,7 +522,8 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      "i AS (UPDATE invoices SET status = 'superseded', closed = %lld, closed_by = 'acme', "
      "closed_reason = 'order charged from the balance' WHERE order_id = %s AND status = 'open' "
      "AND EXISTS (SELECT 1 FROM b)) "
-     "SELECT balance, currency FROM b"},
+     "SELECT (SELECT COUNT(*) FROM o), r.id, r.not_after, b.balance, b.currency "
+     "FROM (SELECT 1) AS one LEFT JOIN r ON TRUE LEFT JOIN b ON TRUE"},
     /* a new authorization with its one to three challenges, linked to its order at its
      * position, one statement (SQLite: acp_authz_insert, acp_chall_insertN,
      * acp_order_authz_insert) */

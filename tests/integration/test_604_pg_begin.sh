@@ -13,10 +13,13 @@
 # statement or its COMMIT (the holder's and the account's, the order's, its
 # authorizations'); a transaction's last write goes with its COMMIT (the certificate's
 # record), and a challenge answer's only write is sent alone (its own transaction).
+# finalize's charge (paid here from the welcome credit) is one statement with its
+# free-reissue look-up, the order locked while ready, so that its move to processing
+# travels with the certificate's record and the COMMIT: three messages in all.
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
-acme_setup
+acme_setup --directive "AcmePayPrice 100" --directive "AcmePayFreeBalance 100"
 dbname=$(sed -n 's/.*dbname=\([^ ]*\).*/\1/p' <<<"$ACME_DB_PARAMS")
 pglog=$(dirname "$ACME_PG_SOCKDIR")/pg.log
 [ -f "$pglog" ] || die "no PostgreSQL log at $pglog"
@@ -93,6 +96,16 @@ expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp
 # record; a challenge's answer, the only write of its transaction, is sent alone
 [ "$(grep -acE 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
     fail "the certificate's record with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
+# finalize: the charge with its reissue look-up and the order's lock, then processing
+# with the record and the COMMIT; no look-up, debit or processing of its own
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_billing_charge_ready\(' <<<"$client")" -eq 1 ] ||
+    fail "finalize's charge with the BEGIN: $(grep -a 'acp_billing_charge' <<<"$client" | head -2 | cut -c1-300)"
+[ "$(grep -acE 'statement: EXECUTE acp_order_processing\(.*\); EXECUTE acp_cert_issued\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
+    fail "processing with the certificate's record: $(grep -a 'acp_order_processing' <<<"$client" | head -2 | cut -c1-300)"
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_cert_reissue_match|acp_billing_debit_ret|execute acp_order_processing:' || true)" \
+    "finalize's look-up, debit or processing sent alone"
+expect_eq 100 "$(db_query "SELECT -delta FROM ledger WHERE billing_id = '$holder' AND kind = 'debit'")" \
+    "the certificate's debit"
 expect_eq 0 "$(grep -ac 'acp_chall_respond(' <<<"$client" || true)" "challenge answers inside a BEGIN … COMMIT"
 expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_chall_respond:' || true)" \
     "challenge answers sent alone (three challenges)"
