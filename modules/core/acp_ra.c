@@ -896,7 +896,8 @@ acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *
 }
 
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
-                                       acp_chall_t *chall, int claim, const acp_job_t **queued)
+                                       acp_chall_t *chall, const char *thumbprint, int claim,
+                                       const acp_job_t **queued)
 {
     int n = 0;
     acp_job_t *job;
@@ -922,6 +923,10 @@ acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_au
         job->owner = authz->account_id; /* for fair queueing in the workers */
         job->target = authz->ident;
         chall->status = "processing";
+        /* what the validation needs, so that a worker of this process need not read it */
+        job->chall = chall;
+        job->authz = authz;
+        job->thumbprint = thumbprint;
         *queued = job;
     }
     return NULL;

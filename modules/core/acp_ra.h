@@ -90,10 +90,13 @@ int acp_ra_order_stale(acp_db_t *db, apr_pool_t *p, const acp_order_t *order);
 acp_problem_t *acp_ra_authz_update_tx(acp_db_t *db, apr_pool_t *p, acp_authz_t *authz,
                                       json_object *payload);
 /* Challenge response: pending -> processing and a validation job, *queued set to it
- * (NULL when none was added). With claim the job is queued already claimed by the
- * caller, which must run it after commit (acp_wfe_t.handoff); else wake a worker. */
+ * (NULL when none was added), carrying chall, authz and thumbprint (the account's key,
+ * for the key authorization) for the worker. With claim the job is queued already
+ * claimed by the caller, which must run it after commit (acp_wfe_t.handoff); else wake
+ * a worker. */
 acp_problem_t *acp_ra_chall_respond_tx(acp_db_t *db, apr_pool_t *p, const acp_authz_t *authz,
-                                       acp_chall_t *chall, int claim, const acp_job_t **queued);
+                                       acp_chall_t *chall, const char *thumbprint, int claim,
+                                       const acp_job_t **queued);
 
 /* Before a challenge response queues a validation: the failed-validations limit of this
  * account and name (rateLimited with Retry-After when reached), from the count of failed

@@ -19,14 +19,23 @@
 static apr_status_t run_validation(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                    const acp_job_t *job)
 {
-    acp_chall_t *chall = NULL;
-    acp_authz_t *authz = NULL;
+    const acp_chall_t *chall = job->chall;
+    const acp_authz_t *authz = job->authz;
     acp_problem_t *prob;
-    const char *errtext = NULL, *key_authz, *thumbprint = NULL;
+    const char *errtext = NULL, *key_authz, *thumbprint = job->thumbprint;
     long long now;
 
-    if (acp_sa_chall_authz(db, p, job->ref, &chall, &authz, &thumbprint) != APR_SUCCESS ||
-        strcmp(chall->status, "processing") != 0 || !thumbprint) {
+    if (!chall || !authz || !thumbprint) {
+        /* not handed over by whoever queued or claimed it: read */
+        acp_chall_t *c = NULL;
+        acp_authz_t *a = NULL;
+        chall = NULL;
+        if (acp_sa_chall_authz(db, p, job->ref, &c, &a, &thumbprint) == APR_SUCCESS) {
+            chall = c;
+            authz = a;
+        }
+    }
+    if (!chall || strcmp(chall->status, "processing") != 0 || !thumbprint) {
         /* nothing left to do for this job */
         acp_sa_exec(db, p, "acp_job_delete", NULL, ACP_SA_ARGS(job->id));
         return APR_SUCCESS;

@@ -299,6 +299,12 @@ typedef struct acp_job_t {
     /* scheduling hints, not stored (may be NULL): validation: the account and the
      * identifier, so the workers can serve accounts and target hosts fairly */
     const char *owner, *target;
+    /* a validation's challenge, authorization and account key thumbprint as whoever
+     * queued or claimed it read them, not stored (NULL: the worker reads them). Only
+     * the challenge's status changes while it is processing, and only its job moves it */
+    const acp_chall_t *chall;
+    const acp_authz_t *authz;
+    const char *thumbprint;
 } acp_job_t;
 
 /* The records' reads a request can name before it has its account (acp_sa_prefetch):

@@ -348,8 +348,8 @@ static acp_problem_t *h_chall(wfe_req_t *w)
                 }
             }
         }
-        prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, w->wfe->handoff != NULL,
-                                       &w->handoff_job);
+        prob = acp_ra_chall_respond_tx(w->db, w->p, authz, chall, w->acct->thumbprint,
+                                       w->wfe->handoff != NULL, &w->handoff_job);
         if (prob) {
             return prob;
         }

@@ -42,7 +42,61 @@ typedef struct {
     char id[48], kind[16], ref[80], owner[48], target[256];
     int attempts;
     unsigned long seq;
+    /* a validation's inputs as the job came with them (acp_job_t.chall, .authz,
+     * .thumbprint; the identifier is target, the account owner): the worker need not
+     * read them. has_input 0: it reads them */
+    int has_input, wildcard;
+    char type[16], token[64], authz_id[48], thumbprint[64];
 } qent_t;
+
+#define FITS(field, s) (strlen(s) < sizeof(((qent_t *)0)->field))
+
+/* The job's validation inputs into e, when it has them all and they fit. */
+static void input_in(qent_t *e, const acp_job_t *job)
+{
+    const acp_chall_t *c = job->chall;
+    const acp_authz_t *a = job->authz;
+
+    e->has_input = 0;
+    if (!c || !a || !job->thumbprint || !c->type || !c->token || !c->status || !a->ident ||
+        !a->account_id || strcmp(c->status, "processing") != 0 || strcmp(c->id, job->ref) != 0 ||
+        strcmp(a->ident, e->target) != 0 || strcmp(a->account_id, e->owner) != 0 ||
+        !FITS(type, c->type) || !FITS(token, c->token) || !FITS(authz_id, a->id) ||
+        !FITS(thumbprint, job->thumbprint)) {
+        return;
+    }
+    apr_cpystrn(e->type, c->type, sizeof(e->type));
+    apr_cpystrn(e->token, c->token, sizeof(e->token));
+    apr_cpystrn(e->authz_id, a->id, sizeof(e->authz_id));
+    apr_cpystrn(e->thumbprint, job->thumbprint, sizeof(e->thumbprint));
+    e->wildcard = a->wildcard;
+    e->has_input = 1;
+}
+
+/* The inputs back into job (pool p), when e has them. */
+static void input_out(apr_pool_t *p, const qent_t *e, acp_job_t *job)
+{
+    acp_chall_t *c;
+    acp_authz_t *a;
+
+    if (!e->has_input) {
+        return;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    a = apr_pcalloc(p, sizeof(*a));
+    c->id = job->ref;
+    c->authz_id = a->id = apr_pstrdup(p, e->authz_id);
+    c->type = apr_pstrdup(p, e->type);
+    c->token = apr_pstrdup(p, e->token);
+    c->status = "processing";
+    a->account_id = apr_pstrdup(p, e->owner);
+    a->ident = apr_pstrdup(p, e->target);
+    a->wildcard = e->wildcard;
+    a->status = "pending";
+    job->chall = c;
+    job->authz = a;
+    job->thumbprint = apr_pstrdup(p, e->thumbprint);
+}
 
 typedef struct {
     int busy;
@@ -138,9 +192,10 @@ static int running_count(const workers_t *w, const char *owner, const char *targ
     return n;
 }
 
-/* Append a claimed job; 0 when the queue, or this owner's share of it, is full. */
-static int enqueue(workers_t *w, const char *id, const char *kind, const char *ref,
-                   const char *owner, const char *target, int attempts)
+/* Append a claimed job (with its validation's inputs when it has them); 0 when the
+ * queue, or this owner's share of it, is full. */
+static int enqueue(workers_t *w, const acp_job_t *job, const char *owner, const char *target,
+                   int attempts)
 {
     qent_t *e;
 
@@ -148,11 +203,12 @@ static int enqueue(workers_t *w, const char *id, const char *kind, const char *r
         return 0;
     }
     e = &w->queue[w->queued++];
-    apr_cpystrn(e->id, id, sizeof(e->id));
-    apr_cpystrn(e->kind, kind, sizeof(e->kind));
-    apr_cpystrn(e->ref, ref, sizeof(e->ref));
+    apr_cpystrn(e->id, job->id, sizeof(e->id));
+    apr_cpystrn(e->kind, job->kind, sizeof(e->kind));
+    apr_cpystrn(e->ref, job->ref, sizeof(e->ref));
     apr_cpystrn(e->owner, owner, sizeof(e->owner));
     apr_cpystrn(e->target, target, sizeof(e->target));
+    input_in(e, job);
     e->attempts = attempts;
     e->seq = ++w->seq;
     return 1;
@@ -215,7 +271,7 @@ static void scan(workers_t *w, apr_pool_t *p)
             acp_job_t *job = APR_ARRAY_IDX(jobs, i, acp_job_t *);
             acp_chall_t *chall = NULL;
             acp_authz_t *authz = NULL;
-            const char *owner = "", *target = "";
+            const char *owner = "", *target = "", *thumbprint = NULL;
             int room, ok;
 
             apr_thread_mutex_lock(w->mutex);
@@ -231,9 +287,15 @@ static void scan(workers_t *w, apr_pool_t *p)
                 continue;
             }
             if (strcmp(job->kind, "validate") == 0
-                && acp_sa_chall_authz(db, p, job->ref, &chall, &authz, NULL) == APR_SUCCESS) {
+                && acp_sa_chall_authz(db, p, job->ref, &chall, &authz, &thumbprint) ==
+                       APR_SUCCESS) {
                 owner = authz->account_id;
                 target = authz->ident;
+                /* read before the claim: the claim makes the job this worker's, and only
+                 * its job moves a processing challenge */
+                job->chall = chall;
+                job->authz = authz;
+                job->thumbprint = thumbprint;
             }
             apr_thread_mutex_lock(w->mutex);
             ok = owner_queued(w, owner) < OWNER_QUEUED_MAX;
@@ -242,7 +304,7 @@ static void scan(workers_t *w, apr_pool_t *p)
                 continue;
             }
             apr_thread_mutex_lock(w->mutex);
-            enqueue(w, job->id, job->kind, job->ref, owner, target, job->attempts + 1);
+            enqueue(w, job, owner, target, job->attempts + 1);
             apr_thread_cond_broadcast(w->cond);
             apr_thread_mutex_unlock(w->mutex);
         }
@@ -290,6 +352,7 @@ static void run_job(workers_t *w, apr_pool_t *p, const qent_t *e)
     job.kind = e->kind;
     job.ref = e->ref;
     job.attempts = e->attempts;
+    input_out(p, e, &job);
     acp_ra_run_job(db, p, &w->cfg->wfe.ra, &job);
     acp_httpd_db_outcome(w->s, db);
 }
@@ -410,7 +473,7 @@ void acp_httpd_workers_handoff(void *baton, const acp_job_t *job)
         return;
     }
     apr_thread_mutex_lock(w->mutex);
-    ok = enqueue(w, job->id, job->kind, job->ref, owner, target, 1);
+    ok = enqueue(w, job, owner, target, 1);
     if (ok) {
         apr_thread_cond_broadcast(w->cond);
     }

@@ -13,6 +13,7 @@
 # statement or its COMMIT (the holder's and the account's, the order's, its
 # authorizations'); a transaction's last write goes with its COMMIT (the certificate's
 # record), and a challenge answer's only write is sent alone (its own transaction).
+# A validation reads nothing: its job carries what the answer read.
 # finalize's charge (paid here from the welcome credit) is one statement with its
 # free-reissue look-up, the order locked while ready, so that its move to processing
 # travels with the certificate's record and the COMMIT: three messages in all.
@@ -106,6 +107,12 @@ expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_cert_re
     "finalize's look-up, debit or processing sent alone"
 expect_eq 100 "$(db_query "SELECT -delta FROM ledger WHERE billing_id = '$holder' AND kind = 'debit'")" \
     "the certificate's debit"
+# the validations run on this process's workers with the challenge, authorization and
+# key the answer read (the job carries them): no read of their own
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_chall_authz:' || true)" \
+    "validations reading their challenge again"
+expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_validation_valid:' || true)" \
+    "validations recorded (three challenges)"
 expect_eq 0 "$(grep -ac 'acp_chall_respond(' <<<"$client" || true)" "challenge answers inside a BEGIN … COMMIT"
 expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_chall_respond:' || true)" \
     "challenge answers sent alone (three challenges)"
