@@ -168,14 +168,28 @@ static apr_status_t sign_order(apr_pool_t *p, const acp_ra_cfg_t *cfg, const acp
 /* In the caller's transaction: the signed certificate and processing -> valid (on
  * PostgreSQL the transaction's last write, sent with its COMMIT), or, when signing
  * failed (rv), processing -> invalid and the charge refunded. The failure comes back
- * as a problem marked to commit. */
+ * as a problem marked to commit. processing: acp_order_processing's 7 arguments when
+ * the caller left the order ready (locked in this transaction), else NULL: on
+ * PostgreSQL the certificate's record moves it from ready (acp_cert_issued_ready);
+ * otherwise processing is written first. */
 static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_account_t *acct,
                                       acp_order_t *order, apr_status_t rv,
-                                      const acp_sign_result_t *res, const char *err)
+                                      const acp_sign_result_t *res, const char *err,
+                                      const char *const *processing)
 {
     const char *cert_id;
     int n = 0;
 
+    if (processing && (rv != APR_SUCCESS || !db->pgsql)) {
+        /* the move the caller left to the record, written now */
+        if (acp_sa_exec(db, p, "acp_order_processing", &n, 7, processing) != APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "updating the order");
+        }
+        if (n != 1) {
+            return acp_problem(p, ACP_ERR_ORDER_NOT_READY, "order is no longer ready");
+        }
+        processing = NULL;
+    }
     if (rv != APR_SUCCESS) {
         acp_problem_t *prob = acp_problem(p, ACP_ERR_SERVER_INTERNAL, "signing failed: %s",
                                           err ? err : "unknown error");
@@ -197,7 +211,22 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
                            acp_sa_ll(p, res->not_after), now, res->aki_hex,
                            apr_itoa(p, res->crl_shard)};
         apr_status_t st;
-        if (db->pgsql) {
+        if (db->pgsql && processing) {
+            /* from ready, with what processing would have stored: acp_cert_issued's
+             * arguments with processing's csr, price, charged, reissue_of and not_after
+             * after the first two (its own time is the record's) */
+            const char *r[20];
+            r[0] = a[0];
+            r[1] = a[1];
+            r[2] = processing[0];
+            r[3] = processing[2];
+            r[4] = processing[3];
+            r[5] = processing[4];
+            r[6] = processing[5];
+            memcpy(r + 7, a + 2, 13 * sizeof(*r));
+            st = acp_sa_exec_commit(db, p, "acp_cert_issued_ready", &n, 20, r);
+        }
+        else if (db->pgsql) {
             /* finalize's last write: it goes with the COMMIT (in a worker's issuance
              * too; the row count is 1 here: this transaction moved the order to
              * processing, and the row stays locked until the commit) */
@@ -220,12 +249,12 @@ static acp_problem_t *record_issue_tx(acp_db_t *db, apr_pool_t *p, const acp_acc
 static acp_problem_t *issue_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                const acp_account_t *acct, acp_order_t *order,
                                const unsigned char *der, size_t derlen, const acp_csr_t *csr,
-                               const acp_org_t *org)
+                               const acp_org_t *org, const char *const *processing)
 {
     acp_sign_result_t res;
     const char *err = NULL;
     apr_status_t rv = sign_order(p, cfg, order, der, derlen, csr, org, &res, &err);
-    acp_problem_t *prob = record_issue_tx(db, p, acct, order, rv, &res, err);
+    acp_problem_t *prob = record_issue_tx(db, p, acct, order, rv, &res, err, processing);
 
     return prob && prob->commit ? NULL : prob;
 }
@@ -366,6 +395,7 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     const acp_profile_t *prof;
     acp_org_t *org = NULL;
     acp_problem_t *prob;
+    const char *const *processing = NULL; /* left to the certificate's record */
     int n = 0;
 
     /* every authorization again (RFC 8555 §7.1.6): one that expired or was deactivated
@@ -454,9 +484,13 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
                            acp_sa_ll(p, charge.charged), charge.reissue_of,
                            charge.not_after ? acp_sa_ll(p, charge.not_after) : NULL,
                            order->id};
-        if (charge.order_locked) {
-            /* the charge locked the order while ready: the move cannot miss, and it goes
-             * with the transaction's next statement (the certificate's record) */
+        if (charge.order_locked && !cfg->signer->slow) {
+            /* the charge locked the order while ready: the certificate's record moves it
+             * (from ready, on PostgreSQL, with what processing stores) */
+            processing = apr_pmemdup(p, a, sizeof(a));
+        }
+        else if (charge.order_locked) {
+            /* the move cannot miss; it goes with the transaction's next statement */
             if (acp_sa_exec_later(db, p, "acp_order_processing", 7, a) != APR_SUCCESS) {
                 return acp_ra_int_db_problem(p, "updating the order");
             }
@@ -481,7 +515,8 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
     if (!cfg->signer->slow) {
         /* a fast signer signs inside this transaction: the charge, the certificate and
          * processing -> valid commit together or not at all */
-        return issue_tx(db, p, cfg, acct, order, fin->der, fin->der_len, fin->csr, org);
+        return issue_tx(db, p, cfg, acct, order, fin->der, fin->der_len, fin->csr, org,
+                        processing);
     }
     /* the intent record: a worker signs, and finishes it if this process dies */
     if (acp_sa_job_add(db, p, "issue", order->id, 0, NULL) != APR_SUCCESS) {
@@ -541,7 +576,7 @@ acp_problem_t *acp_ra_issue(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg
         prob = acp_ra_int_db_problem(p, "removing the issuance job");
     }
     else {
-        prob = record_issue_tx(db, p, acct, order, rv, &res, err);
+        prob = record_issue_tx(db, p, acct, order, rv, &res, err, NULL);
     }
     if (prob && !prob->commit) {
         acp_sa_rollback(db);

@@ -478,6 +478,17 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     "AND y.authz_id <> %s AND (z.status <> 'valid' OR z.expires < %lld)) "                     \
     "AND expires >= %lld)"
 
+/* processing (or ready) -> valid, the certificate stored; no row moved: division by
+ * zero. The count is the source's one row and its filter divides by it, so the error
+ * comes whatever the planner does (a join with the moved rows never evaluated the count
+ * when there were none: it inserted nothing, without an error) */
+#define CERT_ISSUED(more_set, from)                                                         \
+    "WITH o AS (UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld" more_set   \
+    " WHERE id = %s AND status = '" from "' RETURNING id) "                                 \
+    "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "                              \
+    "SELECT %s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d "               \
+    "FROM (SELECT COUNT(*) AS moved FROM o) AS m WHERE 1 / m.moved = 1"
+
 #define CHALL_VALUES "(%s, %s, %s, %s, 'pending')"
 #define AUTHZ_NEW(challs)                                                                  \
     "WITH a AS (INSERT INTO authorizations (id, account_id, ident, wildcard, status, "     \
@@ -551,12 +562,14 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      * row when the order moved, an error (division by zero) when it did not: the
      * statement goes with its transaction's COMMIT (acp_sa_exec_commit), which must then
      * not commit the charge without the certificate */
-    {"acp_cert_issued",
-     "WITH o AS (UPDATE orders SET status = 'valid', cert_id = %s, updated = %lld "
-     "WHERE id = %s AND status = 'processing' RETURNING id) "
-     "INSERT INTO certificates (" CERT_COLS ", aki, crl_shard) "
-     "SELECT %s, %s, %s, %s, %s, %s, %s, %lld, %lld, %lld, NULL, NULL, %s, %d "
-     "FROM o CROSS JOIN (SELECT 1 / COUNT(*) AS moved FROM o) AS m"},
+    {"acp_cert_issued", CERT_ISSUED("", "processing")},
+    /* the same from ready, with what acp_order_processing would have stored first (csr,
+     * price, charged, reissue_of, not_after): finalize with a fast signer whose charge
+     * locked the order while ready (acp_billing_charge_ready) skips processing, one row
+     * version of the order fewer (each writes every index of orders) */
+    {"acp_cert_issued_ready",
+     CERT_ISSUED(", csr = %s, price = %lld, charged = %lld, reissue_of = %s, not_after = %lld",
+                 "ready")},
     /* a challenge answered: pending -> processing and its validation job queued, one
      * statement (SQLite: acp_chall_status, then acp_job_insert); a row when it moved */
     {"acp_chall_respond",

@@ -15,8 +15,8 @@
 # record), and a challenge answer's only write is sent alone (its own transaction).
 # A validation reads nothing: its job carries what the answer read.
 # finalize's charge (paid here from the welcome credit) is one statement with its
-# free-reissue look-up, the order locked while ready, so that its move to processing
-# travels with the certificate's record and the COMMIT: three messages in all.
+# free-reissue look-up, the order locked while ready, so that the certificate's record
+# moves it from ready to valid (no processing) with the COMMIT: three messages in all.
 . "$(dirname "$0")/lib.sh"
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
@@ -95,16 +95,19 @@ expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp
     fail "the new account's holder and row with the COMMIT: $(grep -a 'acp_acct_insert' <<<"$client" | head -2)"
 # a transaction's last write goes with its COMMIT (acp_sa_exec_commit): the certificate's
 # record; a challenge's answer, the only write of its transaction, is sent alone
-[ "$(grep -acE 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
+[ "$(grep -acE 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued(_ready)?\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
     fail "the certificate's record with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
-# finalize: the charge with its reissue look-up and the order's lock, then processing
-# with the record and the COMMIT; no look-up, debit or processing of its own
+# finalize: the charge with its reissue look-up and the order's lock, then the record
+# that moves the order from ready to valid with the COMMIT; no look-up or debit of its
+# own, and no processing (a row version of the order fewer)
 [ "$(grep -acE 'statement: BEGIN; EXECUTE acp_billing_charge_ready\(' <<<"$client")" -eq 1 ] ||
     fail "finalize's charge with the BEGIN: $(grep -a 'acp_billing_charge' <<<"$client" | head -2 | cut -c1-300)"
-[ "$(grep -acE 'statement: EXECUTE acp_order_processing\(.*\); EXECUTE acp_cert_issued\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
-    fail "processing with the certificate's record: $(grep -a 'acp_order_processing' <<<"$client" | head -2 | cut -c1-300)"
-expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_cert_reissue_match|acp_billing_debit_ret|execute acp_order_processing:' || true)" \
-    "finalize's look-up, debit or processing sent alone"
+[ "$(grep -acE 'statement: EXECUTE acp_cert_issued_ready\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
+    fail "the certificate's record from ready with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_cert_reissue_match|acp_billing_debit_ret|acp_order_processing' || true)" \
+    "finalize's look-up, debit or processing"
+[ "$(db_query "SELECT csr IS NOT NULL AND price = 100 AND charged = 100 AND status = 'valid' FROM orders WHERE cert_id IS NOT NULL")" = t ] ||
+    fail "the issued order's csr, price and charge stored with the record: $(db_query "SELECT status, price, charged, csr IS NOT NULL FROM orders WHERE cert_id IS NOT NULL")"
 expect_eq 100 "$(db_query "SELECT -delta FROM ledger WHERE billing_id = '$holder' AND kind = 'debit'")" \
     "the certificate's debit"
 # the validations run on this process's workers with the challenge, authorization and
