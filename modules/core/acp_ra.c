@@ -463,11 +463,12 @@ static acp_problem_t *ip_policy(apr_pool_t *p, const acp_ra_cfg_t *cfg, const ch
 
 /* The authorization of name for order_id at position pos: a valid one reused, or a new
  * one with its challenges. *linked: it was linked to the order too (PostgreSQL: a new
- * authorization, its challenges and the link are one statement). */
+ * authorization, its challenges and the link are one statement). known: the one to
+ * reuse (*known, NULL: none) when newOrder's first read found it, else NULL: looked up. */
 static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                 const acp_account_t *acct, const char *name, long long now,
                                 acp_ra_pending_budget_t *budget, const char *order_id, int pos,
-                                acp_authz_t **out, int *linked)
+                                acp_authz_t *const *known, acp_authz_t **out, int *linked)
 {
     int wildcard = acp_ident_is_wildcard(name);
     const char *ident = wildcard ? name + 2 : name;
@@ -483,7 +484,14 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
     const char *id;
 
     *linked = 0;
-    rv = acp_sa_authz_reusable(db, p, acct->id, ident, wildcard, now + 86400, &reuse);
+    if (known) {
+        reuse = *known;
+        rv = reuse ? APR_SUCCESS : APR_NOTFOUND;
+    }
+    else {
+        rv = acp_sa_authz_reusable(db, p, acct->id, ident, wildcard, now + ACP_RA_REUSE_MIN_LEFT,
+                                   &reuse);
+    }
     if (rv == APR_SUCCESS) {
         *out = reuse;
         return NULL;
@@ -549,27 +557,13 @@ static acp_problem_t *new_authz(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t 
     return NULL;
 }
 
-acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                   const acp_account_t *acct, json_object *payload,
-                                   acp_order_t **order)
+acp_problem_t *acp_ra_order_names(apr_pool_t *p, const acp_ra_cfg_t *cfg, json_object *payload,
+                                  apr_array_header_t **out)
 {
-    return acp_ra_new_order_ex_tx(db, p, cfg, acct, payload, 0, order);
-}
-
-acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                      const acp_account_t *acct, json_object *payload,
-                                      int defer_ov, acp_order_t **order)
-{
-    json_object *idents, *stored;
-    apr_array_header_t *names, *authzs;
-    long long nb = 0, na = 0, now = acp_now();
+    json_object *idents;
+    apr_array_header_t *names;
     acp_problem_t *prob;
-    const char *id, *names_key, *replaces = NULL, *idtext;
-    acp_ari_cert_t *replaced = NULL;
-    const acp_profile_t *profile = NULL;
     size_t i, n;
-    int all_valid = 1, validity_days = cfg->validity_days;
-    acp_ra_pending_budget_t budget;
 
     if (!json_object_is_type(payload, json_type_object) ||
         !json_object_object_get_ex(payload, "identifiers", &idents) ||
@@ -611,6 +605,35 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
             }
         }
         names->nelts = w;
+    }
+    *out = names;
+    return NULL;
+}
+
+acp_problem_t *acp_ra_new_order_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                   const acp_account_t *acct, json_object *payload,
+                                   acp_order_t **order)
+{
+    return acp_ra_new_order_ex_tx(db, p, cfg, acct, payload, 0, order);
+}
+
+acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
+                                      const acp_account_t *acct, json_object *payload,
+                                      int defer_ov, acp_order_t **order)
+{
+    json_object *stored;
+    apr_array_header_t *names, *authzs, *reuse = NULL;
+    long long nb = 0, na = 0, now = acp_now();
+    acp_problem_t *prob;
+    const char *id, *names_key, *replaces = NULL, *idtext;
+    acp_ari_cert_t *replaced = NULL;
+    const acp_profile_t *profile = NULL;
+    size_t i;
+    int all_valid = 1, validity_days = cfg->validity_days;
+    acp_ra_pending_budget_t budget;
+
+    if ((prob = acp_ra_order_names(p, cfg, payload, &names))) {
+        return prob;
     }
     {
         /* draft-ietf-acme-profiles: the product the client asked for, else the default */
@@ -668,7 +691,7 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
                            validity_days);
     }
     /* abuse limits: a refused order is never written (the caller rolls back) */
-    if ((prob = acp_ra_limit_new_order(db, p, cfg, acct, names, now, &budget))) {
+    if ((prob = acp_ra_limit_new_order(db, p, cfg, acct, names, now, &budget, &reuse))) {
         return prob;
     }
     names_key = acp_ident_names_key(p, names);
@@ -719,7 +742,8 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
         acp_authz_t *a = NULL;
         int linked = 0;
         prob = new_authz(db, p, cfg, acct, APR_ARRAY_IDX(names, i, const char *), now, &budget,
-                         id, (int)i, &a, &linked);
+                         id, (int)i, reuse ? &APR_ARRAY_IDX(reuse, i, acp_authz_t *) : NULL,
+                         &a, &linked);
         if (prob) {
             return prob;
         }
@@ -732,9 +756,11 @@ acp_problem_t *acp_ra_new_order_ex_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_
         }
         APR_ARRAY_PUSH(authzs, acp_authz_t *) = a;
     }
+    /* (nothing reads its count: it goes with the COMMIT on PostgreSQL) */
     if (all_valid &&
-        acp_sa_exec(db, p, "acp_order_status", NULL,
-                    ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) != APR_SUCCESS) {
+        acp_sa_exec_later(db, p, "acp_order_status",
+                          ACP_SA_ARGS("ready", NULL, acp_sa_ll(p, now), id, "pending")) !=
+            APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "updating the order");
     }
     {

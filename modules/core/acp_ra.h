@@ -106,12 +106,19 @@ long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t
 /* The same before the account is read: 1 and *since when no AcmePayLimit… of an EAB key
  * can change it (then it is the same for every account), else 0. */
 int acp_ra_limit_failed_since_any(const acp_ra_cfg_t *cfg, long long now, long long *since);
-/* newOrder's counts read (acp_limit_new_order) before the account is read: 1 and its 7
- * arguments in *args when it will run (a limit is on) and no EAB key's limits can change
- * them, else 0. For acp_sa_prefetch; the same read as acp_ra_limit_new_order's at now. */
-int acp_ra_limit_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                    const char *acct_id, long long now,
-                                    const char *const **args);
+/* newOrder's first read on PostgreSQL (acp_new_order_read: the rate limits' counts and
+ * each name's authorization to reuse) before the account is read and the JWS verified:
+ * its number of arguments and *args when payload (the JWS's, unverified: the read is
+ * only used if the verified request asks for the very same) names an order newOrder
+ * would read for, and no EAB key's limits can change the counts, else 0. For
+ * acp_sa_prefetch; the same read as acp_ra_limit_new_order's at now. */
+int acp_ra_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg, const char *acct_id,
+                              const char *payload, long long now, const char *const **args);
+/* newOrder's names from its payload: each identifier normalized and allowed (an IP
+ * address the validator would never reach is refused), sorted, without duplicates;
+ * else the problem newOrder answers with. */
+acp_problem_t *acp_ra_order_names(apr_pool_t *p, const acp_ra_cfg_t *cfg, json_object *payload,
+                                  apr_array_header_t **names);
 acp_problem_t *acp_ra_limit_challenge(apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct, const acp_authz_t *authz,
                                       long long failed, long long oldest, long long now);

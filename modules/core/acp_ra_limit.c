@@ -261,27 +261,46 @@ static int new_order_counted(const acp_limit_set_t *s)
     return s->failed.max > 0 || s->orders.max > 0 || s->pending.max > 0;
 }
 
-int acp_ra_limit_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg,
-                                    const char *acct_id, long long now,
-                                    const char *const **args)
+/* acp_new_order_read's arguments (PostgreSQL): acp_limit_new_order's, the names, the
+ * account, the least expiry of an authorization to reuse */
+#define NEW_ORDER_READ_NARGS 10
+static const char *const *new_order_read_args(apr_pool_t *p, const acp_limit_set_t *s,
+                                              const char *acct_id,
+                                              const apr_array_header_t *names, long long now)
 {
+    const char **a = apr_pcalloc(p, (NEW_ORDER_READ_NARGS + 1) * sizeof(*a));
+
+    memcpy(a, new_order_args(p, s, acct_id, now), 7 * sizeof(*a));
+    a[7] = apr_array_pstrcat(p, names, ' ');
+    a[8] = acct_id;
+    a[9] = acp_sa_ll(p, now + ACP_RA_REUSE_MIN_LEFT);
+    return a;
+}
+
+int acp_ra_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg, const char *acct_id,
+                              const char *payload, long long now, const char *const **args)
+{
+    json_object *o;
+    apr_array_header_t *names = NULL;
     acp_limit_set_t s;
 
     if (cfg->limits.eab && cfg->limits.eab->nelts > 0) {
         return 0;
     }
-    s = acp_limits_for(&cfg->limits, NULL);
-    if (!new_order_counted(&s)) {
-        return 0;
+    o = acp_json_parse(p, payload, strlen(payload));
+    if (!o || acp_ra_order_names(p, cfg, o, &names) != NULL) {
+        return 0; /* newOrder refuses it before it reads */
     }
-    *args = new_order_args(p, &s, acct_id, now);
-    return 1;
+    s = acp_limits_for(&cfg->limits, NULL);
+    *args = new_order_read_args(p, &s, acct_id, names, now);
+    return NEW_ORDER_READ_NARGS;
 }
 
 acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg,
                                       const acp_account_t *acct,
                                       const apr_array_header_t *names, long long now,
-                                      acp_ra_pending_budget_t *budget)
+                                      acp_ra_pending_budget_t *budget,
+                                      apr_array_header_t **reuse)
 {
     acp_limit_set_t s = acp_limits_for(&cfg->limits, acct->eab_kid);
     long long n = 0, oldest = 0;
@@ -289,13 +308,26 @@ acp_problem_t *acp_ra_limit_new_order(acp_db_t *db, apr_pool_t *p, const acp_ra_
     int i;
 
     budget->left = -1;
-    if (!new_order_counted(&s)) {
+    *reuse = NULL;
+    if (db->pgsql) {
+        /* the counts with each name's authorization to reuse, one read (it may have come
+         * with the nonce's spend: acp_ra_new_order_read_any); the transaction's writes
+         * then need no answer before its COMMIT */
+        if (acp_sa_new_order_read(db, p, NEW_ORDER_READ_NARGS,
+                                  new_order_read_args(p, &s, acct->id, names, now),
+                                  names->nelts, &row, reuse) != APR_SUCCESS) {
+            return acp_ra_int_db_problem(p, "counting for a rate limit");
+        }
+        if (!new_order_counted(&s)) {
+            return NULL;
+        }
+    }
+    else if (!new_order_counted(&s)) {
         return NULL;
     }
-    /* every count in one round trip (on PostgreSQL it may have come with the account
-     * read: acp_ra_limit_new_order_read_any) */
-    if (acp_sa_row(db, p, "acp_limit_new_order", &row, 7, new_order_args(p, &s, acct->id, now)) !=
-        APR_SUCCESS) {
+    /* every count in one round trip */
+    else if (acp_sa_row(db, p, "acp_limit_new_order", &row, 7,
+                        new_order_args(p, &s, acct->id, now)) != APR_SUCCESS) {
         return acp_ra_int_db_problem(p, "counting for a rate limit");
     }
     /* the most specific limit first: a name that keeps failing ("ident/oldest ...") */

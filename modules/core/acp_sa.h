@@ -354,6 +354,13 @@ apr_status_t acp_sa_chall_authz_failed(acp_db_t *db, apr_pool_t *p, const char *
                                        long long failed_since, acp_chall_t **chall,
                                        acp_authz_t **authz, long long *failed,
                                        long long *failed_oldest);
+/* PostgreSQL: newOrder's first read (acp_new_order_read, args as the catalogue names
+ * them) for an order of nnames names: *counts, acp_limit_new_order's five columns; *reuse,
+ * for each name in turn the account's valid authorization to reuse or NULL
+ * (acp_authz_t *, as acp_sa_authz_reusable finds it). */
+apr_status_t acp_sa_new_order_read(acp_db_t *db, apr_pool_t *p, int nargs,
+                                   const char *const *args, int nnames, const char ***counts,
+                                   apr_array_header_t **reuse);
 apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
                                    const char *ident, int wildcard, long long min_expires,
                                    acp_authz_t **out);

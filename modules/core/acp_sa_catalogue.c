@@ -504,6 +504,21 @@ const acp_sa_stmt_t acp_sa_pg_catalogue[] = {
      VALIDATION_DONE("status = 'invalid', validated = %lld, error = %s",
                      "status = 'invalid', failed = %lld", "")},
     {"acp_limit_new_order", LIMIT_NEW_ORDER("string_agg")},
+    /* newOrder's first read: acp_limit_new_order's five counts, and for each of the order's
+     * names (one text, space-separated, "*." for a wildcard) in turn its position and the
+     * account's valid authorization to reuse (acp_authz_reuse's, or NULLs): one row per
+     * name. Arguments: acp_limit_new_order's seven, the names, the account, the least
+     * expiry of an authorization to reuse */
+    {"acp_new_order_read",
+     "SELECT l.o_n, l.o_m, l.a_n, l.a_m, l.f_x, q.ord, r.id, r.account_id, r.ident, "
+     "r.wildcard, r.status, r.expires FROM (" LIMIT_NEW_ORDER("string_agg") ") "
+     "AS l(o_n, o_m, a_n, a_m, f_x) "
+     "CROSS JOIN unnest(string_to_array(%s, ' ')) WITH ORDINALITY AS q(name, ord) "
+     "LEFT JOIN LATERAL (SELECT " AUTHZ_COLS " FROM authorizations WHERE account_id = %s "
+     "AND ident = CASE WHEN left(q.name, 2) = '*.' THEN substr(q.name, 3) ELSE q.name END "
+     "AND wildcard = CASE WHEN left(q.name, 2) = '*.' THEN 1 ELSE 0 END "
+     "AND status = 'valid' AND expires > %lld ORDER BY expires DESC LIMIT 1) AS r ON TRUE "
+     "ORDER BY q.ord"},
     /* finalize's charge, one statement: the order locked while it is ready (FOR UPDATE:
      * a concurrent finalize waits, then finds it no longer ready), the holder's
      * certificate for the same names within the free-reissue window (issued from the

@@ -233,6 +233,34 @@ apr_status_t acp_sa_authz_get(acp_db_t *db, apr_pool_t *p, const char *id, acp_a
     return rv;
 }
 
+apr_status_t acp_sa_new_order_read(acp_db_t *db, apr_pool_t *p, int nargs,
+                                   const char *const *args, int nnames, const char ***counts,
+                                   apr_array_header_t **reuse)
+{
+    apr_array_header_t *rows = NULL;
+    apr_status_t rv = acp_sa_rows(db, p, "acp_new_order_read", &rows, nargs, args);
+    int i;
+
+    *counts = NULL;
+    *reuse = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts != nnames) {
+        return APR_EGENERAL; /* one row per name, always */
+    }
+    *reuse = apr_array_make(p, nnames, sizeof(acp_authz_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (LL(r[5]) != i + 1) {
+            return APR_EGENERAL;
+        }
+        APR_ARRAY_PUSH(*reuse, acp_authz_t *) = r[6] ? authz_of(p, r + 6) : NULL;
+    }
+    *counts = APR_ARRAY_IDX(rows, 0, const char **);
+    return APR_SUCCESS;
+}
+
 apr_status_t acp_sa_authz_reusable(acp_db_t *db, apr_pool_t *p, const char *account_id,
                                    const char *ident, int wildcard, long long min_expires,
                                    acp_authz_t **out)

@@ -63,11 +63,14 @@ static void prefetch_route_read(wfe_req_t *w, const char *acct_id)
                              acp_jwk_thumbprint(w->p, w->jws->jwk));
         break;
     case R_NEW_ORDER: {
-        /* its transaction starts with the rate limits' counts of the account */
+        /* its transaction starts with the rate limits' counts of the account and each
+         * name's authorization to reuse */
         const char *const *args = NULL;
-        if (acct_id && acp_ra_limit_new_order_read_any(w->p, &w->cfg->ra, acct_id, acp_now(),
-                                                       &args)) {
-            acp_sa_prefetch(w->db, w->p, "acp_limit_new_order", 7, args);
+        int nargs = acct_id ? acp_ra_new_order_read_any(w->p, &w->cfg->ra, acct_id,
+                                                        w->jws->payload, acp_now(), &args)
+                            : 0;
+        if (nargs) {
+            acp_sa_prefetch(w->db, w->p, "acp_new_order_read", nargs, args);
         }
         break;
     }

@@ -42,6 +42,9 @@ r = a.new_account(None, {"termsOfServiceAgreed": True})
 assert r.status == 201, r
 _, pem = a.issue([os.environ["name"]], os.environ["ACME_WEBROOT"])
 assert "BEGIN CERTIFICATE" in pem, pem
+# the same name again: its valid authorization is reused, the order is ready at once
+r = a.new_order([os.environ["name"]])
+assert r.status == 201 and r.json()["status"] == "ready", r
 # two names: the order is ready once the second authorization is valid, not before
 from acme_client import db_sql
 o = a.new_order(["one-" + os.environ["name"], "two-" + os.environ["name"]])
@@ -121,18 +124,27 @@ expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_
     "challenge answers sent alone (three challenges)"
 [ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_order_insert\(.*\); EXECUTE acp_' <<<"$client")" -ge 2 ] ||
     fail "the new orders' rows with the next statement: $(grep -a 'acp_order_insert' <<<"$client" | head -2)"
-[ "$(grep -acE 'statement: EXECUTE acp_authz_new[123]\(.*\); COMMIT$' <<<"$client")" -ge 2 ] ||
-    fail "the new orders' last authorization with the COMMIT: $(grep -a 'acp_authz_new' <<<"$client" | head -3)"
+# newOrder's transaction is one message: it reads nothing (its first read, the limits'
+# counts with each name's authorization to reuse, came with the nonce's spend), so the
+# order, its authorizations and the COMMIT go together, whatever the number of names
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
+    fail "the one-name order with its authorization and the COMMIT: $(grep -a 'acp_order_insert' <<<"$client" | head -1 | cut -c1-300)"
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
+    fail "the two-name order with its authorizations and the COMMIT: $(grep -a 'acp_order_insert' <<<"$client" | tail -1 | cut -c1-300)"
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_order_authz_insert\(.*\); EXECUTE acp_order_status\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
+    fail "the order that reuses an authorization, ready with the COMMIT: $(grep -a 'acp_order_authz_insert' <<<"$client" | head -1 | cut -c1-300)"
+expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_authz_reuse|acp_limit_new_order' || true)" \
+    "newOrder's reads of its own (limits, an authorization to reuse)"
 # a request's first read travels with its nonce spend (and account read) in one message,
 # each in a transaction of its own (acp_sa_prefetch): newAccount's look-up of the key, the
 # authorizations' and orders' reads, the challenge's, the certificate's
 carried=$(grep -acE 'statement: BEGIN; EXECUTE acp_(acct|nonce)_spend\(.*\); COMMIT; EXECUTE acp_[a-z_]+\(' <<<"$client" || true)
 log "reads carried by the nonce spend: $carried"
-# newOrder's rate-limit counts among them (no EAB key has limits of its own here); and
+# newOrder's first read among them (no EAB key has limits of its own here); and
 # finalize's CAA recheck finds each name's validation in the order's read (no read of an
 # authorization's challenges)
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_acct_spend\(.*\); COMMIT; EXECUTE acp_limit_new_order\(' <<<"$client" || true)" -ge 2 ] ||
-    fail "newOrder's limit counts carried by the nonce spend: $(grep -a 'acp_limit_new_order' <<<"$client" | head -2)"
+[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_acct_spend\(.*\); COMMIT; EXECUTE acp_new_order_read\(' <<<"$client" || true)" -eq 3 ] ||
+    fail "newOrder's first read carried by the nonce spend: $(grep -a 'acp_new_order_read' <<<"$client" | head -2 | cut -c1-300)"
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'acp_chall_by_authz' || true)" \
     "reads of an authorization's challenges in the client's part"
 [ "$carried" -ge 6 ] || fail "reads carried by the nonce spend: $carried (6 at least)"
