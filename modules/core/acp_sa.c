@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "acp_sa.h"
+#include "acp_sa_int.h"
 
 const char *acp_sa_ll(apr_pool_t *p, long long v)
 {
@@ -169,7 +170,7 @@ static int message_says_unavailable(const char *m)
 }
 
 /* rv: what the apr_dbd call returned (an SQLite result code, or a PGRES_* status). */
-static void note_failure(acp_db_t *db, int rv)
+void acp_sa_note_failure(acp_db_t *db, int rv)
 {
     int code = rv & 0xff, lost = connection_lost(db);
 
@@ -205,7 +206,7 @@ int acp_sa_unavailable(const acp_db_t *db)
  * where nothing can have happened on the dead one: outside a transaction. */
 #define RECONNECTS_MAX 12
 
-static int reconnected(acp_db_t *db)
+int acp_sa_reconnected(acp_db_t *db)
 {
     if (db->session_reset && !db->in_tx && db->reconnects < RECONNECTS_MAX) {
         db->session_reset = 0; /* the driver's check reconnected already */
@@ -227,247 +228,15 @@ static int reconnected(acp_db_t *db)
 }
 
 /* The transaction went with a reset session: nothing may run (it would autocommit). */
-static int tx_gone(const acp_db_t *db)
+int acp_sa_tx_gone(const acp_db_t *db)
 {
     return db->in_tx && db->session_reset;
 }
 
-/* ---- PostgreSQL: BEGIN with the first statement --------------------------------------
- * A transaction's BEGIN was a round trip of its own: a wake-up of the server and of the
- * Apache thread for a statement that does nothing (on this kind of machine most of a
- * statement's cost; docs/PERFORMANCE.md). acp_sa_begin only notes it (begin_pending);
- * the first statement then goes as one simple-query message, "BEGIN; EXECUTE label(…)"
- * (the prepared statement, its arguments as escaped literals) or "BEGIN; <sql>", and the
- * server runs both in order, as it would two messages. A transaction that ends before
- * any statement sends nothing. Until that first message nothing has happened on the
- * connection, so a connection found dead there is replaced and the message sent again,
- * as a failed BEGIN was. */
-
+/* Whether the transaction has sent anything (its BEGIN is not pending any more). */
 static int in_real_tx(const acp_db_t *db)
 {
     return db->in_tx && !db->begin_pending;
-}
-
-const char *acp_sa_execute_sql(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
-                               const char *const *args)
-{
-    apr_array_header_t *out = apr_array_make(p, nargs * 4 + 4, sizeof(const char *));
-    int i;
-
-    APR_ARRAY_PUSH(out, const char *) = "EXECUTE ";
-    APR_ARRAY_PUSH(out, const char *) = label;
-    for (i = 0; i < nargs; i++) {
-        APR_ARRAY_PUSH(out, const char *) = i ? ", " : "(";
-        if (!args[i]) {
-            APR_ARRAY_PUSH(out, const char *) = "NULL";
-            continue;
-        }
-        APR_ARRAY_PUSH(out, const char *) = "'";
-        APR_ARRAY_PUSH(out, const char *) = apr_dbd_escape(db->driver, p, args[i], db->handle);
-        APR_ARRAY_PUSH(out, const char *) = "'";
-    }
-    if (nargs > 0) {
-        APR_ARRAY_PUSH(out, const char *) = ")";
-    }
-    return apr_array_pstrcat(p, out, '\0');
-}
-
-static int statement_missing(acp_db_t *db);
-static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label);
-static int nargs_wrong(const acp_db_t *db, const char *label, int nargs);
-
-/* ---- PostgreSQL: writes sent with what follows them ----------------------------------
- * The same saving for a transaction's writes whose results nobody reads (a new row's
- * INSERT): acp_sa_exec_later keeps "EXECUTE label(…)" (db->later) and the next message
- * of the transaction carries it before its own statement: "EXECUTE a(…); EXECUTE
- * b(…); COMMIT". The server runs them in order and stops at the first error, which
- * leaves the transaction aborted: the caller's ROLLBACK follows, as after any failure. */
-typedef struct {
-    const char *label, *text;
-} later_t;
-
-static int has_later(const acp_db_t *db)
-{
-    return db->later && db->later->nelts > 0;
-}
-
-/* The next message of the transaction carries more than its own statement */
-static int held_back(const acp_db_t *db)
-{
-    return db->begin_pending || has_later(db);
-}
-
-static void drop_later(acp_db_t *db)
-{
-    if (has_later(db)) {
-        apr_array_clear(db->later);
-        apr_pool_clear(db->later_pool);
-    }
-}
-
-/* What the next message of the transaction starts with: "BEGIN; " when nothing was sent
- * yet, then the waiting writes, each with its "; " */
-static const char *tx_prefix(acp_db_t *db, apr_pool_t *p)
-{
-    apr_array_header_t *out = apr_array_make(p, 2 + (db->later ? db->later->nelts * 2 : 0),
-                                             sizeof(const char *));
-    int i;
-
-    if (db->begin_pending) {
-        APR_ARRAY_PUSH(out, const char *) = "BEGIN; ";
-    }
-    for (i = 0; db->later && i < db->later->nelts; i++) {
-        APR_ARRAY_PUSH(out, const char *) = APR_ARRAY_IDX(db->later, i, later_t).text;
-        APR_ARRAY_PUSH(out, const char *) = "; ";
-    }
-    return apr_array_pstrcat(p, out, '\0');
-}
-
-/* After the session was found new (its statements gone): the waiting writes' statements
- * prepared again. 0 when one could not be. */
-static int later_prepared(acp_db_t *db)
-{
-    int i;
-
-    for (i = 0; db->later && i < db->later->nelts; i++) {
-        if (!stmt_of(db, APR_ARRAY_IDX(db->later, i, later_t).label)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Sends what the transaction holds back (its pending BEGIN, its waiting writes) with sql
- * (a statement of its own, or with label: the prepared statement on args), for rows
- * (res) or a count (n). Ends both: on failure the transaction is open and aborted, or
- * the connection is gone; either way the caller's ROLLBACK follows. Only while nothing
- * of the transaction had been sent is a lost session or connection met by sending the
- * message again (what had happened was nothing), and never a message with the COMMIT:
- * the server may have committed it before the connection went, and a second time would
- * run its writes twice (a failed COMMIT is reported, as one sent alone is). */
-static int run_with_prefix(acp_db_t *db, apr_pool_t *p, const char *sql, const char *label,
-                           int nargs, const char *const *args, apr_dbd_results_t **res, int *n)
-{
-    int rv, missed = 0, dummy = 0, first = db->begin_pending && !(sql && !strcmp(sql, "COMMIT"));
-
-    for (;;) {
-        const char *text = apr_pstrcat(p, tx_prefix(db, p),
-                                       label ? acp_sa_execute_sql(db, p, label, nargs, args) : sql,
-                                       NULL);
-        rv = res ? apr_dbd_select(db->driver, p, db->handle, res, text, 1)
-                 : apr_dbd_query(db->driver, db->handle, n ? n : &dummy, text);
-        if (rv == 0 || !first) {
-            if (rv != 0) {
-                note_failure(db, rv);
-            }
-            break;
-        }
-        /* nothing of the transaction has happened: what may be done outside one */
-        db->in_tx = 0;
-        if (!missed && statement_missing(db)) {
-            missed = 1; /* the session lost its statements: prepare again, once */
-            (void)apr_dbd_query(db->driver, db->handle, &dummy, "ROLLBACK");
-            if ((!label || stmt_of(db, label)) && later_prepared(db)) {
-                db->in_tx = 1;
-                continue;
-            }
-        }
-        note_failure(db, rv);
-        if (reconnected(db) && (!label || stmt_of(db, label)) && later_prepared(db)) {
-            db->in_tx = 1;
-            continue;
-        }
-        db->in_tx = 1;
-        break;
-    }
-    db->begin_pending = 0;
-    drop_later(db);
-    return rv;
-}
-
-apr_status_t acp_sa_exec_later(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
-                               const char *const *args)
-{
-    later_t *l;
-
-    if (!db->pgsql || !db->in_tx) {
-        return acp_sa_exec(db, p, label, NULL, nargs, args);
-    }
-    db->pf = NULL;
-    if (nargs_wrong(db, label, nargs)) {
-        return APR_EINVAL;
-    }
-    if (tx_gone(db) || db->tx_done) {
-        return APR_EGENERAL;
-    }
-    if (!stmt_of(db, label)) { /* prepared now, on this session, if it is not yet */
-        return db->unavailable ? APR_EGENERAL : APR_ENOENT;
-    }
-    if (!db->later) {
-        if (apr_pool_create(&db->later_pool, db->pool) != APR_SUCCESS) {
-            return APR_ENOMEM;
-        }
-        db->later = apr_array_make(db->pool, 4, sizeof(later_t));
-    }
-    l = &APR_ARRAY_PUSH(db->later, later_t);
-    l->label = apr_pstrdup(db->later_pool, label);
-    l->text = acp_sa_execute_sql(db, db->later_pool, label, nargs, args);
-    return APR_SUCCESS;
-}
-
-apr_status_t acp_sa_exec_commit(acp_db_t *db, apr_pool_t *p, const char *label, int *nrows,
-                                int nargs, const char *const *args)
-{
-    apr_status_t rv;
-    int n = 0, ok;
-
-    if (!db->pgsql || !db->in_tx || db->tx_done || tx_gone(db)) {
-        return acp_sa_exec(db, p, label, nrows, nargs, args); /* (refuses after tx_done) */
-    }
-    db->pf = NULL;
-    if (nargs_wrong(db, label, nargs)) {
-        return APR_EINVAL;
-    }
-    if (db->begin_pending && !has_later(db)) {
-        /* nothing of the transaction was sent: this statement alone is the transaction
-         * (with the usual retries of a statement outside one) */
-        db->in_tx = 0;
-        db->begin_pending = 0;
-        rv = acp_sa_exec(db, p, label, nrows, nargs, args);
-        db->in_tx = 1;
-        if (rv == APR_SUCCESS) {
-            db->tx_done = 1;
-            db->committed = 1;
-        }
-        else {
-            db->begin_pending = 1; /* nothing happened: the ROLLBACK sends nothing either */
-        }
-        return rv;
-    }
-    if (!stmt_of(db, label)) { /* prepared now, on this session, if it is not yet */
-        return db->unavailable ? APR_EGENERAL : APR_ENOENT;
-    }
-    ok = acp_sa_pg_commit_message(
-        db, apr_pstrcat(p, tx_prefix(db, p), acp_sa_execute_sql(db, p, label, nargs, args),
-                        "; COMMIT", NULL),
-        &n);
-    if (ok < 0) { /* nothing sent: the write as usual, its COMMIT from acp_sa_commit */
-        return acp_sa_exec(db, p, label, nrows, nargs, args);
-    }
-    db->begin_pending = 0;
-    drop_later(db);
-    if (ok != 1) {
-        /* a failed COMMIT is reported, never sent again: the server may have committed
-         * before the connection went (run_with_prefix) */
-        note_failure(db, 1);
-        return APR_EGENERAL;
-    }
-    if (nrows) {
-        *nrows = n;
-    }
-    db->tx_done = 1;
-    db->committed = 1;
-    return APR_SUCCESS;
 }
 
 apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
@@ -476,16 +245,16 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
 
     db->pf = NULL; /* a noted read answers only a read that follows at once */
 
-    if (tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
+    if (acp_sa_tx_gone(db) && strcmp(sql, "ROLLBACK") != 0) {
         return APR_EGENERAL;
     }
     if (!strcmp(sql, "ROLLBACK") || !strncmp(sql, "ROLLBACK TO ", 12)) {
         /* what waits was after the savepoint (a SAVEPOINT carries what waited before it) */
-        drop_later(db);
+        acp_sa_drop_later(db);
     }
-    if (held_back(db)) {
+    if (acp_sa_held_back(db)) {
         apr_pool_t *tmp = NULL;
-        if (db->begin_pending && !has_later(db) &&
+        if (db->begin_pending && !acp_sa_has_later(db) &&
             (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))) {
             db->begin_pending = 0; /* a transaction without a statement: nothing to send */
             return APR_SUCCESS;
@@ -493,7 +262,7 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
         if (apr_pool_create(&tmp, db->pool) != APR_SUCCESS) {
             return APR_ENOMEM;
         }
-        rv = run_with_prefix(db, tmp, sql, NULL, 0, NULL, NULL, &nrows);
+        rv = acp_sa_run_with_prefix(db, tmp, sql, NULL, 0, NULL, NULL, &nrows);
         apr_pool_destroy(tmp);
         return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
     }
@@ -502,7 +271,7 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
         rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
     }
     if (rv != 0) {
-        note_failure(db, rv);
+        acp_sa_note_failure(db, rv);
     }
     return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
 }
@@ -545,7 +314,7 @@ static void unlock_writers(acp_db_t *db)
     }
     db->in_tx = 0;
     db->begin_pending = 0;
-    drop_later(db); /* (sent with the COMMIT, or dropped with the transaction) */
+    acp_sa_drop_later(db); /* (sent with the COMMIT, or dropped with the transaction) */
 }
 
 apr_status_t acp_sa_begin(acp_db_t *db)
@@ -556,7 +325,7 @@ apr_status_t acp_sa_begin(acp_db_t *db)
     if (db->pgsql) {
         /* a session mod_dbd's check opened anew when it handed the connection out is
          * noticed here, not inside the transaction (where it would mean one lost); BEGIN
-         * goes with the first statement (run_with_prefix) */
+         * goes with the first statement (acp_sa_run_with_prefix) */
         session_changed(db);
         db->session_reset = 0;
         db->in_tx = 1;
@@ -590,7 +359,7 @@ apr_status_t acp_sa_commit(acp_db_t *db)
         unlock_writers(db);
         return APR_SUCCESS;
     }
-    if (db->begin_pending && !has_later(db)) { /* nothing was sent: nothing to commit */
+    if (db->begin_pending && !acp_sa_has_later(db)) { /* nothing was sent: nothing to commit */
         unlock_writers(db);
         return APR_SUCCESS;
     }
@@ -645,7 +414,7 @@ apr_status_t acp_sa_sync_commit(acp_db_t *db)
 
 /* The statement was not there: a session change the id did not show (the new backend
  * got the old one's process id, or libpq's symbol could not be found). */
-static int statement_missing(acp_db_t *db)
+int acp_sa_statement_missing(acp_db_t *db)
 {
     const char *m;
 
@@ -662,7 +431,7 @@ static int statement_missing(acp_db_t *db)
 
 /* The prepared statement of label on this connection; prepared now, on the
  * connection's own pool, the first time this connection runs it (stmt_pool). */
-static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
+apr_dbd_prepared_t *acp_sa_stmt_of(acp_db_t *db, const char *label)
 {
     apr_dbd_prepared_t *st;
     const acp_sa_stmt_t *s;
@@ -674,14 +443,15 @@ static apr_dbd_prepared_t *stmt_of(acp_db_t *db, const char *label)
         return NULL;
     }
     st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
-    if (st || !db->prepared || !db->stmt_pool || !(s = acp_sa_stmt_find(db->pgsql, label, &admin))) {
+    if (st || !db->prepared || !db->stmt_pool ||
+        !(s = acp_sa_stmt_find(db->pgsql, label, &admin))) {
         return st;
     }
     rv = apr_dbd_prepare(db->driver, db->stmt_pool, db->handle,
                          admin ? acp_sa_admin_sql(db->stmt_pool, s->sql, db->pgsql) : s->sql,
                          s->label, &st);
     if (rv != 0) {
-        note_failure(db, rv);
+        acp_sa_note_failure(db, rv);
         return NULL;
     }
     apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
@@ -700,7 +470,7 @@ static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, 
         return APR_ENOENT;
     }
     if (rc != 0) {
-        note_failure(db, rc);
+        acp_sa_note_failure(db, rc);
         return unprepared && !db->unavailable ? APR_ENOENT : APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -710,18 +480,18 @@ apr_status_t acp_sa_prepared(acp_db_t *db, const char *label)
 {
     int rc;
 
-    if (tx_gone(db)) {
+    if (acp_sa_tx_gone(db)) {
         return APR_EGENERAL;
     }
     rc = db->pgsql ? ACP_SQ_OFF : acp_sa_sq_prepare(db, label);
     if (rc != ACP_SQ_OFF) {
         return sq_status(db, rc, 1, NULL, 0);
     }
-    return stmt_of(db, label) ? APR_SUCCESS : db->unavailable ? APR_EGENERAL : APR_ENOENT;
+    return acp_sa_stmt_of(db, label) ? APR_SUCCESS : db->unavailable ? APR_EGENERAL : APR_ENOENT;
 }
 
 /* 0 when nargs is what label takes; else says so on stderr (the error log) */
-static int nargs_wrong(const acp_db_t *db, const char *label, int nargs)
+int acp_sa_nargs_wrong(const acp_db_t *db, const char *label, int nargs)
 {
     int want = acp_sa_stmt_nargs(db->pgsql, label);
 
@@ -738,7 +508,7 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     apr_dbd_prepared_t *st;
     int n = 0, rv;
 
-    if (nargs_wrong(db, label, nargs)) {
+    if (acp_sa_nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
     }
     if (db->tx_done) {
@@ -757,23 +527,23 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
             return sq_status(db, rv, unprepared, nrows, n);
         }
     }
-    st = tx_gone(db) ? NULL : stmt_of(db, label);
+    st = acp_sa_tx_gone(db) ? NULL : acp_sa_stmt_of(db, label);
     if (!st) {
         return db->unavailable ? APR_EGENERAL : APR_ENOENT;
     }
-    if (held_back(db)) {
-        rv = run_with_prefix(db, p, NULL, label, nargs, args, NULL, &n);
+    if (acp_sa_held_back(db)) {
+        rv = acp_sa_run_with_prefix(db, p, NULL, label, nargs, args, NULL, &n);
         if (nrows) {
             *nrows = n;
         }
         return rv == 0 ? APR_SUCCESS : APR_EGENERAL; /* (retried there where it could be) */
     }
     rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
-    if (rv != 0 && statement_missing(db) && (st = stmt_of(db, label)) != NULL) {
+    if (rv != 0 && acp_sa_statement_missing(db) && (st = acp_sa_stmt_of(db, label)) != NULL) {
         rv = apr_dbd_pquery(db->driver, p, db->handle, &n, st, nargs, (const char **)args);
     }
     if (rv != 0) {
-        note_failure(db, rv);
+        acp_sa_note_failure(db, rv);
     }
     if (nrows) {
         *nrows = n;
@@ -806,7 +576,7 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
     int rv, missed = 0;
 
     *rows = NULL;
-    if (nargs_wrong(db, label, nargs)) {
+    if (acp_sa_nargs_wrong(db, label, nargs)) {
         return APR_EINVAL;
     }
     if (db->pf && acp_sa_pf_next(db, p, label, nargs, args, rows, NULL)) {
@@ -825,16 +595,16 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
      * connection) looks like an empty result; the whole result is held in memory either
      * way. SQLite: sequential (random access copies every row first). */
     for (;;) {
-        if (tx_gone(db)) {
+        if (acp_sa_tx_gone(db)) {
             return APR_EGENERAL;
         }
-        st = stmt_of(db, label); /* prepared on first use: may meet a dead connection */
+        st = acp_sa_stmt_of(db, label); /* prepared on first use: may meet a dead connection */
         if (!st && !db->unavailable) {
             return APR_ENOENT;
         }
         if (st) {
-            if (held_back(db)) {
-                rv = run_with_prefix(db, p, NULL, label, nargs, args, &res, NULL);
+            if (acp_sa_held_back(db)) {
+                rv = acp_sa_run_with_prefix(db, p, NULL, label, nargs, args, &res, NULL);
                 if (rv != 0) {
                     return APR_EGENERAL; /* (retried there where it could be) */
                 }
@@ -845,14 +615,14 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
             if (rv == 0) {
                 break;
             }
-            if (!missed && statement_missing(db)) {
-                missed = 1; /* prepared again by stmt_of, once */
+            if (!missed && acp_sa_statement_missing(db)) {
+                missed = 1; /* prepared again by acp_sa_stmt_of, once */
                 res = NULL;
                 continue;
             }
-            note_failure(db, rv);
+            acp_sa_note_failure(db, rv);
         }
-        if (!reconnected(db)) {
+        if (!acp_sa_reconnected(db)) {
             return APR_EGENERAL;
         }
         res = NULL;
