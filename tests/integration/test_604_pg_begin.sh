@@ -91,22 +91,30 @@ log "messages while the client worked: $(sed -n "${from},${client_end}p" "$pglog
 # the COMMIT, the new order's with the next statement, its authorizations' with the COMMIT
 # (acp_sa_exec_later); none of them is a round trip of its own
 client=$(sed -n "${from},${client_end}p" "$pglog" | joined | grep -a 'LOG:  statement: ' || true)
+# messages of the client's part that match the extended regex $2: exactly $1, or at least
+# N for $1 = +N; else a failure $3 that quotes the messages naming $4
+messages() {
+    local n
+    n=$(grep -acE "$2" <<<"$client" || true)
+    if [[ $1 == +* ]]; then [ "$n" -ge "${1#+}" ]; else [ "$n" -eq "$1" ]; fi ||
+        fail "$3 ($n): $(grep -a "$4" <<<"$client" | head -2 | cut -c1-300)"
+}
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'execute acp_(acct_insert|order_insert|authz_new[123]):' || true)" \
     "new accounts, orders and authorizations sent as statements of their own"
 # newAccount's transaction is one message: its holder, its account, the COMMIT
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_(billing_insert|welcome_holder)\(.*\); EXECUTE acp_acct_insert\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
-    fail "the new account's holder and row with the COMMIT: $(grep -a 'acp_acct_insert' <<<"$client" | head -2)"
+messages +1 'statement: BEGIN; EXECUTE acp_(billing_insert|welcome_holder)\(.*\); EXECUTE acp_acct_insert\(.*\); COMMIT$' \
+    "the new account's holder and row with the COMMIT" 'acp_acct_insert'
 # a transaction's last write goes with its COMMIT (acp_sa_exec_commit): the certificate's
 # record; a challenge's answer, the only write of its transaction, is sent alone
-[ "$(grep -acE 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued(_ready)?\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
-    fail "the certificate's record with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
+messages +1 'statement: (BEGIN; )?(EXECUTE acp_[a-z_]+\(.*\); )*EXECUTE acp_cert_issued(_ready)?\(.*\); COMMIT$' \
+    "the certificate's record with the COMMIT" 'acp_cert_issued'
 # finalize: the charge with its reissue look-up and the order's lock, then the record
 # that moves the order from ready to valid with the COMMIT; no look-up or debit of its
 # own, and no processing (a row version of the order fewer)
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_billing_charge_ready\(' <<<"$client")" -eq 1 ] ||
-    fail "finalize's charge with the BEGIN: $(grep -a 'acp_billing_charge' <<<"$client" | head -2 | cut -c1-300)"
-[ "$(grep -acE 'statement: EXECUTE acp_cert_issued_ready\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
-    fail "the certificate's record from ready with the COMMIT: $(grep -a 'acp_cert_issued' <<<"$client" | head -2 | cut -c1-300)"
+messages 1 'statement: BEGIN; EXECUTE acp_billing_charge_ready\(' \
+    "finalize's charge with the BEGIN" 'acp_billing_charge'
+messages 1 'statement: EXECUTE acp_cert_issued_ready\(.*\); COMMIT$' \
+    "the certificate's record from ready with the COMMIT" 'acp_cert_issued'
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_cert_reissue_match|acp_billing_debit_ret|acp_order_processing' || true)" \
     "finalize's look-up, debit or processing"
 [ "$(db_query "SELECT csr IS NOT NULL AND price = 100 AND charged = 100 AND status = 'valid' FROM orders WHERE cert_id IS NOT NULL")" = t ] ||
@@ -122,17 +130,17 @@ expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_
 expect_eq 0 "$(grep -ac 'acp_chall_respond(' <<<"$client" || true)" "challenge answers inside a BEGIN … COMMIT"
 expect_eq 3 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'execute acp_chall_respond:' || true)" \
     "challenge answers sent alone (three challenges)"
-[ "$(grep -acE 'statement: (BEGIN; )?EXECUTE acp_order_insert\(.*\); EXECUTE acp_' <<<"$client")" -ge 2 ] ||
-    fail "the new orders' rows with the next statement: $(grep -a 'acp_order_insert' <<<"$client" | head -2)"
+messages +2 'statement: (BEGIN; )?EXECUTE acp_order_insert\(.*\); EXECUTE acp_' \
+    "the new orders' rows with the next statement" 'acp_order_insert'
 # newOrder's transaction is one message: it reads nothing (its first read, the limits'
 # counts with each name's authorization to reuse, came with the nonce's spend), so the
 # order, its authorizations and the COMMIT go together, whatever the number of names
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' <<<"$client")" -ge 1 ] ||
-    fail "the one-name order with its authorization and the COMMIT: $(grep -a 'acp_order_insert' <<<"$client" | head -1 | cut -c1-300)"
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
-    fail "the two-name order with its authorizations and the COMMIT: $(grep -a 'acp_order_insert' <<<"$client" | tail -1 | cut -c1-300)"
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_order_authz_insert\(.*\); EXECUTE acp_order_status\(.*\); COMMIT$' <<<"$client")" -eq 1 ] ||
-    fail "the order that reuses an authorization, ready with the COMMIT: $(grep -a 'acp_order_authz_insert' <<<"$client" | head -1 | cut -c1-300)"
+messages +1 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' \
+    "the one-name order with its authorization and the COMMIT" 'acp_order_insert'
+messages 1 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_authz_new3\(.*\); EXECUTE acp_authz_new3\(.*\); COMMIT$' \
+    "the two-name order with its authorizations and the COMMIT" 'acp_order_insert'
+messages 1 'statement: BEGIN; EXECUTE acp_order_insert\(.*\); EXECUTE acp_order_authz_insert\(.*\); EXECUTE acp_order_status\(.*\); COMMIT$' \
+    "the order that reuses an authorization, ready with the COMMIT" 'acp_order_authz_insert'
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -acE 'acp_authz_reuse|acp_limit_new_order' || true)" \
     "newOrder's reads of its own (limits, an authorization to reuse)"
 # a request's first read travels with its nonce spend (and account read) in one message,
@@ -143,8 +151,8 @@ log "reads carried by the nonce spend: $carried"
 # newOrder's first read among them (no EAB key has limits of its own here); and
 # finalize's CAA recheck finds each name's validation in the order's read (no read of an
 # authorization's challenges)
-[ "$(grep -acE 'statement: BEGIN; EXECUTE acp_acct_spend\(.*\); COMMIT; EXECUTE acp_new_order_read\(' <<<"$client" || true)" -eq 3 ] ||
-    fail "newOrder's first read carried by the nonce spend: $(grep -a 'acp_new_order_read' <<<"$client" | head -2 | cut -c1-300)"
+messages 3 'statement: BEGIN; EXECUTE acp_acct_spend\(.*\); COMMIT; EXECUTE acp_new_order_read\(' \
+    "newOrder's first read carried by the nonce spend" 'acp_new_order_read'
 expect_eq 0 "$(sed -n "${from},${client_end}p" "$pglog" | grep -ac 'acp_chall_by_authz' || true)" \
     "reads of an authorization's challenges in the client's part"
 [ "$carried" -ge 6 ] || fail "reads carried by the nonce spend: $carried (6 at least)"

@@ -13,6 +13,7 @@
 
 [ "$DB" = pgsql ] || die "PostgreSQL only (the runner runs it so: '# acp-test: db pgsql')"
 db_setup
+[ -x "$REPO/out/unit/test_sa_pg" ] || die "out/unit/test_sa_pg not built (make unit)"
 for bin in "$REPO/out/unit/test_sa_pg" "$REPO/out/asan/unit/test_sa_pg"; do
     [ -x "$bin" ] || continue
     out=$(ACP_TEST_PG="$ACME_DB_PARAMS" "$bin" 2>&1)
