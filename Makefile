@@ -52,7 +52,9 @@ unit: $(UNIT_BIN)
 # man pages from docs/reference.md (the README's reference tables come from it too: make docs)
 MAN_PAGES := $(O)/man/mod_acme_pay.5 $(O)/man/acme-pay-admin.8
 man: $(MAN_PAGES)
-$(MAN_PAGES): docs/reference.md build/gen-docs.py
+# one run writes both (a grouped target: with two plain targets, make -j ran it twice at
+# once and one run renamed the other's temporary file away)
+$(MAN_PAGES) &: docs/reference.md build/gen-docs.py
 	python3 build/gen-docs.py man $(O)/man
 docs:
 	python3 build/gen-docs.py readme

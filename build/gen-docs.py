@@ -210,7 +210,7 @@ def main():
         d = sys.argv[2]
         os.makedirs(d, exist_ok=True)
         for name, text in (("mod_acme_pay.5", man_module(b)), ("acme-pay-admin.8", man_admin(b))):
-            tmp = os.path.join(d, name + ".tmp")
+            tmp = os.path.join(d, "%s.%d.tmp" % (name, os.getpid()))
             open(tmp, "w", encoding="utf-8").write(text)
             os.replace(tmp, os.path.join(d, name))
         return 0
