@@ -108,12 +108,12 @@ long long acp_ra_limit_failed_since(const acp_ra_cfg_t *cfg, const acp_account_t
 int acp_ra_limit_failed_since_any(const acp_ra_cfg_t *cfg, long long now, long long *since);
 /* newOrder's first read on PostgreSQL (acp_new_order_read: the rate limits' counts and
  * each name's authorization to reuse) before the account is read and the JWS verified:
- * its number of arguments and *args when payload (the JWS's, unverified: the read is
- * only used if the verified request asks for the very same) names an order newOrder
- * would read for, and no EAB key's limits can change the counts, else 0. For
- * acp_sa_prefetch; the same read as acp_ra_limit_new_order's at now. */
+ * its number of arguments and *args when payload (the JWS's parsed, unverified: the read
+ * is only used if the verified request asks for the very same; NULL: none) names an
+ * order newOrder would read for, and no EAB key's limits can change the counts, else 0.
+ * For acp_sa_prefetch; the same read as acp_ra_limit_new_order's at now. */
 int acp_ra_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg, const char *acct_id,
-                              const char *payload, long long now, const char *const **args);
+                              json_object *payload, long long now, const char *const **args);
 /* newOrder's names from its payload: each identifier normalized and allowed (an IP
  * address the validator would never reach is refused), sorted, without duplicates;
  * else the problem newOrder answers with. */

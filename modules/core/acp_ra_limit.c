@@ -278,17 +278,15 @@ static const char *const *new_order_read_args(apr_pool_t *p, const acp_limit_set
 }
 
 int acp_ra_new_order_read_any(apr_pool_t *p, const acp_ra_cfg_t *cfg, const char *acct_id,
-                              const char *payload, long long now, const char *const **args)
+                              json_object *payload, long long now, const char *const **args)
 {
-    json_object *o;
     apr_array_header_t *names = NULL;
     acp_limit_set_t s;
 
     if (cfg->limits.eab && cfg->limits.eab->nelts > 0) {
         return 0;
     }
-    o = acp_json_parse(p, payload, strlen(payload));
-    if (!o || acp_ra_order_names(p, cfg, o, &names) != NULL) {
+    if (!payload || acp_ra_order_names(p, cfg, payload, &names) != NULL) {
         return 0; /* newOrder refuses it before it reads */
     }
     s = acp_limits_for(&cfg->limits, NULL);

@@ -66,9 +66,12 @@ static void prefetch_route_read(wfe_req_t *w, const char *acct_id)
         /* its transaction starts with the rate limits' counts of the account and each
          * name's authorization to reuse */
         const char *const *args = NULL;
-        int nargs = acct_id ? acp_ra_new_order_read_any(w->p, &w->cfg->ra, acct_id,
-                                                        w->jws->payload, acp_now(), &args)
-                            : 0;
+        int nargs = 0;
+        if (acct_id && w->jws->payload_len > 0) {
+            w->payload_early = acp_json_parse(w->p, w->jws->payload, w->jws->payload_len);
+            nargs = acp_ra_new_order_read_any(w->p, &w->cfg->ra, acct_id, w->payload_early,
+                                              acp_now(), &args);
+        }
         if (nargs) {
             acp_sa_prefetch(w->db, w->p, "acp_new_order_read", nargs, args);
         }
@@ -162,7 +165,9 @@ static acp_problem_t *authenticate_checks(wfe_req_t *w, int *spent_early)
         return prob;
     }
     if (w->jws->payload_len > 0) {
-        w->payload = acp_json_parse(w->p, w->jws->payload, w->jws->payload_len);
+        /* (parsed already when newOrder's read was noted: the same bytes, now verified) */
+        w->payload = w->payload_early ? w->payload_early
+                                      : acp_json_parse(w->p, w->jws->payload, w->jws->payload_len);
         if (!w->payload) {
             return acp_problem(w->p, ACP_ERR_MALFORMED, "JWS payload is not valid JSON");
         }

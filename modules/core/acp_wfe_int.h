@@ -41,6 +41,8 @@ typedef struct {
     acp_account_t *acct;       /* when signed with kid */
     EVP_PKEY *key;             /* the key that signed */
     json_object *payload;      /* NULL for POST-as-GET */
+    json_object *payload_early; /* the same bytes parsed before the signature was checked
+                                 * (newOrder's carried read), taken as payload once it is */
     int wake;                  /* background work queued */
     const acp_job_t *handoff_job; /* queued and claimed: hand to this process's workers */
     const char *issue_order;   /* finish issuing this order after commit */
