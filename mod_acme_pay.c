@@ -25,7 +25,6 @@
 #include "acp_httpd.h"
 #include "acp_util.h"
 #include "acp_va.h"
-#include "acp_pay.h"
 #include "acp_secret.h"
 #include "acp_profile.h"
 

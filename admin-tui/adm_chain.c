@@ -6,6 +6,7 @@
 #include "adm.h"
 #include "acp_chain.h"
 #include "acp_billing.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 static const char *const cols[] = {"reference", "block", "tx",      "from",    "token",

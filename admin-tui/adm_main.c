@@ -9,7 +9,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "adm.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 
 #ifndef ACP_VERSION
 #define ACP_VERSION "0.9.0"

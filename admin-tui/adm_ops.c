@@ -8,7 +8,7 @@
 #include <apr_time.h>
 #include "adm.h"
 #include "acp_crl.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 #define LL(p, v) acp_sa_ll(p, v)

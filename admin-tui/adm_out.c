@@ -5,7 +5,7 @@
 #include <time.h>
 #include <apr_strings.h>
 #include "adm.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 static apr_status_t jput(void *data)

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <apr_strings.h>
 #include "adm.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 #include "acp_refund.h"
 #include "acp_util.h"
 

@@ -9,7 +9,7 @@
 #include "adm.h"
 #include "acp_subscription.h"
 #include "acp_util.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 
 #define EXPIRING (30LL * 86400)
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 
 static const char *const statuses[] = {NULL, "unmatched", "credited", "assigned", NULL};
 

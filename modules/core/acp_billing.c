@@ -7,6 +7,9 @@
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "acp_billing.h"
+#include "acp_eth.h"
+#include "acp_money.h"
+#include "acp_pay.h"
 #include "acp_subscription.h"
 #include "acp_secret.h"
 #include "acp_util.h"

@@ -5,6 +5,7 @@
 
 #include "acp_core.h"
 #include "acp_sa.h"
+#include "acp_money.h"
 #include "acp_pay.h"
 #include "acp_eth.h"
 #include "acp_provider.h"

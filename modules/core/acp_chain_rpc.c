@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <apr_strings.h>
 #include "acp_chain.h"
+#include "acp_util.h"
 
 typedef struct {
     char *buf;
@@ -145,20 +146,6 @@ leave:
     return rv;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int acp_hex_u128(const char *s, unsigned __int128 *out)
 {
     unsigned __int128 v = 0;
@@ -173,7 +160,7 @@ int acp_hex_u128(const char *s, unsigned __int128 *out)
         return -1;
     }
     for (i = 0; i < n; i++) {
-        int d = hexval(s[i]);
+        int d = acp_hexval((unsigned char)s[i]);
         if (d < 0) {
             return -1;
         }
@@ -241,7 +228,7 @@ int acp_hex_fixed(const char *s, size_t n)
         return 0;
     }
     for (i = 2; i < n + 2; i++) {
-        if (hexval(s[i]) < 0) {
+        if (acp_hexval((unsigned char)s[i]) < 0) {
             return 0;
         }
     }

@@ -1,17 +1,124 @@
-/* Ethereum payment options of an invoice (see acp_eth.h): token amounts, EIP-681 token
- * URIs, human amounts, and the options an invoice carries. */
+/* Ethereum (see acp_eth.h): EIP-55 checksums over Keccak-256, EIP-681 URIs for ETH (exact
+ * decimal wei) and for token transfers, token amounts, human amounts, and the options an
+ * invoice carries. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "acp_eth.h"
 #include "acp_chain.h"
+#include "acp_keccak.h"
+#include "acp_pay.h"
 #include "acp_util.h"
 
 #define LL(p, v) acp_sa_ll(p, v)
 #define TOKEN_TRIES 16
+
+/* ---- addresses (EIP-55) and EIP-681 ---------------------------------------------------- */
+
+/* "0x" + 40 hex digits in any case: the checksummed form into out[43]; -1 otherwise. */
+static int eth_checksum(const char *address, char out[43])
+{
+    char lower[40];
+    unsigned char h[32];
+    int i;
+
+    if (!address || address[0] != '0' || (address[1] != 'x' && address[1] != 'X')) {
+        return -1;
+    }
+    address += 2;
+    for (i = 0; i < 40; i++) {
+        if (acp_hexval((unsigned char)address[i]) < 0) {
+            return -1;
+        }
+        lower[i] = (char)apr_tolower(address[i]);
+    }
+    if (address[40] != '\0') {
+        return -1;
+    }
+    acp_keccak256((const unsigned char *)lower, 40, h);
+    out[0] = '0';
+    out[1] = 'x';
+    for (i = 0; i < 40; i++) {
+        int nib = (i % 2) ? (h[i / 2] & 0x0f) : (h[i / 2] >> 4);
+        out[2 + i] = (lower[i] >= 'a' && nib >= 8) ? (char)apr_toupper(lower[i]) : lower[i];
+    }
+    out[42] = '\0';
+    return 0;
+}
+
+char *acp_eth_checksum(apr_pool_t *p, const char *address)
+{
+    char out[43];
+    return eth_checksum(address, out) == 0 ? apr_pstrdup(p, out) : NULL;
+}
+
+int acp_eth_address_valid(const char *address)
+{
+    char out[43];
+    /* the "0x" prefix must be lower case; then every letter must match the checksum */
+    return address && address[0] == '0' && address[1] == 'x' && eth_checksum(address, out) == 0 &&
+           strcmp(out, address) == 0;
+}
+
+#define DEC_MAX 64   /* 40 + 19 digits of product, + carry room */
+
+char *acp_eip681_uri(apr_pool_t *p, const char *address, long long chain_id,
+                     long long amount_minor, const char *wei_per_minor, long long unique)
+{
+    char addr[43], amt[24], wei[DEC_MAX + 1];
+    int a[DEC_MAX], r[DEC_MAX];      /* little-endian decimal digits */
+    size_t wlen, alen, i, j;
+    int top, k;
+
+    if (eth_checksum(address, addr) != 0 || chain_id < 1 || amount_minor < 0 ||
+        unique < 0 || unique > 999999 || !wei_per_minor) {
+        return NULL;
+    }
+    wlen = strlen(wei_per_minor);
+    if (wlen == 0 || wlen > 40) {
+        return NULL;
+    }
+    for (i = 0; i < wlen; i++) {
+        if (wei_per_minor[i] < '0' || wei_per_minor[i] > '9') {
+            return NULL;
+        }
+        a[i] = wei_per_minor[wlen - 1 - i] - '0';
+    }
+    snprintf(amt, sizeof(amt), "%lld", amount_minor);
+    alen = strlen(amt);
+    memset(r, 0, sizeof(r));
+    /* schoolbook product; every partial sum stays far below INT_MAX */
+    for (i = 0; i < wlen; i++) {
+        for (j = 0; j < alen; j++) {
+            r[i + j] += a[i] * (amt[alen - 1 - j] - '0');
+        }
+    }
+    /* + unique, then normalise the carries */
+    for (i = 0; unique > 0; i++, unique /= 10) {
+        r[i] += (int)(unique % 10);
+    }
+    for (i = 0; i + 1 < DEC_MAX; i++) {
+        r[i + 1] += r[i] / 10;
+        r[i] %= 10;
+    }
+    top = DEC_MAX - 1;
+    while (top > 0 && r[top] == 0) {
+        top--;
+    }
+    for (k = top, i = 0; k >= 0; k--, i++) {
+        wei[i] = (char)('0' + r[k]);
+    }
+    wei[i] = '\0';
+    return apr_pstrcat(p, "ethereum:", addr, "@",
+                       apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)chain_id),
+                       "?value=", wei, NULL);
+}
+
+/* ---- tokens and the options of an invoice --------------------------------------------- */
 
 const char *acp_eth_token_check(const char *symbol, const char *contract,
                                 const char *decimals, const char *units_per_minor)

@@ -1,14 +1,26 @@
-/* Ethereum payment options of an invoice: native ETH (the invoice's EIP-681 URI) and each
- * ERC-20 token configured with AcmePayEthereumToken, every one with its own amount that
- * is unique among open invoices (per token), its EIP-681 URI and a human amount with the
- * token's decimals. What the payment request, the invoice page and the chain watcher
- * share. */
+/* Ethereum: addresses with their EIP-55 checksum, EIP-681 payment URIs, and the payment
+ * options of an invoice: native ETH (the invoice's EIP-681 URI) and each ERC-20 token
+ * configured with AcmePayEthereumToken, every one with its own amount that is unique among
+ * open invoices (per token), its EIP-681 URI and a human amount with the token's decimals.
+ * What the payment request, the invoice page and the chain watcher share. */
 #ifndef ACP_ETH_H
 #define ACP_ETH_H
 
 #include "acp_core.h"
 #include "acp_sa.h"
-#include "acp_pay.h"
+
+/* EIP-55: address is "0x" + 40 hex digits in any case. Returns the checksummed form
+ * ("0x" + mixed case) or NULL if it is not that. */
+char *acp_eth_checksum(apr_pool_t *p, const char *address);
+/* 1 when address is "0x" + 40 hex with the correct EIP-55 mixed-case checksum, else 0
+ * (all-lowercase / all-uppercase forms are rejected: we require the checksum). */
+int acp_eth_address_valid(const char *address);
+/* EIP-681 payment URI "ethereum:<address>@<chain_id>?value=<wei>", the address in its
+ * EIP-55 form, wei = amount_minor * wei_per_minor + unique in exact decimal arithmetic.
+ * wei_per_minor: 1..40 decimal digits. NULL on bad input (address not 40 hex, chain_id < 1,
+ * amount_minor < 0, unique outside 0..999999). */
+char *acp_eip681_uri(apr_pool_t *p, const char *address, long long chain_id,
+                     long long amount_minor, const char *wei_per_minor, long long unique);
 
 #define ACP_ETH_DECIMALS 18          /* ETH itself */
 #define ACP_ETH_TOKEN_MIN_UPM 100    /* units per minor unit: room for a unique tag */

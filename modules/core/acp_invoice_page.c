@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include "acp_invoice_page.h"
-#include "acp_pay.h"
+#include "acp_qr.h"
 #include "acp_util.h"
 
 /* ---- strings: one table, a column per language ----------------------------------------- */

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "acp_profile.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 
 int acp_profile_name_ok(const char *name)
 {

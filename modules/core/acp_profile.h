@@ -5,7 +5,7 @@
 
 #include <apr_tables.h>
 #include "acp_core.h"
-#include "acp_pay.h"
+#include "acp_money.h"
 
 typedef struct acp_profile_t {
     const char *name;              /* [A-Za-z0-9._-], at most 64 */

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include "acp_provider.h"
+#include "acp_util.h"
 
 const acp_provider_t *acp_provider_find(const apr_array_header_t *providers, const char *name)
 {
@@ -37,36 +38,15 @@ int acp_provider_name_ok(const char *name)
 
 /* ---- HTTP ----------------------------------------------------------------------------- */
 
-typedef struct http_buf_t {
-    char *data;
-    size_t len, cap;
-    apr_pool_t *p;
-} http_buf_t;
-
 static size_t http_write(char *ptr, size_t size, size_t nmemb, void *baton)
 {
-    http_buf_t *b = baton;
+    acp_buf_t *b = baton;
     size_t n = size * nmemb;
 
     if (n > ACP_PROVIDER_MAX_ANSWER - b->len) {
         return 0; /* too large: curl stops with a write error */
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *d;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        d = apr_palloc(b->p, cap);
-        if (b->len) {
-            memcpy(d, b->data, b->len);
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    acp_buf_addn(b, ptr, n);
     return n;
 }
 
@@ -76,7 +56,7 @@ apr_status_t acp_provider_http(apr_pool_t *p, const char *url, const char *const
 {
     CURL *h;
     struct curl_slist *hdrs = NULL;
-    http_buf_t buf;
+    acp_buf_t buf;
     char errbuf[CURL_ERROR_SIZE];
     CURLcode cc;
     apr_status_t rv = APR_SUCCESS;
@@ -97,8 +77,7 @@ apr_status_t acp_provider_http(apr_pool_t *p, const char *url, const char *const
         *err = "curl_easy_init failed";
         return APR_ENOMEM;
     }
-    memset(&buf, 0, sizeof(buf));
-    buf.p = p;
+    acp_buf_init(&buf, p, 4096);
     errbuf[0] = '\0';
     for (; headers && *headers; headers++) {
         hdrs = curl_slist_append(hdrs, *headers);
@@ -127,7 +106,7 @@ apr_status_t acp_provider_http(apr_pool_t *p, const char *url, const char *const
     }
     else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-        *answer = buf.data ? buf.data : "";
+        *answer = buf.b;
         *len = buf.len;
     }
     curl_slist_free_all(hdrs);
@@ -162,14 +141,6 @@ char *acp_form_encode(apr_pool_t *p, const char *s)
     return out;
 }
 
-static int hexdig(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* Decode one form component [s, s+n): NULL on a bad escape or a decoded NUL. */
 static char *form_decode(apr_pool_t *p, const char *s, size_t n)
 {
@@ -185,8 +156,8 @@ static char *form_decode(apr_pool_t *p, const char *s, size_t n)
             if (i + 2 >= n) {
                 return NULL;
             }
-            hi = hexdig(s[i + 1]);
-            lo = hexdig(s[i + 2]);
+            hi = acp_hexval((unsigned char)s[i + 1]);
+            lo = acp_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 return NULL;
             }

@@ -11,7 +11,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "acp_provider.h"
-#include "acp_pay.h"
+#include "acp_webhook.h"
 #include "acp_jws.h"
 #include "acp_util.h"
 

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 #include "acp_refund.h"
 #include "acp_billing.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 #define LL(p, v) acp_sa_ll(p, v)

@@ -13,20 +13,6 @@
 #define IV_LEN 12
 #define TAG_LEN 16
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static apr_status_t create_file(apr_pool_t *p, const char *path, const char **err)
 {
     unsigned char raw[ACP_SECRET_KEY_LEN];
@@ -119,7 +105,7 @@ apr_status_t acp_secret_key_load(apr_pool_t *p, const char *path, int create,
     }
     if (len == 2 * ACP_SECRET_KEY_LEN) {
         for (i = 0; i < ACP_SECRET_KEY_LEN; i++) {
-            int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+            int hi = acp_hexval(buf[2 * i]), lo = acp_hexval(buf[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 break;
             }

@@ -1,4 +1,4 @@
-/* Small helpers: problems, base64url, random identifiers, time. */
+/* Small helpers: problems, base64url, random identifiers, hex, a growable string, time. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -158,6 +158,52 @@ char *acp_hex(apr_pool_t *p, const unsigned char *data, size_t len)
     }
     out[len * 2] = '\0';
     return out;
+}
+
+int acp_hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+void acp_buf_init(acp_buf_t *sb, apr_pool_t *p, size_t cap)
+{
+    sb->p = p;
+    sb->cap = cap ? cap : 64;
+    sb->b = apr_palloc(p, sb->cap);
+    sb->len = 0;
+    sb->b[0] = '\0';
+}
+
+void acp_buf_addn(acp_buf_t *sb, const char *s, size_t n)
+{
+    if (sb->len + n + 1 > sb->cap) {
+        size_t cap = sb->cap * 2;
+        char *nb;
+        while (cap < sb->len + n + 1) {
+            cap *= 2;
+        }
+        nb = apr_palloc(sb->p, cap);
+        memcpy(nb, sb->b, sb->len);
+        sb->b = nb;
+        sb->cap = cap;
+    }
+    memcpy(sb->b + sb->len, s, n);
+    sb->len += n;
+    sb->b[sb->len] = '\0';
+}
+
+void acp_buf_add(acp_buf_t *sb, const char *s)
+{
+    acp_buf_addn(sb, s, strlen(s));
 }
 
 char *acp_rfc3339(apr_pool_t *p, long long unix_seconds)

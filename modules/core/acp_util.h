@@ -1,4 +1,4 @@
-/* Small helpers: base64url, random identifiers, time. */
+/* Small helpers: base64url, random identifiers, hex, a growable string, time. */
 #ifndef ACP_UTIL_H
 #define ACP_UTIL_H
 
@@ -17,6 +17,23 @@ char *acp_random_id(apr_pool_t *p, int nbytes);
 
 /* Lowercase hex of data. */
 char *acp_hex(apr_pool_t *p, const unsigned char *data, size_t len);
+/* The value of one hex digit (either case), -1 for anything else. Callers holding a char
+ * pass it as unsigned char, so that a negative char stays -1. */
+int acp_hexval(int c);
+
+/* A growable string in a pool: b is always NUL-terminated; growing doubles the capacity
+ * and leaves the old block to the pool. */
+typedef struct acp_buf_t {
+    apr_pool_t *p;
+    char *b;
+    size_t len, cap;
+} acp_buf_t;
+/* An empty string with room for cap bytes (64 when cap is 0), the NUL included. */
+void acp_buf_init(acp_buf_t *sb, apr_pool_t *p, size_t cap);
+/* Appends n bytes of s. */
+void acp_buf_addn(acp_buf_t *sb, const char *s, size_t n);
+/* Appends the string s. */
+void acp_buf_add(acp_buf_t *sb, const char *s);
 
 /* RFC 3339 UTC timestamp of a unix time (seconds). */
 char *acp_rfc3339(apr_pool_t *p, long long unix_seconds);

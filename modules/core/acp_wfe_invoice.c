@@ -11,6 +11,8 @@
 #include "acp_billing.h"
 #include "acp_eth.h"
 #include "acp_invoice_page.h"
+#include "acp_money.h"
+#include "acp_pay.h"
 #include "acp_util.h"
 
 /* the columns of acp_invoice_page */

@@ -8,6 +8,7 @@
 #include "acp_wfe.h"
 #include "acp_billing.h"
 #include "acp_provider.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 static void reply(apr_pool_t *p, const acp_provider_t *pv, acp_resp_t *resp, int ok, int status,

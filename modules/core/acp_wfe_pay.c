@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "acp_wfe.h"
 #include "acp_billing.h"
+#include "acp_webhook.h"
 #include "acp_util.h"
 
 static void answer(acp_resp_t *resp, apr_pool_t *p, int status, const char *ctype,

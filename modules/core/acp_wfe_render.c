@@ -6,6 +6,7 @@
 #include "acp_ident.h"
 #include "acp_problem.h"
 #include "acp_pay.h"
+#include "acp_money.h"
 #include "acp_util.h"
 
 /* ---- responses ---------------------------------------------------------------------- */

@@ -14,7 +14,6 @@
 #include <apr_lib.h>
 #include "acp_httpd.h"
 #include "acp_va.h"
-#include "acp_pay.h"
 #include "acp_eth.h"
 #include "acp_crl.h"
 #include "acp_profile.h"

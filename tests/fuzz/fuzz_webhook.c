@@ -4,7 +4,7 @@
  * (acp_wfe_pay_webhook) into a real SQLite database holding one open invoice; every
  * 1024 inputs the books must still balance (ledger sum = balance). */
 #include "fuzz_common.h"
-#include "acp_pay.h"
+#include "acp_webhook.h"
 #include "acp_wfe.h"
 #include "acp_util.h"
 

@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 #include "acp_jws.h"
 #include "acp_nonce.h"
-#include "acp_pay.h"
+#include "acp_webhook.h"
 #include "acp_util.h"
 #include "fuzz_common.h"
 

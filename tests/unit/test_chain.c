@@ -6,7 +6,7 @@
 #include "acp_test.h"
 #include "acp_chain.h"
 #include "acp_util.h"
-#include "acp_pay.h"
+#include "acp_eth.h"
 
 #define ADDR "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 #define WPM "10000000000000"

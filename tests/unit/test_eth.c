@@ -9,6 +9,8 @@
 #include "acp_test.h"
 #include "acp_eth.h"
 #include "acp_chain.h"
+#include "acp_pay.h"
+#include "acp_qr.h"
 #include "acp_util.h"
 
 #define TO "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

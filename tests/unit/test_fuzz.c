@@ -12,7 +12,7 @@
 #include "acp_ca.h"
 #include "acp_ident.h"
 #include "acp_nonce.h"
-#include "acp_pay.h"
+#include "acp_webhook.h"
 #include "acp_util.h"
 
 #define ROUNDS 30000

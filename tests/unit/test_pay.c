@@ -8,6 +8,11 @@
 #include "acp_test.h"
 #include "acp_util.h"
 #include "acp_pay.h"
+#include "acp_qr.h"
+#include "acp_keccak.h"
+#include "acp_eth.h"
+#include "acp_money.h"
+#include "acp_webhook.h"
 
 #define PAY_URL "https://pay.example.com/i/AbC123"
 
