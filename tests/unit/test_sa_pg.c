@@ -34,6 +34,7 @@ static apr_status_t holder_later(acp_db_t *db, apr_pool_t *p, const char *n)
 
 static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
 static void test_pg_finalize(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
+static void test_pg_generic_plan(acp_db_t *db, apr_pool_t *p);
 
 /* PostgreSQL: a transaction's last write with its COMMIT (acp_sa_exec_commit) */
 static void test_pg_exec_commit(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
@@ -161,6 +162,7 @@ static void test_pg_later(apr_pool_t *p)
     test_pg_exec_commit(db, db2, p);
     test_pg_prefetch(db, db2, p);
     test_pg_finalize(db, db2, p);
+    test_pg_generic_plan(db, p);
 }
 
 /* PostgreSQL (ACP_TEST_PG): a read noted by acp_sa_prefetch runs with the next statement
@@ -373,6 +375,46 @@ static void test_pg_finalize(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
     CHECK(fin_balance(db2, p) == 150);
     CHECK(acp_sa_row(db2, p, "acp_cert_get", &row, ACP_SA_ARGS(holder_id(p, "c3"))) ==
           APR_SUCCESS && !row);
+}
+
+/* How many executions of the session's prepared statement `label` used its generic plan
+ * (PostgreSQL's pg_prepared_statements); -1 when it cannot be read. */
+static long long generic_plans(acp_db_t *db, apr_pool_t *p, const char *label)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v;
+    long long n = -1;
+
+    if (apr_dbd_select(db->driver, p, db->handle, &res,
+                       apr_psprintf(p, "SELECT generic_plans FROM pg_prepared_statements "
+                                       "WHERE name = '%s'", label), 0) != 0) {
+        return -1;
+    }
+    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        v = apr_dbd_get_entry(db->driver, row, 0);
+        n = v ? atoll(v) : -1;
+    }
+    return n;
+}
+
+/* newOrder's first read settles on one plan: after PostgreSQL's five plans made for the
+ * values of the first executions, the generic plan is kept (no planning per newOrder) */
+static void test_pg_generic_plan(acp_db_t *db, apr_pool_t *p)
+{
+    const char *acct = apr_pstrcat(p, "acct-plan-", later_run, NULL), **counts = NULL;
+    apr_array_header_t *reuse = NULL;
+    int i, ok = 1;
+
+    for (i = 0; i < 8; i++) {
+        const char *const args[] = {acct, "0", acct, "0", acct, "0", "5",
+                                    "a.example *.b.example", acct, "0"};
+        ok &= acp_sa_new_order_read(db, p, 10, args, 2, &counts, &reuse) == APR_SUCCESS &&
+              counts && reuse && reuse->nelts == 2 && !strcmp(counts[0], "0") &&
+              !APR_ARRAY_IDX(reuse, 0, void *) && !APR_ARRAY_IDX(reuse, 1, void *);
+    }
+    CHECK(ok);
+    CHECK(generic_plans(db, p, "acp_new_order_read") >= 2);
 }
 
 static void run_tests(apr_pool_t *p)
