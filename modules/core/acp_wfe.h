@@ -101,6 +101,9 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
                           acp_resp_t *resp, const char *certid);
 void acp_wfe_renewal_note(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req,
                           acp_resp_t *resp, const char *cert_id);
+/* A problem document as the answer of a handler outside the JWS path (renewalInfo, CRLs;
+ * acp_wfe_render.c): the kind's status, not to be cached. */
+void acp_wfe_resp_problem(apr_pool_t *p, acp_resp_t *resp, const acp_problem_t *prob);
 /* CRLs (acp_wfe_crl.c): GET crl/<shard>, over HTTP or HTTPS, conditional GET. */
 void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_resp_t *resp,
                  const char *shard);

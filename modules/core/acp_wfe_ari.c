@@ -7,19 +7,6 @@
 #include "acp_problem.h"
 #include "acp_util.h"
 
-static void problem(apr_pool_t *p, acp_resp_t *resp, const acp_problem_t *prob)
-{
-    json_object *o = acp_problem_json(prob);
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-    resp->status = acp_problem_status(prob->kind);
-    resp->content_type = "application/problem+json";
-    resp->body = apr_pstrdup(p, s);
-    resp->body_len = strlen(resp->body);
-    json_object_put(o);
-    apr_table_setn(resp->headers, "Cache-Control", "no-store");
-}
-
 static int is_get(const acp_req_t *req)
 {
     return !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
@@ -38,7 +25,8 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
     const char *s;
 
     if (!is_get(req)) {
-        problem(p, resp, acp_problem(p, ACP_ERR_METHOD, "renewalInfo is read with GET"));
+        acp_wfe_resp_problem(p, resp,
+                             acp_problem(p, ACP_ERR_METHOD, "renewalInfo is read with GET"));
         return;
     }
     /* the certID is checked before the database is asked for anything */
@@ -46,26 +34,27 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
         const char *aki = NULL, *serial = NULL;
         prob = acp_ari_parse_certid(p, certid, &aki, &serial);
         if (prob) {
-            problem(p, resp, prob);
+            acp_wfe_resp_problem(p, resp, prob);
             return;
         }
     }
     db = wfe->get_db(wfe->db_baton);
     if (!db) {
-        problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database unavailable"));
+        acp_wfe_resp_problem(p, resp,
+                             acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database unavailable"));
         apr_table_setn(resp->headers, "Retry-After", "5");
         resp->status = 503;
         return;
     }
     prob = acp_ari_lookup(db, p, certid, &c);
     if (prob) {
-        problem(p, resp, prob);
+        acp_wfe_resp_problem(p, resp, prob);
         return;
     }
     acp_ari_window(c, &start, &end);
     if (acp_ari_subscription_window(db, p, c, cfg->ra.billing.sub_renew_window, &start, &end) !=
         APR_SUCCESS) {
-        problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
         return;
     }
     o = json_object_new_object();
@@ -107,18 +96,21 @@ void acp_wfe_renewal_note(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
     size_t i;
 
     if (!is_get(req)) {
-        problem(p, resp, acp_problem(p, ACP_ERR_METHOD, "use GET"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_METHOD, "use GET"));
         return;
     }
     if (!db) {
-        problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database unavailable"));
+        acp_wfe_resp_problem(p, resp,
+                             acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database unavailable"));
         apr_table_setn(resp->headers, "Retry-After", "5");
         resp->status = 503;
         return;
     }
     if (acp_sa_row(db, p, "acp_ari_note", &row, ACP_SA_ARGS(cert_id)) != APR_SUCCESS || !row ||
         !row[0]) {
-        problem(p, resp, acp_problem(p, ACP_ERR_NOT_FOUND, "no renewal note for this certificate"));
+        acp_wfe_resp_problem(p, resp,
+                             acp_problem(p, ACP_ERR_NOT_FOUND,
+                                         "no renewal note for this certificate"));
         return;
     }
     text = apr_pstrcat(p, "Renewal requested for certificate ", row[1], ":\n", row[0], "\n", NULL);

@@ -12,19 +12,6 @@
 
 #define CRL_MAX_AGE 60 /* seconds a cache may keep one: a revocation shows within minutes */
 
-static void problem(apr_pool_t *p, acp_resp_t *resp, const acp_problem_t *prob)
-{
-    json_object *o = acp_problem_json(prob);
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-    resp->status = acp_problem_status(prob->kind);
-    resp->content_type = "application/problem+json";
-    resp->body = apr_pstrdup(p, s);
-    resp->body_len = strlen(resp->body);
-    json_object_put(o);
-    apr_table_setn(resp->headers, "Cache-Control", "no-store");
-}
-
 /* Does an If-None-Match list name etag (or "*")? Weak tags compare weakly (RFC 9110 §13.1.2). */
 static int etag_listed(const char *list, const char *etag)
 {
@@ -65,17 +52,17 @@ void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_
         resp->headers = apr_table_make(p, 4);
     }
     if (!cfg->url || shard < 0 || shard >= cfg->shards) {
-        problem(p, resp, acp_problem(p, ACP_ERR_NOT_FOUND, "no such CRL"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_NOT_FOUND, "no such CRL"));
         return;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        problem(p, resp, acp_problem(p, ACP_ERR_METHOD, "a CRL is read with GET"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_METHOD, "a CRL is read with GET"));
         apr_table_setn(resp->headers, "Allow", "GET, HEAD");
         return;
     }
     db = wfe->unavailable ? NULL : wfe->get_db(wfe->db_baton);
     if (!db) {
-        problem(p, resp, acp_problem(p, ACP_ERR_UNAVAILABLE, "database unavailable"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_UNAVAILABLE, "database unavailable"));
         apr_table_setn(resp->headers, "Retry-After", "5");
         resp->status = 503;
         return;
@@ -86,13 +73,14 @@ void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_
     }
     if (rv == APR_NOTFOUND) {
         /* a configured shard whose first CRL the workers have not signed yet */
-        problem(p, resp, acp_problem(p, ACP_ERR_UNAVAILABLE, "this CRL is being generated"));
+        acp_wfe_resp_problem(p, resp,
+                             acp_problem(p, ACP_ERR_UNAVAILABLE, "this CRL is being generated"));
         apr_table_setn(resp->headers, "Retry-After", "10");
         resp->status = 503;
         return;
     }
     if (rv != APR_SUCCESS) {
-        problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
         return;
     }
     etag = apr_psprintf(p, "\"%d-%" APR_INT64_T_FMT "\"", shard, (apr_int64_t)crl->number);
@@ -117,7 +105,7 @@ void acp_wfe_crl(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *req, acp_
     }
     rv = acp_crl_get(db, p, shard, 1, &crl);
     if (rv != APR_SUCCESS || !crl->der) {
-        problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
+        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
         return;
     }
     /* the DER read second may be newer than the head read first: name what is sent */

@@ -121,6 +121,19 @@ void acp_wfe_set_problem(wfe_req_t *w, const acp_problem_t *prob)
     }
 }
 
+void acp_wfe_resp_problem(apr_pool_t *p, acp_resp_t *resp, const acp_problem_t *prob)
+{
+    json_object *o = acp_problem_json(prob);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    resp->status = acp_problem_status(prob->kind);
+    resp->content_type = "application/problem+json";
+    resp->body = apr_pstrdup(p, s);
+    resp->body_len = strlen(resp->body);
+    json_object_put(o);
+    apr_table_setn(resp->headers, "Cache-Control", "no-store");
+}
+
 void acp_wfe_jadd_str(json_object *o, const char *k, const char *v)
 {
     json_object_object_add(o, k, json_object_new_string(v));
