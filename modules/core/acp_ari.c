@@ -67,6 +67,8 @@ const char *acp_ari_certid(apr_pool_t *p, const char *aki_hex, const char *seria
                        acp_b64url_encode(p, ser + off, ns + 1 - off), NULL);
 }
 
+#define ARI_COLS 12 /* cert_of's columns (acp_ari_by_serial's); acp_ari_get adds three */
+
 static acp_ari_cert_t *cert_of(apr_pool_t *p, const char **r)
 {
     acp_ari_cert_t *c = apr_pcalloc(p, sizeof(*c));
@@ -88,21 +90,33 @@ static acp_ari_cert_t *cert_of(apr_pool_t *p, const char **r)
 acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
                               acp_ari_cert_t **out)
 {
-    const char *aki = NULL, *serial = NULL, **row = NULL;
+    const char *aki = NULL, *serial = NULL;
     acp_problem_t *prob = acp_ari_parse_certid(p, certid, &aki, &serial);
+    apr_array_header_t *rows = NULL, *subs;
     acp_ari_cert_t *c;
+    int i;
 
     *out = NULL;
     if (prob) {
         return prob;
     }
-    if (acp_sa_row(db, p, "acp_ari_by_serial", &row, ACP_SA_ARGS(serial)) != APR_SUCCESS) {
+    /* the certificate and its subscriptions in one read: a row per subscription, or one
+     * with NULLs (renewalInfo is polled by every client for every certificate) */
+    if (acp_sa_rows(db, p, "acp_ari_get", &rows, ACP_SA_ARGS(serial)) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
     }
-    if (!row) {
+    if (rows->nelts == 0) {
         return acp_problem(p, ACP_ERR_NOT_FOUND, "no certificate with this certID");
     }
-    c = cert_of(p, row);
+    c = cert_of(p, APR_ARRAY_IDX(rows, 0, const char **));
+    subs = apr_array_make(p, 1, sizeof(const char **));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+        if (r[ARI_COLS]) {
+            APR_ARRAY_PUSH(subs, const char **) = r + ARI_COLS;
+        }
+    }
+    c->subs = subs;
     if (!c->aki) {
         /* issued before the AKI was recorded: read it from the certificate itself */
         const char **pem = NULL;
@@ -151,27 +165,16 @@ void acp_ari_window(const acp_ari_cert_t *c, long long *start, long long *end)
     }
 }
 
-apr_status_t acp_ari_subscription_window(acp_db_t *db, apr_pool_t *p, const acp_ari_cert_t *c,
-                                         long long renew_window, long long *start,
-                                         long long *end)
+void acp_ari_subscription_window(apr_pool_t *p, const acp_ari_cert_t *c,
+                                 long long renew_window, long long *start, long long *end)
 {
-    apr_array_header_t *rows = NULL;
-    apr_status_t rv;
     int i;
 
-    if ((c->ari_start && c->ari_end > c->ari_start) || c->revoked) {
-        return APR_SUCCESS;
+    if ((c->ari_start && c->ari_end > c->ari_start) || c->revoked || !c->subs) {
+        return;
     }
-    /* a live subscription of the holder under the order's profile ending where the
-     * certificate does (the signer may take up to a minute off) */
-    rv = acp_sa_rows(db, p, "acp_ari_subscription", &rows,
-                     ACP_SA_ARGS(c->id, acp_sa_ll(p, c->not_after),
-                                 acp_sa_ll(p, c->not_after + 120)));
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    for (i = 0; i < rows->nelts; i++) {
-        const char **r = APR_ARRAY_IDX(rows, i, const char **);
+    for (i = 0; i < c->subs->nelts; i++) {
+        const char **r = APR_ARRAY_IDX(c->subs, i, const char **);
         long long starts = acp_sa_atoll(r[0]), ends = acp_sa_atoll(r[1]), lo;
         if (!acp_subscription_names_subset(p, c->names_key, r[2])) {
             continue;
@@ -191,7 +194,6 @@ apr_status_t acp_ari_subscription_window(acp_db_t *db, apr_pool_t *p, const acp_
         }
         break;
     }
-    return APR_SUCCESS;
 }
 
 int acp_ari_names_overlap(const char *names_key, const char *other)

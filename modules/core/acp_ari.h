@@ -12,6 +12,10 @@ typedef struct acp_ari_cert_t {
     long long not_before, not_after, revoked;
     long long ari_start, ari_end;   /* staff's (or a revocation's) window; 0: none */
     const char *ari_reason, *ari_url;
+    /* read with it by acp_ari_lookup: the holder's live subscriptions under the order's
+     * profile that end where the certificate does (rows: starts, ends, names_key); NULL
+     * when not read */
+    const apr_array_header_t *subs;
 } acp_ari_cert_t;
 
 typedef struct acp_ari_cfg_t {
@@ -28,8 +32,8 @@ acp_problem_t *acp_ari_parse_certid(apr_pool_t *p, const char *certid, const cha
 /* The certID of a certificate from its serial and AKI (hex). */
 const char *acp_ari_certid(apr_pool_t *p, const char *aki_hex, const char *serial_hex);
 
-/* The certificate a certID names: NULL with *out set, or a problem (malformed: bad
- * certID; not found: no such certificate of ours). Reads only. */
+/* The certificate a certID names, with its subscriptions (subs): NULL with *out set, or a
+ * problem (malformed: bad certID; not found: no such certificate of ours). One read. */
 acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
                               acp_ari_cert_t **out);
 
@@ -38,14 +42,13 @@ acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
  * by up to a twelfth of it so certificates issued together do not renew together. */
 void acp_ari_window(const acp_ari_cert_t *c, long long *start, long long *end);
 
-/* A certificate cut short at its subscription's end (acp_subscription.h): the window
- * moves into the subscription's renewal window (renew_window, at most half the term), so
- * the client's renewal buys the next term from that end instead of fetching free ever
- * shorter certificates; it still closes before the certificate ends. Unchanged for any
- * other certificate, a staff window or a revoked one. Reads only. */
-apr_status_t acp_ari_subscription_window(acp_db_t *db, apr_pool_t *p, const acp_ari_cert_t *c,
-                                         long long renew_window, long long *start,
-                                         long long *end);
+/* A certificate cut short at its subscription's end (acp_subscription.h; c->subs, read
+ * by acp_ari_lookup): the window moves into the subscription's renewal window
+ * (renew_window, at most half the term), so the client's renewal buys the next term from
+ * that end instead of fetching free ever shorter certificates; it still closes before the
+ * certificate ends. Unchanged for any other certificate, a staff window or a revoked one. */
+void acp_ari_subscription_window(apr_pool_t *p, const acp_ari_cert_t *c,
+                                 long long renew_window, long long *start, long long *end);
 
 /* newOrder's `replaces` (RFC 9773 §5): the certificate must belong to billing_id, not be
  * replaced already (alreadyReplaced, 409), and share at least one name with names_key.

@@ -210,6 +210,17 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     {"acp_ari_by_serial",
      "SELECT id, serial, billing_id, names_key, aki, not_before, not_after, revoked, "
      "ari_start, ari_end, ari_reason, ari_url FROM certificates WHERE serial = %s"},
+    /* renewalInfo's one read (acp_ari_lookup): acp_ari_by_serial's columns and, a row each,
+     * the live subscriptions of the holder under the order's profile that end where the
+     * certificate does (the signer may take up to a minute off; acp_ari_subscription_window),
+     * or one row with NULLs */
+    {"acp_ari_get",
+     "SELECT c.id, c.serial, c.billing_id, c.names_key, c.aki, c.not_before, c.not_after, "
+     "c.revoked, c.ari_start, c.ari_end, c.ari_reason, c.ari_url, s.starts, s.ends, "
+     "s.names_key FROM certificates c LEFT JOIN orders o ON o.id = c.order_id "
+     "LEFT JOIN subscriptions s ON s.billing_id = c.billing_id AND s.profile = o.profile "
+     "AND s.ends >= c.not_after AND s.ends <= c.not_after + 120 AND s.ends > s.starts "
+     "AND s.cancelled IS NULL WHERE c.serial = %s"},
     {"acp_ari_pem", "SELECT pem FROM certificates WHERE id = %s"},
     {"acp_ari_note", "SELECT ari_reason, serial FROM certificates WHERE id = %s"},
     {"acp_ari_replaced",
@@ -285,12 +296,6 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "SELECT c.id, c.not_after FROM certificates c JOIN orders o ON o.id = c.order_id "
      "WHERE c.billing_id = %s AND c.names_key = %s AND c.revoked IS NULL AND c.issued >= %lld "
      "AND c.not_after > %lld AND COALESCE(o.profile, '') = %s ORDER BY c.issued DESC LIMIT 1"},
-    /* ARI: the subscription whose end cut a certificate short (acp_ari_subscription_window) */
-    {"acp_ari_subscription",
-     "SELECT s.starts, s.ends, s.names_key FROM certificates c JOIN orders o ON o.id = c.order_id "
-     "JOIN subscriptions s ON s.billing_id = c.billing_id AND s.profile = o.profile "
-     "WHERE c.id = %s AND s.ends >= %lld AND s.ends <= %lld AND s.ends > s.starts "
-     "AND s.cancelled IS NULL"},
     /* a purchase: seq is the next for (holder, names, profile); the unique index refuses
      * a racing second first purchase */
     {"acp_subscription_insert",

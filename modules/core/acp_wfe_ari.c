@@ -52,11 +52,7 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
         return;
     }
     acp_ari_window(c, &start, &end);
-    if (acp_ari_subscription_window(db, p, c, cfg->ra.billing.sub_renew_window, &start, &end) !=
-        APR_SUCCESS) {
-        acp_wfe_resp_problem(p, resp, acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error"));
-        return;
-    }
+    acp_ari_subscription_window(p, c, cfg->ra.billing.sub_renew_window, &start, &end);
     o = json_object_new_object();
     win = json_object_new_object();
     json_object_object_add(win, "start", json_object_new_string(acp_rfc3339(p, start)));
