@@ -139,8 +139,13 @@ typedef struct adm_result_t {
     const char *msg;      /* error message, or a one-line summary on success */
     json_object *out;     /* on success (pool-owned) */
 } adm_result_t;
+/* Fills r; returns code. */
+int adm_result(adm_result_t *r, int code, const char *msg, json_object *out);
 
 int adm_open_db(adm_t *adm, int migrate, const char **err);
+/* A write transaction begun, the database opened first if it is not (migrate 0): ADM_OK,
+ * or ADM_FAIL and *err. */
+int adm_begin(adm_t *adm, const char **err);
 /* An amount as people type it: currency units ("10", "10.00", "0.5"), or minor units
  * with the suffix "minor" ("1000minor"). 0 and *minor on success, else -1 and *why. */
 int adm_parse_money(adm_t *adm, const char *s, long long *minor, const char **why);

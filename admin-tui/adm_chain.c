@@ -78,14 +78,9 @@ int adm_op_chain_assign(adm_t *adm, apr_pool_t *p, const char *ref, const char *
         r->msg = "chain assign needs a reason (--reason); nothing changed";
         return r->code;
     }
-    if (adm_open_db(adm, 0, &err) != ADM_OK) {
+    if (adm_begin(adm, &err) != ADM_OK) {
         r->code = ADM_FAIL;
         r->msg = err;
-        return r->code;
-    }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        r->code = ADM_FAIL;
-        r->msg = "cannot start a transaction (database busy?)";
         return r->code;
     }
     rv = acp_chain_assign_tx(adm->db, p, ref, holder, apr_pstrcat(p, "staff:", adm->actor, NULL),

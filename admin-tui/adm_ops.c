@@ -16,7 +16,7 @@
 #include "acp_admin.h"
 #include "acp_billing.h"
 
-static int set(adm_t *adm, adm_result_t *r, int code, const char *msg, json_object *out)
+int adm_result(adm_result_t *r, int code, const char *msg, json_object *out)
 {
     r->code = code;
     r->msg = msg;
@@ -60,6 +60,18 @@ int adm_open_db(adm_t *adm, int migrate, const char **err)
         apr_sleep(apr_time_from_msec(25 + (tries % 4) * 25));
     }
     adm->db->secrets = adm->secrets;
+    return ADM_OK;
+}
+
+int adm_begin(adm_t *adm, const char **err)
+{
+    if (adm_open_db(adm, 0, err) != ADM_OK) {
+        return ADM_FAIL;
+    }
+    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
+        *err = "cannot start a transaction (database busy?)";
+        return ADM_FAIL;
+    }
     return ADM_OK;
 }
 
@@ -167,23 +179,11 @@ static int tx_end(adm_t *adm, apr_pool_t *p, apr_status_t rv, const char *what,
                                                "currency/amount mismatch)"
                                              : acp_sa_error(adm->db, p, 1);
         acp_sa_rollback(adm->db);
-        return set(adm, r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
-                   apr_psprintf(p, "%s failed: %s", what, why), NULL);
+        return adm_result(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                          apr_psprintf(p, "%s failed: %s", what, why), NULL);
     }
     if (acp_sa_commit(adm->db) != APR_SUCCESS) {
-        return set(adm, r, ADM_FAIL, apr_psprintf(p, "%s: commit failed", what), NULL);
-    }
-    return ADM_OK;
-}
-
-static int begin(adm_t *adm, apr_pool_t *p, adm_result_t *r)
-{
-    const char *err = NULL;
-    if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
-    }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return set(adm, r, ADM_FAIL, "cannot start a transaction (database busy?)", NULL);
+        return adm_result(r, ADM_FAIL, apr_psprintf(p, "%s: commit failed", what), NULL);
     }
     return ADM_OK;
 }
@@ -195,17 +195,17 @@ int adm_money_preview(adm_t *adm, apr_pool_t *p, int credit, const char *holder,
 
     memset(pv, 0, sizeof(*pv));
     if (blank(holder)) {
-        return set(adm, r, ADM_USAGE, "a billing holder id is required", NULL);
+        return adm_result(r, ADM_USAGE, "a billing holder id is required", NULL);
     }
     if (adm_parse_money(adm, amount, &pv->amount, &why) != 0) {
-        return set(adm, r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(holder)) != APR_SUCCESS ||
         !row) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no billing holder '%s'", holder), NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no billing holder '%s'", holder), NULL);
     }
     pv->holder = row[0];
     pv->label = row[2];
@@ -217,41 +217,42 @@ int adm_money_preview(adm_t *adm, apr_pool_t *p, int credit, const char *holder,
                             "", acp_money(p, pv->balance, adm_currency(adm)),
                             acp_money(p, pv->after, adm_currency(adm)));
     if (pv->after < 0) {
-        return set(adm, r, ADM_USAGE,
-                   apr_psprintf(p, "debit refused: %s would take the balance of %s below zero "
-                                   "(balance %s)",
-                                acp_money(p, pv->amount, adm_currency(adm)), holder,
-                                acp_money(p, pv->balance, adm_currency(adm))),
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          apr_psprintf(p,
+                                       "debit refused: %s would take the balance of %s below zero "
+                                       "(balance %s)",
+                                       acp_money(p, pv->amount, adm_currency(adm)), holder,
+                                       acp_money(p, pv->balance, adm_currency(adm))),
+                          NULL);
     }
-    return set(adm, r, ADM_OK, pv->text, NULL);
+    return adm_result(r, ADM_OK, pv->text, NULL);
 }
 
 int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, const char *amount,
                  const char *reason, adm_result_t *r)
 {
     long long v = 0, after = 0;
-    const char *why = NULL;
+    const char *why = NULL, *err = NULL;
     json_object *o;
     apr_status_t rv;
 
     if (blank(holder)) {
-        return set(adm, r, ADM_USAGE, "a billing holder id is required", NULL);
+        return adm_result(r, ADM_USAGE, "a billing holder id is required", NULL);
     }
     if (adm_parse_money(adm, amount, &v, &why) != 0) {
-        return set(adm, r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
     if (blank(reason)) {
-        return set(adm, r, ADM_USAGE, "a --reason is required for every money move", NULL);
+        return adm_result(r, ADM_USAGE, "a --reason is required for every money move", NULL);
     }
-    if (begin(adm, p, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_billing_adjust_tx(adm->db, p, holder, credit ? v : -v, credit ? "credit" : "debit",
                                adm->actor, reason, NULL, NULL, &after);
     if (rv == APR_NOTFOUND) {
         acp_sa_rollback(adm->db);
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no billing holder '%s'", holder), NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no billing holder '%s'", holder), NULL);
     }
     if (tx_end(adm, p, rv, credit ? "credit" : "debit", r) != ADM_OK) {
         return r->code;
@@ -263,11 +264,12 @@ int adm_op_money(adm_t *adm, apr_pool_t *p, int credit, const char *holder, cons
     json_object_object_add(o, "currency", json_object_new_string(adm_currency(adm)));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     json_object_object_add(o, "reason", json_object_new_string(reason));
-    return set(adm, r, ADM_OK,
-               apr_psprintf(p, "%s %s %s: balance %s", credit ? "credited" : "debited", holder,
-                            adm_fmt(adm, p, "amount", json_object_object_get(o, "delta")),
-                            adm_fmt(adm, p, "balance", json_object_object_get(o, "balance"))),
-               o);
+    return adm_result(
+        r, ADM_OK,
+        apr_psprintf(p, "%s %s %s: balance %s", credit ? "credited" : "debited", holder,
+                     adm_fmt(adm, p, "amount", json_object_object_get(o, "delta")),
+                     adm_fmt(adm, p, "balance", json_object_object_get(o, "balance"))),
+        o);
 }
 
 int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *amount,
@@ -277,30 +279,30 @@ int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *a
 
     memset(pv, 0, sizeof(*pv));
     if (blank(id)) {
-        return set(adm, r, ADM_USAGE, "an invoice id is required", NULL);
+        return adm_result(r, ADM_USAGE, "an invoice id is required", NULL);
     }
     if (amount && adm_parse_money(adm, amount, &pv->amount, &why) != 0) {
-        return set(adm, r, ADM_USAGE, apr_pstrcat(p, "--amount: ", why, NULL), NULL);
+        return adm_result(r, ADM_USAGE, apr_pstrcat(p, "--amount: ", why, NULL), NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (acp_sa_row(adm->db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(id)) != APR_SUCCESS ||
         !inv) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
     }
     if (!amount) {
         pv->amount = acp_sa_atoll(inv[3]) - acp_sa_atoll(inv[4]);
         if (pv->amount <= 0) {
-            return set(adm, r, ADM_USAGE,
-                       apr_psprintf(p, "invoice %s is already paid (%s); nothing is due", id,
-                                    acp_money(p, acp_sa_atoll(inv[4]), inv[5])),
-                       NULL);
+            return adm_result(r, ADM_USAGE,
+                              apr_psprintf(p, "invoice %s is already paid (%s); nothing is due", id,
+                                           acp_money(p, acp_sa_atoll(inv[4]), inv[5])),
+                              NULL);
         }
     }
     if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(inv[1])) != APR_SUCCESS ||
         !row) {
-        return set(adm, r, ADM_FAIL, apr_psprintf(p, "invoice %s has no holder", id), NULL);
+        return adm_result(r, ADM_FAIL, apr_psprintf(p, "invoice %s has no holder", id), NULL);
     }
     pv->holder = row[0];
     pv->label = row[2];
@@ -310,25 +312,26 @@ int adm_invoice_preview(adm_t *adm, apr_pool_t *p, const char *id, const char *a
                             acp_money(p, pv->amount, inv[5]), id, pv->holder,
                             pv->label ? apr_pstrcat(p, " (", pv->label, ")", NULL) : "",
                             acp_money(p, pv->balance, inv[5]), acp_money(p, pv->after, inv[5]));
-    return set(adm, r, ADM_OK, pv->text, NULL);
+    return adm_result(r, ADM_OK, pv->text, NULL);
 }
 
 int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *reference,
                        const char *amount, adm_result_t *r)
 {
     adm_preview_t pv;
+    const char *err = NULL;
     int credited = 0;
     apr_status_t rv;
     json_object *o;
 
     if (blank(reference)) {
-        return set(adm, r, ADM_USAGE, "invoice pay needs --reference", NULL);
+        return adm_result(r, ADM_USAGE, "invoice pay needs --reference", NULL);
     }
     if (adm_invoice_preview(adm, p, id, amount, &pv, r) != ADM_OK) {
         return r->code;
     }
-    if (begin(adm, p, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_billing_payment_tx(adm->db, p, id, pv.amount, NULL, reference,
                                 apr_pstrcat(p, "staff:", adm->actor, NULL), &credited);
@@ -341,12 +344,12 @@ int adm_op_invoice_pay(adm_t *adm, apr_pool_t *p, const char *id, const char *re
     json_object_object_add(o, "amount", json_object_new_int64(pv.amount));
     json_object_object_add(o, "reference", json_object_new_string(reference));
     json_object_object_add(o, "credited", json_object_new_boolean(credited));
-    return set(adm, r, ADM_OK,
-               credited ? apr_psprintf(p, "payment of %s recorded for invoice %s",
-                                       adm_fmt(adm, p, "amount", json_object_object_get(o, "amount")),
-                                       id)
-                        : "this reference was already recorded",
-               o);
+    return adm_result(
+        r, ADM_OK,
+        credited ? apr_psprintf(p, "payment of %s recorded for invoice %s",
+                                adm_fmt(adm, p, "amount", json_object_object_get(o, "amount")), id)
+                 : "this reference was already recorded",
+        o);
 }
 
 int adm_op_invoice_void(adm_t *adm, apr_pool_t *p, const char *id, const char *reason,
@@ -357,56 +360,57 @@ int adm_op_invoice_void(adm_t *adm, apr_pool_t *p, const char *id, const char *r
     int n = 0;
 
     if (blank(id)) {
-        return set(adm, r, ADM_USAGE, "an invoice id is required", NULL);
+        return adm_result(r, ADM_USAGE, "an invoice id is required", NULL);
     }
     if (blank(reason)) {
-        return set(adm, r, ADM_USAGE, "invoice void needs --reason", NULL);
+        return adm_result(r, ADM_USAGE, "invoice void needs --reason", NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (acp_sa_row(adm->db, p, "acp_invoice_get", &inv, ACP_SA_ARGS(id)) != APR_SUCCESS ||
         !inv) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no invoice '%s'", id), NULL);
     }
     if (acp_sa_exec(adm->db, p, "adm_invoice_void", &n,
                     ACP_SA_ARGS(LL(p, acp_now()), adm->actor, reason, id)) != APR_SUCCESS) {
-        return set(adm, r, ADM_FAIL, acp_sa_error(adm->db, p, 1), NULL);
+        return adm_result(r, ADM_FAIL, acp_sa_error(adm->db, p, 1), NULL);
     }
     if (n != 1) {
-        return set(adm, r, ADM_USAGE,
-                   apr_psprintf(p, "invoice %s is %s, not open: nothing to void", id, inv[6]),
-                   NULL);
+        return adm_result(
+            r, ADM_USAGE,
+            apr_psprintf(p, "invoice %s is %s, not open: nothing to void", id, inv[6]), NULL);
     }
     o = adm_jpool(p, json_object_new_object());
     json_object_object_add(o, "invoice", json_object_new_string(id));
     json_object_object_add(o, "status", json_object_new_string("voided"));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     json_object_object_add(o, "reason", json_object_new_string(reason));
-    return set(adm, r, ADM_OK, apr_psprintf(p, "invoice %s voided", id), o);
+    return adm_result(r, ADM_OK, apr_psprintf(p, "invoice %s voided", id), o);
 }
 
 int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t *r)
 {
     acp_billing_cfg_t bcfg;
-    const char *kid = NULL, *key = NULL, *bid = NULL;
+    const char *kid = NULL, *key = NULL, *bid = NULL, *err = NULL;
     json_object *o;
 
     if (blank(label)) {
-        return set(adm, r, ADM_USAGE, "eab create needs --label", NULL);
+        return adm_result(r, ADM_USAGE, "eab create needs --label", NULL);
     }
     acp_billing_cfg_defaults(&bcfg);
     /* the holder keeps the configured currency; unknown here: that of its first credit */
     bcfg.currency = adm->currency;
-    if (begin(adm, p, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (!adm->db->secrets && adm_db_sealed(adm, p)) {
         acp_sa_rollback(adm->db);
-        return set(adm, r, ADM_FAIL,
-                   "this database keeps its secrets sealed (AcmePayKeyFile): run with -f "
-                   "apache2.conf or --key-file FILE, or the new key would be stored in clear",
-                   NULL);
+        return adm_result(
+            r, ADM_FAIL,
+            "this database keeps its secrets sealed (AcmePayKeyFile): run with -f "
+            "apache2.conf or --key-file FILE, or the new key would be stored in clear",
+            NULL);
     }
     if (tx_end(adm, p, acp_billing_eab_create_tx(adm->db, p, &bcfg, label, &kid, &key, &bid),
                "eab create", r) != ADM_OK) {
@@ -417,7 +421,7 @@ int adm_op_eab_create(adm_t *adm, apr_pool_t *p, const char *label, adm_result_t
     json_object_object_add(o, "hmac_key", json_object_new_string(key));
     json_object_object_add(o, "holder", json_object_new_string(bid));
     json_object_object_add(o, "label", json_object_new_string(label));
-    return set(adm, r, ADM_OK, apr_psprintf(p, "EAB key id %s  HMAC key %s", kid, key), o);
+    return adm_result(r, ADM_OK, apr_psprintf(p, "EAB key id %s  HMAC key %s", kid, key), o);
 }
 
 int adm_op_eab_disable(adm_t *adm, apr_pool_t *p, const char *kid, adm_result_t *r)
@@ -427,21 +431,21 @@ int adm_op_eab_disable(adm_t *adm, apr_pool_t *p, const char *kid, adm_result_t 
     int n = 0;
 
     if (blank(kid)) {
-        return set(adm, r, ADM_USAGE, "eab disable needs a key id", NULL);
+        return adm_result(r, ADM_USAGE, "eab disable needs a key id", NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (acp_sa_exec(adm->db, p, "acp_eab_disable", &n, ACP_SA_ARGS(kid)) != APR_SUCCESS) {
-        return set(adm, r, ADM_FAIL, acp_sa_error(adm->db, p, 1), NULL);
+        return adm_result(r, ADM_FAIL, acp_sa_error(adm->db, p, 1), NULL);
     }
     if (n != 1) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no active EAB key '%s'", kid), NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no active EAB key '%s'", kid), NULL);
     }
     o = adm_jpool(p, json_object_new_object());
     json_object_object_add(o, "kid", json_object_new_string(kid));
     json_object_object_add(o, "status", json_object_new_string("disabled"));
-    return set(adm, r, ADM_OK, apr_psprintf(p, "EAB key %s disabled", kid), o);
+    return adm_result(r, ADM_OK, apr_psprintf(p, "EAB key %s disabled", kid), o);
 }
 
 int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *reason,
@@ -455,7 +459,7 @@ int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *rea
     json_object *o;
 
     if (blank(serial)) {
-        return set(adm, r, ADM_USAGE, "revoke needs a serial", NULL);
+        return adm_result(r, ADM_USAGE, "revoke needs a serial", NULL);
     }
     code = reason && *reason ? strtol(reason, &end, 10) : -1;
     if (reason && *reason && *end) {
@@ -465,26 +469,27 @@ int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *rea
         end = (char *)"";
     }
     if (!reason || !*reason || *end || !acp_admin_reason_ok((int)code)) {
-        return set(adm, r, ADM_USAGE,
-                   "--reason must be a revocation reason code: 0 unspecified, 1 keyCompromise, "
-                   "3 affiliationChanged, 4 superseded, 5 cessationOfOperation, "
-                   "9 privilegeWithdrawn",
-                   NULL);
+        return adm_result(
+            r, ADM_USAGE,
+            "--reason must be a revocation reason code: 0 unspecified, 1 keyCompromise, "
+            "3 affiliationChanged, 4 superseded, 5 cessationOfOperation, "
+            "9 privilegeWithdrawn",
+            NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_admin_revoke(adm->db, p, serial, (int)code, &c);
     if (rv == APR_NOTFOUND) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "no certificate with serial '%s'", serial),
-                   NULL);
+        return adm_result(r, ADM_USAGE, apr_psprintf(p, "no certificate with serial '%s'", serial),
+                          NULL);
     }
     if (rv == APR_EEXIST) {
-        return set(adm, r, ADM_USAGE, apr_psprintf(p, "certificate %s is already revoked", serial),
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          apr_psprintf(p, "certificate %s is already revoked", serial), NULL);
     }
     if (rv != APR_SUCCESS) {
-        return set(adm, r, ADM_FAIL, "revoke failed: database error", NULL);
+        return adm_result(r, ADM_FAIL, "revoke failed: database error", NULL);
     }
     o = adm_jpool(p, json_object_new_object());
     json_object_object_add(o, "serial", json_object_new_string(c->serial));
@@ -492,10 +497,10 @@ int adm_op_revoke(adm_t *adm, apr_pool_t *p, const char *serial, const char *rea
     json_object_object_add(o, "revoked", json_object_new_int64(c->revoked));
     json_object_object_add(o, "revoked_reason", json_object_new_int((int)code));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
-    return set(adm, r, ADM_OK,
-               apr_psprintf(p, "revoked %s (%s), reason %ld %s", c->serial, c->names_key, code,
-                            adm_reason_name((int)code)),
-               o);
+    return adm_result(r, ADM_OK,
+                      apr_psprintf(p, "revoked %s (%s), reason %ld %s", c->serial, c->names_key,
+                                   code, adm_reason_name((int)code)),
+                      o);
 }
 
 static int signer(adm_t *adm, apr_pool_t *p, const char **err)
@@ -548,34 +553,35 @@ int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *re
     int rc, i;
 
     if (blank(serial)) {
-        return set(adm, r, ADM_USAGE, "reissue needs a serial", NULL);
+        return adm_result(r, ADM_USAGE, "reissue needs a serial", NULL);
     }
     if (blank(reason)) {
-        return set(adm, r, ADM_USAGE, "a --reason is required for a reissue", NULL);
+        return adm_result(r, ADM_USAGE, "a --reason is required for a reissue", NULL);
     }
     if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(adm, r, ADM_FAIL, err, NULL);
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (adm->ca_local) {
         /* --ca: the CA key is here, sign now */
         if ((rc = signer(adm, p, &err)) != ADM_OK) {
-            return set(adm, r, rc, apr_pstrcat(p, "CA: ", err ? err : "unavailable", NULL), NULL);
+            return adm_result(r, rc, apr_pstrcat(p, "CA: ", err ? err : "unavailable", NULL), NULL);
         }
         rv = acp_admin_reissue(adm->db, p, adm->signer, serial, adm->actor, reason, &ri, &err);
         if (rv != APR_SUCCESS) {
-            return set(adm, r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
-                       apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"), NULL);
+            return adm_result(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                              apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"),
+                              NULL);
         }
         o = reissue_out(p, adm, ri.order_id, ri.old_serial, ri.new_serial, reason);
         json_object_object_add(o, "cert_id", json_object_new_string(ri.new_cert_id));
         json_object_object_add(o, "not_after", json_object_new_int64(ri.not_after));
-        return set(adm, r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", ri.new_serial), o);
+        return adm_result(r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", ri.new_serial), o);
     }
     /* the module's workers sign: staff never hold the CA key */
     rv = acp_admin_reissue_request(adm->db, p, serial, adm->actor, reason, &req, &err);
     if (rv != APR_SUCCESS) {
-        return set(adm, r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
-                   apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"), NULL);
+        return adm_result(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                          apr_psprintf(p, "reissue %s: %s", serial, err ? err : "failed"), NULL);
     }
     for (i = 0; i < wait_s * 5; i++) {
         if (acp_sa_row(adm->db, p, "acp_reissue_get", &row, ACP_SA_ARGS(req)) == APR_SUCCESS &&
@@ -589,24 +595,25 @@ int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *re
         o = reissue_out(p, adm, NULL, acp_admin_serial(p, serial), NULL, reason);
         json_object_object_add(o, "request", json_object_new_string(req));
         json_object_object_add(o, "status", json_object_new_string("queued"));
-        return set(adm, r, ADM_OK,
-                   apr_psprintf(p, "reissue queued as request %s: the server signs it (see "
-                                   "`certs list --serial`)",
-                                req),
-                   o);
+        return adm_result(r, ADM_OK,
+                          apr_psprintf(p,
+                                       "reissue queued as request %s: the server signs it (see "
+                                       "`certs list --serial`)",
+                                       req),
+                          o);
     }
     if (strcmp(row[5], "done") != 0) {
-        return set(adm, r, ADM_FAIL,
-                   apr_psprintf(p, "reissue %s failed on the server: %s", serial,
-                                row[7] ? row[7] : "unknown error"),
-                   NULL);
+        return adm_result(r, ADM_FAIL,
+                          apr_psprintf(p, "reissue %s failed on the server: %s", serial,
+                                       row[7] ? row[7] : "unknown error"),
+                          NULL);
     }
     {
         acp_cert_t *c = NULL;
         if (acp_sa_cert_by_serial(adm->db, p, row[6], &c) != APR_SUCCESS) {
-            return set(adm, r, ADM_FAIL, apr_psprintf(p, "reissued as %s, but it cannot be read",
-                                                      row[6]),
-                       NULL);
+            return adm_result(r, ADM_FAIL,
+                              apr_psprintf(p, "reissued as %s, but it cannot be read", row[6]),
+                              NULL);
         }
         o = reissue_out(p, adm, c->order_id, row[2], row[6], reason);
         json_object_object_add(o, "cert_id", json_object_new_string(c->id));
@@ -614,5 +621,5 @@ int adm_op_reissue(adm_t *adm, apr_pool_t *p, const char *serial, const char *re
     }
     json_object_object_add(o, "request", json_object_new_string(req));
     json_object_object_add(o, "status", json_object_new_string("done"));
-    return set(adm, r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", row[6]), o);
+    return adm_result(r, ADM_OK, apr_psprintf(p, "reissued: new serial %s", row[6]), o);
 }

@@ -13,14 +13,6 @@
 #define LL(p, v) acp_sa_ll(p, v)
 #define REASON_MAX 1024
 
-static int set(adm_result_t *r, int code, const char *msg, json_object *out)
-{
-    r->code = code;
-    r->msg = msg;
-    r->out = out;
-    return code;
-}
-
 static int vetting_days(const adm_t *adm)
 {
     return adm->ov_vetting_days > 0 ? adm->ov_vetting_days : ACP_ORG_VETTING_DAYS;
@@ -171,35 +163,22 @@ static const char *check_reason(apr_pool_t *p, const char *reason, int required)
     return acp_org_text_check(p, "--reason", reason, REASON_MAX, required);
 }
 
-static int begin(adm_t *adm, adm_result_t *r)
-{
-    const char *err = NULL;
-
-    if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(r, ADM_FAIL, err, NULL);
-    }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return set(r, ADM_FAIL, "cannot start a transaction (database busy?)", NULL);
-    }
-    return ADM_OK;
-}
-
 /* Commit a change (rv from store/audit) and answer with the organization. */
 static int finish(adm_t *adm, apr_pool_t *p, apr_status_t rv, const acp_org_t *o,
                   const char *msg, adm_result_t *r)
 {
     if (rv != APR_SUCCESS) {
         acp_sa_rollback(adm->db);
-        return set(r, rv == APR_EBUSY ? ADM_USAGE : ADM_FAIL,
-                   rv == APR_EBUSY ? "the organization was changed meanwhile; nothing stored"
-                                   : apr_psprintf(p, "database error: %s",
-                                                  acp_sa_error(adm->db, p, 1)),
-                   NULL);
+        return adm_result(r, rv == APR_EBUSY ? ADM_USAGE : ADM_FAIL,
+                          rv == APR_EBUSY
+                              ? "the organization was changed meanwhile; nothing stored"
+                              : apr_psprintf(p, "database error: %s", acp_sa_error(adm->db, p, 1)),
+                          NULL);
     }
     if (acp_sa_commit(adm->db) != APR_SUCCESS) {
-        return set(r, ADM_FAIL, "commit failed", NULL);
+        return adm_result(r, ADM_FAIL, "commit failed", NULL);
     }
-    return set(r, ADM_OK, msg, adm_jpool(p, org_json(adm, o)));
+    return adm_result(r, ADM_OK, msg, adm_jpool(p, org_json(adm, o)));
 }
 
 static int not_found(adm_t *adm, apr_pool_t *p, apr_status_t rv, const char *key,
@@ -207,23 +186,23 @@ static int not_found(adm_t *adm, apr_pool_t *p, apr_status_t rv, const char *key
 {
     acp_sa_rollback(adm->db);
     if (rv == APR_NOTFOUND) {
-        return set(r, ADM_USAGE,
-                   apr_psprintf(p, "no organization '%s' (an organization or holder id)",
-                                acp_text_safe(p, key)),
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          apr_psprintf(p, "no organization '%s' (an organization or holder id)",
+                                       acp_text_safe(p, key)),
+                          NULL);
     }
-    return set(r, ADM_FAIL, "database error reading the organization", NULL);
+    return adm_result(r, ADM_FAIL, "database error reading the organization", NULL);
 }
 
 int adm_op_org_create(adm_t *adm, apr_pool_t *p, const char *holder, const adm_org_fields_t *f,
                       const char *reason, adm_result_t *r)
 {
     acp_org_t *o = apr_pcalloc(p, sizeof(*o)), *old = NULL;
-    const char **row = NULL, *why;
+    const char **row = NULL, *why, *err = NULL;
     apr_status_t rv;
 
     if (!nz(holder)) {
-        return set(r, ADM_USAGE, "a billing holder id is required", NULL);
+        return adm_result(r, ADM_USAGE, "a billing holder id is required", NULL);
     }
     o->billing_id = holder;
     o->legal_name = f->name;
@@ -232,23 +211,25 @@ int adm_op_org_create(adm_t *adm, apr_pool_t *p, const char *holder, const adm_o
     o->country = f->country;
     o->evidence = nz(f->evidence);
     if ((why = check_fields(p, o)) || (why = check_reason(p, reason, 0))) {
-        return set(r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if (acp_sa_row(adm->db, p, "acp_billing_get", &row, ACP_SA_ARGS(holder)) != APR_SUCCESS ||
         !row) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE,
-                   apr_psprintf(p, "no billing holder '%s'", acp_text_safe(p, holder)), NULL);
+        return adm_result(r, ADM_USAGE,
+                          apr_psprintf(p, "no billing holder '%s'", acp_text_safe(p, holder)),
+                          NULL);
     }
     if (acp_org_by_holder(adm->db, p, holder, &old) == APR_SUCCESS) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE,
-                   apr_psprintf(p, "holder %s already has organization %s (org edit changes it)",
-                                holder, old->id),
-                   NULL);
+        return adm_result(
+            r, ADM_USAGE,
+            apr_psprintf(p, "holder %s already has organization %s (org edit changes it)", holder,
+                         old->id),
+            NULL);
     }
     o->id = apr_pstrcat(p, "org-", acp_random_id(p, 9), NULL);
     o->created = o->updated = acp_now();
@@ -273,19 +254,19 @@ int adm_op_org_edit(adm_t *adm, apr_pool_t *p, const char *id, const adm_org_fie
                     const char *reason, adm_result_t *r)
 {
     acp_org_t *o = NULL, *n;
-    const char *why;
+    const char *why, *err = NULL;
     apr_status_t rv;
     int identity;
 
     if (!nz(id)) {
-        return set(r, ADM_USAGE, "an organization id is required", NULL);
+        return adm_result(r, ADM_USAGE, "an organization id is required", NULL);
     }
     if ((why = check_reason(p, reason, 1))) {
-        return set(r, ADM_USAGE, apr_pstrcat(p, why, " (every change names its reason)", NULL),
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          apr_pstrcat(p, why, " (every change names its reason)", NULL), NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if ((rv = find(adm, p, id, &o)) != APR_SUCCESS) {
         return not_found(adm, p, rv, id, r);
@@ -308,15 +289,16 @@ int adm_op_org_edit(adm_t *adm, apr_pool_t *p, const char *id, const adm_org_fie
     }
     if ((why = check_fields(p, n))) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
     identity = !same(n->legal_name, o->legal_name) || !same(n->locality, o->locality) ||
                !same(n->state, o->state) || !same(n->country, o->country);
     if (!identity && same(n->evidence, o->evidence)) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE, "nothing to change (--name, --locality, --state, --country, "
-                                 "--evidence)",
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          "nothing to change (--name, --locality, --state, --country, "
+                          "--evidence)",
+                          NULL);
     }
     if (identity) {
         /* what a vetting confirmed has changed: it no longer vouches for the new fields */
@@ -340,26 +322,26 @@ int adm_op_org_vet(adm_t *adm, apr_pool_t *p, const char *id, const char *eviden
                    long long vetted_at, int days, const char *reason, adm_result_t *r)
 {
     acp_org_t *o = NULL, *n;
-    const char *why;
+    const char *why, *err = NULL;
     long long now = acp_now();
     apr_status_t rv;
     acp_org_state_t st;
 
     if (!nz(id)) {
-        return set(r, ADM_USAGE, "an organization id is required", NULL);
+        return adm_result(r, ADM_USAGE, "an organization id is required", NULL);
     }
     if ((why = acp_org_text_check(p, "--evidence", evidence, ACP_ORG_EVIDENCE_MAX, 0)) ||
         (why = check_reason(p, reason, 0))) {
-        return set(r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
     if (vetted_at > now + 300) {
-        return set(r, ADM_USAGE, "--vetted-at lies in the future", NULL);
+        return adm_result(r, ADM_USAGE, "--vetted-at lies in the future", NULL);
     }
     if (days < 0 || days > 3650) {
-        return set(r, ADM_USAGE, "--days must be 1 to 3650", NULL);
+        return adm_result(r, ADM_USAGE, "--days must be 1 to 3650", NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if ((rv = find(adm, p, id, &o)) != APR_SUCCESS) {
         return not_found(adm, p, rv, id, r);
@@ -370,9 +352,10 @@ int adm_op_org_vet(adm_t *adm, apr_pool_t *p, const char *id, const char *eviden
     }
     if (!nz(n->evidence)) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE, "--evidence is required: the reference of what the vetting "
-                                 "relied on (registry extract, ticket)",
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          "--evidence is required: the reference of what the vetting "
+                          "relied on (registry extract, ticket)",
+                          NULL);
     }
     n->vetted_by = adm->actor;
     n->vetted_at = vetted_at > 0 ? vetted_at : now;
@@ -403,28 +386,28 @@ int adm_op_org_revoke(adm_t *adm, apr_pool_t *p, const char *id, const char *rea
                       adm_result_t *r)
 {
     acp_org_t *o = NULL, *n;
-    const char *why;
+    const char *why, *err = NULL;
     apr_status_t rv;
 
     if (!nz(id)) {
-        return set(r, ADM_USAGE, "an organization id is required", NULL);
+        return adm_result(r, ADM_USAGE, "an organization id is required", NULL);
     }
     if ((why = check_reason(p, reason, 1))) {
-        return set(r, ADM_USAGE, why, NULL);
+        return adm_result(r, ADM_USAGE, why, NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     if ((rv = find(adm, p, id, &o)) != APR_SUCCESS) {
         return not_found(adm, p, rv, id, r);
     }
     if (!o->vetted_at || o->revoked_at) {
         acp_sa_rollback(adm->db);
-        return set(r, ADM_USAGE,
-                   apr_psprintf(p, "organization %s has no vetting to revoke (%s)", o->id,
-                                acp_org_state_name(acp_org_state(o, acp_now(),
-                                                                 vetting_days(adm)))),
-                   NULL);
+        return adm_result(
+            r, ADM_USAGE,
+            apr_psprintf(p, "organization %s has no vetting to revoke (%s)", o->id,
+                         acp_org_state_name(acp_org_state(o, acp_now(), vetting_days(adm)))),
+            NULL);
     }
     n = apr_pmemdup(p, o, sizeof(*o));
     n->revoked_at = n->updated = acp_now();

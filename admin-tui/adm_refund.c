@@ -60,8 +60,8 @@ static int record(adm_t *adm, int argc, char **argv)
                                   acp_money(adm->pool, rf.balance - rf.amount, rf.currency)))) {
         return adm_fail(adm, ADM_USAGE, "not confirmed; nothing changed");
     }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return adm_fail(adm, ADM_FAIL, "cannot start a transaction (database busy?)");
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
     }
     rv = acp_refund_record_tx(adm->db, adm->pool, &rf);
     if (rv != APR_SUCCESS) {

@@ -1,7 +1,6 @@
 /* acme-pay-admin renew: staff move the suggested renewal window (RFC 9773 ARI) of one
  * certificate or of many (an incident, a key rotation), so clients that ask renewalInfo
  * (mod_md, acme.sh, lego, Caddy, …) renew by themselves; the renewal is free. */
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_strings.h>
@@ -54,17 +53,6 @@ static long long when(apr_pool_t *p, const char *s)
     }
     t = apr_strtoi64(s, &end, 10);
     return (end != s && !*end && t > 0) ? t : -1;
-}
-
-static int confirm(const char *question)
-{
-    char line[32];
-    fprintf(stderr, "%s [y/N] ", question);
-    fflush(stderr);
-    if (!fgets(line, sizeof(line), stdin)) {
-        return 0;
-    }
-    return !strcmp(line, "y\n") || !strcmp(line, "yes\n") || !strcmp(line, "Y\n");
 }
 
 int adm_cmd_renew(adm_t *adm, int argc, char **argv)
@@ -124,13 +112,13 @@ int adm_cmd_renew(adm_t *adm, int argc, char **argv)
                             apr_psprintf(adm->pool, "%d certificate(s) match; add --yes to move "
                                                     "their renewal window", certs->nelts));
         }
-        if (!confirm(apr_psprintf(adm->pool, "Ask %d certificate(s) to renew within %s?",
-                                  certs->nelts, by ? by : "1h"))) {
+        if (!adm_confirm(apr_psprintf(adm->pool, "Ask %d certificate(s) to renew within %s?",
+                                      certs->nelts, by ? by : "1h"))) {
             return adm_fail(adm, ADM_USAGE, "not confirmed; nothing changed");
         }
     }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return adm_fail(adm, ADM_FAIL, "cannot start a transaction (database busy?)");
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_fail(adm, ADM_FAIL, err);
     }
     arr = adm_jpool(adm->pool, json_object_new_array());
     for (i = 0; i < certs->nelts; i++) {

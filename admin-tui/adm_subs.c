@@ -106,14 +106,6 @@ json_object *adm_subs_rows(adm_t *adm, apr_pool_t *p, const char *holder, const 
     return out;
 }
 
-static int set(adm_result_t *r, int code, const char *msg, json_object *out)
-{
-    r->code = code;
-    r->msg = msg;
-    r->out = out;
-    return code;
-}
-
 /* The end of a staff action's transaction: commit, or roll back with why. */
 static int finish(adm_t *adm, apr_pool_t *p, apr_status_t rv, const char *what, const char *why,
                   adm_result_t *r)
@@ -123,24 +115,11 @@ static int finish(adm_t *adm, apr_pool_t *p, apr_status_t rv, const char *what, 
                           : why                ? why
                                                : acp_sa_error(adm->db, p, 1);
         acp_sa_rollback(adm->db);
-        return set(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
-                   apr_psprintf(p, "%s refused: %s", what, msg), NULL);
+        return adm_result(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL,
+                          apr_psprintf(p, "%s refused: %s", what, msg), NULL);
     }
     if (acp_sa_commit(adm->db) != APR_SUCCESS) {
-        return set(r, ADM_FAIL, apr_psprintf(p, "%s: commit failed", what), NULL);
-    }
-    return ADM_OK;
-}
-
-static int begin(adm_t *adm, adm_result_t *r)
-{
-    const char *err = NULL;
-
-    if (adm_open_db(adm, 0, &err) != ADM_OK) {
-        return set(r, ADM_FAIL, err, NULL);
-    }
-    if (acp_sa_begin(adm->db) != APR_SUCCESS) {
-        return set(r, ADM_FAIL, "cannot start a transaction (database busy?)", NULL);
+        return adm_result(r, ADM_FAIL, apr_psprintf(p, "%s: commit failed", what), NULL);
     }
     return ADM_OK;
 }
@@ -165,7 +144,7 @@ int adm_op_sub_cancel(adm_t *adm, apr_pool_t *p, const char *id, const char *pol
                       const char *reason, adm_result_t *r)
 {
     acp_sub_change_t c;
-    const char *why = NULL;
+    const char *why = NULL, *err = NULL;
     apr_status_t rv;
     int none;
 
@@ -173,29 +152,29 @@ int adm_op_sub_cancel(adm_t *adm, apr_pool_t *p, const char *id, const char *pol
         policy = adm->sub_refund ? adm->sub_refund : "prorata";
     }
     if (strcasecmp(policy, "prorata") && strcasecmp(policy, "none")) {
-        return set(r, ADM_USAGE, "the refund policy is prorata or none", NULL);
+        return adm_result(r, ADM_USAGE, "the refund policy is prorata or none", NULL);
     }
     none = !strcasecmp(policy, "none");
     if (!id || !*id) {
-        return set(r, ADM_USAGE, "a subscription id is required", NULL);
+        return adm_result(r, ADM_USAGE, "a subscription id is required", NULL);
     }
     if (!reason || !*reason) {
-        return set(r, ADM_USAGE, "a --reason is required to cancel a subscription", NULL);
+        return adm_result(r, ADM_USAGE, "a --reason is required to cancel a subscription", NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_subscription_cancel_tx(adm->db, p, id, none, adm->actor, reason, acp_now(), &c,
                                     &why);
     if (finish(adm, p, rv, "cancel", why, r) != ADM_OK) {
         return r->code;
     }
-    return set(r, ADM_OK,
-               apr_psprintf(p, "cancelled %s (%s): refunded %s, balance %s", id,
-                            none ? "no refund" : "pro rata",
-                            acp_money(p, c.refund, adm_currency(adm)),
-                            acp_money(p, c.balance, adm_currency(adm))),
-               change_json(adm, p, id, &c, reason));
+    return adm_result(r, ADM_OK,
+                      apr_psprintf(p, "cancelled %s (%s): refunded %s, balance %s", id,
+                                   none ? "no refund" : "pro rata",
+                                   acp_money(p, c.refund, adm_currency(adm)),
+                                   acp_money(p, c.balance, adm_currency(adm))),
+                      change_json(adm, p, id, &c, reason));
 }
 
 int adm_op_sub_extend(adm_t *adm, apr_pool_t *p, const char *id, const char *duration,
@@ -203,26 +182,25 @@ int adm_op_sub_extend(adm_t *adm, apr_pool_t *p, const char *id, const char *dur
 {
     long long by = adm_duration(duration);
     acp_sub_change_t c;
-    const char *why = NULL;
+    const char *why = NULL, *err = NULL;
     apr_status_t rv;
 
     if (!id || !*id || by <= 0 || by > 3650LL * 86400) {
-        return set(r, ADM_USAGE, "usage: subscriptions extend ID DURATION (30d, 12h) --reason R",
-                   NULL);
+        return adm_result(r, ADM_USAGE,
+                          "usage: subscriptions extend ID DURATION (30d, 12h) --reason R", NULL);
     }
     if (!reason || !*reason) {
-        return set(r, ADM_USAGE, "a --reason is required to extend a subscription", NULL);
+        return adm_result(r, ADM_USAGE, "a --reason is required to extend a subscription", NULL);
     }
-    if (begin(adm, r) != ADM_OK) {
-        return r->code;
+    if (adm_begin(adm, &err) != ADM_OK) {
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_subscription_extend_tx(adm->db, p, id, by, adm->actor, reason, acp_now(), &c, &why);
     if (finish(adm, p, rv, "extend", why, r) != ADM_OK) {
         return r->code;
     }
-    return set(r, ADM_OK,
-               apr_psprintf(p, "extended %s to %s", id, acp_rfc3339(p, c.ends)),
-               change_json(adm, p, id, &c, reason));
+    return adm_result(r, ADM_OK, apr_psprintf(p, "extended %s to %s", id, acp_rfc3339(p, c.ends)),
+                      change_json(adm, p, id, &c, reason));
 }
 
 static int result(adm_t *adm, adm_result_t *r)

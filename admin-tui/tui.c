@@ -72,6 +72,14 @@ const char *tui_field(tui_t *t, const char *key)
     return json_object_get_string(v);
 }
 
+const char *tui_target(tui_t *t, const char *kind, const char *key)
+{
+    if (t->detail) {
+        return t->detail_kind && strcmp(t->detail_kind, kind) ? NULL : t->detail_id;
+    }
+    return tui_field(t, key);
+}
+
 const char *tui_holder_of(tui_t *t)
 {
     if (t->detail) {

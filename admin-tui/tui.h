@@ -63,6 +63,9 @@ int tui_ask(tui_t *t, const char *question, char *buf, size_t size);
 int tui_confirm(tui_t *t, const char *question);
 void tui_say(tui_t *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *tui_field(tui_t *t, const char *key);   /* of the selected / opened row */
+/* What an action acts on: the page's id when the page shows kind (or the screen's own
+ * kind), NULL on another kind's page; without a page, key of the selected row. */
+const char *tui_target(tui_t *t, const char *kind, const char *key);
 void tui_set_page(tui_t *t, const char *text);      /* split text into t->lines */
 int tui_result(tui_t *t, const adm_result_t *r);    /* message + reaction flags */
 void tui_flash(tui_t *t, const char *msg);          /* show msg now (before slow work) */

@@ -1,20 +1,11 @@
 /* Console screen 5: certificates (search by name or serial); revoke with a reason code
  * after confirmation; reissue from the stored CSR; renew (move the ARI window). */
-#include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
 
-static const char *serial_of(tui_t *t)
-{
-    if (t->detail) {
-        return t->detail_kind && strcmp(t->detail_kind, "cert") ? NULL : t->detail_id;
-    }
-    return tui_field(t, "serial");
-}
-
 static int do_revoke(tui_t *t)
 {
-    const char *serial = serial_of(t);
+    const char *serial = tui_target(t, "cert", "serial");
     char reason[8];
     adm_result_t r;
 
@@ -33,7 +24,7 @@ static int do_revoke(tui_t *t)
 
 static int reissue(tui_t *t)
 {
-    const char *serial = serial_of(t);
+    const char *serial = tui_target(t, "cert", "serial");
     char reason[200];
     adm_result_t r;
     int flags;
@@ -58,7 +49,7 @@ static int reissue(tui_t *t)
 /* ARI: the certificate's suggested renewal window becomes now .. now+1h */
 static int renew(tui_t *t)
 {
-    const char *serial = serial_of(t);
+    const char *serial = tui_target(t, "cert", "serial");
     char reason[200];
     adm_result_t r;
 

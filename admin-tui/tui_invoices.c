@@ -1,21 +1,14 @@
 /* Console screen 6: invoices (open, paid, expired, superseded, voided); mark paid by hand
  * with a reference (the webhook's credit path) after a confirmation; void an open one. */
-#include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
 
 static const char *const statuses[] = {NULL, "open", "paid", "expired", "superseded", "voided",
                                        NULL};
 
-static const char *invoice_of(tui_t *t)
-{
-    return t->detail ? (t->detail_kind && strcmp(t->detail_kind, "invoice") ? NULL : t->detail_id)
-                     : tui_field(t, "id");
-}
-
 static int pay(tui_t *t)
 {
-    const char *id = invoice_of(t);
+    const char *id = tui_target(t, "invoice", "id");
     char ref[128];
     adm_preview_t pv;
     adm_result_t r;
@@ -36,7 +29,7 @@ static int pay(tui_t *t)
 
 static int void_invoice(tui_t *t)
 {
-    const char *id = invoice_of(t);
+    const char *id = tui_target(t, "invoice", "id");
     char reason[200];
     adm_result_t r;
 

@@ -1,19 +1,12 @@
 /* Console screen 9: organizations (OV), one per holder, with their vetting state; Enter
  * shows one with its audit trail; v vets it (evidence reference), r revokes a vetting
  * (reason). Both ask for confirmation; every change is audited like the ledger. */
-#include <string.h>
 #include <apr_strings.h>
 #include "tui.h"
 
-static const char *org_of(tui_t *t)
-{
-    return t->detail ? (t->detail_kind && strcmp(t->detail_kind, "org") ? NULL : t->detail_id)
-                     : tui_field(t, "id");
-}
-
 static int vet(tui_t *t)
 {
-    const char *id = org_of(t);
+    const char *id = tui_target(t, "org", "id");
     char evidence[256];
     adm_result_t r;
 
@@ -32,7 +25,7 @@ static int vet(tui_t *t)
 
 static int revoke_vetting(tui_t *t)
 {
-    const char *id = org_of(t);
+    const char *id = tui_target(t, "org", "id");
     char reason[256];
     adm_result_t r;
 
