@@ -87,7 +87,7 @@ static acp_ari_cert_t *cert_of(apr_pool_t *p, const char **r)
     return c;
 }
 
-acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
+acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid, int with_subs,
                               acp_ari_cert_t **out)
 {
     const char *aki = NULL, *serial = NULL;
@@ -100,9 +100,10 @@ acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
     if (prob) {
         return prob;
     }
-    /* the certificate and its subscriptions in one read: a row per subscription, or one
-     * with NULLs (renewalInfo is polled by every client for every certificate) */
-    if (acp_sa_rows(db, p, "acp_ari_get", &rows, ACP_SA_ARGS(serial)) != APR_SUCCESS) {
+    /* renewalInfo's certificate and its subscriptions in one read: a row per
+     * subscription, or one with NULLs (every client polls it for every certificate) */
+    if (acp_sa_rows(db, p, with_subs ? "acp_ari_get" : "acp_ari_by_serial", &rows,
+                    ACP_SA_ARGS(serial)) != APR_SUCCESS) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "database error");
     }
     if (rows->nelts == 0) {
@@ -110,13 +111,13 @@ acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
     }
     c = cert_of(p, APR_ARRAY_IDX(rows, 0, const char **));
     subs = apr_array_make(p, 1, sizeof(const char **));
-    for (i = 0; i < rows->nelts; i++) {
+    for (i = 0; with_subs && i < rows->nelts; i++) {
         const char **r = APR_ARRAY_IDX(rows, i, const char **);
         if (r[ARI_COLS]) {
             APR_ARRAY_PUSH(subs, const char **) = r + ARI_COLS;
         }
     }
-    c->subs = subs;
+    c->subs = with_subs ? subs : NULL;
     if (!c->aki) {
         /* issued before the AKI was recorded: read it from the certificate itself */
         const char **pem = NULL;
@@ -222,7 +223,7 @@ acp_problem_t *acp_ari_replaces_check(acp_db_t *db, apr_pool_t *p, const char *b
                                       acp_ari_cert_t **cert)
 {
     acp_ari_cert_t *c = NULL;
-    acp_problem_t *prob = acp_ari_lookup(db, p, certid, &c);
+    acp_problem_t *prob = acp_ari_lookup(db, p, certid, 0, &c);
     const char **row = NULL;
 
     *cert = NULL;

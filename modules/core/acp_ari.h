@@ -12,9 +12,9 @@ typedef struct acp_ari_cert_t {
     long long not_before, not_after, revoked;
     long long ari_start, ari_end;   /* staff's (or a revocation's) window; 0: none */
     const char *ari_reason, *ari_url;
-    /* read with it by acp_ari_lookup: the holder's live subscriptions under the order's
-     * profile that end where the certificate does (rows: starts, ends, names_key); NULL
-     * when not read */
+    /* read with it by acp_ari_lookup (with_subs): the holder's live subscriptions under the
+     * order's profile that end where the certificate does (rows: starts, ends, names_key);
+     * NULL when not read */
     const apr_array_header_t *subs;
 } acp_ari_cert_t;
 
@@ -32,9 +32,10 @@ acp_problem_t *acp_ari_parse_certid(apr_pool_t *p, const char *certid, const cha
 /* The certID of a certificate from its serial and AKI (hex). */
 const char *acp_ari_certid(apr_pool_t *p, const char *aki_hex, const char *serial_hex);
 
-/* The certificate a certID names, with its subscriptions (subs): NULL with *out set, or a
- * problem (malformed: bad certID; not found: no such certificate of ours). One read. */
-acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid,
+/* The certificate a certID names, with with_subs its subscriptions too (subs; renewalInfo):
+ * NULL with *out set, or a problem (malformed: bad certID; not found: no such certificate
+ * of ours). One read. */
+acp_problem_t *acp_ari_lookup(acp_db_t *db, apr_pool_t *p, const char *certid, int with_subs,
                               acp_ari_cert_t **out);
 
 /* The suggested window: staff's when set; a revoked certificate: from its revocation,

@@ -443,7 +443,7 @@ acp_problem_t *acp_ra_finalize_tx(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_
         /* a renewal: free when staff asked for it (a window they set) and it is for the
          * same names of the same holder; else the usual rules */
         acp_ari_cert_t *old = NULL;
-        if (!acp_ari_lookup(db, p, order->replaces, &old) && old) {
+        if (!acp_ari_lookup(db, p, order->replaces, 0, &old) && old) {
             charge.replaces_cert_id = old->id;
             charge.replaces_serial = old->serial;
             charge.replaces_not_after = old->not_after;

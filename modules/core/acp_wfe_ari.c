@@ -46,7 +46,7 @@ void acp_wfe_renewal_info(apr_pool_t *p, const acp_wfe_t *wfe, const acp_req_t *
         resp->status = 503;
         return;
     }
-    prob = acp_ari_lookup(db, p, certid, &c);
+    prob = acp_ari_lookup(db, p, certid, 1, &c);
     if (prob) {
         acp_wfe_resp_problem(p, resp, prob);
         return;

@@ -146,7 +146,7 @@ static void test_lookup(apr_pool_t *p)
           APR_SUCCESS);
 
     cid = acp_ari_certid(p, aki, "01");
-    CHECK(acp_ari_lookup(db, p, cid, &c) == NULL && c && !strcmp(c->id, "c1"));
+    CHECK(acp_ari_lookup(db, p, cid, 1, &c) == NULL && c && !strcmp(c->id, "c1"));
     CHECK(c && c->subs && c->subs->nelts == 1 &&
           !strcmp(APR_ARRAY_IDX(c->subs, 0, const char **)[2], "a.example"));
     CHECK(c && sub_window(p, c, 2 * d, &start, &end) && start == na - 2 * d && end > start &&
@@ -154,15 +154,18 @@ static void test_lookup(apr_pool_t *p)
     /* c2: its own term ends a day after it (not read); the holder's a.example term ends
      * with it under the same profile (read), but does not cover its names: no move */
     cid = acp_ari_certid(p, aki, "02");
-    CHECK(acp_ari_lookup(db, p, cid, &c) == NULL && c && c->subs && c->subs->nelts == 1 &&
+    CHECK(acp_ari_lookup(db, p, cid, 1, &c) == NULL && c && c->subs && c->subs->nelts == 1 &&
           !strcmp(APR_ARRAY_IDX(c->subs, 0, const char **)[2], "a.example"));
     CHECK(c && !sub_window(p, c, 2 * d, &start, &end));
     cid = acp_ari_certid(p, aki, "03");
-    CHECK(acp_ari_lookup(db, p, cid, &c) == NULL && c && c->subs && c->subs->nelts == 0);
+    CHECK(acp_ari_lookup(db, p, cid, 1, &c) == NULL && c && c->subs && c->subs->nelts == 0);
     CHECK(c && !sub_window(p, c, 2 * d, &start, &end));
     /* an unknown serial, and a known one under another AKI: not ours */
-    CHECK(acp_ari_lookup(db, p, acp_ari_certid(p, aki, "04"), &c) != NULL);
-    CHECK(acp_ari_lookup(db, p, acp_ari_certid(p, "0c0d", "01"), &c) != NULL);
+    /* without its subscriptions (newOrder's replaces): the plain read, no move */
+    CHECK(acp_ari_lookup(db, p, acp_ari_certid(p, aki, "01"), 0, &c) == NULL && c &&
+          !strcmp(c->id, "c1") && !c->subs && !sub_window(p, c, 2 * d, &start, &end));
+    CHECK(acp_ari_lookup(db, p, acp_ari_certid(p, aki, "04"), 1, &c) != NULL);
+    CHECK(acp_ari_lookup(db, p, acp_ari_certid(p, "0c0d", "01"), 1, &c) != NULL);
 }
 
 #undef L
