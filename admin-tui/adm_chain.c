@@ -67,39 +67,31 @@ int adm_op_chain_assign(adm_t *adm, apr_pool_t *p, const char *ref, const char *
     apr_status_t rv;
     json_object *o;
 
-    r->out = NULL;
     if (!ref || !*ref || !holder || !*holder) {
-        r->code = ADM_USAGE;
-        r->msg = "usage: chain assign REFERENCE HOLDER --reason R";
-        return r->code;
+        return adm_result(r, ADM_USAGE, "usage: chain assign REFERENCE HOLDER --reason R", NULL);
     }
     if (!reason || !*reason) {
-        r->code = ADM_USAGE;
-        r->msg = "chain assign needs a reason (--reason); nothing changed";
-        return r->code;
+        return adm_result(r, ADM_USAGE, "chain assign needs a reason (--reason); nothing changed",
+                          NULL);
     }
     if (adm_begin(adm, &err) != ADM_OK) {
-        r->code = ADM_FAIL;
-        r->msg = err;
-        return r->code;
+        return adm_result(r, ADM_FAIL, err, NULL);
     }
     rv = acp_chain_assign_tx(adm->db, p, ref, holder, apr_pstrcat(p, "staff:", adm->actor, NULL),
                              reason, &amount);
     if (rv != APR_SUCCESS) {
+        const char *why;
         acp_sa_rollback(adm->db);
-        r->code = rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL;
-        r->msg = rv == APR_NOTFOUND
-                     ? apr_psprintf(p, "no unmatched transfer '%s' (or no holder '%s')", ref,
-                                    holder)
-                 : rv == APR_EINVAL ? "the transfer is worth less than one minor unit"
-                                    : acp_sa_error(adm->db, p, 1);
-        return r->code;
+        why = rv == APR_NOTFOUND
+                  ? apr_psprintf(p, "no unmatched transfer '%s' (or no holder '%s')", ref, holder)
+              : rv == APR_EINVAL ? "the transfer is worth less than one minor unit"
+                                 : acp_sa_error(adm->db, p, 1);
+        return adm_result(r, rv == APR_NOTFOUND || rv == APR_EINVAL ? ADM_USAGE : ADM_FAIL, why,
+                          NULL);
     }
     if (acp_sa_commit(adm->db) != APR_SUCCESS) {
         acp_sa_rollback(adm->db);
-        r->code = ADM_FAIL;
-        r->msg = "chain assign: commit failed";
-        return r->code;
+        return adm_result(r, ADM_FAIL, "chain assign: commit failed", NULL);
     }
     acp_billing_balance(adm->db, p, holder, &balance);
     o = adm_jpool(p, json_object_new_object());
@@ -109,12 +101,11 @@ int adm_op_chain_assign(adm_t *adm, apr_pool_t *p, const char *ref, const char *
     json_object_object_add(o, "balance", json_object_new_int64(balance));
     json_object_object_add(o, "actor", json_object_new_string(adm->actor));
     json_object_object_add(o, "reason", json_object_new_string(reason));
-    r->code = ADM_OK;
-    r->out = o;
-    r->msg = apr_psprintf(p, "assigned to %s: %s credited, balance %s (transfer %s)", holder,
-                          acp_money(p, amount, adm_currency(adm)),
-                          acp_money(p, balance, adm_currency(adm)), ref);
-    return ADM_OK;
+    return adm_result(r, ADM_OK,
+                      apr_psprintf(p, "assigned to %s: %s credited, balance %s (transfer %s)",
+                                   holder, acp_money(p, amount, adm_currency(adm)),
+                                   acp_money(p, balance, adm_currency(adm)), ref),
+                      o);
 }
 
 static int chain_assign(adm_t *adm, int argc, char **argv)
