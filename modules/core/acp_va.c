@@ -762,7 +762,8 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
     }
     va.p = p;
     va.cfg = cfg;
-    va.deadline = mono_ms() + (cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS);
+    va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
+    va.deadline = mono_ms() + va.budget_ms;
     va.http_port = cfg->http_port > 0 && cfg->http_port <= 65535 ? cfg->http_port : 80;
     va.tlsalpn_port = cfg->tlsalpn_port > 0 && cfg->tlsalpn_port <= 65535 ? cfg->tlsalpn_port : 443;
 
@@ -823,7 +824,8 @@ acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const ch
     }
     va.p = p;
     va.cfg = cfg;
-    va.deadline = mono_ms() + (cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS);
+    va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
+    va.deadline = mono_ms() + va.budget_ms;
     va.http_port = 0;
     va.tlsalpn_port = 0;
     if (acp_ident_ip_parse(domain, NULL)) {

@@ -98,4 +98,11 @@ acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const ch
 /* Process-wide initialisation (curl_global_init, ares_library_init); call once. */
 void acp_va_global_init(void);
 
+/* Drops the calling thread's DNS channel (acp_va_dns.c keeps one per thread; a thread that
+ * ends drops its own). For a thread that validated and lives on without validating. */
+void acp_va_dns_thread_done(void);
+
+/* How many DNS channels this process has built (each reads the system's resolver files). */
+unsigned long acp_va_dns_channels_made(void);
+
 #endif

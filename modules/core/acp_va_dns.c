@@ -1,9 +1,13 @@
-/* Validation authority, DNS part: A/AAAA/TXT lookups with c-ares (a private channel per
- * lookup, driven by poll() until the per-check deadline) and the dns-01 check
+/* Validation authority, DNS part: A/AAAA/TXT/CAA lookups with c-ares (a channel kept per
+ * thread, driven by poll() until the per-check deadline) and the dns-01 check
  * (RFC 8555 §8.4). Internal to the VA: see acp_va_int.h. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -217,43 +221,197 @@ static void dns_wait(const acp_va_int_t *va, ares_channel ch, dnsq_t *q)
     }
 }
 
-/* One query on a fresh channel. Returns the c-ares status; results in *q. */
-static int dns_lookup(const acp_va_int_t *va, const char *name, int type, dnsq_t *q)
+/* ---- the thread's channel
+ * Building a channel reads /etc/resolv.conf, /etc/nsswitch.conf and /etc/hosts and seeds
+ * its query ids; a validation asks three to five questions (A, AAAA, CAA up the tree), and
+ * every one used to build and destroy a channel of its own. Each thread now keeps one, for
+ * one resolver setting and per-try timeout, in this process: it is rebuilt after
+ * DNS_CHAN_MAX_AGE_MS (so a changed resolv.conf is read within that time), after any
+ * lookup that ended other than with an answer, NODATA or NXDOMAIN (a timeout, a refusal,
+ * a cancel leave nothing behind for the next check), and when the setting differs. */
+#define DNS_CHAN_MAX_AGE_MS 60000
+
+typedef struct {
+    ares_channel ch;
+    char *resolver;    /* the setting it was made for ("" = the system's) */
+    int try_ms;        /* its per-try timeout */
+    long long made_ms; /* CLOCK_MONOTONIC */
+    pid_t pid;         /* never used across fork() */
+} dns_chan_t;
+
+static pthread_key_t dns_chan_key;
+static pthread_once_t dns_chan_once = PTHREAD_ONCE_INIT;
+static int dns_chan_key_ok;
+static unsigned long dns_chans_made; /* in this process (atomic) */
+
+static long long dns_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void dns_chan_free(void *v)
+{
+    dns_chan_t *c = v;
+
+    if (c) {
+        if (c->ch && c->pid == getpid()) {
+            ares_destroy(c->ch);
+        }
+        free(c->resolver);
+        free(c);
+    }
+}
+
+static void dns_chan_key_make(void)
+{
+    dns_chan_key_ok = pthread_key_create(&dns_chan_key, dns_chan_free) == 0;
+}
+
+/* The per-try timeout: a third of the check's time, 0.2 s to 3 s (three tries). */
+static int dns_try_ms(const acp_va_int_t *va)
+{
+    int t = (va->budget_ms > 0 ? va->budget_ms : acp_va_int_remaining_ms(va)) / 3;
+
+    return t < 200 ? 200 : (t > 3000 ? 3000 : t);
+}
+
+static int dns_chan_make(const acp_va_int_t *va, int try_ms, ares_channel *out)
 {
     struct ares_options opts;
+    int rc;
+
+    *out = NULL;
+    memset(&opts, 0, sizeof(opts));
+    /* NOCHECKRESP: report SERVFAIL/REFUSED as such instead of "could not contact" */
+    opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
+    opts.timeout = try_ms;
+    opts.tries = 3;
+    rc = ares_init_options(out, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    if (rc != ARES_SUCCESS) {
+        *out = NULL; /* ares_init_options leaves no channel on failure */
+        return rc;
+    }
+    __atomic_fetch_add(&dns_chans_made, 1, __ATOMIC_RELAXED);
+    if (va->cfg->resolver && *va->cfg->resolver &&
+        ares_set_servers_ports_csv(*out, va->cfg->resolver) != ARES_SUCCESS) {
+        ares_destroy(*out);
+        *out = NULL;
+        return VA_EBADRESOLVER;
+    }
+    return ARES_SUCCESS;
+}
+
+/* The thread's channel for va's setting (made now if it has none that fits), or, where
+ * no thread key could be made, a channel of its own (*kept 0: the caller destroys it). */
+static int dns_chan_get(const acp_va_int_t *va, ares_channel *out, int *kept)
+{
+    const char *resolver = va->cfg->resolver ? va->cfg->resolver : "";
+    int try_ms = dns_try_ms(va), rc;
+    long long now = dns_mono_ms();
+    dns_chan_t *c;
+
+    *kept = 0;
+    pthread_once(&dns_chan_once, dns_chan_key_make);
+    if (!dns_chan_key_ok) {
+        return dns_chan_make(va, try_ms, out);
+    }
+    c = pthread_getspecific(dns_chan_key);
+    if (c && c->ch && c->pid == getpid() && c->try_ms == try_ms &&
+        now - c->made_ms < DNS_CHAN_MAX_AGE_MS && strcmp(c->resolver, resolver) == 0) {
+        *out = c->ch;
+        *kept = 1;
+        return ARES_SUCCESS;
+    }
+    if (c) { /* an old or other setting's channel: dropped */
+        pthread_setspecific(dns_chan_key, NULL);
+        dns_chan_free(c);
+    }
+    rc = dns_chan_make(va, try_ms, out);
+    if (rc != ARES_SUCCESS) {
+        return rc;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c) {
+        c->resolver = strdup(resolver);
+    }
+    if (!c || !c->resolver || pthread_setspecific(dns_chan_key, c) != 0) {
+        if (c) {
+            free(c->resolver);
+            free(c);
+        }
+        return ARES_SUCCESS; /* not kept: the caller destroys it */
+    }
+    c->ch = *out;
+    c->try_ms = try_ms;
+    c->made_ms = now;
+    c->pid = getpid();
+    *kept = 1;
+    return ARES_SUCCESS;
+}
+
+/* After a lookup on the thread's channel: kept when it ended cleanly, else dropped. */
+static void dns_chan_put(ares_channel ch, int kept, int status)
+{
+    dns_chan_t *c;
+
+    if (!kept) {
+        ares_destroy(ch); /* may call dns_cb with ARES_EDESTRUCTION; q->done keeps it idle */
+        return;
+    }
+    if (status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND) {
+        return;
+    }
+    c = pthread_getspecific(dns_chan_key);
+    pthread_setspecific(dns_chan_key, NULL);
+    dns_chan_free(c);
+}
+
+unsigned long acp_va_dns_channels_made(void)
+{
+    return __atomic_load_n(&dns_chans_made, __ATOMIC_RELAXED);
+}
+
+void acp_va_dns_thread_done(void)
+{
+    dns_chan_t *c;
+
+    if (!dns_chan_key_ok) {
+        return;
+    }
+    c = pthread_getspecific(dns_chan_key);
+    pthread_setspecific(dns_chan_key, NULL);
+    dns_chan_free(c);
+}
+
+/* One query on the thread's channel. Returns the c-ares status; results in *q. */
+static int dns_lookup(const acp_va_int_t *va, const char *name, int type, dnsq_t *q)
+{
     ares_channel ch = NULL;
-    int left = acp_va_int_remaining_ms(va), rc;
+    int kept = 0, rc;
 
     memset(q, 0, sizeof(*q));
     q->p = va->p;
     q->type = type;
     q->txts = apr_array_make(va->p, 2, sizeof(const char *));
-    if (left <= 0) {
+    if (acp_va_int_remaining_ms(va) <= 0) {
         q->status = ARES_ETIMEOUT;
         return q->status;
     }
-    memset(&opts, 0, sizeof(opts));
-    /* NOCHECKRESP: report SERVFAIL/REFUSED as such instead of "could not contact" */
-    opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
-    opts.timeout = left / 3 < 200 ? 200 : (left / 3 > 3000 ? 3000 : left / 3);
-    opts.tries = 3;
-    rc = ares_init_options(&ch, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    rc = dns_chan_get(va, &ch, &kept);
     if (rc != ARES_SUCCESS) {
         q->status = rc;
-        return rc; /* ares_init_options leaves no channel on failure */
-    }
-    if (va->cfg->resolver && *va->cfg->resolver) {
-        rc = ares_set_servers_ports_csv(ch, va->cfg->resolver);
-        if (rc != ARES_SUCCESS) {
-            q->status = VA_EBADRESOLVER;
-            goto done;
-        }
+        return rc;
     }
     ares_query(ch, name, VA_C_IN, type, dns_cb, q);
     dns_wait(va, ch, q);
-
-done:
-    ares_destroy(ch); /* may call dns_cb with ARES_EDESTRUCTION; q->done keeps it idle */
+    if (!q->done) { /* (dns_wait returns only when done) */
+        q->done = 1;
+        q->status = ARES_ETIMEOUT;
+    }
+    dns_chan_put(ch, kept, q->status);
     return q->status;
 }
 

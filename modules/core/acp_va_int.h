@@ -11,6 +11,7 @@ typedef struct {
     apr_pool_t *p;
     const acp_va_cfg_t *cfg;
     long long deadline; /* CLOCK_MONOTONIC, milliseconds */
+    int budget_ms;      /* the whole check's time (cfg->timeout_ms or the default) */
     int http_port;
     int tlsalpn_port;
 } acp_va_int_t;

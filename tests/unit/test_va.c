@@ -583,6 +583,75 @@ static void test_ip(apr_pool_t *p, const acp_va_cfg_t *cfg)
     CHECK(acp_va_caa_check(p, &strict, "::1", 0, "tls-alpn-01", "acct") == NULL);
 }
 
+typedef struct {
+    apr_pool_t *p;
+    const acp_va_cfg_t *cfg;
+    acp_problem_t *prob;
+    unsigned long made;
+} chan_worker_t;
+
+static void *chan_worker(void *arg)
+{
+    chan_worker_t *w = arg;
+    unsigned long n0 = acp_va_dns_channels_made();
+
+    w->prob = acp_va_caa_check(w->p, w->cfg, "a.b.example", 0, "http-01", "A1");
+    w->made = acp_va_dns_channels_made() - n0;
+    return NULL; /* the thread's channel goes with the thread (LeakSanitizer checks) */
+}
+
+/* A thread keeps one DNS channel: a validation's lookups (A, then CAA up the tree) and
+ * the checks after it share it; a lookup that failed, another resolver setting and
+ * another thread each get a new one. */
+static void test_dns_channel(apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    acp_va_cfg_t other = *cfg;
+    chan_worker_t w;
+    pthread_t th;
+    unsigned long n0;
+    acp_problem_t *prob;
+
+    CHECK(cts_http01("chtok", "chtok.thumb") == 0);
+    acp_va_dns_thread_done();
+    n0 = acp_va_dns_channels_made();
+    prob = acp_va_validate(p, cfg, "http-01", "a.b.example", "chtok", "chtok.thumb");
+    CHECK(prob == NULL);
+    CHECK(acp_va_caa_check(p, cfg, "a.b.example", 0, "http-01", "A1") == NULL);
+    CHECK(acp_va_validate(p, cfg, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    /* NOERROR without records (dns-01 before its TXT record exists) keeps it too */
+    prob = acp_va_validate(p, cfg, "dns-01", "c.example", "chtok", "chtok.thumb");
+    CHECK(prob && has(prob, "No TXT record"));
+    CHECK(acp_va_dns_channels_made() - n0 == 1);
+
+    /* SERVFAIL: this lookup's channel is dropped, the next builds another */
+    CHECK(mgmt("/set-servfail", obj2("host", "sf.example.", NULL, NULL)) == 0);
+    prob = acp_va_validate(p, cfg, "http-01", "sf.example", "chtok", "chtok.thumb");
+    CHECK(prob && prob->kind == ACP_ERR_DNS && has(prob, "SERVFAIL"));
+    CHECK(mgmt("/clear-servfail", obj2("host", "sf.example.", NULL, NULL)) == 0);
+    CHECK(acp_va_dns_channels_made() - n0 == 1);
+    CHECK(acp_va_validate(p, cfg, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_validate(p, cfg, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_dns_channels_made() - n0 == 2);
+
+    /* another resolver setting (the same server twice), then back: one each */
+    other.resolver = apr_psprintf(p, "127.0.0.1:%d,127.0.0.1:%d", p_dns, p_dns);
+    CHECK(acp_va_validate(p, &other, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_validate(p, &other, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_dns_channels_made() - n0 == 3);
+    CHECK(acp_va_validate(p, cfg, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_dns_channels_made() - n0 == 4);
+
+    /* another thread: its own */
+    memset(&w, 0, sizeof(w));
+    w.p = p;
+    w.cfg = cfg;
+    CHECK(pthread_create(&th, NULL, chan_worker, &w) == 0 && pthread_join(th, NULL) == 0);
+    CHECK(w.prob == NULL && w.made == 1);
+    CHECK(acp_va_validate(p, cfg, "http-01", "c.example", "chtok", "chtok.thumb") == NULL);
+    CHECK(acp_va_dns_channels_made() - n0 == 5);
+    acp_va_dns_thread_done();
+}
+
 static void test_dns_failures(apr_pool_t *p, const acp_va_cfg_t *cfg)
 {
     acp_va_cfg_t dead = *cfg;
@@ -940,6 +1009,7 @@ static void run_tests(apr_pool_t *p)
     test_dns01(p, &cfg);
     test_tlsalpn01(p, &cfg);
     test_ip(p, &cfg);
+    test_dns_channel(p, &cfg);
     test_dns_failures(p, &cfg);
     test_threads(p, &cfg);
 
