@@ -106,17 +106,15 @@ static int add_ext(X509 *x, int nid, void *value, int crit)
  * key bits. X509_set_pubkey would encode the key again from the EVP_PKEY (and decode the
  * result), which costs more than the rest of the certificate. The copy leaves the
  * certificate without a cached EVP_PKEY; nothing here asks it for one. */
-static int copy_spki(X509 *x, X509_REQ *req)
+static int copy_spki(X509 *x, const acp_csr_t *csr)
 {
-    X509_PUBKEY *from = X509_REQ_get_X509_PUBKEY(req);
     X509_PUBKEY *to = X509_get_X509_PUBKEY(x);
-    X509_ALGOR *from_alg = NULL, *to_alg = NULL;
-    const unsigned char *bits = NULL;
+    X509_ALGOR *to_alg = NULL;
+    const unsigned char *bits = ASN1_STRING_get0_data(csr->key_bits);
+    int nbits = ASN1_STRING_length(csr->key_bits);
     unsigned char *copy;
-    int nbits = 0;
 
-    if (!from || !to || X509_PUBKEY_get0_param(NULL, &bits, &nbits, &from_alg, from) != 1 ||
-        !from_alg || !bits || nbits <= 0) {
+    if (!to || !csr->key_alg || !bits || nbits <= 0) {
         return 0;
     }
     copy = OPENSSL_memdup(bits, (size_t)nbits);
@@ -129,7 +127,7 @@ static int copy_spki(X509 *x, X509_REQ *req)
         return 0;
     }
     return X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to) == 1 && to_alg &&
-           X509_ALGOR_copy(to_alg, from_alg) == 1;
+           X509_ALGOR_copy(to_alg, csr->key_alg) == 1;
 }
 
 /* A DistributionPointName holding one URI (fullName). */
@@ -248,7 +246,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
     }
     /* the caller's parse of this very CSR, if it has one: parsing costs as much as
      * building and signing the certificate */
-    if (req->csr && req->csr->req && req->csr->pkey && req->csr->names &&
+    if (req->csr && req->csr->key_alg && req->csr->key_bits && req->csr->pkey && req->csr->names &&
         req->csr->names->nelts > 0 && req->csr->der && req->csr_der &&
         req->csr->der_len == req->csr_len &&
         memcmp(req->csr->der, req->csr_der, req->csr_len) == 0) {
@@ -327,7 +325,7 @@ static apr_status_t local_sign(acp_signer_t *signer, apr_pool_t *p, const acp_si
         err = "setting the subject";
         goto done;
     }
-    if (X509_set_subject_name(x, subj) != 1 || !copy_spki(x, csr->req) ||
+    if (X509_set_subject_name(x, subj) != 1 || !copy_spki(x, csr) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) ||
         !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na)) {
         err = "setting subject, key or validity";

@@ -8,8 +8,11 @@
 #include "acp_core.h"
 
 typedef struct acp_csr_t {
-    X509_REQ *req;                 /* freed by a cleanup on the parse pool */
-    EVP_PKEY *pkey;                /* the CSR's public key (owned by req) */
+    const X509_NAME *subject;      /* the request's subject */
+    const X509_ALGOR *key_alg;     /* its SubjectPublicKeyInfo: the algorithm, parameters */
+    const ASN1_BIT_STRING *key_bits; /* and the key's bits, as received */
+    EVP_PKEY *pkey;                /* the CSR's public key; all freed by cleanups on the
+                                      parse pool */
     apr_array_header_t *names;     /* const char*: lowercased DNS names from CN + SAN and
                                       the canonical text of iPAddress SANs (a CN may also
                                       be an address's canonical text), de-duplicated,

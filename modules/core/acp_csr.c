@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
+#include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -21,11 +22,65 @@
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192
 
+/* ---- the request's own ASN.1 (RFC 2986 §4) ------------------------------------------------
+ * d2i_X509_REQ decodes the public key through OpenSSL 3's decoder framework, whose set-up
+ * (every key manager and decoder of the providers, for each key) cost as much as the rest
+ * of finalize's CSR work together: about 1.9 M of callgrind's 18 M instructions per
+ * certificate (docs/PERFORMANCE.md). The request is read here with templates of its own
+ * that keep the SubjectPublicKeyInfo as its algorithm and bits; the EC P-256/P-384 and
+ * Ed25519 keys every client sends are built from those directly, any other key through
+ * d2i_PUBKEY as before. The signed part keeps its received encoding (ASN1_SEQUENCE_enc),
+ * so the signature is checked over the very bytes the client signed, as X509_REQ_verify
+ * does. */
+
+typedef struct {
+    X509_ALGOR *alg;
+    ASN1_BIT_STRING *key;
+} ACP_CSR_SPKI;
+
+typedef struct {
+    ASN1_ENCODING enc;
+    ASN1_INTEGER *version;
+    X509_NAME *subject;
+    ACP_CSR_SPKI *spki;
+    STACK_OF(X509_ATTRIBUTE) *attributes;
+} ACP_CSR_INFO;
+
+typedef struct {
+    ACP_CSR_INFO *info;
+    X509_ALGOR *sig_alg;
+    ASN1_BIT_STRING *sig;
+} ACP_CSR;
+
+ASN1_SEQUENCE(ACP_CSR_SPKI) = {
+    ASN1_SIMPLE(ACP_CSR_SPKI, alg, X509_ALGOR),
+    ASN1_SIMPLE(ACP_CSR_SPKI, key, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(ACP_CSR_SPKI)
+
+ASN1_SEQUENCE_enc(ACP_CSR_INFO, enc, NULL) = {
+    ASN1_SIMPLE(ACP_CSR_INFO, version, ASN1_INTEGER),
+    ASN1_SIMPLE(ACP_CSR_INFO, subject, X509_NAME),
+    ASN1_SIMPLE(ACP_CSR_INFO, spki, ACP_CSR_SPKI),
+    ASN1_IMP_SET_OF(ACP_CSR_INFO, attributes, X509_ATTRIBUTE, 0)
+} static_ASN1_SEQUENCE_END_ref(ACP_CSR_INFO, ACP_CSR_INFO)
+
+ASN1_SEQUENCE(ACP_CSR) = {
+    ASN1_SIMPLE(ACP_CSR, info, ACP_CSR_INFO),
+    ASN1_SIMPLE(ACP_CSR, sig_alg, X509_ALGOR),
+    ASN1_SIMPLE(ACP_CSR, sig, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(ACP_CSR)
+
 /* ---- pool cleanups for OpenSSL objects ------------------------------------------------ */
 
 static apr_status_t req_cleanup(void *data)
 {
-    X509_REQ_free(data);
+    ASN1_item_free(data, ASN1_ITEM_rptr(ACP_CSR));
+    return APR_SUCCESS;
+}
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
     return APR_SUCCESS;
 }
 
@@ -61,6 +116,82 @@ static char *lowercase(apr_pool_t *p, const char *s, size_t len)
 }
 
 /* ---- CSR parsing ----------------------------------------------------------------------- */
+
+/* The key of a SubjectPublicKeyInfo, or NULL. EC keys on P-256 and P-384 and Ed25519 keys
+ * are built from their bits; others (RSA, other curves, explicit parameters) are decoded
+ * by d2i_PUBKEY, so check_key_policy words its refusal as it always has. */
+static EVP_PKEY *spki_key(const ACP_CSR_SPKI *spki)
+{
+    const ASN1_OBJECT *aobj = NULL;
+    const void *pval = NULL;
+    const unsigned char *bits = ASN1_STRING_get0_data(spki->key), *q;
+    unsigned char *der = NULL;
+    int ptype = V_ASN1_UNDEF, len = ASN1_STRING_length(spki->key), n;
+    long unused = spki->key->flags & ASN1_STRING_FLAG_BITS_LEFT ? spki->key->flags & 0x07 : 0;
+    EVP_PKEY *key = NULL;
+
+    X509_ALGOR_get0(&aobj, &ptype, &pval, spki->alg);
+    if (bits && len > 0 && unused == 0) {
+        int alg = OBJ_obj2nid(aobj);
+        int curve = alg == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT
+                        ? OBJ_obj2nid(pval)
+                        : NID_undef;
+        if (curve == NID_X9_62_prime256v1 || curve == NID_secp384r1) {
+            EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+            OSSL_PARAM params[3];
+            params[0] = OSSL_PARAM_construct_utf8_string(
+                OSSL_PKEY_PARAM_GROUP_NAME, (char *)(curve == NID_secp384r1 ? "P-384" : "P-256"),
+                0);
+            params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)bits,
+                                                          (size_t)len);
+            params[2] = OSSL_PARAM_construct_end();
+            if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+                EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+                key = NULL;
+            }
+            EVP_PKEY_CTX_free(ctx);
+            return key; /* a point not on the curve: no key */
+        }
+        if (alg == NID_ED25519 && ptype == V_ASN1_UNDEF) {
+            return len == 32 ? EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, bits, 32)
+                             : NULL;
+        }
+    }
+    n = ASN1_item_i2d((const ASN1_VALUE *)spki, &der, ASN1_ITEM_rptr(ACP_CSR_SPKI));
+    if (n > 0) {
+        q = der;
+        key = d2i_PUBKEY(NULL, &q, n);
+    }
+    OPENSSL_free(der);
+    return key;
+}
+
+/* The extensions the CSR asks for (PKCS#9 extensionRequest, else Microsoft's), as
+ * X509_REQ_get_extensions finds them: an empty stack when it asks for none, NULL when the
+ * attribute holds no readable extensions. */
+static STACK_OF(X509_EXTENSION) *csr_extensions(const ACP_CSR_INFO *info)
+{
+    static const int nids[] = {NID_ext_req, NID_ms_ext_req};
+    size_t i;
+
+    for (i = 0; i < sizeof(nids) / sizeof(nids[0]); i++) {
+        int idx = X509at_get_attr_by_NID(info->attributes, nids[i], -1);
+        ASN1_TYPE *t;
+        const unsigned char *q;
+
+        if (idx < 0) {
+            continue;
+        }
+        t = X509_ATTRIBUTE_get0_type(X509at_get_attr(info->attributes, idx), 0);
+        if (!t || t->type != V_ASN1_SEQUENCE || !t->value.sequence) {
+            return NULL;
+        }
+        q = t->value.sequence->data;
+        return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(
+            NULL, &q, t->value.sequence->length, ASN1_ITEM_rptr(X509_EXTENSIONS));
+    }
+    return sk_X509_EXTENSION_new_null();
+}
 
 static acp_problem_t *check_key_policy(apr_pool_t *p, EVP_PKEY *pkey)
 {
@@ -123,9 +254,13 @@ static acp_problem_t *check_key_policy(apr_pool_t *p, EVP_PKEY *pkey)
     }
 }
 
-static acp_problem_t *check_sig_alg(apr_pool_t *p, const X509_REQ *req)
+static acp_problem_t *check_sig_alg(apr_pool_t *p, const X509_ALGOR *sig_alg)
 {
-    int sig_nid = X509_REQ_get_signature_nid(req), md_nid = NID_undef, pk_nid = NID_undef;
+    const ASN1_OBJECT *aobj = NULL;
+    int sig_nid, md_nid = NID_undef, pk_nid = NID_undef;
+
+    X509_ALGOR_get0(&aobj, NULL, NULL, sig_alg);
+    sig_nid = OBJ_obj2nid(aobj);
 
     if (!OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid)) {
         return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature algorithm is unknown");
@@ -225,9 +360,9 @@ static const char *gen_type_name(int type)
 }
 
 /* The CN of the subject (UTF-8 in p) or NULL; -1 on more than one or a bad one. */
-static int subject_cn(apr_pool_t *p, const X509_REQ *req, const unsigned char **cn, int *cnlen)
+static int subject_cn(apr_pool_t *p, const X509_NAME *subj, const unsigned char **cn,
+                      int *cnlen)
 {
-    const X509_NAME *subj = X509_REQ_get_subject_name(req);
     int idx, next;
     unsigned char *utf8 = NULL;
     int n;
@@ -261,7 +396,7 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
                              acp_csr_t **out)
 {
     const unsigned char *q = der;
-    X509_REQ *req = NULL;
+    ACP_CSR *req = NULL;
     EVP_PKEY *pkey;
     STACK_OF(X509_EXTENSION) *exts = NULL;
     GENERAL_NAMES *gens = NULL;
@@ -277,7 +412,7 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
     if (!der || len == 0 || len > (size_t)LONG_MAX) {
         return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is empty");
     }
-    req = d2i_X509_REQ(NULL, &q, (long)len);
+    req = (ACP_CSR *)ASN1_item_d2i(NULL, &q, (long)len, ASN1_ITEM_rptr(ACP_CSR));
     if (!req) {
         ERR_clear_error();
         return acp_problem(p, ACP_ERR_BAD_CSR, "the CSR is not a valid DER PKCS#10 request");
@@ -288,21 +423,24 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
                            (size_t)(der + len - q));
         goto done;
     }
-    pkey = X509_REQ_get0_pubkey(req);
+    pkey = spki_key(req->info->spki);
     if (!pkey) {
         prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's public key cannot be decoded");
         goto done;
     }
-    if ((prob = check_key_policy(p, pkey)) || (prob = check_sig_alg(p, req))) {
+    apr_pool_cleanup_register(p, pkey, pkey_cleanup, apr_pool_cleanup_null);
+    if ((prob = check_key_policy(p, pkey)) || (prob = check_sig_alg(p, req->sig_alg))) {
         goto done;
     }
-    if (X509_REQ_verify(req, pkey) != 1) {
+    /* over the received encoding of the signed part (ASN1_SEQUENCE_enc) */
+    if (ASN1_item_verify(ASN1_ITEM_rptr(ACP_CSR_INFO), req->sig_alg, req->sig, req->info,
+                         pkey) != 1) {
         prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's signature does not verify");
         goto done;
     }
 
     names = apr_array_make(p, 4, sizeof(const char *));
-    if (subject_cn(p, req, &cn, &cnlen) != 0) {
+    if (subject_cn(p, req->info->subject, &cn, &cnlen) != 0) {
         prob = acp_problem(p, ACP_ERR_BAD_CSR,
                            "the CSR's subject must have at most one readable common name");
         goto done;
@@ -310,8 +448,12 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
     if (cn && (prob = add_name(p, names, "common name", 1, cn, cnlen))) {
         goto done;
     }
-    exts = X509_REQ_get_extensions(req);
-    if (exts) {
+    exts = csr_extensions(req->info);
+    if (!exts) {
+        prob = acp_problem(p, ACP_ERR_BAD_CSR, "the CSR's extension request cannot be decoded");
+        goto done;
+    }
+    {
         gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
         if (!gens && crit == -2) {
             prob = acp_problem(p, ACP_ERR_BAD_CSR,
@@ -360,7 +502,9 @@ acp_problem_t *acp_csr_parse(apr_pool_t *p, const unsigned char *der, size_t len
     }
     sort_unique(names);
     csr = apr_pcalloc(p, sizeof(*csr));
-    csr->req = req;
+    csr->subject = req->info->subject;
+    csr->key_alg = req->info->spki->alg;
+    csr->key_bits = req->info->spki->key;
     csr->pkey = pkey;
     csr->names = names;
     csr->der = apr_pmemdup(p, der, len);
@@ -444,7 +588,7 @@ acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
     const unsigned char *cn = NULL;
     int cnlen = 0, i;
 
-    if (!csr || !csr->req || !csr->names) {
+    if (!csr || !csr->subject || !csr->names) {
         return acp_problem(p, ACP_ERR_BAD_CSR, "no CSR");
     }
     want = apr_array_make(p, order_names ? order_names->nelts : 1, sizeof(const char *));
@@ -460,7 +604,7 @@ acp_problem_t *acp_csr_check(apr_pool_t *p, const acp_csr_t *csr,
     sort_unique(want);
     sort_unique(have);
 
-    if (subject_cn(p, csr->req, &cn, &cnlen) != 0) {
+    if (subject_cn(p, csr->subject, &cn, &cnlen) != 0) {
         return acp_problem(p, ACP_ERR_BAD_CSR,
                            "the CSR's subject must have at most one readable common name");
     }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <apr_strings.h>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -227,7 +228,7 @@ static void test_parse(apr_pool_t *p)
 
     der = make_csr(p, rsa, "a.example", "DNS:a.example,DNS:b.example", &len);
     CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
-    CHECK(csr && csr->req && csr->pkey && EVP_PKEY_eq(csr->pkey, rsa) == 1);
+    CHECK(csr && csr->key_alg && csr->pkey && EVP_PKEY_eq(csr->pkey, rsa) == 1);
     CHECK_STR(csr ? joined(p, csr->names) : NULL, "a.example,b.example");
 
     der = make_csr(p, p256, NULL, "DNS:p256.example", &len);
@@ -339,6 +340,188 @@ static acp_problem_t *check(apr_pool_t *p, EVP_PKEY *key, const char *cn, const 
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "test setup");
     }
     return acp_csr_check(p, csr, list(p, order), account);
+}
+
+/* A signed request with CN=a.example and, when nid is not NID_undef, an attribute nid of
+ * type (ext_req with a SAN: the Microsoft form; of another type: an unreadable request). */
+static unsigned char *make_csr_attr(apr_pool_t *p, EVP_PKEY *key, int nid, int type,
+                                    size_t *len)
+{
+    X509_REQ *req = X509_REQ_new();
+    X509_NAME *name = X509_NAME_new();
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "DNS:a.example");
+    unsigned char *der = NULL, *out = NULL;
+    int n, ok;
+
+    *len = 0;
+    ok = req && name && exts && ext && sk_X509_EXTENSION_push(exts, ext) &&
+         X509_REQ_set_version(req, X509_REQ_VERSION_1) == 1 &&
+         X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
+                                    (const unsigned char *)"a.example", -1, -1, 0) == 1 &&
+         X509_REQ_set_subject_name(req, name) == 1 && X509_REQ_set_pubkey(req, key) == 1;
+    if (!ok) {
+        X509_EXTENSION_free(ext);
+    }
+    if (ok && nid != NID_undef) {
+        ok = type == V_ASN1_SEQUENCE
+                 ? X509_REQ_add_extensions_nid(req, exts, nid) == 1
+                 : X509_REQ_add1_attr_by_NID(req, nid, type, (const unsigned char *)"x", 1) == 1;
+    }
+    if (ok && X509_REQ_sign(req, key, md_for(key)) > 0 && (n = i2d_X509_REQ(req, &der)) > 0) {
+        out = apr_pmemdup(p, der, (apr_size_t)n);
+        *len = (size_t)n;
+    }
+    OPENSSL_free(der);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME_free(name);
+    X509_REQ_free(req);
+    return out;
+}
+
+/* Length octets of n: the long form with a leading zero octet (BER, not DER) when ber,
+ * else DER's. */
+static size_t put_len(unsigned char *o, size_t n, int ber)
+{
+    if (ber) {
+        o[0] = 0x83;
+        o[1] = 0;
+        o[2] = (unsigned char)(n >> 8);
+        o[3] = (unsigned char)n;
+        return 4;
+    }
+    if (n < 128) {
+        o[0] = (unsigned char)n;
+        return 1;
+    }
+    if (n < 256) {
+        o[0] = 0x81;
+        o[1] = (unsigned char)n;
+        return 2;
+    }
+    o[0] = 0x82;
+    o[1] = (unsigned char)(n >> 8);
+    o[2] = (unsigned char)n;
+    return 3;
+}
+
+/* The request of der with its signed part re-encoded with a non-minimal length, signed
+ * by key over those very bytes (sign_ber 1) or still carrying the DER's signature (0). */
+static unsigned char *csr_ber(apr_pool_t *p, const unsigned char *der, size_t len,
+                              EVP_PKEY *key, int sign_ber, size_t *outlen)
+{
+    const unsigned char *q = der, *a, *content, *after;
+    long olen = 0, ilen = 0, alen = 0;
+    int tag, cls;
+    unsigned char *tbs, *sig, *body, *out;
+    size_t tbslen, siglen = 0, algo_len, blen = 0, pos = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    *outlen = 0;
+    CHECK(ASN1_get_object(&q, &olen, &tag, &cls, (long)len) == V_ASN1_CONSTRUCTED);
+    CHECK(ASN1_get_object(&q, &ilen, &tag, &cls, olen) == V_ASN1_CONSTRUCTED);
+    content = q;
+    after = content + ilen; /* the signature algorithm, then the signature */
+    a = after;
+    CHECK(ASN1_get_object(&a, &alen, &tag, &cls, (long)(der + len - after)) ==
+          V_ASN1_CONSTRUCTED);
+    algo_len = (size_t)(a + alen - after);
+    tbs = apr_palloc(p, (size_t)ilen + 8);
+    tbs[0] = 0x30;
+    tbslen = 1 + put_len(tbs + 1, (size_t)ilen, 1);
+    memcpy(tbs + tbslen, content, (size_t)ilen);
+    tbslen += (size_t)ilen;
+
+    body = apr_palloc(p, tbslen + len + 600);
+    memcpy(body, tbs, tbslen);
+    blen = tbslen;
+    if (sign_ber) { /* the algorithm as it was, a fresh signature over the BER bytes */
+        CHECK(md && EVP_DigestSignInit(md, NULL, md_for(key), NULL, key) == 1 &&
+              EVP_DigestSign(md, NULL, &siglen, tbs, tbslen) == 1 && siglen < 520);
+        sig = apr_palloc(p, siglen + 1);
+        CHECK(EVP_DigestSign(md, sig + 1, &siglen, tbs, tbslen) == 1);
+        sig[0] = 0; /* no unused bits */
+        memcpy(body + blen, after, algo_len);
+        blen += algo_len;
+        body[blen++] = 0x03;
+        blen += put_len(body + blen, siglen + 1, 0);
+        memcpy(body + blen, sig, siglen + 1);
+        blen += siglen + 1;
+    }
+    else { /* the algorithm and the DER's signature */
+        memcpy(body + blen, after, (size_t)(der + len - after));
+        blen += (size_t)(der + len - after);
+    }
+    out = apr_palloc(p, blen + 8);
+    out[pos++] = 0x30;
+    pos += put_len(out + pos, blen, 1);
+    memcpy(out + pos, body, blen);
+    EVP_MD_CTX_free(md);
+    *outlen = pos + blen;
+    return out;
+}
+
+/* The request's own templates: the keys built from their bits, the signature checked over
+ * the bytes received, the extension request found as OpenSSL finds it. */
+static void test_parse_encoding(apr_pool_t *p)
+{
+    EVP_PKEY *keys[4] = {gen_key(p, "EC", "P-256", 0), gen_key(p, "EC", "P-384", 0),
+                         gen_key(p, "ED25519", NULL, 0), gen_key(p, "RSA", NULL, 2048)};
+    unsigned char *der, *bad, pub[200];
+    size_t len, blen, plen = 0;
+    acp_csr_t *csr = NULL;
+    acp_problem_t *prob;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        unsigned char *spki = NULL;
+        int n = i2d_PUBKEY(keys[i], &spki);
+        der = make_csr(p, keys[i], NULL, "DNS:k.example", &len);
+        CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+        /* the same key, and the SubjectPublicKeyInfo kept as sent */
+        CHECK(csr && csr->pkey && EVP_PKEY_eq(csr->pkey, keys[i]) == 1);
+        CHECK(csr && n > 0 && csr->key_bits && ASN1_STRING_length(csr->key_bits) > 0 &&
+              memmem(spki, (size_t)n, ASN1_STRING_get0_data(csr->key_bits),
+                     (size_t)ASN1_STRING_length(csr->key_bits)) != NULL);
+        OPENSSL_free(spki);
+        /* the signed part with a non-minimal length: verified over those bytes */
+        bad = csr_ber(p, der, len, keys[i], 1, &blen);
+        prob = acp_csr_parse(p, bad, blen, &csr);
+        CHECK(prob == NULL && csr && csr->pkey);
+        if (prob) {
+            printf("BER request (key %d): %s\n", i, prob->detail);
+        }
+        /* ... and the DER's signature does not cover them */
+        bad = csr_ber(p, der, len, keys[i], 0, &blen);
+        prob = acp_csr_parse(p, bad, blen, &csr);
+        CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "does not verify"));
+    }
+
+    /* a P-256 point moved off the curve: no key */
+    der = make_csr(p, keys[0], NULL, "DNS:k.example", &len);
+    CHECK(EVP_PKEY_get_octet_string_param(keys[0], OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+                                          &plen) == 1 && plen == 65);
+    bad = der ? memmem(der, len, pub, plen) : NULL;
+    CHECK(bad != NULL);
+    if (bad) {
+        bad[plen - 1] ^= 0x01;
+        prob = acp_csr_parse(p, der, len, &csr);
+        CHECK(prob && prob->kind == ACP_ERR_BAD_CSR &&
+              strstr(prob->detail, "public key cannot be decoded"));
+    }
+
+    /* Microsoft's extension request attribute is read too */
+    der = make_csr_attr(p, keys[0], NID_ms_ext_req, V_ASN1_SEQUENCE, &len);
+    CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+    CHECK_STR(csr ? joined(p, csr->names) : NULL, "a.example");
+    /* an extension request that is not a SEQUENCE of extensions is refused */
+    der = make_csr_attr(p, keys[0], NID_ext_req, V_ASN1_UTF8STRING, &len);
+    prob = der ? acp_csr_parse(p, der, len, &csr) : NULL;
+    CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "extension request"));
+    /* an unrelated attribute (a challenge password) changes nothing */
+    der = make_csr_attr(p, keys[0], NID_pkcs9_challengePassword, V_ASN1_UTF8STRING, &len);
+    CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
+    CHECK_STR(csr ? joined(p, csr->names) : NULL, "a.example");
 }
 
 static void test_check(apr_pool_t *p)
@@ -997,6 +1180,7 @@ static void run_tests(apr_pool_t *p)
 
     memset(&env, 0, sizeof(env));
     test_parse(p);
+    test_parse_encoding(p);
     test_check(p);
     test_names_bounds(p);
 
