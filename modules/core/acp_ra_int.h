@@ -1,4 +1,4 @@
-/* Registration authority: helpers shared by acp_ra.c and acp_ra_issue.c. */
+/* Registration authority: helpers shared between the acp_ra*.c files. */
 #ifndef ACP_RA_INT_H
 #define ACP_RA_INT_H
 

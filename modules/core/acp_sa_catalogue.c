@@ -470,7 +470,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
     "DELETE FROM jobs WHERE id = %s"
 /* ... and when valid, every pending order of that authorization whose other
  * authorizations are valid too becomes ready in the same statement, as finalize's
- * refresh would make it (acp_ra.c, order_due): finalize then finds it ready and has no
+ * refresh would make it (acp_ra_order.c, order_due): finalize then finds it ready and has no
  * status to write, one round trip less. The other authorizations are read as they were
  * before this statement (a data-modifying WITH's snapshot), so two of one order's
  * authorizations validated at the same moment each leave the order pending, and
