@@ -186,5 +186,10 @@ int acp_ra_run_due_jobs(acp_db_t *db, apr_pool_t *p, const acp_ra_cfg_t *cfg, in
 
 /* The account's key as an EVP_PKEY (cleanup on p). */
 EVP_PKEY *acp_ra_account_key(apr_pool_t *p, const acp_account_t *acct);
+/* Keeps key as the decoded key of thumbprint (newAccount has it decoded and verified
+ * already, so the account's next request in this process need not decode it again). The
+ * thumbprint names the key's content: an entry is right whether or not the account's
+ * transaction commits. */
+void acp_ra_account_key_remember(const char *thumbprint, EVP_PKEY *key);
 
 #endif

@@ -59,16 +59,29 @@ EVP_PKEY *acp_ra_account_key(apr_pool_t *p, const acp_account_t *acct)
     if (!jwk || acp_jwk_to_pkey(p, jwk, &key) != NULL) {
         return NULL; /* key belongs to p's cleanups */
     }
-    if (strlen(acct->thumbprint) < sizeof(key_cache[0].thumb) && EVP_PKEY_up_ref(key) == 1) {
-        EVP_PKEY *old;
-        pthread_mutex_lock(&key_cache_lock);
-        old = key_cache[slot].key;
-        key_cache[slot].key = key;
-        apr_cpystrn(key_cache[slot].thumb, acct->thumbprint, sizeof(key_cache[slot].thumb));
-        pthread_mutex_unlock(&key_cache_lock);
-        EVP_PKEY_free(old);
-    }
+    acp_ra_account_key_remember(acct->thumbprint, key);
     return key;
+}
+
+void acp_ra_account_key_remember(const char *thumbprint, EVP_PKEY *key)
+{
+    unsigned slot;
+    EVP_PKEY *old;
+
+    if (!thumbprint || !key || strlen(thumbprint) >= sizeof(key_cache[0].thumb)) {
+        return;
+    }
+    slot = key_slot(thumbprint);
+    pthread_mutex_lock(&key_cache_lock);
+    if (key_cache[slot].key == key || EVP_PKEY_up_ref(key) != 1) {
+        pthread_mutex_unlock(&key_cache_lock);
+        return;
+    }
+    old = key_cache[slot].key;
+    key_cache[slot].key = key;
+    apr_cpystrn(key_cache[slot].thumb, thumbprint, sizeof(key_cache[slot].thumb));
+    pthread_mutex_unlock(&key_cache_lock);
+    EVP_PKEY_free(old);
 }
 
 /* ---- accounts ------------------------------------------------------------------ */

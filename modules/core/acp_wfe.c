@@ -43,6 +43,9 @@ static acp_problem_t *h_new_account(wfe_req_t *w)
     if (prob) {
         return prob;
     }
+    if (created) {
+        acp_ra_account_key_remember(acct->thumbprint, w->key);
+    }
     apr_table_setn(w->resp->headers, "Location", acp_wfe_url(w, "acct", acct->id));
     acp_wfe_set_json(w, created ? 201 : 200, acp_wfe_render_account(w, acct), "application/json");
     return NULL;

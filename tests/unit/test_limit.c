@@ -323,9 +323,36 @@ static void test_ra(apr_pool_t *p)
                     "authz_failed"));
 }
 
+/* The per-process account key cache: a key newAccount remembers is what the account's
+ * next request gets, without decoding the stored JWK (here unreadable, so a decode would
+ * fail); another thumbprint is not served from it. */
+static void test_key_cache(apr_pool_t *p)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    acp_account_t a, b;
+
+    memset(&a, 0, sizeof(a));
+    a.thumbprint = "keycache-thumb-a";
+    a.jwk = "not a jwk";
+    b = a;
+    b.thumbprint = "keycache-thumb-b";
+    CHECK(key != NULL);
+    CHECK(acp_ra_account_key(p, &a) == NULL);
+    acp_ra_account_key_remember(a.thumbprint, key);
+    acp_ra_account_key_remember(a.thumbprint, key); /* twice: one reference kept */
+    CHECK(acp_ra_account_key(p, &a) == key);
+    CHECK(acp_ra_account_key(p, &b) == NULL);
+    /* a thumbprint longer than the cache's slot is not kept */
+    a.thumbprint = "0123456789012345678901234567890123456789012345678901234567890123";
+    acp_ra_account_key_remember(a.thumbprint, key);
+    CHECK(acp_ra_account_key(p, &a) == NULL);
+    EVP_PKEY_free(key); /* the cache and p's cleanups hold their own references */
+}
+
 static void run_tests(apr_pool_t *p)
 {
     test_addr_keys(p);
     test_parse(p);
     test_ra(p);
+    test_key_cache(p);
 }
