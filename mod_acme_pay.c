@@ -33,6 +33,8 @@
 static apr_global_mutex_t *db_mutex;
 /* AcmePaySQLiteMmapSize: bytes of the database each SQLite connection maps (0: none) */
 apr_int64_t acp_httpd_sqlite_mmap = 0;
+/* AcmePaySQLiteGroupCommit */
+int acp_httpd_sqlite_group_commit = 1;
 /* AcmePayMallocTrimThreshold (0: glibc's own) */
 apr_int64_t acp_httpd_malloc_trim = ACP_HTTPD_MALLOC_TRIM_DEFAULT;
 /* Nonce redemption table shared by all children (AcmePayNonceStore shm). */
@@ -123,6 +125,9 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd)
     apr_pool_userdata_get(&tuned, "acme-pay-tuned", dbd->pool);
     if (!tuned) {
         acp_sa_tune(db, acp_httpd_sqlite_mmap);
+        if (!db->pgsql && acp_httpd_sqlite_group_commit) {
+            (void)acp_sa_sq_group_commit(db); /* else it stays synchronous = FULL */
+        }
         apr_pool_userdata_setn((void *)1, "acme-pay-tuned", NULL, dbd->pool);
     }
     db->secrets = acp_httpd_secrets();
@@ -335,6 +340,7 @@ static int acp_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     nonce_epoch = NULL;
     acp_httpd_db_state_reset();
     acp_httpd_sqlite_mmap = 0; /* AcmePaySQLiteMmapSize sets it again if still there */
+    acp_httpd_sqlite_group_commit = 1;
     acp_httpd_malloc_trim = ACP_HTTPD_MALLOC_TRIM_DEFAULT;
     return ap_mutex_register(pconf, DB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }

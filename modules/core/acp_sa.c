@@ -196,6 +196,19 @@ void acp_sa_note_failure(acp_db_t *db, int rv)
     }
 }
 
+/* SQLite with group commit: the WAL could not be synced (an I/O error): what was committed
+ * is not known to be on disk, so the database counts as failed (docs/ARCHITECTURE.md,
+ * "Database faults at run time") */
+static void sq_sync_failed(acp_db_t *db)
+{
+    if (!db->unavailable && db->pool) {
+        db->fault = "the write-ahead log could not be synced to disk";
+    }
+    db->unavailable = 1;
+}
+
+static apr_status_t sq_autocommit_durable(acp_db_t *db, apr_status_t rv);
+
 int acp_sa_unavailable(const acp_db_t *db)
 {
     return db && db->unavailable;
@@ -273,7 +286,7 @@ apr_status_t acp_sa_raw_exec(acp_db_t *db, const char *sql)
     if (rv != 0) {
         acp_sa_note_failure(db, rv);
     }
-    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+    return sq_autocommit_durable(db, rv == 0 ? APR_SUCCESS : APR_EGENERAL);
 }
 
 apr_status_t acp_sa_tune(acp_db_t *db, apr_int64_t mmap_size)
@@ -372,6 +385,12 @@ apr_status_t acp_sa_commit(acp_db_t *db)
         db->committed = 1;
     }
     unlock_writers(db);
+    /* SQLite with group commit: on disk before anybody is answered, but after the next
+     * writer could start (acp_sa_sqlite.c) */
+    if (rv == APR_SUCCESS && !db->pgsql && acp_sa_sq_durable(db) != 0) {
+        sq_sync_failed(db);
+        rv = APR_EGENERAL;
+    }
     return rv;
 }
 
@@ -461,6 +480,17 @@ apr_dbd_prepared_t *acp_sa_stmt_of(acp_db_t *db, const char *label)
 /* What acp_sa_prepared, acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c
  * (rc), as they did through apr_dbd: a statement no catalogue has, or one that failed to
  * prepare on a usable database, APR_ENOENT; any other failure APR_EGENERAL. */
+/* SQLite with group commit: a statement outside a transaction committed on its own; it is
+ * answered for only once it is on disk (acp_sa_sq_durable). */
+static apr_status_t sq_autocommit_durable(acp_db_t *db, apr_status_t rv)
+{
+    if (db->pgsql || db->in_tx || acp_sa_sq_durable(db) == 0) {
+        return rv;
+    }
+    sq_sync_failed(db);
+    return APR_EGENERAL;
+}
+
 static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, int n)
 {
     if (nrows) {
@@ -524,7 +554,7 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
         int unprepared = 0;
         rv = acp_sa_sq_run(db, p, label, nargs, args, NULL, &n, &unprepared);
         if (rv != ACP_SQ_OFF) {
-            return sq_status(db, rv, unprepared, nrows, n);
+            return sq_autocommit_durable(db, sq_status(db, rv, unprepared, nrows, n));
         }
     }
     st = acp_sa_tx_gone(db) ? NULL : acp_sa_stmt_of(db, label);
@@ -548,7 +578,7 @@ apr_status_t acp_sa_exec(acp_db_t *db, apr_pool_t *p, const char *label, int *nr
     if (nrows) {
         *nrows = n;
     }
-    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+    return sq_autocommit_durable(db, rv == 0 ? APR_SUCCESS : APR_EGENERAL);
 }
 
 static const char **read_row(acp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res,
@@ -586,7 +616,7 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
         int unprepared = 0;
         rv = acp_sa_sq_run(db, p, label, nargs, args, rows, NULL, &unprepared);
         if (rv != ACP_SQ_OFF) {
-            return sq_status(db, rv, unprepared, NULL, 0);
+            return sq_autocommit_durable(db, sq_status(db, rv, unprepared, NULL, 0));
         }
     }
     /* pgsql: random access (one PQexecPrepared). In sequential mode apr_dbd_pgsql meets an
@@ -633,7 +663,7 @@ apr_status_t acp_sa_rows(acp_db_t *db, apr_pool_t *p, const char *label,
         APR_ARRAY_PUSH(out, const char **) = read_row(db, p, res, row);
     }
     *rows = out;
-    return APR_SUCCESS;
+    return sq_autocommit_durable(db, APR_SUCCESS);
 }
 
 apr_status_t acp_sa_row(acp_db_t *db, apr_pool_t *p, const char *label, const char ***row,

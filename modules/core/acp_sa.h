@@ -92,6 +92,8 @@ struct acp_db_t {
      * or text -> sqlite3_stmt, kept in sq_pool (the stmt_pool they were found in) */
     apr_hash_t *sq_cache;
     apr_pool_t *sq_pool;
+    /* SQLite with group commit: the connection's commit counter (acp_sa_sqlite.c) */
+    struct sq_gc_t *sq_gc;
     /* PostgreSQL: a read noted by acp_sa_prefetch, to travel with the next statement
      * (acp_sa_prefetch.c), then its rows for the statement after that */
     struct acp_sa_pf_t *pf;
@@ -244,6 +246,16 @@ int acp_sa_sq_run(acp_db_t *db, apr_pool_t *p, const char *label, int nargs,
 void acp_sa_sq_setup(void);
 /* sql run as is (acp_sa_raw_exec): its statements one after another, rows ignored */
 int acp_sa_sq_exec_text(acp_db_t *db, const char *sql);
+/* Group commit on db's connection (once per connection): PRAGMA synchronous = NORMAL and
+ * a WAL hook that numbers its commits; 0 when on, -1 when this path is not taken (the
+ * connection stays as it was). */
+int acp_sa_sq_group_commit(acp_db_t *db);
+/* The connection's last commit on disk (its WAL synced, unless another thread's sync since
+ * then covered it); 0 also when there is nothing to sync, -1 when the sync failed. Call it
+ * after letting go of the writers' lock and before answering. */
+int acp_sa_sq_durable(acp_db_t *db);
+/* WAL syncs acp_sa_sq_durable made in this process. */
+unsigned long acp_sa_sq_wal_syncs(void);
 
 #define ACP_SA_ARGS(...) \
     (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \

@@ -15,6 +15,7 @@
  * The library is the one the driver loaded, found by name (acp_sa_driver_symbol);
  * without it, or with a library built without thread safety, every call answers
  * ACP_SQ_OFF and acp_sa.c uses apr_dbd as before. */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -32,6 +33,25 @@
 #define BUSY_SLEEP_MS 100
 #define CACHE_KEY "acme-pay-sqlite-stmts"
 #define SQ_CONFIG_MEMSTATUS 9
+#define SQ_FCNTL_JOURNAL_POINTER 28 /* the WAL file, in WAL mode */
+#define SQ_SYNC_NORMAL 0x00002
+#define SQ_AUTOCHECKPOINT 1000      /* SQLite's own default, which a WAL hook replaces */
+#define GC_KEY "\001group-commit"   /* in the statement cache: the connection's sq_gc_t */
+
+/* sqlite3_file and the head of sqlite3_io_methods (SQLite's stable VFS ABI): only xSync
+ * is called */
+typedef struct sq_file sq_file_t;
+typedef struct {
+    int version;
+    int (*close)(sq_file_t *);
+    int (*read)(sq_file_t *, void *, int, long long);
+    int (*write)(sq_file_t *, const void *, int, long long);
+    int (*truncate)(sq_file_t *, long long);
+    int (*sync)(sq_file_t *, int);
+} sq_io_methods_t;
+struct sq_file {
+    const sq_io_methods_t *methods;
+};
 
 typedef struct sq_api_t {
     int (*prepare)(void *h, const char *sql, int n, unsigned flags, void **stmt,
@@ -47,6 +67,9 @@ typedef struct sq_api_t {
     const unsigned char *(*column_text)(void *stmt, int i);
     int (*column_bytes)(void *stmt, int i);
     int (*changes)(void *h);
+    int (*file_control)(void *h, const char *db, int op, void *arg);
+    void *(*wal_hook)(void *h, int (*)(void *, void *, const char *, int), void *arg);
+    int (*wal_checkpoint)(void *h, const char *db);
 } sq_api_t;
 
 static sq_api_t api;
@@ -69,6 +92,9 @@ static const struct {
     {"sqlite3_column_text", offsetof(sq_api_t, column_text)},
     {"sqlite3_column_bytes", offsetof(sq_api_t, column_bytes)},
     {"sqlite3_changes", offsetof(sq_api_t, changes)},
+    {"sqlite3_file_control", offsetof(sq_api_t, file_control)},
+    {"sqlite3_wal_hook", offsetof(sq_api_t, wal_hook)},
+    {"sqlite3_wal_checkpoint", offsetof(sq_api_t, wal_checkpoint)},
 };
 #define API_SYMS (sizeof(api_syms) / sizeof(api_syms[0]))
 
@@ -143,6 +169,7 @@ static apr_hash_t *cache_of(acp_db_t *db)
     }
     db->sq_cache = cache;
     db->sq_pool = db->stmt_pool;
+    db->sq_gc = apr_hash_get(cache, GC_KEY, APR_HASH_KEY_STRING);
     return cache;
 }
 
@@ -377,4 +404,95 @@ void acp_sa_sq_setup(void)
     if (config) {
         (void)config(SQ_CONFIG_MEMSTATUS, 0);
     }
+}
+
+/* ---- group commit (AcmePaySQLiteGroupCommit; docs/ARCHITECTURE.md) ------------------------
+ * With synchronous = FULL every COMMIT waits for the WAL's fdatasync while it holds the
+ * writers' lock, so the next writer waits for the disk too. With the setting on, the
+ * module's connections commit with synchronous = NORMAL (WAL mode: no sync at commit), a
+ * WAL hook numbers each commit, and the committing thread syncs the WAL after it let go
+ * of the writers' lock and before it answers anybody: a thread whose commit another
+ * thread's sync already covered (that sync began after the commit) does not sync again.
+ * A write is answered only once it is on disk, as before; the WAL keeps commits in order,
+ * so what survives a power failure is always a prefix of them. The one difference: other
+ * readers may see a commit up to one sync before it is durable. */
+
+typedef struct sq_gc_t {
+    unsigned long pending; /* this connection's last commit not yet known synced (0: none) */
+} sq_gc_t;
+
+static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long gc_seq;    /* commits numbered in this process (atomic) */
+static unsigned long gc_synced; /* every commit up to this one is synced (under gc_mu) */
+static unsigned long gc_syncs;  /* WAL syncs made (atomic) */
+
+static int gc_hook(void *arg, void *h, const char *name, int pages)
+{
+    sq_gc_t *g = arg;
+
+    g->pending = __atomic_add_fetch(&gc_seq, 1, __ATOMIC_ACQ_REL);
+    if (pages >= SQ_AUTOCHECKPOINT) {
+        (void)api.wal_checkpoint(h, name); /* what SQLite's own hook does */
+    }
+    return SQ_OK;
+}
+
+int acp_sa_sq_group_commit(acp_db_t *db)
+{
+    apr_hash_t *cache = cache_of(db);
+    sq_gc_t *g;
+    void *h;
+
+    if (!cache || !(h = apr_dbd_native_handle(db->driver, db->handle))) {
+        return -1;
+    }
+    if (apr_hash_get(cache, GC_KEY, APR_HASH_KEY_STRING)) {
+        return 0;
+    }
+    g = apr_pcalloc(db->stmt_pool, sizeof(*g));
+    /* the hook first: from the PRAGMA on, every commit must be numbered */
+    api.wal_hook(h, gc_hook, g);
+    apr_hash_set(cache, GC_KEY, APR_HASH_KEY_STRING, g);
+    db->sq_gc = g;
+    if (acp_sa_sq_exec_text(db, "PRAGMA synchronous = NORMAL") != SQ_OK) {
+        return -1; /* still FULL: the syncs here only repeat what the commit did */
+    }
+    return 0;
+}
+
+int acp_sa_sq_durable(acp_db_t *db)
+{
+    sq_gc_t *g = db->pgsql ? NULL : db->sq_gc;
+    unsigned long mine, target;
+    sq_file_t *wal = NULL;
+    void *h;
+    int rc = 0;
+
+    if (!g || !(mine = g->pending)) {
+        return 0;
+    }
+    pthread_mutex_lock(&gc_mu);
+    if (gc_synced < mine) {
+        target = __atomic_load_n(&gc_seq, __ATOMIC_ACQUIRE); /* all committed by now */
+        h = apr_dbd_native_handle(db->driver, db->handle);
+        if (!h || api.file_control(h, "main", SQ_FCNTL_JOURNAL_POINTER, &wal) != SQ_OK ||
+            !wal || !wal->methods || !wal->methods->sync ||
+            wal->methods->sync(wal, SQ_SYNC_NORMAL) != SQ_OK) {
+            rc = -1;
+        }
+        else {
+            gc_synced = target;
+            __atomic_add_fetch(&gc_syncs, 1, __ATOMIC_RELAXED);
+        }
+    }
+    pthread_mutex_unlock(&gc_mu);
+    if (rc == 0 && g->pending == mine) {
+        g->pending = 0;
+    }
+    return rc;
+}
+
+unsigned long acp_sa_sq_wal_syncs(void)
+{
+    return __atomic_load_n(&gc_syncs, __ATOMIC_RELAXED);
 }

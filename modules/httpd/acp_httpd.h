@@ -79,6 +79,10 @@ acp_db_t *acp_httpd_db(apr_pool_t *p, ap_dbd_t *dbd);
 /* AcmePaySQLiteMmapSize (one value for the whole server): PRAGMA mmap_size of each
  * SQLite connection mod_dbd opens; 0, the default, maps nothing */
 extern apr_int64_t acp_httpd_sqlite_mmap;
+/* AcmePaySQLiteGroupCommit (server-wide, default on): each SQLite connection mod_dbd opens
+ * commits without syncing and syncs its WAL after letting go of the writers' lock, before
+ * it answers (acp_sa_sq_group_commit) */
+extern int acp_httpd_sqlite_group_commit;
 /* AcmePayMallocTrimThreshold (server-wide): glibc's trim threshold in each child, the mmap
  * threshold a quarter of it; 0 leaves glibc's defaults */
 #define ACP_HTTPD_MALLOC_TRIM_DEFAULT 4194304

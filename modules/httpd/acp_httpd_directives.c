@@ -270,6 +270,17 @@ static const char *set_sqlite_mmap(cmd_parms *cmd, void *d, const char *arg)
     return global_bytes(cmd, arg, ACP_SA_MMAP_MAX, "", &acp_httpd_sqlite_mmap);
 }
 
+static const char *set_sqlite_group_commit(cmd_parms *cmd, void *d, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    acp_httpd_sqlite_group_commit = on;
+    return NULL;
+}
+
 static const char *set_malloc_trim(cmd_parms *cmd, void *d, const char *arg)
 {
     return global_bytes(cmd, arg, ACP_HTTPD_MALLOC_TRIM_MAX, " (glibc's default)",
@@ -701,6 +712,9 @@ const command_rec acp_httpd_cmds[] = {
     AP_INIT_TAKE1("AcmePaySQLiteMmapSize", set_sqlite_mmap, NULL, RSRC_CONF,
                   "bytes of the database each SQLite connection memory-maps (server-wide; "
                   "default 0: none, reads through the page cache with pread)"),
+    AP_INIT_FLAG("AcmePaySQLiteGroupCommit", set_sqlite_group_commit, NULL, RSRC_CONF,
+                  "sync the SQLite WAL after the writers' lock is let go, once for every "
+                  "commit made meanwhile, before answering (server-wide; default on)"),
     AP_INIT_TAKE1("AcmePayMallocTrimThreshold", set_malloc_trim, NULL, RSRC_CONF,
                   "free memory each thread arena of a child keeps before giving it back to the "
                   "kernel (server-wide; default 4194304; 0: glibc's default)"),

@@ -399,6 +399,131 @@ static void test_db_search_queue(apr_pool_t *p, acp_db_t *db, acp_db_t *db2)
     CHECK(dense_holders(db2, p, "queued shop") == 1);
 }
 
+/* PRAGMA synchronous of db's connection (-1: not readable) */
+static int sq_synchronous(acp_db_t *db)
+{
+    int (*prepare)(void *, const char *, int, void **, const char **);
+    int (*step)(void *), (*col)(void *, int), (*fin)(void *);
+    void *h = apr_dbd_native_handle(db->driver, db->handle), *st = NULL;
+    int v = -1;
+
+    *(void **)&prepare = dlsym(RTLD_DEFAULT, "sqlite3_prepare_v2");
+    *(void **)&step = dlsym(RTLD_DEFAULT, "sqlite3_step");
+    *(void **)&col = dlsym(RTLD_DEFAULT, "sqlite3_column_int");
+    *(void **)&fin = dlsym(RTLD_DEFAULT, "sqlite3_finalize");
+    if (h && prepare && step && col && fin && prepare(h, "PRAGMA synchronous", -1, &st, NULL) == 0) {
+        if (step(st) == 100) {
+            v = col(st, 0);
+        }
+        fin(st);
+    }
+    return v;
+}
+
+static apr_status_t gc_insert(acp_db_t *db, apr_pool_t *p, const char *id)
+{
+    return acp_sa_exec(db, p, "acp_billing_insert", NULL,
+                       ACP_SA_ARGS(id, "account", NULL, "0", "1", NULL, "0"));
+}
+
+typedef struct {
+    const char *path;
+    int idx, n, ok;
+} gc_thread_t;
+
+static void *gc_writer(void *arg)
+{
+    gc_thread_t *t = arg;
+    apr_pool_t *tp = NULL;
+    acp_db_t *db = NULL;
+    const char *err = NULL;
+    int i;
+
+    apr_pool_create(&tp, NULL);
+    if (acp_sa_open(tp, "sqlite3", t->path, 0, &db, &err) == APR_SUCCESS &&
+        acp_sa_sq_group_commit(db) == 0) {
+        for (i = 0; i < t->n; i++) {
+            char id[32];
+            apr_snprintf(id, sizeof(id), "gct%d-%d", t->idx, i);
+            /* another connection's writer holds the lock: retried as BEGIN is */
+            if (acp_sa_begin(db) == APR_SUCCESS && gc_insert(db, tp, id) == APR_SUCCESS &&
+                acp_sa_commit(db) == APR_SUCCESS) {
+                t->ok++;
+            }
+        }
+    }
+    apr_pool_destroy(tp);
+    return NULL;
+}
+
+/* Group commit (AcmePaySQLiteGroupCommit): the connection commits with synchronous =
+ * NORMAL and syncs its WAL after the commit, once; a transaction that wrote nothing, or
+ * whose commit another connection's sync covered, syncs nothing. */
+static void test_db_group_commit(apr_pool_t *p, const char *path)
+{
+    acp_db_t *db = NULL, *db2 = NULL;
+    const char *err = NULL, **row = NULL;
+    unsigned long s0;
+    gc_thread_t t[4];
+    pthread_t th[4];
+    int i, ok = 0;
+
+    CHECK(acp_sa_open(p, "sqlite3", path, 0, &db, &err) == APR_SUCCESS);
+    CHECK(acp_sa_open(p, "sqlite3", path, 0, &db2, &err) == APR_SUCCESS);
+    if (!db || !db2) {
+        return;
+    }
+    CHECK(sq_synchronous(db) == 2); /* FULL, SQLite's default, until asked */
+    CHECK(acp_sa_sq_group_commit(db) == 0 && acp_sa_sq_group_commit(db2) == 0);
+    CHECK(acp_sa_sq_group_commit(db) == 0); /* once per connection */
+    CHECK(sq_synchronous(db) == 1 && sq_synchronous(db2) == 1);
+
+    /* a write transaction: one sync, after its commit */
+    s0 = acp_sa_sq_wal_syncs();
+    CHECK(acp_sa_begin(db) == APR_SUCCESS && gc_insert(db, p, "gc1") == APR_SUCCESS);
+    CHECK(acp_sa_sq_wal_syncs() == s0);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(acp_sa_sq_wal_syncs() == s0 + 1);
+    /* a transaction that only read: none */
+    CHECK(acp_sa_begin(db) == APR_SUCCESS);
+    CHECK(acp_sa_row(db, p, "acp_setting_get", &row, ACP_SA_ARGS("x")) == APR_SUCCESS);
+    CHECK(acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(acp_sa_sq_wal_syncs() == s0 + 1);
+    /* a write outside a transaction commits on its own: synced before it returns */
+    CHECK(gc_insert(db, p, "gc2") == APR_SUCCESS);
+    CHECK(acp_sa_sq_wal_syncs() == s0 + 2);
+    /* db2 committed (not yet synced), then db committed and synced: db's sync covered
+     * db2's commit, so db2 has nothing left to sync */
+    CHECK(acp_sa_begin(db2) == APR_SUCCESS && gc_insert(db2, p, "gc3") == APR_SUCCESS);
+    CHECK(acp_sa_raw_exec(db2, "COMMIT") == APR_SUCCESS);
+    CHECK(acp_sa_begin(db) == APR_SUCCESS && gc_insert(db, p, "gc4") == APR_SUCCESS &&
+          acp_sa_commit(db) == APR_SUCCESS);
+    CHECK(acp_sa_sq_wal_syncs() == s0 + 3);
+    db2->in_tx = 0; /* (committed by hand above) */
+    CHECK(acp_sa_sq_durable(db2) == 0);
+    CHECK(acp_sa_sq_wal_syncs() == s0 + 3);
+    /* db did not commit since its sync: nothing */
+    CHECK(acp_sa_sq_durable(db) == 0 && acp_sa_sq_wal_syncs() == s0 + 3);
+
+    /* four writers at once: every commit kept, at most one sync each */
+    s0 = acp_sa_sq_wal_syncs();
+    for (i = 0; i < 4; i++) {
+        t[i].path = path;
+        t[i].idx = i;
+        t[i].n = 25;
+        t[i].ok = 0;
+        CHECK(pthread_create(&th[i], NULL, gc_writer, &t[i]) == 0);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ok += t[i].ok;
+    }
+    CHECK(ok == 100);
+    CHECK(acp_sa_sq_wal_syncs() - s0 >= 1 && acp_sa_sq_wal_syncs() - s0 <= 100);
+    printf("group commit: 100 commits of 4 threads, %lu syncs\n", acp_sa_sq_wal_syncs() - s0);
+    CHECK(acp_sa_row(db, p, "adm_holders_dense", &row, ACP_SA_ARGS("gct")) == APR_SUCCESS);
+}
+
 static void test_db(apr_pool_t *p)
 {
     char path[64];
@@ -424,6 +549,7 @@ static void test_db(apr_pool_t *p)
     test_db_nonces(p, db, db2);
     test_db_parallel(p, db, db2);
     test_db_search_queue(p, db, db2);
+    test_db_group_commit(p, path);
 
     /* rollback undoes, commit keeps; NULL arguments are SQL NULL */
     CHECK(acp_sa_begin(db) == APR_SUCCESS);
