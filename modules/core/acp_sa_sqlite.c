@@ -134,8 +134,9 @@ static apr_status_t finalize_all(void *data)
     apr_hash_index_t *hi;
 
     for (hi = apr_hash_first(NULL, cache); hi; hi = apr_hash_next(hi)) {
+        const char *key = apr_hash_this_key(hi);
         void *stmt = apr_hash_this_val(hi);
-        if (stmt && api_state > 0) {
+        if (stmt && api_state > 0 && strcmp(key, GC_KEY) != 0) { /* (not a statement) */
             api.finalize(stmt);
         }
     }

@@ -505,6 +505,22 @@ static void test_db_group_commit(apr_pool_t *p, const char *path)
     /* db did not commit since its sync: nothing */
     CHECK(acp_sa_sq_durable(db) == 0 && acp_sa_sq_wal_syncs() == s0 + 3);
 
+    /* a connection closed with a commit not yet synced: its counter is not a statement
+     * (closing once passed it to sqlite3_finalize) */
+    {
+        apr_pool_t *cp = NULL;
+        acp_db_t *db3 = NULL;
+        apr_pool_create(&cp, p);
+        CHECK(acp_sa_open(cp, "sqlite3", path, 0, &db3, &err) == APR_SUCCESS && db3 &&
+              acp_sa_sq_group_commit(db3) == 0);
+        if (db3) {
+            CHECK(acp_sa_begin(db3) == APR_SUCCESS && gc_insert(db3, cp, "gc5") == APR_SUCCESS);
+            CHECK(acp_sa_raw_exec(db3, "COMMIT") == APR_SUCCESS);
+            db3->in_tx = 0;
+        }
+        apr_pool_destroy(cp);
+    }
+
     /* four writers at once: every commit kept, at most one sync each */
     s0 = acp_sa_sq_wal_syncs();
     for (i = 0; i < 4; i++) {
