@@ -477,9 +477,6 @@ apr_dbd_prepared_t *acp_sa_stmt_of(acp_db_t *db, const char *label)
     return st;
 }
 
-/* What acp_sa_prepared, acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c
- * (rc), as they did through apr_dbd: a statement no catalogue has, or one that failed to
- * prepare on a usable database, APR_ENOENT; any other failure APR_EGENERAL. */
 /* SQLite with group commit: a statement outside a transaction committed on its own; it is
  * answered for only once it is on disk (acp_sa_sq_durable). */
 static apr_status_t sq_autocommit_durable(acp_db_t *db, apr_status_t rv)
@@ -491,6 +488,9 @@ static apr_status_t sq_autocommit_durable(acp_db_t *db, apr_status_t rv)
     return APR_EGENERAL;
 }
 
+/* What acp_sa_prepared, acp_sa_exec and acp_sa_rows answer for a run of acp_sa_sqlite.c
+ * (rc), as they did through apr_dbd: a statement no catalogue has, or one that failed to
+ * prepare on a usable database, APR_ENOENT; any other failure APR_EGENERAL. */
 static apr_status_t sq_status(acp_db_t *db, int rc, int unprepared, int *nrows, int n)
 {
     if (nrows) {
