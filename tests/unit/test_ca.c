@@ -461,6 +461,55 @@ static unsigned char *csr_ber(apr_pool_t *p, const unsigned char *der, size_t le
     return out;
 }
 
+/* A request for CN=name (no SAN) whose signed part leaves the attributes field out (a
+ * violation of PKCS#10 that OpenSSL's reader has always taken), signed by key. */
+static unsigned char *csr_no_attributes(apr_pool_t *p, EVP_PKEY *key, const char *name,
+                                        size_t *outlen)
+{
+    size_t len = 0, ilen, blen = 0, siglen = 0, pos = 0;
+    unsigned char *der = make_csr(p, key, name, NULL, &len), *info, *body, *sig, *out;
+    const unsigned char *q = der, *content;
+    long olen = 0, clen = 0;
+    int tag, cls;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    static const unsigned char ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                                 0xce, 0x3d, 0x04, 0x03, 0x02};
+
+    *outlen = 0;
+    CHECK(der && ASN1_get_object(&q, &olen, &tag, &cls, (long)len) == V_ASN1_CONSTRUCTED &&
+          ASN1_get_object(&q, &clen, &tag, &cls, olen) == V_ASN1_CONSTRUCTED);
+    content = q;
+    /* make_csr's request without extensions ends its signed part with an empty [0] */
+    CHECK(clen > 2 && content[clen - 2] == 0xa0 && content[clen - 1] == 0x00);
+    ilen = (size_t)clen - 2;
+    info = apr_palloc(p, ilen + 8);
+    info[0] = 0x30;
+    pos = 1 + put_len(info + 1, ilen, 0);
+    memcpy(info + pos, content, ilen);
+    pos += ilen;
+    CHECK(md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+          EVP_DigestSign(md, NULL, &siglen, info, pos) == 1 && siglen < 200);
+    sig = apr_palloc(p, siglen + 1);
+    sig[0] = 0;
+    CHECK(EVP_DigestSign(md, sig + 1, &siglen, info, pos) == 1);
+    EVP_MD_CTX_free(md);
+    body = apr_palloc(p, pos + sizeof(ecdsa_sha256) + siglen + 8);
+    memcpy(body, info, pos);
+    blen = pos;
+    memcpy(body + blen, ecdsa_sha256, sizeof(ecdsa_sha256));
+    blen += sizeof(ecdsa_sha256);
+    body[blen++] = 0x03;
+    blen += put_len(body + blen, siglen + 1, 0);
+    memcpy(body + blen, sig, siglen + 1);
+    blen += siglen + 1;
+    out = apr_palloc(p, blen + 8);
+    out[0] = 0x30;
+    pos = 1 + put_len(out + 1, blen, 0);
+    memcpy(out + pos, body, blen);
+    *outlen = pos + blen;
+    return out;
+}
+
 /* The request's own templates: the keys built from their bits, the signature checked over
  * the bytes received, the extension request found as OpenSSL finds it. */
 static void test_parse_encoding(apr_pool_t *p)
@@ -518,6 +567,11 @@ static void test_parse_encoding(apr_pool_t *p)
     der = make_csr_attr(p, keys[0], NID_ext_req, V_ASN1_UTF8STRING, &len);
     prob = der ? acp_csr_parse(p, der, len, &csr) : NULL;
     CHECK(prob && prob->kind == ACP_ERR_BAD_CSR && strstr(prob->detail, "extension request"));
+    /* a signed part without its attributes field, as OpenSSL has always taken it */
+    der = csr_no_attributes(p, keys[0], "noattr.example", &len);
+    prob = der && len ? acp_csr_parse(p, der, len, &csr) : NULL;
+    CHECK(der && len && prob == NULL && csr);
+    CHECK_STR(csr ? joined(p, csr->names) : NULL, "noattr.example");
     /* an unrelated attribute (a challenge password) changes nothing */
     der = make_csr_attr(p, keys[0], NID_pkcs9_challengePassword, V_ASN1_UTF8STRING, &len);
     CHECK(der && parse_kind(p, der, len, &csr) == ACP_ERR_NONE);
