@@ -38,7 +38,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static long long mono_ms(void)
+long long acp_va_int_mono_ms(void)
 {
     struct timespec ts;
 
@@ -49,7 +49,7 @@ static long long mono_ms(void)
 /* Milliseconds left until the deadline, 0 when it has passed. */
 int acp_va_int_remaining_ms(const acp_va_int_t *va)
 {
-    long long left = va->deadline - mono_ms();
+    long long left = va->deadline - acp_va_int_mono_ms();
 
     if (left <= 0) {
         return 0;
@@ -763,7 +763,7 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
     va.p = p;
     va.cfg = cfg;
     va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
-    va.deadline = mono_ms() + va.budget_ms;
+    va.deadline = acp_va_int_mono_ms() + va.budget_ms;
     va.http_port = cfg->http_port > 0 && cfg->http_port <= 65535 ? cfg->http_port : 80;
     va.tlsalpn_port = cfg->tlsalpn_port > 0 && cfg->tlsalpn_port <= 65535 ? cfg->tlsalpn_port : 443;
 
@@ -825,7 +825,7 @@ acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const ch
     va.p = p;
     va.cfg = cfg;
     va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
-    va.deadline = mono_ms() + va.budget_ms;
+    va.deadline = acp_va_int_mono_ms() + va.budget_ms;
     va.http_port = 0;
     va.tlsalpn_port = 0;
     if (acp_ident_ip_parse(domain, NULL)) {

@@ -244,14 +244,6 @@ static pthread_once_t dns_chan_once = PTHREAD_ONCE_INIT;
 static int dns_chan_key_ok;
 static unsigned long dns_chans_made; /* in this process (atomic) */
 
-static long long dns_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void dns_chan_free(void *v)
 {
     dns_chan_t *c = v;
@@ -310,7 +302,7 @@ static int dns_chan_get(const acp_va_int_t *va, ares_channel *out, int *kept)
 {
     const char *resolver = va->cfg->resolver ? va->cfg->resolver : "";
     int try_ms = dns_try_ms(va), rc;
-    long long now = dns_mono_ms();
+    long long now = acp_va_int_mono_ms();
     dns_chan_t *c;
 
     *kept = 0;

@@ -25,6 +25,8 @@ typedef struct {
 
 /* ---- acp_va.c */
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long acp_va_int_mono_ms(void);
 /* Milliseconds left until the deadline, 0 when it has passed. */
 int acp_va_int_remaining_ms(const acp_va_int_t *va);
 /* strerror of an errno value, in p. */
