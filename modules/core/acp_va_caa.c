@@ -19,6 +19,7 @@
 #define CNAME_TYPE     5
 #define CAA_NAME_HOPS  128  /* compression pointers followed per name at most */
 #define CAA_MAX_CNAMES 8    /* aliases followed for one CAA(X) at most (RFC 8659 §3) */
+#define CAA_ASK_MAX    8    /* names of a climb asked at once; deeper ones one at a time */
 
 /* ---------------------------------------------------------------- record parsing */
 
@@ -535,10 +536,14 @@ const char *acp_caa_policy(apr_pool_t *p, const apr_array_header_t *rrs,
 
 /* ---------------------------------------------------------------- the check */
 
-acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wildcard,
-                              const char *method, const char *account_id)
+/* The climb over the answers: set holds CAA(names[i]) asked at once for the first n names
+ * (NULL: every question asked on its own) */
+static acp_problem_t *caa_climb(const acp_va_int_t *va, acp_va_dns_caa_set_t *set, int n,
+                                const char *domain, int wildcard, const char *method,
+                                const char *account_id)
 {
     const char *name = domain;
+    int level = 0;
 
     /* RFC 8659 §3: CAA(X) for the name itself, then for each parent of the name asked for
      * (never the root, never a parent of an alias's target); CAA(X) follows X's aliases:
@@ -555,7 +560,9 @@ acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wi
             acp_problem_t *prob = NULL;
             const char *err = NULL, *end = NULL;
 
-            if (acp_va_dns_caa(va, q, &msg, &len, &prob) != 0) {
+            if ((hops == 0 && set && level < n
+                     ? acp_va_dns_caa_answer(set, level, &msg, &len, &prob)
+                     : acp_va_dns_caa(va, q, &msg, &len, &prob)) != 0) {
                 return acp_problem(va->p, ACP_ERR_CAA,
                                    "CAA lookup for %s failed, so issuance is refused: %s", q,
                                    prob && prob->detail ? prob->detail : "DNS error");
@@ -596,6 +603,26 @@ acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wi
         }
         dot = strchr(name, '.');
         name = dot ? dot + 1 : NULL;
+        level++;
     }
     return NULL; /* no CAA RRset anywhere up the tree */
+}
+
+acp_problem_t *acp_va_caa_int(const acp_va_int_t *va, const char *domain, int wildcard,
+                              const char *method, const char *account_id)
+{
+    const char *names[CAA_ASK_MAX] = {NULL}, *name = domain, *dot;
+    acp_va_dns_caa_set_t *set;
+    acp_problem_t *prob;
+    int n = 0;
+
+    while (name && *name && n < CAA_ASK_MAX) {
+        names[n++] = name;
+        dot = strchr(name, '.');
+        name = dot ? dot + 1 : NULL;
+    }
+    set = acp_va_dns_caa_ask(va, names, n);
+    prob = caa_climb(va, set, n, domain, wildcard, method, account_id);
+    acp_va_dns_caa_done(set);
+    return prob;
 }

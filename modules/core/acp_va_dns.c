@@ -437,25 +437,115 @@ static acp_problem_t *dns_problem(const acp_va_int_t *va, int status, int type, 
     }
 }
 
+/* A CAA query's outcome as acp_va_dns_caa reports it */
+static int caa_result(const acp_va_int_t *va, const dnsq_t *q, const char *name,
+                      const unsigned char **msg, size_t *len, acp_problem_t **prob)
+{
+    *msg = NULL;
+    *len = 0;
+    *prob = NULL;
+    if (q->status == ARES_SUCCESS) {
+        *msg = q->raw;
+        *len = q->raw_len;
+        return 0;
+    }
+    if (q->status == ARES_ENODATA || q->status == ARES_ENOTFOUND) {
+        return 0; /* no CAA RRset at this name (NOERROR without answers, NXDOMAIN) */
+    }
+    *prob = dns_problem(va, q->status, VA_T_CAA, name);
+    return -1;
+}
+
 int acp_va_dns_caa(const acp_va_int_t *va, const char *name, const unsigned char **msg,
                    size_t *len, acp_problem_t **prob)
 {
     dnsq_t q;
-    int st = dns_lookup(va, name, VA_T_CAA, &q);
 
-    *msg = NULL;
-    *len = 0;
-    *prob = NULL;
-    if (st == ARES_SUCCESS) {
-        *msg = q.raw;
-        *len = q.raw_len;
-        return 0;
+    dns_lookup(va, name, VA_T_CAA, &q);
+    return caa_result(va, &q, name, msg, len, prob);
+}
+
+/* ---- a climb's CAA questions asked at once
+ * RFC 8659 §3 walks from the name up to its top label and stops at the first CAA RRset;
+ * a name without any (most names) costs one question per label, each asked after the
+ * answer to the last. Here they all leave together and the walk takes the answers in its
+ * order: one wait instead of one per label, and the answers it does not reach (a closer
+ * RRset decided) are cancelled, so a slow or failing parent changes nothing it would not
+ * have changed before. The thread's channel is held out of its slot meanwhile (a lookup
+ * in between, for an alias's target, gets a channel of its own), and goes back only when
+ * every answer waited for ended cleanly. */
+struct acp_va_dns_caa_set {
+    const acp_va_int_t *va;
+    ares_channel ch;
+    dns_chan_t *c; /* the thread's record of ch; NULL: ch is this set's own */
+    int n, clean;
+    const char *const *names;
+    dnsq_t *q;
+};
+
+acp_va_dns_caa_set_t *acp_va_dns_caa_ask(const acp_va_int_t *va, const char *const *names, int n)
+{
+    acp_va_dns_caa_set_t *s;
+    int kept = 0, i;
+
+    if (n <= 0 || acp_va_int_remaining_ms(va) <= 0) {
+        return NULL;
     }
-    if (st == ARES_ENODATA || st == ARES_ENOTFOUND) {
-        return 0; /* no CAA RRset at this name (NOERROR without answers, NXDOMAIN) */
+    s = apr_pcalloc(va->p, sizeof(*s));
+    if (dns_chan_get(va, &s->ch, &kept) != ARES_SUCCESS) {
+        return NULL;
     }
-    *prob = dns_problem(va, st, VA_T_CAA, name);
-    return -1;
+    if (kept) {
+        s->c = pthread_getspecific(dns_chan_key);
+        pthread_setspecific(dns_chan_key, NULL);
+    }
+    s->va = va;
+    s->n = n;
+    s->clean = 1;
+    s->names = names;
+    s->q = apr_pcalloc(va->p, sizeof(dnsq_t) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        s->q[i].p = va->p;
+        s->q[i].type = VA_T_CAA;
+        ares_query(s->ch, names[i], VA_C_IN, VA_T_CAA, dns_cb, &s->q[i]);
+    }
+    return s;
+}
+
+int acp_va_dns_caa_answer(acp_va_dns_caa_set_t *s, int i, const unsigned char **msg,
+                          size_t *len, acp_problem_t **prob)
+{
+    dnsq_t *q = &s->q[i];
+
+    dns_wait(s->va, s->ch, q);
+    if (q->status != ARES_SUCCESS && q->status != ARES_ENODATA && q->status != ARES_ENOTFOUND) {
+        s->clean = 0;
+    }
+    return caa_result(s->va, q, s->names[i], msg, len, prob);
+}
+
+void acp_va_dns_caa_done(acp_va_dns_caa_set_t *s)
+{
+    int i;
+
+    if (!s) {
+        return;
+    }
+    for (i = 0; i < s->n; i++) {
+        if (!s->q[i].done) {
+            ares_cancel(s->ch); /* the callbacks run with ARES_ECANCELLED */
+            break;
+        }
+    }
+    if (!s->c) {
+        ares_destroy(s->ch);
+    }
+    else if (!s->clean || pthread_getspecific(dns_chan_key) ||
+             pthread_setspecific(dns_chan_key, s->c) != 0) {
+        dns_chan_free(s->c); /* not kept: an answer failed, or the thread has made another */
+    }
+    s->ch = NULL;
+    s->c = NULL;
 }
 
 /* First A record of host, else first AAAA record. */

@@ -61,6 +61,16 @@ acp_problem_t *acp_va_dns_01(const acp_va_int_t *va, const char *domain, const c
 int acp_va_dns_caa(const acp_va_int_t *va, const char *name, const unsigned char **msg,
                    size_t *len, acp_problem_t **prob);
 
+/* CAA at the n names of a climb asked at once, on one channel: acp_va_dns_caa_ask sends
+ * every query (NULL when no channel could be had: ask one at a time), acp_va_dns_caa_answer
+ * waits for the i-th answer only and reports it as acp_va_dns_caa does, and
+ * acp_va_dns_caa_done cancels the answers nobody waited for. */
+typedef struct acp_va_dns_caa_set acp_va_dns_caa_set_t;
+acp_va_dns_caa_set_t *acp_va_dns_caa_ask(const acp_va_int_t *va, const char *const *names, int n);
+int acp_va_dns_caa_answer(acp_va_dns_caa_set_t *s, int i, const unsigned char **msg,
+                          size_t *len, acp_problem_t **prob);
+void acp_va_dns_caa_done(acp_va_dns_caa_set_t *s);
+
 /* ---- acp_va_caa.c */
 
 /* The CAA check of domain (valid host name) within va's deadline (acp_va_caa_check). */

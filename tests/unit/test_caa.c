@@ -1,5 +1,6 @@
 /* CAA (RFC 8659, RFC 8657): the record and message parser on hostile input, and the
  * issuance policy. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -436,10 +437,202 @@ static void test_timeout(apr_pool_t *p)
     close(fd);
 }
 
+/* ---- a climb's questions asked at once: a resolver on a UDP socket that holds every
+ * answer until `hold` questions have arrived, never answers questions for `drop`, and
+ * answers CAA(caa_at) with `issue caa_value` (every other name: NOERROR, no records). */
+typedef struct {
+    int fd, hold, got, stop;
+    const char *drop, *caa_at, *caa_value;
+    struct {
+        unsigned char b[512];
+        size_t n;
+        struct sockaddr_in from;
+    } held[8];
+    int nheld;
+} dnsrv_t;
+
+/* the question's name, lowercase and dotted; 0 when the message is not one question */
+static int q_name(const unsigned char *b, size_t n, char *out, size_t outsz, size_t *qend)
+{
+    size_t off = 12, o = 0;
+
+    if (n < 17 || b[4] != 0 || b[5] != 1) {
+        return 0;
+    }
+    while (off < n && b[off] != 0) {
+        size_t l = b[off];
+        if (l > 63 || off + 1 + l >= n || o + l + 2 > outsz) {
+            return 0;
+        }
+        if (o) {
+            out[o++] = '.';
+        }
+        for (size_t i = 0; i < l; i++) {
+            char c = (char)b[off + 1 + i];
+            out[o++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+        }
+        off += 1 + l;
+    }
+    out[o] = '\0';
+    *qend = off + 5; /* the root label, QTYPE, QCLASS */
+    return *qend <= n;
+}
+
+static void dnsrv_answer(dnsrv_t *s, const unsigned char *q, size_t n,
+                         const struct sockaddr_in *to)
+{
+    unsigned char a[700];
+    char name[256];
+    size_t qend, len;
+
+    if (!q_name(q, n, name, sizeof(name), &qend)) {
+        return;
+    }
+    memcpy(a, q, qend);
+    len = qend;
+    a[2] = 0x81;
+    a[3] = 0x80;
+    a[6] = a[7] = a[8] = a[9] = a[10] = a[11] = 0;
+    if (s->caa_at && !strcmp(name, s->caa_at)) {
+        size_t vl = strlen(s->caa_value);
+        static const unsigned char rr[] = {0xc0, 0x0c, 0x01, 0x01, 0, 1, 0, 0, 0, 60};
+        a[7] = 1;
+        memcpy(a + len, rr, sizeof(rr));
+        len += sizeof(rr);
+        a[len++] = (unsigned char)((7 + vl) >> 8);
+        a[len++] = (unsigned char)((7 + vl) & 0xff);
+        a[len++] = 0;
+        a[len++] = 5;
+        memcpy(a + len, "issue", 5);
+        len += 5;
+        memcpy(a + len, s->caa_value, vl);
+        len += vl;
+    }
+    sendto(s->fd, a, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void *dnsrv_main(void *arg)
+{
+    dnsrv_t *s = arg;
+    int rounds;
+
+    for (rounds = 0; rounds < 200 && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); rounds++) {
+        unsigned char b[512];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        char name[256];
+        size_t qend;
+        ssize_t n = recvfrom(s->fd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+
+        if (n <= 0 || !q_name(b, (size_t)n, name, sizeof(name), &qend)) {
+            continue; /* the 50 ms receive timeout, or not a question */
+        }
+        __atomic_add_fetch(&s->got, 1, __ATOMIC_RELEASE);
+        if (s->drop && !strcmp(name, s->drop)) {
+            continue;
+        }
+        if (s->got < s->hold && s->nheld < 8) {
+            memcpy(s->held[s->nheld].b, b, (size_t)n);
+            s->held[s->nheld].n = (size_t)n;
+            s->held[s->nheld].from = from;
+            s->nheld++;
+            continue;
+        }
+        for (int i = 0; i < s->nheld; i++) {
+            dnsrv_answer(s, s->held[i].b, s->held[i].n, &s->held[i].from);
+        }
+        s->nheld = 0;
+        dnsrv_answer(s, b, (size_t)n, &from);
+    }
+    return NULL;
+}
+
+/* one check of name against the resolver set up as given (one socket for every check, so
+ * one channel serves them); its outcome, *asked the questions the resolver saw */
+static dnsrv_t srv = {.fd = -1};
+static struct sockaddr_in srv_addr;
+
+static acp_problem_t *climb(apr_pool_t *p, const char *name, int hold, const char *drop,
+                            const char *caa_at, const char *caa_value, int *asked)
+{
+    socklen_t sl = sizeof(srv_addr);
+    struct timeval tv = {0, 50000};
+    acp_va_cfg_t cfg;
+    acp_problem_t *prob = NULL;
+    pthread_t th;
+    int fd = srv.fd;
+
+    if (fd < 0) {
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        memset(&srv_addr, 0, sizeof(srv_addr));
+        srv_addr.sin_family = AF_INET;
+        srv_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&srv_addr, sizeof(srv_addr)) == 0 &&
+              getsockname(fd, (struct sockaddr *)&srv_addr, &sl) == 0 &&
+              setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+    }
+    memset(&srv, 0, sizeof(srv));
+    srv.fd = fd;
+    srv.hold = hold;
+    srv.drop = drop;
+    srv.caa_at = caa_at;
+    srv.caa_value = caa_value;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.resolver = apr_psprintf(p, "127.0.0.1:%d", ntohs(srv_addr.sin_port));
+    cfg.timeout_ms = 3000;
+    cfg.caa_identities = ids(p, "ca.example.net", NULL);
+    if (pthread_create(&th, NULL, dnsrv_main, &srv) == 0) {
+        prob = acp_va_caa_check(p, &cfg, name, 0, "http-01", "A1");
+        __atomic_store_n(&srv.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(th, NULL);
+    }
+    else {
+        CHECK(!"resolver thread");
+    }
+    *asked = __atomic_load_n(&srv.got, __ATOMIC_ACQUIRE);
+    return prob;
+}
+
+static void test_climb_at_once(apr_pool_t *p)
+{
+    acp_problem_t *prob;
+    unsigned long made;
+    int asked = 0;
+
+    acp_va_global_init();
+    /* no CAA anywhere: the resolver answers nothing until all three questions are in, so
+     * a climb that asks one label after another times out */
+    prob = climb(p, "a.example.com", 3, NULL, NULL, NULL, &asked);
+    CHECK(prob == NULL && asked == 3);
+    if (prob) {
+        printf("climb: %s\n", prob->detail);
+    }
+    /* the name's own RRset allows us: the parents' answers are not waited for (the
+     * resolver never answers example.com), and the channel is kept for the next check */
+    prob = climb(p, "a.example.com", 0, "example.com", "a.example.com", "ca.example.net",
+                 &asked);
+    CHECK(prob == NULL && asked == 3);
+    made = acp_va_dns_channels_made();
+    prob = climb(p, "b.example.com", 0, NULL, NULL, NULL, &asked);
+    CHECK(prob == NULL && asked == 3 && acp_va_dns_channels_made() == made);
+    /* a parent's RRset names another CA: refused, found through the answers in order */
+    prob = climb(p, "x.a.example.com", 4, NULL, "example.com", "other.example", &asked);
+    CHECK(prob && prob->kind == ACP_ERR_CAA && strstr(prob->detail, "example.com") &&
+          strstr(prob->detail, "prevents issuance"));
+    CHECK(asked == 4);
+    /* a refusal of the name's own is decided without the parents, which fail */
+    prob = climb(p, "a.example.com", 0, "example.com", "a.example.com", "other.example",
+                 &asked);
+    CHECK(prob && prob->kind == ACP_ERR_CAA && strstr(prob->detail, "prevents issuance"));
+    close(srv.fd);
+    srv.fd = -1;
+}
+
 static void run_tests(apr_pool_t *p)
 {
     test_rdata(p);
     test_msg(p);
     test_policy(p);
     test_timeout(p);
+    test_climb_at_once(p);
 }
