@@ -35,6 +35,7 @@ static apr_status_t holder_later(acp_db_t *db, apr_pool_t *p, const char *n)
 static void test_pg_prefetch(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
 static void test_pg_finalize(acp_db_t *db, acp_db_t *db2, apr_pool_t *p);
 static void test_pg_generic_plan(acp_db_t *db, apr_pool_t *p);
+static void test_pg_prefix_indexes(acp_db_t *db, apr_pool_t *p);
 
 /* PostgreSQL: a transaction's last write with its COMMIT (acp_sa_exec_commit) */
 static void test_pg_exec_commit(acp_db_t *db, acp_db_t *db2, apr_pool_t *p)
@@ -163,6 +164,7 @@ static void test_pg_later(apr_pool_t *p)
     test_pg_prefetch(db, db2, p);
     test_pg_finalize(db, db2, p);
     test_pg_generic_plan(db, p);
+    test_pg_prefix_indexes(db, p);
 }
 
 /* PostgreSQL (ACP_TEST_PG): a read noted by acp_sa_prefetch runs with the next statement
@@ -415,6 +417,34 @@ static void test_pg_generic_plan(acp_db_t *db, apr_pool_t *p)
     }
     CHECK(ok);
     CHECK(generic_plans(db, p, "acp_new_order_read") >= 2);
+}
+
+/* No plain B-tree index is the leading columns of another on its table (each row written
+ * pays for every index; the longer one serves the shorter one's queries): pairs listed */
+static void test_pg_prefix_indexes(acp_db_t *db, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int n = 0;
+
+    CHECK(apr_dbd_select(
+              db->driver, p, db->handle, &res,
+              "SELECT a.indexrelid::regclass || ' < ' || b.indexrelid::regclass "
+              "FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid "
+              "AND a.indexrelid <> b.indexrelid JOIN pg_class ia ON ia.oid = a.indexrelid "
+              "JOIN pg_class ib ON ib.oid = b.indexrelid JOIN pg_am am ON am.oid = ia.relam "
+              "WHERE am.amname = 'btree' AND ib.relam = ia.relam AND NOT a.indisunique "
+              "AND a.indpred IS NULL AND b.indpred IS NULL AND a.indexprs IS NULL "
+              "AND b.indexprs IS NULL AND a.indnatts < b.indnatts "
+              "AND ia.relnamespace = current_schema()::regnamespace "
+              "AND array_to_string((b.indkey::int2[])[0:a.indnatts - 1], ',') = "
+              "array_to_string(a.indkey::int2[], ',')",
+              0) == 0);
+    while (res && apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        printf("redundant index: %s\n", apr_dbd_get_entry(db->driver, row, 0));
+        n++;
+    }
+    CHECK(res && n == 0);
 }
 
 static void run_tests(apr_pool_t *p)

@@ -1,0 +1,3 @@
+-- mod_acme_pay schema, version 31 (SQLite): nothing to do. PostgreSQL drops two ledger
+-- indexes that its version 9 made redundant; SQLite's ledger pages by rowid and keeps
+-- ledger_billing and ledger_created, its only indexes on those columns.
