@@ -403,7 +403,7 @@ const acp_sa_stmt_t acp_sa_catalogue[] = {
      "WHERE status = %s OR %s = 'all' ORDER BY created DESC, reference LIMIT %d"},
     /* server-status figures (acp_sa_status): args now - 3600, now, start of the UTC day.
      * Each sub-select reads an index: certificates_issued, jobs (small), invoices_status,
-     * ledger_created; orders by status reads orders_status. */
+     * ledger_created (PostgreSQL: ledger_created_seq); orders by status reads orders_status. */
     {"acp_status",
      "SELECT (SELECT COUNT(*) FROM certificates), "
      "(SELECT COUNT(*) FROM certificates WHERE issued >= %lld), "
