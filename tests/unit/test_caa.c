@@ -516,7 +516,9 @@ static void *dnsrv_main(void *arg)
     dnsrv_t *s = arg;
     int rounds;
 
-    for (rounds = 0; rounds < 200 && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); rounds++) {
+    /* until stopped and nothing is left to read: every question of a check left before
+     * the check returned, so each is counted in its own check */
+    for (rounds = 0; rounds < 200; rounds++) {
         unsigned char b[512];
         struct sockaddr_in from;
         socklen_t fl = sizeof(from);
@@ -524,6 +526,9 @@ static void *dnsrv_main(void *arg)
         size_t qend;
         ssize_t n = recvfrom(s->fd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
 
+        if (n <= 0 && __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+            break;
+        }
         if (n <= 0 || !q_name(b, (size_t)n, name, sizeof(name), &qend)) {
             continue; /* the 50 ms receive timeout, or not a question */
         }
