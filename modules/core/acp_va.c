@@ -414,6 +414,18 @@ void acp_va_int_conn_release(int slot)
 
 /* ---------------------------------------------------------------- entry points */
 
+/* One check's state: its pool, configuration and deadline; no ports (an entry point that
+ * connects sets them). */
+static void va_init(acp_va_int_t *va, apr_pool_t *p, const acp_va_cfg_t *cfg)
+{
+    va->p = p;
+    va->cfg = cfg;
+    va->budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
+    va->deadline = acp_va_int_mono_ms() + va->budget_ms;
+    va->http_port = 0;
+    va->tlsalpn_port = 0;
+}
+
 acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const char *type,
                                const char *domain, const char *token, const char *key_authz)
 {
@@ -422,10 +434,7 @@ acp_problem_t *acp_va_validate(apr_pool_t *p, const acp_va_cfg_t *cfg, const cha
     if (!cfg || !type || !domain || !token || !key_authz) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "validation called without its arguments");
     }
-    va.p = p;
-    va.cfg = cfg;
-    va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
-    va.deadline = acp_va_int_mono_ms() + va.budget_ms;
+    va_init(&va, p, cfg);
     va.http_port = cfg->http_port > 0 && cfg->http_port <= 65535 ? cfg->http_port : 80;
     va.tlsalpn_port = cfg->tlsalpn_port > 0 && cfg->tlsalpn_port <= 65535 ? cfg->tlsalpn_port : 443;
 
@@ -484,12 +493,7 @@ acp_problem_t *acp_va_caa_check(apr_pool_t *p, const acp_va_cfg_t *cfg, const ch
     if (!cfg || !domain) {
         return acp_problem(p, ACP_ERR_SERVER_INTERNAL, "CAA check called without its arguments");
     }
-    va.p = p;
-    va.cfg = cfg;
-    va.budget_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : VA_DEFAULT_TIMEOUT_MS;
-    va.deadline = acp_va_int_mono_ms() + va.budget_ms;
-    va.http_port = 0;
-    va.tlsalpn_port = 0;
+    va_init(&va, p, cfg);
     if (acp_ident_ip_parse(domain, NULL)) {
         return NULL; /* CAA is a property of DNS names; an IP address has none (RFC 8738) */
     }
