@@ -1,6 +1,7 @@
 /* CSR checks and certificate signing behind a small signer interface.
- * acp_csr.c implements the CSR part (acp_csr_parse, acp_csr_check), acp_ca.c the local
- * CA signer and acp_ca_cert_serial, acp_ca_command.c the command signer. */
+ * acp_csr.c implements the CSR part (acp_csr_parse, acp_csr_check), acp_ca.c and
+ * acp_ca_sign.c the local CA signer and acp_ca_cert_serial, acp_ca_command.c the command
+ * signer. */
 #ifndef ACP_CA_H
 #define ACP_CA_H
 

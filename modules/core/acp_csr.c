@@ -1,5 +1,5 @@
 /* CSR parsing (RFC 2986 PKCS#10, key and name policy) and the CSR-against-order check.
- * Declared in acp_ca.h; the local CA signer is in acp_ca.c. */
+ * Declared in acp_ca.h; the local CA signer is in acp_ca.c and acp_ca_sign.c. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* Internal to the validation authority (acp_va.c, acp_va_dns.c, acp_va_tls.c): the state
- * of one check and the helpers the files share. Not a public API. */
+/* Internal to the validation authority (acp_va.c, acp_va_http.c, acp_va_dns.c, acp_va_caa.c,
+ * acp_va_tls.c): the state of one check and the helpers the files share. Not a public API. */
 #ifndef ACP_VA_INT_H
 #define ACP_VA_INT_H
 
@@ -33,6 +33,9 @@ int acp_va_int_remaining_ms(const acp_va_int_t *va);
 const char *acp_va_int_os_error(apr_pool_t *p, int err);
 /* At most VA_QUOTE_MAX bytes of untrusted data, printable ASCII only, for a detail. */
 const char *acp_va_int_quote(apr_pool_t *p, const char *data, size_t len);
+/* A DNS name we are willing to look up and connect to: LDH labels separated by single
+ * dots, at most 253 bytes, a last label that is not all digits. */
+int acp_va_int_valid_hostname(const char *s);
 /* NULL when the validator may connect to a (host, port only for the message), else a
  * connection problem naming the special-purpose range that refused it (acp_va.c). */
 acp_problem_t *acp_va_int_refuse(const acp_va_int_t *va, const acp_va_int_addr_t *a,
@@ -45,6 +48,15 @@ acp_problem_t *acp_va_int_conn_acquire(const acp_va_int_t *va, const acp_va_int_
 void acp_va_int_conn_release(int slot);
 /* SHA-256 of a NUL-terminated string; 1 on success. */
 int acp_va_int_sha256(const char *data, unsigned char md[32]);
+
+/* ---- acp_va_http.c */
+
+/* http-01 (RFC 8555 §8.3): the key authorization fetched from domain on va->http_port,
+ * redirects followed. ip: the address of an IP identifier (domain is then its text), else
+ * NULL. */
+acp_problem_t *acp_va_http01(const acp_va_int_t *va, const char *domain,
+                             const acp_va_int_addr_t *ip, const char *token,
+                             const char *key_authz);
 
 /* ---- acp_va_dns.c */
 

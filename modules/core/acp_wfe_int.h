@@ -1,4 +1,5 @@
-/* Web front end internals shared by acp_wfe.c and acp_wfe_render.c. */
+/* Web front end internals shared by acp_wfe.c, acp_wfe_order.c, acp_wfe_render.c and the
+ * other acp_wfe_*.c files. */
 #ifndef ACP_WFE_INT_H
 #define ACP_WFE_INT_H
 
@@ -65,6 +66,23 @@ typedef struct {
  * database, inside the caller's transaction when in_tx (rolled back when refused) */
 acp_problem_t *acp_wfe_authenticate(wfe_req_t *w);
 acp_problem_t *acp_wfe_spend_in_db(wfe_req_t *w, int in_tx);
+
+/* acp_wfe.c: "this resource takes POST-as-GET only" when the request has a payload */
+acp_problem_t *acp_wfe_need_empty(wfe_req_t *w);
+
+/* acp_wfe_order.c: the order handlers (inside the request's transaction, or none for a
+ * read-only POST-as-GET), and the order's answer with its Location (and Retry-After while
+ * processing). acp_wfe_finalize_precheck: finalize's work before the transaction (the CSR
+ * parsed and checked, w->pre_prob, w->fin); non-zero when the answer is known without it. */
+acp_problem_t *acp_wfe_h_new_order(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_order(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_finalize(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_authz(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_chall(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_cert(wfe_req_t *w);
+acp_problem_t *acp_wfe_h_revoke(wfe_req_t *w);
+int acp_wfe_finalize_precheck(wfe_req_t *w);
+acp_problem_t *acp_wfe_answer_order(wfe_req_t *w, acp_order_t *order, int status);
 
 const char *acp_wfe_url(const wfe_req_t *w, const char *what, const char *id);
 /* Where payment links point: the configured server name, never the request's Host. */
