@@ -103,6 +103,8 @@ $(O)/stmt-nargs: build/stmt-nargs.c $(O)/libacp.a
 
 # the WeChat unit test shares its RSA test key with the fuzz harnesses
 $(O)/unit/test_wechat: tests/fuzz/fuzz_keys.h
+# unit tests split in two programs share their helpers in a header
+$(O)/unit/test_ca $(O)/unit/test_csr: tests/unit/acp_test_csr.h
 
 # make install: any distribution with apxs (module into apxs' LIBEXECDIR; no LoadModule
 # line is added: see README "Installing"). DESTDIR stages it; PREFIX for the admin tool.
