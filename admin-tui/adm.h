@@ -61,7 +61,7 @@ const char *adm_count(apr_pool_t *p, long long n, const char *one, const char *m
 /* A readable page of a nested object (scalars "key: value", arrays as tables). */
 const char *adm_page(adm_t *adm, apr_pool_t *p, json_object *obj);
 
-/* ---- adm_data.c: lists, details, the dashboard (json built from catalogue rows) ---- */
+/* ---- adm_data.c (lists), adm_show.c (details, dashboard): json from catalogue rows ---- */
 typedef struct adm_filter_t {
     const char *status;   /* orders: pending|ready|processing|valid|invalid;
                              invoices: open|paid|expired|superseded|voided */
@@ -131,6 +131,10 @@ int adm_rows_json(adm_t *adm, apr_pool_t *p, const char *label, const char *spec
 int adm_rows_json_within(adm_t *adm, apr_pool_t *p, const char *label, const char *spec, int ms,
                          int *stopped, int nargs, const char *const *args, json_object **arr,
                          const char **err);
+/* One catalogue row as an object keyed by spec's names, as adm_rows_json makes them. */
+json_object *adm_row_obj(apr_pool_t *p, const char *spec, const char **row);
+/* A stored problem document as staff read it (a payment request: "awaiting payment"). */
+json_object *adm_order_error(const char *err);
 const char *adm_currency(adm_t *adm);
 
 /* ---- adm_ops.c: the actions (each a transaction; bad input changes nothing) --------- */

@@ -1,6 +1,6 @@
 /* acme-pay-admin console: shared state and the services screen handlers may use.
  * Handlers return reaction flags and never draw; they may ask the user (tui_ask,
- * tui_confirm), which tui.c draws. */
+ * tui_confirm), which tui_draw.c draws. */
 #ifndef TUI_H
 #define TUI_H
 
@@ -70,6 +70,11 @@ void tui_set_page(tui_t *t, const char *text);      /* split text into t->lines 
 int tui_result(tui_t *t, const adm_result_t *r);    /* message + reaction flags */
 void tui_flash(tui_t *t, const char *msg);          /* show msg now (before slow work) */
 const char *tui_holder_of(tui_t *t);                /* the holder of the row or page */
+
+/* the console's own (tui.c, tui_draw.c): the screens in tab order; the whole screen drawn
+ * from t */
+extern const tui_screen_t *const tui_screens[TUI_S_COUNT];
+void tui_draw(tui_t *t);
 
 /* tui_crt.c: curses start-up, colours (monochrome fallback), restoring the terminal */
 enum { TUI_C_TITLE = 1, TUI_C_TAB, TUI_C_TAB_ON, TUI_C_HEAD, TUI_C_SEL, TUI_C_BARKEY,

@@ -92,10 +92,14 @@ die() { printf '[bench] FAIL: %s\n' "$*" >&2; exit 1; }
 # ---- the generator: same flags as the Makefile ---------------------------------------------
 CC=${CC:-gcc}
 gen=$out/acmebench
-if [ ! -x "$gen" ] || [ "$here/acmebench.c" -nt "$gen" ]; then
+# built again when one of its sources (acmebench.c, acmebench_http.c, acmebench_flow.c,
+# acmebench.h) is newer
+if [ ! -x "$gen" ] ||
+    [ -n "$(find "$here" -maxdepth 1 -name 'acmebench*.[ch]' -newer "$gen")" ]; then
     log "building $gen"
     # shellcheck disable=SC2046
     $CC -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread -o "$gen" "$here/acmebench.c" \
+        "$here/acmebench_http.c" "$here/acmebench_flow.c" \
         $(pkg-config --cflags --libs libcurl openssl json-c) || die "cannot build the generator"
 fi
 for t in pebble pebble-challtestsrv wrk sqlite3 apache2 curl; do

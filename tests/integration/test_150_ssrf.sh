@@ -131,7 +131,7 @@ for label, addr, rule in [
     expect_refused(label, name("v4", a=addr), rule)
 
 # IPv6 special-purpose ranges (AAAA only). IPv4-mapped AAAA answers are covered by the
-# unit test (tests/unit/test_va.c): pebble-challtestsrv does not serve them.
+# unit test (tests/unit/test_va_addr.c): pebble-challtestsrv does not serve them.
 for label, addr, rule in [
     ("IPv6 loopback", "::1", "::1/128 (RFC 4291 loopback)"),
     ("ULA", "fd12:3456::1", "fc00::/7 (RFC 4193"),

@@ -1,8 +1,9 @@
-/* Validation authority against pebble-challtestsrv (started here on loopback):
- * http-01 (incl. redirects, size limit, timeouts), dns-01, tls-alpn-01, DNS failures,
- * and the same checks from several threads at once. */
+/* Validation authority against pebble-challtestsrv (started here on loopback; the test bed:
+ * acp_test_cts.h): http-01 (incl. redirects, size limit, timeouts), dns-01, tls-alpn-01,
+ * DNS failures, refusals of special-purpose addresses and the connections per address,
+ * and the same checks from several threads at once. The address classification itself:
+ * test_va_addr.c. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,296 +12,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
-#include <json-c/json.h>
-#include <openssl/evp.h>
 #include "acp_test.h"
+#include "acp_test_cts.h"
 #include "acp_va.h"
 #include "acp_util.h"
-
-#define CTS_BIN "pebble-challtestsrv"
-
-static pid_t cts_pid = -1;
-static int p_dns, p_http, p_tls, p_https, p_mgmt, p_dead;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Stop the challenge server: SIGTERM, then SIGKILL after a bounded wait. */
-static void cts_stop(void)
-{
-    int i;
-
-    if (cts_pid <= 0) {
-        return;
-    }
-    kill(cts_pid, SIGTERM);
-    for (i = 0; i < 100; i++) {
-        if (waitpid(cts_pid, NULL, WNOHANG) == cts_pid) {
-            cts_pid = -1;
-            return;
-        }
-        sleep_ms(20);
-    }
-    kill(cts_pid, SIGKILL);
-    waitpid(cts_pid, NULL, 0);
-    cts_pid = -1;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in sin;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-    if (fd < 0) {
-        return 0;
-    }
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((unsigned short)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Start pebble-challtestsrv on a pid-derived port block; retry on another block if it
- * dies (port taken). Returns 0 when all its ports accept connections. */
-static int cts_start(void)
-{
-    int attempt, i;
-
-    for (attempt = 0; attempt < 5; attempt++) {
-        int base = 20000 + (int)(((unsigned)getpid() + (unsigned)attempt * 7919u) % 4000u) * 10;
-        char a_dns[32], a_http[32], a_tls[32], a_https[32], a_mgmt[32];
-        pid_t parent = getpid(), pid;
-
-        p_dns = base;
-        p_http = base + 1;
-        p_tls = base + 2;
-        p_https = base + 3;
-        p_mgmt = base + 4;
-        p_dead = base + 5; /* nothing listens here (checked) */
-        if (port_open(p_dns) || port_open(p_http) || port_open(p_tls) || port_open(p_https)
-            || port_open(p_mgmt) || port_open(p_dead)) {
-            continue;
-        }
-        snprintf(a_dns, sizeof(a_dns), "127.0.0.1:%d", p_dns);
-        snprintf(a_http, sizeof(a_http), "127.0.0.1:%d", p_http);
-        snprintf(a_tls, sizeof(a_tls), "127.0.0.1:%d", p_tls);
-        snprintf(a_https, sizeof(a_https), "127.0.0.1:%d", p_https);
-        snprintf(a_mgmt, sizeof(a_mgmt), "127.0.0.1:%d", p_mgmt);
-        fflush(NULL);
-        pid = fork();
-        if (pid < 0) {
-            return -1;
-        }
-        if (pid == 0) {
-            int devnull = open("/dev/null", O_RDWR);
-            prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with us, even if we crash */
-            if (getppid() != parent) {
-                _exit(1);
-            }
-            if (devnull >= 0 && !getenv("VA_TEST_VERBOSE")) {
-                dup2(devnull, 0);
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-            }
-            execlp(CTS_BIN, CTS_BIN, "-dns01", a_dns, "-http01", a_http, "-tlsalpn01", a_tls,
-                   "-https01", a_https, "-management", a_mgmt, "-defaultIPv4", "127.0.0.1",
-                   "-defaultIPv6", "", (char *)NULL);
-            _exit(127);
-        }
-        cts_pid = pid;
-        for (i = 0; i < 200; i++) { /* at most ~5 s */
-            if (waitpid(pid, NULL, WNOHANG) == pid) {
-                cts_pid = -1;
-                break;
-            }
-            if (port_open(p_mgmt) && port_open(p_http) && port_open(p_tls) && port_open(p_https)
-                && port_open(p_dns)) {
-                return 0;
-            }
-            sleep_ms(25);
-        }
-        cts_stop();
-    }
-    return -1;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
-}
-
-/* POST a JSON body (consumed) to the management API; 0 on HTTP 200. */
-static int mgmt(const char *path, json_object *body)
-{
-    char url[128];
-    long code = 0;
-    CURL *h = curl_easy_init();
-    CURLcode rc = CURLE_FAILED_INIT;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", p_mgmt, path);
-    if (h) {
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-        curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS,
-                         json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-        rc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_cleanup(h);
-    }
-    json_object_put(body);
-    if (rc != CURLE_OK || code != 200) {
-        fprintf(stderr, "management %s: curl %d, HTTP %ld\n", path, (int)rc, code);
-        return -1;
-    }
-    return 0;
-}
-
-static json_object *obj2(const char *k1, const char *v1, const char *k2, const char *v2)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, k1, json_object_new_string(v1));
-    if (k2) {
-        json_object_object_add(o, k2, json_object_new_string(v2));
-    }
-    return o;
-}
-
-static int cts_http01(const char *token, const char *content)
-{
-    return mgmt("/add-http01", obj2("token", token, "content", content));
-}
-
-static int cts_txt(const char *host, const char *value)
-{
-    return mgmt("/set-txt", obj2("host", host, "value", value));
-}
-
-static int cts_tlsalpn(const char *host, const char *key_authz)
-{
-    return mgmt("/add-tlsalpn01", obj2("host", host, "content", key_authz));
-}
-
-static int cts_redirect(const char *path, const char *target)
-{
-    return mgmt("/add-redirect", obj2("path", path, "targetURL", target));
-}
-
-static int cts_a(const char *host, const char *ip)
-{
-    json_object *o = obj2("host", host, NULL, NULL), *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(ip));
-    json_object_object_add(o, "addresses", a);
-    return mgmt("/add-a", o);
-}
-
-static const char *dns01_value(apr_pool_t *p, const char *key_authz)
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(key_authz, strlen(key_authz), md, &n, EVP_sha256(), NULL);
-    return acp_b64url_encode(p, md, n);
-}
-
-static int has(const acp_problem_t *prob, const char *needle)
-{
-    return prob && prob->detail && strstr(prob->detail, needle) != NULL;
-}
-
-static void show(const char *what, const acp_problem_t *prob)
-{
-    if (getenv("VA_TEST_VERBOSE")) {
-        fprintf(stderr, "%-28s %s\n", what, prob ? prob->detail : "valid");
-    }
-}
-
-/* A listening loopback socket on an ephemeral port. */
-static int listen_any(int *port)
-{
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 8) != 0
-        || getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    *port = ntohs(sin.sin_port);
-    return fd;
-}
-
-/* One-shot HTTP server: accepts one connection, reads the request head, answers resp. */
-typedef struct {
-    int lfd;
-    const char *resp;
-} onesrv_t;
-
-static void *onesrv_main(void *arg)
-{
-    onesrv_t *s = arg;
-    struct pollfd pfd = {s->lfd, POLLIN, 0};
-    char buf[4096];
-    size_t got = 0;
-    int fd, i;
-
-    if (poll(&pfd, 1, 5000) != 1) {
-        return NULL;
-    }
-    fd = accept(s->lfd, NULL, NULL);
-    if (fd < 0) {
-        return NULL;
-    }
-    for (i = 0; i < 50 && got < sizeof(buf) - 1; i++) {
-        struct pollfd c = {fd, POLLIN, 0};
-        ssize_t n;
-        if (poll(&c, 1, 100) != 1) {
-            continue;
-        }
-        n = read(fd, buf + got, sizeof(buf) - 1 - got);
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-        buf[got] = '\0';
-        if (strstr(buf, "\r\n\r\n")) {
-            break;
-        }
-    }
-    if (write(fd, s->resp, strlen(s->resp)) < 0) {
-        perror("onesrv write");
-    }
-    shutdown(fd, SHUT_RDWR);
-    close(fd);
-    return NULL;
-}
 
 /* ---------------------------------------------------------------- threads */
 
@@ -415,7 +133,9 @@ static void test_http01_status(apr_pool_t *p, const acp_va_cfg_t *base)
     close(srv.lfd);
     show("http-01 404", prob);
     CHECK(prob && prob->kind == ACP_ERR_UNAUTHORIZED);
-    CHECK(has(prob, apr_psprintf(p, "Invalid response from http://s.example:%d/.well-known/acme-challenge/tok404: 404", port)));
+    CHECK(has(prob, apr_psprintf(p, "Invalid response from http://s.example:%d"
+                                    "/.well-known/acme-challenge/tok404: 404",
+                                 port)));
 
     /* a listener that never answers: the overall timeout */
     srv.lfd = listen_any(&port);
@@ -747,98 +467,6 @@ static void test_threads(apr_pool_t *p, const acp_va_cfg_t *cfg)
 
 /* ---------------------------------------------------------------- address policy */
 
-/* Every IANA special-purpose range (IPv4 and IPv6 registries, plus multicast, reserved and
- * the IPv6 space outside 2000::/3): its first and last address are refused, naming the
- * range; public neighbours are allowed. */
-static void test_special_addresses(apr_pool_t *p)
-{
-    static const struct {
-        const char *addr, *want; /* want: substring of the refusal, NULL = allowed */
-    } cases[] = {
-        {"0.0.0.0", "0.0.0.0/8 (RFC 1122"}, {"0.255.255.255", "0.0.0.0/8"},
-        {"10.0.0.1", "address 10.0.0.1 is in 10.0.0.0/8 (RFC 1918 private-use)"},
-        {"10.255.255.255", "10.0.0.0/8"},
-        {"100.64.0.0", "100.64.0.0/10 (RFC 6598"}, {"100.127.255.255", "100.64.0.0/10"},
-        {"100.128.0.0", NULL}, {"100.63.255.255", NULL},
-        {"127.0.0.1", "127.0.0.0/8 (RFC 1122 loopback)"}, {"127.255.255.254", "127.0.0.0/8"},
-        {"169.254.169.254", "169.254.0.0/16 (RFC 3927 link-local"}, {"169.254.0.0", "169.254.0.0/16"},
-        {"172.16.0.0", "172.16.0.0/12 (RFC 1918"}, {"172.31.255.255", "172.16.0.0/12"},
-        {"172.32.0.0", NULL}, {"172.15.255.255", NULL},
-        {"192.0.0.8", "192.0.0.0/24 (RFC 6890"}, {"192.0.0.255", "192.0.0.0/24"},
-        {"192.0.2.1", "192.0.2.0/24 (RFC 5737"}, {"192.31.196.1", "192.31.196.0/24 (RFC 7535"},
-        {"192.52.193.1", "192.52.193.0/24 (RFC 7450"}, {"192.88.99.1", "192.88.99.0/24 (RFC 7526"},
-        {"192.168.0.1", "192.168.0.0/16 (RFC 1918"}, {"192.168.255.255", "192.168.0.0/16"},
-        {"192.175.48.1", "192.175.48.0/24 (RFC 7534"},
-        {"198.18.0.0", "198.18.0.0/15 (RFC 2544"}, {"198.19.255.255", "198.18.0.0/15"},
-        {"198.20.0.0", NULL}, {"198.17.255.255", NULL},
-        {"198.51.100.7", "198.51.100.0/24 (RFC 5737"}, {"203.0.113.9", "203.0.113.0/24 (RFC 5737"},
-        {"224.0.0.1", "224.0.0.0/4 (RFC 5771 multicast)"}, {"239.255.255.255", "224.0.0.0/4"},
-        {"240.0.0.1", "240.0.0.0/4 (RFC 1112"}, {"255.255.255.254", "240.0.0.0/4"},
-        {"255.255.255.255", "255.255.255.255/32 (RFC 919 limited broadcast)"},
-        {"8.8.8.8", NULL}, {"1.1.1.1", NULL}, {"223.255.255.255", NULL}, {"192.0.3.1", NULL},
-        {"::", "::/128 (RFC 4291 unspecified"}, {"::1", "::1/128 (RFC 4291 loopback)"},
-        {"::8.8.8.8", "::/96 (RFC 4291 deprecated IPv4-compatible)"},
-        {"::ffff:10.1.2.3", "address ::ffff:10.1.2.3 (IPv4-mapped 10.1.2.3) is in 10.0.0.0/8"},
-        {"::ffff:169.254.169.254", "169.254.0.0/16"}, {"::ffff:127.0.0.1", "127.0.0.0/8"},
-        {"::ffff:8.8.8.8", NULL},
-        {"64:ff9b::a00:1", "64:ff9b::/96 (RFC 6052"}, {"64:ff9b:1::1", "64:ff9b:1::/48 (RFC 8215"},
-        {"100::1", "100::/64 (RFC 6666"}, {"100:0:0:1::1", "100:0:0:1::/64 (RFC 9780"},
-        {"2001::1", "2001::/32 (RFC 4380 Teredo)"}, {"2001:2::1", "2001:2::/48 (RFC 5180"},
-        {"2001:20::1", "2001:20::/28 (RFC 7343"}, {"2001:1::1", "2001::/23 (RFC 2928"},
-        {"2001:1ff:ffff::1", "2001::/23"}, {"2001:200::1", NULL},
-        {"2001:db8::1", "2001:db8::/32 (RFC 3849"}, {"2002:a00:1::1", "2002::/16 (RFC 3056 6to4)"},
-        {"2620:4f:8000::1", "2620:4f:8000::/48 (RFC 7534"}, {"3fff::1", "3fff::/20 (RFC 9637"},
-        {"3fff:fff::1", "3fff::/20"}, {"3fff:1000::1", NULL},
-        {"5f00::1", "5f00::/16 (RFC 9602"}, {"fc00::1", "fc00::/7 (RFC 4193 unique-local)"},
-        {"fdff:ffff::1", "fc00::/7"}, {"fe80::1", "fe80::/10 (RFC 4291 link-local)"},
-        {"febf::1", "fe80::/10"}, {"fec0::1", "fec0::/10 (RFC 3879"},
-        {"ff02::1", "ff00::/8 (RFC 4291 multicast)"}, {"ff0e::1", "ff00::/8"},
-        {"4000::1", "outside 2000::/3"}, {"1234::1", "outside 2000::/3"},
-        {"2606:4700::1111", NULL}, {"2a00:1450:4001::1", NULL}, {"3ffe::1", NULL},
-    };
-    acp_va_cidr_t c;
-    apr_array_header_t *allow = apr_array_make(p, 2, sizeof(acp_va_cidr_t));
-    unsigned char a[16];
-    size_t i;
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int fam = strchr(cases[i].addr, ':') ? AF_INET6 : AF_INET;
-        const char *why;
-
-        CHECK(inet_pton(fam, cases[i].addr, a) == 1);
-        why = acp_va_addr_refusal(p, NULL, fam, a);
-        if (cases[i].want ? !(why && strstr(why, cases[i].want)) : why != NULL) {
-            fprintf(stderr, "address %s: got \"%s\", want \"%s\"\n", cases[i].addr,
-                    why ? why : "(allowed)", cases[i].want ? cases[i].want : "(allowed)");
-            CHECK(!"special-purpose classification");
-        }
-        else {
-            CHECK(1);
-        }
-    }
-    /* AcmePayValidationAllow: an exempt range, also through its IPv4-mapped form */
-    CHECK(acp_va_cidr_parse(p, "127.0.0.0/8", &c) == NULL);
-    APR_ARRAY_PUSH(allow, acp_va_cidr_t) = c;
-    CHECK(acp_va_cidr_parse(p, "fd00:1::/32", &c) == NULL);
-    APR_ARRAY_PUSH(allow, acp_va_cidr_t) = c;
-    inet_pton(AF_INET, "127.0.0.1", a);
-    CHECK(acp_va_addr_refusal(p, allow, AF_INET, a) == NULL);
-    inet_pton(AF_INET6, "::ffff:127.0.0.1", a);
-    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) == NULL);
-    inet_pton(AF_INET6, "fd00:1:2::3", a);
-    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) == NULL);
-    inet_pton(AF_INET6, "fd00:2::3", a);
-    CHECK(acp_va_addr_refusal(p, allow, AF_INET6, a) != NULL);
-    inet_pton(AF_INET, "10.0.0.1", a);
-    CHECK(acp_va_addr_refusal(p, allow, AF_INET, a) != NULL);
-    CHECK(acp_va_cidr_parse(p, "::1", &c) == NULL && c.bits == 128 && c.family == AF_INET6);
-    CHECK(acp_va_cidr_parse(p, "10.1.2.3", &c) == NULL && c.bits == 32);
-    CHECK(acp_va_cidr_parse(p, "10.0.0.1/8", &c) != NULL);     /* host bits set */
-    CHECK(acp_va_cidr_parse(p, "10.0.0.0/33", &c) != NULL);
-    CHECK(acp_va_cidr_parse(p, "10.0.0.0/", &c) != NULL);
-    CHECK(acp_va_cidr_parse(p, "example.com/8", &c) != NULL);
-}
-
 /* The refusal against live targets: the first connection, tls-alpn-01 and a redirect into a
  * special-purpose address are refused before any connection, naming the rule. */
 static void test_ssrf(apr_pool_t *p, const acp_va_cfg_t *allowed)
@@ -1000,7 +628,6 @@ static void run_tests(apr_pool_t *p)
         cfg.allow = allow; /* the test bed is on loopback */
     }
 
-    test_special_addresses(p);
     test_ssrf(p, &cfg);
     test_host_conns(p, &cfg);
     test_http01(p, &cfg);
