@@ -104,8 +104,8 @@ $(O)/stmt-nargs: build/stmt-nargs.c $(O)/libacp.a
 # the WeChat unit test shares its RSA test key with the fuzz harnesses
 $(O)/unit/test_wechat: tests/fuzz/fuzz_keys.h
 # unit tests split in two programs share their helpers in a header
-$(O)/unit/test_ca $(O)/unit/test_csr: tests/unit/acp_test_csr.h
-$(O)/unit/test_jws $(O)/unit/test_jwk: tests/unit/acp_test_jwk.h
+$(O)/unit/test_ca $(O)/unit/test_csr: tests/unit/acp_test_csr.h tests/unit/acp_test_key.h
+$(O)/unit/test_jws $(O)/unit/test_jwk: tests/unit/acp_test_jwk.h tests/unit/acp_test_key.h
 $(O)/unit/test_va: tests/unit/acp_test_cts.h
 
 # make install: any distribution with apxs (module into apxs' LIBEXECDIR; no LoadModule

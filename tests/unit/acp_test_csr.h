@@ -1,5 +1,5 @@
-/* Keys and certificate requests for test_ca and test_csr: a fresh key freed with the pool,
- * a DER CSR signed by a key (cn, SANs, digest), a comma list as an array. */
+/* Certificate requests for test_ca and test_csr: a DER CSR signed by a key (cn, SANs,
+ * digest), a comma list as an array (the keys: acp_test_key.h). */
 #ifndef ACP_TEST_CSR_H
 #define ACP_TEST_CSR_H
 
@@ -12,35 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-static apr_status_t pkey_free_cleanup(void *data)
-{
-    EVP_PKEY_free(data);
-    return APR_SUCCESS;
-}
-
-/* A fresh key ("RSA" with bits, or "EC" with a curve, or "ED25519"), freed with p. */
-static EVP_PKEY *gen_key(apr_pool_t *p, const char *type, const char *curve, size_t bits)
-{
-    EVP_PKEY *k;
-
-    if (strcmp(type, "RSA") == 0) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
-    }
-    else if (strcmp(type, "EC") == 0) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
-    }
-    else {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, type);
-    }
-    if (k) {
-        apr_pool_cleanup_register(p, k, pkey_free_cleanup, apr_pool_cleanup_null);
-    }
-    else {
-        fprintf(stderr, "keygen %s failed\n", type);
-    }
-    return k;
-}
+#include "acp_test_key.h"
 
 static const EVP_MD *md_for(EVP_PKEY *k)
 {

@@ -1,4 +1,4 @@
-/* Keys for test_jws and test_jwk: a fresh key freed with the pool, its JWK as text. */
+/* A key's JWK as text, for test_jws and test_jwk (the keys: acp_test_key.h). */
 #ifndef ACP_TEST_JWK_H
 #define ACP_TEST_JWK_H
 
@@ -8,31 +8,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include "acp_jws.h"
-
-static apr_status_t pkey_free(void *k)
-{
-    EVP_PKEY_free(k);
-    return APR_SUCCESS;
-}
-
-static EVP_PKEY *genkey(apr_pool_t *p, const char *type, const char *curve, size_t bits)
-{
-    EVP_PKEY *k;
-
-    if (strcmp(type, "RSA") == 0) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
-    }
-    else if (strcmp(type, "EC") == 0) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
-    }
-    else {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, type);
-    }
-    if (k) {
-        apr_pool_cleanup_register(p, k, pkey_free, apr_pool_cleanup_null);
-    }
-    return k;
-}
+#include "acp_test_key.h"
 
 static const char *jwk_text(apr_pool_t *p, EVP_PKEY *key)
 {

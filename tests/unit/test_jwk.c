@@ -32,7 +32,7 @@ static void set_b64(apr_pool_t *p, json_object *o, const char *name, const unsig
 
 static void test_jwk(apr_pool_t *p, EVP_PKEY *rsa, EVP_PKEY *p256, EVP_PKEY *p521, EVP_PKEY *ed)
 {
-    EVP_PKEY *rsa1024 = genkey(p, "RSA", NULL, 1024);
+    EVP_PKEY *rsa1024 = gen_key(p, "RSA", NULL, 1024);
     json_object *o;
     acp_problem_t *prob;
     EVP_PKEY *k = NULL;
@@ -137,7 +137,7 @@ static void test_jwk(apr_pool_t *p, EVP_PKEY *rsa, EVP_PKEY *p256, EVP_PKEY *p52
 
     /* round trip pkey -> jwk -> pkey for every type */
     {
-        EVP_PKEY *all[] = {rsa, p256, p521, ed, genkey(p, "EC", "P-384", 0)};
+        EVP_PKEY *all[] = {rsa, p256, p521, ed, gen_key(p, "EC", "P-384", 0)};
         size_t i;
         for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             json_object *j = acp_jwk_from_pkey(p, all[i]);
@@ -267,10 +267,10 @@ static void test_json(apr_pool_t *p)
 
 static void run_tests(apr_pool_t *p)
 {
-    EVP_PKEY *rsa = genkey(p, "RSA", NULL, 2048);
-    EVP_PKEY *p256 = genkey(p, "EC", "P-256", 0);
-    EVP_PKEY *p521 = genkey(p, "EC", "P-521", 0);
-    EVP_PKEY *ed = genkey(p, "ED25519", NULL, 0);
+    EVP_PKEY *rsa = gen_key(p, "RSA", NULL, 2048);
+    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0);
+    EVP_PKEY *p521 = gen_key(p, "EC", "P-521", 0);
+    EVP_PKEY *ed = gen_key(p, "ED25519", NULL, 0);
 
     if (!(rsa && p256 && p521 && ed)) {
         CHECK(!"test keys generated");

@@ -599,11 +599,11 @@ static void test_eab(apr_pool_t *p, EVP_PKEY *acct)
 
 static void run_tests(apr_pool_t *p)
 {
-    EVP_PKEY *rsa = genkey(p, "RSA", NULL, 2048);
-    EVP_PKEY *p256 = genkey(p, "EC", "P-256", 0);
-    EVP_PKEY *p384 = genkey(p, "EC", "P-384", 0);
-    EVP_PKEY *p521 = genkey(p, "EC", "P-521", 0);
-    EVP_PKEY *ed = genkey(p, "ED25519", NULL, 0);
+    EVP_PKEY *rsa = gen_key(p, "RSA", NULL, 2048);
+    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0);
+    EVP_PKEY *p384 = gen_key(p, "EC", "P-384", 0);
+    EVP_PKEY *p521 = gen_key(p, "EC", "P-521", 0);
+    EVP_PKEY *ed = gen_key(p, "ED25519", NULL, 0);
     case_t cases[] = {{"RS256", rsa},  {"PS256", rsa},  {"ES256", p256},
                       {"ES384", p384}, {"ES512", p521}, {"EdDSA", ed}};
 
