@@ -52,43 +52,47 @@ void tok_put(const char *token, const char *keyauth)
     pthread_mutex_unlock(&g_tok_mu);
 }
 
-/* deletion with open addressing: mark the slot as a tombstone ("-") so probes continue */
-void tok_del(const char *token)
+/* the slot holding token, or -1 (the caller holds g_tok_mu); a tombstone ("-") is passed
+ * over, an empty slot ends the probe */
+static int tok_find(const char *token)
 {
     unsigned h = tok_hash(token), i;
-    pthread_mutex_lock(&g_tok_mu);
+
     for (i = 0; i < TOK_SLOTS; i++) {
         unsigned s = (h + i) % TOK_SLOTS;
         if (!g_tok[s].token[0]) {
             break;
         }
         if (!strcmp(g_tok[s].token, token)) {
-            strcpy(g_tok[s].token, "-");
-            g_tok[s].keyauth[0] = '\0';
-            break;
+            return (int)s;
         }
+    }
+    return -1;
+}
+
+/* deletion with open addressing: mark the slot as a tombstone ("-") so probes continue */
+void tok_del(const char *token)
+{
+    int s;
+
+    pthread_mutex_lock(&g_tok_mu);
+    if ((s = tok_find(token)) >= 0) {
+        strcpy(g_tok[s].token, "-");
+        g_tok[s].keyauth[0] = '\0';
     }
     pthread_mutex_unlock(&g_tok_mu);
 }
 
 static int tok_get(const char *token, char *out, size_t outlen)
 {
-    unsigned h = tok_hash(token), i;
-    int found = 0;
+    int s;
+
     pthread_mutex_lock(&g_tok_mu);
-    for (i = 0; i < TOK_SLOTS; i++) {
-        unsigned s = (h + i) % TOK_SLOTS;
-        if (!g_tok[s].token[0]) {
-            break;
-        }
-        if (!strcmp(g_tok[s].token, token)) {
-            snprintf(out, outlen, "%s", g_tok[s].keyauth);
-            found = 1;
-            break;
-        }
+    if ((s = tok_find(token)) >= 0) {
+        snprintf(out, outlen, "%s", g_tok[s].keyauth);
     }
     pthread_mutex_unlock(&g_tok_mu);
-    return found;
+    return s >= 0;
 }
 
 static int g_listen_fd = -1;
